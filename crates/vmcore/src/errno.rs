@@ -1,0 +1,91 @@
+//! Errors at the system-call boundary: a Linux errno plus a human reason.
+//!
+//! The errno is what the scenario output and the recorded kernel compare;
+//! the reason is what a teaching UI shows next to it ("ENOMEM: range has a
+//! hole at 0x300000001000").
+
+use core::fmt;
+use serde::Serialize;
+
+/// The Linux errno values the VM system calls can return (x86_64 numbers).
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Serialize)]
+#[repr(i32)]
+pub enum Errno {
+    EPERM = 1,
+    ENOENT = 2,
+    EBADF = 9,
+    EAGAIN = 11,
+    ENOMEM = 12,
+    EACCES = 13,
+    EFAULT = 14,
+    EBUSY = 16,
+    EEXIST = 17,
+    ENODEV = 19,
+    EINVAL = 22,
+    EFBIG = 27,
+    EOVERFLOW = 75,
+    EOPNOTSUPP = 95,
+}
+
+impl Errno {
+    /// The symbolic name, as `strerrorname_np` prints it.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Errno::EPERM => "EPERM",
+            Errno::ENOENT => "ENOENT",
+            Errno::EBADF => "EBADF",
+            Errno::EAGAIN => "EAGAIN",
+            Errno::ENOMEM => "ENOMEM",
+            Errno::EACCES => "EACCES",
+            Errno::EFAULT => "EFAULT",
+            Errno::EBUSY => "EBUSY",
+            Errno::EEXIST => "EEXIST",
+            Errno::ENODEV => "ENODEV",
+            Errno::EINVAL => "EINVAL",
+            Errno::EFBIG => "EFBIG",
+            Errno::EOVERFLOW => "EOVERFLOW",
+            Errno::EOPNOTSUPP => "EOPNOTSUPP",
+        }
+    }
+    /// The positive errno number.
+    pub const fn code(self) -> i32 {
+        self as i32
+    }
+}
+
+impl fmt::Display for Errno {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A failed system call: the errno the kernel returns and why.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Serialize, thiserror::Error)]
+#[error("{errno}: {reason}")]
+pub struct SysError {
+    pub errno: Errno,
+    pub reason: &'static str,
+}
+
+impl SysError {
+    pub const fn new(errno: Errno, reason: &'static str) -> Self {
+        SysError { errno, reason }
+    }
+}
+
+/// Shorthand constructors: `einval("unaligned address")`.
+macro_rules! ctor {
+    ($($f:ident => $e:ident),* $(,)?) => {$(
+        #[doc = concat!("A `", stringify!($e), "` with a reason.")]
+        pub const fn $f(reason: &'static str) -> SysError {
+            SysError::new(Errno::$e, reason)
+        }
+    )*};
+}
+ctor!(einval => EINVAL, enomem => ENOMEM, ebadf => EBADF, eacces => EACCES,
+      eexist => EEXIST, efault => EFAULT, ebusy => EBUSY, eperm => EPERM,
+      eagain => EAGAIN, eoverflow => EOVERFLOW, enodev => ENODEV,
+      eopnotsupp => EOPNOTSUPP);
+
+/// The result of a system call.
+pub type SysResult<T> = Result<T, SysError>;

@@ -1,0 +1,1 @@
+//! The .vms scenario language (in progress).
