@@ -1,1 +1,28 @@
-//! The .vms scenario language (in progress).
+//! The `.vms` scenario language: a parser and a runner.
+//!
+//! A scenario is a text of system calls and memory accesses against one
+//! simulated machine (`tests/conformance/FORMAT.md` is the language). The
+//! parser ([`parse`]) mirrors the recorder that ran the conformance cases on
+//! a real Linux kernel, rule for rule; the [`Runner`] executes lines on a
+//! [`vmcore::Machine`] and prints their results exactly as recorded.
+//!
+//! ```ignore
+//! let (text, err) = vmscript::run_to_string("mmap $arena 4K PROT_READ MAP_PRIVATE|MAP_ANONYMOUS|MAP_FIXED -1 0\n", false);
+//! assert_eq!(text, "1 mmap 0x300000000000\n");
+//! ```
+#![forbid(unsafe_code)]
+
+pub mod error;
+pub mod parse;
+
+pub use error::ScriptError;
+pub use parse::{Arg, ArgKind, Expr, FdRef, FlagSet, Op, Statement, Term, parse_line};
+
+/// Check every line of a text (syntax only, no machine): all the errors,
+/// not just the first. Names that only the running scenario knows
+/// (variables, processes, files) are not checked.
+pub fn check_syntax(text: &str) -> Vec<ScriptError> {
+    parse::script_lines(text)
+        .filter_map(|(n, l)| parse::parse_line(l).err().map(|m| ScriptError::new(n, m)))
+        .collect()
+}

@@ -1,0 +1,574 @@
+//! Lexing and parsing of one `.vms` line.
+//!
+//! The rules mirror the recorder (`shared/recorder/vmsoracle.c`) exactly:
+//! which lines are errors, in which order the checks run, how numbers,
+//! sums and flag arguments are read. Everything here is pure: checks that
+//! need the scenario's state (variables, live processes, files already
+//! created) are done by the [`crate::Runner`] while it resolves arguments.
+
+use serde::Serialize;
+use vmcore::abi::{self, Name};
+
+/// The fixed address of `$arena`.
+pub const ARENA: u64 = 0x3000_0000_0000;
+/// Size of the arena: 64 GiB.
+pub const ARENA_SIZE: u64 = 64 << 30;
+/// The first address past the arena.
+pub const ARENA_END: u64 = ARENA + ARENA_SIZE;
+
+/// At most this many tokens on one line (comment excluded).
+pub const MAX_TOKENS: usize = 16;
+
+/// The blanks that separate tokens (`strtok(line, " \t\r\f\v")`).
+pub fn is_blank(c: char) -> bool {
+    matches!(c, ' ' | '\t' | '\r' | '\x0c' | '\x0b')
+}
+
+/// The lines of a scenario with their 1-based numbers. As the recorder does
+/// (it reads the file as a C string), the text ends at its first NUL byte.
+pub fn script_lines(text: &str) -> impl Iterator<Item = (usize, &str)> {
+    let text = match text.find('\0') {
+        Some(i) => &text[..i],
+        None => text,
+    };
+    // `split` yields a final empty piece after a trailing newline: a blank
+    // line, so it never prints anything.
+    text.split('\n').enumerate().map(|(i, l)| (i + 1, l))
+}
+
+/// The tokens of one line: the comment cut off, split at blanks.
+pub fn tokenize(line: &str) -> Vec<&str> {
+    let code = match line.find('#') {
+        Some(i) => &line[..i],
+        None => line,
+    };
+    code.split(is_blank).filter(|t| !t.is_empty()).collect()
+}
+
+/// An operation of the language.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Op {
+    Mmap,
+    Munmap,
+    Mprotect,
+    Madvise,
+    Mincore,
+    Mlock,
+    Munlock,
+    Mlockall,
+    Munlockall,
+    Msync,
+    Mremap,
+    Load,
+    Store,
+    Fill,
+    Exec,
+    Fork,
+    Exit,
+    Open,
+    Memfd,
+    Pread,
+    Pwrite,
+    Ftruncate,
+    Close,
+    Maps,
+}
+
+/// Which table a flag argument takes its names from.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FlagSet {
+    Prot,
+    Map,
+    Madv,
+    Ms,
+    Mcl,
+    Mremap,
+}
+
+impl FlagSet {
+    /// The names this argument accepts (from [`vmcore::abi`]).
+    pub fn table(self) -> &'static [Name] {
+        match self {
+            FlagSet::Prot => abi::PROT_NAMES,
+            FlagSet::Map => abi::MAP_NAMES,
+            FlagSet::Madv => abi::MADV_NAMES,
+            FlagSet::Ms => abi::MS_NAMES,
+            FlagSet::Mcl => abi::MCL_NAMES,
+            FlagSet::Mremap => abi::MREMAP_NAMES,
+        }
+    }
+    /// The common prefix of the names, for messages.
+    pub fn prefix(self) -> &'static str {
+        match self {
+            FlagSet::Prot => "PROT",
+            FlagSet::Map => "MAP",
+            FlagSet::Madv => "MADV",
+            FlagSet::Ms => "MS",
+            FlagSet::Mcl => "MCL",
+            FlagSet::Mremap => "MREMAP",
+        }
+    }
+}
+
+/// The kind of one argument position.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ArgKind {
+    /// An address or length: a sum of numbers, `$VAR` and `$arena`.
+    Expr,
+    /// Flag names joined by `|`, or `0`.
+    Flags(FlagSet),
+    /// A byte value, one number up to 255.
+    Byte,
+    /// A descriptor: `-1` or a `$VAR` bound by `open`/`memfd`.
+    Fd,
+    /// A file name (`open`, `memfd`).
+    Name,
+    /// The name of a new process (`fork`).
+    Proc,
+}
+
+/// What `$VAR =` binds for an operation.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Binds {
+    Nothing,
+    Address,
+    Descriptor,
+}
+
+impl Op {
+    /// Every operation, in the order of the format's table.
+    pub const ALL: [Op; 24] = [
+        Op::Mmap,
+        Op::Munmap,
+        Op::Mprotect,
+        Op::Madvise,
+        Op::Mincore,
+        Op::Mlock,
+        Op::Munlock,
+        Op::Mlockall,
+        Op::Munlockall,
+        Op::Msync,
+        Op::Mremap,
+        Op::Load,
+        Op::Store,
+        Op::Fill,
+        Op::Exec,
+        Op::Fork,
+        Op::Exit,
+        Op::Open,
+        Op::Memfd,
+        Op::Pread,
+        Op::Pwrite,
+        Op::Ftruncate,
+        Op::Close,
+        Op::Maps,
+    ];
+
+    /// The name as written in scenarios and printed in results.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Op::Mmap => "mmap",
+            Op::Munmap => "munmap",
+            Op::Mprotect => "mprotect",
+            Op::Madvise => "madvise",
+            Op::Mincore => "mincore",
+            Op::Mlock => "mlock",
+            Op::Munlock => "munlock",
+            Op::Mlockall => "mlockall",
+            Op::Munlockall => "munlockall",
+            Op::Msync => "msync",
+            Op::Mremap => "mremap",
+            Op::Load => "load",
+            Op::Store => "store",
+            Op::Fill => "fill",
+            Op::Exec => "exec",
+            Op::Fork => "fork",
+            Op::Exit => "exit",
+            Op::Open => "open",
+            Op::Memfd => "memfd",
+            Op::Pread => "pread",
+            Op::Pwrite => "pwrite",
+            Op::Ftruncate => "ftruncate",
+            Op::Close => "close",
+            Op::Maps => "maps",
+        }
+    }
+
+    /// The operation of a name.
+    pub fn from_name(name: &str) -> Option<Op> {
+        Op::ALL.into_iter().find(|op| op.name() == name)
+    }
+
+    /// The kinds of its arguments, in order.
+    pub const fn args(self) -> &'static [ArgKind] {
+        use ArgKind::*;
+        match self {
+            Op::Mmap => &[
+                Expr,
+                Expr,
+                Flags(FlagSet::Prot),
+                Flags(FlagSet::Map),
+                Fd,
+                Expr,
+            ],
+            Op::Munmap | Op::Mincore | Op::Mlock | Op::Munlock => &[Expr, Expr],
+            Op::Mprotect => &[Expr, Expr, Flags(FlagSet::Prot)],
+            Op::Madvise => &[Expr, Expr, Flags(FlagSet::Madv)],
+            Op::Mlockall => &[Flags(FlagSet::Mcl)],
+            Op::Munlockall | Op::Exit | Op::Maps => &[],
+            Op::Msync => &[Expr, Expr, Flags(FlagSet::Ms)],
+            Op::Mremap => &[Expr, Expr, Expr, Flags(FlagSet::Mremap), Expr],
+            Op::Load | Op::Exec => &[Expr],
+            Op::Store => &[Expr, Byte],
+            Op::Fill => &[Expr, Expr, Byte],
+            Op::Fork => &[Proc],
+            Op::Open | Op::Memfd => &[Name, Expr],
+            Op::Pread | Op::Ftruncate => &[Fd, Expr],
+            Op::Pwrite => &[Fd, Expr, Byte],
+            Op::Close => &[Fd],
+        }
+    }
+
+    /// How many arguments are required (the rest are optional: only
+    /// `mremap`'s NEWADDR, which defaults to 0).
+    pub const fn required_args(self) -> usize {
+        match self {
+            Op::Mremap => 4,
+            _ => self.args().len(),
+        }
+    }
+
+    /// What `$VAR =` binds on this operation.
+    pub const fn binds(self) -> Binds {
+        match self {
+            Op::Mmap | Op::Mremap => Binds::Address,
+            Op::Open | Op::Memfd => Binds::Descriptor,
+            _ => Binds::Nothing,
+        }
+    }
+}
+
+/// One term of a sum.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize)]
+#[serde(tag = "kind", content = "value", rename_all = "snake_case")]
+pub enum Term {
+    Num(u64),
+    Arena,
+    Var(String),
+}
+
+/// An address or length argument: terms added modulo 2^64.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize)]
+#[serde(transparent)]
+pub struct Expr(pub Vec<Term>);
+
+/// A descriptor argument.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize)]
+#[serde(tag = "kind", content = "value", rename_all = "snake_case")]
+pub enum FdRef {
+    /// `-1`.
+    None,
+    /// `$VAR` (the name after `$`, not checked: an unknown name is an
+    /// undefined variable when the line runs).
+    Var(String),
+}
+
+/// One parsed argument.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize)]
+#[serde(tag = "kind", content = "value", rename_all = "snake_case")]
+pub enum Arg {
+    Expr(Expr),
+    Flags(u64),
+    Byte(u8),
+    Fd(FdRef),
+    Name(String),
+    /// A process number (`p3` is 3).
+    Proc(u32),
+}
+
+/// The head of a line: process, binding and operation, with the argument
+/// tokens counted but not yet parsed.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct Header<'a> {
+    /// The `PROC:` prefix as a process number, if written.
+    pub proc: Option<u32>,
+    /// The variable of `$VAR =`, without the `$`.
+    pub bind: Option<&'a str>,
+    pub op: Op,
+    pub args: Vec<&'a str>,
+}
+
+/// A whole parsed line.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize)]
+pub struct Statement {
+    /// The `PROC:` prefix as a process number, if written (`p1` otherwise).
+    pub proc: Option<u32>,
+    pub bind: Option<String>,
+    pub op: Op,
+    pub args: Vec<Arg>,
+}
+
+impl Statement {
+    /// The number of the process that executes the line.
+    pub fn proc_num(&self) -> u32 {
+        self.proc.unwrap_or(1)
+    }
+}
+
+/// Parse a number: decimal or `0x` hex, with an optional `K`, `M` or `G`
+/// suffix. A number that does not fit in 64 bits is an error.
+///
+/// As in the recorder, a lone suffix (`K`) reads as 0.
+pub fn parse_number(s: &str) -> Result<u64, String> {
+    let b = s.as_bytes();
+    if b.is_empty() {
+        return Err("empty number".into());
+    }
+    let (digits, mul): (&[u8], u64) = match b[b.len() - 1] {
+        b'K' => (&b[..b.len() - 1], 1 << 10),
+        b'M' => (&b[..b.len() - 1], 1 << 20),
+        b'G' => (&b[..b.len() - 1], 1 << 30),
+        _ => (b, 1),
+    };
+    let bad = || format!("bad number '{s}'");
+    let too_large = || format!("number too large '{s}'");
+    let mut v: u64 = 0;
+    if digits.len() >= 2 && digits[0] == b'0' && digits[1] == b'x' {
+        if digits.len() == 2 {
+            return Err(bad());
+        }
+        for &c in &digits[2..] {
+            let d = match c {
+                b'0'..=b'9' => c - b'0',
+                b'a'..=b'f' => c - b'a' + 10,
+                b'A'..=b'F' => c - b'A' + 10,
+                _ => return Err(bad()),
+            };
+            if v >> 60 != 0 {
+                return Err(too_large());
+            }
+            v = v * 16 + u64::from(d);
+        }
+    } else {
+        for &c in digits {
+            if !c.is_ascii_digit() {
+                return Err(bad());
+            }
+            v = v
+                .checked_mul(10)
+                .and_then(|v| v.checked_add(u64::from(c - b'0')))
+                .ok_or_else(too_large)?;
+        }
+    }
+    v.checked_mul(mul).ok_or_else(too_large)
+}
+
+/// A variable name: a letter or `_`, then letters, digits and `_`; at most
+/// 63 characters.
+pub fn valid_varname(s: &str) -> bool {
+    let b = s.as_bytes();
+    !b.is_empty()
+        && b.len() < 64
+        && (b[0].is_ascii_alphabetic() || b[0] == b'_')
+        && b[1..]
+            .iter()
+            .all(|&c| c.is_ascii_alphanumeric() || c == b'_')
+}
+
+/// A file name for `open`/`memfd`: letters, digits, `.`, `_`, `-`, at most
+/// 200 characters, not `.` or `..`.
+pub fn valid_filename(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 200
+        && s != "."
+        && s != ".."
+        && s.bytes()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'-' | b'.'))
+}
+
+/// A process name `pN` (N from 1, no leading zero) as its number.
+pub fn parse_procname(s: &str) -> Result<u32, String> {
+    let b = s.as_bytes();
+    let bad = || format!("bad process name '{s}'");
+    if b.len() < 2 || b[0] != b'p' || !(b'1'..=b'9').contains(&b[1]) {
+        return Err(bad());
+    }
+    let mut v: u32 = 0;
+    for &c in &b[1..] {
+        if !c.is_ascii_digit() || v > 100_000 {
+            return Err(bad());
+        }
+        v = v * 10 + u32::from(c - b'0');
+    }
+    Ok(v)
+}
+
+/// Parse a sum `TERM+TERM...` (variables are resolved later).
+pub fn parse_expr(tok: &str) -> Result<Expr, String> {
+    let mut terms = Vec::new();
+    for part in tok.split('+') {
+        if part.is_empty() {
+            return Err(format!("bad expression '{tok}'"));
+        }
+        if let Some(name) = part.strip_prefix('$') {
+            if !valid_varname(name) {
+                return Err(format!("bad variable in '{tok}'"));
+            }
+            terms.push(if name == "arena" {
+                Term::Arena
+            } else {
+                Term::Var(name.to_string())
+            });
+        } else {
+            terms.push(Term::Num(parse_number(part)?));
+        }
+    }
+    Ok(Expr(terms))
+}
+
+/// Parse a flag argument: names of one table joined by `|`; a number in it
+/// must be 0.
+pub fn parse_flags(tok: &str, set: FlagSet) -> Result<u64, String> {
+    let mut v = 0;
+    for part in tok.split('|') {
+        if part.is_empty() {
+            return Err(format!("bad flags '{tok}'"));
+        }
+        if part.as_bytes()[0].is_ascii_digit() {
+            if parse_number(part)? != 0 {
+                return Err(format!("flags are names or 0, not '{part}'"));
+            }
+        } else {
+            match abi::lookup(set.table(), part) {
+                Some(f) => v |= f,
+                None => return Err(format!("unknown {} flag '{part}'", set.prefix())),
+            }
+        }
+    }
+    Ok(v)
+}
+
+/// Parse one argument of the given kind (pure syntax).
+pub fn parse_arg(kind: ArgKind, tok: &str) -> Result<Arg, String> {
+    Ok(match kind {
+        ArgKind::Expr => Arg::Expr(parse_expr(tok)?),
+        ArgKind::Flags(set) => Arg::Flags(parse_flags(tok, set)?),
+        ArgKind::Byte => {
+            let v = parse_number(tok)?;
+            match u8::try_from(v) {
+                Ok(b) => Arg::Byte(b),
+                Err(_) => return Err(format!("value {tok} is not a byte")),
+            }
+        }
+        ArgKind::Fd => {
+            if tok == "-1" {
+                Arg::Fd(FdRef::None)
+            } else if let Some(name) = tok.strip_prefix('$') {
+                Arg::Fd(FdRef::Var(name.to_string()))
+            } else {
+                return Err("descriptor must be -1 or a $variable".into());
+            }
+        }
+        ArgKind::Name => {
+            if !valid_filename(tok) {
+                return Err(format!("bad file name '{tok}'"));
+            }
+            Arg::Name(tok.to_string())
+        }
+        ArgKind::Proc => Arg::Proc(parse_procname(tok)?),
+    })
+}
+
+/// Parse the head of a line. `Ok(None)` for a blank or comment line.
+pub fn parse_header(line: &str) -> Result<Option<Header<'_>>, String> {
+    let toks = tokenize(line);
+    if toks.is_empty() {
+        return Ok(None);
+    }
+    if toks.len() > MAX_TOKENS {
+        return Err("too many tokens".into());
+    }
+    let mut ti = 0;
+    let mut proc = None;
+    if let Some(name) = toks[0].strip_suffix(':') {
+        proc = Some(parse_procname(name)?);
+        ti += 1;
+    }
+    let mut bind = None;
+    if ti + 1 < toks.len() && toks[ti].starts_with('$') && toks[ti + 1] == "=" {
+        let name = &toks[ti][1..];
+        if !valid_varname(name) {
+            return Err(format!("bad variable name '{}'", toks[ti]));
+        }
+        if name == "arena" {
+            return Err("$arena cannot be assigned".into());
+        }
+        bind = Some(name);
+        ti += 2;
+    }
+    let Some(&optok) = toks.get(ti) else {
+        return Err("missing operation".into());
+    };
+    let op = Op::from_name(optok).ok_or_else(|| format!("unknown operation '{optok}'"))?;
+    if bind.is_some() && op.binds() == Binds::Nothing {
+        return Err(format!("{} has no result to bind", op.name()));
+    }
+    let args = toks[ti + 1..].to_vec();
+    let (min, max) = (op.required_args(), op.args().len());
+    if args.len() < min || args.len() > max {
+        return Err(if min == max {
+            format!(
+                "{} takes {} argument{}",
+                op.name(),
+                max,
+                if max == 1 { "" } else { "s" }
+            )
+        } else {
+            format!("{} takes {} to {} arguments", op.name(), min, max)
+        });
+    }
+    Ok(Some(Header {
+        proc,
+        bind,
+        op,
+        args,
+    }))
+}
+
+/// Parse a whole line (syntax only). `Ok(None)` for a blank or comment line.
+pub fn parse_line(line: &str) -> Result<Option<Statement>, String> {
+    let Some(h) = parse_header(line)? else {
+        return Ok(None);
+    };
+    let args =
+        h.op.args()
+            .iter()
+            .zip(&h.args)
+            .map(|(&kind, tok)| parse_arg(kind, tok))
+            .collect::<Result<Vec<_>, _>>()?;
+    Ok(Some(Statement {
+        proc: h.proc,
+        bind: h.bind.map(str::to_string),
+        op: h.op,
+        args,
+    }))
+}
+
+/// Whether an address is inside the arena (printed as hex) or not
+/// (printed as `<addr>`).
+pub fn in_arena(addr: u64) -> bool {
+    (ARENA..ARENA_END).contains(&addr)
+}
+
+/// An address as results print it.
+pub fn format_addr(addr: u64) -> String {
+    if in_arena(addr) {
+        format!("{addr:#x}")
+    } else {
+        "<addr>".to_string()
+    }
+}
