@@ -1,0 +1,40 @@
+// Smoke test: the built site loads the wasm module in a real browser, shows
+// the simulator's version and logs no error. Needs `make build` (www/pkg).
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { serveSite, launchBrowser, newPage, screenshot } from './harness.mjs';
+
+let site;
+let browser;
+
+before(async () => {
+  site = await serveSite();
+  browser = await launchBrowser();
+});
+
+after(async () => {
+  await browser?.close();
+  await site?.close();
+});
+
+test('the wasm module is served as application/wasm', async () => {
+  const res = await fetch(new URL('pkg/vmwasm_bg.wasm', site.url));
+  assert.equal(res.status, 200);
+  assert.equal(res.headers.get('content-type'), 'application/wasm');
+  const bytes = new Uint8Array(await res.arrayBuffer());
+  assert.deepEqual([...bytes.slice(0, 4)], [0x00, 0x61, 0x73, 0x6d], 'wasm magic');
+});
+
+test('index.html loads the wasm and shows the version, with no errors', { timeout: 60_000 }, async () => {
+  const { page, errors } = await newPage(browser);
+  await page.goto(new URL('index.html', site.url).href, { waitUntil: 'load' });
+  try {
+    await page.waitForSelector('body[data-ready="1"]', { timeout: 30_000 });
+  } finally {
+    await screenshot(page, 'smoke-index');
+  }
+  const version = (await page.textContent('#vm-version'))?.trim();
+  assert.match(version ?? '', /^\d+\.\d+\.\d+/, `#vm-version shows a version (got ${JSON.stringify(version)})`);
+  assert.deepEqual(errors, [], 'no console errors, page errors or failed requests');
+  await page.context().close();
+});
