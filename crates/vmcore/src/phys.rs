@@ -1,0 +1,720 @@
+//! Physical memory: frames with real bytes, their descriptors, and the
+//! frame allocator.
+//!
+//! A frame is 4 KiB of simulated RAM. Each has a descriptor ([`FrameDesc`],
+//! Linux's `struct page`, NetBSD's `struct vm_page`) saying who owns it and
+//! how many PTEs map it. Contents are real bytes, so a page table really is
+//! 512 little-endian `u64`s and the MMU walker reads them from here.
+//!
+//! Costs: byte storage is allocated the first time a frame is written with a
+//! non-zero value, and descriptors only up to the highest frame ever handed
+//! out, so a 4 GiB machine costs almost nothing until touched. The allocator
+//! is O(1): a bump pointer over never-used frames plus a LIFO stack of freed
+//! ones (the same idea as the buddy allocator's per-CPU free lists). Each
+//! frame remembers the extent of bytes ever written, so freeing it clears
+//! only that extent and the next owner still sees zeros.
+//!
+//! ```text
+//!   0                 bump                                    total
+//!   |  used or freed   |       never used (no storage)         |
+//!   +------------------+----------------------------------------+
+//!        ^ freed frames sit on free_stack (popped first)
+//! ```
+
+use crate::addr::{PAGE_SHIFT, PAGE_SIZE, PAGES_PER_HUGE, Pfn, PhysAddr};
+use crate::event::{Event, EventLog};
+use core::fmt;
+use serde::Serialize;
+
+/// Bytes in one frame.
+const FRAME_BYTES: usize = PAGE_SIZE as usize;
+/// Fewest frames a machine may have (4 MiB).
+pub const MIN_FRAMES: u64 = 1024;
+/// Most frames a machine may have (64 GiB).
+pub const MAX_FRAMES: u64 = 1 << 24;
+
+/// What a frame is used for, one byte per frame (the frame-table view reads
+/// [`PhysMem::kind_bytes`] straight out of memory).
+#[repr(u8)]
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FrameKind {
+    Free = 0,
+    /// Anonymous memory (held by an anon).
+    Anon = 1,
+    /// A page of a memory object's page cache (file, memfd, shared anon).
+    Cache = 2,
+    /// A paging structure (PML4, PDPT, PD or PT).
+    PageTable = 3,
+    /// The shared zero page (or a frame of the huge zero page).
+    Zero = 4,
+}
+
+impl FrameKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            FrameKind::Free => "free",
+            FrameKind::Anon => "anon",
+            FrameKind::Cache => "cache",
+            FrameKind::PageTable => "page-table",
+            FrameKind::Zero => "zero",
+        }
+    }
+}
+
+/// Who owns a frame (Linux's `page->mapping` + `page->index`, in plain data).
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Serialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum FrameOwner {
+    /// Nobody: the frame is free.
+    None,
+    /// The page of anon number `anon` (NetBSD UVM `vm_anon`).
+    Anon { anon: u32 },
+    /// Page `index` of memory object `object` (the page cache).
+    Cache { object: u32, index: u64 },
+    /// A page-table frame of address space `asid` at `level` (4 = PML4).
+    PageTable { asid: u16, level: u8 },
+    /// The shared zero page.
+    Zero,
+}
+
+impl FrameOwner {
+    pub fn kind(&self) -> FrameKind {
+        match self {
+            FrameOwner::None => FrameKind::Free,
+            FrameOwner::Anon { .. } => FrameKind::Anon,
+            FrameOwner::Cache { .. } => FrameKind::Cache,
+            FrameOwner::PageTable { .. } => FrameKind::PageTable,
+            FrameOwner::Zero => FrameKind::Zero,
+        }
+    }
+}
+
+/// A frame's descriptor (`struct page` / `struct vm_page`).
+#[derive(Clone, Copy, Debug, Serialize)]
+pub struct FrameDesc {
+    pub owner: FrameOwner,
+    /// Leaf PTEs mapping this frame (`page_mapcount`). For a page-table
+    /// frame the pmap keeps here the number of its non-zero entries instead
+    /// (FreeBSD's page-table-page `ref_count`), so it knows when the table
+    /// has become empty without scanning it.
+    pub mapcount: u32,
+    /// mlock/wiring count: a wired frame is never paged out.
+    pub wired: u32,
+    /// Contents differ from the backing store (`PG_dirty`).
+    pub dirty: bool,
+    /// Recently used (`PG_referenced`), for page reclaim.
+    pub referenced: bool,
+}
+
+impl FrameDesc {
+    const FREE: FrameDesc = FrameDesc::new(FrameOwner::None);
+
+    const fn new(owner: FrameOwner) -> FrameDesc {
+        FrameDesc {
+            owner,
+            mapcount: 0,
+            wired: 0,
+            dirty: false,
+            referenced: false,
+        }
+    }
+}
+
+/// The bytes of a frame, plus the extent ever written since it was last
+/// cleared (bytes outside `lo..hi` are zero).
+#[derive(Clone)]
+struct FrameData {
+    bytes: [u8; FRAME_BYTES],
+    lo: u16,
+    hi: u16,
+}
+
+impl FrameData {
+    fn new_boxed() -> Box<FrameData> {
+        Box::new(FrameData {
+            bytes: [0; FRAME_BYTES],
+            lo: FRAME_BYTES as u16,
+            hi: 0,
+        })
+    }
+    #[inline]
+    fn touch(&mut self, off: usize, len: usize) {
+        self.lo = self.lo.min(off as u16);
+        self.hi = self.hi.max((off + len) as u16);
+    }
+    #[inline]
+    fn is_clear(&self) -> bool {
+        self.lo >= self.hi
+    }
+    fn clear(&mut self) {
+        if !self.is_clear() {
+            self.bytes[self.lo as usize..self.hi as usize].fill(0);
+        }
+        self.lo = FRAME_BYTES as u16;
+        self.hi = 0;
+    }
+}
+
+#[derive(Clone)]
+struct Frame {
+    desc: FrameDesc,
+    allocated: bool,
+    data: Option<Box<FrameData>>,
+}
+
+impl Frame {
+    const fn free() -> Frame {
+        Frame {
+            desc: FrameDesc::FREE,
+            allocated: false,
+            data: None,
+        }
+    }
+}
+
+/// All of the machine's RAM.
+#[derive(Clone)]
+pub struct PhysMem {
+    total: u64,
+    free: u64,
+    /// Frames at or above `bump` were never handed out.
+    bump: u64,
+    /// Freed frames below `bump`, popped LIFO.
+    free_stack: Vec<u32>,
+    /// Frames `0..bump` (grown lazily).
+    frames: Vec<Frame>,
+    /// One [`FrameKind`] byte per frame, `total` long.
+    kinds: Vec<u8>,
+    /// Returned by `desc_mut` for an out-of-range frame (never read back).
+    scratch: FrameDesc,
+}
+
+impl fmt::Debug for PhysMem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PhysMem")
+            .field("total", &self.total)
+            .field("free", &self.free)
+            .field("bump", &self.bump)
+            .field("free_stack", &self.free_stack.len())
+            .finish()
+    }
+}
+
+impl PhysMem {
+    /// A machine with `frames` frames of RAM (clamped to
+    /// [`MIN_FRAMES`]..=[`MAX_FRAMES`]), all free and reading as zero.
+    pub fn new(frames: u64) -> Self {
+        let total = frames.clamp(MIN_FRAMES, MAX_FRAMES);
+        PhysMem {
+            total,
+            free: total,
+            bump: 0,
+            free_stack: Vec::new(),
+            frames: Vec::new(),
+            kinds: vec![FrameKind::Free as u8; total as usize],
+            scratch: FrameDesc::FREE,
+        }
+    }
+
+    pub fn total_frames(&self) -> u64 {
+        self.total
+    }
+
+    pub fn free_frames(&self) -> u64 {
+        self.free
+    }
+
+    /// Make sure descriptors exist for frames `0..n`.
+    fn grow(&mut self, n: u64) {
+        if (self.frames.len() as u64) < n {
+            self.frames.resize_with(n as usize, Frame::free);
+        }
+    }
+
+    /// Hand out one zero-filled frame for `owner` (`alloc_page`).
+    ///
+    /// => returns `None` when every frame is in use.
+    /// => order is deterministic: the most recently freed frame first, else
+    ///    the lowest never-used one.
+    pub fn alloc(&mut self, owner: FrameOwner, ev: &mut EventLog) -> Option<Pfn> {
+        let pfn = if let Some(p) = self.free_stack.pop() {
+            p as u64
+        } else if self.bump < self.total {
+            let p = self.bump;
+            self.bump += 1;
+            self.grow(self.bump);
+            p
+        } else {
+            return None;
+        };
+        self.take(pfn, owner);
+        ev.push_with(|| Event::FrameAlloc {
+            pfn: Pfn(pfn),
+            kind: owner.kind().name(),
+        });
+        Some(Pfn(pfn))
+    }
+
+    /// Mark a free frame (descriptor already present) allocated.
+    #[inline]
+    fn take(&mut self, pfn: u64, owner: FrameOwner) {
+        let f = &mut self.frames[pfn as usize];
+        debug_assert!(!f.allocated, "frame {pfn} handed out twice");
+        debug_assert!(
+            f.data.as_ref().is_none_or(|d| d.is_clear()),
+            "free frame {pfn} not zero"
+        );
+        f.allocated = true;
+        f.desc = FrameDesc::new(owner);
+        self.kinds[pfn as usize] = owner.kind() as u8;
+        self.free -= 1;
+    }
+
+    /// Hand out 512 contiguous zero-filled frames, the first 512-aligned: the
+    /// backing of a 2 MiB page (`alloc_pages(order 9)`). `owner(i)` is the
+    /// owner of frame `i` of the run. The frames are freed one by one with
+    /// [`PhysMem::free`].
+    ///
+    /// => returns `None` when no aligned run of 512 free frames exists.
+    pub fn alloc_huge(
+        &mut self,
+        owner: impl Fn(u64) -> FrameOwner,
+        ev: &mut EventLog,
+    ) -> Option<Pfn> {
+        let start = self.find_huge_run()?;
+        for i in 0..PAGES_PER_HUGE {
+            self.take(start + i, owner(i));
+        }
+        ev.push_with(|| Event::HugeFrameAlloc { pfn: Pfn(start) });
+        Some(Pfn(start))
+    }
+
+    /// Find and reserve (remove from the free structures) an aligned free run.
+    fn find_huge_run(&mut self) -> Option<u64> {
+        let n = PAGES_PER_HUGE;
+        if self.free < n {
+            return None;
+        }
+        // Usually: carve it from the never-used region; the frames skipped to
+        // reach alignment become ordinary free frames (lowest popped first).
+        let start = self.bump.next_multiple_of(n);
+        if start + n <= self.total {
+            self.grow(start + n);
+            for p in (self.bump..start).rev() {
+                self.free_stack.push(p as u32);
+            }
+            self.bump = start + n;
+            return Some(start);
+        }
+        // Otherwise scan for an aligned run of free frames (rare: only once
+        // the never-used region is exhausted), O(frames).
+        let mut c = 0;
+        while c + n <= self.total {
+            let busy = (c..c + n)
+                .rev()
+                .find(|&p| p < self.bump && self.frames[p as usize].allocated);
+            match busy {
+                Some(p) => c = (p / n + 1) * n,
+                None => {
+                    self.free_stack
+                        .retain(|&p| !(c..c + n).contains(&(p as u64)));
+                    self.grow(c + n);
+                    self.bump = self.bump.max(c + n);
+                    return Some(c);
+                }
+            }
+        }
+        None
+    }
+
+    /// Return a frame to the free list (`free_page`). Its contents are
+    /// forgotten: the next owner reads zeros.
+    ///
+    /// => caller must pass an allocated frame (anything else is ignored,
+    ///    with a debug assertion).
+    pub fn free(&mut self, pfn: Pfn, ev: &mut EventLog) {
+        if !self.is_allocated(pfn) {
+            debug_assert!(false, "free of unallocated frame {pfn}");
+            return;
+        }
+        let f = &mut self.frames[pfn.index()];
+        debug_assert!(
+            f.desc.mapcount == 0 || f.desc.owner.kind() == FrameKind::PageTable,
+            "freeing mapped frame {pfn}"
+        );
+        f.allocated = false;
+        f.desc = FrameDesc::FREE;
+        if let Some(d) = &mut f.data {
+            d.clear();
+        }
+        self.kinds[pfn.index()] = FrameKind::Free as u8;
+        self.free_stack.push(pfn.0 as u32);
+        self.free += 1;
+        ev.push_with(|| Event::FrameFree { pfn });
+    }
+
+    /// Whether `pfn` is handed out (false for a frame beyond RAM too).
+    #[inline]
+    pub fn is_allocated(&self, pfn: Pfn) -> bool {
+        self.frames.get(pfn.index()).is_some_and(|f| f.allocated)
+    }
+
+    /// The descriptor of `pfn` (a free descriptor for a frame beyond RAM).
+    #[inline]
+    pub fn desc(&self, pfn: Pfn) -> &FrameDesc {
+        self.frames
+            .get(pfn.index())
+            .map_or(&FrameDesc::FREE, |f| &f.desc)
+    }
+
+    /// The descriptor of `pfn`, to change. Change the owner with
+    /// [`PhysMem::set_owner`] so the kind byte follows.
+    pub fn desc_mut(&mut self, pfn: Pfn) -> &mut FrameDesc {
+        if pfn.0 < self.total {
+            self.grow(pfn.0 + 1);
+            &mut self.frames[pfn.index()].desc
+        } else {
+            debug_assert!(false, "desc_mut of frame {pfn} beyond RAM");
+            self.scratch = FrameDesc::FREE;
+            &mut self.scratch
+        }
+    }
+
+    /// Give an allocated frame a new owner (keeps [`PhysMem::kind_bytes`] current).
+    pub fn set_owner(&mut self, pfn: Pfn, owner: FrameOwner) {
+        if pfn.0 < self.total {
+            self.desc_mut(pfn).owner = owner;
+            self.kinds[pfn.index()] = owner.kind() as u8;
+        }
+    }
+
+    #[inline]
+    fn data(&self, pfn: u64) -> Option<&FrameData> {
+        self.frames
+            .get(pfn as usize)
+            .and_then(|f| f.data.as_deref())
+    }
+
+    /// The storage of `pfn`, created on first use; `None` beyond RAM.
+    fn data_mut(&mut self, pfn: u64) -> Option<&mut FrameData> {
+        if pfn >= self.total {
+            return None;
+        }
+        self.grow(pfn + 1);
+        Some(
+            self.frames[pfn as usize]
+                .data
+                .get_or_insert_with(FrameData::new_boxed),
+        )
+    }
+
+    /// The byte at `pa` (0 beyond RAM).
+    #[inline]
+    pub fn read_u8(&self, pa: PhysAddr) -> u8 {
+        self.data(pa.0 >> PAGE_SHIFT)
+            .map_or(0, |d| d.bytes[pa.frame_offset()])
+    }
+
+    /// Store a byte at `pa` (ignored beyond RAM).
+    #[inline]
+    pub fn write_u8(&mut self, pa: PhysAddr, v: u8) {
+        let pfn = pa.0 >> PAGE_SHIFT;
+        if v == 0 && self.data(pfn).is_none() {
+            return; // already zero; no storage needed
+        }
+        if let Some(d) = self.data_mut(pfn) {
+            let off = pa.frame_offset();
+            d.bytes[off] = v;
+            d.touch(off, 1);
+        }
+    }
+
+    /// The little-endian `u64` at `pa` (8-aligned; low bits are ignored).
+    #[inline]
+    pub fn read_u64(&self, pa: PhysAddr) -> u64 {
+        debug_assert!(pa.0 % 8 == 0, "unaligned read_u64 at {pa}");
+        let off = pa.frame_offset() & !7;
+        self.data(pa.0 >> PAGE_SHIFT).map_or(0, |d| {
+            let mut b = [0u8; 8];
+            b.copy_from_slice(&d.bytes[off..off + 8]);
+            u64::from_le_bytes(b)
+        })
+    }
+
+    /// Store a little-endian `u64` at `pa` (8-aligned; low bits are ignored).
+    #[inline]
+    pub fn write_u64(&mut self, pa: PhysAddr, v: u64) {
+        debug_assert!(pa.0 % 8 == 0, "unaligned write_u64 at {pa}");
+        let pfn = pa.0 >> PAGE_SHIFT;
+        if v == 0 && self.data(pfn).is_none() {
+            return;
+        }
+        if let Some(d) = self.data_mut(pfn) {
+            let off = pa.frame_offset() & !7;
+            d.bytes[off..off + 8].copy_from_slice(&v.to_le_bytes());
+            d.touch(off, 8);
+        }
+    }
+
+    /// Set `len` bytes from `pa` to `v`, stopping at the end of the frame.
+    pub fn fill(&mut self, pa: PhysAddr, len: usize, v: u8) {
+        let pfn = pa.0 >> PAGE_SHIFT;
+        let off = pa.frame_offset();
+        let len = len.min(FRAME_BYTES - off);
+        if len == 0 || (v == 0 && self.data(pfn).is_none()) {
+            return;
+        }
+        if let Some(d) = self.data_mut(pfn) {
+            d.bytes[off..off + len].fill(v);
+            d.touch(off, len);
+        }
+    }
+
+    /// The 4096 bytes of `pfn`; `None` means all zero.
+    pub fn frame_bytes(&self, pfn: Pfn) -> Option<&[u8; 4096]> {
+        self.data(pfn.0).filter(|d| !d.is_clear()).map(|d| &d.bytes)
+    }
+
+    /// Copy the contents of frame `from` into frame `to` (`copy_user_highpage`,
+    /// the heart of copy-on-write).
+    pub fn copy_frame(&mut self, from: Pfn, to: Pfn, ev: &mut EventLog) {
+        ev.push_with(|| Event::FrameCopy { from, to });
+        if from == to || from.0 >= self.total || to.0 >= self.total {
+            return;
+        }
+        self.zero_frame(to);
+        let Some(src) = self
+            .frames
+            .get_mut(from.index())
+            .and_then(|f| f.data.take())
+        else {
+            return; // source reads as zero: so does the copy
+        };
+        if !src.is_clear() {
+            let (lo, hi) = (src.lo as usize, src.hi as usize);
+            if let Some(dst) = self.data_mut(to.0) {
+                dst.bytes[lo..hi].copy_from_slice(&src.bytes[lo..hi]);
+                dst.lo = src.lo;
+                dst.hi = src.hi;
+            }
+        }
+        self.frames[from.index()].data = Some(src);
+    }
+
+    /// Make every byte of `pfn` zero (`clear_page`).
+    pub fn zero_frame(&mut self, pfn: Pfn) {
+        if let Some(d) = self
+            .frames
+            .get_mut(pfn.index())
+            .and_then(|f| f.data.as_deref_mut())
+        {
+            d.clear();
+        }
+    }
+
+    /// One [`FrameKind`] byte per frame, `total_frames()` long, always current.
+    pub fn kind_bytes(&self) -> &[u8] {
+        &self.kinds
+    }
+
+    /// Every allocated frame, lowest first.
+    pub fn allocated(&self) -> impl Iterator<Item = Pfn> + '_ {
+        self.frames
+            .iter()
+            .enumerate()
+            .filter(|(_, f)| f.allocated)
+            .map(|(i, _)| Pfn(i as u64))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+
+    fn ev() -> EventLog {
+        EventLog::new(true)
+    }
+
+    #[test]
+    fn clamps_and_is_lazy() {
+        assert_eq!(PhysMem::new(0).total_frames(), MIN_FRAMES);
+        let big = PhysMem::new(u64::MAX);
+        assert_eq!(big.total_frames(), MAX_FRAMES);
+        assert_eq!(big.free_frames(), MAX_FRAMES);
+        assert_eq!(big.kind_bytes().len(), MAX_FRAMES as usize);
+        assert!(big.frames.is_empty());
+        assert_eq!(big.read_u8(PhysAddr(12345)), 0);
+    }
+
+    #[test]
+    fn alloc_free_never_double_hands_a_frame() {
+        let mut m = PhysMem::new(1024);
+        let mut e = ev();
+        let mut live = HashSet::new();
+        // Deterministic pseudo-random alloc/free mix.
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        for _ in 0..20_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            if x % 3 != 0 {
+                if let Some(p) = m.alloc(FrameOwner::Anon { anon: 1 }, &mut e) {
+                    assert!(live.insert(p), "frame {p} handed out twice");
+                    assert!(m.is_allocated(p));
+                } else {
+                    assert_eq!(live.len() as u64, m.total_frames());
+                }
+            } else if let Some(&p) = live.iter().min_by_key(|p| (p.0.wrapping_mul(x)) % 1021) {
+                live.remove(&p);
+                m.free(p, &mut e);
+                assert!(!m.is_allocated(p));
+            }
+            assert_eq!(m.free_frames() + live.len() as u64, m.total_frames());
+        }
+        let mut listed: Vec<Pfn> = m.allocated().collect();
+        let mut expect: Vec<Pfn> = live.into_iter().collect();
+        listed.sort();
+        expect.sort();
+        assert_eq!(listed, expect);
+    }
+
+    #[test]
+    fn out_of_memory_is_none() {
+        let mut m = PhysMem::new(1024);
+        let mut e = EventLog::new(false);
+        for _ in 0..1024 {
+            assert!(m.alloc(FrameOwner::Zero, &mut e).is_some());
+        }
+        assert_eq!(m.alloc(FrameOwner::Zero, &mut e), None);
+        assert_eq!(m.alloc_huge(|_| FrameOwner::Zero, &mut e), None);
+        assert_eq!(m.free_frames(), 0);
+    }
+
+    #[test]
+    fn freed_frame_reads_zero_again() {
+        let mut m = PhysMem::new(2048);
+        let mut e = ev();
+        let p = m.alloc(FrameOwner::Anon { anon: 7 }, &mut e).unwrap();
+        assert_eq!(m.frame_bytes(p), None);
+        m.write_u8(p.addr(), 0xaa);
+        m.write_u64(PhysAddr(p.addr().0 + 8), 0x0102_0304_0506_0708);
+        m.fill(PhysAddr(p.addr().0 + 4000), 1000, 0x55); // clipped at the frame end
+        assert_eq!(m.read_u8(p.addr()), 0xaa);
+        assert_eq!(m.read_u8(PhysAddr(p.addr().0 + 8)), 0x08, "little-endian");
+        assert_eq!(m.read_u64(PhysAddr(p.addr().0 + 8)), 0x0102_0304_0506_0708);
+        assert_eq!(m.read_u8(PhysAddr(p.addr().0 + 4095)), 0x55);
+        assert_eq!(
+            m.read_u8(PhysAddr(p.addr().0 + 4096)),
+            0,
+            "next frame untouched"
+        );
+        assert!(m.frame_bytes(p).is_some());
+        m.free(p, &mut e);
+        let q = m.alloc(FrameOwner::Anon { anon: 8 }, &mut e).unwrap();
+        assert_eq!(p, q, "LIFO reuse");
+        assert_eq!(m.frame_bytes(q), None);
+        assert_eq!(m.read_u64(PhysAddr(q.addr().0 + 8)), 0);
+        assert_eq!(m.read_u8(PhysAddr(q.addr().0 + 4095)), 0);
+        let evs = e.take();
+        assert_eq!(
+            evs[0],
+            Event::FrameAlloc {
+                pfn: p,
+                kind: "anon"
+            }
+        );
+        assert_eq!(evs[1], Event::FrameFree { pfn: p });
+    }
+
+    #[test]
+    fn copy_and_zero() {
+        let mut m = PhysMem::new(1024);
+        let mut e = ev();
+        let a = m.alloc(FrameOwner::Anon { anon: 1 }, &mut e).unwrap();
+        let b = m.alloc(FrameOwner::Anon { anon: 2 }, &mut e).unwrap();
+        m.write_u8(PhysAddr(b.addr().0 + 100), 9); // overwritten by the copy
+        m.write_u8(PhysAddr(a.addr().0 + 10), 1);
+        m.write_u8(PhysAddr(a.addr().0 + 20), 2);
+        m.copy_frame(a, b, &mut e);
+        assert_eq!(m.frame_bytes(a), m.frame_bytes(b));
+        assert_eq!(m.read_u8(PhysAddr(b.addr().0 + 100)), 0);
+        assert_eq!(m.read_u8(PhysAddr(b.addr().0 + 20)), 2);
+        m.zero_frame(a);
+        assert_eq!(m.frame_bytes(a), None);
+        assert_eq!(m.read_u8(PhysAddr(b.addr().0 + 10)), 1);
+        // Copying a zero frame zeroes the target.
+        m.copy_frame(a, b, &mut e);
+        assert_eq!(m.frame_bytes(b), None);
+        assert!(e.take().contains(&Event::FrameCopy { from: a, to: b }));
+    }
+
+    #[test]
+    fn kinds_and_owner() {
+        let mut m = PhysMem::new(1024);
+        let mut e = ev();
+        let p = m
+            .alloc(FrameOwner::PageTable { asid: 1, level: 4 }, &mut e)
+            .unwrap();
+        assert_eq!(m.kind_bytes()[p.index()], FrameKind::PageTable as u8);
+        m.set_owner(
+            p,
+            FrameOwner::Cache {
+                object: 3,
+                index: 4,
+            },
+        );
+        assert_eq!(m.kind_bytes()[p.index()], FrameKind::Cache as u8);
+        assert_eq!(m.desc(p).owner.kind(), FrameKind::Cache);
+        m.desc_mut(p).mapcount = 2;
+        assert_eq!(m.desc(p).mapcount, 2);
+        m.desc_mut(p).mapcount = 0;
+        m.free(p, &mut e);
+        assert_eq!(m.kind_bytes()[p.index()], 0);
+        assert_eq!(m.desc(Pfn(1 << 40)).owner, FrameOwner::None);
+        assert!(!m.is_allocated(Pfn(1 << 40)));
+        assert_eq!(FrameKind::PageTable.name(), "page-table");
+    }
+
+    #[test]
+    fn huge_runs_are_aligned_zeroed_and_freed_one_by_one() {
+        let mut m = PhysMem::new(2048);
+        let mut e = ev();
+        let small = m.alloc(FrameOwner::Zero, &mut e).unwrap();
+        m.write_u8(small.addr(), 1);
+        let h = m
+            .alloc_huge(|i| FrameOwner::Anon { anon: i as u32 }, &mut e)
+            .unwrap();
+        assert_eq!(h.0 % 512, 0);
+        assert_ne!(h, small);
+        for i in 0..512 {
+            assert!(m.is_allocated(h.add(i)));
+            assert_eq!(m.desc(h.add(i)).owner, FrameOwner::Anon { anon: i as u32 });
+            assert_eq!(m.frame_bytes(h.add(i)), None);
+        }
+        assert_eq!(m.free_frames(), 2048 - 513);
+        // The frames skipped for alignment are handed out normally.
+        let next = m.alloc(FrameOwner::Zero, &mut e).unwrap();
+        assert!(next.0 < 512);
+        // Fill memory with huge runs until it fails, then free one run frame
+        // by frame and get it back through the scan path.
+        let mut runs = vec![h];
+        while let Some(r) = m.alloc_huge(|_| FrameOwner::Zero, &mut e) {
+            runs.push(r);
+        }
+        assert_eq!(runs.len(), 3); // 512..2048
+        for i in 0..512 {
+            m.write_u8(runs[1].add(i).addr(), 0xff);
+            m.free(runs[1].add(i), &mut e);
+        }
+        let again = m.alloc_huge(|_| FrameOwner::Zero, &mut e).unwrap();
+        assert_eq!(again, runs[1]);
+        assert!((0..512).all(|i| m.frame_bytes(again.add(i)).is_none()));
+        // The run's frames are no longer on the free stack.
+        while let Some(p) = m.alloc(FrameOwner::Zero, &mut e) {
+            assert!(p.0 < 512, "frame {p} handed out twice");
+        }
+        assert_eq!(m.free_frames(), 0);
+    }
+}

@@ -1,0 +1,371 @@
+//! The translation lookaside buffer: a set-associative cache of finished
+//! page walks, tagged with the PCID (here: the asid) so a CR3 switch need not
+//! flush it (Intel SDM vol. 3A §4.10 "Caching Translation Information").
+//!
+//! The TLB is *not* coherent with the page tables: changing a PTE leaves the
+//! old translation cached until software invalidates it with INVLPG
+//! ([`Tlb::flush_page`]) or a flush of the whole address space
+//! ([`Tlb::flush_asid`], a CR3 write without the no-flush bit / INVPCID).
+//! Forgetting that is a classic kernel bug, and here it is observable.
+//!
+//! ```text
+//!   va ─► vpn = va >> 12 ──► set = vpn mod sets ──► compare the `ways` tags
+//!         2 MiB entries: set = (vpn >> 9) mod sets, tag = vpn & !511
+//! ```
+//!
+//! Replacement is least-recently-used within a set (a global use counter).
+
+use crate::addr::{PAGE_SHIFT, PAGES_PER_HUGE, Pfn, PhysAddr, VirtAddr};
+use serde::Serialize;
+
+/// Most sets a TLB may have.
+pub const MAX_SETS: usize = 4096;
+/// Most ways a TLB may have.
+pub const MAX_WAYS: usize = 64;
+
+/// One cached translation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct TlbEntry {
+    /// PCID tag: the address space this translation belongs to.
+    pub asid: u16,
+    /// 4K page number of the va; for a huge entry the 2 MiB-aligned first one.
+    pub vpn: u64,
+    /// Frame of `vpn`; for a huge entry the first frame of the run.
+    pub pfn: Pfn,
+    /// A 2 MiB translation (from a PD entry with PS).
+    pub huge: bool,
+    /// RW combined over all levels.
+    pub writable: bool,
+    /// US combined over all levels.
+    pub user: bool,
+    /// No NX at any level.
+    pub executable: bool,
+    /// The leaf's D bit was set when cached: writes need no walk.
+    pub dirty: bool,
+}
+
+impl TlbEntry {
+    /// Whether this entry translates `vpn` (of address space `asid`).
+    #[inline]
+    pub fn covers(&self, asid: u16, vpn: u64) -> bool {
+        self.asid == asid
+            && if self.huge {
+                self.vpn == vpn & !(PAGES_PER_HUGE - 1)
+            } else {
+                self.vpn == vpn
+            }
+    }
+    /// The physical address of `va`, which this entry covers.
+    #[inline]
+    pub fn phys(&self, va: VirtAddr) -> PhysAddr {
+        let vpn = va.0 >> PAGE_SHIFT;
+        PhysAddr(((self.pfn.0 + (vpn - self.vpn)) << PAGE_SHIFT) | va.page_offset())
+    }
+}
+
+/// A set-associative TLB.
+#[derive(Clone, Debug)]
+pub struct Tlb {
+    sets: usize,
+    ways: usize,
+    /// `sets * ways` slots, set-major.
+    slots: Vec<Option<TlbEntry>>,
+    /// Last-use stamp of each slot (LRU).
+    stamps: Vec<u64>,
+    clock: u64,
+    hits: u64,
+    misses: u64,
+}
+
+impl Tlb {
+    /// A TLB of `sets` sets (rounded up to a power of two) of `ways` entries,
+    /// both clamped to 1..=[`MAX_SETS`] / 1..=[`MAX_WAYS`].
+    pub fn new(sets: usize, ways: usize) -> Tlb {
+        let sets = sets.clamp(1, MAX_SETS).next_power_of_two();
+        let ways = ways.clamp(1, MAX_WAYS);
+        Tlb {
+            sets,
+            ways,
+            slots: vec![None; sets * ways],
+            stamps: vec![0; sets * ways],
+            clock: 0,
+            hits: 0,
+            misses: 0,
+        }
+    }
+
+    #[inline]
+    fn set_of(&self, vpn: u64) -> usize {
+        (vpn as usize) & (self.sets - 1)
+    }
+    #[inline]
+    fn huge_set_of(&self, vpn: u64) -> usize {
+        ((vpn >> 9) as usize) & (self.sets - 1)
+    }
+
+    /// The slot holding the translation of `vpn`: a 4K entry first, then a
+    /// 2 MiB entry covering it.
+    #[inline]
+    fn find(&self, asid: u16, vpn: u64) -> Option<usize> {
+        let base = self.set_of(vpn) * self.ways;
+        for i in base..base + self.ways {
+            if let Some(e) = &self.slots[i] {
+                if !e.huge && e.vpn == vpn && e.asid == asid {
+                    return Some(i);
+                }
+            }
+        }
+        let hvpn = vpn & !(PAGES_PER_HUGE - 1);
+        let base = self.huge_set_of(vpn) * self.ways;
+        for i in base..base + self.ways {
+            if let Some(e) = &self.slots[i] {
+                if e.huge && e.vpn == hvpn && e.asid == asid {
+                    return Some(i);
+                }
+            }
+        }
+        None
+    }
+
+    /// Look up the translation of `va`; a hit becomes most recently used.
+    /// Counts hits and misses.
+    #[inline]
+    pub fn lookup(&mut self, asid: u16, va: VirtAddr) -> Option<TlbEntry> {
+        match self.find(asid, va.0 >> PAGE_SHIFT) {
+            Some(i) => {
+                self.hits += 1;
+                self.clock += 1;
+                self.stamps[i] = self.clock;
+                self.slots[i]
+            }
+            None => {
+                self.misses += 1;
+                None
+            }
+        }
+    }
+
+    /// The translation of `va` if cached, without touching LRU or counters.
+    pub fn contains(&self, asid: u16, va: VirtAddr) -> Option<TlbEntry> {
+        self.find(asid, va.0 >> PAGE_SHIFT)
+            .and_then(|i| self.slots[i])
+    }
+
+    /// Cache a translation. An entry for the same (asid, vpn, huge) is
+    /// replaced; otherwise a free way, else the least recently used way of
+    /// the set is evicted.
+    pub fn insert(&mut self, mut e: TlbEntry) {
+        let set = if e.huge {
+            debug_assert!(e.vpn % PAGES_PER_HUGE == 0 && e.pfn.0 % PAGES_PER_HUGE == 0);
+            e.vpn &= !(PAGES_PER_HUGE - 1);
+            self.huge_set_of(e.vpn)
+        } else {
+            self.set_of(e.vpn)
+        };
+        let base = set * self.ways;
+        let mut victim = base;
+        let mut oldest = u64::MAX;
+        for i in base..base + self.ways {
+            match &self.slots[i] {
+                Some(x) if x.asid == e.asid && x.vpn == e.vpn && x.huge == e.huge => {
+                    victim = i;
+                    break;
+                }
+                Some(_) => {
+                    if self.stamps[i] < oldest {
+                        oldest = self.stamps[i];
+                        victim = i;
+                    }
+                }
+                None => {
+                    if oldest != 0 {
+                        // The first free way beats any used one, but a
+                        // matching entry further on still wins.
+                        oldest = 0;
+                        victim = i;
+                    }
+                }
+            }
+        }
+        self.clock += 1;
+        self.slots[victim] = Some(e);
+        self.stamps[victim] = self.clock;
+    }
+
+    /// Record that the cached translation of `va` now has D set in its PTE.
+    pub fn mark_dirty(&mut self, asid: u16, va: VirtAddr) {
+        if let Some(i) = self.find(asid, va.0 >> PAGE_SHIFT) {
+            if let Some(e) = &mut self.slots[i] {
+                e.dirty = true;
+            }
+        }
+    }
+
+    /// INVLPG: drop the 4K translation of `va` and any 2 MiB one covering it.
+    /// Returns how many entries were dropped.
+    pub fn flush_page(&mut self, asid: u16, va: VirtAddr) -> u32 {
+        let vpn = va.0 >> PAGE_SHIFT;
+        let mut n = 0;
+        for base in [
+            self.set_of(vpn) * self.ways,
+            self.huge_set_of(vpn) * self.ways,
+        ] {
+            for slot in &mut self.slots[base..base + self.ways] {
+                if slot.is_some_and(|e| e.covers(asid, vpn)) {
+                    *slot = None;
+                    n += 1;
+                }
+            }
+        }
+        n
+    }
+
+    fn retain(&mut self, keep: impl Fn(&TlbEntry) -> bool) -> u32 {
+        let mut n = 0;
+        for slot in &mut self.slots {
+            if slot.is_some_and(|e| !keep(&e)) {
+                *slot = None;
+                n += 1;
+            }
+        }
+        n
+    }
+
+    /// Drop every translation of one address space (INVPCID single-context).
+    pub fn flush_asid(&mut self, asid: u16) -> u32 {
+        self.retain(|e| e.asid != asid)
+    }
+
+    /// Drop every translation (CR4.PCIDE toggle / INVPCID all-context).
+    pub fn flush_all(&mut self) -> u32 {
+        self.retain(|_| false)
+    }
+
+    /// The valid entries as (set, way, entry).
+    pub fn entries(&self) -> Vec<(usize, usize, TlbEntry)> {
+        self.slots
+            .iter()
+            .enumerate()
+            .filter_map(|(i, s)| s.map(|e| (i / self.ways, i % self.ways, e)))
+            .collect()
+    }
+
+    pub fn sets(&self) -> usize {
+        self.sets
+    }
+    pub fn ways(&self) -> usize {
+        self.ways
+    }
+    pub fn hits(&self) -> u64 {
+        self.hits
+    }
+    pub fn misses(&self) -> u64 {
+        self.misses
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn e4k(asid: u16, vpn: u64, pfn: u64) -> TlbEntry {
+        TlbEntry {
+            asid,
+            vpn,
+            pfn: Pfn(pfn),
+            huge: false,
+            writable: true,
+            user: true,
+            executable: false,
+            dirty: false,
+        }
+    }
+
+    #[test]
+    fn geometry_is_clamped() {
+        let t = Tlb::new(5, 0);
+        assert_eq!((t.sets(), t.ways()), (8, 1));
+        let t = Tlb::new(usize::MAX, usize::MAX);
+        assert_eq!((t.sets(), t.ways()), (MAX_SETS, MAX_WAYS));
+        let t = Tlb::new(0, 4);
+        assert_eq!((t.sets(), t.ways()), (1, 4));
+    }
+
+    #[test]
+    fn hit_miss_and_asid_tags() {
+        let mut t = Tlb::new(16, 4);
+        assert_eq!(t.lookup(1, VirtAddr(0x5000)), None);
+        t.insert(e4k(1, 5, 77));
+        let hit = t.lookup(1, VirtAddr(0x5abc)).unwrap();
+        assert_eq!(hit.phys(VirtAddr(0x5abc)), PhysAddr(77 * 4096 + 0xabc));
+        assert_eq!(t.lookup(2, VirtAddr(0x5000)), None, "other PCID");
+        assert_eq!((t.hits(), t.misses()), (1, 2));
+        assert!(t.contains(1, VirtAddr(0x5000)).is_some());
+        assert_eq!((t.hits(), t.misses()), (1, 2), "contains changes no stats");
+        // Re-inserting the same page replaces, never duplicates.
+        t.insert(e4k(1, 5, 78));
+        assert_eq!(t.entries().len(), 1);
+        assert_eq!(t.contains(1, VirtAddr(0x5000)).unwrap().pfn, Pfn(78));
+        t.mark_dirty(1, VirtAddr(0x5000));
+        assert!(t.contains(1, VirtAddr(0x5000)).unwrap().dirty);
+    }
+
+    #[test]
+    fn set_associative_lru_eviction() {
+        // 4 sets x 2 ways: vpns 0, 4, 8 all land in set 0.
+        let mut t = Tlb::new(4, 2);
+        t.insert(e4k(1, 0, 100));
+        t.insert(e4k(1, 4, 104));
+        assert!(t.lookup(1, VirtAddr(0)).is_some()); // vpn 0 now MRU, vpn 4 LRU
+        t.insert(e4k(1, 8, 108)); // evicts vpn 4
+        assert!(t.contains(1, VirtAddr(0)).is_some());
+        assert!(t.contains(1, VirtAddr(4 << 12)).is_none());
+        assert!(t.contains(1, VirtAddr(8 << 12)).is_some());
+        // Other sets are untouched by the conflict.
+        t.insert(e4k(1, 1, 101));
+        assert_eq!(t.entries().iter().filter(|(s, _, _)| *s == 0).count(), 2);
+        assert_eq!(t.entries().iter().filter(|(s, _, _)| *s == 1).count(), 1);
+        t.insert(e4k(1, 12, 112)); // evicts vpn 0 (LRU now)
+        assert!(t.contains(1, VirtAddr(0)).is_none());
+    }
+
+    #[test]
+    fn huge_entries_and_invlpg() {
+        let mut t = Tlb::new(16, 4);
+        let h = TlbEntry {
+            huge: true,
+            vpn: 512,
+            pfn: Pfn(1024),
+            ..e4k(3, 0, 0)
+        };
+        t.insert(h);
+        t.insert(e4k(3, 600, 9)); // a 4K entry inside the same 2 MiB (allowed)
+        let va = VirtAddr((512 + 7) << 12 | 0x10);
+        let hit = t.lookup(3, va).unwrap();
+        assert!(hit.huge);
+        assert_eq!(hit.phys(va), PhysAddr(((1024 + 7) << 12) | 0x10));
+        assert_eq!(
+            t.lookup(3, VirtAddr(600 << 12)).unwrap().pfn,
+            Pfn(9),
+            "4K entry wins"
+        );
+        assert!(t.lookup(3, VirtAddr(1024 << 12)).is_none());
+        // INVLPG anywhere in the 2 MiB page drops the huge entry and the 4K one at va.
+        assert_eq!(t.flush_page(3, VirtAddr(600 << 12)), 2);
+        assert!(t.entries().is_empty());
+    }
+
+    #[test]
+    fn flush_asid_and_all() {
+        let mut t = Tlb::new(16, 4);
+        for v in 0..10 {
+            t.insert(e4k(1, v, v));
+            t.insert(e4k(2, v, v));
+        }
+        assert_eq!(t.flush_asid(1), 10);
+        assert!(t.entries().iter().all(|(_, _, e)| e.asid == 2));
+        assert_eq!(t.flush_page(2, VirtAddr(3 << 12)), 1);
+        assert_eq!(t.flush_page(2, VirtAddr(3 << 12)), 0);
+        assert_eq!(t.flush_all(), 9);
+    }
+}
