@@ -32,7 +32,9 @@ setup:
 build: setup
 	@bash scripts/build.sh
 
-serve: build
+# The playground needs only the wasm module and the site, not the CLI.
+serve: setup
+	@bash scripts/build.sh wasm site
 	@node scripts/serve.mjs --port $(PORT) www
 
 test: setup
