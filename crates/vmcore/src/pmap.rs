@@ -1,0 +1,1849 @@
+//! The pmap: machine-independent mapping calls over the x86_64 model
+//! (BSD `pmap(9)`; in Linux the page-table half of `mm/memory.c`).
+//!
+//! The VM layer above decides *what* should be mapped; the pmap only builds
+//! and edits the page tables that make the MMU see it. Every table lives in a
+//! frame allocated from [`PhysMem`] and every entry is a real `u64` in it, so
+//! [`crate::arch::x86_64::walk`] reads exactly what the pmap wrote.
+//!
+//! ```text
+//!   Pmap { cr3 } ─► PML4 frame ─► PDPT frame ─► PD frame ─┬─► PT frame ─► 4 KiB frames
+//!                                                         └─► (PS) 2 MiB run of 512 frames
+//! ```
+//!
+//! Conventions:
+//! - intermediate entries are `P|RW|US` without NX, so the leaf alone
+//!   decides the permissions; leaves are `P|US|(RW)|(NX)`;
+//! - the descriptor of a page-table frame counts its non-zero entries in
+//!   `mapcount` (FreeBSD's page-table-page `ref_count`): a table whose count
+//!   drops to 0 is freed at once and its parent entry cleared;
+//! - every leaf change emits `PteWrite`; the MMU's own A/D updates do not;
+//! - when a present leaf is removed or replaced, its D bit is carried into
+//!   the frame's `dirty` and A into `referenced` (Linux `zap_pte_range`:
+//!   `set_page_dirty`, `mark_page_accessed`), so no state is lost;
+//! - every call that changes a present leaf returns the [`TlbFlush`] it
+//!   owes: the TLB keeps the old translation until that is flushed.
+//!
+//! Non-canonical addresses are folded onto the 48-bit linear space (bits
+//! 63..48 ignored, the gap between the halves clamped to its edge); callers
+//! are expected to pass user addresses.
+
+use crate::addr::{HUGE_PAGE_SIZE, PAGE_SHIFT, PAGE_SIZE, PAGES_PER_HUGE, Pfn, PhysAddr, VirtAddr};
+use crate::arch::x86_64::pte::{ADDR_MASK, ENTRIES, Pte, PteFlags};
+use crate::arch::x86_64::tlb::Tlb;
+use crate::event::{Event, EventLog};
+use crate::phys::{FrameOwner, PhysMem};
+
+/// Above this many pages one flush of the whole address space is cheaper
+/// than an INVLPG per page (Linux `tlb_single_page_flush_ceiling`).
+pub const TLB_SINGLE_PAGE_FLUSH_CEILING: usize = 33;
+
+/// Flags of a PML4/PDPT/PD entry pointing to the next table.
+const TABLE_FLAGS: PteFlags = PteFlags::PRESENT
+    .union(PteFlags::WRITABLE)
+    .union(PteFlags::USER);
+const PERM_BITS: u64 = PteFlags::WRITABLE.bits() | PteFlags::NO_EXECUTE.bits();
+
+/// The permissions of a user leaf (US is always set; reads always allowed).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct PteProt {
+    pub writable: bool,
+    /// When false the leaf gets NX.
+    pub executable: bool,
+}
+
+impl PteProt {
+    pub const READ: PteProt = PteProt {
+        writable: false,
+        executable: false,
+    };
+    pub const READ_WRITE: PteProt = PteProt {
+        writable: true,
+        executable: false,
+    };
+    pub const READ_EXEC: PteProt = PteProt {
+        writable: false,
+        executable: true,
+    };
+    pub const ALL: PteProt = PteProt {
+        writable: true,
+        executable: true,
+    };
+
+    /// The flags of a fresh 4 KiB leaf with these permissions (A/D clear).
+    pub fn leaf_flags(self) -> PteFlags {
+        let mut f = PteFlags::PRESENT | PteFlags::USER;
+        if self.writable {
+            f |= PteFlags::WRITABLE;
+        }
+        if !self.executable {
+            f |= PteFlags::NO_EXECUTE;
+        }
+        f
+    }
+}
+
+/// The TLB flush a PTE change owes (the x86_64 crate's `MapperFlush`):
+/// the pages whose translations may be cached, or the whole address space
+/// once there are more than [`TLB_SINGLE_PAGE_FLUSH_CEILING`]. Flush it with
+/// [`TlbFlush::flush`] or drop the obligation with [`TlbFlush::ignore`].
+#[must_use = "a changed PTE leaves a stale TLB entry until it is flushed"]
+#[derive(Debug)]
+pub struct TlbFlush {
+    asid: u16,
+    all: bool,
+    len: u8,
+    pages: [VirtAddr; TLB_SINGLE_PAGE_FLUSH_CEILING],
+}
+
+impl TlbFlush {
+    /// Nothing to flush.
+    pub fn none(asid: u16) -> TlbFlush {
+        TlbFlush {
+            asid,
+            all: false,
+            len: 0,
+            pages: [VirtAddr(0); TLB_SINGLE_PAGE_FLUSH_CEILING],
+        }
+    }
+    /// One page (or the 2 MiB page covering `va`) to flush.
+    pub fn page(asid: u16, va: VirtAddr) -> TlbFlush {
+        let mut f = TlbFlush::none(asid);
+        f.add(va);
+        f
+    }
+    /// The address space whose entries are to be flushed.
+    pub fn asid(&self) -> u16 {
+        self.asid
+    }
+    pub fn is_empty(&self) -> bool {
+        !self.all && self.len == 0
+    }
+    /// Whether the whole address space will be flushed.
+    pub fn is_all(&self) -> bool {
+        self.all
+    }
+    /// The pages to INVLPG (empty when [`TlbFlush::is_all`]).
+    pub fn pages(&self) -> &[VirtAddr] {
+        &self.pages[..self.len as usize]
+    }
+    /// Owe a flush of `va`'s page too.
+    pub fn add(&mut self, va: VirtAddr) {
+        if self.all {
+            return;
+        }
+        let va = va.align_down(PAGE_SIZE);
+        if self.pages().contains(&va) {
+            return;
+        }
+        if (self.len as usize) < TLB_SINGLE_PAGE_FLUSH_CEILING {
+            self.pages[self.len as usize] = va;
+            self.len += 1;
+        } else {
+            self.all = true;
+            self.len = 0;
+        }
+    }
+    /// Take over `other`'s obligation (same address space).
+    pub fn merge(&mut self, other: TlbFlush) {
+        debug_assert_eq!(
+            self.asid, other.asid,
+            "merging flushes of two address spaces"
+        );
+        if other.all {
+            self.all = true;
+            self.len = 0;
+        } else {
+            for &va in other.pages() {
+                self.add(va);
+            }
+        }
+    }
+    /// Do it: INVLPG per page (event `TlbFlushPage` each), or one flush of
+    /// the address space (event `TlbFlushAsid`).
+    pub fn flush(self, tlb: &mut Tlb, ev: &mut EventLog) {
+        let asid = self.asid;
+        if self.all {
+            let removed = tlb.flush_asid(asid);
+            ev.push_with(|| Event::TlbFlushAsid { asid, removed });
+        } else {
+            for &va in self.pages() {
+                let removed = tlb.flush_page(asid, va);
+                ev.push_with(|| Event::TlbFlushPage { asid, va, removed });
+            }
+        }
+    }
+    /// Drop the obligation on purpose (e.g. the address space is not loaded
+    /// and its TLB entries are flushed wholesale later).
+    pub fn ignore(self) {}
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum PmapError {
+    /// No free frame for a page table.
+    NoMemory,
+}
+
+/// One 4 KiB page a `remove` took away, with its leaf's bits.
+#[derive(Clone, Copy, Debug)]
+pub struct Unmapped {
+    pub va: VirtAddr,
+    pub pfn: Pfn,
+    pub dirty: bool,
+    pub accessed: bool,
+    pub writable: bool,
+}
+
+/// What a present leaf says about one 4 KiB page.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Mapping {
+    /// The 4 KiB frame of the page (inside a huge mapping too).
+    pub pfn: Pfn,
+    pub writable: bool,
+    pub executable: bool,
+    pub dirty: bool,
+    pub accessed: bool,
+    /// Mapped by a 2 MiB PD entry.
+    pub huge: bool,
+}
+
+/// One address space's page tables.
+#[derive(Clone, Debug)]
+pub struct Pmap {
+    cr3: Pfn,
+    asid: u16,
+    resident: u64,
+}
+
+// ---- linear-address helpers -------------------------------------------
+
+const HALF: u64 = 1 << 47;
+const UPPER: u64 = 0xffff_0000_0000_0000;
+const LIN_TOP: u64 = 1 << 48;
+
+/// A virtual address as an offset in the 48-bit space the PML4 covers.
+#[inline]
+fn lin(va: u64) -> u64 {
+    if va >= UPPER | HALF {
+        va - UPPER
+    } else {
+        va.min(HALF)
+    }
+}
+
+/// The canonical address of a 48-bit linear offset.
+#[inline]
+fn canon(l: u64) -> VirtAddr {
+    if l >= HALF {
+        VirtAddr(l | UPPER)
+    } else {
+        VirtAddr(l)
+    }
+}
+
+/// Bytes one entry of a table at `level` covers.
+#[inline]
+fn shift_of(level: u8) -> u32 {
+    PAGE_SHIFT + 9 * (level as u32 - 1)
+}
+
+// ---- table-frame helpers ---------------------------------------------
+
+#[inline]
+fn rd(phys: &PhysMem, table: Pfn, idx: usize) -> Pte {
+    Pte(phys.read_u64(PhysAddr((table.0 << PAGE_SHIFT) | (idx as u64 * 8))))
+}
+
+#[inline]
+fn wr(phys: &mut PhysMem, table: Pfn, idx: usize, pte: Pte) {
+    phys.write_u64(PhysAddr((table.0 << PAGE_SHIFT) | (idx as u64 * 8)), pte.0)
+}
+
+/// Non-zero entries in a table frame.
+#[inline]
+fn used(phys: &PhysMem, table: Pfn) -> u32 {
+    phys.desc(table).mapcount
+}
+
+#[inline]
+fn used_inc(phys: &mut PhysMem, table: Pfn) {
+    let d = phys.desc_mut(table);
+    d.mapcount += 1;
+    debug_assert!(d.mapcount as usize <= ENTRIES);
+}
+
+#[inline]
+fn used_dec(phys: &mut PhysMem, table: Pfn) {
+    let d = phys.desc_mut(table);
+    debug_assert!(d.mapcount > 0);
+    d.mapcount = d.mapcount.saturating_sub(1);
+}
+
+/// A leaf no longer maps `pfn`: drop the mapcount, keep its A/D news.
+#[inline]
+fn release(phys: &mut PhysMem, pfn: Pfn, leaf: Pte) {
+    let d = phys.desc_mut(pfn);
+    debug_assert!(d.mapcount > 0, "mapcount underflow on frame {pfn}");
+    d.mapcount = d.mapcount.saturating_sub(1);
+    let f = leaf.flags();
+    d.dirty |= f.contains(PteFlags::DIRTY);
+    d.referenced |= f.contains(PteFlags::ACCESSED);
+}
+
+#[inline]
+fn huge_base(leaf: Pte) -> u64 {
+    leaf.pfn().0 & !(PAGES_PER_HUGE - 1)
+}
+
+/// Index range `first..=last` of a table at `level` whose entries (table
+/// starting at linear `base`) meet `[s, e)`; `None` if they do not meet.
+#[inline]
+fn span_indices(level: u8, base: u64, s: u64, e: u64) -> Option<(usize, usize)> {
+    let shift = shift_of(level);
+    let top = base + ((ENTRIES as u64) << shift);
+    let (s, e) = (s.max(base), e.min(top));
+    if s >= e {
+        return None;
+    }
+    Some((
+        ((s - base) >> shift) as usize,
+        ((e - 1 - base) >> shift) as usize,
+    ))
+}
+
+/// Where the owed removals of `remove` go.
+struct Zap<'a> {
+    flush: &'a mut TlbFlush,
+    /// Pages reported as unmapped, and the range they must lie in.
+    out: Option<&'a mut Vec<Unmapped>>,
+    s: u64,
+    e: u64,
+}
+
+impl Pmap {
+    /// A new, empty address space: allocates its PML4 frame.
+    pub fn new(phys: &mut PhysMem, asid: u16, ev: &mut EventLog) -> Result<Pmap, PmapError> {
+        let cr3 = phys
+            .alloc(FrameOwner::PageTable { asid, level: 4 }, ev)
+            .ok_or(PmapError::NoMemory)?;
+        Ok(Pmap {
+            cr3,
+            asid,
+            resident: 0,
+        })
+    }
+
+    /// The PML4 frame (what CR3 holds while this address space runs).
+    pub fn cr3(&self) -> Pfn {
+        self.cr3
+    }
+    pub fn asid(&self) -> u16 {
+        self.asid
+    }
+    /// 4 KiB pages mapped (a 2 MiB mapping counts 512).
+    pub fn resident_pages(&self) -> u64 {
+        self.resident
+    }
+
+    fn alloc_table(
+        &self,
+        phys: &mut PhysMem,
+        level: u8,
+        va: VirtAddr,
+        ev: &mut EventLog,
+    ) -> Result<Pfn, PmapError> {
+        let asid = self.asid;
+        let pfn = phys
+            .alloc(FrameOwner::PageTable { asid, level }, ev)
+            .ok_or(PmapError::NoMemory)?;
+        ev.push_with(|| Event::TableAlloc {
+            asid,
+            va,
+            level,
+            pfn,
+        });
+        Ok(pfn)
+    }
+
+    fn free_table(&self, phys: &mut PhysMem, pfn: Pfn, level: u8, ev: &mut EventLog) {
+        debug_assert_eq!(
+            used(phys, pfn),
+            0,
+            "freeing a page table that still has entries"
+        );
+        let asid = self.asid;
+        phys.desc_mut(pfn).mapcount = 0;
+        ev.push_with(|| Event::TableFree { asid, level, pfn });
+        phys.free(pfn, ev);
+    }
+
+    /// Frames `table_for(va, target)` would allocate (including a demote).
+    fn tables_needed(&self, phys: &PhysMem, va: VirtAddr, target: u8) -> u64 {
+        let mut t = self.cr3;
+        for level in (target + 1..=4).rev() {
+            let e = rd(phys, t, va.table_index(level));
+            if !e.is_present() {
+                return (level - target) as u64;
+            }
+            if level == 2 && e.is_huge() {
+                return 1;
+            }
+            t = e.pfn();
+        }
+        0
+    }
+
+    /// The table at `target` level (1 = PT, 2 = PD) for `va`, allocating the
+    /// missing tables on the way (`pmap_alloc_ptp` / `__pte_alloc`) and
+    /// demoting a 2 MiB leaf that is in the way.
+    fn table_for(
+        &mut self,
+        phys: &mut PhysMem,
+        va: VirtAddr,
+        target: u8,
+        flush: &mut TlbFlush,
+        ev: &mut EventLog,
+    ) -> Result<Pfn, PmapError> {
+        let mut t = self.cr3;
+        for level in (target + 1..=4).rev() {
+            let idx = va.table_index(level);
+            let e = rd(phys, t, idx);
+            t = if !e.is_present() {
+                let n = self.alloc_table(phys, level - 1, va, ev)?;
+                wr(phys, t, idx, Pte::new(n, TABLE_FLAGS));
+                if e.is_unused() {
+                    used_inc(phys, t);
+                }
+                n
+            } else if level == 2 && e.is_huge() {
+                flush.merge(self.demote_at(phys, t, idx, va.align_down(HUGE_PAGE_SIZE), ev)?);
+                rd(phys, t, idx).pfn()
+            } else {
+                e.pfn()
+            };
+        }
+        Ok(t)
+    }
+
+    /// `pmap_enter`: map the 4 KiB page at `va` to `pfn` with `prot`.
+    ///
+    /// => allocates missing tables (`TableAlloc`); a 2 MiB leaf covering
+    ///    `va` is demoted first.
+    /// => replaces a present leaf (its frame's mapcount -1, a flush owed);
+    ///    `pfn`'s mapcount +1. The leaf has A/D clear.
+    /// => on `NoMemory` nothing has changed.
+    pub fn enter(
+        &mut self,
+        phys: &mut PhysMem,
+        va: VirtAddr,
+        pfn: Pfn,
+        prot: PteProt,
+        ev: &mut EventLog,
+    ) -> Result<TlbFlush, PmapError> {
+        let va = va.align_down(PAGE_SIZE);
+        if phys.free_frames() < self.tables_needed(phys, va, 1) {
+            return Err(PmapError::NoMemory);
+        }
+        let mut flush = TlbFlush::none(self.asid);
+        let pt = self.table_for(phys, va, 1, &mut flush, ev)?;
+        let idx = va.table_index(1);
+        let old = rd(phys, pt, idx);
+        let new = Pte::new(pfn, prot.leaf_flags());
+        wr(phys, pt, idx, new);
+        let asid = self.asid;
+        ev.push_with(|| Event::PteWrite {
+            asid,
+            va,
+            level: 1,
+            old: old.0,
+            new: new.0,
+        });
+        let d = phys.desc_mut(pfn);
+        d.mapcount = d.mapcount.saturating_add(1);
+        if old.is_present() {
+            release(phys, old.pfn(), old);
+            flush.add(va);
+        } else {
+            self.resident += 1;
+            if old.is_unused() {
+                used_inc(phys, pt);
+            }
+        }
+        Ok(flush)
+    }
+
+    /// Map a 2 MiB page at `va` (2 MiB aligned) to the 512 frames from `pfn`
+    /// (512-aligned) with one PD entry with PS (`do_huge_pmd_anonymous_page`).
+    ///
+    /// => the PD slot must be empty or hold a page table with no entries
+    ///    (that table is freed); an old 2 MiB leaf is replaced.
+    /// => mapcount +1 on each of the 512 frames.
+    /// => on `NoMemory` nothing has changed.
+    pub fn enter_huge(
+        &mut self,
+        phys: &mut PhysMem,
+        va: VirtAddr,
+        pfn: Pfn,
+        prot: PteProt,
+        ev: &mut EventLog,
+    ) -> Result<TlbFlush, PmapError> {
+        debug_assert!(va.is_aligned(HUGE_PAGE_SIZE) && pfn.0 % PAGES_PER_HUGE == 0);
+        let va = va.align_down(HUGE_PAGE_SIZE);
+        let pfn = Pfn(pfn.0 & !(PAGES_PER_HUGE - 1));
+        if phys.free_frames() < self.tables_needed(phys, va, 2) {
+            return Err(PmapError::NoMemory);
+        }
+        let mut flush = TlbFlush::none(self.asid);
+        let pd = self.table_for(phys, va, 2, &mut flush, ev)?;
+        let idx = va.table_index(2);
+        let old = rd(phys, pd, idx);
+        let new = Pte::new(pfn, prot.leaf_flags() | PteFlags::HUGE);
+        for i in 0..PAGES_PER_HUGE {
+            let d = phys.desc_mut(pfn.add(i));
+            d.mapcount = d.mapcount.saturating_add(1);
+        }
+        if old.is_present() {
+            if old.is_huge() {
+                for i in 0..PAGES_PER_HUGE {
+                    release(phys, Pfn(huge_base(old) + i), old);
+                }
+                self.resident -= PAGES_PER_HUGE;
+                flush.add(va);
+            } else {
+                let pt = old.pfn();
+                if used(phys, pt) != 0 {
+                    debug_assert!(false, "enter_huge over a page table that still maps pages");
+                    let l = lin(va.0);
+                    let mut zap = Zap {
+                        flush: &mut flush,
+                        out: None,
+                        s: l,
+                        e: l + HUGE_PAGE_SIZE,
+                    };
+                    self.zap_pt(phys, pt, l, &mut zap, ev);
+                }
+                self.free_table(phys, pt, 1, ev);
+            }
+        }
+        wr(phys, pd, idx, new);
+        if old.is_unused() {
+            used_inc(phys, pd);
+        }
+        let asid = self.asid;
+        ev.push_with(|| Event::PteWrite {
+            asid,
+            va,
+            level: 2,
+            old: old.0,
+            new: new.0,
+        });
+        self.resident += PAGES_PER_HUGE;
+        Ok(flush)
+    }
+
+    /// Split the 2 MiB leaf at `pd[idx]` (mapping `va2m`) into a page table
+    /// of 512 PTEs with the same bits (`split_huge_pmd`).
+    fn demote_at(
+        &mut self,
+        phys: &mut PhysMem,
+        pd: Pfn,
+        idx: usize,
+        va2m: VirtAddr,
+        ev: &mut EventLog,
+    ) -> Result<TlbFlush, PmapError> {
+        let old = rd(phys, pd, idx);
+        debug_assert!(old.is_present() && old.is_huge());
+        let pt = self.alloc_table(phys, 1, va2m, ev)?;
+        let base = huge_base(old);
+        // Same P/RW/US/A/D/NX and software bits; PS goes (bit 7 is PAT in a PTE).
+        let bits = old.0 & !ADDR_MASK & !PteFlags::HUGE.bits();
+        for i in 0..ENTRIES {
+            wr(phys, pt, i, Pte(((base + i as u64) << PAGE_SHIFT) | bits));
+        }
+        phys.desc_mut(pt).mapcount = ENTRIES as u32;
+        let new = Pte::new(pt, TABLE_FLAGS);
+        wr(phys, pd, idx, new);
+        let asid = self.asid;
+        ev.push_with(|| Event::PteWrite {
+            asid,
+            va: va2m,
+            level: 2,
+            old: old.0,
+            new: new.0,
+        });
+        ev.push_with(|| Event::HugeDemote {
+            asid,
+            va: va2m,
+            table: pt,
+        });
+        Ok(TlbFlush::page(asid, va2m))
+    }
+
+    /// Clear the PT leaf `pt[idx]` (page at linear `l`), reporting it.
+    fn zap_pte(
+        &mut self,
+        phys: &mut PhysMem,
+        pt: Pfn,
+        idx: usize,
+        l: u64,
+        zap: &mut Zap,
+        ev: &mut EventLog,
+    ) {
+        let old = rd(phys, pt, idx);
+        let va = canon(l);
+        wr(phys, pt, idx, Pte(0));
+        used_dec(phys, pt);
+        release(phys, old.pfn(), old);
+        self.resident -= 1;
+        let asid = self.asid;
+        ev.push_with(|| Event::PteWrite {
+            asid,
+            va,
+            level: 1,
+            old: old.0,
+            new: 0,
+        });
+        zap.flush.add(va);
+        if let Some(out) = &mut zap.out {
+            let f = old.flags();
+            out.push(Unmapped {
+                va,
+                pfn: old.pfn(),
+                dirty: f.contains(PteFlags::DIRTY),
+                accessed: f.contains(PteFlags::ACCESSED),
+                writable: f.contains(PteFlags::WRITABLE),
+            });
+        }
+    }
+
+    /// Clear every present PTE of `pt` (table at linear `base`) in the zap range.
+    fn zap_pt(&mut self, phys: &mut PhysMem, pt: Pfn, base: u64, zap: &mut Zap, ev: &mut EventLog) {
+        let Some((first, last)) = span_indices(1, base, zap.s, zap.e) else {
+            return;
+        };
+        for idx in first..=last {
+            if rd(phys, pt, idx).is_present() {
+                self.zap_pte(phys, pt, idx, base + ((idx as u64) << PAGE_SHIFT), zap, ev);
+            }
+        }
+    }
+
+    /// Clear the 2 MiB leaf `pd[idx]` (at linear `l`); reports the 4 KiB
+    /// pages that lie in the zap range.
+    fn zap_huge(
+        &mut self,
+        phys: &mut PhysMem,
+        pd: Pfn,
+        idx: usize,
+        l: u64,
+        zap: &mut Zap,
+        ev: &mut EventLog,
+    ) {
+        let old = rd(phys, pd, idx);
+        let va = canon(l);
+        wr(phys, pd, idx, Pte(0));
+        used_dec(phys, pd);
+        let asid = self.asid;
+        ev.push_with(|| Event::PteWrite {
+            asid,
+            va,
+            level: 2,
+            old: old.0,
+            new: 0,
+        });
+        let f = old.flags();
+        let base = huge_base(old);
+        for i in 0..PAGES_PER_HUGE {
+            release(phys, Pfn(base + i), old);
+            let pl = l + (i << PAGE_SHIFT);
+            if let Some(out) = &mut zap.out {
+                if zap.s <= pl && pl < zap.e {
+                    out.push(Unmapped {
+                        va: canon(pl),
+                        pfn: Pfn(base + i),
+                        dirty: f.contains(PteFlags::DIRTY),
+                        accessed: f.contains(PteFlags::ACCESSED),
+                        writable: f.contains(PteFlags::WRITABLE),
+                    });
+                }
+            }
+        }
+        self.resident -= PAGES_PER_HUGE;
+        zap.flush.add(va);
+    }
+
+    /// `pmap_remove`: unmap every page in `[start, end)` (page aligned).
+    ///
+    /// => a 2 MiB leaf wholly inside yields 512 `Unmapped`; one partly
+    ///    inside is demoted first. (Should that demote find no free frame,
+    ///    the whole 2 MiB leaf is dropped — PTEs are only a cache of the map
+    ///    — and only the pages inside the range are reported.)
+    /// => mapcount -1 per page; page tables (levels 1..3) left empty are
+    ///    freed (`TableFree`) and their parent entry cleared.
+    /// => empty upper-level slots are skipped whole, so a huge empty range
+    ///    costs a few reads.
+    pub fn remove(
+        &mut self,
+        phys: &mut PhysMem,
+        start: VirtAddr,
+        end: VirtAddr,
+        ev: &mut EventLog,
+    ) -> (TlbFlush, Vec<Unmapped>) {
+        let mut flush = TlbFlush::none(self.asid);
+        let mut out = Vec::new();
+        let s = lin(start.0) & !(PAGE_SIZE - 1);
+        let e = lin(end.0).next_multiple_of(PAGE_SIZE).min(LIN_TOP);
+        if s < e {
+            let mut zap = Zap {
+                flush: &mut flush,
+                out: Some(&mut out),
+                s,
+                e,
+            };
+            self.remove_in(phys, self.cr3, 4, 0, &mut zap, ev);
+        }
+        (flush, out)
+    }
+
+    fn remove_in(
+        &mut self,
+        phys: &mut PhysMem,
+        table: Pfn,
+        level: u8,
+        base: u64,
+        zap: &mut Zap,
+        ev: &mut EventLog,
+    ) {
+        if level == 1 {
+            return self.zap_pt(phys, table, base, zap, ev);
+        }
+        let Some((first, last)) = span_indices(level, base, zap.s, zap.e) else {
+            return;
+        };
+        let shift = shift_of(level);
+        for idx in first..=last {
+            let e = rd(phys, table, idx);
+            if !e.is_present() {
+                continue;
+            }
+            let lo = base + ((idx as u64) << shift);
+            let hi = lo + (1 << shift);
+            if level == 2 && e.is_huge() {
+                if zap.s <= lo && hi <= zap.e {
+                    self.zap_huge(phys, table, idx, lo, zap, ev);
+                    continue;
+                }
+                match self.demote_at(phys, table, idx, canon(lo), ev) {
+                    Ok(f) => zap.flush.merge(f),
+                    Err(PmapError::NoMemory) => {
+                        self.zap_huge(phys, table, idx, lo, zap, ev);
+                        continue;
+                    }
+                }
+            }
+            let child = rd(phys, table, idx).pfn();
+            self.remove_in(phys, child, level - 1, lo, zap, ev);
+            if used(phys, child) == 0 {
+                wr(phys, table, idx, Pte(0));
+                used_dec(phys, table);
+                self.free_table(phys, child, level - 1, ev);
+            }
+        }
+    }
+
+    /// `pmap_protect`: set RW and NX of every present leaf in `[start, end)`
+    /// to `prot`, keeping A/D. A 2 MiB leaf partly inside is demoted (or,
+    /// with no free frame for that, dropped whole: it will fault back in).
+    pub fn protect(
+        &mut self,
+        phys: &mut PhysMem,
+        start: VirtAddr,
+        end: VirtAddr,
+        prot: PteProt,
+        ev: &mut EventLog,
+    ) -> TlbFlush {
+        let mut flush = TlbFlush::none(self.asid);
+        let s = lin(start.0) & !(PAGE_SIZE - 1);
+        let e = lin(end.0).next_multiple_of(PAGE_SIZE).min(LIN_TOP);
+        if s < e {
+            let bits = prot.leaf_flags().bits() & PERM_BITS;
+            let mut zap = Zap {
+                flush: &mut flush,
+                out: None,
+                s,
+                e,
+            };
+            self.protect_in(phys, self.cr3, 4, 0, bits, &mut zap, ev);
+        }
+        flush
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn protect_in(
+        &mut self,
+        phys: &mut PhysMem,
+        table: Pfn,
+        level: u8,
+        base: u64,
+        bits: u64,
+        zap: &mut Zap,
+        ev: &mut EventLog,
+    ) {
+        let Some((first, last)) = span_indices(level, base, zap.s, zap.e) else {
+            return;
+        };
+        let shift = shift_of(level);
+        for idx in first..=last {
+            let e = rd(phys, table, idx);
+            if !e.is_present() {
+                continue;
+            }
+            let lo = base + ((idx as u64) << shift);
+            let hi = lo + (1 << shift);
+            let leaf = level == 1 || (level == 2 && e.is_huge());
+            if leaf && (level == 1 || (zap.s <= lo && hi <= zap.e)) {
+                let new = Pte((e.0 & !PERM_BITS) | bits);
+                if new != e {
+                    wr(phys, table, idx, new);
+                    let (asid, va) = (self.asid, canon(lo));
+                    ev.push_with(|| Event::PteWrite {
+                        asid,
+                        va,
+                        level,
+                        old: e.0,
+                        new: new.0,
+                    });
+                    zap.flush.add(va);
+                }
+                continue;
+            }
+            if leaf {
+                match self.demote_at(phys, table, idx, canon(lo), ev) {
+                    Ok(f) => zap.flush.merge(f),
+                    Err(PmapError::NoMemory) => {
+                        self.zap_huge(phys, table, idx, lo, zap, ev);
+                        continue;
+                    }
+                }
+            }
+            let child = rd(phys, table, idx).pfn();
+            self.protect_in(phys, child, level - 1, lo, bits, zap, ev);
+        }
+    }
+
+    /// The leaf mapping `va`: (table, index, level, entry).
+    fn find_leaf(&self, phys: &PhysMem, va: VirtAddr) -> Option<(Pfn, usize, u8, Pte)> {
+        let mut t = self.cr3;
+        for level in (1..=4u8).rev() {
+            let idx = va.table_index(level);
+            let e = rd(phys, t, idx);
+            if !e.is_present() {
+                return None;
+            }
+            if level == 1 || (level == 2 && e.is_huge()) {
+                return Some((t, idx, level, e));
+            }
+            t = e.pfn();
+        }
+        None
+    }
+
+    /// What the page tables say about `va` (`pmap_extract`); `pfn` is the
+    /// 4 KiB frame of `va` even inside a 2 MiB mapping.
+    pub fn lookup(&self, phys: &PhysMem, va: VirtAddr) -> Option<Mapping> {
+        let (_, _, level, e) = self.find_leaf(phys, va)?;
+        let huge = level == 2;
+        let f = e.flags();
+        Some(Mapping {
+            pfn: if huge {
+                Pfn(huge_base(e) + va.table_index(1) as u64)
+            } else {
+                e.pfn()
+            },
+            writable: f.contains(PteFlags::WRITABLE),
+            executable: !f.contains(PteFlags::NO_EXECUTE),
+            dirty: f.contains(PteFlags::DIRTY),
+            accessed: f.contains(PteFlags::ACCESSED),
+            huge,
+        })
+    }
+
+    /// Clear `flag` in the leaf mapping `va`; a flush is owed if it was set.
+    fn clear_flag(
+        &mut self,
+        phys: &mut PhysMem,
+        va: VirtAddr,
+        flag: PteFlags,
+        ev: &mut EventLog,
+    ) -> TlbFlush {
+        let mut flush = TlbFlush::none(self.asid);
+        if let Some((t, idx, level, old)) = self.find_leaf(phys, va) {
+            if old.flags().contains(flag) {
+                let new = old.without(flag);
+                wr(phys, t, idx, new);
+                let va = va.align_down(if level == 2 {
+                    HUGE_PAGE_SIZE
+                } else {
+                    PAGE_SIZE
+                });
+                let asid = self.asid;
+                ev.push_with(|| Event::PteWrite {
+                    asid,
+                    va,
+                    level,
+                    old: old.0,
+                    new: new.0,
+                });
+                flush.add(va);
+            }
+        }
+        flush
+    }
+
+    /// `pmap_clear_modify`: clear D in the leaf mapping `va` (the whole 2 MiB
+    /// leaf if huge). The flush matters: a TLB entry cached dirty lets
+    /// writes through without setting D again.
+    pub fn clear_dirty(&mut self, phys: &mut PhysMem, va: VirtAddr, ev: &mut EventLog) -> TlbFlush {
+        self.clear_flag(phys, va, PteFlags::DIRTY, ev)
+    }
+
+    /// `pmap_clear_reference`: clear A in the leaf mapping `va`. (Linux on
+    /// x86 skips this flush, `ptep_clear_flush_young`: a stale entry only
+    /// delays the next A update. Callers may `ignore()` it likewise.)
+    pub fn clear_accessed(
+        &mut self,
+        phys: &mut PhysMem,
+        va: VirtAddr,
+        ev: &mut EventLog,
+    ) -> TlbFlush {
+        self.clear_flag(phys, va, PteFlags::ACCESSED, ev)
+    }
+
+    /// `split_huge_pmd`: turn the 2 MiB leaf covering `va` into a page table
+    /// of 512 PTEs with the same bits (A/D copied). No-op if `va` is not
+    /// mapped huge. Mapcounts and the resident count do not change.
+    pub fn demote(
+        &mut self,
+        phys: &mut PhysMem,
+        va: VirtAddr,
+        ev: &mut EventLog,
+    ) -> Result<TlbFlush, PmapError> {
+        match self.find_leaf(phys, va) {
+            Some((pd, idx, 2, _)) => {
+                self.demote_at(phys, pd, idx, va.align_down(HUGE_PAGE_SIZE), ev)
+            }
+            _ => Ok(TlbFlush::none(self.asid)),
+        }
+    }
+
+    /// Free every page-table frame (`pmap_destroy`).
+    ///
+    /// => caller removed all mappings first (checked in debug builds; any
+    ///    left over have their mapcounts dropped).
+    pub fn destroy(mut self, phys: &mut PhysMem, ev: &mut EventLog) {
+        debug_assert_eq!(self.resident, 0, "pmap destroyed with pages still mapped");
+        self.destroy_in(phys, self.cr3, 4, ev);
+        let d = phys.desc_mut(self.cr3);
+        d.mapcount = 0;
+        self.free_table(phys, self.cr3, 4, ev);
+    }
+
+    fn destroy_in(&mut self, phys: &mut PhysMem, table: Pfn, level: u8, ev: &mut EventLog) {
+        let mut left = used(phys, table);
+        let mut idx = 0;
+        while left > 0 && idx < ENTRIES {
+            let e = rd(phys, table, idx);
+            if !e.is_unused() {
+                left -= 1;
+                wr(phys, table, idx, Pte(0));
+                used_dec(phys, table);
+                if e.is_present() {
+                    if level == 1 {
+                        release(phys, e.pfn(), e);
+                        self.resident = self.resident.saturating_sub(1);
+                    } else if level == 2 && e.is_huge() {
+                        for i in 0..PAGES_PER_HUGE {
+                            release(phys, Pfn(huge_base(e) + i), e);
+                        }
+                        self.resident = self.resident.saturating_sub(PAGES_PER_HUGE);
+                    } else {
+                        self.destroy_in(phys, e.pfn(), level - 1, ev);
+                        self.free_table(phys, e.pfn(), level - 1, ev);
+                    }
+                }
+            }
+            idx += 1;
+        }
+    }
+
+    /// Every page-table frame with its level, PML4 first, then depth-first
+    /// in address order.
+    pub fn table_frames(&self, phys: &PhysMem) -> Vec<(Pfn, u8)> {
+        fn visit(phys: &PhysMem, t: Pfn, level: u8, out: &mut Vec<(Pfn, u8)>) {
+            out.push((t, level));
+            if level == 1 {
+                return;
+            }
+            for_used(phys, t, |_, e| {
+                if e.is_present() && !(level == 2 && e.is_huge()) {
+                    visit(phys, e.pfn(), level - 1, out);
+                }
+            });
+        }
+        let mut out = Vec::new();
+        visit(phys, self.cr3, 4, &mut out);
+        out
+    }
+
+    /// Call `f(va, leaf, level)` for every present leaf (level 1, or 2 for a
+    /// 2 MiB leaf) in address order.
+    pub fn for_each_leaf(&self, phys: &PhysMem, mut f: impl FnMut(VirtAddr, Pte, u8)) {
+        fn visit(
+            phys: &PhysMem,
+            t: Pfn,
+            level: u8,
+            base: u64,
+            f: &mut dyn FnMut(VirtAddr, Pte, u8),
+        ) {
+            let shift = shift_of(level);
+            for_used(phys, t, |idx, e| {
+                if !e.is_present() {
+                    return;
+                }
+                let l = base + ((idx as u64) << shift);
+                if level == 1 || (level == 2 && e.is_huge()) {
+                    f(canon(l), e, level);
+                } else {
+                    visit(phys, e.pfn(), level - 1, l, f);
+                }
+            });
+        }
+        visit(phys, self.cr3, 4, 0, &mut f);
+    }
+}
+
+/// Call `f(index, entry)` for the non-zero entries of `table` in index
+/// order, stopping once the table's count of used entries is reached.
+fn for_used(phys: &PhysMem, table: Pfn, mut f: impl FnMut(usize, Pte)) {
+    let mut left = used(phys, table);
+    let mut idx = 0;
+    while left > 0 && idx < ENTRIES {
+        let e = rd(phys, table, idx);
+        if !e.is_unused() {
+            left -= 1;
+            f(idx, e);
+        }
+        idx += 1;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::arch::x86_64::mmu::{Access, PfErrorCode, WalkOutcome, translate, walk};
+    use std::collections::BTreeMap;
+
+    struct Rig {
+        phys: PhysMem,
+        tlb: Tlb,
+        ev: EventLog,
+        pmap: Pmap,
+    }
+
+    impl Rig {
+        fn new(frames: u64) -> Rig {
+            let mut phys = PhysMem::new(frames);
+            let mut ev = EventLog::new(true);
+            let pmap = Pmap::new(&mut phys, 7, &mut ev).unwrap();
+            ev.take();
+            Rig {
+                phys,
+                tlb: Tlb::new(16, 4),
+                ev,
+                pmap,
+            }
+        }
+        fn frame(&mut self) -> Pfn {
+            self.phys
+                .alloc(FrameOwner::Anon { anon: 0 }, &mut self.ev)
+                .unwrap()
+        }
+        fn enter(&mut self, va: u64, pfn: Pfn, prot: PteProt) -> TlbFlush {
+            self.pmap
+                .enter(&mut self.phys, VirtAddr(va), pfn, prot, &mut self.ev)
+                .unwrap()
+        }
+        fn go(&mut self, va: u64, a: Access) -> Result<PhysAddr, crate::arch::x86_64::PageFault> {
+            let cr3 = self.pmap.cr3();
+            translate(
+                &mut self.phys,
+                &mut self.tlb,
+                cr3,
+                7,
+                VirtAddr(va),
+                a,
+                &mut self.ev,
+            )
+        }
+        /// Every invariant the pmap keeps, checked from the frames.
+        fn check(&self) {
+            let mut resident = 0;
+            let mut maps: BTreeMap<Pfn, u32> = BTreeMap::new();
+            for (t, level) in self.pmap.table_frames(&self.phys) {
+                assert!(self.phys.is_allocated(t));
+                assert_eq!(
+                    self.phys.desc(t).owner,
+                    FrameOwner::PageTable { asid: 7, level }
+                );
+                let nonzero = (0..ENTRIES)
+                    .filter(|&i| !rd(&self.phys, t, i).is_unused())
+                    .count();
+                assert_eq!(
+                    used(&self.phys, t) as usize,
+                    nonzero,
+                    "count of table {t} level {level}"
+                );
+                if level < 4 {
+                    assert!(nonzero > 0, "empty level-{level} table {t} not freed");
+                }
+            }
+            self.pmap.for_each_leaf(&self.phys, |_, pte, level| {
+                let n = if level == 2 { PAGES_PER_HUGE } else { 1 };
+                resident += n;
+                for i in 0..n {
+                    *maps
+                        .entry(Pfn(huge_base(pte).max(pte.pfn().0) + i))
+                        .or_default() += 1;
+                }
+            });
+            assert_eq!(resident, self.pmap.resident_pages());
+            for p in self.phys.allocated() {
+                if self.phys.desc(p).owner.kind() != crate::phys::FrameKind::PageTable {
+                    assert_eq!(
+                        self.phys.desc(p).mapcount,
+                        maps.get(&p).copied().unwrap_or(0),
+                        "mapcount of {p}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn enter_builds_tables_and_lookup_agrees_with_the_walk() {
+        let mut r = Rig::new(4096);
+        let page = r.frame();
+        r.ev.take();
+        let va = 0x7f00_1234_5000;
+        let f = r.enter(va, page, PteProt::READ_WRITE);
+        assert!(f.is_empty(), "a fresh PTE needs no flush");
+        f.ignore();
+        let evs = r.ev.take();
+        let levels: Vec<u8> = evs
+            .iter()
+            .filter_map(|e| match e {
+                Event::TableAlloc { level, .. } => Some(*level),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(levels, vec![3, 2, 1]);
+        assert!(matches!(
+            evs.last(),
+            Some(Event::PteWrite {
+                level: 1,
+                old: 0,
+                ..
+            })
+        ));
+        assert_eq!(r.pmap.resident_pages(), 1);
+        assert_eq!(r.phys.desc(page).mapcount, 1);
+        let m = r.pmap.lookup(&r.phys, VirtAddr(va + 0x123)).unwrap();
+        assert_eq!(
+            m,
+            Mapping {
+                pfn: page,
+                writable: true,
+                executable: false,
+                dirty: false,
+                accessed: false,
+                huge: false
+            }
+        );
+        assert_eq!(r.pmap.lookup(&r.phys, VirtAddr(va + 0x1000)), None);
+        let w = walk(&r.phys, r.pmap.cr3(), VirtAddr(va));
+        for s in &w.steps[..3] {
+            assert_eq!(
+                s.entry.flags(),
+                PteFlags::PRESENT | PteFlags::WRITABLE | PteFlags::USER
+            );
+        }
+        assert_eq!(
+            w.steps[3].entry.flags(),
+            PteFlags::PRESENT | PteFlags::WRITABLE | PteFlags::USER | PteFlags::NO_EXECUTE
+        );
+        assert!(matches!(w.outcome, WalkOutcome::Mapped { pfn, .. } if pfn == page));
+        // The MMU agrees and sets A/D, which lookup then reports.
+        assert_eq!(r.go(va + 9, Access::Write), Ok(PhysAddr(page.addr().0 + 9)));
+        let m = r.pmap.lookup(&r.phys, VirtAddr(va)).unwrap();
+        assert!(m.dirty && m.accessed);
+        assert_eq!(r.pmap.table_frames(&r.phys).len(), 4);
+        assert_eq!(r.pmap.table_frames(&r.phys)[0], (r.pmap.cr3(), 4));
+        r.check();
+    }
+
+    #[test]
+    fn replacing_a_leaf_owes_a_flush_and_the_tlb_stays_stale_until_it_is_done() {
+        let mut r = Rig::new(4096);
+        let (a, b) = (r.frame(), r.frame());
+        let va = 0x40_0000;
+        r.enter(va, a, PteProt::READ_WRITE).ignore();
+        assert_eq!(r.go(va, Access::Write), Ok(a.addr()));
+        let f = r.enter(va, b, PteProt::READ_WRITE);
+        assert_eq!(f.pages(), &[VirtAddr(va)]);
+        assert_eq!(r.phys.desc(a).mapcount, 0);
+        assert!(r.phys.desc(a).dirty, "D carried into the frame");
+        assert_eq!(r.phys.desc(b).mapcount, 1);
+        // Not flushed yet: the CPU still writes to the old frame.
+        assert_eq!(r.go(va, Access::Write), Ok(a.addr()));
+        r.ev.take();
+        f.flush(&mut r.tlb, &mut r.ev);
+        assert_eq!(
+            r.ev.take(),
+            vec![Event::TlbFlushPage {
+                asid: 7,
+                va: VirtAddr(va),
+                removed: 1
+            }]
+        );
+        assert_eq!(r.go(va, Access::Write), Ok(b.addr()));
+        r.check();
+    }
+
+    #[test]
+    fn no_memory_changes_nothing() {
+        let mut r = Rig::new(1024);
+        let page = r.frame();
+        while r.phys.free_frames() > 2 {
+            r.frame();
+        }
+        let before = r.phys.free_frames();
+        let err = r.pmap.enter(
+            &mut r.phys,
+            VirtAddr(0x1000),
+            page,
+            PteProt::READ,
+            &mut r.ev,
+        );
+        assert_eq!(err.unwrap_err(), PmapError::NoMemory);
+        assert_eq!(r.phys.free_frames(), before);
+        assert_eq!(r.pmap.table_frames(&r.phys).len(), 1);
+        assert_eq!(r.phys.desc(page).mapcount, 0);
+        r.check();
+        // With exactly enough frames it works.
+        let mut r2 = Rig::new(1024);
+        let p = r2.frame();
+        while r2.phys.free_frames() > 3 {
+            r2.frame();
+        }
+        r2.enter(0x1000, p, PteProt::READ).ignore();
+        assert_eq!(r2.phys.free_frames(), 0);
+        assert!(
+            r2.pmap
+                .enter_huge(
+                    &mut r2.phys,
+                    VirtAddr(1 << 39),
+                    Pfn(512),
+                    PteProt::READ,
+                    &mut r2.ev
+                )
+                .is_err()
+        );
+        r2.check();
+    }
+
+    #[test]
+    fn remove_frees_empty_tables_and_reports_pages() {
+        let mut r = Rig::new(4096);
+        let free0 = r.phys.free_frames();
+        let pages: Vec<Pfn> = (0..3).map(|_| r.frame()).collect();
+        let base = 0x1234_0000_0000;
+        for (i, &p) in pages.iter().enumerate() {
+            r.enter(base + i as u64 * 0x1000, p, PteProt::READ_WRITE)
+                .ignore();
+        }
+        r.go(base + 0x1000, Access::Write).unwrap();
+        r.ev.take();
+        // Remove the middle page: tables stay.
+        let (f, un) = r.pmap.remove(
+            &mut r.phys,
+            VirtAddr(base + 0x1000),
+            VirtAddr(base + 0x2000),
+            &mut r.ev,
+        );
+        assert_eq!(un.len(), 1);
+        assert_eq!(
+            (un[0].va, un[0].pfn, un[0].dirty, un[0].accessed),
+            (VirtAddr(base + 0x1000), pages[1], true, true)
+        );
+        assert_eq!(f.pages(), &[VirtAddr(base + 0x1000)]);
+        f.flush(&mut r.tlb, &mut r.ev);
+        assert!(r.go(base + 0x1000, Access::Read).is_err());
+        assert_eq!(r.pmap.table_frames(&r.phys).len(), 4);
+        r.check();
+        // Remove the rest with a vast range: PT, PD and PDPT are freed.
+        r.ev.take();
+        let (f, un) = r
+            .pmap
+            .remove(&mut r.phys, VirtAddr(0), VirtAddr(1 << 47), &mut r.ev);
+        f.ignore();
+        assert_eq!(
+            un.iter().map(|u| u.pfn).collect::<Vec<_>>(),
+            vec![pages[0], pages[2]]
+        );
+        let freed: Vec<u8> =
+            r.ev.take()
+                .iter()
+                .filter_map(|e| match e {
+                    Event::TableFree { level, .. } => Some(*level),
+                    _ => None,
+                })
+                .collect();
+        assert_eq!(freed, vec![1, 2, 3]);
+        assert_eq!(r.pmap.table_frames(&r.phys), vec![(r.pmap.cr3(), 4)]);
+        assert_eq!(r.pmap.resident_pages(), 0);
+        assert_eq!(used(&r.phys, r.pmap.cr3()), 0);
+        r.check();
+        for p in pages {
+            r.phys.free(p, &mut r.ev);
+        }
+        assert_eq!(r.phys.free_frames(), free0, "only the PML4 is left");
+        // Empty ranges, odd ranges: nothing happens, nothing breaks.
+        let (f, un) = r
+            .pmap
+            .remove(&mut r.phys, VirtAddr(5 << 12), VirtAddr(1 << 12), &mut r.ev);
+        assert!(f.is_empty() && un.is_empty());
+        let (f, un) = r
+            .pmap
+            .remove(&mut r.phys, VirtAddr(0), VirtAddr(u64::MAX), &mut r.ev);
+        assert!(f.is_empty() && un.is_empty());
+    }
+
+    #[test]
+    fn many_pages_flush_the_whole_asid() {
+        let mut r = Rig::new(4096);
+        for i in 0..40 {
+            let p = r.frame();
+            r.enter(i * 0x1000, p, PteProt::READ_WRITE).ignore();
+            r.go(i * 0x1000, Access::Read).unwrap();
+        }
+        let (f, un) = r
+            .pmap
+            .remove(&mut r.phys, VirtAddr(0), VirtAddr(40 * 0x1000), &mut r.ev);
+        assert_eq!(un.len(), 40);
+        assert!(f.is_all());
+        r.ev.take();
+        f.flush(&mut r.tlb, &mut r.ev);
+        assert!(matches!(
+            r.ev.take()[..],
+            [Event::TlbFlushAsid { asid: 7, .. }]
+        ));
+        assert!(r.tlb.entries().is_empty());
+        // Up to 33 pages flush one by one.
+        let mut f = TlbFlush::none(7);
+        for i in 0..33 {
+            f.add(VirtAddr(i << 12));
+        }
+        f.add(VirtAddr(5 << 12));
+        assert!(!f.is_all() && f.pages().len() == 33);
+        let mut g = TlbFlush::page(7, VirtAddr(99 << 12));
+        g.merge(f);
+        assert!(g.is_all());
+        g.ignore();
+        r.check();
+    }
+
+    #[test]
+    fn huge_mapping_translate_and_demote() {
+        let mut r = Rig::new(4096);
+        let run = r
+            .phys
+            .alloc_huge(|_| FrameOwner::Anon { anon: 1 }, &mut r.ev)
+            .unwrap();
+        let va = 0x6000_0000;
+        r.ev.take();
+        r.pmap
+            .enter_huge(
+                &mut r.phys,
+                VirtAddr(va),
+                run,
+                PteProt::READ_WRITE,
+                &mut r.ev,
+            )
+            .unwrap()
+            .ignore();
+        assert_eq!(r.pmap.resident_pages(), 512);
+        assert!((0..512).all(|i| r.phys.desc(run.add(i)).mapcount == 1));
+        let m = r.pmap.lookup(&r.phys, VirtAddr(va + 0x5_5000)).unwrap();
+        assert!(m.huge && m.writable);
+        assert_eq!(m.pfn, run.add(0x55));
+        assert_eq!(
+            r.go(va + 0x5_5010, Access::Write),
+            Ok(PhysAddr(run.add(0x55).addr().0 + 0x10))
+        );
+        assert!(r.tlb.contains(7, VirtAddr(va)).unwrap().huge);
+        r.check();
+        let mut leaves = Vec::new();
+        r.pmap
+            .for_each_leaf(&r.phys, |va, _, level| leaves.push((va, level)));
+        assert_eq!(leaves, vec![(VirtAddr(va), 2)]);
+        // Demote: 512 PTEs with the same bits, A/D copied.
+        r.ev.take();
+        let f = r
+            .pmap
+            .demote(&mut r.phys, VirtAddr(va + 0x1000), &mut r.ev)
+            .unwrap();
+        assert_eq!(f.pages(), &[VirtAddr(va)]);
+        let evs = r.ev.take();
+        assert!(
+            evs.iter()
+                .any(|e| matches!(e, Event::HugeDemote { va: v, .. } if *v == VirtAddr(va)))
+        );
+        assert!(
+            evs.iter()
+                .any(|e| matches!(e, Event::TableAlloc { level: 1, .. }))
+        );
+        assert_eq!(r.pmap.resident_pages(), 512);
+        for i in [0u64, 0x55, 511] {
+            let m = r.pmap.lookup(&r.phys, VirtAddr(va + i * 0x1000)).unwrap();
+            assert!(!m.huge && m.writable && m.dirty && m.accessed && !m.executable);
+            assert_eq!(m.pfn, run.add(i));
+        }
+        // Before the flush the huge TLB entry still answers; after, 4K walks.
+        assert!(r.tlb.contains(7, VirtAddr(va + 0x7000)).unwrap().huge);
+        f.flush(&mut r.tlb, &mut r.ev);
+        assert_eq!(r.go(va + 0x7000, Access::Read), Ok(run.add(7).addr()));
+        assert!(!r.tlb.contains(7, VirtAddr(va + 0x7000)).unwrap().huge);
+        r.check();
+        let f = r.pmap.demote(&mut r.phys, VirtAddr(va), &mut r.ev).unwrap();
+        assert!(f.is_empty(), "not huge any more: no-op");
+        f.ignore();
+    }
+
+    #[test]
+    fn remove_of_huge_whole_and_partial() {
+        let mut r = Rig::new(4096);
+        let run = r
+            .phys
+            .alloc_huge(|_| FrameOwner::Anon { anon: 1 }, &mut r.ev)
+            .unwrap();
+        let va = 0x20_0000 * 5;
+        r.pmap
+            .enter_huge(&mut r.phys, VirtAddr(va), run, PteProt::READ, &mut r.ev)
+            .unwrap()
+            .ignore();
+        // Partial: a demote, then only the range goes.
+        let (f, un) = r.pmap.remove(
+            &mut r.phys,
+            VirtAddr(va + 0x1000),
+            VirtAddr(va + 0x3000),
+            &mut r.ev,
+        );
+        assert_eq!(un.len(), 2);
+        assert_eq!(un[0].pfn, run.add(1));
+        assert!(
+            f.pages().contains(&VirtAddr(va)),
+            "the huge TLB entry is flushed"
+        );
+        f.ignore();
+        assert_eq!(r.pmap.resident_pages(), 510);
+        assert!(
+            r.pmap
+                .lookup(&r.phys, VirtAddr(va))
+                .is_some_and(|m| !m.huge)
+        );
+        assert!(r.pmap.lookup(&r.phys, VirtAddr(va + 0x2000)).is_none());
+        r.check();
+        // Whole: 512 reports from a fresh huge mapping, tables freed.
+        let run2 = r
+            .phys
+            .alloc_huge(|_| FrameOwner::Anon { anon: 2 }, &mut r.ev)
+            .unwrap();
+        let va2 = va + 0x20_0000;
+        r.pmap
+            .enter_huge(&mut r.phys, VirtAddr(va2), run2, PteProt::READ, &mut r.ev)
+            .unwrap()
+            .ignore();
+        let (f, un) = r.pmap.remove(
+            &mut r.phys,
+            VirtAddr(va2),
+            VirtAddr(va2 + 0x20_0000),
+            &mut r.ev,
+        );
+        f.ignore();
+        assert_eq!(un.len(), 512);
+        assert!(
+            un.iter()
+                .enumerate()
+                .all(|(i, u)| u.pfn == run2.add(i as u64)
+                    && u.va == VirtAddr(va2 + i as u64 * 0x1000))
+        );
+        r.check();
+        let (f, un) = r
+            .pmap
+            .remove(&mut r.phys, VirtAddr(0), VirtAddr(1 << 40), &mut r.ev);
+        f.ignore();
+        assert_eq!(un.len(), 510);
+        assert_eq!(r.pmap.table_frames(&r.phys).len(), 1);
+        r.check();
+    }
+
+    #[test]
+    fn enter_huge_reuses_an_empty_page_table_slot() {
+        let mut r = Rig::new(4096);
+        let p = r.frame();
+        r.enter(0x40_1000, p, PteProt::READ).ignore();
+        // Leave the PT in place but empty by writing through the pmap: remove
+        // would free it, so clear it by hand like a caller that zapped it.
+        let (pt, idx, _, _) = r.pmap.find_leaf(&r.phys, VirtAddr(0x40_1000)).unwrap();
+        wr(&mut r.phys, pt, idx, Pte(0));
+        used_dec(&mut r.phys, pt);
+        r.phys.desc_mut(p).mapcount = 0;
+        r.pmap.resident -= 1;
+        let run = r
+            .phys
+            .alloc_huge(|_| FrameOwner::Anon { anon: 1 }, &mut r.ev)
+            .unwrap();
+        r.ev.take();
+        r.pmap
+            .enter_huge(
+                &mut r.phys,
+                VirtAddr(0x40_0000),
+                run,
+                PteProt::ALL,
+                &mut r.ev,
+            )
+            .unwrap()
+            .ignore();
+        assert!(r.ev.take().contains(&Event::TableFree {
+            asid: 7,
+            level: 1,
+            pfn: pt
+        }));
+        assert!(!r.phys.is_allocated(pt));
+        assert!(
+            r.pmap
+                .lookup(&r.phys, VirtAddr(0x40_1000))
+                .is_some_and(|m| m.huge && m.executable)
+        );
+        r.check();
+        // enter of a 4K page inside the huge one demotes it first.
+        let q = r.frame();
+        let f = r.enter(0x40_3000, q, PteProt::READ);
+        assert!(
+            f.pages().contains(&VirtAddr(0x40_0000)) && f.pages().contains(&VirtAddr(0x40_3000))
+        );
+        f.ignore();
+        assert_eq!(r.phys.desc(run.add(3)).mapcount, 0);
+        assert_eq!(r.pmap.lookup(&r.phys, VirtAddr(0x40_3000)).unwrap().pfn, q);
+        assert_eq!(
+            r.pmap.lookup(&r.phys, VirtAddr(0x40_4000)).unwrap().pfn,
+            run.add(4)
+        );
+        assert_eq!(r.pmap.resident_pages(), 512);
+        r.check();
+    }
+
+    #[test]
+    fn protect_keeps_ad_and_owes_flushes() {
+        let mut r = Rig::new(4096);
+        let p = r.frame();
+        r.enter(0x1000, p, PteProt::READ_WRITE).ignore();
+        r.go(0x1000, Access::Write).unwrap();
+        let f = r.pmap.protect(
+            &mut r.phys,
+            VirtAddr(0),
+            VirtAddr(0x10_0000),
+            PteProt::READ_EXEC,
+            &mut r.ev,
+        );
+        assert_eq!(f.pages(), &[VirtAddr(0x1000)]);
+        let m = r.pmap.lookup(&r.phys, VirtAddr(0x1000)).unwrap();
+        assert!(!m.writable && m.executable && m.dirty && m.accessed);
+        // Stale: the write still goes through until the flush.
+        assert!(r.go(0x1000, Access::Write).is_ok());
+        f.flush(&mut r.tlb, &mut r.ev);
+        let e = r.go(0x1000, Access::Write).unwrap_err();
+        assert_eq!(
+            e.code,
+            PfErrorCode::PRESENT | PfErrorCode::WRITE | PfErrorCode::USER
+        );
+        assert!(r.go(0x1000, Access::Execute).is_ok());
+        // Same protection again: nothing to write, nothing owed.
+        let f = r.pmap.protect(
+            &mut r.phys,
+            VirtAddr(0),
+            VirtAddr(0x10_0000),
+            PteProt::READ_EXEC,
+            &mut r.ev,
+        );
+        assert!(f.is_empty());
+        f.ignore();
+        // Partial protect of a huge page demotes it.
+        let run = r
+            .phys
+            .alloc_huge(|_| FrameOwner::Anon { anon: 1 }, &mut r.ev)
+            .unwrap();
+        r.pmap
+            .enter_huge(
+                &mut r.phys,
+                VirtAddr(0x20_0000),
+                run,
+                PteProt::READ_WRITE,
+                &mut r.ev,
+            )
+            .unwrap()
+            .ignore();
+        r.pmap
+            .protect(
+                &mut r.phys,
+                VirtAddr(0x20_0000),
+                VirtAddr(0x20_2000),
+                PteProt::READ,
+                &mut r.ev,
+            )
+            .ignore();
+        assert!(
+            !r.pmap
+                .lookup(&r.phys, VirtAddr(0x20_1000))
+                .unwrap()
+                .writable
+        );
+        assert!(
+            r.pmap
+                .lookup(&r.phys, VirtAddr(0x20_2000))
+                .unwrap()
+                .writable
+        );
+        // Whole huge page: one PD entry changes, PS kept.
+        let run2 = r
+            .phys
+            .alloc_huge(|_| FrameOwner::Anon { anon: 2 }, &mut r.ev)
+            .unwrap();
+        r.pmap
+            .enter_huge(
+                &mut r.phys,
+                VirtAddr(0x40_0000),
+                run2,
+                PteProt::READ_WRITE,
+                &mut r.ev,
+            )
+            .unwrap()
+            .ignore();
+        let f = r.pmap.protect(
+            &mut r.phys,
+            VirtAddr(0x40_0000),
+            VirtAddr(0x60_0000),
+            PteProt::READ,
+            &mut r.ev,
+        );
+        assert_eq!(f.pages(), &[VirtAddr(0x40_0000)]);
+        f.ignore();
+        assert!(
+            r.pmap
+                .lookup(&r.phys, VirtAddr(0x40_0000))
+                .is_some_and(|m| m.huge && !m.writable)
+        );
+        r.check();
+    }
+
+    #[test]
+    fn clear_dirty_and_accessed() {
+        let mut r = Rig::new(4096);
+        let p = r.frame();
+        r.enter(0x5000, p, PteProt::READ_WRITE).ignore();
+        let f = r.pmap.clear_dirty(&mut r.phys, VirtAddr(0x5000), &mut r.ev);
+        assert!(f.is_empty(), "D was clear");
+        f.ignore();
+        r.go(0x5000, Access::Write).unwrap();
+        let f = r.pmap.clear_dirty(&mut r.phys, VirtAddr(0x5123), &mut r.ev);
+        assert_eq!(f.pages(), &[VirtAddr(0x5000)]);
+        let m = r.pmap.lookup(&r.phys, VirtAddr(0x5000)).unwrap();
+        assert!(!m.dirty && m.accessed);
+        // The cached dirty entry hides the next write from the PTE until flushed.
+        r.go(0x5000, Access::Write).unwrap();
+        assert!(!r.pmap.lookup(&r.phys, VirtAddr(0x5000)).unwrap().dirty);
+        f.flush(&mut r.tlb, &mut r.ev);
+        r.go(0x5000, Access::Write).unwrap();
+        assert!(r.pmap.lookup(&r.phys, VirtAddr(0x5000)).unwrap().dirty);
+        r.pmap
+            .clear_accessed(&mut r.phys, VirtAddr(0x5000), &mut r.ev)
+            .ignore();
+        assert!(!r.pmap.lookup(&r.phys, VirtAddr(0x5000)).unwrap().accessed);
+        let f = r
+            .pmap
+            .clear_accessed(&mut r.phys, VirtAddr(0x9000), &mut r.ev);
+        assert!(f.is_empty(), "unmapped: no-op");
+        f.ignore();
+        r.check();
+    }
+
+    #[test]
+    fn upper_half_addresses_and_leaf_order() {
+        let mut r = Rig::new(4096);
+        let (a, b, c) = (r.frame(), r.frame(), r.frame());
+        let hi = 0xffff_8000_0000_1000;
+        r.enter(hi, a, PteProt::READ).ignore();
+        r.enter(0x7fff_ffff_f000, b, PteProt::READ).ignore();
+        r.enter(0x1000, c, PteProt::READ).ignore();
+        let mut seen = Vec::new();
+        r.pmap
+            .for_each_leaf(&r.phys, |va, pte, _| seen.push((va, pte.pfn())));
+        assert_eq!(
+            seen,
+            vec![
+                (VirtAddr(0x1000), c),
+                (VirtAddr(0x7fff_ffff_f000), b),
+                (VirtAddr(hi), a)
+            ]
+        );
+        let (f, un) = r.pmap.remove(
+            &mut r.phys,
+            VirtAddr(0xffff_8000_0000_0000),
+            VirtAddr(0xffff_ffff_ffff_f000),
+            &mut r.ev,
+        );
+        f.ignore();
+        assert_eq!(un.len(), 1);
+        assert_eq!(un[0].va, VirtAddr(hi));
+        r.check();
+    }
+
+    #[test]
+    fn destroy_returns_every_table_frame() {
+        let mut r = Rig::new(4096);
+        let start = r.phys.free_frames() + 1; // + the PML4
+        let p = r.frame();
+        for i in 0..10u64 {
+            r.enter(i << 30, p, PteProt::READ).ignore();
+        }
+        let (f, _) = r
+            .pmap
+            .remove(&mut r.phys, VirtAddr(0), VirtAddr(1 << 47), &mut r.ev);
+        f.ignore();
+        r.enter(0x1000, p, PteProt::READ).ignore();
+        r.pmap
+            .remove(&mut r.phys, VirtAddr(0x1000), VirtAddr(0x2000), &mut r.ev)
+            .0
+            .ignore();
+        let pmap = r.pmap.clone();
+        pmap.destroy(&mut r.phys, &mut r.ev);
+        r.phys.free(p, &mut r.ev);
+        assert_eq!(r.phys.free_frames(), start);
+    }
+
+    /// Random enter/enter_huge/remove/protect/demote against a model map.
+    #[test]
+    fn random_operations_keep_every_invariant() {
+        let mut r = Rig::new(8192);
+        let mut model: BTreeMap<u64, Pfn> = BTreeMap::new(); // vpn -> pfn
+        let frames: Vec<Pfn> = (0..64).map(|_| r.frame()).collect();
+        let mut runs: Vec<Pfn> = Vec::new();
+        for _ in 0..4 {
+            runs.push(
+                r.phys
+                    .alloc_huge(|_| FrameOwner::Anon { anon: 9 }, &mut r.ev)
+                    .unwrap(),
+            );
+        }
+        let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+        let mut rnd = move |n: u64| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x % n
+        };
+        // 8 MiB window straddling a PDPT boundary.
+        let window = (1u64 << 30) - 0x40_0000;
+        for step in 0..3000 {
+            let va = window + rnd(2048) * 0x1000;
+            match rnd(10) {
+                0..=3 => {
+                    let p = frames[rnd(64) as usize];
+                    r.enter(va, p, PteProt::READ_WRITE)
+                        .flush(&mut r.tlb, &mut r.ev);
+                    model.insert(va >> 12, p);
+                }
+                4 => {
+                    let hva = va & !(HUGE_PAGE_SIZE - 1);
+                    let run = runs[rnd(4) as usize];
+                    let (f, _) = r.pmap.remove(
+                        &mut r.phys,
+                        VirtAddr(hva),
+                        VirtAddr(hva + HUGE_PAGE_SIZE),
+                        &mut r.ev,
+                    );
+                    f.flush(&mut r.tlb, &mut r.ev);
+                    r.pmap
+                        .enter_huge(&mut r.phys, VirtAddr(hva), run, PteProt::ALL, &mut r.ev)
+                        .unwrap()
+                        .flush(&mut r.tlb, &mut r.ev);
+                    for i in 0..512 {
+                        model.insert((hva >> 12) + i, run.add(i));
+                    }
+                }
+                5..=7 => {
+                    let end = va + rnd(700) * 0x1000;
+                    let (f, un) =
+                        r.pmap
+                            .remove(&mut r.phys, VirtAddr(va), VirtAddr(end), &mut r.ev);
+                    f.flush(&mut r.tlb, &mut r.ev);
+                    let gone: Vec<u64> =
+                        model.range(va >> 12..end >> 12).map(|(&k, _)| k).collect();
+                    assert_eq!(un.len(), gone.len(), "step {step}");
+                    for (u, k) in un.iter().zip(&gone) {
+                        assert_eq!(u.va.0 >> 12, *k);
+                        assert_eq!(model.remove(k), Some(u.pfn));
+                    }
+                }
+                8 => {
+                    let end = va + rnd(700) * 0x1000;
+                    r.pmap
+                        .protect(
+                            &mut r.phys,
+                            VirtAddr(va),
+                            VirtAddr(end),
+                            PteProt::READ,
+                            &mut r.ev,
+                        )
+                        .flush(&mut r.tlb, &mut r.ev);
+                }
+                _ => {
+                    r.pmap
+                        .demote(&mut r.phys, VirtAddr(va), &mut r.ev)
+                        .unwrap()
+                        .flush(&mut r.tlb, &mut r.ev);
+                }
+            }
+            if step % 50 == 0 {
+                r.check();
+            }
+            // The MMU sees exactly the model (TLB always flushed here).
+            let probe = window + rnd(2048) * 0x1000;
+            let got = r.go(probe, Access::Read).ok().map(|pa| pa.pfn());
+            assert_eq!(
+                got,
+                model.get(&(probe >> 12)).copied(),
+                "step {step} va {probe:#x}"
+            );
+        }
+        r.check();
+        assert_eq!(r.pmap.resident_pages(), model.len() as u64);
+        let (f, un) = r
+            .pmap
+            .remove(&mut r.phys, VirtAddr(0), VirtAddr(1 << 47), &mut r.ev);
+        f.ignore();
+        assert_eq!(un.len(), model.len());
+        assert_eq!(r.pmap.table_frames(&r.phys).len(), 1);
+        r.check();
+    }
+}
