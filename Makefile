@@ -41,7 +41,7 @@ test: setup
 	@bash scripts/test.sh
 
 bench: setup
-	cargo bench -p vmcore
+	cargo bench -p vmcore --benches
 	@if [ -f tests/e2e/bench.mjs ]; then \
 	    bash scripts/build.sh wasm site && node tests/e2e/bench.mjs; \
 	fi
