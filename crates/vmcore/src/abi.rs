@@ -169,5 +169,8 @@ pub fn lookup(table: &[Name], name: &str) -> Option<u64> {
 
 /// The name of one advice value (for events and views).
 pub fn advice_name(advice: u64) -> Option<&'static str> {
-    MADV_NAMES.iter().find(|&&(_, v)| v == advice).map(|&(n, _)| n)
+    MADV_NAMES
+        .iter()
+        .find(|&&(_, v)| v == advice)
+        .map(|&(n, _)| n)
 }

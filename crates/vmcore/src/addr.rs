@@ -115,6 +115,10 @@ impl PhysAddr {
     pub const fn pfn(self) -> Pfn {
         Pfn(self.0 >> PAGE_SHIFT)
     }
+    /// The address `n` bytes further on.
+    pub const fn offset(self, n: u64) -> PhysAddr {
+        PhysAddr(self.0 + n)
+    }
     pub const fn frame_offset(self) -> usize {
         (self.0 & (PAGE_SIZE - 1)) as usize
     }

@@ -13,6 +13,7 @@ use serde::Serialize;
 pub enum Errno {
     EPERM = 1,
     ENOENT = 2,
+    ESRCH = 3,
     EBADF = 9,
     EAGAIN = 11,
     ENOMEM = 12,
@@ -33,6 +34,7 @@ impl Errno {
         match self {
             Errno::EPERM => "EPERM",
             Errno::ENOENT => "ENOENT",
+            Errno::ESRCH => "ESRCH",
             Errno::EBADF => "EBADF",
             Errno::EAGAIN => "EAGAIN",
             Errno::ENOMEM => "ENOMEM",
@@ -85,7 +87,7 @@ macro_rules! ctor {
 ctor!(einval => EINVAL, enomem => ENOMEM, ebadf => EBADF, eacces => EACCES,
       eexist => EEXIST, efault => EFAULT, ebusy => EBUSY, eperm => EPERM,
       eagain => EAGAIN, eoverflow => EOVERFLOW, enodev => ENODEV,
-      eopnotsupp => EOPNOTSUPP);
+      eopnotsupp => EOPNOTSUPP, esrch => ESRCH, efbig => EFBIG);
 
 /// The result of a system call.
 pub type SysResult<T> = Result<T, SysError>;

@@ -56,9 +56,19 @@ pub enum SignalCode {
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Event {
     /// A system call entered (name and its raw arguments) ...
-    Syscall { pid: Pid, name: &'static str, args: Vec<u64> },
+    Syscall {
+        pid: Pid,
+        name: &'static str,
+        args: Vec<u64>,
+    },
     /// ... and returned: `Ok` value or `-errno` with a reason.
-    SyscallReturn { pid: Pid, name: &'static str, result: i64, errno: Option<&'static str>, reason: Option<&'static str> },
+    SyscallReturn {
+        pid: Pid,
+        name: &'static str,
+        result: i64,
+        errno: Option<&'static str>,
+        reason: Option<&'static str>,
+    },
     /// A physical frame left the free list.
     FrameAlloc { pfn: Pfn, kind: &'static str },
     /// A run of 512 frames (a 2 MiB huge page) left the free list.
@@ -68,35 +78,85 @@ pub enum Event {
     /// 4096 bytes copied from one frame to another (copy-on-write, promotion).
     FrameCopy { from: Pfn, to: Pfn },
     /// A page-table frame was allocated for `level` (3 = PDPT, 2 = PD, 1 = PT).
-    TableAlloc { asid: Asid, va: VirtAddr, level: u8, pfn: Pfn },
+    TableAlloc {
+        asid: Asid,
+        va: VirtAddr,
+        level: u8,
+        pfn: Pfn,
+    },
     /// An empty page-table frame was freed.
     TableFree { asid: Asid, level: u8, pfn: Pfn },
     /// A page-table entry changed (old and new raw values).
-    PteWrite { asid: Asid, va: VirtAddr, level: u8, old: u64, new: u64 },
+    PteWrite {
+        asid: Asid,
+        va: VirtAddr,
+        level: u8,
+        old: u64,
+        new: u64,
+    },
     /// A 2 MiB mapping was split into 512 4 KiB PTEs (`split_huge_pmd`).
-    HugeDemote { asid: Asid, va: VirtAddr, table: Pfn },
+    HugeDemote {
+        asid: Asid,
+        va: VirtAddr,
+        table: Pfn,
+    },
     /// The MMU missed in the TLB and walked the page tables.
     TlbMiss { asid: Asid, va: VirtAddr },
     /// INVLPG: one page's translation flushed (`removed` entries dropped).
-    TlbFlushPage { asid: Asid, va: VirtAddr, removed: u32 },
+    TlbFlushPage {
+        asid: Asid,
+        va: VirtAddr,
+        removed: u32,
+    },
     /// Every translation of one address space flushed.
     TlbFlushAsid { asid: Asid, removed: u32 },
     /// The CPU raised #PF: CR2 and the error code (P W U R I bits).
     PageFault { pid: Pid, va: VirtAddr, code: u32 },
     /// The fault handler resolved a fault.
-    FaultResolved { pid: Pid, va: VirtAddr, how: FaultResolution, pfn: Pfn },
+    FaultResolved {
+        pid: Pid,
+        va: VirtAddr,
+        how: FaultResolution,
+        pfn: Pfn,
+    },
     /// The access could not be satisfied: a signal was sent.
-    Signal { pid: Pid, va: VirtAddr, code: SignalCode },
+    Signal {
+        pid: Pid,
+        va: VirtAddr,
+        code: SignalCode,
+    },
     /// A map entry was created.
-    EntryInsert { pid: Pid, start: VirtAddr, end: VirtAddr },
+    EntryInsert {
+        pid: Pid,
+        start: VirtAddr,
+        end: VirtAddr,
+    },
     /// A map entry was removed.
-    EntryRemove { pid: Pid, start: VirtAddr, end: VirtAddr },
+    EntryRemove {
+        pid: Pid,
+        start: VirtAddr,
+        end: VirtAddr,
+    },
     /// A map entry was split at `at` (`__split_vma` / `uvm_map_clip_start`).
-    EntrySplit { pid: Pid, start: VirtAddr, at: VirtAddr, end: VirtAddr },
+    EntrySplit {
+        pid: Pid,
+        start: VirtAddr,
+        at: VirtAddr,
+        end: VirtAddr,
+    },
     /// Two neighbouring entries merged into one (`vma_merge`).
-    EntryMerge { pid: Pid, start: VirtAddr, end: VirtAddr },
+    EntryMerge {
+        pid: Pid,
+        start: VirtAddr,
+        end: VirtAddr,
+    },
     /// An amap was copied for a needs-copy entry (`amap_copy`).
-    AmapCopy { pid: Pid, start: VirtAddr, end: VirtAddr, slots: u64 },
+    AmapCopy {
+        pid: Pid,
+        start: VirtAddr,
+        end: VirtAddr,
+        slots: u64,
+    },
     /// A page was dropped from a mapping (DONTNEED, munmap, ...).
     PageDrop { pid: Pid, va: VirtAddr },
     /// A process was created by fork.
@@ -146,38 +206,77 @@ impl fmt::Display for Event {
                 }
                 f.write_str(")")
             }
-            SyscallReturn { pid, name, result, errno, reason } => match (errno, reason) {
+            SyscallReturn {
+                pid,
+                name,
+                result,
+                errno,
+                reason,
+            } => match (errno, reason) {
                 (Some(e), Some(r)) => write!(f, "p{pid}: {name} failed: -{e} ({r})"),
                 (Some(e), None) => write!(f, "p{pid}: {name} failed: -{e}"),
                 _ => write!(f, "p{pid}: {name} returned {result:#x}"),
             },
             FrameAlloc { pfn, kind } => write!(f, "frame {pfn} allocated ({kind})"),
-            HugeFrameAlloc { pfn } => write!(f, "frames {pfn}..{} allocated (2 MiB huge page)", pfn.0 + 511),
+            HugeFrameAlloc { pfn } => write!(
+                f,
+                "frames {pfn}..{} allocated (2 MiB huge page)",
+                pfn.0 + 511
+            ),
             FrameFree { pfn } => write!(f, "frame {pfn} freed"),
             FrameCopy { from, to } => write!(f, "copied frame {from} to frame {to}"),
-            TableAlloc { asid, va, level, pfn } => {
-                write!(f, "asid {asid}: new {} table in frame {pfn} (for {va})", level_name(*level))
+            TableAlloc {
+                asid,
+                va,
+                level,
+                pfn,
+            } => {
+                write!(
+                    f,
+                    "asid {asid}: new {} table in frame {pfn} (for {va})",
+                    level_name(*level)
+                )
             }
             TableFree { asid, level, pfn } => {
-                write!(f, "asid {asid}: empty {} table in frame {pfn} freed", level_name(*level))
+                write!(
+                    f,
+                    "asid {asid}: empty {} table in frame {pfn} freed",
+                    level_name(*level)
+                )
             }
-            PteWrite { asid, va, level, old, new } => write!(
+            PteWrite {
+                asid,
+                va,
+                level,
+                old,
+                new,
+            } => write!(
                 f,
                 "asid {asid}: {} entry for {va}: {old:#018x} -> {new:#018x}",
                 level_name(*level)
             ),
             HugeDemote { asid, va, table } => {
-                write!(f, "asid {asid}: 2 MiB mapping at {va} split into 512 PTEs (table frame {table})")
+                write!(
+                    f,
+                    "asid {asid}: 2 MiB mapping at {va} split into 512 PTEs (table frame {table})"
+                )
             }
             TlbMiss { asid, va } => write!(f, "asid {asid}: TLB miss at {va}: page walk"),
             TlbFlushPage { asid, va, removed } => {
-                write!(f, "asid {asid}: INVLPG {va} ({removed} TLB entries dropped)")
+                write!(
+                    f,
+                    "asid {asid}: INVLPG {va} ({removed} TLB entries dropped)"
+                )
             }
             TlbFlushAsid { asid, removed } => {
                 write!(f, "asid {asid}: TLB flushed ({removed} entries dropped)")
             }
             PageFault { pid, va, code } => {
-                let present = if code & 1 != 0 { "protection" } else { "not present" };
+                let present = if code & 1 != 0 {
+                    "protection"
+                } else {
+                    "not present"
+                };
                 let kind = if code & 16 != 0 {
                     "instruction fetch"
                 } else if code & 2 != 0 {
@@ -185,9 +284,14 @@ impl fmt::Display for Event {
                 } else {
                     "read"
                 };
-                write!(f, "p{pid}: page fault at {va}: {kind}, {present} (error code {code:#x})")
+                write!(
+                    f,
+                    "p{pid}: page fault at {va}: {kind}, {present} (error code {code:#x})"
+                )
             }
-            FaultResolved { pid, va, how, pfn } => write!(f, "p{pid}: fault at {va}: {how} (frame {pfn})"),
+            FaultResolved { pid, va, how, pfn } => {
+                write!(f, "p{pid}: fault at {va}: {how} (frame {pfn})")
+            }
             Signal { pid, va, code } => {
                 let s = match code {
                     SignalCode::SegvMaperr => "SIGSEGV (SEGV_MAPERR: nothing mapped)",
@@ -196,14 +300,31 @@ impl fmt::Display for Event {
                 };
                 write!(f, "p{pid}: {s} at {va}")
             }
-            EntryInsert { pid, start, end } => write!(f, "p{pid}: map entry {start}-{end} inserted"),
+            EntryInsert { pid, start, end } => {
+                write!(f, "p{pid}: map entry {start}-{end} inserted")
+            }
             EntryRemove { pid, start, end } => write!(f, "p{pid}: map entry {start}-{end} removed"),
-            EntrySplit { pid, start, at, end } => {
+            EntrySplit {
+                pid,
+                start,
+                at,
+                end,
+            } => {
                 write!(f, "p{pid}: map entry {start}-{end} split at {at}")
             }
-            EntryMerge { pid, start, end } => write!(f, "p{pid}: map entries merged into {start}-{end}"),
-            AmapCopy { pid, start, end, slots } => {
-                write!(f, "p{pid}: amap copied for {start}-{end} ({slots} slots): needs-copy cleared")
+            EntryMerge { pid, start, end } => {
+                write!(f, "p{pid}: map entries merged into {start}-{end}")
+            }
+            AmapCopy {
+                pid,
+                start,
+                end,
+                slots,
+            } => {
+                write!(
+                    f,
+                    "p{pid}: amap copied for {start}-{end} ({slots} slots): needs-copy cleared"
+                )
             }
             PageDrop { pid, va } => write!(f, "p{pid}: page at {va} dropped"),
             Fork { parent, child } => write!(f, "p{parent} forked p{child}"),
@@ -221,7 +342,10 @@ pub struct EventLog {
 
 impl EventLog {
     pub fn new(enabled: bool) -> Self {
-        EventLog { enabled, events: Vec::new() }
+        EventLog {
+            enabled,
+            events: Vec::new(),
+        }
     }
     #[inline]
     pub fn enabled(&self) -> bool {

@@ -19,11 +19,18 @@
 pub mod abi;
 pub mod addr;
 pub mod arch;
+mod check;
 pub mod errno;
 pub mod event;
+pub mod flags;
+pub mod machine;
 pub mod phys;
 pub mod pmap;
+mod sys;
+pub mod view;
+pub mod vm;
 
 pub use addr::{PAGE_SIZE, Pfn, PhysAddr, VirtAddr, Vpn};
 pub use errno::{Errno, SysError, SysResult};
 pub use event::{Event, EventLog, Pid};
+pub use machine::{AccessError, Backing, Fd, Machine, MachineConfig, MapsLine, Signal};

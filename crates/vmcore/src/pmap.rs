@@ -1847,3 +1847,84 @@ mod tests {
         r.check();
     }
 }
+
+#[cfg(test)]
+mod timing {
+    //! Rough timings for curiosity, no assertions:
+    //! `cargo test --release -p vmcore --lib timing -- --ignored --nocapture`
+    use super::*;
+    use crate::arch::x86_64::mmu::{Access, translate};
+    use std::time::Instant;
+
+    #[test]
+    #[ignore]
+    fn timing_map_touch_unmap_and_tlb_hit() {
+        let mut phys = PhysMem::new(1 << 18);
+        let mut ev = EventLog::new(false);
+        let mut tlb = Tlb::new(16, 4);
+        let mut pmap = Pmap::new(&mut phys, 1, &mut ev).unwrap();
+        let base = 0x7f00_0000_0000u64;
+        let n = 200_000;
+        let mut frames = [Pfn(0); 16];
+        let t = Instant::now();
+        for _ in 0..n {
+            for (i, f) in frames.iter_mut().enumerate() {
+                let va = VirtAddr(base + i as u64 * 4096);
+                *f = phys
+                    .alloc(FrameOwner::Anon { anon: i as u32 }, &mut ev)
+                    .unwrap();
+                pmap.enter(&mut phys, va, *f, PteProt::READ_WRITE, &mut ev)
+                    .unwrap()
+                    .flush(&mut tlb, &mut ev);
+                let pa = translate(
+                    &mut phys,
+                    &mut tlb,
+                    pmap.cr3(),
+                    1,
+                    va,
+                    Access::Write,
+                    &mut ev,
+                )
+                .unwrap();
+                phys.write_u8(pa, 1);
+            }
+            let (f, _un) = pmap.remove(
+                &mut phys,
+                VirtAddr(base),
+                VirtAddr(base + 16 * 4096),
+                &mut ev,
+            );
+            f.flush(&mut tlb, &mut ev);
+            for f in frames {
+                phys.desc_mut(f).mapcount = 0;
+                phys.free(f, &mut ev);
+            }
+        }
+        let per = t.elapsed().as_nanos() as f64 / n as f64;
+        println!("pmap-level 16-page map+touch+unmap: {per:.0} ns/iter");
+
+        let p = phys.alloc(FrameOwner::Anon { anon: 0 }, &mut ev).unwrap();
+        pmap.enter(&mut phys, VirtAddr(base), p, PteProt::READ_WRITE, &mut ev)
+            .unwrap()
+            .ignore();
+        let mut sum = 0u64;
+        let n = 10_000_000;
+        let t = Instant::now();
+        for i in 0..n {
+            let va = VirtAddr(base + (i & 0xfff));
+            let pa = translate(
+                &mut phys,
+                &mut tlb,
+                pmap.cr3(),
+                1,
+                va,
+                Access::Read,
+                &mut ev,
+            )
+            .unwrap();
+            sum += phys.read_u8(pa) as u64;
+        }
+        let per = t.elapsed().as_nanos() as f64 / n as f64;
+        println!("TLB-hit byte load: {per:.2} ns (sum {sum})");
+    }
+}

@@ -1,0 +1,345 @@
+//! `Machine::check`: the invariants of the whole machine, as code. Tests
+//! call it after every step; a failure names the first broken rule.
+//!
+//! 1. Map entries are ordered, page aligned, non-overlapping, in user space.
+//! 2. Amap references: `refs` = entries pointing at the amap; `ppref[i]` =
+//!    entries covering slot i; uncovered slots hold no anon.
+//! 3. Anon references: `refs` = amap slots pointing at the anon; its frame
+//!    is allocated and owned by it.
+//! 4. Object references: name + open files + entries; cache frames owned.
+//! 5. Frame accounting: every allocated frame has exactly one owner that
+//!    knows it (anon, page cache, a live page table, the zero pages): no
+//!    leak, no double use.
+//! 6. Page tables against entries: every present leaf lies in an entry,
+//!    maps the page the entry says (the anon's frame, else the object's
+//!    cache frame, else the zero page) and is no more permissive than the
+//!    entry; a writable private page is exclusively owned.
+//! 7. Each frame's mapcount equals the leaf PTEs that map it.
+//! 8. TLB coherence: every cached translation is what a walk would give
+//!    now, with no more permission than the PTE.
+
+use crate::addr::{PAGE_SIZE, PAGES_PER_HUGE, Pfn, VirtAddr};
+use crate::arch::x86_64::mmu::{self, WalkOutcome};
+use crate::arch::x86_64::pte::PteFlags;
+use crate::machine::{Machine, TASK_SIZE};
+use crate::phys::FrameOwner;
+use std::collections::{BTreeMap, BTreeSet};
+
+macro_rules! ensure {
+    ($cond:expr, $($fmt:tt)*) => {
+        if !$cond {
+            return Err(format!($($fmt)*));
+        }
+    };
+}
+
+impl Machine {
+    /// Verify every invariant; `Err` describes the first one broken.
+    pub fn check(&self) -> Result<(), String> {
+        let mut amap_refs: BTreeMap<u32, u32> = BTreeMap::new();
+        let mut ppref: BTreeMap<u32, Vec<u32>> = BTreeMap::new();
+        let mut obj_refs: BTreeMap<u32, u32> = BTreeMap::new();
+        let mut of_refs: BTreeMap<u32, u32> = BTreeMap::new();
+        let mut owned: BTreeSet<u64> = BTreeSet::new();
+        let mut mapcount: BTreeMap<u64, u32> = BTreeMap::new();
+
+        let mut own = |pfn: Pfn, what: &str| -> Result<(), String> {
+            ensure!(owned.insert(pfn.0), "frame {pfn} owned twice ({what})");
+            Ok(())
+        };
+        own(self.zero_pfn, "zero page")?;
+        if let Some(z) = self.huge_zero {
+            for i in 0..PAGES_PER_HUGE {
+                own(z.add(i), "huge zero page")?;
+            }
+        }
+
+        for (&pid, p) in &self.procs {
+            // 1. entries
+            let mut last_end = 0;
+            for (&s, e) in &p.map.entries {
+                ensure!(
+                    s == e.start,
+                    "p{pid}: entry keyed {s:#x} starts at {:#x}",
+                    e.start
+                );
+                ensure!(e.start < e.end, "p{pid}: empty entry at {s:#x}");
+                ensure!(
+                    e.start % PAGE_SIZE == 0 && e.end % PAGE_SIZE == 0,
+                    "p{pid}: unaligned entry {s:#x}"
+                );
+                ensure!(e.start >= last_end, "p{pid}: entries overlap at {s:#x}");
+                ensure!(e.end <= TASK_SIZE, "p{pid}: entry beyond user space");
+                last_end = e.end;
+                if let Some(r) = e.aref {
+                    *amap_refs.entry(r.amap).or_default() += 1;
+                    let am = self
+                        .amaps
+                        .get(r.amap)
+                        .ok_or(format!("p{pid}: entry {s:#x} has a dead amap"))?;
+                    ensure!(
+                        r.slotoff + e.pages() <= am.nslots(),
+                        "p{pid}: entry {s:#x} runs past its amap's slots"
+                    );
+                    let v = ppref
+                        .entry(r.amap)
+                        .or_insert_with(|| vec![0; am.slots.len()]);
+                    for i in r.slotoff..r.slotoff + e.pages() {
+                        v[i as usize] += 1;
+                    }
+                }
+                ensure!(
+                    !(e.is_shared() && e.aref.is_some()),
+                    "p{pid}: shared entry {s:#x} has an amap"
+                );
+                if let Some(o) = e.object {
+                    *obj_refs.entry(o).or_default() += 1;
+                }
+            }
+            for &of in p.fds.values() {
+                *of_refs.entry(of).or_default() += 1;
+            }
+            // page tables
+            for (pfn, _) in p.pmap.table_frames(&self.phys) {
+                own(pfn, "page table")?;
+            }
+            // 6. leaves against entries
+            let mut err = None;
+            p.pmap.for_each_leaf(&self.phys, |va, pte, level| {
+                if err.is_some() {
+                    return;
+                }
+                let span = if level == 2 { PAGES_PER_HUGE } else { 1 };
+                for i in 0..span {
+                    let a = va.as_u64() + i * PAGE_SIZE;
+                    let pfn = pte.pfn().add(i);
+                    *mapcount.entry(pfn.0).or_default() += 1;
+                    if let Err(x) = self.check_leaf(pid, a, pfn, pte.flags()) {
+                        err = Some(x);
+                        return;
+                    }
+                }
+            });
+            if let Some(x) = err {
+                return Err(x);
+            }
+        }
+
+        // 2. amaps
+        for (id, am) in self.amaps.iter() {
+            let refs = amap_refs.get(&id).copied().unwrap_or(0);
+            ensure!(
+                am.refs == refs,
+                "amap {id}: refs {} but {refs} entries point at it",
+                am.refs
+            );
+            let want = ppref
+                .get(&id)
+                .cloned()
+                .unwrap_or_else(|| vec![0; am.slots.len()]);
+            ensure!(am.ppref == want, "amap {id}: per-page references wrong");
+            for (i, s) in am.slots.iter().enumerate() {
+                if want[i] == 0 {
+                    ensure!(
+                        s.is_none(),
+                        "amap {id}: slot {i} holds an anon nobody covers"
+                    );
+                }
+            }
+        }
+        // 3. anons
+        let mut anon_refs: BTreeMap<u32, u32> = BTreeMap::new();
+        for (_, am) in self.amaps.iter() {
+            for a in am.slots.iter().flatten() {
+                *anon_refs.entry(*a).or_default() += 1;
+            }
+        }
+        for (id, a) in self.anons.iter() {
+            let refs = anon_refs.get(&id).copied().unwrap_or(0);
+            ensure!(
+                a.refs == refs && refs > 0,
+                "anon {id}: refs {} but {refs} slots point at it",
+                a.refs
+            );
+            ensure!(
+                self.phys.is_allocated(a.pfn),
+                "anon {id}: frame {} is free",
+                a.pfn
+            );
+            ensure!(
+                self.phys.desc(a.pfn).owner == FrameOwner::Anon { anon: id },
+                "anon {id}: frame {} is owned by {:?}",
+                a.pfn,
+                self.phys.desc(a.pfn).owner
+            );
+            own(a.pfn, "anon")?;
+        }
+        ensure!(
+            anon_refs.keys().all(|a| self.anons.get(*a).is_some()),
+            "an amap slot points at a dead anon"
+        );
+        // 4. objects and open files
+        for (id, f) in self.open_files.iter() {
+            let refs = of_refs.get(&id).copied().unwrap_or(0);
+            ensure!(
+                f.refs == refs,
+                "open file {id}: refs {} but {refs} descriptors",
+                f.refs
+            );
+            *obj_refs.entry(f.object).or_default() += 1;
+        }
+        for &o in self.files.values() {
+            *obj_refs.entry(o).or_default() += 1;
+        }
+        for (id, o) in self.objects.iter() {
+            let refs = obj_refs.get(&id).copied().unwrap_or(0);
+            ensure!(
+                o.refs == refs,
+                "object {id}: refs {} but {refs} holders",
+                o.refs
+            );
+            for (&index, &pfn) in &o.pages {
+                ensure!(
+                    self.phys.desc(pfn).owner == FrameOwner::Cache { object: id, index },
+                    "object {id}: cache page {index} frame {pfn} misowned"
+                );
+                own(pfn, "page cache")?;
+            }
+        }
+        // 5. frame accounting
+        let allocated: BTreeSet<u64> = self.phys.allocated().map(|p| p.0).collect();
+        ensure!(
+            allocated == owned,
+            "frame accounting: {} allocated, {} owned (leaked: {:?}, unallocated in use: {:?})",
+            allocated.len(),
+            owned.len(),
+            allocated.difference(&owned).take(5).collect::<Vec<_>>(),
+            owned.difference(&allocated).take(5).collect::<Vec<_>>()
+        );
+        ensure!(
+            self.phys.free_frames() + allocated.len() as u64 == self.phys.total_frames(),
+            "free count {} + allocated {} != total {}",
+            self.phys.free_frames(),
+            allocated.len(),
+            self.phys.total_frames()
+        );
+        // 7. mapcounts
+        for &pfn in &allocated {
+            let want = mapcount.get(&pfn).copied().unwrap_or(0);
+            let have = self.phys.desc(Pfn(pfn)).mapcount;
+            ensure!(
+                have == want,
+                "frame {pfn}: mapcount {have} but {want} PTEs map it"
+            );
+        }
+        // 8. TLB coherence
+        let live: BTreeMap<u16, &crate::machine::Process> =
+            self.procs.values().map(|p| (p.pmap.asid(), p)).collect();
+        for (set, way, t) in self.tlb.entries() {
+            let p = live.get(&t.asid).ok_or(format!(
+                "TLB set {set} way {way}: entry of a dead address space"
+            ))?;
+            let va = VirtAddr(t.vpn * PAGE_SIZE);
+            let w = mmu::walk(&self.phys, p.pmap.cr3(), va);
+            match w.outcome {
+                WalkOutcome::Mapped {
+                    pfn,
+                    huge,
+                    writable,
+                    executable,
+                    ..
+                } => {
+                    ensure!(
+                        pfn == t.pfn && huge == t.huge,
+                        "TLB: stale translation for {va} in asid {}",
+                        t.asid
+                    );
+                    ensure!(
+                        !t.writable || writable,
+                        "TLB: {va} writable in the TLB but not in the PTE"
+                    );
+                    ensure!(
+                        !t.executable || executable,
+                        "TLB: {va} executable in the TLB but NX in the PTE"
+                    );
+                }
+                WalkOutcome::NotMapped { .. } => {
+                    return Err(format!(
+                        "TLB: translation for unmapped {va} in asid {} (a missing INVLPG)",
+                        t.asid
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn check_leaf(&self, pid: u32, va: u64, pfn: Pfn, flags: PteFlags) -> Result<(), String> {
+        let p = &self.procs[&pid];
+        let e = p
+            .map
+            .find(va)
+            .ok_or(format!("p{pid}: PTE for {va:#x} outside every entry"))?;
+        let w = flags.contains(PteFlags::WRITABLE);
+        let x = !flags.contains(PteFlags::NO_EXECUTE);
+        ensure!(
+            !w || e.prot.writable(),
+            "p{pid}: {va:#x} writable PTE in a read-only entry"
+        );
+        ensure!(
+            !x || e.prot.executable(),
+            "p{pid}: {va:#x} executable PTE in a no-exec entry"
+        );
+        ensure!(
+            e.prot.readable(),
+            "p{pid}: {va:#x} PTE in a PROT_NONE entry"
+        );
+        let anon = e
+            .slot(va)
+            .and_then(|(a, s)| self.amaps.get(a).and_then(|am| am.lookup(s)));
+        if let Some(a) = anon {
+            let an = self
+                .anons
+                .get(a)
+                .ok_or(format!("p{pid}: {va:#x} dead anon"))?;
+            ensure!(
+                an.pfn == pfn,
+                "p{pid}: {va:#x} maps frame {pfn} but its anon holds {}",
+                an.pfn
+            );
+            ensure!(
+                !w || (an.refs == 1 && !e.needs_copy),
+                "p{pid}: {va:#x} writable while shared copy-on-write"
+            );
+            return Ok(());
+        }
+        let is_zero = pfn == self.zero_pfn
+            || self
+                .huge_zero
+                .is_some_and(|z| pfn.0 >= z.0 && pfn.0 < z.0 + PAGES_PER_HUGE);
+        if is_zero {
+            ensure!(!w, "p{pid}: {va:#x} zero page mapped writable");
+            ensure!(
+                e.object.is_none(),
+                "p{pid}: {va:#x} zero page in a file mapping"
+            );
+            return Ok(());
+        }
+        let obj = e.object.ok_or(format!(
+            "p{pid}: {va:#x} maps frame {pfn}, which is not its page"
+        ))?;
+        let cached = self
+            .objects
+            .get(obj)
+            .and_then(|o| o.pages.get(&e.object_index(va)).copied());
+        ensure!(
+            cached == Some(pfn),
+            "p{pid}: {va:#x} maps frame {pfn}, not the page-cache frame {cached:?}"
+        );
+        ensure!(
+            !w || e.is_shared(),
+            "p{pid}: {va:#x} private file page mapped writable"
+        );
+        Ok(())
+    }
+}

@@ -1,0 +1,453 @@
+//! The machine: one value that owns the physical memory, the CPU's TLB, the
+//! processes with their address spaces, the anon/amap/object tables and the
+//! file system. Every operation of the simulator is a method on it.
+
+use crate::addr::{PAGE_SIZE, Pfn, PhysAddr, VirtAddr};
+use crate::arch::x86_64::mmu::{self, Access};
+use crate::arch::x86_64::tlb::Tlb;
+use crate::errno::{SysResult, esrch};
+use crate::event::{Event, EventLog, Pid, SignalCode};
+use crate::flags::{Prot, VmFlags};
+use crate::phys::{FrameOwner, PhysMem};
+use crate::pmap::{Pmap, PteProt};
+use crate::vm::amap::Amap;
+use crate::vm::anon::Anon;
+use crate::vm::map::{Entry, VmMap};
+use crate::vm::object::{Object, OpenFile};
+use crate::vm::slab::Slab;
+use core::fmt;
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// A file descriptor number.
+pub type Fd = i32;
+
+/// The top of the user address space with 4-level paging (`TASK_SIZE`).
+pub const TASK_SIZE: u64 = 0x7fff_ffff_f000;
+/// The lowest address mmap may hand out (`vm.mmap_min_addr`, 64 KiB).
+pub const MMAP_MIN_ADDR: u64 = 0x1_0000;
+/// Where top-down placement starts: `mmap_base` of a process without
+/// address-space randomisation (as under `setarch -R`).
+pub const MMAP_BASE: u64 = 0x7fff_f7ff_f000;
+/// The initial stack: 132 KiB below `TASK_SIZE`, growing down.
+pub const STACK_TOP: u64 = TASK_SIZE;
+pub const STACK_SIZE: u64 = 132 * 1024;
+/// `stack_guard_gap`: 256 pages kept free below a growing stack.
+pub const STACK_GUARD_GAP: u64 = 256 * PAGE_SIZE;
+/// Where the heap (`brk`) starts.
+pub const BRK_START: u64 = 0x5555_5555_9000;
+
+/// How the machine is built.
+#[derive(Clone, Copy, Debug, Serialize)]
+pub struct MachineConfig {
+    /// Physical memory in 4 KiB frames (default 262,144 = 1 GiB).
+    pub frames: u64,
+    /// TLB geometry: sets (a power of two) and ways.
+    pub tlb_sets: usize,
+    pub tlb_ways: usize,
+    /// Record events (off for benchmarks).
+    pub events: bool,
+    /// Give each new process the usual stack mapping below `TASK_SIZE`.
+    pub stack: bool,
+}
+
+impl Default for MachineConfig {
+    fn default() -> Self {
+        MachineConfig {
+            frames: 262_144,
+            tlb_sets: 16,
+            tlb_ways: 4,
+            events: true,
+            stack: true,
+        }
+    }
+}
+
+/// A signal raised by an access (`force_sig_fault`).
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Serialize)]
+pub struct Signal {
+    pub addr: VirtAddr,
+    pub code: SignalCode,
+}
+
+impl Signal {
+    pub fn name(&self) -> &'static str {
+        match self.code {
+            SignalCode::SegvMaperr | SignalCode::SegvAccerr => "SIGSEGV",
+            SignalCode::BusAdrerr => "SIGBUS",
+        }
+    }
+}
+
+impl fmt::Display for Signal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Why an access did not complete.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Serialize, thiserror::Error)]
+pub enum AccessError {
+    /// The process got a signal.
+    #[error("{0}")]
+    Signal(Signal),
+    /// No such process.
+    #[error("no process {0}")]
+    NoProcess(Pid),
+    /// Physical memory ran out while resolving the fault (the kernel's OOM
+    /// killer would step in; here the access fails and nothing changes).
+    #[error("out of memory")]
+    OutOfMemory,
+}
+
+/// The backing column of a `maps` line.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize)]
+#[serde(tag = "kind", content = "name", rename_all = "snake_case")]
+pub enum Backing {
+    Anon,
+    Shmem,
+    File(String),
+    Memfd(String),
+}
+
+impl fmt::Display for Backing {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Backing::Anon => f.write_str("anon"),
+            Backing::Shmem => f.write_str("shmem"),
+            Backing::File(n) => write!(f, "file:{n}"),
+            Backing::Memfd(n) => write!(f, "memfd:{n}"),
+        }
+    }
+}
+
+/// One line of `/proc/PID/maps`.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize)]
+pub struct MapsLine {
+    pub start: u64,
+    pub end: u64,
+    pub perms: String,
+    pub offset: u64,
+    pub backing: Backing,
+}
+
+/// A process: an address space (map + page tables) and descriptors.
+#[derive(Clone, Debug)]
+pub struct Process {
+    pub pid: Pid,
+    pub parent: Option<Pid>,
+    pub map: VmMap,
+    pub pmap: Pmap,
+    /// Descriptor table: fd -> open file id.
+    pub fds: BTreeMap<Fd, u32>,
+    /// `mm->def_flags`: VM_LOCKED (| VM_LOCKONFAULT) after mlockall(MCL_FUTURE).
+    pub def_flags: VmFlags,
+    pub brk_start: u64,
+    pub brk: u64,
+}
+
+/// The whole simulated machine.
+#[derive(Clone, Debug)]
+pub struct Machine {
+    pub(crate) cfg: MachineConfig,
+    pub(crate) phys: PhysMem,
+    pub(crate) tlb: Tlb,
+    pub(crate) ev: EventLog,
+    pub(crate) procs: BTreeMap<Pid, Process>,
+    pub(crate) next_pid: Pid,
+    pub(crate) anons: Slab<Anon>,
+    pub(crate) amaps: Slab<Amap>,
+    pub(crate) objects: Slab<Object>,
+    pub(crate) open_files: Slab<OpenFile>,
+    /// The file system's namespace: name -> object.
+    pub(crate) files: BTreeMap<String, u32>,
+    /// The shared zero page (`ZERO_PAGE(0)`).
+    pub(crate) zero_pfn: Pfn,
+    /// The huge zero page, allocated on first use (`mm_get_huge_zero_page`).
+    pub(crate) huge_zero: Option<Pfn>,
+    pub(crate) next_anon_vma: u32,
+}
+
+impl Machine {
+    /// A machine with one process, `p1` (pid 1), and nothing mapped but
+    /// its stack.
+    pub fn new(cfg: MachineConfig) -> Machine {
+        let mut ev = EventLog::new(cfg.events);
+        let mut phys = PhysMem::new(cfg.frames);
+        let zero_pfn = phys
+            .alloc(FrameOwner::Zero, &mut ev)
+            .expect("a fresh machine has free frames");
+        let mut m = Machine {
+            cfg,
+            phys,
+            tlb: Tlb::new(cfg.tlb_sets, cfg.tlb_ways),
+            ev,
+            procs: BTreeMap::new(),
+            next_pid: 1,
+            anons: Slab::default(),
+            amaps: Slab::default(),
+            objects: Slab::default(),
+            open_files: Slab::default(),
+            files: BTreeMap::new(),
+            zero_pfn,
+            huge_zero: None,
+            next_anon_vma: 1,
+        };
+        let pid = m
+            .spawn(None)
+            .expect("a fresh machine has room for one process");
+        if cfg.stack {
+            let start = STACK_TOP - STACK_SIZE;
+            let entry = Entry {
+                start,
+                end: STACK_TOP,
+                prot: Prot::READ | Prot::WRITE,
+                flags: VmFlags::MAYREAD
+                    | VmFlags::MAYWRITE
+                    | VmFlags::MAYEXEC
+                    | VmFlags::GROWSDOWN
+                    | VmFlags::ACCOUNT,
+                object: None,
+                pgoff: start >> 12,
+                aref: None,
+                needs_copy: false,
+                anon_vma: None,
+                anon_vma_forked: false,
+            };
+            m.procs
+                .get_mut(&pid)
+                .expect("just made")
+                .map
+                .entries
+                .insert(start, entry);
+        }
+        m.ev.take();
+        m
+    }
+
+    /// Create an empty process (no entries).
+    pub(crate) fn spawn(&mut self, parent: Option<Pid>) -> Option<Pid> {
+        let pid = self.next_pid;
+        // PCIDs are 12 bits; 0 is the kernel's. Reuse is made safe by
+        // flushing the tag before a new address space takes it.
+        let asid = (pid % 4095 + 1) as u16;
+        let pmap = Pmap::new(&mut self.phys, asid, &mut self.ev).ok()?;
+        self.next_pid += 1;
+        let removed = self.tlb.flush_asid(asid);
+        if removed > 0 {
+            self.ev.push(Event::TlbFlushAsid { asid, removed });
+        }
+        let proc = Process {
+            pid,
+            parent,
+            map: VmMap::default(),
+            pmap,
+            fds: BTreeMap::new(),
+            def_flags: VmFlags::empty(),
+            brk_start: BRK_START,
+            brk: BRK_START,
+        };
+        self.procs.insert(pid, proc);
+        Some(pid)
+    }
+
+    pub fn config(&self) -> &MachineConfig {
+        &self.cfg
+    }
+    /// Pids of the live processes, lowest first.
+    pub fn processes(&self) -> Vec<Pid> {
+        self.procs.keys().copied().collect()
+    }
+    pub fn is_alive(&self, pid: Pid) -> bool {
+        self.procs.contains_key(&pid)
+    }
+    pub fn process(&self, pid: Pid) -> Option<&Process> {
+        self.procs.get(&pid)
+    }
+    pub fn phys(&self) -> &PhysMem {
+        &self.phys
+    }
+    pub fn tlb(&self) -> &Tlb {
+        &self.tlb
+    }
+    /// Every event since the last call.
+    pub fn take_events(&mut self) -> Vec<Event> {
+        self.ev.take()
+    }
+    pub fn events_mut(&mut self) -> &mut EventLog {
+        &mut self.ev
+    }
+
+    pub(crate) fn proc_ref(&self, pid: Pid) -> SysResult<&Process> {
+        self.procs.get(&pid).ok_or(esrch("no such process"))
+    }
+    pub(crate) fn proc_mut(&mut self, pid: Pid) -> &mut Process {
+        self.procs.get_mut(&pid).expect("caller checked the pid")
+    }
+    pub(crate) fn new_anon_vma(&mut self) -> u32 {
+        self.next_anon_vma += 1;
+        self.next_anon_vma
+    }
+
+    // ----- the CPU: loads, stores and instruction fetches -----
+
+    /// Translate `va` for `access` as the process's CPU would, taking page
+    /// faults (and resolving them) until the access succeeds or a signal
+    /// is due.
+    pub(crate) fn access(
+        &mut self,
+        pid: Pid,
+        va: u64,
+        access: Access,
+    ) -> Result<PhysAddr, AccessError> {
+        let p = self.procs.get(&pid).ok_or(AccessError::NoProcess(pid))?;
+        let (cr3, asid) = (p.pmap.cr3(), p.pmap.asid());
+        let v = VirtAddr(va);
+        if !v.is_canonical() || va >= TASK_SIZE {
+            // A non-canonical address raises #GP; the kernel sends SIGSEGV.
+            return Err(self.signal(pid, va, SignalCode::SegvMaperr));
+        }
+        // A fault handler that made progress lets the access retry; three
+        // rounds cover the worst case (amap copy, then COW, then D bit).
+        for _ in 0..4 {
+            match mmu::translate(
+                &mut self.phys,
+                &mut self.tlb,
+                cr3,
+                asid,
+                v,
+                access,
+                &mut self.ev,
+            ) {
+                Ok(pa) => return Ok(pa),
+                Err(pf) => {
+                    self.ev.push_with(|| Event::PageFault {
+                        pid,
+                        va: v,
+                        code: pf.code.bits(),
+                    });
+                    self.handle_fault(pid, va, access)?;
+                }
+            }
+        }
+        debug_assert!(false, "fault at {va:#x} not resolved after four rounds");
+        Err(self.signal(pid, va, SignalCode::SegvAccerr))
+    }
+
+    pub(crate) fn signal(&mut self, pid: Pid, va: u64, code: SignalCode) -> AccessError {
+        self.ev.push_with(|| Event::Signal {
+            pid,
+            va: VirtAddr(va),
+            code,
+        });
+        AccessError::Signal(Signal {
+            addr: VirtAddr(va),
+            code,
+        })
+    }
+
+    /// A load of one byte.
+    pub fn load(&mut self, pid: Pid, va: u64) -> Result<u8, AccessError> {
+        let pa = self.access(pid, va, Access::Read)?;
+        Ok(self.phys.read_u8(pa))
+    }
+
+    /// A store of one byte.
+    pub fn store(&mut self, pid: Pid, va: u64, value: u8) -> Result<(), AccessError> {
+        let pa = self.access(pid, va, Access::Write)?;
+        self.phys.write_u8(pa, value);
+        Ok(())
+    }
+
+    /// Store `value` into `len` bytes from `va`, a page at a time; on a
+    /// fault the bytes before it stay written.
+    pub fn fill(&mut self, pid: Pid, va: u64, len: u64, value: u8) -> Result<(), AccessError> {
+        let mut at = va;
+        let end = va.wrapping_add(len);
+        let mut left = len;
+        while left > 0 {
+            let pa = self.access(pid, at, Access::Write)?;
+            let in_page = (PAGE_SIZE - (at & (PAGE_SIZE - 1))).min(left);
+            self.phys.fill(pa, in_page as usize, value);
+            left -= in_page;
+            at = at.wrapping_add(in_page);
+        }
+        debug_assert!(at == end);
+        Ok(())
+    }
+
+    /// An instruction fetch at `va` (the byte there is not interpreted).
+    pub fn exec(&mut self, pid: Pid, va: u64) -> Result<(), AccessError> {
+        self.access(pid, va, Access::Execute).map(|_| ())
+    }
+
+    // ----- pmap helpers used by the layers above -----
+
+    /// `pmap_enter` + the TLB shootdown it obliges.
+    pub(crate) fn pmap_enter(
+        &mut self,
+        pid: Pid,
+        va: u64,
+        pfn: Pfn,
+        writable: bool,
+        executable: bool,
+    ) -> Result<(), AccessError> {
+        let p = self
+            .procs
+            .get_mut(&pid)
+            .ok_or(AccessError::NoProcess(pid))?;
+        let flush = p
+            .pmap
+            .enter(
+                &mut self.phys,
+                VirtAddr(va),
+                pfn,
+                PteProt {
+                    writable,
+                    executable,
+                },
+                &mut self.ev,
+            )
+            .map_err(|_| AccessError::OutOfMemory)?;
+        flush.flush(&mut self.tlb, &mut self.ev);
+        Ok(())
+    }
+
+    /// `pmap_remove` of `[start, end)` with its shootdown. Dirty bits of
+    /// page-cache frames are carried to the page descriptor (the kernel's
+    /// `set_page_dirty` in `zap_pte_range`).
+    pub(crate) fn zap(&mut self, pid: Pid, start: u64, end: u64) {
+        let Some(p) = self.procs.get_mut(&pid) else {
+            return;
+        };
+        let (flush, gone) =
+            p.pmap
+                .remove(&mut self.phys, VirtAddr(start), VirtAddr(end), &mut self.ev);
+        flush.flush(&mut self.tlb, &mut self.ev);
+        for u in gone {
+            if u.dirty && matches!(self.phys.desc(u.pfn).owner, FrameOwner::Cache { .. }) {
+                self.phys.desc_mut(u.pfn).dirty = true;
+            }
+        }
+    }
+
+    /// `pmap_protect` of `[start, end)`: write access is only ever taken
+    /// away here; it is granted again page by page by write faults, which
+    /// know whether a page is shared copy-on-write.
+    pub(crate) fn pmap_protect(&mut self, pid: Pid, start: u64, end: u64, prot: Prot) {
+        let Some(p) = self.procs.get_mut(&pid) else {
+            return;
+        };
+        let flush = p.pmap.protect(
+            &mut self.phys,
+            VirtAddr(start),
+            VirtAddr(end),
+            PteProt {
+                writable: false,
+                executable: prot.executable(),
+            },
+            &mut self.ev,
+        );
+        flush.flush(&mut self.tlb, &mut self.ev);
+    }
+}

@@ -1,0 +1,54 @@
+//! brk(2): the heap, an anonymous entry that grows and shrinks at its end
+//! (`do_brk_flags`).
+
+use crate::addr::PAGE_SIZE;
+use crate::errno::SysResult;
+use crate::event::Pid;
+use crate::flags::{Prot, VmFlags};
+use crate::machine::{Machine, TASK_SIZE};
+use crate::vm::map::Entry;
+
+impl Machine {
+    /// brk(2) as the raw system call: returns the new break, or the old one
+    /// when the request cannot be met (glibc turns that into ENOMEM).
+    pub fn brk(&mut self, pid: Pid, addr: u64) -> SysResult<u64> {
+        self.syscall(pid, "brk", &[addr], |m| {
+            let p = &m.procs[&pid];
+            let (start, old) = (p.brk_start, p.brk);
+            if addr < start || addr > TASK_SIZE {
+                return Ok(old);
+            }
+            let round = |x: u64| (x + PAGE_SIZE - 1) & !(PAGE_SIZE - 1);
+            let (old_top, new_top) = (round(old), round(addr));
+            if new_top < old_top {
+                m.unmap_range(pid, new_top, old_top);
+            } else if new_top > old_top {
+                if !m.procs[&pid].map.is_free(old_top, new_top) {
+                    return Ok(old);
+                }
+                let flags = VmFlags::MAYREAD
+                    | VmFlags::MAYWRITE
+                    | VmFlags::MAYEXEC
+                    | VmFlags::ACCOUNT
+                    | m.procs[&pid].def_flags;
+                m.insert_entry(
+                    pid,
+                    Entry {
+                        start: old_top,
+                        end: new_top,
+                        prot: Prot::READ | Prot::WRITE,
+                        flags,
+                        object: None,
+                        pgoff: old_top >> 12,
+                        aref: None,
+                        needs_copy: false,
+                        anon_vma: None,
+                        anon_vma_forked: false,
+                    },
+                );
+            }
+            m.proc_mut(pid).brk = addr;
+            Ok(addr)
+        })
+    }
+}

@@ -1,0 +1,273 @@
+//! The file system calls the scenarios use: open (create), memfd_create,
+//! pread, pwrite, ftruncate, close. Files live in memory; their page cache
+//! is the data (a "disk" is not simulated).
+
+use crate::addr::{PAGE_SHIFT, PAGE_SIZE, Pfn};
+use crate::errno::{SysResult, ebadf, efbig, einval, enomem};
+use crate::event::Pid;
+use crate::machine::{Fd, Machine};
+use crate::vm::object::{ObjKind, Object, OpenFile};
+
+/// The largest file the simulator accepts (1 GiB; `EFBIG` beyond).
+pub const MAX_FILE_SIZE: u64 = 1 << 30;
+
+impl Machine {
+    /// Create (or truncate) the regular file `name` with `size` bytes, the
+    /// byte at offset i being `i % 251`, and open it read-write. The data is
+    /// left in the page cache, as after `write(2)`.
+    pub fn open(&mut self, pid: Pid, name: &str, size: u64) -> SysResult<Fd> {
+        self.syscall(pid, "open", &[size], |m| {
+            if size > MAX_FILE_SIZE {
+                return Err(efbig("file larger than the simulator's 1 GiB limit"));
+            }
+            let obj = match m.files.get(name) {
+                Some(&o) => {
+                    m.truncate(o, 0);
+                    o
+                }
+                None => {
+                    let o = m
+                        .objects
+                        .insert(Object::new(ObjKind::File(name.to_string()), 0));
+                    m.objects.get_mut(o).expect("just made").refs = 1; // the name
+                    m.files.insert(name.to_string(), o);
+                    o
+                }
+            };
+            m.fill_pattern(obj, size)?;
+            m.install_fd(pid, obj)
+        })
+    }
+
+    /// memfd_create + ftruncate + write: an anonymous memory file.
+    pub fn memfd(&mut self, pid: Pid, name: &str, size: u64) -> SysResult<Fd> {
+        self.syscall(pid, "memfd_create", &[size], |m| {
+            if size > MAX_FILE_SIZE {
+                return Err(efbig("file larger than the simulator's 1 GiB limit"));
+            }
+            let obj = m
+                .objects
+                .insert(Object::new(ObjKind::Memfd(name.to_string()), 0));
+            m.objects.get_mut(obj).expect("just made").refs = 1; // held while we fill it
+            let r = m
+                .fill_pattern(obj, size)
+                .and_then(|_| m.install_fd(pid, obj));
+            m.object_unref(obj);
+            r
+        })
+    }
+
+    /// Write the `i % 251` pattern into a fresh object of `size` bytes.
+    fn fill_pattern(&mut self, obj: u32, size: u64) -> SysResult<()> {
+        self.objects.get_mut(obj).expect("live").size = size;
+        let pages = size.div_ceil(PAGE_SIZE);
+        for index in 0..pages {
+            let pfn = self
+                .cache_page(obj, index)
+                .ok_or(enomem("out of memory filling the file"))?;
+            let base = index * PAGE_SIZE;
+            let n = (size - base).min(PAGE_SIZE);
+            for i in 0..n {
+                self.phys
+                    .write_u8(pfn.addr().offset(i), ((base + i) % 251) as u8);
+            }
+        }
+        Ok(())
+    }
+
+    fn install_fd(&mut self, pid: Pid, obj: u32) -> SysResult<Fd> {
+        self.object_ref(obj);
+        let of = self.open_files.insert(OpenFile {
+            object: obj,
+            refs: 1,
+        });
+        let p = self.proc_mut(pid);
+        let fd = (3..)
+            .find(|fd| !p.fds.contains_key(fd))
+            .expect("a free descriptor");
+        p.fds.insert(fd, of);
+        Ok(fd)
+    }
+
+    /// The open file description `fd` names in `pid`.
+    pub fn open_file(&self, pid: Pid, fd: Fd) -> Option<u32> {
+        self.procs.get(&pid)?.fds.get(&fd).copied()
+    }
+
+    pub(crate) fn fd_object(&self, pid: Pid, fd: i64) -> Option<u32> {
+        let fd = i32::try_from(fd).ok()?;
+        let of = self.open_file(pid, fd)?;
+        Some(self.open_files.get(of)?.object)
+    }
+
+    fn fd_obj(&self, pid: Pid, fd: Fd) -> SysResult<u32> {
+        self.fd_object(pid, fd as i64)
+            .ok_or(ebadf("not an open file descriptor"))
+    }
+
+    /// pread(2) of one byte; `None` at or past the end of the file.
+    pub fn pread(&mut self, pid: Pid, fd: Fd, off: u64) -> SysResult<Option<u8>> {
+        self.syscall(pid, "pread", &[fd as u64, off], |m| {
+            let obj = m.fd_obj(pid, fd)?;
+            if off >= m.objects.get(obj).expect("live").size {
+                return Ok(None);
+            }
+            let pfn = m
+                .cache_page(obj, off >> PAGE_SHIFT)
+                .ok_or(enomem("out of memory"))?;
+            Ok(Some(
+                m.phys.read_u8(pfn.addr().offset(off & (PAGE_SIZE - 1))),
+            ))
+        })
+    }
+
+    /// pwrite(2) of one byte; writing past the end grows the file.
+    pub fn pwrite(&mut self, pid: Pid, fd: Fd, off: u64, value: u8) -> SysResult<()> {
+        self.syscall(pid, "pwrite", &[fd as u64, off, value as u64], |m| {
+            let obj = m.fd_obj(pid, fd)?;
+            if off >= MAX_FILE_SIZE {
+                return Err(efbig("file larger than the simulator's 1 GiB limit"));
+            }
+            let pfn = m
+                .cache_page(obj, off >> PAGE_SHIFT)
+                .ok_or(enomem("out of memory"))?;
+            m.phys
+                .write_u8(pfn.addr().offset(off & (PAGE_SIZE - 1)), value);
+            m.phys.desc_mut(pfn).dirty = true;
+            let o = m.objects.get_mut(obj).expect("live");
+            o.size = o.size.max(off + 1);
+            Ok(())
+        })
+    }
+
+    /// ftruncate(2): shrinking drops the pages past the new end from the
+    /// page cache and from every mapping (copy-on-write copies included),
+    /// and zeroes the tail of the last page; growing leaves a hole.
+    pub fn ftruncate(&mut self, pid: Pid, fd: Fd, len: u64) -> SysResult<()> {
+        self.syscall(pid, "ftruncate", &[fd as u64, len], |m| {
+            let obj = m.fd_obj(pid, fd)?;
+            if len > MAX_FILE_SIZE || (len as i64) < 0 {
+                return Err(if (len as i64) < 0 {
+                    einval("negative length")
+                } else {
+                    efbig("file larger than the simulator's 1 GiB limit")
+                });
+            }
+            m.truncate(obj, len);
+            Ok(())
+        })
+    }
+
+    /// `truncate_pagecache` + setting `i_size`.
+    pub(crate) fn truncate(&mut self, obj: u32, len: u64) {
+        let old = self.objects.get(obj).expect("live").size;
+        self.objects.get_mut(obj).expect("live").size = len;
+        if len >= old {
+            return;
+        }
+        let first = len.div_ceil(PAGE_SIZE);
+        self.unmap_object_pages(obj, first, u64::MAX, true);
+        let gone: Vec<(u64, Pfn)> = self
+            .objects
+            .get(obj)
+            .expect("live")
+            .pages
+            .range(first..)
+            .map(|(&i, &p)| (i, p))
+            .collect();
+        for (i, pfn) in gone {
+            self.objects.get_mut(obj).expect("live").pages.remove(&i);
+            self.phys.free(pfn, &mut self.ev);
+        }
+        // The partial last page reads zeros past the new end.
+        if len % PAGE_SIZE != 0
+            && let Some(&pfn) = self
+                .objects
+                .get(obj)
+                .expect("live")
+                .pages
+                .get(&(len / PAGE_SIZE))
+        {
+            let from = len % PAGE_SIZE;
+            self.phys
+                .fill(pfn.addr().offset(from), (PAGE_SIZE - from) as usize, 0);
+        }
+    }
+
+    /// MADV_REMOVE: punch a hole of `n` pages from page `first` (the data
+    /// reads back as zeros; private copies stay).
+    pub(crate) fn punch_hole(&mut self, obj: u32, first: u64, n: u64) {
+        self.unmap_object_pages(obj, first, first + n, false);
+        let gone: Vec<(u64, Pfn)> = self
+            .objects
+            .get(obj)
+            .expect("live")
+            .pages
+            .range(first..first + n)
+            .map(|(&i, &p)| (i, p))
+            .collect();
+        for (i, pfn) in gone {
+            self.objects.get_mut(obj).expect("live").pages.remove(&i);
+            self.phys.free(pfn, &mut self.ev);
+        }
+    }
+
+    /// `unmap_mapping_range`: remove the PTEs of every mapping of pages
+    /// `[first, end)` of `obj` in every process; with `even_cows` private
+    /// copies of those pages are thrown away too.
+    pub(crate) fn unmap_object_pages(&mut self, obj: u32, first: u64, end: u64, even_cows: bool) {
+        let mut work = Vec::new();
+        for (&pid, p) in &self.procs {
+            for e in p.map.entries.values().filter(|e| e.object == Some(obj)) {
+                let (lo_i, hi_i) = (e.pgoff, e.pgoff + e.pages());
+                let (a, b) = (first.max(lo_i), end.min(hi_i));
+                if a < b {
+                    let lo = e.start + (a - e.pgoff) * PAGE_SIZE;
+                    let hi = e.start + (b - e.pgoff) * PAGE_SIZE;
+                    work.push((pid, e.start, lo, hi, e.aref.is_some()));
+                }
+            }
+        }
+        for (pid, estart, lo, hi, has_amap) in work {
+            if even_cows && has_amap {
+                self.discard_private(pid, estart, lo, hi);
+            } else if has_amap {
+                // Keep the private copies mapped: zap only pages without one.
+                let mut va = lo;
+                while va < hi {
+                    let e = &self.procs[&pid].map.entries[&estart];
+                    let has_anon = e.slot(va).is_some_and(|(a, s)| {
+                        self.amaps.get(a).and_then(|a| a.lookup(s)).is_some()
+                    });
+                    if !has_anon {
+                        self.zap(pid, va, va + PAGE_SIZE);
+                    }
+                    va += PAGE_SIZE;
+                }
+            } else {
+                self.zap(pid, lo, hi);
+            }
+        }
+    }
+
+    /// close(2).
+    pub fn close(&mut self, pid: Pid, fd: Fd) -> SysResult<()> {
+        self.syscall(pid, "close", &[fd as u64], |m| m.close_fd(pid, fd))
+    }
+
+    pub(crate) fn close_fd(&mut self, pid: Pid, fd: Fd) -> SysResult<()> {
+        let of = self
+            .proc_mut(pid)
+            .fds
+            .remove(&fd)
+            .ok_or(ebadf("not an open file descriptor"))?;
+        let f = self.open_files.get_mut(of).expect("open file");
+        f.refs -= 1;
+        if f.refs == 0 {
+            let obj = f.object;
+            self.open_files.remove(of);
+            self.object_unref(obj);
+        }
+        Ok(())
+    }
+}

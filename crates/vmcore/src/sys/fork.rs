@@ -1,0 +1,102 @@
+//! fork(2) and exit(2): address spaces are copied (`dup_mmap`,
+//! `uvmspace_fork`) and torn down (`exit_mmap`).
+
+use crate::errno::{SysResult, enomem};
+use crate::event::{Event, Pid};
+use crate::flags::VmFlags;
+use crate::machine::{Machine, TASK_SIZE};
+
+impl Machine {
+    /// fork(2): the child gets a copy of the address space. Private memory
+    /// becomes copy-on-write: the amap is shared with needs-copy set on
+    /// both sides and every present PTE is copied write-protected (as
+    /// Linux's `copy_page_range` does for entries with anonymous pages).
+    /// MADV_DONTFORK entries are left out; MADV_WIPEONFORK entries start
+    /// empty in the child; locks and MCL_FUTURE are not inherited.
+    pub fn fork(&mut self, pid: Pid) -> SysResult<Pid> {
+        self.syscall(pid, "fork", &[], |m| m.do_fork(pid))
+    }
+
+    fn do_fork(&mut self, pid: Pid) -> SysResult<Pid> {
+        let child = self
+            .spawn(Some(pid))
+            .ok_or(enomem("no memory for page tables"))?;
+        let parent = &self.procs[&pid];
+        let entries: Vec<_> = parent.map.entries.values().cloned().collect();
+        let mut leaves = Vec::new();
+        parent.pmap.for_each_leaf(&self.phys, |va, pte, level| {
+            leaves.push((va.as_u64(), pte, level))
+        });
+        let (brk_start, brk, fds) = (parent.brk_start, parent.brk, parent.fds.clone());
+        for e in entries {
+            if e.flags.contains(VmFlags::DONTCOPY) {
+                continue;
+            }
+            let mut c = e.clone();
+            c.flags -= VmFlags::LOCKED | VmFlags::LOCKONFAULT;
+            if let Some(o) = c.object {
+                self.object_ref(o);
+            }
+            if e.flags.contains(VmFlags::WIPEONFORK) {
+                c.aref = None;
+                c.needs_copy = false;
+                c.anon_vma = None;
+                c.anon_vma_forked = false;
+            } else if let Some(r) = e.aref {
+                self.amap_ref(r.amap, r.slotoff, e.pages());
+                c.needs_copy = true;
+                c.anon_vma = Some(self.new_anon_vma());
+                c.anon_vma_forked = true;
+                self.proc_mut(pid)
+                    .map
+                    .entries
+                    .get_mut(&e.start)
+                    .expect("entry")
+                    .needs_copy = true;
+                // Write-protect the parent and copy its PTEs into the child.
+                self.pmap_protect(pid, e.start, e.end, e.prot);
+                for &(va, pte, level) in leaves.iter().filter(|(va, _, _)| e.contains(*va)) {
+                    let exec = e.prot.executable();
+                    let r = if level == 2 {
+                        self.pmap_enter_huge(child, va, pte.pfn(), false, exec)
+                    } else {
+                        self.pmap_enter(child, va, pte.pfn(), false, exec)
+                    };
+                    // Without memory for a page table the child simply
+                    // faults the page in later from the shared amap.
+                    let _ = r;
+                }
+            }
+            self.proc_mut(child).map.entries.insert(c.start, c);
+        }
+        for fd in fds.values() {
+            self.open_files.get_mut(*fd).expect("open file").refs += 1;
+        }
+        let cp = self.proc_mut(child);
+        cp.fds = fds;
+        cp.brk_start = brk_start;
+        cp.brk = brk;
+        self.ev.push(Event::Fork { parent: pid, child });
+        Ok(child)
+    }
+
+    /// exit(2): the address space goes (`exit_mmap`), the descriptors are
+    /// closed, the page tables freed and the TLB entries of the address
+    /// space flushed.
+    pub fn exit(&mut self, pid: Pid) -> SysResult<()> {
+        self.syscall(pid, "exit", &[], |m| {
+            m.unmap_range(pid, 0, TASK_SIZE);
+            let fds: Vec<i32> = m.procs[&pid].fds.keys().copied().collect();
+            for fd in fds {
+                let _ = m.close_fd(pid, fd);
+            }
+            let p = m.procs.remove(&pid).expect("checked");
+            let asid = p.pmap.asid();
+            p.pmap.destroy(&mut m.phys, &mut m.ev);
+            let removed = m.tlb.flush_asid(asid);
+            m.ev.push(Event::TlbFlushAsid { asid, removed });
+            m.ev.push(Event::Exit { pid });
+            Ok(())
+        })
+    }
+}

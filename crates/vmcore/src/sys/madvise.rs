@@ -1,0 +1,266 @@
+//! madvise(2): Linux `mm/madvise.c`. Flag advice changes `vm_flags` (and so
+//! splits and merges entries); the rest acts on pages.
+
+use super::{page_align, unaligned};
+use crate::abi::*;
+use crate::addr::{PAGE_SIZE, VirtAddr};
+use crate::arch::x86_64::mmu::Access;
+use crate::errno::{SysError, SysResult, eacces, efault, einval, enomem, eperm};
+use crate::event::Pid;
+use crate::flags::VmFlags;
+use crate::machine::Machine;
+use crate::vm::map::Entry;
+
+/// `madvise_behavior_valid`.
+fn valid(advice: u64) -> bool {
+    matches!(
+        advice,
+        MADV_NORMAL
+            | MADV_RANDOM
+            | MADV_SEQUENTIAL
+            | MADV_WILLNEED
+            | MADV_DONTNEED
+            | MADV_FREE
+            | MADV_REMOVE
+            | MADV_DONTFORK
+            | MADV_DOFORK
+            | MADV_MERGEABLE
+            | MADV_UNMERGEABLE
+            | MADV_HUGEPAGE
+            | MADV_NOHUGEPAGE
+            | MADV_DONTDUMP
+            | MADV_DODUMP
+            | MADV_WIPEONFORK
+            | MADV_KEEPONFORK
+            | MADV_COLD
+            | MADV_PAGEOUT
+            | MADV_POPULATE_READ
+            | MADV_POPULATE_WRITE
+            | MADV_DONTNEED_LOCKED
+            | MADV_COLLAPSE
+            | MADV_HWPOISON
+            | MADV_SOFT_OFFLINE
+            | MADV_GUARD_INSTALL
+            | MADV_GUARD_REMOVE
+    )
+}
+
+impl Machine {
+    /// madvise(2). Over a hole every mapped part is still advised and the
+    /// call returns ENOMEM at the end.
+    pub fn madvise(&mut self, pid: Pid, addr: u64, len: u64, advice: u64) -> SysResult<()> {
+        self.syscall(pid, "madvise", &[addr, len, advice], |m| {
+            m.do_madvise(pid, addr, len, advice)
+        })
+    }
+
+    fn do_madvise(&mut self, pid: Pid, start: u64, len_in: u64, advice: u64) -> SysResult<()> {
+        if !valid(advice) {
+            return Err(einval("unknown advice"));
+        }
+        if unaligned(start) {
+            return Err(einval("address is not page aligned"));
+        }
+        let len = page_align(len_in).unwrap_or(0);
+        if len_in != 0 && len == 0 {
+            return Err(einval("length overflows when rounded"));
+        }
+        let end = start.wrapping_add(len);
+        if end < start {
+            return Err(einval("range wraps around"));
+        }
+        if end == start {
+            return Ok(());
+        }
+        if matches!(advice, MADV_HWPOISON | MADV_SOFT_OFFLINE) {
+            return Err(eperm("memory-failure injection is not simulated"));
+        }
+        // The walk: apply to each mapped piece; remember a hole.
+        let mut unmapped = false;
+        let mut va = start;
+        let mut err: Option<SysError> = None;
+        while va < end {
+            let Some(e) = self.procs[&pid].map.find_vma(va).cloned() else {
+                unmapped = true;
+                break;
+            };
+            if e.start >= end {
+                unmapped = true;
+                break;
+            }
+            if e.start > va {
+                unmapped = true;
+            }
+            let (lo, hi) = (va.max(e.start), e.end.min(end));
+            if let Err(x) = self.madvise_one(pid, &e, lo, hi, advice) {
+                err = Some(x);
+                break;
+            }
+            va = hi;
+        }
+        if let Some(e) = err {
+            return Err(e);
+        }
+        if unmapped {
+            return Err(enomem("range has a hole"));
+        }
+        Ok(())
+    }
+
+    fn madvise_one(&mut self, pid: Pid, e: &Entry, lo: u64, hi: u64, advice: u64) -> SysResult<()> {
+        let private_anon = e.object.is_none() && !e.is_shared();
+        let set = |f: VmFlags| move |x: VmFlags| x | f;
+        match advice {
+            MADV_NORMAL => self.update_flags(pid, lo, hi, |x| {
+                x - (VmFlags::RAND_READ | VmFlags::SEQ_READ)
+            }),
+            MADV_RANDOM => self.update_flags(pid, lo, hi, |x| {
+                (x - VmFlags::SEQ_READ) | VmFlags::RAND_READ
+            }),
+            MADV_SEQUENTIAL => self.update_flags(pid, lo, hi, |x| {
+                (x - VmFlags::RAND_READ) | VmFlags::SEQ_READ
+            }),
+            MADV_DONTFORK => self.update_flags(pid, lo, hi, set(VmFlags::DONTCOPY)),
+            MADV_DOFORK => self.update_flags(pid, lo, hi, |x| x - VmFlags::DONTCOPY),
+            MADV_DONTDUMP => self.update_flags(pid, lo, hi, set(VmFlags::DONTDUMP)),
+            MADV_DODUMP => self.update_flags(pid, lo, hi, |x| x - VmFlags::DONTDUMP),
+            MADV_WIPEONFORK | MADV_KEEPONFORK => {
+                if !private_anon {
+                    return Err(einval("WIPEONFORK needs private anonymous memory"));
+                }
+                if advice == MADV_WIPEONFORK {
+                    self.update_flags(pid, lo, hi, set(VmFlags::WIPEONFORK));
+                } else {
+                    self.update_flags(pid, lo, hi, |x| x - VmFlags::WIPEONFORK);
+                }
+            }
+            MADV_HUGEPAGE => self.update_flags(pid, lo, hi, |x| {
+                (x - VmFlags::NOHUGEPAGE) | VmFlags::HUGEPAGE
+            }),
+            MADV_NOHUGEPAGE => self.update_flags(pid, lo, hi, |x| {
+                (x - VmFlags::HUGEPAGE) | VmFlags::NOHUGEPAGE
+            }),
+            MADV_MERGEABLE => {
+                // KSM takes private anonymous memory only; others are left alone.
+                if private_anon {
+                    self.update_flags(pid, lo, hi, set(VmFlags::MERGEABLE));
+                }
+            }
+            MADV_UNMERGEABLE => self.update_flags(pid, lo, hi, |x| x - VmFlags::MERGEABLE),
+            MADV_WILLNEED => {
+                // Readahead into the page cache: this page cache holds every
+                // page of a file already, so there is nothing to read.
+            }
+            MADV_DONTNEED | MADV_DONTNEED_LOCKED => {
+                if advice == MADV_DONTNEED && e.flags.contains(VmFlags::LOCKED) {
+                    return Err(einval("DONTNEED on locked memory"));
+                }
+                self.discard_private(pid, e.start, lo, hi);
+            }
+            MADV_FREE => {
+                if !private_anon {
+                    return Err(einval("MADV_FREE needs private anonymous memory"));
+                }
+                if e.flags.contains(VmFlags::LOCKED) {
+                    return Err(einval("MADV_FREE on locked memory"));
+                }
+                self.lazyfree(pid, e, lo, hi);
+            }
+            MADV_REMOVE => {
+                if e.flags.contains(VmFlags::LOCKED) {
+                    return Err(einval("MADV_REMOVE on locked memory"));
+                }
+                let Some(obj) = e.object else {
+                    return Err(einval("MADV_REMOVE needs a file"));
+                };
+                if !e.flags.contains(VmFlags::SHARED) || !e.flags.contains(VmFlags::MAYWRITE) {
+                    return Err(eacces("MADV_REMOVE needs a shared writable mapping"));
+                }
+                let first = e.object_index(lo);
+                let n = (hi - lo) / PAGE_SIZE;
+                self.punch_hole(obj, first, n);
+            }
+            MADV_COLD | MADV_PAGEOUT => {
+                if e.flags.contains(VmFlags::LOCKED) {
+                    return Err(einval("COLD/PAGEOUT on locked memory"));
+                }
+                if advice == MADV_PAGEOUT {
+                    self.reclaim_lazyfree(pid, e, lo, hi);
+                }
+            }
+            MADV_POPULATE_READ | MADV_POPULATE_WRITE => {
+                let write = advice == MADV_POPULATE_WRITE;
+                if !e.prot.readable() || (write && !e.prot.writable()) {
+                    return Err(einval("POPULATE needs the matching permission"));
+                }
+                let access = if write { Access::Write } else { Access::Read };
+                let mut a = lo;
+                while a < hi {
+                    match self.access(pid, a, access) {
+                        Ok(_) => {}
+                        Err(crate::machine::AccessError::OutOfMemory) => {
+                            return Err(enomem("out of memory"));
+                        }
+                        Err(_) => return Err(efault("page beyond the end of the file")),
+                    }
+                    a += PAGE_SIZE;
+                }
+            }
+            MADV_COLLAPSE => {
+                return Err(einval("MADV_COLLAPSE is not simulated"));
+            }
+            MADV_GUARD_INSTALL | MADV_GUARD_REMOVE => {
+                return Err(einval("guard regions are not simulated"));
+            }
+            _ => return Err(einval("unknown advice")),
+        }
+        Ok(())
+    }
+
+    /// MADV_FREE (`madvise_free_single_vma`): exclusively owned pages become
+    /// clean and lazily freeable; with no memory pressure they keep their
+    /// data, and a later store cancels the free.
+    fn lazyfree(&mut self, pid: Pid, e: &Entry, lo: u64, hi: u64) {
+        let Some(r) = e.aref else { return };
+        let mut va = lo;
+        while va < hi {
+            let slot = r.slotoff + (va - e.start) / PAGE_SIZE;
+            if let Some(anon) = self.amaps.get(r.amap).and_then(|a| a.lookup(slot))
+                && let Some(a) = self.anons.get_mut(anon)
+                && a.refs == 1
+            {
+                a.lazyfree = true;
+                let p = self.procs.get_mut(&pid).expect("live");
+                let flush = p
+                    .pmap
+                    .clear_dirty(&mut self.phys, VirtAddr(va), &mut self.ev);
+                flush.flush(&mut self.tlb, &mut self.ev);
+            }
+            va += PAGE_SIZE;
+        }
+    }
+
+    /// MADV_PAGEOUT without swap: only lazily freed pages that stayed clean
+    /// can be reclaimed; they are discarded and read back as zero.
+    fn reclaim_lazyfree(&mut self, pid: Pid, e: &Entry, lo: u64, hi: u64) {
+        let Some(r) = e.aref else { return };
+        let mut va = lo;
+        while va < hi {
+            let slot = r.slotoff + (va - e.start) / PAGE_SIZE;
+            let lazy = self
+                .amaps
+                .get(r.amap)
+                .and_then(|a| a.lookup(slot))
+                .and_then(|a| self.anons.get(a))
+                .is_some_and(|a| a.lazyfree);
+            let dirty = self.procs[&pid]
+                .pmap
+                .lookup(&self.phys, VirtAddr(va))
+                .is_some_and(|m| m.dirty);
+            if lazy && !dirty {
+                self.discard_private(pid, e.start, va, va + PAGE_SIZE);
+            }
+            va += PAGE_SIZE;
+        }
+    }
+}

@@ -1,0 +1,66 @@
+//! mincore(2): Linux `mm/mincore.c`.
+
+use super::unaligned;
+use crate::addr::{PAGE_SHIFT, PAGE_SIZE, VirtAddr};
+use crate::errno::{SysResult, einval, enomem};
+use crate::event::Pid;
+use crate::machine::Machine;
+
+/// `TASK_SIZE_MAX` on x86_64 with 4-level paging, used by `access_ok`.
+const TASK_SIZE_MAX: u64 = 0x7fff_ffff_f000;
+
+impl Machine {
+    /// mincore(2): one byte per page, 1 when resident. Fails with ENOMEM
+    /// at the first unmapped page.
+    pub fn mincore(&mut self, pid: Pid, addr: u64, len: u64) -> SysResult<Vec<u8>> {
+        self.syscall(pid, "mincore", &[addr, len], |m| {
+            m.do_mincore(pid, addr, len)
+        })
+    }
+
+    fn do_mincore(&mut self, pid: Pid, start: u64, len: u64) -> SysResult<Vec<u8>> {
+        if unaligned(start) {
+            return Err(einval("address is not page aligned"));
+        }
+        // access_ok(start, len)
+        if len > TASK_SIZE_MAX || start > TASK_SIZE_MAX - len {
+            return Err(enomem("range outside the user address space"));
+        }
+        let pages = (len >> PAGE_SHIFT) + u64::from(len & (PAGE_SIZE - 1) != 0);
+        let mut out = Vec::with_capacity(pages.min(1 << 20) as usize);
+        let mut va = start;
+        for _ in 0..pages {
+            let Some(e) = self.procs[&pid].map.find(va) else {
+                return Err(enomem("page not mapped"));
+            };
+            out.push(u8::from(self.resident(pid, e, va)));
+            va += PAGE_SIZE;
+        }
+        Ok(out)
+    }
+
+    /// Residency as mincore sees it: a present PTE (the zero page counts),
+    /// an anon in the amap (mapped PROT_NONE, say), or for file-backed
+    /// entries the page cache itself (`mincore_page`).
+    pub(crate) fn resident(&self, pid: Pid, e: &crate::vm::map::Entry, va: u64) -> bool {
+        if self.procs[&pid]
+            .pmap
+            .lookup(&self.phys, VirtAddr(va))
+            .is_some()
+        {
+            return true;
+        }
+        if let Some((amap, slot)) = e.slot(va)
+            && self.amaps.get(amap).and_then(|a| a.lookup(slot)).is_some()
+        {
+            return true;
+        }
+        match e.object {
+            Some(obj) => self
+                .objects
+                .get(obj)
+                .is_some_and(|o| o.pages.contains_key(&e.object_index(va))),
+            None => false,
+        }
+    }
+}

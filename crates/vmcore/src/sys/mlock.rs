@@ -1,0 +1,138 @@
+//! mlock(2), mlock2(2), munlock(2), mlockall(2), munlockall(2): Linux
+//! `mm/mlock.c`. The scenario runs as root: no RLIMIT_MEMLOCK limit.
+
+use crate::abi::{MCL_CURRENT, MCL_FUTURE, MCL_ONFAULT, MLOCK_ONFAULT};
+use crate::addr::PAGE_SIZE;
+use crate::errno::{SysResult, einval, enomem};
+use crate::event::Pid;
+use crate::flags::VmFlags;
+use crate::machine::{Machine, TASK_SIZE};
+
+const LOCK_MASK: VmFlags = VmFlags::LOCKED.union(VmFlags::LOCKONFAULT);
+
+impl Machine {
+    /// mlock(2): lock and populate. The address is rounded down.
+    pub fn mlock(&mut self, pid: Pid, addr: u64, len: u64) -> SysResult<()> {
+        self.syscall(pid, "mlock", &[addr, len], |m| {
+            m.do_mlock(pid, addr, len, VmFlags::LOCKED)
+        })
+    }
+
+    /// mlock2(2): with MLOCK_ONFAULT pages are locked as they fault in.
+    pub fn mlock2(&mut self, pid: Pid, addr: u64, len: u64, flags: u64) -> SysResult<()> {
+        self.syscall(pid, "mlock2", &[addr, len, flags], |m| {
+            if flags & !MLOCK_ONFAULT != 0 {
+                return Err(einval("unknown mlock2 flags"));
+            }
+            let f = if flags & MLOCK_ONFAULT != 0 {
+                LOCK_MASK
+            } else {
+                VmFlags::LOCKED
+            };
+            m.do_mlock(pid, addr, len, f)
+        })
+    }
+
+    /// munlock(2).
+    pub fn munlock(&mut self, pid: Pid, addr: u64, len: u64) -> SysResult<()> {
+        self.syscall(pid, "munlock", &[addr, len], |m| {
+            m.do_mlock(pid, addr, len, VmFlags::empty())
+        })
+    }
+
+    fn do_mlock(&mut self, pid: Pid, addr: u64, len: u64, lock: VmFlags) -> SysResult<()> {
+        let off = addr & (PAGE_SIZE - 1);
+        let len = len.wrapping_add(off).wrapping_add(PAGE_SIZE - 1) & !(PAGE_SIZE - 1);
+        let start = addr & !(PAGE_SIZE - 1);
+        // apply_vma_lock_flags
+        let end = start.wrapping_add(len);
+        if end < start {
+            return Err(einval("range wraps around"));
+        }
+        if end == start {
+            return Ok(());
+        }
+        if self.procs[&pid].map.find(start).is_none() {
+            return Err(enomem("nothing mapped at the address"));
+        }
+        let mut va = start;
+        let mut hole = false;
+        while va < end {
+            let Some(e) = self.procs[&pid].map.find_vma(va).cloned() else {
+                hole = true;
+                break;
+            };
+            if e.start > va {
+                hole = true;
+                break;
+            }
+            let hi = e.end.min(end);
+            self.update_flags(pid, va, hi, |x| (x - LOCK_MASK) | lock);
+            va = hi;
+        }
+        if hole {
+            return Err(enomem("range has a hole"));
+        }
+        if lock == VmFlags::LOCKED {
+            self.populate_locked(pid, start, end);
+        }
+        Ok(())
+    }
+
+    /// Populate the locked, not lock-on-fault entries in `[start, end)`.
+    fn populate_locked(&mut self, pid: Pid, start: u64, end: u64) {
+        let ranges: Vec<(u64, u64)> = self.procs[&pid]
+            .map
+            .entries
+            .range(..end)
+            .map(|(_, e)| e)
+            .filter(|e| {
+                e.end > start
+                    && e.flags.contains(VmFlags::LOCKED)
+                    && !e.flags.contains(VmFlags::LOCKONFAULT)
+            })
+            .map(|e| (e.start.max(start), e.end.min(end)))
+            .collect();
+        for (lo, hi) in ranges {
+            self.populate(pid, lo, hi);
+        }
+    }
+
+    /// mlockall(2).
+    pub fn mlockall(&mut self, pid: Pid, flags: u64) -> SysResult<()> {
+        self.syscall(pid, "mlockall", &[flags], |m| {
+            if flags == 0
+                || flags & !(MCL_CURRENT | MCL_FUTURE | MCL_ONFAULT) != 0
+                || flags == MCL_ONFAULT
+            {
+                return Err(einval("bad mlockall flags"));
+            }
+            let to_add = if flags & MCL_ONFAULT != 0 {
+                LOCK_MASK
+            } else {
+                VmFlags::LOCKED
+            };
+            let p = m.proc_mut(pid);
+            p.def_flags -= LOCK_MASK;
+            if flags & MCL_FUTURE != 0 {
+                p.def_flags |= to_add;
+            }
+            if flags & MCL_CURRENT != 0 {
+                m.update_flags(pid, 0, TASK_SIZE, |x| (x - LOCK_MASK) | to_add);
+                if to_add == VmFlags::LOCKED {
+                    m.populate_locked(pid, 0, TASK_SIZE);
+                }
+            }
+            Ok(())
+        })
+    }
+
+    /// munlockall(2).
+    pub fn munlockall(&mut self, pid: Pid) -> SysResult<()> {
+        self.syscall(pid, "munlockall", &[], |m| {
+            m.proc_mut(pid).def_flags -= LOCK_MASK;
+            m.update_flags(pid, 0, TASK_SIZE, |x| x - LOCK_MASK);
+            Ok(())
+        })
+    }
+}

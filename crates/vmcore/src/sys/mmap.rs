@@ -1,0 +1,255 @@
+//! mmap(2): Linux `ksys_mmap_pgoff` -> `do_mmap` -> `get_unmapped_area` ->
+//! `mmap_region`, checks in the kernel's order.
+
+use super::{page_align, unaligned};
+use crate::abi::*;
+use crate::addr::{PAGE_SHIFT, PAGE_SIZE};
+use crate::errno::{SysResult, ebadf, eexist, einval, enomem, eoverflow, eperm};
+use crate::event::Pid;
+use crate::flags::{Prot, VmFlags};
+use crate::machine::{MMAP_BASE, MMAP_MIN_ADDR, Machine, STACK_GUARD_GAP, TASK_SIZE};
+use crate::vm::map::Entry;
+use crate::vm::object::{ObjKind, Object};
+
+/// `sysctl vm.max_map_count`.
+pub const MAX_MAP_COUNT: usize = 65_530;
+
+/// Flags `MAP_SHARED_VALIDATE` accepts (`LEGACY_MAP_MASK` plus MAP_SYNC,
+/// which needs DAX and so fails later on a plain file).
+const LEGACY_MAP_MASK: u64 = MAP_SHARED
+    | MAP_PRIVATE
+    | MAP_FIXED
+    | MAP_ANONYMOUS
+    | MAP_DENYWRITE
+    | MAP_EXECUTABLE
+    | MAP_UNINITIALIZED
+    | MAP_GROWSDOWN
+    | MAP_LOCKED
+    | MAP_NORESERVE
+    | MAP_POPULATE
+    | MAP_NONBLOCK
+    | MAP_STACK
+    | MAP_HUGETLB
+    | MAP_32BIT
+    | 0xfc00_0000; // MAP_HUGE_MASK << MAP_HUGE_SHIFT
+
+impl Machine {
+    /// mmap(2). `fd` is ignored with MAP_ANONYMOUS. (Six arguments, as the
+    /// system call has, plus the calling process.)
+    #[allow(clippy::too_many_arguments)]
+    pub fn mmap(
+        &mut self,
+        pid: Pid,
+        addr: u64,
+        len: u64,
+        prot: u64,
+        flags: u64,
+        fd: i64,
+        off: u64,
+    ) -> SysResult<u64> {
+        self.syscall(
+            pid,
+            "mmap",
+            &[addr, len, prot, flags, fd as u64, off],
+            |m| m.do_mmap(pid, addr, len, prot, flags, fd, off),
+        )
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn do_mmap(
+        &mut self,
+        pid: Pid,
+        addr: u64,
+        len: u64,
+        prot: u64,
+        flags: u64,
+        fd: i64,
+        off: u64,
+    ) -> SysResult<u64> {
+        // arch sys_mmap: the offset must be page aligned.
+        if unaligned(off) {
+            return Err(einval("offset is not a multiple of the page size"));
+        }
+        let anon = flags & MAP_ANONYMOUS != 0;
+        // ksys_mmap_pgoff: the descriptor is looked up before anything else.
+        let object = if anon {
+            None
+        } else {
+            let o = self
+                .fd_object(pid, fd)
+                .ok_or(ebadf("not an open file descriptor"))?;
+            if flags & MAP_HUGETLB != 0 {
+                return Err(einval("MAP_HUGETLB needs a hugetlbfs file"));
+            }
+            Some(o)
+        };
+        if anon && flags & MAP_HUGETLB != 0 {
+            // No huge pages are reserved in the hugetlb pool.
+            return Err(enomem("no hugetlb pages reserved"));
+        }
+        // do_mmap.
+        if len == 0 {
+            return Err(einval("length is zero"));
+        }
+        let fixed = flags & (MAP_FIXED | MAP_FIXED_NOREPLACE) != 0;
+        let mut hint = addr;
+        if !fixed && hint != 0 && hint < MMAP_MIN_ADDR {
+            hint = MMAP_MIN_ADDR; // round_hint_to_min
+        }
+        let len = page_align(len)
+            .filter(|&l| l != 0)
+            .ok_or(enomem("length overflows when rounded to pages"))?;
+        let pgoff = off >> PAGE_SHIFT;
+        if pgoff.checked_add(len >> PAGE_SHIFT).is_none() {
+            return Err(eoverflow("offset + length overflows"));
+        }
+        if self.procs[&pid].map.entries.len() > MAX_MAP_COUNT {
+            return Err(enomem("too many mappings (vm.max_map_count)"));
+        }
+        // get_unmapped_area.
+        if len > TASK_SIZE - MMAP_MIN_ADDR {
+            return Err(enomem("length larger than the address space"));
+        }
+        let start = if fixed {
+            if addr > TASK_SIZE - len {
+                return Err(enomem("fixed range ends beyond the user address space"));
+            }
+            if unaligned(addr) {
+                return Err(einval("fixed address is not page aligned"));
+            }
+            if addr < MMAP_MIN_ADDR {
+                return Err(eperm("below vm.mmap_min_addr"));
+            }
+            addr
+        } else {
+            self.unmapped_area(pid, hint, len)
+                .ok_or(enomem("no free range large enough"))?
+        };
+        if flags & MAP_FIXED_NOREPLACE != 0 && !self.procs[&pid].map.is_free(start, start + len) {
+            return Err(eexist("MAP_FIXED_NOREPLACE range is in use"));
+        }
+        let p = Prot::from_raw(prot);
+        let mut vm =
+            VmFlags::MAYREAD | VmFlags::MAYWRITE | VmFlags::MAYEXEC | self.procs[&pid].def_flags;
+        if flags & MAP_GROWSDOWN != 0 {
+            vm |= VmFlags::GROWSDOWN;
+        }
+        if flags & MAP_LOCKED != 0 {
+            vm |= VmFlags::LOCKED;
+        }
+        let entry_pgoff;
+        match object {
+            Some(_) => {
+                match flags & MAP_TYPE {
+                    MAP_SHARED_VALIDATE if flags & !LEGACY_MAP_MASK != 0 => {
+                        return Err(crate::errno::eopnotsupp(
+                            "unknown flag with MAP_SHARED_VALIDATE",
+                        ));
+                    }
+                    MAP_SHARED | MAP_SHARED_VALIDATE => vm |= VmFlags::SHARED | VmFlags::MAYSHARE,
+                    MAP_PRIVATE => {}
+                    _ => return Err(einval("mapping type must be MAP_SHARED or MAP_PRIVATE")),
+                }
+                if vm.contains(VmFlags::GROWSDOWN) {
+                    return Err(einval("MAP_GROWSDOWN on a file"));
+                }
+                entry_pgoff = pgoff;
+            }
+            None => match flags & MAP_TYPE {
+                MAP_SHARED => {
+                    if vm.contains(VmFlags::GROWSDOWN) {
+                        return Err(einval("MAP_GROWSDOWN on shared memory"));
+                    }
+                    vm |= VmFlags::SHARED | VmFlags::MAYSHARE;
+                    entry_pgoff = 0;
+                }
+                MAP_PRIVATE => entry_pgoff = start >> PAGE_SHIFT,
+                _ => return Err(einval("mapping type must be MAP_SHARED or MAP_PRIVATE")),
+            },
+        }
+        if flags & MAP_NORESERVE != 0 {
+            vm |= VmFlags::NORESERVE;
+        }
+        // accountable_mapping: private writable memory is charged.
+        if p.writable() && !vm.intersects(VmFlags::SHARED | VmFlags::NORESERVE) {
+            vm |= VmFlags::ACCOUNT;
+        }
+        // mmap_region: a fixed mapping replaces whatever was there.
+        self.unmap_range(pid, start, start + len);
+        let object = match object {
+            Some(o) => Some(o),
+            None if vm.contains(VmFlags::SHARED) => {
+                // shmem_zero_setup: a hidden shmem file of the mapping's size.
+                Some(self.objects.insert(Object::new(ObjKind::Shmem, len)))
+            }
+            None => None,
+        };
+        let e = Entry {
+            start,
+            end: start + len,
+            prot: p,
+            flags: vm,
+            object,
+            pgoff: entry_pgoff,
+            aref: None,
+            needs_copy: false,
+            anon_vma: None,
+            anon_vma_forked: false,
+        };
+        self.insert_entry(pid, e);
+        let populate = (flags & MAP_POPULATE != 0 && flags & MAP_NONBLOCK == 0)
+            || (vm.contains(VmFlags::LOCKED) && !vm.contains(VmFlags::LOCKONFAULT));
+        if populate {
+            self.populate(pid, start, start + len);
+        }
+        Ok(start)
+    }
+
+    /// `get_unmapped_area` without MAP_FIXED: the hint if the range there
+    /// is free, else the highest free range below `mmap_base`.
+    pub(crate) fn unmapped_area(&mut self, pid: Pid, hint: u64, len: u64) -> Option<u64> {
+        let map = &mut self.proc_mut(pid).map;
+        if hint != 0 {
+            let h = page_align(hint)?;
+            if TASK_SIZE - len >= h && h >= MMAP_MIN_ADDR && map.is_free(h, h + len) {
+                let above_ok = map.entries.range(h + len..).next().is_none_or(|(_, e)| {
+                    !e.flags.contains(VmFlags::GROWSDOWN) || e.start - (h + len) >= STACK_GUARD_GAP
+                });
+                if above_ok {
+                    return Some(h);
+                }
+            }
+        }
+        map.find_space_topdown(len, MMAP_MIN_ADDR, MMAP_BASE, STACK_GUARD_GAP)
+    }
+
+    /// Fault in every page of `[start, end)` as `__mm_populate` does: write
+    /// faults for private writable entries (so pages are really
+    /// allocated), read faults otherwise; PROT_NONE entries are skipped and
+    /// failures (SIGBUS past the end of a file) are ignored.
+    pub(crate) fn populate(&mut self, pid: Pid, start: u64, end: u64) {
+        let mut va = start;
+        while va < end {
+            let Some(e) = self.procs[&pid].map.find_vma(va) else {
+                break;
+            };
+            if e.start >= end {
+                break;
+            }
+            let (lo, hi, prot, flags) = (va.max(e.start), e.end.min(end), e.prot, e.flags);
+            if prot.readable() {
+                let access = if prot.writable() && !flags.contains(VmFlags::SHARED) {
+                    crate::arch::x86_64::mmu::Access::Write
+                } else {
+                    crate::arch::x86_64::mmu::Access::Read
+                };
+                let mut a = lo;
+                while a < hi {
+                    let _ = self.access(pid, a, access);
+                    a += PAGE_SIZE;
+                }
+            }
+            va = hi;
+        }
+    }
+}

@@ -1,0 +1,130 @@
+//! mprotect(2): `do_mprotect_pkey` and `mprotect_fixup`.
+
+use super::{page_align, unaligned};
+use crate::abi::{PROT_EXEC, PROT_GROWSDOWN, PROT_GROWSUP, PROT_READ, PROT_SEM, PROT_WRITE};
+use crate::errno::{SysResult, eacces, einval, enomem};
+use crate::event::Pid;
+use crate::flags::{Prot, VmFlags};
+use crate::machine::Machine;
+
+impl Machine {
+    /// mprotect(2). Entries before a hole keep their new protection when
+    /// the call fails with ENOMEM at the hole, as in Linux.
+    pub fn mprotect(&mut self, pid: Pid, addr: u64, len: u64, prot: u64) -> SysResult<()> {
+        self.syscall(pid, "mprotect", &[addr, len, prot], |m| {
+            m.do_mprotect(pid, addr, len, prot)
+        })
+    }
+
+    fn do_mprotect(&mut self, pid: Pid, mut start: u64, len: u64, prot: u64) -> SysResult<()> {
+        let grows = prot & (PROT_GROWSDOWN | PROT_GROWSUP);
+        if grows == PROT_GROWSDOWN | PROT_GROWSUP {
+            return Err(einval("PROT_GROWSDOWN and PROT_GROWSUP together"));
+        }
+        if unaligned(start) {
+            return Err(einval("address is not page aligned"));
+        }
+        if len == 0 {
+            return Ok(());
+        }
+        let len = page_align(len).unwrap_or(0);
+        let end = start.wrapping_add(len);
+        if end <= start {
+            return Err(enomem("range wraps around"));
+        }
+        let bits = prot & !grows;
+        if bits & !(PROT_READ | PROT_WRITE | PROT_EXEC | PROT_SEM) != 0 {
+            return Err(einval("unknown protection bits"));
+        }
+        let new = Prot::from_raw(bits);
+        let map = &self.procs[&pid].map;
+        let Some(first) = map.find_vma(start) else {
+            return Err(enomem("nothing mapped at the address"));
+        };
+        if grows & PROT_GROWSDOWN != 0 {
+            if first.start >= end {
+                return Err(enomem("nothing mapped in the range"));
+            }
+            start = first.start;
+            if !first.flags.contains(VmFlags::GROWSDOWN) {
+                return Err(einval(
+                    "PROT_GROWSDOWN on a mapping that does not grow down",
+                ));
+            }
+        } else if first.start > start {
+            return Err(enomem("nothing mapped at the address"));
+        }
+        if grows & PROT_GROWSUP != 0 {
+            return Err(einval("no mapping grows up on x86_64"));
+        }
+        let mut nstart = start;
+        loop {
+            let Some(e) = self.procs[&pid].map.find_vma(nstart) else {
+                return Err(enomem("range has a hole"));
+            };
+            if e.start > nstart {
+                return Err(enomem("range has a hole"));
+            }
+            // Requested bits beyond VM_MAY* -> EACCES.
+            let may = e.flags;
+            if (new.readable() && !may.contains(VmFlags::MAYREAD))
+                || (new.writable() && !may.contains(VmFlags::MAYWRITE))
+                || (new.executable() && !may.contains(VmFlags::MAYEXEC))
+            {
+                return Err(eacces("protection not allowed for this mapping"));
+            }
+            let tmp = e.end.min(end);
+            self.mprotect_fixup(pid, nstart, tmp, new);
+            nstart = tmp;
+            if nstart >= end {
+                return Ok(());
+            }
+        }
+    }
+
+    /// Change `[lo, hi)` (inside one entry) to `prot`: split, set, lower
+    /// the PTEs, merge.
+    pub(crate) fn mprotect_fixup(&mut self, pid: Pid, lo: u64, hi: u64, prot: Prot) {
+        let e = self.procs[&pid]
+            .map
+            .find(lo)
+            .expect("caller found the entry")
+            .clone();
+        let mut flags = e.flags;
+        if prot.writable() {
+            // First write grant of private memory: charge it.
+            if !e.prot.writable()
+                && !flags.intersects(VmFlags::ACCOUNT | VmFlags::SHARED | VmFlags::NORESERVE)
+            {
+                flags |= VmFlags::ACCOUNT;
+            }
+        } else if flags.contains(VmFlags::ACCOUNT) && e.object.is_none() && e.anon_vma.is_none() {
+            // Read-only again before any page was faulted: uncharge.
+            flags -= VmFlags::ACCOUNT;
+        }
+        if prot == e.prot && flags == e.flags {
+            return;
+        }
+        self.clip(pid, lo);
+        self.clip(pid, hi);
+        {
+            let en = self
+                .proc_mut(pid)
+                .map
+                .entries
+                .get_mut(&lo)
+                .expect("clipped");
+            en.prot = prot;
+            en.flags = flags;
+        }
+        if prot.is_empty() {
+            // PROT_NONE: no access at all; the pages stay in the amap or the
+            // object and come back on the next fault after a new mprotect.
+            self.zap(pid, lo, hi);
+        } else if !prot.writable() || prot.executable() != e.prot.executable() || !e.prot.writable()
+        {
+            self.pmap_protect(pid, lo, hi, prot);
+        }
+        self.merge_around(pid, lo);
+    }
+}

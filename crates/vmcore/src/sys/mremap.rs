@@ -1,0 +1,288 @@
+//! mremap(2): Linux `mm/mremap.c` (`check_mremap_params`, `check_prep_vma`,
+//! `mremap_to`, `expand_vma`, `move_vma`).
+
+use super::{page_align, unaligned};
+use crate::abi::{MREMAP_DONTUNMAP, MREMAP_FIXED, MREMAP_MAYMOVE};
+use crate::addr::{HUGE_PAGE_SIZE, PAGE_SHIFT, PAGE_SIZE, PAGES_PER_HUGE};
+use crate::arch::x86_64::pte::PteFlags;
+use crate::errno::{SysResult, efault, einval, enomem};
+use crate::event::Pid;
+use crate::flags::VmFlags;
+use crate::machine::{Machine, TASK_SIZE};
+
+/// Where a moved mapping goes.
+enum Target {
+    /// Exactly here, replacing what is there (MREMAP_FIXED).
+    Fixed(u64),
+    /// Here if free, else wherever there is room (0: no preference).
+    Hint(u64),
+}
+
+impl Machine {
+    /// mremap(2): shrink, grow in place, or move.
+    pub fn mremap(
+        &mut self,
+        pid: Pid,
+        old: u64,
+        old_len: u64,
+        new_len: u64,
+        flags: u64,
+        new_addr: u64,
+    ) -> SysResult<u64> {
+        self.syscall(
+            pid,
+            "mremap",
+            &[old, old_len, new_len, flags, new_addr],
+            |m| m.do_mremap(pid, old, old_len, new_len, flags, new_addr),
+        )
+    }
+
+    fn do_mremap(
+        &mut self,
+        pid: Pid,
+        addr: u64,
+        old_len: u64,
+        new_len: u64,
+        flags: u64,
+        new_addr: u64,
+    ) -> SysResult<u64> {
+        let old_len = page_align(old_len).unwrap_or(0);
+        let new_len = page_align(new_len).unwrap_or(0);
+        if flags & !(MREMAP_FIXED | MREMAP_MAYMOVE | MREMAP_DONTUNMAP) != 0 {
+            return Err(einval("unknown mremap flags"));
+        }
+        if unaligned(addr) {
+            return Err(einval("address is not page aligned"));
+        }
+        if new_len == 0 {
+            return Err(einval("new length is zero"));
+        }
+        if new_len > TASK_SIZE {
+            return Err(einval("new length larger than the address space"));
+        }
+        let implies_new_addr = flags & (MREMAP_FIXED | MREMAP_DONTUNMAP) != 0;
+        if implies_new_addr {
+            if new_addr > TASK_SIZE - new_len {
+                return Err(einval("new range outside the address space"));
+            }
+            if unaligned(new_addr) {
+                return Err(einval("new address is not page aligned"));
+            }
+            if flags & MREMAP_MAYMOVE == 0 {
+                return Err(einval(
+                    "MREMAP_FIXED and MREMAP_DONTUNMAP need MREMAP_MAYMOVE",
+                ));
+            }
+            if flags & MREMAP_DONTUNMAP != 0 && old_len != new_len {
+                return Err(einval("MREMAP_DONTUNMAP cannot resize"));
+            }
+            if flags & MREMAP_FIXED != 0
+                && addr < new_addr + new_len
+                && new_addr < addr.wrapping_add(old_len)
+            {
+                return Err(einval("new range overlaps the old one"));
+            }
+        }
+        let Some(e) = self.procs[&pid].map.find(addr).cloned() else {
+            return Err(efault("nothing mapped at the old address"));
+        };
+        if old_len == 0 && !e.is_shared() {
+            return Err(einval("old length zero on a private mapping"));
+        }
+        if old_len > e.end - addr {
+            return Err(efault("old range crosses the end of its mapping"));
+        }
+        // A zero old length duplicates a shared mapping (the DOS-emu case).
+        let dup = old_len == 0;
+        if flags & MREMAP_FIXED != 0 {
+            return self.move_mapping(
+                pid,
+                addr,
+                old_len,
+                new_len,
+                Target::Fixed(new_addr),
+                flags,
+                dup,
+            );
+        }
+        if flags & MREMAP_DONTUNMAP != 0 {
+            return self.move_mapping(
+                pid,
+                addr,
+                old_len,
+                new_len,
+                Target::Hint(new_addr),
+                flags,
+                dup,
+            );
+        }
+        if !dup && new_len <= old_len {
+            if new_len < old_len {
+                self.unmap_range(pid, addr + new_len, addr + old_len);
+            }
+            return Ok(addr);
+        }
+        // Grow in place when the range ends the entry and the space after it is free.
+        if !dup && addr + old_len == e.end {
+            let grow_end = addr.checked_add(new_len).filter(|&x| x <= TASK_SIZE);
+            if let Some(ge) = grow_end
+                && self.procs[&pid].map.is_free(e.end, ge)
+            {
+                self.extend_entry(pid, e.start, ge);
+                self.try_merge(pid, ge);
+                if e.flags.contains(VmFlags::LOCKED) && !e.flags.contains(VmFlags::LOCKONFAULT) {
+                    self.populate(pid, e.end, ge);
+                }
+                return Ok(addr);
+            }
+        }
+        if flags & MREMAP_MAYMOVE == 0 {
+            return Err(enomem("cannot grow in place and MREMAP_MAYMOVE not given"));
+        }
+        self.move_mapping(
+            pid,
+            addr,
+            old_len,
+            new_len,
+            Target::Hint(new_addr),
+            flags,
+            dup,
+        )
+    }
+
+    /// Grow the entry at `start` to end at `new_end`; its amap grows with it
+    /// (`amap_extend(AMAP_EXTEND_FORWARDS)`).
+    fn extend_entry(&mut self, pid: Pid, start: u64, new_end: u64) {
+        let e = self.procs[&pid].map.entries[&start].clone();
+        if e.aref.is_some() {
+            self.amap_copy(pid, start);
+        }
+        let e = self.procs[&pid].map.entries[&start].clone();
+        let new_pages = (new_end - e.start) >> PAGE_SHIFT;
+        if let Some(r) = e.aref {
+            let am = self.amaps.get_mut(r.amap).expect("live amap");
+            let want = (r.slotoff + new_pages) as usize;
+            if am.slots.len() < want {
+                am.slots.resize(want, None);
+                am.ppref.resize(want, 0);
+            }
+            for c in &mut am.ppref[(r.slotoff + e.pages()) as usize..want] {
+                *c = 1;
+            }
+        }
+        // A shmem object keeps its size: pages past it raise SIGBUS.
+        self.proc_mut(pid)
+            .map
+            .entries
+            .get_mut(&start)
+            .expect("entry")
+            .end = new_end;
+    }
+
+    /// Move `[addr, addr+old_len)` to a new place of `new_len` bytes
+    /// (`move_vma`): the PTEs and the amap slots travel with it. `target`
+    /// is either the fixed address (`MREMAP_FIXED`) or a hint.
+    #[allow(clippy::too_many_arguments)]
+    fn move_mapping(
+        &mut self,
+        pid: Pid,
+        addr: u64,
+        old_len: u64,
+        new_len: u64,
+        target: Target,
+        flags: u64,
+        dup: bool,
+    ) -> SysResult<u64> {
+        let dest = match target {
+            Target::Fixed(t) => {
+                self.unmap_range(pid, t, t + new_len);
+                t
+            }
+            Target::Hint(h) => self
+                .unmapped_area(pid, h, new_len)
+                .ok_or(enomem("no free range large enough"))?,
+        };
+        let mut old_len = if dup { 0 } else { old_len };
+        if !dup && new_len < old_len {
+            // Shrinking while moving: the tail goes first (`mremap_to`).
+            self.unmap_range(pid, addr + new_len, addr + old_len);
+            old_len = new_len;
+        }
+        if !dup {
+            self.clip(pid, addr);
+            self.clip(pid, addr + old_len);
+        }
+        let src = self.procs[&pid].map.find(addr).expect("mapped").clone();
+        let mut ne = src.clone();
+        ne.start = dest;
+        ne.end = dest + new_len;
+        if src.object.is_none() && !src.is_shared() && src.anon_vma.is_none() {
+            // An unfaulted anonymous entry takes the page number of its new
+            // place, so it can merge there (`copy_vma`).
+            ne.pgoff = dest >> PAGE_SHIFT;
+        }
+        if dup {
+            ne.pgoff = src.object_index(addr);
+            ne.aref = None;
+            if let Some(o) = ne.object {
+                self.object_ref(o);
+            }
+            self.proc_mut(pid).map.entries.insert(dest, ne);
+            return Ok(dest);
+        }
+        // Move the page-table entries (`move_page_tables`).
+        let mut moved = Vec::new();
+        {
+            let p = &self.procs[&pid];
+            p.pmap.for_each_leaf(&self.phys, |va, pte, level| {
+                let v = va.as_u64();
+                if v >= addr && v < addr + old_len {
+                    moved.push((v, pte, level));
+                }
+            });
+        }
+        self.zap(pid, addr, addr + old_len);
+        let dontunmap = flags & MREMAP_DONTUNMAP != 0;
+        // The amap goes with the pages; the old entry keeps none.
+        let aref = src.aref;
+        {
+            let p = self.proc_mut(pid);
+            let old = p.map.entries.get_mut(&addr).expect("mapped");
+            old.aref = None;
+            old.needs_copy = false;
+            if dontunmap {
+                old.flags -= VmFlags::LOCKED | VmFlags::LOCKONFAULT;
+            }
+        }
+        if let Some(o) = ne.object {
+            self.object_ref(o);
+        }
+        ne.aref = aref;
+        self.proc_mut(pid).map.entries.insert(dest, ne.clone());
+        if new_len > old_len {
+            self.extend_entry(pid, dest, dest + new_len);
+        }
+        for (va, pte, level) in moved {
+            let nva = dest + (va - addr);
+            let w = pte.flags().contains(PteFlags::WRITABLE);
+            let x = !pte.flags().contains(PteFlags::NO_EXECUTE);
+            // A page that cannot be entered (no memory for a page table) is
+            // simply not mapped: its anon is still in the amap, and the next
+            // access faults it back in.
+            if level == 2 && nva % HUGE_PAGE_SIZE == 0 {
+                let _ = self.pmap_enter_huge(pid, nva, pte.pfn(), w, x);
+            } else if level == 2 {
+                for i in 0..PAGES_PER_HUGE {
+                    let _ = self.pmap_enter(pid, nva + i * PAGE_SIZE, pte.pfn().add(i), w, x);
+                }
+            } else {
+                let _ = self.pmap_enter(pid, nva, pte.pfn(), w, x);
+            }
+        }
+        if !dontunmap {
+            self.unmap_range(pid, addr, addr + old_len);
+        }
+        self.merge_around(pid, dest);
+        Ok(dest)
+    }
+}

@@ -1,0 +1,88 @@
+//! msync(2): Linux `mm/msync.c`.
+
+use super::unaligned;
+use crate::abi::{MS_ASYNC, MS_INVALIDATE, MS_SYNC};
+use crate::addr::{PAGE_SIZE, VirtAddr};
+use crate::errno::{SysResult, ebusy, einval, enomem};
+use crate::event::Pid;
+use crate::flags::VmFlags;
+use crate::machine::Machine;
+
+impl Machine {
+    /// msync(2). MS_SYNC writes dirty pages of shared file mappings back.
+    pub fn msync(&mut self, pid: Pid, addr: u64, len: u64, flags: u64) -> SysResult<()> {
+        self.syscall(pid, "msync", &[addr, len, flags], |m| {
+            m.do_msync(pid, addr, len, flags)
+        })
+    }
+
+    fn do_msync(&mut self, pid: Pid, mut start: u64, len: u64, flags: u64) -> SysResult<()> {
+        if flags & !(MS_ASYNC | MS_INVALIDATE | MS_SYNC) != 0 {
+            return Err(einval("unknown msync flags"));
+        }
+        if unaligned(start) {
+            return Err(einval("address is not page aligned"));
+        }
+        if flags & MS_ASYNC != 0 && flags & MS_SYNC != 0 {
+            return Err(einval("MS_ASYNC and MS_SYNC together"));
+        }
+        let len = len.wrapping_add(PAGE_SIZE - 1) & !(PAGE_SIZE - 1);
+        let end = start.wrapping_add(len);
+        if end < start {
+            return Err(enomem("range wraps around"));
+        }
+        if end == start {
+            return Ok(());
+        }
+        let mut unmapped = false;
+        loop {
+            let Some(e) = self.procs[&pid].map.find_vma(start).cloned() else {
+                return Err(enomem("range has a hole"));
+            };
+            if start < e.start {
+                if flags == MS_ASYNC {
+                    return Err(enomem("range has a hole"));
+                }
+                start = e.start;
+                if start >= end {
+                    break;
+                }
+                unmapped = true;
+            }
+            if flags & MS_INVALIDATE != 0 && e.flags.contains(VmFlags::LOCKED) {
+                return Err(ebusy("MS_INVALIDATE on locked memory"));
+            }
+            let hi = e.end.min(end);
+            if flags & MS_SYNC != 0 && e.object.is_some() && e.flags.contains(VmFlags::SHARED) {
+                self.writeback(pid, start, hi);
+            }
+            start = e.end;
+            if start >= end {
+                break;
+            }
+        }
+        if unmapped {
+            return Err(enomem("range has a hole"));
+        }
+        Ok(())
+    }
+
+    /// Write back `[lo, hi)` of a shared file mapping (`vfs_fsync_range`):
+    /// harvest the PTE dirty bits, then the page cache is clean.
+    fn writeback(&mut self, pid: Pid, lo: u64, hi: u64) {
+        let mut va = lo;
+        while va < hi {
+            if let Some(m) = self.procs[&pid].pmap.lookup(&self.phys, VirtAddr(va)) {
+                if m.dirty {
+                    let p = self.procs.get_mut(&pid).expect("live");
+                    let flush = p
+                        .pmap
+                        .clear_dirty(&mut self.phys, VirtAddr(va), &mut self.ev);
+                    flush.flush(&mut self.tlb, &mut self.ev);
+                }
+                self.phys.desc_mut(m.pfn).dirty = false;
+            }
+            va += PAGE_SIZE;
+        }
+    }
+}

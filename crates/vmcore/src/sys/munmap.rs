@@ -1,0 +1,25 @@
+//! munmap(2): `do_vmi_munmap`.
+
+use super::{page_align, unaligned};
+use crate::errno::{SysResult, einval};
+use crate::event::Pid;
+use crate::machine::{Machine, TASK_SIZE};
+
+impl Machine {
+    /// munmap(2): holes in the range are fine.
+    pub fn munmap(&mut self, pid: Pid, addr: u64, len: u64) -> SysResult<()> {
+        self.syscall(pid, "munmap", &[addr, len], |m| {
+            if unaligned(addr) || addr > TASK_SIZE || len > TASK_SIZE - addr {
+                return Err(einval(
+                    "address unaligned or range outside the user address space",
+                ));
+            }
+            let len = page_align(len).unwrap_or(0);
+            if len == 0 {
+                return Err(einval("length is zero"));
+            }
+            m.unmap_range(pid, addr, addr + len);
+            Ok(())
+        })
+    }
+}

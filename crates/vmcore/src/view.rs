@@ -1,0 +1,546 @@
+//! Views: plain serde data describing the machine for the page, the CLI and
+//! tests (`/proc/PID/maps`, smaps, a page walk, the frame table, the TLB,
+//! an entry's amap). Raw 64-bit values that JavaScript numbers cannot hold
+//! exactly (PTEs with NX set) are hex strings.
+
+use crate::addr::{PAGE_SIZE, Pfn, VirtAddr};
+use crate::arch::x86_64::mmu::{self, WalkOutcome};
+use crate::arch::x86_64::pte::level_name;
+use crate::errno::SysResult;
+use crate::event::Pid;
+use crate::machine::{Backing, Machine, MapsLine};
+use crate::phys::FrameOwner;
+use crate::vm::map::Entry;
+use crate::vm::object::ObjKind;
+use serde::Serialize;
+
+#[derive(Clone, Debug, Serialize)]
+pub struct ProcessView {
+    pub pid: Pid,
+    pub parent: Option<Pid>,
+    pub asid: u16,
+    pub cr3: u64,
+    pub resident: u64,
+    pub entries: usize,
+    pub brk: u64,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct AmapRefView {
+    pub id: u32,
+    pub slotoff: u64,
+    pub refs: u32,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct EntryView {
+    pub start: u64,
+    pub end: u64,
+    pub perms: String,
+    pub offset: u64,
+    pub backing: String,
+    pub flags: Vec<&'static str>,
+    pub needs_copy: bool,
+    pub amap: Option<AmapRefView>,
+    pub object: Option<u32>,
+    pub pages: u64,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct WalkStepView {
+    pub level: u8,
+    pub name: &'static str,
+    pub table: u64,
+    pub index: u16,
+    pub entry: String,
+    pub flags: Vec<&'static str>,
+    pub present: bool,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct WalkView {
+    pub cr3: u64,
+    pub va: u64,
+    pub steps: Vec<WalkStepView>,
+    pub mapped: bool,
+    pub pfn: Option<u64>,
+    pub phys: Option<u64>,
+    pub huge: bool,
+    pub byte: Option<u8>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Mapper {
+    pub pid: Pid,
+    pub va: u64,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct FrameView {
+    pub pfn: u64,
+    pub kind: &'static str,
+    pub owner: String,
+    pub mapcount: u32,
+    pub wired: u32,
+    pub dirty: bool,
+    pub referenced: bool,
+    pub mapped_by: Vec<Mapper>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct FramesSummary {
+    pub total: u64,
+    pub free: u64,
+    pub anon: u64,
+    pub cache: u64,
+    pub page_table: u64,
+    pub zero: u64,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct TlbEntryView {
+    pub set: usize,
+    pub way: usize,
+    pub asid: u16,
+    pub va: u64,
+    pub pfn: u64,
+    pub huge: bool,
+    pub writable: bool,
+    pub user: bool,
+    pub executable: bool,
+    pub dirty: bool,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct TlbView {
+    pub sets: usize,
+    pub ways: usize,
+    pub hits: u64,
+    pub misses: u64,
+    pub entries: Vec<TlbEntryView>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct AmapSlotView {
+    pub slot: u64,
+    pub anon: u32,
+    pub anon_refs: u32,
+    pub pfn: u64,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct AmapView {
+    pub id: u32,
+    pub refs: u32,
+    pub nslots: u64,
+    pub slotoff: u64,
+    pub needs_copy: bool,
+    pub slots: Vec<AmapSlotView>,
+}
+
+/// One entry of smaps, sizes in KiB as the kernel prints them.
+#[derive(Clone, Debug, Serialize)]
+pub struct SmapsView {
+    pub start: u64,
+    pub end: u64,
+    pub perms: String,
+    pub size: u64,
+    pub rss: u64,
+    pub pss: u64,
+    pub shared_clean: u64,
+    pub shared_dirty: u64,
+    pub private_clean: u64,
+    pub private_dirty: u64,
+    pub anonymous: u64,
+    pub anon_huge_pages: u64,
+    pub locked: u64,
+    pub vm_flags: String,
+}
+
+/// Per-page state bits of [`Machine::page_states`].
+pub mod page_bits {
+    pub const PRESENT: u8 = 1 << 0;
+    pub const WRITABLE: u8 = 1 << 1;
+    pub const DIRTY: u8 = 1 << 2;
+    pub const ACCESSED: u8 = 1 << 3;
+    pub const ANON: u8 = 1 << 4;
+    pub const SHARED: u8 = 1 << 5;
+    pub const HUGE: u8 = 1 << 6;
+    pub const ZERO: u8 = 1 << 7;
+}
+
+impl Machine {
+    fn backing(&self, e: &Entry) -> Backing {
+        match e.object.and_then(|o| self.objects.get(o)).map(|o| &o.kind) {
+            None => Backing::Anon,
+            Some(ObjKind::Shmem) => Backing::Shmem,
+            Some(ObjKind::File(n)) => Backing::File(n.clone()),
+            Some(ObjKind::Memfd(n)) => Backing::Memfd(n.clone()),
+        }
+    }
+
+    /// `/proc/PID/maps`: the offset column is the object offset for
+    /// entries with an object (shmem included), 0 for private anon.
+    pub fn maps(&self, pid: Pid) -> SysResult<Vec<MapsLine>> {
+        let p = self.proc_ref(pid)?;
+        Ok(p.map
+            .entries
+            .values()
+            .map(|e| MapsLine {
+                start: e.start,
+                end: e.end,
+                perms: e.perms(),
+                offset: if e.object.is_some() {
+                    e.pgoff * PAGE_SIZE
+                } else {
+                    0
+                },
+                backing: self.backing(e),
+            })
+            .collect())
+    }
+
+    pub fn process_view(&self, pid: Pid) -> Option<ProcessView> {
+        let p = self.procs.get(&pid)?;
+        Some(ProcessView {
+            pid,
+            parent: p.parent,
+            asid: p.pmap.asid(),
+            cr3: p.pmap.cr3().0,
+            resident: p.pmap.resident_pages(),
+            entries: p.map.entries.len(),
+            brk: p.brk,
+        })
+    }
+
+    /// Every map entry of `pid` with its flags and upper/lower layers.
+    pub fn entries(&self, pid: Pid) -> SysResult<Vec<EntryView>> {
+        let p = self.proc_ref(pid)?;
+        Ok(p.map
+            .entries
+            .values()
+            .map(|e| EntryView {
+                start: e.start,
+                end: e.end,
+                perms: e.perms(),
+                offset: if e.object.is_some() {
+                    e.pgoff * PAGE_SIZE
+                } else {
+                    0
+                },
+                backing: self.backing(e).to_string(),
+                flags: e.flags.names(),
+                needs_copy: e.needs_copy,
+                amap: e.aref.map(|r| AmapRefView {
+                    id: r.amap,
+                    slotoff: r.slotoff,
+                    refs: self.amaps.get(r.amap).map_or(0, |a| a.refs),
+                }),
+                object: e.object,
+                pages: e.pages(),
+            })
+            .collect())
+    }
+
+    /// One byte of [`page_bits`] per page of `[start, start + n pages)`.
+    pub fn page_states(&self, pid: Pid, start: u64, npages: u64) -> Vec<u8> {
+        use page_bits::*;
+        let Some(p) = self.procs.get(&pid) else {
+            return Vec::new();
+        };
+        let n = npages.min(1 << 20);
+        let mut out = Vec::with_capacity(n as usize);
+        for i in 0..n {
+            let va = (start & !(PAGE_SIZE - 1)).wrapping_add(i * PAGE_SIZE);
+            let mut b = 0;
+            if let Some(m) = p.pmap.lookup(&self.phys, VirtAddr(va)) {
+                b |= PRESENT;
+                if m.writable {
+                    b |= WRITABLE;
+                }
+                if m.dirty {
+                    b |= DIRTY;
+                }
+                if m.accessed {
+                    b |= ACCESSED;
+                }
+                if m.huge {
+                    b |= HUGE;
+                }
+                let d = self.phys.desc(m.pfn);
+                if matches!(d.owner, FrameOwner::Zero) {
+                    b |= ZERO;
+                }
+                if d.mapcount > 1 {
+                    b |= SHARED;
+                }
+            }
+            if let Some(e) = p.map.find(va)
+                && let Some((amap, slot)) = e.slot(va)
+                && let Some(anon) = self.amaps.get(amap).and_then(|a| a.lookup(slot))
+            {
+                b |= ANON;
+                if self.anons.get(anon).is_some_and(|a| a.refs > 1) {
+                    b |= SHARED;
+                }
+            }
+            out.push(b);
+        }
+        out
+    }
+
+    /// The hardware walk for `va` in `pid`'s page tables, decoded.
+    pub fn walk(&self, pid: Pid, va: u64) -> SysResult<WalkView> {
+        let p = self.proc_ref(pid)?;
+        let w = mmu::walk(&self.phys, p.pmap.cr3(), VirtAddr(va));
+        let steps = w
+            .steps
+            .iter()
+            .map(|s| WalkStepView {
+                level: s.level,
+                name: level_name(s.level),
+                table: s.table.0,
+                index: s.index,
+                entry: format!("{:#018x}", s.entry.0),
+                flags: s.entry.flag_names(),
+                present: s.entry.is_present(),
+            })
+            .collect();
+        let (mapped, pfn, phys, huge, byte) = match w.outcome {
+            WalkOutcome::Mapped {
+                pfn, phys, huge, ..
+            } => (
+                true,
+                Some(pfn.0),
+                Some(phys.as_u64()),
+                huge,
+                Some(self.phys.read_u8(phys)),
+            ),
+            WalkOutcome::NotMapped { .. } => (false, None, None, false, None),
+        };
+        Ok(WalkView {
+            cr3: p.pmap.cr3().0,
+            va,
+            steps,
+            mapped,
+            pfn,
+            phys,
+            huge,
+            byte,
+        })
+    }
+
+    /// One byte per frame: 0 free, 1 anon, 2 page cache, 3 page table,
+    /// 4 zero page (straight from the frame table, for zero-copy drawing).
+    pub fn frame_kinds(&self) -> &[u8] {
+        self.phys.kind_bytes()
+    }
+
+    pub fn frames_summary(&self) -> FramesSummary {
+        let mut s = FramesSummary {
+            total: self.phys.total_frames(),
+            free: self.phys.free_frames(),
+            anon: 0,
+            cache: 0,
+            page_table: 0,
+            zero: 0,
+        };
+        for &k in self.phys.kind_bytes() {
+            match k {
+                1 => s.anon += 1,
+                2 => s.cache += 1,
+                3 => s.page_table += 1,
+                4 => s.zero += 1,
+                _ => {}
+            }
+        }
+        s
+    }
+
+    /// One frame's descriptor and who maps it (a reverse-map lookup done
+    /// by scanning the page tables, which is fine at this scale).
+    pub fn frame(&self, pfn: u64) -> Option<FrameView> {
+        let pfn = Pfn(pfn);
+        if pfn.0 >= self.phys.total_frames() {
+            return None;
+        }
+        let d = self.phys.desc(pfn);
+        let owner = match d.owner {
+            FrameOwner::None => "free".to_string(),
+            FrameOwner::Anon { anon } => format!("anon {anon}"),
+            FrameOwner::Cache { object, index } => {
+                match self.objects.get(object).map(|o| &o.kind) {
+                    Some(ObjKind::File(n)) => format!("page {index} of file {n}"),
+                    Some(ObjKind::Memfd(n)) => format!("page {index} of memfd {n}"),
+                    _ => format!("page {index} of shared memory object {object}"),
+                }
+            }
+            FrameOwner::PageTable { asid, level } => {
+                format!("{} table of asid {asid}", level_name(level))
+            }
+            FrameOwner::Zero => "the zero page".to_string(),
+        };
+        let mut mapped_by = Vec::new();
+        if d.mapcount > 0 {
+            for (&pid, p) in &self.procs {
+                p.pmap.for_each_leaf(&self.phys, |va, pte, level| {
+                    let span = if level == 2 { 512 } else { 1 };
+                    let base = pte.pfn().0;
+                    if pfn.0 >= base && pfn.0 < base + span {
+                        mapped_by.push(Mapper {
+                            pid,
+                            va: va.as_u64() + (pfn.0 - base) * PAGE_SIZE,
+                        });
+                    }
+                });
+            }
+        }
+        Some(FrameView {
+            pfn: pfn.0,
+            kind: d.owner.kind().name(),
+            owner,
+            mapcount: d.mapcount,
+            wired: d.wired,
+            dirty: d.dirty,
+            referenced: d.referenced,
+            mapped_by,
+        })
+    }
+
+    pub fn tlb_view(&self) -> TlbView {
+        TlbView {
+            sets: self.tlb.sets(),
+            ways: self.tlb.ways(),
+            hits: self.tlb.hits(),
+            misses: self.tlb.misses(),
+            entries: self
+                .tlb
+                .entries()
+                .into_iter()
+                .map(|(set, way, e)| TlbEntryView {
+                    set,
+                    way,
+                    asid: e.asid,
+                    va: e.vpn * PAGE_SIZE,
+                    pfn: e.pfn.0,
+                    huge: e.huge,
+                    writable: e.writable,
+                    user: e.user,
+                    executable: e.executable,
+                    dirty: e.dirty,
+                })
+                .collect(),
+        }
+    }
+
+    /// The amap behind the entry containing `va`, slot by slot.
+    pub fn amap_view(&self, pid: Pid, va: u64) -> Option<AmapView> {
+        let e = self.procs.get(&pid)?.map.find(va)?;
+        let r = e.aref?;
+        let am = self.amaps.get(r.amap)?;
+        let slots = am
+            .slots
+            .iter()
+            .enumerate()
+            .filter_map(|(i, s)| {
+                let a = (*s)?;
+                let anon = self.anons.get(a)?;
+                Some(AmapSlotView {
+                    slot: i as u64,
+                    anon: a,
+                    anon_refs: anon.refs,
+                    pfn: anon.pfn.0,
+                })
+            })
+            .collect();
+        Some(AmapView {
+            id: r.amap,
+            refs: am.refs,
+            nslots: am.nslots(),
+            slotoff: r.slotoff,
+            needs_copy: e.needs_copy,
+            slots,
+        })
+    }
+
+    /// `/proc/PID/smaps`, entry by entry.
+    pub fn smaps(&self, pid: Pid) -> SysResult<Vec<SmapsView>> {
+        let p = self.proc_ref(pid)?;
+        let mut out = Vec::new();
+        for e in p.map.entries.values() {
+            let mut v = SmapsView {
+                start: e.start,
+                end: e.end,
+                perms: e.perms(),
+                size: (e.end - e.start) / 1024,
+                rss: 0,
+                pss: 0,
+                shared_clean: 0,
+                shared_dirty: 0,
+                private_clean: 0,
+                private_dirty: 0,
+                anonymous: 0,
+                anon_huge_pages: 0,
+                locked: 0,
+                vm_flags: e.flags.smaps_codes(e.prot),
+            };
+            let mut pss_bytes = 0u64;
+            let mut va = e.start;
+            while va < e.end {
+                if let Some(m) = p.pmap.lookup(&self.phys, VirtAddr(va)) {
+                    let d = self.phys.desc(m.pfn);
+                    if !matches!(d.owner, FrameOwner::Zero) {
+                        let kb = PAGE_SIZE / 1024;
+                        v.rss += kb;
+                        let mc = d.mapcount.max(1) as u64;
+                        pss_bytes += PAGE_SIZE / mc;
+                        let dirty = m.dirty || d.dirty;
+                        match (mc > 1, dirty) {
+                            (true, true) => v.shared_dirty += kb,
+                            (true, false) => v.shared_clean += kb,
+                            (false, true) => v.private_dirty += kb,
+                            (false, false) => v.private_clean += kb,
+                        }
+                        if matches!(d.owner, FrameOwner::Anon { .. }) {
+                            v.anonymous += kb;
+                            if m.huge {
+                                v.anon_huge_pages += kb;
+                            }
+                        }
+                        if e.flags.contains(crate::flags::VmFlags::LOCKED) {
+                            v.locked += kb;
+                        }
+                    }
+                }
+                va += PAGE_SIZE;
+            }
+            v.pss = pss_bytes / 1024;
+            out.push(v);
+        }
+        Ok(out)
+    }
+
+    /// `/proc/PID/pagemap` for `n` pages from `va`: bit 63 present, bit 61
+    /// file or shared anonymous page, bit 56 exclusively mapped, bits 0-54
+    /// the frame number (root may read it).
+    pub fn pagemap(&self, pid: Pid, va: u64, n: u64) -> SysResult<Vec<u64>> {
+        let p = self.proc_ref(pid)?;
+        let mut out = Vec::new();
+        for i in 0..n.min(1 << 20) {
+            let a = (va & !(PAGE_SIZE - 1)).wrapping_add(i * PAGE_SIZE);
+            let mut word = 0u64;
+            if let Some(m) = p.pmap.lookup(&self.phys, VirtAddr(a)) {
+                let d = self.phys.desc(m.pfn);
+                word |= 1 << 63 | (m.pfn.0 & ((1 << 55) - 1));
+                if matches!(d.owner, FrameOwner::Cache { .. }) {
+                    word |= 1 << 61;
+                }
+                if d.mapcount == 1 {
+                    word |= 1 << 56;
+                }
+            }
+            out.push(word);
+        }
+        Ok(out)
+    }
+}

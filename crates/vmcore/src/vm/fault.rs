@@ -1,0 +1,442 @@
+//! The page-fault handler (`uvm_fault`, Linux `handle_mm_fault`).
+//!
+//! The CPU raised #PF; find the entry, check the access against its
+//! protection, then resolve by case, one function each:
+//!
+//! ```text
+//!   no entry (or below a stack that may grow)  -> SIGSEGV (SEGV_MAPERR) / grow
+//!   access not allowed by the entry            -> SIGSEGV (SEGV_ACCERR)
+//!   shared object (file, memfd, shmem)         -> fault_shared: map the page cache
+//!   private, page has an anon in the amap      -> fault_anon   (UVM case 1A/1B)
+//!   private, no anon, anonymous memory         -> fault_zero   (zero page / zero fill)
+//!   private, no anon, file-backed              -> fault_file   (case 2A / 2B promote)
+//!   huge-page eligible block, nothing mapped   -> fault_huge   (THP)
+//! ```
+
+use crate::addr::{HUGE_PAGE_SIZE, PAGE_SIZE, PAGES_PER_HUGE, Pfn, VirtAddr};
+use crate::arch::x86_64::mmu::{self, Access, WalkOutcome};
+use crate::event::{Event, FaultResolution, Pid, SignalCode};
+use crate::flags::VmFlags;
+use crate::machine::{AccessError, Machine, STACK_GUARD_GAP};
+use crate::phys::FrameOwner;
+use crate::pmap::PteProt;
+use crate::vm::amap::AmapRef;
+use crate::vm::anon::Anon;
+use crate::vm::map::Entry;
+
+impl Machine {
+    /// Resolve a fault at `va` for `access`, or say which signal is due.
+    pub(crate) fn handle_fault(
+        &mut self,
+        pid: Pid,
+        va: u64,
+        access: Access,
+    ) -> Result<(), AccessError> {
+        let e = match self.procs[&pid].map.find(va) {
+            Some(e) => e.clone(),
+            None => match self.grow_stack(pid, va) {
+                Some(e) => e,
+                None => return Err(self.signal(pid, va, SignalCode::SegvMaperr)),
+            },
+        };
+        let allowed = match access {
+            Access::Read => e.prot.readable(),
+            Access::Write => e.prot.writable(),
+            Access::Execute => e.prot.executable(),
+        };
+        if !allowed {
+            return Err(self.signal(pid, va, SignalCode::SegvAccerr));
+        }
+        let page = va & !(PAGE_SIZE - 1);
+        if e.is_shared() {
+            return self.fault_shared(pid, &e, page, access);
+        }
+        if self.thp_eligible(pid, &e, page) && self.fault_huge(pid, &e, page, access)? {
+            return Ok(());
+        }
+        let write = access == Access::Write;
+        if write && e.needs_copy {
+            self.amap_copy(pid, e.start);
+        }
+        let e = self.procs[&pid].map.entries[&e.start].clone();
+        if let Some((amap, slot)) = e.slot(page)
+            && let Some(anon) = self.amaps.get(amap).and_then(|a| a.lookup(slot))
+        {
+            return self.fault_anon(pid, &e, page, anon, access);
+        }
+        match e.object {
+            None => self.fault_zero(pid, &e, page, access),
+            Some(obj) => self.fault_file(pid, &e, page, obj, access),
+        }
+    }
+
+    /// Below a `MAP_GROWSDOWN` entry a fault grows it (`expand_stack`), as
+    /// long as `stack_guard_gap` stays free below the new start.
+    fn grow_stack(&mut self, pid: Pid, va: u64) -> Option<Entry> {
+        let map = &self.procs[&pid].map;
+        let next = map.entries.range(va..).next().map(|(_, e)| e)?;
+        if !next.flags.contains(VmFlags::GROWSDOWN) {
+            return None;
+        }
+        let new_start = va & !(PAGE_SIZE - 1);
+        let floor = map.prev_of(va).map_or(0, |p| p.end);
+        if new_start < floor.saturating_add(STACK_GUARD_GAP)
+            || new_start < crate::machine::MMAP_MIN_ADDR
+        {
+            return None;
+        }
+        let old = next.clone();
+        let grow = (old.start - new_start) / PAGE_SIZE;
+        let mut e = old.clone();
+        e.start = new_start;
+        e.pgoff = old.pgoff.checked_sub(grow)?;
+        // The amap grows backwards (`amap_extend(AMAP_EXTEND_BACKWARDS)`).
+        if e.aref.is_some() {
+            self.amap_copy(pid, old.start);
+        }
+        let old = self.procs[&pid].map.entries[&old.start].clone();
+        if let Some(r) = old.aref {
+            let am = self.amaps.get_mut(r.amap).expect("live amap");
+            let mut slots = vec![None; grow as usize];
+            slots.extend_from_slice(
+                &am.slots[r.slotoff as usize..(r.slotoff + old.pages()) as usize],
+            );
+            am.ppref = vec![1; slots.len()];
+            am.slots = slots;
+            e.aref = Some(AmapRef {
+                amap: r.amap,
+                slotoff: 0,
+            });
+        }
+        let p = self.proc_mut(pid);
+        p.map.entries.remove(&old.start);
+        p.map.entries.insert(new_start, e.clone());
+        self.ev.push_with(|| Event::EntryInsert {
+            pid,
+            start: VirtAddr(new_start),
+            end: VirtAddr(e.end),
+        });
+        Some(e)
+    }
+
+    fn resolved(&mut self, pid: Pid, va: u64, how: FaultResolution, pfn: Pfn) {
+        self.ev.push_with(|| Event::FaultResolved {
+            pid,
+            va: VirtAddr(va),
+            how,
+            pfn,
+        });
+    }
+
+    /// Case 1A/1B: the page already has an anon. A read maps it (read-only
+    /// while it is shared or the amap needs copying); a write to an anon
+    /// with other references copies it first (copy-on-write).
+    fn fault_anon(
+        &mut self,
+        pid: Pid,
+        e: &Entry,
+        page: u64,
+        anon: u32,
+        access: Access,
+    ) -> Result<(), AccessError> {
+        let a = self.anons.get(anon).expect("live anon").clone();
+        let exec = e.prot.executable();
+        if access != Access::Write {
+            let writable = e.prot.writable() && a.refs == 1 && !e.needs_copy;
+            self.pmap_enter(pid, page, a.pfn, writable, exec)?;
+            self.resolved(pid, page, FaultResolution::Remap, a.pfn);
+            return Ok(());
+        }
+        if a.refs > 1 {
+            let new_id = self.anons.insert(Anon {
+                pfn: a.pfn,
+                refs: 1,
+                lazyfree: false,
+            });
+            let Some(pfn) = self
+                .phys
+                .alloc(FrameOwner::Anon { anon: new_id }, &mut self.ev)
+            else {
+                self.anons.remove(new_id);
+                return Err(AccessError::OutOfMemory);
+            };
+            self.phys.copy_frame(a.pfn, pfn, &mut self.ev);
+            self.anons.get_mut(new_id).expect("just made").pfn = pfn;
+            if let Err(err) = self.pmap_enter(pid, page, pfn, true, exec) {
+                self.anons.remove(new_id);
+                self.phys.free(pfn, &mut self.ev);
+                return Err(err);
+            }
+            let (amap, slot) = e.slot(page).expect("anon implies amap");
+            self.amaps.get_mut(amap).expect("live amap").slots[slot as usize] = Some(new_id);
+            self.anon_unref(anon);
+            self.resolved(pid, page, FaultResolution::CowCopy, pfn);
+        } else {
+            let was_mapped = self.procs[&pid]
+                .pmap
+                .lookup(&self.phys, VirtAddr(page))
+                .is_some();
+            self.pmap_enter(pid, page, a.pfn, true, exec)?;
+            self.anons.get_mut(anon).expect("live anon").lazyfree = false;
+            let how = if was_mapped {
+                FaultResolution::CowReuse
+            } else {
+                FaultResolution::Remap
+            };
+            self.resolved(pid, page, how, a.pfn);
+        }
+        Ok(())
+    }
+
+    /// Untouched private anonymous memory: a read maps the shared zero page
+    /// read-only (`do_anonymous_page`); a write takes a fresh zeroed frame
+    /// into a new anon (UVM case 2B with no object).
+    fn fault_zero(
+        &mut self,
+        pid: Pid,
+        e: &Entry,
+        page: u64,
+        access: Access,
+    ) -> Result<(), AccessError> {
+        if access != Access::Write {
+            let zero = self.zero_pfn;
+            self.pmap_enter(pid, page, zero, false, e.prot.executable())?;
+            self.resolved(pid, page, FaultResolution::ZeroPage, zero);
+            return Ok(());
+        }
+        self.amap_ensure(pid, e.start);
+        let e = self.procs[&pid].map.entries[&e.start].clone();
+        let pfn = self.new_anon_page(pid, &e, page, None)?;
+        self.resolved(pid, page, FaultResolution::ZeroFill, pfn);
+        Ok(())
+    }
+
+    /// Put a new anon in the slot for `page`, its frame zeroed or copied
+    /// from `copy_from`, and map it writable.
+    fn new_anon_page(
+        &mut self,
+        pid: Pid,
+        e: &Entry,
+        page: u64,
+        copy_from: Option<Pfn>,
+    ) -> Result<Pfn, AccessError> {
+        let id = self.anons.insert(Anon {
+            pfn: Pfn(0),
+            refs: 1,
+            lazyfree: false,
+        });
+        let Some(pfn) = self.phys.alloc(FrameOwner::Anon { anon: id }, &mut self.ev) else {
+            self.anons.remove(id);
+            return Err(AccessError::OutOfMemory);
+        };
+        if let Some(src) = copy_from {
+            self.phys.copy_frame(src, pfn, &mut self.ev);
+        }
+        self.anons.get_mut(id).expect("just made").pfn = pfn;
+        if let Err(err) = self.pmap_enter(pid, page, pfn, true, e.prot.executable()) {
+            self.anons.remove(id);
+            self.phys.free(pfn, &mut self.ev);
+            return Err(err);
+        }
+        let (amap, slot) = e.slot(page).expect("amap ensured");
+        self.amaps.get_mut(amap).expect("live amap").slots[slot as usize] = Some(id);
+        Ok(pfn)
+    }
+
+    /// Private file mapping, page not yet copied: a read maps the page
+    /// cache read-only, so later changes to the file show through (case
+    /// 2A); a write copies the file's page into a new anon (case 2B,
+    /// "promote"). A page wholly past the end of the file is SIGBUS.
+    fn fault_file(
+        &mut self,
+        pid: Pid,
+        e: &Entry,
+        page: u64,
+        obj: u32,
+        access: Access,
+    ) -> Result<(), AccessError> {
+        let index = e.object_index(page);
+        if self.objects.get(obj).is_none_or(|o| o.beyond_eof(index)) {
+            return Err(self.signal(pid, page, SignalCode::BusAdrerr));
+        }
+        let cache = self
+            .cache_page(obj, index)
+            .ok_or(AccessError::OutOfMemory)?;
+        if access != Access::Write {
+            self.pmap_enter(pid, page, cache, false, e.prot.executable())?;
+            self.resolved(pid, page, FaultResolution::PageCache, cache);
+            return Ok(());
+        }
+        self.amap_ensure(pid, e.start);
+        let e = self.procs[&pid].map.entries[&e.start].clone();
+        let pfn = self.new_anon_page(pid, &e, page, Some(cache))?;
+        self.resolved(pid, page, FaultResolution::FilePromote, pfn);
+        Ok(())
+    }
+
+    /// Shared mapping of an object: map its page-cache frame. shmem pages
+    /// map writable at once; a regular file's page maps read-only until the
+    /// first write, which marks it dirty (`do_shared_fault`, `page_mkwrite`).
+    fn fault_shared(
+        &mut self,
+        pid: Pid,
+        e: &Entry,
+        page: u64,
+        access: Access,
+    ) -> Result<(), AccessError> {
+        let obj = e.object.expect("shared entries have an object");
+        let index = e.object_index(page);
+        let Some(o) = self.objects.get(obj) else {
+            return Err(self.signal(pid, page, SignalCode::BusAdrerr));
+        };
+        if o.beyond_eof(index) {
+            return Err(self.signal(pid, page, SignalCode::BusAdrerr));
+        }
+        let shmem = o.is_shmem();
+        let pfn = self
+            .cache_page(obj, index)
+            .ok_or(AccessError::OutOfMemory)?;
+        let write = access == Access::Write;
+        let was_mapped = self.procs[&pid]
+            .pmap
+            .lookup(&self.phys, VirtAddr(page))
+            .is_some();
+        self.pmap_enter(
+            pid,
+            page,
+            pfn,
+            e.prot.writable() && (write || shmem),
+            e.prot.executable(),
+        )?;
+        if write {
+            self.phys.desc_mut(pfn).dirty = true;
+        }
+        let how = if was_mapped {
+            FaultResolution::WriteEnable
+        } else {
+            FaultResolution::PageCache
+        };
+        self.resolved(pid, page, how, pfn);
+        Ok(())
+    }
+
+    /// Transparent huge pages in `madvise` mode: only in MADV_HUGEPAGE
+    /// entries of private anonymous memory, for a 2 MiB-aligned block the
+    /// entry covers whole, when nothing is mapped in it yet
+    /// (`thp_vma_allowable_order`, `pmd_none`).
+    fn thp_eligible(&self, pid: Pid, e: &Entry, page: u64) -> bool {
+        if e.object.is_some()
+            || !e.flags.contains(VmFlags::HUGEPAGE)
+            || e.flags.contains(VmFlags::NOHUGEPAGE)
+        {
+            return false;
+        }
+        let block = page & !(HUGE_PAGE_SIZE - 1);
+        if block < e.start || block + HUGE_PAGE_SIZE > e.end {
+            return false;
+        }
+        // `transhuge_vma_suitable`: the object offset must line up too.
+        if ((e.start >> 12).wrapping_sub(e.pgoff)) % PAGES_PER_HUGE != 0 {
+            return false;
+        }
+        let p = &self.procs[&pid];
+        let walk = mmu::walk(&self.phys, p.pmap.cr3(), VirtAddr(block));
+        if !matches!(walk.outcome, WalkOutcome::NotMapped { level } if level >= 2) {
+            return false;
+        }
+        match e.slot(block) {
+            Some((amap, first)) => {
+                let am = self.amaps.get(amap).expect("live amap");
+                (first..first + PAGES_PER_HUGE).all(|s| am.lookup(s).is_none())
+            }
+            None => true,
+        }
+    }
+
+    /// Fault in a whole 2 MiB block: a write takes 512 contiguous zeroed
+    /// frames (one anon each) mapped by one PD entry with PS set; a read
+    /// maps the huge zero page. Returns false to fall back to 4 KiB pages
+    /// when no aligned run of frames is free.
+    fn fault_huge(
+        &mut self,
+        pid: Pid,
+        e: &Entry,
+        page: u64,
+        access: Access,
+    ) -> Result<bool, AccessError> {
+        let block = page & !(HUGE_PAGE_SIZE - 1);
+        let exec = e.prot.executable();
+        if access != Access::Write {
+            let zero = match self.huge_zero {
+                Some(z) => z,
+                None => match self.phys.alloc_huge(|_| FrameOwner::Zero, &mut self.ev) {
+                    Some(z) => {
+                        self.huge_zero = Some(z);
+                        z
+                    }
+                    None => return Ok(false),
+                },
+            };
+            self.anon_vma_prepare(pid, e.start);
+            self.pmap_enter_huge(pid, block, zero, false, exec)?;
+            self.resolved(pid, page, FaultResolution::HugeZeroPage, zero);
+            return Ok(true);
+        }
+        if e.needs_copy {
+            self.amap_copy(pid, e.start);
+        }
+        self.amap_ensure(pid, e.start);
+        let e = self.procs[&pid].map.entries[&e.start].clone();
+        let Some(base) = self.phys.alloc_huge(|_| FrameOwner::None, &mut self.ev) else {
+            return Ok(false);
+        };
+        if let Err(err) = self.pmap_enter_huge(pid, block, base, true, exec) {
+            for i in 0..PAGES_PER_HUGE {
+                self.phys.free(base.add(i), &mut self.ev);
+            }
+            return Err(err);
+        }
+        let (amap, first) = e.slot(block).expect("amap ensured");
+        for i in 0..PAGES_PER_HUGE {
+            let pfn = base.add(i);
+            let id = self.anons.insert(Anon {
+                pfn,
+                refs: 1,
+                lazyfree: false,
+            });
+            self.phys.set_owner(pfn, FrameOwner::Anon { anon: id });
+            self.amaps.get_mut(amap).expect("live amap").slots[(first + i) as usize] = Some(id);
+        }
+        self.resolved(pid, page, FaultResolution::HugeZeroFill, base);
+        Ok(true)
+    }
+
+    pub(crate) fn pmap_enter_huge(
+        &mut self,
+        pid: Pid,
+        va: u64,
+        pfn: Pfn,
+        writable: bool,
+        executable: bool,
+    ) -> Result<(), AccessError> {
+        let p = self
+            .procs
+            .get_mut(&pid)
+            .ok_or(AccessError::NoProcess(pid))?;
+        let flush = p
+            .pmap
+            .enter_huge(
+                &mut self.phys,
+                VirtAddr(va),
+                pfn,
+                PteProt {
+                    writable,
+                    executable,
+                },
+                &mut self.ev,
+            )
+            .map_err(|_| AccessError::OutOfMemory)?;
+        flush.flush(&mut self.tlb, &mut self.ev);
+        Ok(())
+    }
+}

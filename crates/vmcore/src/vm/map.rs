@@ -1,0 +1,204 @@
+//! The address space: an ordered set of map entries (Linux VMAs, UVM
+//! `vm_map_entry`), with the placement policy of `get_unmapped_area`.
+
+use super::amap::AmapRef;
+use super::object::ObjId;
+use crate::addr::PAGE_SHIFT;
+use crate::flags::{Prot, VmFlags};
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// One contiguous mapping `[start, end)` with uniform protection and flags.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Entry {
+    pub start: u64,
+    pub end: u64,
+    pub prot: Prot,
+    pub flags: VmFlags,
+    /// The backing object (file, memfd, shmem), or `None` for private anon.
+    pub object: Option<ObjId>,
+    /// Page offset of `start` in the object (`vm_pgoff`). Private anonymous
+    /// entries use the virtual page number at creation, as Linux does, so
+    /// that two entries merge only if their pages line up.
+    pub pgoff: u64,
+    /// The upper (anonymous) layer: created on the first private write.
+    pub aref: Option<AmapRef>,
+    /// The amap is shared copy-on-write and must be copied before a write
+    /// changes it (`UVM_ET_NEEDSCOPY`).
+    pub needs_copy: bool,
+    /// Linux's `anon_vma` identity, which decides merges of faulted entries.
+    pub anon_vma: Option<u32>,
+    /// The anon_vma chain came from a parent through fork: such an entry
+    /// never merges with one that has no anon_vma (`list_is_singular`).
+    pub anon_vma_forked: bool,
+}
+
+impl Entry {
+    pub fn pages(&self) -> u64 {
+        (self.end - self.start) >> PAGE_SHIFT
+    }
+    pub fn contains(&self, va: u64) -> bool {
+        self.start <= va && va < self.end
+    }
+    /// Page index in the object for `va` (`linear_page_index`).
+    pub fn object_index(&self, va: u64) -> u64 {
+        self.pgoff + ((va - self.start) >> PAGE_SHIFT)
+    }
+    /// Amap slot for `va`, if the entry has an amap.
+    pub fn slot(&self, va: u64) -> Option<(u32, u64)> {
+        self.aref
+            .map(|r| (r.amap, r.slotoff + ((va - self.start) >> PAGE_SHIFT)))
+    }
+    pub fn is_shared(&self) -> bool {
+        self.flags.contains(VmFlags::MAYSHARE)
+    }
+    /// `/proc/PID/maps` permission column.
+    pub fn perms(&self) -> String {
+        let mut s = String::with_capacity(4);
+        s.push(if self.prot.contains(Prot::READ) {
+            'r'
+        } else {
+            '-'
+        });
+        s.push(if self.prot.contains(Prot::WRITE) {
+            'w'
+        } else {
+            '-'
+        });
+        s.push(if self.prot.contains(Prot::EXEC) {
+            'x'
+        } else {
+            '-'
+        });
+        s.push(if self.is_shared() { 's' } else { 'p' });
+        s
+    }
+}
+
+/// An address space's entries, keyed by start address.
+#[derive(Clone, Debug, Default)]
+pub struct VmMap {
+    pub entries: BTreeMap<u64, Entry>,
+    /// Top-down search start (the 2.6-era `free_area_cache`): every hole
+    /// above it is at most `cached_hole` bytes long.
+    pub free_area_cache: u64,
+    pub cached_hole: u64,
+}
+
+impl VmMap {
+    /// The entry containing `va` (`find_vma` + containment check).
+    pub fn find(&self, va: u64) -> Option<&Entry> {
+        self.entries
+            .range(..=va)
+            .next_back()
+            .map(|(_, e)| e)
+            .filter(|e| e.end > va)
+    }
+    /// The first entry ending above `va` (`find_vma`).
+    pub fn find_vma(&self, va: u64) -> Option<&Entry> {
+        if let Some(e) = self.find(va) {
+            return Some(e);
+        }
+        self.entries.range(va..).next().map(|(_, e)| e)
+    }
+    /// The entry just below `va` (ending at or before it).
+    pub fn prev_of(&self, va: u64) -> Option<&Entry> {
+        self.entries.range(..va).next_back().map(|(_, e)| e)
+    }
+    /// Start addresses of the entries overlapping `[start, end)`.
+    pub fn overlapping(&self, start: u64, end: u64) -> Vec<u64> {
+        let mut v = Vec::new();
+        if let Some(e) = self.find(start) {
+            v.push(e.start);
+        }
+        for (&s, _) in self.entries.range(start..end) {
+            if v.last() != Some(&s) {
+                v.push(s);
+            }
+        }
+        v
+    }
+    /// Whether nothing is mapped in `[start, end)`.
+    pub fn is_free(&self, start: u64, end: u64) -> bool {
+        self.find(start).is_none() && self.entries.range(start..end).next().is_none()
+    }
+
+    /// Top-down placement (`unmapped_area_topdown`): the highest hole of
+    /// `len` bytes below `top` and at or above `low`. The hole below a
+    /// `MAP_GROWSDOWN` entry keeps `guard` bytes free (`vm_start_gap`).
+    /// The search starts at the cached point, which holds only holes too
+    /// small for `len` above it, so the answer is the same as a full search.
+    pub fn find_space_topdown(&mut self, len: u64, low: u64, top: u64, guard: u64) -> Option<u64> {
+        if len <= self.cached_hole || self.free_area_cache == 0 || self.free_area_cache > top {
+            self.free_area_cache = top;
+            self.cached_hole = 0;
+        }
+        let (found, largest) = self.search_down(len, low, self.free_area_cache, guard);
+        let found = match found {
+            Some(a) => Some(a),
+            None if self.free_area_cache != top => {
+                self.cached_hole = 0;
+                self.search_down(len, low, top, guard).0
+            }
+            None => None,
+        };
+        if let Some(addr) = found {
+            self.free_area_cache = addr;
+            self.cached_hole = self.cached_hole.max(largest);
+        }
+        found
+    }
+
+    fn search_down(&self, len: u64, low: u64, from: u64, guard: u64) -> (Option<u64>, u64) {
+        let mut ceiling = from;
+        if let Some(e) = self.find(ceiling.saturating_sub(1)) {
+            ceiling = e.start;
+        }
+        let mut above_stack = self
+            .entries
+            .get(&ceiling)
+            .is_some_and(|e| e.flags.contains(VmFlags::GROWSDOWN));
+        let mut largest = 0;
+        for (_, e) in self.entries.range(..ceiling).rev() {
+            let floor = e.end.max(low);
+            let top = if above_stack {
+                ceiling.saturating_sub(guard)
+            } else {
+                ceiling
+            };
+            if top > floor && top - floor >= len {
+                return (Some(top - len), largest);
+            }
+            largest = largest.max(top.saturating_sub(floor));
+            ceiling = e.start;
+            above_stack = e.flags.contains(VmFlags::GROWSDOWN);
+            if ceiling <= low {
+                return (None, largest);
+            }
+        }
+        let top = if above_stack {
+            ceiling.saturating_sub(guard)
+        } else {
+            ceiling
+        };
+        if top > low && top - low >= len {
+            return (Some(top - len), largest);
+        }
+        (None, largest)
+    }
+
+    /// A hole `[start, end)` opened up: searches may have to look above the
+    /// cached start again (`arch_unmap_area_topdown`).
+    pub fn note_unmapped(&mut self, end: u64, top: u64) {
+        if end > self.free_area_cache {
+            // Extend to the end of the whole hole this one joins.
+            let hole_end = self
+                .entries
+                .range(end..)
+                .next()
+                .map_or(top, |(&s, _)| s)
+                .min(top);
+            self.free_area_cache = hole_end;
+        }
+    }
+}

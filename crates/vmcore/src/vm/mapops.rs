@@ -1,0 +1,508 @@
+//! Operations on map entries that touch the layers below: clipping
+//! (`uvm_map_clip_start/end`, Linux `__split_vma`), merging (`vma_merge`),
+//! unmapping (`uvm_unmap_remove`, `do_vmi_munmap`), and the amap/anon/object
+//! reference counting that goes with them (`amap_ref`, `amap_unref`,
+//! `amap_copy`, `uvm_anfree`).
+
+use super::amap::{Amap, AmapRef};
+use super::map::Entry;
+use crate::addr::{PAGE_SHIFT, VirtAddr};
+use crate::event::{Event, Pid};
+use crate::flags::VmFlags;
+use crate::machine::{Machine, TASK_SIZE};
+use crate::phys::FrameOwner;
+
+impl Machine {
+    // ----- anons -----
+
+    /// Drop one reference to an anon; the last one frees its frame
+    /// (`uvm_anfree`). The caller has removed every PTE that mapped it.
+    pub(crate) fn anon_unref(&mut self, anon: u32) {
+        let Some(a) = self.anons.get_mut(anon) else {
+            return;
+        };
+        a.refs -= 1;
+        if a.refs == 0 {
+            let pfn = a.pfn;
+            self.anons.remove(anon);
+            self.phys.free(pfn, &mut self.ev);
+        }
+    }
+
+    // ----- amaps -----
+
+    /// One more entry covers `[slotoff, slotoff + n)` of `amap` (fork).
+    pub(crate) fn amap_ref(&mut self, amap: u32, slotoff: u64, n: u64) {
+        let am = self
+            .amaps
+            .get_mut(amap)
+            .expect("entry references a live amap");
+        am.refs += 1;
+        for c in &mut am.ppref[slotoff as usize..(slotoff + n) as usize] {
+            *c += 1;
+        }
+    }
+
+    /// An entry covering `[slotoff, slotoff + n)` lets go of `amap`
+    /// (`amap_unref`): slots nobody covers any more lose their anons, and
+    /// the last reference frees the amap (`amap_wipeout`).
+    pub(crate) fn amap_unref(&mut self, amap: u32, slotoff: u64, n: u64) {
+        let mut dead = Vec::new();
+        let am = self
+            .amaps
+            .get_mut(amap)
+            .expect("entry references a live amap");
+        am.refs -= 1;
+        for i in slotoff..slotoff + n {
+            let c = &mut am.ppref[i as usize];
+            *c -= 1;
+            if *c == 0
+                && let Some(a) = am.slots[i as usize].take()
+            {
+                dead.push(a);
+            }
+        }
+        if am.refs == 0 {
+            debug_assert!(
+                am.slots.iter().all(|s| s.is_none()),
+                "amap freed with anons left"
+            );
+            self.amaps.remove(amap);
+        }
+        for a in dead {
+            self.anon_unref(a);
+        }
+    }
+
+    /// Give the entry at `start` an amap of its own (`amap_copy`): the new
+    /// amap points at the same anons (each gains a reference, so the pages
+    /// stay copy-on-write at the anon level) and needs-copy is cleared. An
+    /// amap nobody else references is simply kept.
+    pub(crate) fn amap_copy(&mut self, pid: Pid, start: u64) {
+        let e = self.procs[&pid].map.entries[&start].clone();
+        let Some(r) = e.aref else {
+            self.proc_mut(pid)
+                .map
+                .entries
+                .get_mut(&start)
+                .expect("entry")
+                .needs_copy = false;
+            return;
+        };
+        let n = e.pages();
+        let old = self.amaps.get(r.amap).expect("live amap");
+        if old.refs == 1 {
+            self.proc_mut(pid)
+                .map
+                .entries
+                .get_mut(&start)
+                .expect("entry")
+                .needs_copy = false;
+            return;
+        }
+        let mut new = Amap::new(n);
+        let taken: Vec<Option<u32>> =
+            old.slots[r.slotoff as usize..(r.slotoff + n) as usize].to_vec();
+        for (i, a) in taken.into_iter().enumerate() {
+            if let Some(a) = a {
+                self.anons.get_mut(a).expect("live anon").refs += 1;
+                new.slots[i] = Some(a);
+            }
+        }
+        let id = self.amaps.insert(new);
+        {
+            let en = self
+                .proc_mut(pid)
+                .map
+                .entries
+                .get_mut(&start)
+                .expect("entry");
+            en.aref = Some(AmapRef {
+                amap: id,
+                slotoff: 0,
+            });
+            en.needs_copy = false;
+        }
+        self.amap_unref(r.amap, r.slotoff, n);
+        self.ev.push_with(|| Event::AmapCopy {
+            pid,
+            start: VirtAddr(e.start),
+            end: VirtAddr(e.end),
+            slots: n,
+        });
+    }
+
+    /// Give the entry at `start` an amap if it has none yet
+    /// (`amap_alloc` on the first private write), and an anon_vma the way
+    /// `anon_vma_prepare` finds one: shared with a compatible neighbour.
+    pub(crate) fn amap_ensure(&mut self, pid: Pid, start: u64) {
+        let e = &self.procs[&pid].map.entries[&start];
+        if e.aref.is_some() {
+            if e.needs_copy {
+                self.amap_copy(pid, start);
+            }
+            return;
+        }
+        let n = e.pages();
+        let id = self.amaps.insert(Amap::new(n));
+        self.anon_vma_prepare(pid, start);
+        let en = self
+            .proc_mut(pid)
+            .map
+            .entries
+            .get_mut(&start)
+            .expect("entry");
+        en.aref = Some(AmapRef {
+            amap: id,
+            slotoff: 0,
+        });
+        en.needs_copy = false;
+    }
+
+    /// `anon_vma_prepare` / `find_mergeable_anon_vma`: reuse a neighbour's
+    /// anon_vma when the two entries could be one (same object and flags
+    /// but for rwx, pages lining up), else make a new one.
+    pub(crate) fn anon_vma_prepare(&mut self, pid: Pid, start: u64) {
+        let map = &self.procs[&pid].map;
+        let e = &map.entries[&start];
+        if e.anon_vma.is_some() {
+            return;
+        }
+        let compatible = |a: &Entry, b: &Entry| {
+            a.end == b.start
+                && a.object == b.object
+                && a.pgoff + a.pages() == b.pgoff
+                && (a.flags ^ b.flags).is_empty()
+        };
+        let mut found = None;
+        if let Some(p) = map.prev_of(e.start)
+            && compatible(p, e)
+            && !p.anon_vma_forked
+        {
+            found = p.anon_vma;
+        }
+        if found.is_none()
+            && let Some(n) = map.entries.get(&e.end)
+            && compatible(e, n)
+            && !n.anon_vma_forked
+        {
+            found = n.anon_vma;
+        }
+        let av = match found {
+            Some(a) => a,
+            None => self.new_anon_vma(),
+        };
+        self.proc_mut(pid)
+            .map
+            .entries
+            .get_mut(&start)
+            .expect("entry")
+            .anon_vma = Some(av);
+    }
+
+    // ----- objects -----
+
+    pub(crate) fn object_ref(&mut self, obj: u32) {
+        self.objects.get_mut(obj).expect("live object").refs += 1;
+    }
+
+    /// Drop a reference to an object; the last one frees its page cache.
+    /// (Nothing maps its pages any more: map entries hold references.)
+    pub(crate) fn object_unref(&mut self, obj: u32) {
+        let o = self.objects.get_mut(obj).expect("live object");
+        o.refs -= 1;
+        if o.refs == 0 {
+            let o = self.objects.remove(obj).expect("live object");
+            for (_, pfn) in o.pages {
+                self.phys.free(pfn, &mut self.ev);
+            }
+        }
+    }
+
+    /// The page-cache frame for page `index` of `obj`, read in (here:
+    /// allocated zeroed, as for a hole) if it is not cached.
+    pub(crate) fn cache_page(&mut self, obj: u32, index: u64) -> Option<crate::addr::Pfn> {
+        if let Some(&pfn) = self.objects.get(obj)?.pages.get(&index) {
+            return Some(pfn);
+        }
+        let pfn = self
+            .phys
+            .alloc(FrameOwner::Cache { object: obj, index }, &mut self.ev)?;
+        self.objects.get_mut(obj)?.pages.insert(index, pfn);
+        Some(pfn)
+    }
+
+    // ----- clipping and merging -----
+
+    /// Split the entry containing `addr` so that an entry starts at `addr`
+    /// (`uvm_map_clip_start`, `__split_vma`). Both halves keep the amap,
+    /// covering disjoint slots of it, and the object.
+    pub(crate) fn clip(&mut self, pid: Pid, addr: u64) {
+        let p = self.proc_mut(pid);
+        let Some(e) = p.map.find(addr) else { return };
+        if e.start == addr {
+            return;
+        }
+        let mut left = e.clone();
+        let mut right = e.clone();
+        let left_pages = (addr - left.start) >> PAGE_SHIFT;
+        left.end = addr;
+        right.start = addr;
+        right.pgoff = left.pgoff + left_pages;
+        if let Some(r) = &mut right.aref {
+            r.slotoff += left_pages;
+        }
+        let (start, end) = (left.start, right.end);
+        p.map.entries.insert(left.start, left);
+        let aref = right.aref;
+        let obj = right.object;
+        p.map.entries.insert(addr, right);
+        if let Some(r) = aref {
+            self.amaps.get_mut(r.amap).expect("live amap").refs += 1;
+        }
+        if let Some(o) = obj {
+            self.object_ref(o);
+        }
+        self.ev.push_with(|| Event::EntrySplit {
+            pid,
+            start: VirtAddr(start),
+            at: VirtAddr(addr),
+            end: VirtAddr(end),
+        });
+    }
+
+    /// Whether the entries `a` (below) and `b` (above, adjacent) may be
+    /// one entry: Linux's `is_mergeable_vma` + `is_mergeable_anon_vma`.
+    pub(crate) fn mergeable(a: &Entry, b: &Entry) -> bool {
+        let anon_ok = match (a.anon_vma, b.anon_vma) {
+            (Some(x), Some(y)) => x == y,
+            (Some(_), None) => !a.anon_vma_forked,
+            (None, Some(_)) => !b.anon_vma_forked,
+            (None, None) => true,
+        };
+        a.end == b.start
+            && a.prot == b.prot
+            && a.flags == b.flags
+            && a.object == b.object
+            && a.pgoff + a.pages() == b.pgoff
+            && anon_ok
+    }
+
+    /// Merge the entry ending at `addr` with the one starting there, if
+    /// they are compatible (`vma_merge`). Returns whether they merged.
+    pub(crate) fn try_merge(&mut self, pid: Pid, addr: u64) -> bool {
+        let map = &self.procs[&pid].map;
+        let Some(b) = map.entries.get(&addr) else {
+            return false;
+        };
+        let Some(a) = map.prev_of(addr) else {
+            return false;
+        };
+        if a.end != addr || !Self::mergeable(a, b) {
+            return false;
+        }
+        let (a_start, b_start) = (a.start, b.start);
+        // The upper layers join too. Entries that already cover adjacent
+        // slots of one amap just drop a reference; otherwise each side is
+        // given an amap of its own and the two are concatenated.
+        let same = match (a.aref, b.aref) {
+            (Some(x), Some(y)) => {
+                x.amap == y.amap
+                    && x.slotoff + a.pages() == y.slotoff
+                    && a.needs_copy == b.needs_copy
+            }
+            (None, None) => true,
+            _ => false,
+        };
+        if !same {
+            for s in [a_start, b_start] {
+                let e = &self.procs[&pid].map.entries[&s];
+                if e.aref.is_some() {
+                    self.amap_copy(pid, s);
+                }
+            }
+        }
+        let p = self.proc_mut(pid);
+        let a = p.map.entries.remove(&a_start).expect("entry");
+        let b = p.map.entries.remove(&b_start).expect("entry");
+        let mut m = a.clone();
+        m.end = b.end;
+        m.anon_vma = a.anon_vma.or(b.anon_vma);
+        m.anon_vma_forked = a.anon_vma_forked || b.anon_vma_forked;
+        m.needs_copy = a.needs_copy;
+        p.map.entries.insert(m.start, m.clone());
+        if same {
+            if let Some(r) = a.aref {
+                self.amaps.get_mut(r.amap).expect("live amap").refs -= 1;
+            }
+        } else {
+            let (an, bn) = (a.pages(), b.pages());
+            let mut joined = Amap::new(an + bn);
+            for (side, off, n) in [(a.aref, 0u64, an), (b.aref, an, bn)] {
+                if let Some(r) = side {
+                    let old = self.amaps.remove(r.amap).expect("private amap");
+                    debug_assert_eq!(old.refs, 1);
+                    for i in 0..n {
+                        joined.slots[(off + i) as usize] = old.slots[(r.slotoff + i) as usize];
+                    }
+                }
+            }
+            let id = self.amaps.insert(joined);
+            let en = self
+                .proc_mut(pid)
+                .map
+                .entries
+                .get_mut(&m.start)
+                .expect("entry");
+            en.aref = Some(AmapRef {
+                amap: id,
+                slotoff: 0,
+            });
+            en.needs_copy = false;
+        }
+        if let Some(o) = b.object {
+            self.object_unref(o);
+        }
+        self.ev.push_with(|| Event::EntryMerge {
+            pid,
+            start: VirtAddr(m.start),
+            end: VirtAddr(m.end),
+        });
+        true
+    }
+
+    /// Try merging the entry starting at `start` with both neighbours.
+    /// Returns the start of the entry that now contains `start`.
+    pub(crate) fn merge_around(&mut self, pid: Pid, start: u64) -> u64 {
+        let end = match self.procs[&pid].map.entries.get(&start) {
+            Some(e) => e.end,
+            None => return start,
+        };
+        self.try_merge(pid, end);
+        if self.try_merge(pid, start) {
+            return self.procs[&pid].map.find(start).map_or(start, |e| e.start);
+        }
+        start
+    }
+
+    /// Insert a new entry and merge it with its neighbours as `mmap_region`
+    /// does.
+    pub(crate) fn insert_entry(&mut self, pid: Pid, e: Entry) -> u64 {
+        let (start, end) = (e.start, e.end);
+        if let Some(o) = e.object {
+            self.object_ref(o);
+        }
+        self.proc_mut(pid).map.entries.insert(start, e);
+        self.ev.push_with(|| Event::EntryInsert {
+            pid,
+            start: VirtAddr(start),
+            end: VirtAddr(end),
+        });
+        self.merge_around(pid, start)
+    }
+
+    /// Remove everything mapped in `[start, end)`: split the entries at the
+    /// edges, zap the page tables, drop amap and object references
+    /// (`do_vmi_munmap`).
+    pub(crate) fn unmap_range(&mut self, pid: Pid, start: u64, end: u64) {
+        self.clip(pid, start);
+        self.clip(pid, end);
+        let starts = self.procs[&pid].map.overlapping(start, end);
+        if starts.is_empty() {
+            return;
+        }
+        self.zap(pid, start, end);
+        for s in starts {
+            let e = self.proc_mut(pid).map.entries.remove(&s).expect("entry");
+            if let Some(r) = e.aref {
+                self.amap_unref(r.amap, r.slotoff, e.pages());
+            }
+            if let Some(o) = e.object {
+                self.object_unref(o);
+            }
+            self.ev.push_with(|| Event::EntryRemove {
+                pid,
+                start: VirtAddr(e.start),
+                end: VirtAddr(e.end),
+            });
+        }
+        self.proc_mut(pid)
+            .map
+            .note_unmapped(end, crate::machine::MMAP_BASE.min(TASK_SIZE));
+    }
+
+    /// Throw away the private pages of `[start, end)` inside one entry:
+    /// zap the PTEs and drop the amap slots (MADV_DONTNEED on private
+    /// memory, `zap_page_range_single`). Shared objects keep their data.
+    pub(crate) fn discard_private(&mut self, pid: Pid, entry_start: u64, start: u64, end: u64) {
+        self.zap(pid, start, end);
+        let e = &self.procs[&pid].map.entries[&entry_start];
+        if e.aref.is_none() {
+            return;
+        }
+        // The slots must be this entry's own before they are emptied: an
+        // amap shared through fork is copied first (`amap_copy`).
+        let r = e.aref.expect("amap");
+        let first = r.slotoff + ((start - e.start) >> PAGE_SHIFT);
+        let n = (end - start) >> PAGE_SHIFT;
+        let am = self.amaps.get(r.amap).expect("live amap");
+        if e.needs_copy
+            || am.ppref[first as usize..(first + n) as usize]
+                .iter()
+                .any(|&c| c > 1)
+        {
+            self.amap_copy(pid, entry_start);
+        }
+        let e = &self.procs[&pid].map.entries[&entry_start];
+        let r = e.aref.expect("amap");
+        let first = r.slotoff + ((start - e.start) >> PAGE_SHIFT);
+        let n = (end - start) >> PAGE_SHIFT;
+        let mut dead = Vec::new();
+        let am = self.amaps.get_mut(r.amap).expect("live amap");
+        for i in first..first + n {
+            if let Some(a) = am.slots[i as usize].take() {
+                dead.push(a);
+            }
+        }
+        for a in dead {
+            self.anon_unref(a);
+        }
+    }
+
+    /// Change the flags of `[start, end)` entry by entry with `f`, clipping
+    /// the edges and merging afterwards (`madvise_update_vma`,
+    /// `mlock_fixup`): only entries whose flags change are split.
+    pub(crate) fn update_flags(
+        &mut self,
+        pid: Pid,
+        start: u64,
+        end: u64,
+        f: impl Fn(VmFlags) -> VmFlags,
+    ) {
+        let starts = self.procs[&pid].map.overlapping(start, end);
+        let mut changed = Vec::new();
+        for s in starts {
+            let e = &self.procs[&pid].map.entries[&s];
+            let new = f(e.flags);
+            if new == e.flags {
+                continue;
+            }
+            let (lo, hi) = (e.start.max(start), e.end.min(end));
+            self.clip(pid, lo);
+            self.clip(pid, hi);
+            self.proc_mut(pid)
+                .map
+                .entries
+                .get_mut(&lo)
+                .expect("clipped")
+                .flags = new;
+            changed.push(lo);
+        }
+        for s in changed {
+            if let Some(e) = self.procs[&pid].map.find(s) {
+                let s = e.start;
+                self.merge_around(pid, s);
+            }
+        }
+    }
+}

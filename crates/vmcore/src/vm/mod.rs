@@ -1,0 +1,10 @@
+//! The machine-independent VM layer: map entries, the anonymous layer
+//! (amaps and anons, after NetBSD UVM), memory objects and the fault
+//! handler.
+pub mod amap;
+pub mod anon;
+mod fault;
+pub mod map;
+mod mapops;
+pub mod object;
+pub mod slab;
