@@ -28,11 +28,23 @@ test('the wasm module is served as application/wasm', async () => {
 test('index.html loads the wasm and shows the version, with no errors', { timeout: 60_000 }, async () => {
   const { page, errors } = await newPage(browser);
   await page.goto(new URL('index.html', site.url).href, { waitUntil: 'load' });
+  // The page sets <body data-ready="1"> once the wasm runs ("error" if it
+  // could not start); report what it said and every error it logged.
+  let ready;
   try {
-    await page.waitForSelector('body[data-ready="1"]', { timeout: 30_000 });
+    await page.waitForFunction(
+      () => ['1', 'error'].includes(document.body?.dataset.ready ?? ''),
+      null,
+      { timeout: 30_000 },
+    );
+  } catch {
+    // timed out: fall through with whatever the page says now
   } finally {
+    ready = await page.evaluate(() => document.body?.dataset.ready ?? null);
     await screenshot(page, 'smoke-index');
   }
+  assert.equal(ready, '1',
+    `body[data-ready] is ${JSON.stringify(ready)}, not "1"; errors:\n${errors.join('\n')}`);
   const version = (await page.textContent('#vm-version'))?.trim();
   assert.match(version ?? '', /^\d+\.\d+\.\d+/, `#vm-version shows a version (got ${JSON.stringify(version)})`);
   assert.deepEqual(errors, [], 'no console errors, page errors or failed requests');
