@@ -94,10 +94,8 @@ impl FrameOwner {
 #[derive(Clone, Copy, Debug, Serialize)]
 pub struct FrameDesc {
     pub owner: FrameOwner,
-    /// Leaf PTEs mapping this frame (`page_mapcount`). For a page-table
-    /// frame the pmap keeps here the number of its non-zero entries instead
-    /// (FreeBSD's page-table-page `ref_count`), so it knows when the table
-    /// has become empty without scanning it.
+    /// Leaf PTEs mapping this frame (`page_mapcount`); 0 for a page-table
+    /// frame (see [`PhysMem::table_entries`] for those).
     pub mapcount: u32,
     /// mlock/wiring count: a wired frame is never paged out.
     pub wired: u32,
@@ -160,6 +158,8 @@ impl FrameData {
 struct Frame {
     desc: FrameDesc,
     allocated: bool,
+    /// Non-zero entries, when the frame is a page table.
+    table_entries: u16,
     data: Option<Box<FrameData>>,
 }
 
@@ -168,6 +168,7 @@ impl Frame {
         Frame {
             desc: FrameDesc::FREE,
             allocated: false,
+            table_entries: 0,
             data: None,
         }
     }
@@ -266,6 +267,7 @@ impl PhysMem {
             "free frame {pfn} not zero"
         );
         f.allocated = true;
+        f.table_entries = 0;
         f.desc = FrameDesc::new(owner);
         self.kinds[pfn as usize] = owner.kind() as u8;
         self.free -= 1;
@@ -339,11 +341,13 @@ impl PhysMem {
             return;
         }
         let f = &mut self.frames[pfn.index()];
+        debug_assert!(f.desc.mapcount == 0, "freeing mapped frame {pfn}");
         debug_assert!(
-            f.desc.mapcount == 0 || f.desc.owner.kind() == FrameKind::PageTable,
-            "freeing mapped frame {pfn}"
+            f.table_entries == 0,
+            "freeing page table {pfn} with entries"
         );
         f.allocated = false;
+        f.table_entries = 0;
         f.desc = FrameDesc::FREE;
         if let Some(d) = &mut f.data {
             d.clear();
@@ -386,6 +390,25 @@ impl PhysMem {
         if pfn.0 < self.total {
             self.desc_mut(pfn).owner = owner;
             self.kinds[pfn.index()] = owner.kind() as u8;
+        }
+    }
+
+    /// For a page-table frame: how many of its 512 entries are non-zero.
+    /// The pmap keeps this count (FreeBSD's page-table-page `ref_count`) so
+    /// it can free a table the moment it empties without scanning it.
+    #[inline]
+    pub fn table_entries(&self, pfn: Pfn) -> u32 {
+        self.frames
+            .get(pfn.index())
+            .map_or(0, |f| f.table_entries as u32)
+    }
+
+    /// Set the count of non-zero entries of page-table frame `pfn`.
+    #[inline]
+    pub fn set_table_entries(&mut self, pfn: Pfn, n: u32) {
+        debug_assert!(n <= 512 && self.is_allocated(pfn));
+        if let Some(f) = self.frames.get_mut(pfn.index()) {
+            f.table_entries = n.min(512) as u16;
         }
     }
 

@@ -14,9 +14,10 @@
 //! Conventions:
 //! - intermediate entries are `P|RW|US` without NX, so the leaf alone
 //!   decides the permissions; leaves are `P|US|(RW)|(NX)`;
-//! - the descriptor of a page-table frame counts its non-zero entries in
-//!   `mapcount` (FreeBSD's page-table-page `ref_count`): a table whose count
-//!   drops to 0 is freed at once and its parent entry cleared;
+//! - each page-table frame's count of non-zero entries is kept in
+//!   [`PhysMem::table_entries`] (FreeBSD's page-table-page `ref_count`): a
+//!   table whose count drops to 0 is freed at once and its parent entry
+//!   cleared;
 //! - every leaf change emits `PteWrite`; the MMU's own A/D updates do not;
 //! - when a present leaf is removed or replaced, its D bit is carried into
 //!   the frame's `dirty` and A into `referenced` (Linux `zap_pte_range`:
@@ -262,21 +263,21 @@ fn wr(phys: &mut PhysMem, table: Pfn, idx: usize, pte: Pte) {
 /// Non-zero entries in a table frame.
 #[inline]
 fn used(phys: &PhysMem, table: Pfn) -> u32 {
-    phys.desc(table).mapcount
+    phys.table_entries(table)
 }
 
 #[inline]
 fn used_inc(phys: &mut PhysMem, table: Pfn) {
-    let d = phys.desc_mut(table);
-    d.mapcount += 1;
-    debug_assert!(d.mapcount as usize <= ENTRIES);
+    let n = phys.table_entries(table) + 1;
+    debug_assert!(n as usize <= ENTRIES);
+    phys.set_table_entries(table, n);
 }
 
 #[inline]
 fn used_dec(phys: &mut PhysMem, table: Pfn) {
-    let d = phys.desc_mut(table);
-    debug_assert!(d.mapcount > 0);
-    d.mapcount = d.mapcount.saturating_sub(1);
+    let n = phys.table_entries(table);
+    debug_assert!(n > 0);
+    phys.set_table_entries(table, n.saturating_sub(1));
 }
 
 /// A leaf no longer maps `pfn`: drop the mapcount, keep its A/D news.
@@ -372,7 +373,7 @@ impl Pmap {
             "freeing a page table that still has entries"
         );
         let asid = self.asid;
-        phys.desc_mut(pfn).mapcount = 0;
+        phys.set_table_entries(pfn, 0);
         ev.push_with(|| Event::TableFree { asid, level, pfn });
         phys.free(pfn, ev);
     }
@@ -560,7 +561,7 @@ impl Pmap {
         for i in 0..ENTRIES {
             wr(phys, pt, i, Pte(((base + i as u64) << PAGE_SHIFT) | bits));
         }
-        phys.desc_mut(pt).mapcount = ENTRIES as u32;
+        phys.set_table_entries(pt, ENTRIES as u32);
         let new = Pte::new(pt, TABLE_FLAGS);
         wr(phys, pd, idx, new);
         let asid = self.asid;
@@ -943,8 +944,6 @@ impl Pmap {
     pub fn destroy(mut self, phys: &mut PhysMem, ev: &mut EventLog) {
         debug_assert_eq!(self.resident, 0, "pmap destroyed with pages still mapped");
         self.destroy_in(phys, self.cr3, 4, ev);
-        let d = phys.desc_mut(self.cr3);
-        d.mapcount = 0;
         self.free_table(phys, self.cr3, 4, ev);
     }
 
@@ -1111,20 +1110,16 @@ mod tests {
                 let n = if level == 2 { PAGES_PER_HUGE } else { 1 };
                 resident += n;
                 for i in 0..n {
-                    *maps
-                        .entry(Pfn(huge_base(pte).max(pte.pfn().0) + i))
-                        .or_default() += 1;
+                    *maps.entry(pte.pfn().add(i)).or_default() += 1;
                 }
             });
             assert_eq!(resident, self.pmap.resident_pages());
             for p in self.phys.allocated() {
-                if self.phys.desc(p).owner.kind() != crate::phys::FrameKind::PageTable {
-                    assert_eq!(
-                        self.phys.desc(p).mapcount,
-                        maps.get(&p).copied().unwrap_or(0),
-                        "mapcount of {p}"
-                    );
-                }
+                assert_eq!(
+                    self.phys.desc(p).mapcount,
+                    maps.get(&p).copied().unwrap_or(0),
+                    "mapcount of {p}"
+                );
             }
         }
     }
