@@ -96,6 +96,16 @@ impl Machine {
                     *obj_refs.entry(o).or_default() += 1;
                 }
             }
+            for &g in &p.guards {
+                ensure!(
+                    p.map.find(g).is_some(),
+                    "p{pid}: guard page {g:#x} outside every entry"
+                );
+                ensure!(
+                    p.pmap.lookup(&self.phys, VirtAddr(g)).is_none(),
+                    "p{pid}: guard page {g:#x} has a PTE"
+                );
+            }
             for &of in p.fds.values() {
                 *of_refs.entry(of).or_default() += 1;
             }

@@ -140,6 +140,9 @@ pub struct Process {
     pub pmap: Pmap,
     /// Descriptor table: fd -> open file id.
     pub fds: BTreeMap<Fd, u32>,
+    /// Guard pages (MADV_GUARD_INSTALL): any access raises SIGSEGV. Linux
+    /// keeps them as PTE markers; here they are a set of page addresses.
+    pub guards: std::collections::BTreeSet<u64>,
     /// `mm->def_flags`: VM_LOCKED (| VM_LOCKONFAULT) after mlockall(MCL_FUTURE).
     pub def_flags: VmFlags,
     pub brk_start: u64,
@@ -243,6 +246,7 @@ impl Machine {
             map: VmMap::default(),
             pmap,
             fds: BTreeMap::new(),
+            guards: Default::default(),
             def_flags: VmFlags::empty(),
             brk_start: BRK_START,
             brk: BRK_START,

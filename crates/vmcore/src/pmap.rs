@@ -93,18 +93,24 @@ impl PteProt {
 pub struct TlbFlush {
     asid: u16,
     all: bool,
+    /// Pages owed (0 when `all`).
     len: u8,
-    pages: [VirtAddr; TLB_SINGLE_PAGE_FLUSH_CEILING],
+    /// The page when exactly one is owed (no allocation for the common case).
+    one: VirtAddr,
+    /// Every page once two or more are owed.
+    more: Vec<VirtAddr>,
 }
 
 impl TlbFlush {
     /// Nothing to flush.
+    #[inline]
     pub fn none(asid: u16) -> TlbFlush {
         TlbFlush {
             asid,
             all: false,
             len: 0,
-            pages: [VirtAddr(0); TLB_SINGLE_PAGE_FLUSH_CEILING],
+            one: VirtAddr(0),
+            more: Vec::new(),
         }
     }
     /// One page (or the 2 MiB page covering `va`) to flush.
@@ -126,24 +132,35 @@ impl TlbFlush {
     }
     /// The pages to INVLPG (empty when [`TlbFlush::is_all`]).
     pub fn pages(&self) -> &[VirtAddr] {
-        &self.pages[..self.len as usize]
+        match self.len {
+            0 => &[],
+            1 => core::slice::from_ref(&self.one),
+            _ => &self.more,
+        }
     }
-    /// Owe a flush of `va`'s page too.
+    /// Owe a flush of `va`'s page too (a repeat of the latest page is
+    /// merged; past the ceiling the whole address space is owed).
     pub fn add(&mut self, va: VirtAddr) {
-        if self.all {
-            return;
-        }
         let va = va.align_down(PAGE_SIZE);
-        if self.pages().contains(&va) {
+        if self.all || self.pages().last() == Some(&va) {
             return;
         }
-        if (self.len as usize) < TLB_SINGLE_PAGE_FLUSH_CEILING {
-            self.pages[self.len as usize] = va;
-            self.len += 1;
-        } else {
-            self.all = true;
-            self.len = 0;
+        match self.len as usize {
+            0 => self.one = va,
+            1 => {
+                self.more.reserve(8);
+                self.more.push(self.one);
+                self.more.push(va);
+            }
+            TLB_SINGLE_PAGE_FLUSH_CEILING => {
+                self.all = true;
+                self.len = 0;
+                self.more = Vec::new();
+                return;
+            }
+            _ => self.more.push(va),
         }
+        self.len += 1;
     }
     /// Take over `other`'s obligation (same address space).
     pub fn merge(&mut self, other: TlbFlush) {
@@ -154,6 +171,7 @@ impl TlbFlush {
         if other.all {
             self.all = true;
             self.len = 0;
+            self.more = Vec::new();
         } else {
             for &va in other.pages() {
                 self.add(va);
@@ -378,25 +396,12 @@ impl Pmap {
         phys.free(pfn, ev);
     }
 
-    /// Frames `table_for(va, target)` would allocate (including a demote).
-    fn tables_needed(&self, phys: &PhysMem, va: VirtAddr, target: u8) -> u64 {
-        let mut t = self.cr3;
-        for level in (target + 1..=4).rev() {
-            let e = rd(phys, t, va.table_index(level));
-            if !e.is_present() {
-                return (level - target) as u64;
-            }
-            if level == 2 && e.is_huge() {
-                return 1;
-            }
-            t = e.pfn();
-        }
-        0
-    }
-
     /// The table at `target` level (1 = PT, 2 = PD) for `va`, allocating the
     /// missing tables on the way (`pmap_alloc_ptp` / `__pte_alloc`) and
     /// demoting a 2 MiB leaf that is in the way.
+    ///
+    /// => on `NoMemory` nothing has changed: the frames needed are counted
+    ///    before any is taken.
     fn table_for(
         &mut self,
         phys: &mut PhysMem,
@@ -405,23 +410,40 @@ impl Pmap {
         flush: &mut TlbFlush,
         ev: &mut EventLog,
     ) -> Result<Pfn, PmapError> {
+        // Down through the tables that exist.
         let mut t = self.cr3;
-        for level in (target + 1..=4).rev() {
+        let mut level = 4;
+        let mut e = Pte(0);
+        while level > target {
+            e = rd(phys, t, va.table_index(level));
+            if !e.is_present() || (level == 2 && e.is_huge()) {
+                break;
+            }
+            t = e.pfn();
+            level -= 1;
+        }
+        if level == target {
+            return Ok(t);
+        }
+        let huge = e.is_present();
+        let need = if huge { 1 } else { (level - target) as u64 };
+        if phys.free_frames() < need {
+            return Err(PmapError::NoMemory);
+        }
+        if huge {
+            let idx = va.table_index(2);
+            flush.merge(self.demote_at(phys, t, idx, va.align_down(HUGE_PAGE_SIZE), ev)?);
+            return Ok(rd(phys, t, idx).pfn());
+        }
+        while level > target {
             let idx = va.table_index(level);
-            let e = rd(phys, t, idx);
-            t = if !e.is_present() {
-                let n = self.alloc_table(phys, level - 1, va, ev)?;
-                wr(phys, t, idx, Pte::new(n, TABLE_FLAGS));
-                if e.is_unused() {
-                    used_inc(phys, t);
-                }
-                n
-            } else if level == 2 && e.is_huge() {
-                flush.merge(self.demote_at(phys, t, idx, va.align_down(HUGE_PAGE_SIZE), ev)?);
-                rd(phys, t, idx).pfn()
-            } else {
-                e.pfn()
-            };
+            let n = self.alloc_table(phys, level - 1, va, ev)?;
+            if rd(phys, t, idx).is_unused() {
+                used_inc(phys, t);
+            }
+            wr(phys, t, idx, Pte::new(n, TABLE_FLAGS));
+            t = n;
+            level -= 1;
         }
         Ok(t)
     }
@@ -442,9 +464,6 @@ impl Pmap {
         ev: &mut EventLog,
     ) -> Result<TlbFlush, PmapError> {
         let va = va.align_down(PAGE_SIZE);
-        if phys.free_frames() < self.tables_needed(phys, va, 1) {
-            return Err(PmapError::NoMemory);
-        }
         let mut flush = TlbFlush::none(self.asid);
         let pt = self.table_for(phys, va, 1, &mut flush, ev)?;
         let idx = va.table_index(1);
@@ -491,9 +510,6 @@ impl Pmap {
         debug_assert!(va.is_aligned(HUGE_PAGE_SIZE) && pfn.0 % PAGES_PER_HUGE == 0);
         let va = va.align_down(HUGE_PAGE_SIZE);
         let pfn = Pfn(pfn.0 & !(PAGES_PER_HUGE - 1));
-        if phys.free_frames() < self.tables_needed(phys, va, 2) {
-            return Err(PmapError::NoMemory);
-        }
         let mut flush = TlbFlush::none(self.asid);
         let pd = self.table_for(phys, va, 2, &mut flush, ev)?;
         let idx = va.table_index(2);
@@ -1348,8 +1364,9 @@ mod tests {
         for i in 0..33 {
             f.add(VirtAddr(i << 12));
         }
-        f.add(VirtAddr(5 << 12));
+        f.add(VirtAddr(32 << 12));
         assert!(!f.is_all() && f.pages().len() == 33);
+        assert_eq!(f.pages()[5], VirtAddr(5 << 12));
         let mut g = TlbFlush::page(7, VirtAddr(99 << 12));
         g.merge(f);
         assert!(g.is_all());

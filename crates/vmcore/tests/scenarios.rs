@@ -35,7 +35,12 @@ fn maps(m: &Machine, pid: u32) -> Vec<String> {
         .unwrap()
         .into_iter()
         .filter(|l| l.start >= A && l.start < A + (64 << 30))
-        .map(|l| format!("{:#x}-{:#x} {} {:#x} {}", l.start, l.end, l.perms, l.offset, l.backing))
+        .map(|l| {
+            format!(
+                "{:#x}-{:#x} {} {:#x} {}",
+                l.start, l.end, l.perms, l.offset, l.backing
+            )
+        })
         .collect()
 }
 
@@ -73,7 +78,10 @@ fn cow_after_fork() {
     ok(&m);
     assert_eq!(m.load(c, A + 4096).unwrap(), 0x20);
     assert_eq!(m.load(1, A + 4096).unwrap(), 0x21);
-    assert_eq!(maps(&m, c), vec!["0x300000000000-0x300000002000 rw-p 0x0 anon"]);
+    assert_eq!(
+        maps(&m, c),
+        vec!["0x300000000000-0x300000002000 rw-p 0x0 anon"]
+    );
     m.exit(c).unwrap();
     ok(&m);
     m.exit(1).unwrap();
@@ -91,7 +99,10 @@ fn mprotect_split_merge() {
     assert_eq!(sig(m.store(1, A + 4096, 10)), SignalCode::SegvAccerr);
     m.mprotect(1, A + 4096, 4096, RW).unwrap();
     ok(&m);
-    assert_eq!(maps(&m, 1), vec!["0x300000000000-0x300000003000 rw-p 0x0 anon"]);
+    assert_eq!(
+        maps(&m, 1),
+        vec!["0x300000000000-0x300000003000 rw-p 0x0 anon"]
+    );
     m.store(1, A + 4096, 11).unwrap();
     assert_eq!(m.load(1, A + 4096).unwrap(), 11);
     ok(&m);
@@ -101,8 +112,14 @@ fn mprotect_split_merge() {
 fn errors() {
     let mut m = machine();
     assert_eq!(errno(m.mmap(1, A, 0, RW, PA, -1, 0)), Errno::EINVAL);
-    assert_eq!(errno(m.mmap(1, A, 4096, RW, MAP_PRIVATE | MAP_FIXED, -1, 0)), Errno::EBADF);
-    assert_eq!(errno(m.mmap(1, A, 4096, RW, MAP_ANONYMOUS | MAP_FIXED, -1, 0)), Errno::EINVAL);
+    assert_eq!(
+        errno(m.mmap(1, A, 4096, RW, MAP_PRIVATE | MAP_FIXED, -1, 0)),
+        Errno::EBADF
+    );
+    assert_eq!(
+        errno(m.mmap(1, A, 4096, RW, MAP_ANONYMOUS | MAP_FIXED, -1, 0)),
+        Errno::EINVAL
+    );
     assert_eq!(errno(m.mmap(1, A + 1, 4096, RW, PA, -1, 0)), Errno::EINVAL);
     assert_eq!(errno(m.munmap(1, A, 0)), Errno::EINVAL);
     assert_eq!(errno(m.mlockall(1, 0)), Errno::EINVAL);

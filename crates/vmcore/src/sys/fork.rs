@@ -67,6 +67,14 @@ impl Machine {
                     let _ = r;
                 }
             }
+            if !e.flags.contains(VmFlags::WIPEONFORK) {
+                let g: Vec<u64> = self.procs[&pid]
+                    .guards
+                    .range(e.start..e.end)
+                    .copied()
+                    .collect();
+                self.proc_mut(child).guards.extend(g);
+            }
             self.proc_mut(child).map.entries.insert(c.start, c);
         }
         for fd in fds.values() {

@@ -209,8 +209,25 @@ impl Machine {
             MADV_COLLAPSE => {
                 return Err(einval("MADV_COLLAPSE is not simulated"));
             }
-            MADV_GUARD_INSTALL | MADV_GUARD_REMOVE => {
-                return Err(einval("guard regions are not simulated"));
+            MADV_GUARD_INSTALL => {
+                if e.flags.contains(VmFlags::LOCKED) {
+                    return Err(einval("guard pages cannot be installed in locked memory"));
+                }
+                // The pages are thrown away and marked (`madvise_guard_install`).
+                if e.is_shared() {
+                    self.zap(pid, lo, hi);
+                } else {
+                    self.discard_private(pid, e.start, lo, hi);
+                }
+                let p = self.proc_mut(pid);
+                p.guards.extend((lo..hi).step_by(PAGE_SIZE as usize));
+            }
+            MADV_GUARD_REMOVE => {
+                let p = self.proc_mut(pid);
+                let gone: Vec<u64> = p.guards.range(lo..hi).copied().collect();
+                for g in gone {
+                    p.guards.remove(&g);
+                }
             }
             _ => return Err(einval("unknown advice")),
         }

@@ -74,28 +74,17 @@ impl Machine {
             return Err(enomem("range has a hole"));
         }
         if lock == VmFlags::LOCKED {
-            self.populate_locked(pid, start, end);
+            // __mlock_posix_error_return: EFAULT -> ENOMEM, ENOMEM -> EAGAIN.
+            if let Err(e) = self.populate(pid, start, end) {
+                return Err(match e.errno {
+                    crate::errno::Errno::ENOMEM => {
+                        crate::errno::eagain("out of memory while locking")
+                    }
+                    _ => enomem("part of the range cannot be faulted in"),
+                });
+            }
         }
         Ok(())
-    }
-
-    /// Populate the locked, not lock-on-fault entries in `[start, end)`.
-    fn populate_locked(&mut self, pid: Pid, start: u64, end: u64) {
-        let ranges: Vec<(u64, u64)> = self.procs[&pid]
-            .map
-            .entries
-            .range(..end)
-            .map(|(_, e)| e)
-            .filter(|e| {
-                e.end > start
-                    && e.flags.contains(VmFlags::LOCKED)
-                    && !e.flags.contains(VmFlags::LOCKONFAULT)
-            })
-            .map(|e| (e.start.max(start), e.end.min(end)))
-            .collect();
-        for (lo, hi) in ranges {
-            self.populate(pid, lo, hi);
-        }
     }
 
     /// mlockall(2).
@@ -119,9 +108,8 @@ impl Machine {
             }
             if flags & MCL_CURRENT != 0 {
                 m.update_flags(pid, 0, TASK_SIZE, |x| (x - LOCK_MASK) | to_add);
-                if to_add == VmFlags::LOCKED {
-                    m.populate_locked(pid, 0, TASK_SIZE);
-                }
+                // Errors are ignored here (`mm_populate`).
+                let _ = m.populate(pid, 0, TASK_SIZE);
             }
             Ok(())
         })

@@ -200,7 +200,8 @@ impl Machine {
         let populate = (flags & MAP_POPULATE != 0 && flags & MAP_NONBLOCK == 0)
             || (vm.contains(VmFlags::LOCKED) && !vm.contains(VmFlags::LOCKONFAULT));
         if populate {
-            self.populate(pid, start, start + len);
+            // mm_populate ignores errors: the mapping stands regardless.
+            let _ = self.populate(pid, start, start + len);
         }
         Ok(start)
     }
@@ -225,10 +226,15 @@ impl Machine {
 
     /// Fault in every page of `[start, end)` as `__mm_populate` does: write
     /// faults for private writable entries (so pages are really
-    /// allocated), read faults otherwise; PROT_NONE entries are skipped and
-    /// failures (SIGBUS past the end of a file) are ignored.
-    pub(crate) fn populate(&mut self, pid: Pid, start: u64, end: u64) {
+    /// allocated), read faults otherwise; lock-on-fault entries are left
+    /// alone. The first failure is returned as `get_user_pages` reports it
+    /// (EFAULT for PROT_NONE or a page past the end of a file, ENOMEM when
+    /// memory runs out); callers that populate on a best-effort basis
+    /// (MAP_POPULATE, mlockall) ignore it.
+    pub(crate) fn populate(&mut self, pid: Pid, start: u64, end: u64) -> SysResult<()> {
+        use crate::arch::x86_64::mmu::Access;
         let mut va = start;
+        let mut first_err = None;
         while va < end {
             let Some(e) = self.procs[&pid].map.find_vma(va) else {
                 break;
@@ -237,19 +243,37 @@ impl Machine {
                 break;
             }
             let (lo, hi, prot, flags) = (va.max(e.start), e.end.min(end), e.prot, e.flags);
-            if prot.readable() {
-                let access = if prot.writable() && !flags.contains(VmFlags::SHARED) {
-                    crate::arch::x86_64::mmu::Access::Write
-                } else {
-                    crate::arch::x86_64::mmu::Access::Read
-                };
-                let mut a = lo;
-                while a < hi {
-                    let _ = self.access(pid, a, access);
-                    a += PAGE_SIZE;
-                }
-            }
             va = hi;
+            if flags.contains(VmFlags::LOCKONFAULT) {
+                continue;
+            }
+            if !prot.readable() {
+                first_err
+                    .get_or_insert(crate::errno::efault("PROT_NONE memory cannot be populated"));
+                continue;
+            }
+            let access = if prot.writable() && !flags.contains(VmFlags::SHARED) {
+                Access::Write
+            } else {
+                Access::Read
+            };
+            let mut a = lo;
+            while a < hi {
+                match self.access(pid, a, access) {
+                    Ok(_) => {}
+                    Err(crate::machine::AccessError::OutOfMemory) => {
+                        first_err.get_or_insert(enomem("out of memory while populating"));
+                        break;
+                    }
+                    Err(_) => {
+                        first_err
+                            .get_or_insert(crate::errno::efault("page past the end of the file"));
+                        break;
+                    }
+                }
+                a += PAGE_SIZE;
+            }
         }
+        first_err.map_or(Ok(()), Err)
     }
 }

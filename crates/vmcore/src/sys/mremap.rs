@@ -131,7 +131,7 @@ impl Machine {
                 self.extend_entry(pid, e.start, ge);
                 self.try_merge(pid, ge);
                 if e.flags.contains(VmFlags::LOCKED) && !e.flags.contains(VmFlags::LOCKONFAULT) {
-                    self.populate(pid, e.end, ge);
+                    let _ = self.populate(pid, e.end, ge);
                 }
                 return Ok(addr);
             }
@@ -242,6 +242,19 @@ impl Machine {
             });
         }
         self.zap(pid, addr, addr + old_len);
+        // Guard markers travel with the page tables.
+        let guards: Vec<u64> = self.procs[&pid]
+            .guards
+            .range(addr..addr + old_len)
+            .copied()
+            .collect();
+        {
+            let p = self.proc_mut(pid);
+            for g in guards {
+                p.guards.remove(&g);
+                p.guards.insert(dest + (g - addr));
+            }
+        }
         let dontunmap = flags & MREMAP_DONTUNMAP != 0;
         // The amap goes with the pages; the old entry keeps none.
         let aref = src.aref;

@@ -39,6 +39,10 @@ impl Machine {
                 None => return Err(self.signal(pid, va, SignalCode::SegvMaperr)),
             },
         };
+        let page = va & !(PAGE_SIZE - 1);
+        if self.procs[&pid].guards.contains(&page) {
+            return Err(self.signal(pid, va, SignalCode::SegvMaperr));
+        }
         let allowed = match access {
             Access::Read => e.prot.readable(),
             Access::Write => e.prot.writable(),
@@ -47,7 +51,6 @@ impl Machine {
         if !allowed {
             return Err(self.signal(pid, va, SignalCode::SegvAccerr));
         }
-        let page = va & !(PAGE_SIZE - 1);
         if e.is_shared() {
             return self.fault_shared(pid, &e, page, access);
         }

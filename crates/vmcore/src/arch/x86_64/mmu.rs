@@ -224,6 +224,7 @@ fn permits(writable: bool, user: bool, executable: bool, access: Access) -> bool
 /// => a miss emits `TlbMiss`, walks, sets A (and D for a write) in the table
 ///    frames, and caches the translation.
 /// => returns the physical address, or the #PF the CPU would raise.
+#[inline]
 pub fn translate(
     phys: &mut PhysMem,
     tlb: &mut Tlb,
@@ -250,6 +251,7 @@ pub fn translate(
 }
 
 /// Walk, check, set A/D, and cache the translation (the TLB-fill path).
+#[inline(never)]
 fn fill(
     phys: &mut PhysMem,
     tlb: &mut Tlb,

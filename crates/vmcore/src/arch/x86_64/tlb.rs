@@ -64,18 +64,47 @@ impl TlbEntry {
 }
 
 /// A set-associative TLB.
+///
+/// Storage is a tag word per slot (valid bit, PCID, page size, vpn) for a
+/// fast compare, the entry itself, and an LRU stamp.
 #[derive(Clone, Debug)]
 pub struct Tlb {
     sets: usize,
     ways: usize,
-    /// `sets * ways` slots, set-major.
-    slots: Vec<Option<TlbEntry>>,
+    /// `sets * ways` tags, set-major; 0 = invalid.
+    tags: Vec<u64>,
+    /// The entry of each slot (meaningful when its tag is valid).
+    slots: Vec<TlbEntry>,
     /// Last-use stamp of each slot (LRU).
     stamps: Vec<u64>,
     clock: u64,
     hits: u64,
     misses: u64,
+    /// Slot of the latest hit: checked first. A shortcut of the simulator
+    /// only (the result is the same as scanning the set).
+    last: usize,
 }
+
+const VALID: u64 = 1 << 63;
+/// 36 bits of page number: enough for a canonical 48-bit address (bits
+/// 47..63 are copies of bit 47, so folding them away loses nothing).
+const VPN_MASK: u64 = (1 << 36) - 1;
+
+#[inline]
+fn tag(asid: u16, vpn: u64, huge: bool) -> u64 {
+    VALID | ((asid as u64) << 40) | ((vpn & VPN_MASK) << 1) | huge as u64
+}
+
+const EMPTY: TlbEntry = TlbEntry {
+    asid: 0,
+    vpn: 0,
+    pfn: Pfn(0),
+    huge: false,
+    writable: false,
+    user: false,
+    executable: false,
+    dirty: false,
+};
 
 impl Tlb {
     /// A TLB of `sets` sets (rounded up to a power of two) of `ways` entries,
@@ -86,11 +115,13 @@ impl Tlb {
         Tlb {
             sets,
             ways,
-            slots: vec![None; sets * ways],
+            tags: vec![0; sets * ways],
+            slots: vec![EMPTY; sets * ways],
             stamps: vec![0; sets * ways],
             clock: 0,
             hits: 0,
             misses: 0,
+            last: 0,
         }
     }
 
@@ -107,24 +138,23 @@ impl Tlb {
     /// 2 MiB entry covering it.
     #[inline]
     fn find(&self, asid: u16, vpn: u64) -> Option<usize> {
+        let t = tag(asid, vpn, false);
+        if self.tags.get(self.last) == Some(&t) {
+            return Some(self.last);
+        }
         let base = self.set_of(vpn) * self.ways;
-        for i in base..base + self.ways {
-            if let Some(e) = &self.slots[i] {
-                if !e.huge && e.vpn == vpn && e.asid == asid {
-                    return Some(i);
-                }
-            }
+        if let Some(w) = self.tags[base..base + self.ways]
+            .iter()
+            .position(|&x| x == t)
+        {
+            return Some(base + w);
         }
-        let hvpn = vpn & !(PAGES_PER_HUGE - 1);
+        let t = tag(asid, vpn & !(PAGES_PER_HUGE - 1), true);
         let base = self.huge_set_of(vpn) * self.ways;
-        for i in base..base + self.ways {
-            if let Some(e) = &self.slots[i] {
-                if e.huge && e.vpn == hvpn && e.asid == asid {
-                    return Some(i);
-                }
-            }
-        }
-        None
+        self.tags[base..base + self.ways]
+            .iter()
+            .position(|&x| x == t)
+            .map(|w| base + w)
     }
 
     /// Look up the translation of `va`; a hit becomes most recently used.
@@ -136,7 +166,8 @@ impl Tlb {
                 self.hits += 1;
                 self.clock += 1;
                 self.stamps[i] = self.clock;
-                self.slots[i]
+                self.last = i;
+                Some(self.slots[i])
             }
             None => {
                 self.misses += 1;
@@ -147,8 +178,7 @@ impl Tlb {
 
     /// The translation of `va` if cached, without touching LRU or counters.
     pub fn contains(&self, asid: u16, va: VirtAddr) -> Option<TlbEntry> {
-        self.find(asid, va.0 >> PAGE_SHIFT)
-            .and_then(|i| self.slots[i])
+        self.find(asid, va.0 >> PAGE_SHIFT).map(|i| self.slots[i])
     }
 
     /// Cache a translation. An entry for the same (asid, vpn, huge) is
@@ -162,69 +192,59 @@ impl Tlb {
         } else {
             self.set_of(e.vpn)
         };
+        let t = tag(e.asid, e.vpn, e.huge);
         let base = set * self.ways;
-        let mut victim = base;
-        let mut oldest = u64::MAX;
-        for i in base..base + self.ways {
-            match &self.slots[i] {
-                Some(x) if x.asid == e.asid && x.vpn == e.vpn && x.huge == e.huge => {
-                    victim = i;
-                    break;
-                }
-                Some(_) => {
-                    if self.stamps[i] < oldest {
-                        oldest = self.stamps[i];
-                        victim = i;
-                    }
-                }
-                None => {
-                    if oldest != 0 {
-                        // The first free way beats any used one, but a
-                        // matching entry further on still wins.
-                        oldest = 0;
-                        victim = i;
-                    }
-                }
-            }
-        }
+        let ways = &self.tags[base..base + self.ways];
+        let w = ways
+            .iter()
+            .position(|&x| x == t)
+            .or_else(|| ways.iter().position(|&x| x == 0))
+            .unwrap_or_else(|| {
+                // Least recently used way (the first of equals).
+                let stamps = &self.stamps[base..base + self.ways];
+                (0..self.ways).min_by_key(|&w| stamps[w]).unwrap_or(0)
+            });
+        let i = base + w;
         self.clock += 1;
-        self.slots[victim] = Some(e);
-        self.stamps[victim] = self.clock;
+        self.tags[i] = t;
+        self.slots[i] = e;
+        self.stamps[i] = self.clock;
     }
 
     /// Record that the cached translation of `va` now has D set in its PTE.
     pub fn mark_dirty(&mut self, asid: u16, va: VirtAddr) {
         if let Some(i) = self.find(asid, va.0 >> PAGE_SHIFT) {
-            if let Some(e) = &mut self.slots[i] {
-                e.dirty = true;
+            self.slots[i].dirty = true;
+        }
+    }
+
+    /// Drop slots `range` whose tag is `t`; returns how many.
+    #[inline]
+    fn drop_tag(&mut self, base: usize, t: u64) -> u32 {
+        let mut n = 0;
+        for x in &mut self.tags[base..base + self.ways] {
+            if *x == t {
+                *x = 0;
+                n += 1;
             }
         }
+        n
     }
 
     /// INVLPG: drop the 4K translation of `va` and any 2 MiB one covering it.
     /// Returns how many entries were dropped.
     pub fn flush_page(&mut self, asid: u16, va: VirtAddr) -> u32 {
         let vpn = va.0 >> PAGE_SHIFT;
-        let mut n = 0;
-        for base in [
-            self.set_of(vpn) * self.ways,
-            self.huge_set_of(vpn) * self.ways,
-        ] {
-            for slot in &mut self.slots[base..base + self.ways] {
-                if slot.is_some_and(|e| e.covers(asid, vpn)) {
-                    *slot = None;
-                    n += 1;
-                }
-            }
-        }
-        n
+        let small = self.drop_tag(self.set_of(vpn) * self.ways, tag(asid, vpn, false));
+        let huge = tag(asid, vpn & !(PAGES_PER_HUGE - 1), true);
+        small + self.drop_tag(self.huge_set_of(vpn) * self.ways, huge)
     }
 
     fn retain(&mut self, keep: impl Fn(&TlbEntry) -> bool) -> u32 {
         let mut n = 0;
-        for slot in &mut self.slots {
-            if slot.is_some_and(|e| !keep(&e)) {
-                *slot = None;
+        for (t, e) in self.tags.iter_mut().zip(&self.slots) {
+            if *t != 0 && !keep(e) {
+                *t = 0;
                 n += 1;
             }
         }
@@ -243,10 +263,12 @@ impl Tlb {
 
     /// The valid entries as (set, way, entry).
     pub fn entries(&self) -> Vec<(usize, usize, TlbEntry)> {
-        self.slots
+        self.tags
             .iter()
+            .zip(&self.slots)
             .enumerate()
-            .filter_map(|(i, s)| s.map(|e| (i / self.ways, i % self.ways, e)))
+            .filter(|(_, (t, _))| **t != 0)
+            .map(|(i, (_, e))| (i / self.ways, i % self.ways, *e))
             .collect()
     }
 
