@@ -6,7 +6,7 @@
 //! a real Linux kernel, rule for rule; the [`Runner`] executes lines on a
 //! [`vmcore::Machine`] and prints their results exactly as recorded.
 //!
-//! ```ignore
+//! ```
 //! let (text, err) = vmscript::run_to_string("mmap $arena 4K PROT_READ MAP_PRIVATE|MAP_ANONYMOUS|MAP_FIXED -1 0\n", false);
 //! assert_eq!(text, "1 mmap 0x300000000000\n");
 //! ```
@@ -14,9 +14,11 @@
 
 pub mod error;
 pub mod parse;
+pub mod runner;
 
 pub use error::ScriptError;
 pub use parse::{Arg, ArgKind, Expr, FdRef, FlagSet, Op, Statement, Term, parse_line};
+pub use runner::{LineOutput, RunOutcome, Runner, run_to_string};
 
 /// Check every line of a text (syntax only, no machine): all the errors,
 /// not just the first. Names that only the running scenario knows

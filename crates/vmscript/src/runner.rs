@@ -1,0 +1,567 @@
+//! Running scenarios: one [`Runner`] owns a [`Machine`] and the scenario's
+//! state (variables, process names, files created) and executes one line at
+//! a time, as the recorder does.
+
+use crate::error::ScriptError;
+use crate::parse::{
+    self, ARENA, ARENA_END, Arg, ArgKind, Binds, Expr, FdRef, Header, Op, Term, format_addr,
+};
+use core::fmt;
+use serde::Serialize;
+use serde::ser::SerializeStruct;
+use std::collections::{BTreeMap, BTreeSet};
+use vmcore::{AccessError, Event, Fd, Machine, MachineConfig, Pid, SysError};
+
+/// What one executed line printed, and the events it caused.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize)]
+pub struct LineOutput {
+    /// The 1-based line number.
+    pub line: usize,
+    /// The simulated process that executed it.
+    pub pid: Pid,
+    /// The operation's name.
+    pub op: &'static str,
+    /// The result as printed after the operation's name.
+    pub result: String,
+    /// Further output lines (those of `maps`), each indented by two blanks.
+    pub extra: Vec<String>,
+    /// What the machine recorded while running the line.
+    pub events: Vec<Event>,
+}
+
+impl fmt::Display for LineOutput {
+    /// The output lines of FORMAT.md, without a final newline.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {} {}", self.line, self.op, self.result)?;
+        for l in &self.extra {
+            write!(f, "\n{l}")?;
+        }
+        Ok(())
+    }
+}
+
+/// The result of running a whole text.
+#[derive(Clone, PartialEq, Eq, Debug, Default, Serialize)]
+pub struct RunOutcome {
+    /// The output of every line run, in order.
+    pub outputs: Vec<LineOutput>,
+    /// The line that stopped the run, if one could not be parsed.
+    pub error: Option<ScriptError>,
+}
+
+impl RunOutcome {
+    /// The text the runner prints: every output line, then the error line.
+    pub fn to_text(&self) -> String {
+        let mut s = String::new();
+        for o in &self.outputs {
+            s.push_str(&o.to_string());
+            s.push('\n');
+        }
+        if let Some(e) = &self.error {
+            s.push_str(&e.to_string());
+            s.push('\n');
+        }
+        s
+    }
+}
+
+/// A descriptor held by a variable: the number in the process that opened
+/// it and the identity of its open file description.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Serialize)]
+pub struct Descriptor {
+    pub fd: Fd,
+    pub file: u32,
+}
+
+/// The value of a scenario variable.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Serialize)]
+#[serde(tag = "kind", content = "value", rename_all = "snake_case")]
+pub enum Value {
+    /// Bound by `mmap`/`mremap`: the address, or -ERRNO as a 64-bit
+    /// two's-complement number when the call failed.
+    Address(u64),
+    /// Bound by `open`/`memfd`; `None` when the call failed (a descriptor
+    /// that no process has).
+    Descriptor(Option<Descriptor>),
+}
+
+/// A variable as views list it.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize)]
+pub struct Variable {
+    pub name: String,
+    pub value: Value,
+}
+
+/// A live scenario process and its simulated pid.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize)]
+pub struct ProcessName {
+    pub name: String,
+    pub pid: Pid,
+}
+
+/// Runs scenario lines against one machine.
+///
+/// `Serialize` writes the scenario's state (processes, variables, files
+/// created), not the machine.
+pub struct Runner {
+    machine: Machine,
+    /// Live processes: number of the name `pN` -> pid.
+    procs: BTreeMap<u32, Pid>,
+    vars: BTreeMap<String, Value>,
+    /// Names passed to `open` so far (each may be created once).
+    files: BTreeSet<String>,
+}
+
+impl Default for Runner {
+    fn default() -> Self {
+        Runner::new(Machine::new(MachineConfig::default()))
+    }
+}
+
+impl fmt::Debug for Runner {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Runner")
+            .field("procs", &self.procs)
+            .field("vars", &self.vars)
+            .field("files", &self.files)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Serialize for Runner {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut st = s.serialize_struct("Runner", 3)?;
+        st.serialize_field("processes", &self.processes())?;
+        st.serialize_field("variables", &self.variables())?;
+        st.serialize_field("files", &self.files)?;
+        st.end()
+    }
+}
+
+/// A resolved argument.
+#[derive(Clone, Debug)]
+enum Val {
+    Num(u64),
+    Fd(i64),
+    Name(String),
+    Proc(u32),
+}
+
+impl Val {
+    fn num(&self) -> u64 {
+        match *self {
+            Val::Num(v) => v,
+            _ => 0,
+        }
+    }
+    fn fd(&self) -> i64 {
+        match *self {
+            Val::Fd(v) => v,
+            _ => -1,
+        }
+    }
+    fn byte(&self) -> u8 {
+        // Byte arguments are checked to be at most 255 when parsed.
+        self.num() as u8
+    }
+}
+
+fn errno_text(e: &SysError) -> String {
+    format!("-{}", e.errno.name())
+}
+
+fn rc_text(r: Result<(), SysError>) -> String {
+    match r {
+        Ok(()) => "0".to_string(),
+        Err(e) => errno_text(&e),
+    }
+}
+
+fn access_text(e: &AccessError) -> String {
+    match e {
+        AccessError::Signal(s) => s.name().to_string(),
+        // Not in the recorded format: the kernel would not return at all.
+        other => other.to_string(),
+    }
+}
+
+/// The raw value a failed system call leaves in a variable: -errno.
+fn neg_errno(e: &SysError) -> u64 {
+    (-i64::from(e.errno.code())) as u64
+}
+
+impl Runner {
+    /// A runner over `machine`, whose process 1 is `p1`.
+    pub fn new(machine: Machine) -> Runner {
+        let mut procs = BTreeMap::new();
+        if machine.is_alive(1) {
+            procs.insert(1, 1);
+        }
+        Runner {
+            machine,
+            procs,
+            vars: BTreeMap::new(),
+            files: BTreeSet::new(),
+        }
+    }
+
+    pub fn machine(&self) -> &Machine {
+        &self.machine
+    }
+
+    pub fn machine_mut(&mut self) -> &mut Machine {
+        &mut self.machine
+    }
+
+    /// Give the machine back.
+    pub fn into_machine(self) -> Machine {
+        self.machine
+    }
+
+    /// The live processes by name (`p1` ...), in order of their numbers.
+    pub fn process_names(&self) -> Vec<(String, Pid)> {
+        self.procs
+            .iter()
+            .filter(|&(_, &pid)| self.machine.is_alive(pid))
+            .map(|(n, &pid)| (format!("p{n}"), pid))
+            .collect()
+    }
+
+    /// The same as [`Runner::process_names`], as serializable records.
+    pub fn processes(&self) -> Vec<ProcessName> {
+        self.process_names()
+            .into_iter()
+            .map(|(name, pid)| ProcessName { name, pid })
+            .collect()
+    }
+
+    /// The pid of a live process name (`p2`).
+    pub fn pid_of(&self, name: &str) -> Option<Pid> {
+        let n = parse::parse_procname(name).ok()?;
+        self.live(n)
+    }
+
+    /// The name of a live process's pid.
+    pub fn name_of(&self, pid: Pid) -> Option<String> {
+        self.process_names()
+            .into_iter()
+            .find(|&(_, p)| p == pid)
+            .map(|(n, _)| n)
+    }
+
+    /// A variable's value (`name` without `$`).
+    pub fn variable(&self, name: &str) -> Option<Value> {
+        self.vars.get(name).copied()
+    }
+
+    /// Every variable, by name.
+    pub fn variables(&self) -> Vec<Variable> {
+        self.vars
+            .iter()
+            .map(|(n, &v)| Variable {
+                name: n.clone(),
+                value: v,
+            })
+            .collect()
+    }
+
+    fn live(&self, n: u32) -> Option<Pid> {
+        self.procs
+            .get(&n)
+            .copied()
+            .filter(|&pid| self.machine.is_alive(pid))
+    }
+
+    /// Run every line of `text`, stopping at the first that cannot be parsed.
+    pub fn run_text(&mut self, text: &str) -> RunOutcome {
+        let mut out = RunOutcome::default();
+        for (lineno, line) in parse::script_lines(text) {
+            match self.exec_line(lineno, line) {
+                Ok(Some(o)) => out.outputs.push(o),
+                Ok(None) => {}
+                Err(e) => {
+                    out.error = Some(e);
+                    break;
+                }
+            }
+        }
+        out
+    }
+
+    /// Run one line. `Ok(None)` for a blank or comment line; an error of the
+    /// line leaves the machine and the scenario untouched.
+    pub fn exec_line(
+        &mut self,
+        lineno: usize,
+        line: &str,
+    ) -> Result<Option<LineOutput>, ScriptError> {
+        let err = |message: String| ScriptError {
+            line: lineno,
+            message,
+        };
+        let Some(h) = parse::parse_header(line).map_err(err)? else {
+            return Ok(None);
+        };
+        let num = h.proc.unwrap_or(1);
+        let pid = self
+            .live(num)
+            .ok_or_else(|| err(format!("no process p{num}")))?;
+        let vals = self.resolve(&h, pid).map_err(err)?;
+        let (result, extra, bound) = self.execute(pid, h.op, &vals);
+        if let (Some(&Val::Proc(n)), Some(child)) = (vals.first(), bound.child) {
+            self.procs.insert(n, child);
+        }
+        if h.op == Op::Exit && !self.machine.is_alive(pid) {
+            self.procs.remove(&num);
+        }
+        if let Some(name) = h.bind {
+            let value = match h.op.binds() {
+                Binds::Descriptor => Value::Descriptor(bound.descriptor),
+                _ => Value::Address(bound.raw),
+            };
+            self.vars.insert(name.to_string(), value);
+        }
+        let events = self.machine.take_events();
+        Ok(Some(LineOutput {
+            line: lineno,
+            pid,
+            op: h.op.name(),
+            result,
+            extra,
+            events,
+        }))
+    }
+
+    /// Resolve the arguments in order, as the recorder does: each is parsed
+    /// and then looked up before the next.
+    fn resolve(&self, h: &Header<'_>, pid: Pid) -> Result<Vec<Val>, String> {
+        let mut vals = Vec::with_capacity(h.args.len());
+        for (&kind, tok) in h.op.args().iter().zip(&h.args) {
+            let v = match parse::parse_arg(kind, tok)? {
+                Arg::Expr(e) => Val::Num(self.eval(&e)?),
+                Arg::Flags(v) => Val::Num(v),
+                Arg::Byte(b) => Val::Num(u64::from(b)),
+                Arg::Fd(FdRef::None) => Val::Fd(-1),
+                Arg::Fd(FdRef::Var(name)) => Val::Fd(self.descriptor(&name, pid)?),
+                Arg::Name(n) => Val::Name(n),
+                Arg::Proc(n) => {
+                    if self.live(n).is_some() {
+                        return Err(format!("process {tok} already exists"));
+                    }
+                    Val::Proc(n)
+                }
+            };
+            debug_assert!(kind != ArgKind::Proc || matches!(v, Val::Proc(_)));
+            vals.push(v);
+        }
+        if let (Op::Open, Some(Val::Name(n))) = (h.op, vals.first()) {
+            if self.files.contains(n) {
+                return Err(format!("file {n} was already created"));
+            }
+        }
+        Ok(vals)
+    }
+
+    /// The value of a sum, modulo 2^64.
+    fn eval(&self, e: &Expr) -> Result<u64, String> {
+        let mut sum = 0u64;
+        for t in &e.0 {
+            let v = match t {
+                Term::Num(v) => *v,
+                Term::Arena => ARENA,
+                Term::Var(name) => match self.vars.get(name) {
+                    None => return Err(format!("undefined variable ${name}")),
+                    Some(Value::Descriptor(_)) => {
+                        return Err(format!("${name} is a descriptor, not an address"));
+                    }
+                    Some(Value::Address(v)) => *v,
+                },
+            };
+            sum = sum.wrapping_add(v);
+        }
+        Ok(sum)
+    }
+
+    /// The descriptor number a variable names in process `pid`: -1 when the
+    /// process does not hold that open file.
+    fn descriptor(&self, name: &str, pid: Pid) -> Result<i64, String> {
+        match self.vars.get(name) {
+            None => Err(format!("undefined variable ${name}")),
+            Some(Value::Address(_)) => Err(format!("${name} is not a descriptor")),
+            Some(Value::Descriptor(None)) => Ok(-1),
+            Some(Value::Descriptor(Some(d))) => {
+                Ok(if self.machine.open_file(pid, d.fd) == Some(d.file) {
+                    i64::from(d.fd)
+                } else {
+                    -1
+                })
+            }
+        }
+    }
+
+    fn execute(&mut self, pid: Pid, op: Op, a: &[Val]) -> (String, Vec<String>, Bound) {
+        let m = &mut self.machine;
+        let mut bound = Bound::default();
+        let n = |i: usize| a.get(i).map_or(0, Val::num);
+        let fd32 = |i: usize| {
+            let fd = a.get(i).map_or(-1, Val::fd);
+            Fd::try_from(fd).unwrap_or(-1)
+        };
+        let mut extra = Vec::new();
+        let result = match op {
+            Op::Mmap | Op::Mremap => {
+                let r = if op == Op::Mmap {
+                    m.mmap(
+                        pid,
+                        n(0),
+                        n(1),
+                        n(2),
+                        n(3),
+                        a.get(4).map_or(-1, Val::fd),
+                        n(5),
+                    )
+                } else {
+                    m.mremap(pid, n(0), n(1), n(2), n(3), n(4))
+                };
+                match r {
+                    Ok(addr) => {
+                        bound.raw = addr;
+                        format_addr(addr)
+                    }
+                    Err(e) => {
+                        bound.raw = neg_errno(&e);
+                        errno_text(&e)
+                    }
+                }
+            }
+            Op::Munmap => rc_text(m.munmap(pid, n(0), n(1))),
+            Op::Mprotect => rc_text(m.mprotect(pid, n(0), n(1), n(2))),
+            Op::Madvise => rc_text(m.madvise(pid, n(0), n(1), n(2))),
+            Op::Mincore => match m.mincore(pid, n(0), n(1)) {
+                Ok(_) if n(1) == 0 => "0".to_string(),
+                Ok(bits) => {
+                    let mut s = String::with_capacity(2 + bits.len());
+                    s.push_str("0 ");
+                    s.extend(bits.iter().map(|&b| if b & 1 != 0 { '1' } else { '0' }));
+                    s
+                }
+                Err(e) => errno_text(&e),
+            },
+            Op::Mlock => rc_text(m.mlock(pid, n(0), n(1))),
+            Op::Munlock => rc_text(m.munlock(pid, n(0), n(1))),
+            Op::Mlockall => rc_text(m.mlockall(pid, n(0))),
+            Op::Munlockall => rc_text(m.munlockall(pid)),
+            Op::Msync => rc_text(m.msync(pid, n(0), n(1), n(2))),
+            Op::Load => match m.load(pid, n(0)) {
+                Ok(b) => format!("{b:#04x}"),
+                Err(e) => access_text(&e),
+            },
+            Op::Store => match m.store(pid, n(0), a[1].byte()) {
+                Ok(()) => "ok".to_string(),
+                Err(e) => access_text(&e),
+            },
+            Op::Fill => match m.fill(pid, n(0), n(1), a[2].byte()) {
+                Ok(()) => "ok".to_string(),
+                Err(e) => access_text(&e),
+            },
+            Op::Exec => match m.exec(pid, n(0)) {
+                Ok(()) => "ok".to_string(),
+                Err(e) => access_text(&e),
+            },
+            Op::Fork => match m.fork(pid) {
+                Ok(child) => {
+                    bound.child = Some(child);
+                    "ok".to_string()
+                }
+                Err(e) => errno_text(&e),
+            },
+            Op::Exit => match m.exit(pid) {
+                Ok(()) => "ok".to_string(),
+                Err(e) => errno_text(&e),
+            },
+            Op::Open | Op::Memfd => {
+                let Some(Val::Name(name)) = a.first() else {
+                    unreachable!("open and memfd take a name first")
+                };
+                let r = if op == Op::Open {
+                    self.files.insert(name.clone());
+                    m.open(pid, name, n(1))
+                } else {
+                    m.memfd(pid, name, n(1))
+                };
+                match r {
+                    Ok(fd) => {
+                        bound.descriptor = m.open_file(pid, fd).map(|file| Descriptor { fd, file });
+                        "ok".to_string()
+                    }
+                    Err(e) => errno_text(&e),
+                }
+            }
+            Op::Pread => match m.pread(pid, fd32(0), n(1)) {
+                Ok(Some(b)) => format!("{b:#04x}"),
+                Ok(None) => "eof".to_string(),
+                Err(e) => errno_text(&e),
+            },
+            Op::Pwrite => match m.pwrite(pid, fd32(0), n(1), a[2].byte()) {
+                Ok(()) => "ok".to_string(),
+                Err(e) => errno_text(&e),
+            },
+            Op::Ftruncate => rc_text(m.ftruncate(pid, fd32(0), n(1))),
+            Op::Close => rc_text(m.close(pid, fd32(0))),
+            Op::Maps => match m.maps(pid) {
+                Ok(lines) => {
+                    extra = lines
+                        .iter()
+                        .filter(|l| l.start < ARENA_END && l.end > ARENA)
+                        .map(|l| {
+                            format!(
+                                "  {:#x}-{:#x} {} {:#x} {}",
+                                l.start, l.end, l.perms, l.offset, l.backing
+                            )
+                        })
+                        .collect();
+                    "ok".to_string()
+                }
+                Err(e) => errno_text(&e),
+            },
+        };
+        (result, extra, bound)
+    }
+}
+
+/// What a line leaves for a binding or the process table.
+#[derive(Default)]
+struct Bound {
+    raw: u64,
+    descriptor: Option<Descriptor>,
+    child: Option<Pid>,
+}
+
+/// Run a whole scenario on a fresh default machine and return what the
+/// runner prints (with `trace`, each line's events too, indented by four
+/// blanks), and the error that stopped it, if any (its line is included in
+/// the text).
+pub fn run_to_string(text: &str, trace: bool) -> (String, Option<ScriptError>) {
+    let mut r = Runner::default();
+    let mut s = String::new();
+    for (lineno, line) in parse::script_lines(text) {
+        match r.exec_line(lineno, line) {
+            Ok(Some(o)) => {
+                s.push_str(&o.to_string());
+                s.push('\n');
+                if trace {
+                    for e in &o.events {
+                        s.push_str(&format!("    {e}\n"));
+                    }
+                }
+            }
+            Ok(None) => {}
+            Err(e) => {
+                s.push_str(&e.to_string());
+                s.push('\n');
+                return (s, Some(e));
+            }
+        }
+    }
+    (s, None)
+}
