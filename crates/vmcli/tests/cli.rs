@@ -1,0 +1,115 @@
+//! The `vmplay` command: output, exit status, usage.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::{Command, Output, Stdio};
+
+fn vmplay(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_vmplay"))
+        .args(args)
+        .output()
+        .expect("vmplay runs")
+}
+
+fn vmplay_stdin(args: &[&str], input: &str) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_vmplay"))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("vmplay runs");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+fn scenario(name: &str, text: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("vmplay-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let p = dir.join(name);
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+const MAP: &str =
+    "$a = mmap $arena 4K PROT_READ|PROT_WRITE MAP_PRIVATE|MAP_ANONYMOUS|MAP_FIXED -1 0\n";
+
+#[test]
+fn runs_a_scenario() {
+    let p = scenario(
+        "ok.vms",
+        &format!("# a comment\n{MAP}store $a 0x41\nload $a\nmaps\n"),
+    );
+    let o = vmplay(&["run", p.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    assert_eq!(
+        text(&o.stdout),
+        "2 mmap 0x300000000000\n3 store ok\n4 load 0x41\n5 maps ok\n  0x300000000000-0x300000001000 rw-p 0x0 anon\n"
+    );
+    assert_eq!(text(&o.stderr), "");
+}
+
+#[test]
+fn a_line_error_exits_2_after_the_lines_before_it() {
+    let p = scenario("err.vms", &format!("{MAP}load $a\nload $b\nload $a\n"));
+    let o = vmplay(&["run", p.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(
+        text(&o.stdout),
+        "1 mmap 0x300000000000\n2 load 0x00\n3 error undefined variable $b\n"
+    );
+}
+
+#[test]
+fn trace_adds_indented_events() {
+    let p = scenario("trace.vms", &format!("{MAP}store $a 1\n"));
+    let o = vmplay(&["run", "--trace", p.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0));
+    let out = text(&o.stdout);
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines[0], "1 mmap 0x300000000000");
+    assert!(lines.contains(&"2 store ok"));
+    assert!(lines.iter().any(|l| l.starts_with("    ")), "{out}");
+    // Without --trace only the result lines.
+    let plain = vmplay(&["run", p.to_str().unwrap()]);
+    assert_eq!(text(&plain.stdout), "1 mmap 0x300000000000\n2 store ok\n");
+}
+
+#[test]
+fn reads_standard_input() {
+    let o = vmplay_stdin(&["run", "-"], "maps\n");
+    assert_eq!(o.status.code(), Some(0));
+    assert_eq!(text(&o.stdout), "1 maps ok\n");
+}
+
+#[test]
+fn help_and_usage_errors() {
+    let o = vmplay(&["--help"]);
+    assert_eq!(o.status.code(), Some(0));
+    assert!(text(&o.stdout).contains("vmplay run [--trace] FILE.vms"));
+    assert_eq!(vmplay(&["run", "--help"]).status.code(), Some(0));
+    for args in [
+        &[][..],
+        &["run"],
+        &["frob"],
+        &["run", "--bogus", "x.vms"],
+        &["run", "a.vms", "b.vms"],
+    ] {
+        let o = vmplay(args);
+        assert_eq!(o.status.code(), Some(1), "{args:?}");
+        assert!(!text(&o.stderr).is_empty(), "{args:?}: a message on stderr");
+        assert_eq!(text(&o.stdout), "", "{args:?}");
+    }
+    let o = vmplay(&["run", "/nonexistent/x.vms"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(text(&o.stderr).contains("/nonexistent/x.vms"));
+}
