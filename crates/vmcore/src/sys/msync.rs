@@ -45,7 +45,7 @@ impl Machine {
                 }
                 start = e.start;
                 if start >= end {
-                    break;
+                    return Err(enomem("range has a hole"));
                 }
                 unmapped = true;
             }
