@@ -2,7 +2,7 @@
 # test.sh -- run every test suite of vmplay, print each one's result and a
 # summary; exit 1 if any failed. Run `make setup` (or `make test`) first.
 #
-#   cargo test        cargo test --workspace
+#   cargo test        cargo test --workspace --no-fail-fast (every crate reports)
 #   conformance       vmplay run on every recorded case (tests/conformance/cases,
 #                     and ../shared/conformance/cases when it is beside the checkout)
 #   wasm (chrome)     wasm-pack test --headless --chrome crates/vmwasm
@@ -47,7 +47,7 @@ target="$(cargo_target_dir)"
 say "test: cargo target dir $target"
 
 # --- 1. native unit, property and doc tests ---------------------------------
-run_suite "cargo test" cargo test --workspace
+run_suite "cargo test" cargo test --workspace --no-fail-fast
 
 # --- 2. conformance: the runner against cases recorded on a real kernel -----
 conformance() {
