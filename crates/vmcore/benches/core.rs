@@ -17,7 +17,10 @@ const RW: u64 = PROT_READ | PROT_WRITE;
 const PRIV: u64 = MAP_PRIVATE | MAP_ANONYMOUS;
 
 fn quiet() -> Machine {
-    Machine::new(MachineConfig { events: false, ..MachineConfig::default() })
+    Machine::new(MachineConfig {
+        events: false,
+        ..MachineConfig::default()
+    })
 }
 
 fn mmap_touch_munmap(c: &mut Criterion) {
@@ -37,7 +40,9 @@ fn load_hit(c: &mut Criterion) {
     let mut m = quiet();
     let a = m.mmap(1, 0, 4096, RW, PRIV, -1, 0).unwrap();
     m.store(1, a + 7, 42).unwrap();
-    c.bench_function("load_tlb_hit", |b| b.iter(|| black_box(m.load(1, black_box(a + 7)).unwrap())));
+    c.bench_function("load_tlb_hit", |b| {
+        b.iter(|| black_box(m.load(1, black_box(a + 7)).unwrap()))
+    });
 }
 
 fn mmap_munmap_scaling(c: &mut Criterion) {

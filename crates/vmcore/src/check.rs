@@ -37,7 +37,8 @@ impl Machine {
     /// Verify every invariant; `Err` describes the first one broken.
     pub fn check(&self) -> Result<(), String> {
         let mut amap_refs: BTreeMap<u32, u32> = BTreeMap::new();
-        let mut ppref: BTreeMap<u32, Vec<u32>> = BTreeMap::new();
+        // Coverage of each amap: (first slot, end slot) per entry.
+        let mut cover: BTreeMap<u32, Vec<(u64, u64)>> = BTreeMap::new();
         let mut obj_refs: BTreeMap<u32, u32> = BTreeMap::new();
         let mut of_refs: BTreeMap<u32, u32> = BTreeMap::new();
         let mut owned: BTreeSet<u64> = BTreeSet::new();
@@ -81,12 +82,10 @@ impl Machine {
                         r.slotoff + e.pages() <= am.nslots(),
                         "p{pid}: entry {s:#x} runs past its amap's slots"
                     );
-                    let v = ppref
+                    cover
                         .entry(r.amap)
-                        .or_insert_with(|| vec![0; am.slots.len()]);
-                    for i in r.slotoff..r.slotoff + e.pages() {
-                        v[i as usize] += 1;
-                    }
+                        .or_default()
+                        .push((r.slotoff, r.slotoff + e.pages()));
                 }
                 ensure!(
                     !(e.is_shared() && e.aref.is_some()),
@@ -143,25 +142,40 @@ impl Machine {
                 "amap {id}: refs {} but {refs} entries point at it",
                 am.refs
             );
-            let want = ppref
-                .get(&id)
-                .cloned()
-                .unwrap_or_else(|| vec![0; am.slots.len()]);
-            ensure!(am.ppref == want, "amap {id}: per-page references wrong");
-            for (i, s) in am.slots.iter().enumerate() {
-                if want[i] == 0 {
+            // Recount the coverage run by run and compare.
+            let spans = cover.get(&id).cloned().unwrap_or_default();
+            for (lo, hi, c) in am.runs() {
+                let mut cuts: Vec<u64> = vec![lo, hi];
+                for &(a, b) in &spans {
+                    cuts.extend([a, b].into_iter().filter(|&x| x > lo && x < hi));
+                }
+                cuts.sort_unstable();
+                cuts.dedup();
+                for w in cuts.windows(2) {
+                    let want = spans
+                        .iter()
+                        .filter(|&&(a, b)| a <= w[0] && w[1] <= b)
+                        .count() as u32;
                     ensure!(
-                        s.is_none(),
-                        "amap {id}: slot {i} holds an anon nobody covers"
+                        c == want,
+                        "amap {id}: slots {}..{} covered {c} times, by {want} entries",
+                        w[0],
+                        w[1]
                     );
+                    if want == 0 {
+                        ensure!(
+                            am.anons_in(w[0], w[1]).is_empty(),
+                            "amap {id}: an anon in slots nobody covers"
+                        );
+                    }
                 }
             }
         }
         // 3. anons
         let mut anon_refs: BTreeMap<u32, u32> = BTreeMap::new();
         for (_, am) in self.amaps.iter() {
-            for a in am.slots.iter().flatten() {
-                *anon_refs.entry(*a).or_default() += 1;
+            for (_, a) in am.iter() {
+                *anon_refs.entry(a).or_default() += 1;
             }
         }
         for (id, a) in self.anons.iter() {

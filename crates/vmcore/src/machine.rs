@@ -32,6 +32,8 @@ pub const MMAP_BASE: u64 = 0x7fff_f7ff_f000;
 /// The initial stack: 132 KiB below `TASK_SIZE`, growing down.
 pub const STACK_TOP: u64 = TASK_SIZE;
 pub const STACK_SIZE: u64 = 132 * 1024;
+/// `RLIMIT_STACK`: the default 8 MiB a stack may grow to.
+pub const STACK_RLIMIT: u64 = 8 << 20;
 /// `stack_guard_gap`: 256 pages kept free below a growing stack.
 pub const STACK_GUARD_GAP: u64 = 256 * PAGE_SIZE;
 /// Where the heap (`brk`) starts.

@@ -420,7 +420,21 @@ impl PhysMem {
     }
 
     /// The storage of `pfn`, created on first use; `None` beyond RAM.
+    #[inline]
     fn data_mut(&mut self, pfn: u64) -> Option<&mut FrameData> {
+        if (pfn as usize) < self.frames.len() {
+            Some(
+                self.frames[pfn as usize]
+                    .data
+                    .get_or_insert_with(FrameData::new_boxed),
+            )
+        } else {
+            self.data_mut_slow(pfn)
+        }
+    }
+
+    #[cold]
+    fn data_mut_slow(&mut self, pfn: u64) -> Option<&mut FrameData> {
         if pfn >= self.total {
             return None;
         }
@@ -457,7 +471,7 @@ impl PhysMem {
     #[inline]
     pub fn read_u64(&self, pa: PhysAddr) -> u64 {
         debug_assert!(pa.0 % 8 == 0, "unaligned read_u64 at {pa}");
-        let off = pa.frame_offset() & !7;
+        let off = (pa.frame_offset() & !7).min(FRAME_BYTES - 8);
         self.data(pa.0 >> PAGE_SHIFT).map_or(0, |d| {
             let mut b = [0u8; 8];
             b.copy_from_slice(&d.bytes[off..off + 8]);
@@ -474,7 +488,7 @@ impl PhysMem {
             return;
         }
         if let Some(d) = self.data_mut(pfn) {
-            let off = pa.frame_offset() & !7;
+            let off = (pa.frame_offset() & !7).min(FRAME_BYTES - 8);
             d.bytes[off..off + 8].copy_from_slice(&v.to_le_bytes());
             d.touch(off, 8);
         }

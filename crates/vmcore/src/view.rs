@@ -439,14 +439,11 @@ impl Machine {
         let r = e.aref?;
         let am = self.amaps.get(r.amap)?;
         let slots = am
-            .slots
             .iter()
-            .enumerate()
-            .filter_map(|(i, s)| {
-                let a = (*s)?;
+            .filter_map(|(slot, a)| {
                 let anon = self.anons.get(a)?;
                 Some(AmapSlotView {
-                    slot: i as u64,
+                    slot,
                     anon: a,
                     anon_refs: anon.refs,
                     pfn: anon.pfn.0,

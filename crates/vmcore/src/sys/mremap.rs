@@ -161,14 +161,11 @@ impl Machine {
         let new_pages = (new_end - e.start) >> PAGE_SHIFT;
         if let Some(r) = e.aref {
             let am = self.amaps.get_mut(r.amap).expect("live amap");
-            let want = (r.slotoff + new_pages) as usize;
-            if am.slots.len() < want {
-                am.slots.resize(want, None);
-                am.ppref.resize(want, 0);
+            let want = r.slotoff + new_pages;
+            if am.nslots() < want {
+                am.resize(want);
             }
-            for c in &mut am.ppref[(r.slotoff + e.pages()) as usize..want] {
-                *c = 1;
-            }
+            am.adjust_refs(r.slotoff + e.pages(), want, 1);
         }
         // A shmem object keeps its size: pages past it raise SIGBUS.
         self.proc_mut(pid)

@@ -1,9 +1,9 @@
 //! Amaps: the upper, anonymous layer of a mapping (NetBSD `uvm_amap.c`).
 //!
 //! ```text
-//!   map entry --aref{amap, slotoff}--> amap --slots[i]--> anon --> frame
+//!   map entry --aref{amap, slotoff}--> amap --slot i--> anon --> frame
 //!                                        ^ refs: entries pointing here
-//!                                        ^ ppref[i]: entries covering slot i
+//!                                        ^ ppref: entries covering each slot
 //! ```
 //!
 //! A private mapping's pages that differ from the backing object (or that
@@ -12,18 +12,28 @@
 //! slots of it, and after `fork` parent and child cover the same slots with
 //! `needs_copy` set until one of them writes (`amap_copy`).
 //!
-//! UVM keeps per-page reference counts (`am_ppref`) only once an amap is
-//! partially referenced and run-length encodes them; this model keeps a
-//! plain count per slot from the start, which is the same information with
-//! the invariant visible: `ppref[i]` = number of entries whose range covers
-//! slot `i`, and a slot whose count drops to zero loses its anon
-//! (`amap_pp_adjref` -> `amap_wiperange`).
+//! Part 1, the interface: [`Amap::lookup`], [`Amap::set`],
+//! [`Amap::take_range`], [`Amap::adjust_refs`] and friends. Callers never
+//! reach into the storage.
+//!
+//! Part 2, the layout. UVM keeps `am_anon[]` (one slot per page),
+//! `am_slots[]` (the used slots, dense) and `am_bckptr[]` (the inverse,
+//! with `am_slots[am_bckptr[X]] == X`). Here the slot array is sparse so a
+//! terabyte mapping with one page written costs one chunk: slots are held
+//! in chunks of 512 (one chunk per 2 MiB of address space, like a page
+//! table), and only chunks with a used slot exist. The per-page reference
+//! counts (`am_ppref`) are run-length encoded, as UVM encodes them: a map
+//! from the first slot of each run to the run's count.
 
 use super::anon::AnonId;
 use serde::Serialize;
+use std::collections::BTreeMap;
 
 /// The id of an amap in the machine's amap table.
 pub type AmapId = u32;
+
+/// Slots per storage chunk.
+const CHUNK: u64 = 512;
 
 /// A map entry's reference into an amap (`struct vm_aref`).
 #[derive(Clone, Copy, PartialEq, Eq, Debug, Serialize)]
@@ -33,36 +43,236 @@ pub struct AmapRef {
     pub slotoff: u64,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug)]
 pub struct Amap {
-    /// `am_anon`: one optional anon per page slot.
-    pub slots: Vec<Option<AnonId>>,
+    nslots: u64,
+    /// `am_anon`, chunked and sparse.
+    chunks: BTreeMap<u64, Box<[Option<AnonId>; CHUNK as usize]>>,
+    used: usize,
     /// `am_ref`: map entries that reference this amap.
     pub refs: u32,
-    /// `am_ppref`: map entries covering each slot.
-    pub ppref: Vec<u32>,
+    /// `am_ppref`, run-length encoded: run start -> entries covering it.
+    /// Always has a run at 0; a run lasts until the next key or `nslots`.
+    ppref: BTreeMap<u64, u32>,
 }
 
 impl Amap {
-    /// `amap_alloc`: an amap of `nslots` empty slots with one reference
-    /// covering `[0, covered)`.
+    /// `amap_alloc`: `nslots` empty slots and one reference covering all.
     pub fn new(nslots: u64) -> Amap {
-        let n = nslots as usize;
         Amap {
-            slots: vec![None; n],
+            nslots,
+            chunks: BTreeMap::new(),
+            used: 0,
             refs: 1,
-            ppref: vec![1; n],
+            ppref: BTreeMap::from([(0, 1)]),
         }
     }
     pub fn nslots(&self) -> u64 {
-        self.slots.len() as u64
-    }
-    /// The anon in `slot`, if any (`amap_lookup`).
-    pub fn lookup(&self, slot: u64) -> Option<AnonId> {
-        self.slots.get(slot as usize).copied().flatten()
+        self.nslots
     }
     /// Slots in use (`am_nused`).
     pub fn used(&self) -> usize {
-        self.slots.iter().filter(|s| s.is_some()).count()
+        self.used
+    }
+    /// The anon in `slot`, if any (`amap_lookup`).
+    #[inline]
+    pub fn lookup(&self, slot: u64) -> Option<AnonId> {
+        self.chunks.get(&(slot / CHUNK))?[(slot % CHUNK) as usize]
+    }
+    /// Put `anon` (or nothing) in `slot` (`amap_add` / `amap_unadd`);
+    /// returns what was there.
+    pub fn set(&mut self, slot: u64, anon: Option<AnonId>) -> Option<AnonId> {
+        debug_assert!(slot < self.nslots);
+        let old = match anon {
+            Some(_) => {
+                let c = self
+                    .chunks
+                    .entry(slot / CHUNK)
+                    .or_insert_with(|| Box::new([None; CHUNK as usize]));
+                std::mem::replace(&mut c[(slot % CHUNK) as usize], anon)
+            }
+            None => {
+                let Some(c) = self.chunks.get_mut(&(slot / CHUNK)) else {
+                    return None;
+                };
+                let old = c[(slot % CHUNK) as usize].take();
+                if c.iter().all(|s| s.is_none()) {
+                    self.chunks.remove(&(slot / CHUNK));
+                }
+                old
+            }
+        };
+        match (old.is_some(), anon.is_some()) {
+            (false, true) => self.used += 1,
+            (true, false) => self.used -= 1,
+            _ => {}
+        }
+        old
+    }
+    /// The used slots in `[lo, hi)` with their anons, lowest first.
+    pub fn anons_in(&self, lo: u64, hi: u64) -> Vec<(u64, AnonId)> {
+        let mut v = Vec::new();
+        if lo >= hi {
+            return v;
+        }
+        for (&ci, c) in self.chunks.range(lo / CHUNK..=(hi - 1) / CHUNK) {
+            for (i, s) in c.iter().enumerate() {
+                let slot = ci * CHUNK + i as u64;
+                if let Some(a) = s
+                    && slot >= lo
+                    && slot < hi
+                {
+                    v.push((slot, *a));
+                }
+            }
+        }
+        v
+    }
+    /// Every used slot, lowest first.
+    pub fn iter(&self) -> impl Iterator<Item = (u64, AnonId)> + '_ {
+        self.chunks.iter().flat_map(|(ci, c)| {
+            let base = ci * CHUNK;
+            c.iter()
+                .enumerate()
+                .filter_map(move |(i, s)| s.map(|a| (base + i as u64, a)))
+        })
+    }
+    /// Empty the slots of `[lo, hi)`, returning their anons
+    /// (`amap_wiperange` without the anon release, which is the caller's).
+    pub fn take_range(&mut self, lo: u64, hi: u64) -> Vec<AnonId> {
+        let found = self.anons_in(lo, hi);
+        for &(s, _) in &found {
+            self.set(s, None);
+        }
+        found.into_iter().map(|(_, a)| a).collect()
+    }
+    /// Grow or shrink the slot count (`amap_extend`); new slots are empty
+    /// and covered by nobody until a reference is added.
+    pub fn resize(&mut self, nslots: u64) {
+        if nslots < self.nslots {
+            debug_assert!(self.anons_in(nslots, self.nslots).is_empty());
+            self.ppref.split_off(&nslots.max(1));
+        } else if nslots > self.nslots {
+            self.split_run(self.nslots);
+            self.ppref.insert(self.nslots, 0);
+            self.coalesce();
+        }
+        self.nslots = nslots;
+    }
+
+    // ----- per-page references (`amap_pp_adjref`) -----
+
+    /// Entries covering `slot`.
+    pub fn ppref_at(&self, slot: u64) -> u32 {
+        self.ppref.range(..=slot).next_back().map_or(0, |(_, &c)| c)
+    }
+    /// Add `delta` to the coverage of `[lo, hi)`.
+    pub fn adjust_refs(&mut self, lo: u64, hi: u64, delta: i64) {
+        if lo >= hi {
+            return;
+        }
+        self.split_run(lo);
+        self.split_run(hi);
+        for (_, c) in self.ppref.range_mut(lo..hi) {
+            *c = (*c as i64 + delta).max(0) as u32;
+        }
+        self.coalesce();
+    }
+    /// The runs of `[lo, hi)` nobody covers.
+    pub fn uncovered_in(&self, lo: u64, hi: u64) -> Vec<(u64, u64)> {
+        self.runs()
+            .into_iter()
+            .filter(|&(_, _, c)| c == 0)
+            .filter_map(|(s, e, _)| {
+                let (a, b) = (s.max(lo), e.min(hi));
+                (a < b).then_some((a, b))
+            })
+            .collect()
+    }
+    /// The most entries covering any slot of `[lo, hi)`.
+    pub fn max_refs_in(&self, lo: u64, hi: u64) -> u32 {
+        self.runs()
+            .into_iter()
+            .filter(|&(s, e, _)| s < hi && e > lo)
+            .map(|(_, _, c)| c)
+            .max()
+            .unwrap_or(0)
+    }
+    /// All runs as (first slot, end slot, count).
+    pub fn runs(&self) -> Vec<(u64, u64, u32)> {
+        let mut v: Vec<(u64, u64, u32)> = Vec::new();
+        let mut it = self.ppref.iter().peekable();
+        while let Some((&s, &c)) = it.next() {
+            let e = it.peek().map_or(self.nslots, |p| *p.0);
+            if s < e {
+                v.push((s, e, c));
+            }
+        }
+        v
+    }
+    fn split_run(&mut self, at: u64) {
+        if at >= self.nslots.max(1) || self.ppref.contains_key(&at) {
+            return;
+        }
+        let c = self.ppref_at(at);
+        self.ppref.insert(at, c);
+    }
+    fn coalesce(&mut self) {
+        let mut prev: Option<u32> = None;
+        let mut dup = Vec::new();
+        for (&s, &c) in &self.ppref {
+            if prev == Some(c) {
+                dup.push(s);
+            }
+            prev = Some(c);
+        }
+        for s in dup {
+            self.ppref.remove(&s);
+        }
+    }
+}
+
+impl Serialize for Amap {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut st = s.serialize_struct("Amap", 4)?;
+        st.serialize_field("nslots", &self.nslots)?;
+        st.serialize_field("refs", &self.refs)?;
+        st.serialize_field("slots", &self.iter().collect::<Vec<_>>())?;
+        st.serialize_field("ppref", &self.runs())?;
+        st.end()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sparse_slots() {
+        let mut a = Amap::new(1 << 40);
+        assert_eq!(a.set(5, Some(7)), None);
+        assert_eq!(a.set((1 << 40) - 1, Some(8)), None);
+        assert_eq!(a.lookup(5), Some(7));
+        assert_eq!(a.lookup(6), None);
+        assert_eq!(a.used(), 2);
+        assert_eq!(a.take_range(0, 10), vec![7]);
+        assert_eq!(a.used(), 1);
+        assert_eq!(a.iter().collect::<Vec<_>>(), vec![((1 << 40) - 1, 8)]);
+    }
+
+    #[test]
+    fn ppref_runs() {
+        let mut a = Amap::new(16);
+        a.adjust_refs(4, 8, 1);
+        assert_eq!(a.runs(), vec![(0, 4, 1), (4, 8, 2), (8, 16, 1)]);
+        a.adjust_refs(0, 16, -1);
+        assert_eq!(a.uncovered_in(0, 16), vec![(0, 4), (8, 16)]);
+        assert_eq!(a.max_refs_in(0, 16), 1);
+        a.adjust_refs(4, 8, -1);
+        assert_eq!(a.runs(), vec![(0, 16, 0)]);
+        a.resize(32);
+        a.adjust_refs(16, 32, 1);
+        assert_eq!(a.runs(), vec![(0, 16, 0), (16, 32, 1)]);
     }
 }

@@ -17,10 +17,10 @@ use crate::addr::{HUGE_PAGE_SIZE, PAGE_SIZE, PAGES_PER_HUGE, Pfn, VirtAddr};
 use crate::arch::x86_64::mmu::{self, Access, WalkOutcome};
 use crate::event::{Event, FaultResolution, Pid, SignalCode};
 use crate::flags::VmFlags;
-use crate::machine::{AccessError, Machine, STACK_GUARD_GAP};
+use crate::machine::{AccessError, Machine, STACK_GUARD_GAP, STACK_RLIMIT};
 use crate::phys::FrameOwner;
 use crate::pmap::PteProt;
-use crate::vm::amap::AmapRef;
+use crate::vm::amap::{Amap, AmapRef};
 use crate::vm::anon::Anon;
 use crate::vm::map::Entry;
 
@@ -82,10 +82,19 @@ impl Machine {
             return None;
         }
         let new_start = va & !(PAGE_SIZE - 1);
-        let floor = map.prev_of(va).map_or(0, |p| p.end);
-        if new_start < floor.saturating_add(STACK_GUARD_GAP)
-            || new_start < crate::machine::MMAP_MIN_ADDR
+        // acct_stack_growth: the stack may not exceed RLIMIT_STACK.
+        if next.end - new_start > STACK_RLIMIT {
+            return None;
+        }
+        // expand_downwards: an accessible entry below keeps a guard gap.
+        if let Some(prev) = map.prev_of(va)
+            && !prev.flags.contains(VmFlags::GROWSDOWN)
+            && prev.prot.readable()
+            && new_start - prev.end < STACK_GUARD_GAP
         {
+            return None;
+        }
+        if new_start < crate::machine::MMAP_MIN_ADDR {
             return None;
         }
         let old = next.clone();
@@ -99,13 +108,15 @@ impl Machine {
         }
         let old = self.procs[&pid].map.entries[&old.start].clone();
         if let Some(r) = old.aref {
-            let am = self.amaps.get_mut(r.amap).expect("live amap");
-            let mut slots = vec![None; grow as usize];
-            slots.extend_from_slice(
-                &am.slots[r.slotoff as usize..(r.slotoff + old.pages()) as usize],
-            );
-            am.ppref = vec![1; slots.len()];
-            am.slots = slots;
+            // The entry's amap is its own now: rebuild it with `grow` empty
+            // slots in front.
+            let old_am = self.amaps.get_mut(r.amap).expect("live amap");
+            let moved = old_am.anons_in(r.slotoff, r.slotoff + old.pages());
+            let mut am = Amap::new(grow + old.pages());
+            for (slot, a) in moved {
+                am.set(slot - r.slotoff + grow, Some(a));
+            }
+            *old_am = am;
             e.aref = Some(AmapRef {
                 amap: r.amap,
                 slotoff: 0,
@@ -171,7 +182,10 @@ impl Machine {
                 return Err(err);
             }
             let (amap, slot) = e.slot(page).expect("anon implies amap");
-            self.amaps.get_mut(amap).expect("live amap").slots[slot as usize] = Some(new_id);
+            self.amaps
+                .get_mut(amap)
+                .expect("live amap")
+                .set(slot, Some(new_id));
             self.anon_unref(anon);
             self.resolved(pid, page, FaultResolution::CowCopy, pfn);
         } else {
@@ -242,7 +256,10 @@ impl Machine {
             return Err(err);
         }
         let (amap, slot) = e.slot(page).expect("amap ensured");
-        self.amaps.get_mut(amap).expect("live amap").slots[slot as usize] = Some(id);
+        self.amaps
+            .get_mut(amap)
+            .expect("live amap")
+            .set(slot, Some(id));
         Ok(pfn)
     }
 
@@ -408,7 +425,10 @@ impl Machine {
                 lazyfree: false,
             });
             self.phys.set_owner(pfn, FrameOwner::Anon { anon: id });
-            self.amaps.get_mut(amap).expect("live amap").slots[(first + i) as usize] = Some(id);
+            self.amaps
+                .get_mut(amap)
+                .expect("live amap")
+                .set(first + i, Some(id));
         }
         self.resolved(pid, page, FaultResolution::HugeZeroFill, base);
         Ok(true)

@@ -38,9 +38,7 @@ impl Machine {
             .get_mut(amap)
             .expect("entry references a live amap");
         am.refs += 1;
-        for c in &mut am.ppref[slotoff as usize..(slotoff + n) as usize] {
-            *c += 1;
-        }
+        am.adjust_refs(slotoff, slotoff + n, 1);
     }
 
     /// An entry covering `[slotoff, slotoff + n)` lets go of `amap`
@@ -53,20 +51,12 @@ impl Machine {
             .get_mut(amap)
             .expect("entry references a live amap");
         am.refs -= 1;
-        for i in slotoff..slotoff + n {
-            let c = &mut am.ppref[i as usize];
-            *c -= 1;
-            if *c == 0
-                && let Some(a) = am.slots[i as usize].take()
-            {
-                dead.push(a);
-            }
+        am.adjust_refs(slotoff, slotoff + n, -1);
+        for (lo, hi) in am.uncovered_in(slotoff, slotoff + n) {
+            dead.extend(am.take_range(lo, hi));
         }
         if am.refs == 0 {
-            debug_assert!(
-                am.slots.iter().all(|s| s.is_none()),
-                "amap freed with anons left"
-            );
+            debug_assert_eq!(am.used(), 0, "amap freed with anons left");
             self.amaps.remove(amap);
         }
         for a in dead {
@@ -101,13 +91,9 @@ impl Machine {
             return;
         }
         let mut new = Amap::new(n);
-        let taken: Vec<Option<u32>> =
-            old.slots[r.slotoff as usize..(r.slotoff + n) as usize].to_vec();
-        for (i, a) in taken.into_iter().enumerate() {
-            if let Some(a) = a {
-                self.anons.get_mut(a).expect("live anon").refs += 1;
-                new.slots[i] = Some(a);
-            }
+        for (slot, a) in old.anons_in(r.slotoff, r.slotoff + n) {
+            self.anons.get_mut(a).expect("live anon").refs += 1;
+            new.set(slot - r.slotoff, Some(a));
         }
         let id = self.amaps.insert(new);
         {
@@ -342,8 +328,8 @@ impl Machine {
                 if let Some(r) = side {
                     let old = self.amaps.remove(r.amap).expect("private amap");
                     debug_assert_eq!(old.refs, 1);
-                    for i in 0..n {
-                        joined.slots[(off + i) as usize] = old.slots[(r.slotoff + i) as usize];
+                    for (slot, an) in old.anons_in(r.slotoff, r.slotoff + n) {
+                        joined.set(off + slot - r.slotoff, Some(an));
                     }
                 }
             }
@@ -451,24 +437,18 @@ impl Machine {
         let first = r.slotoff + ((start - e.start) >> PAGE_SHIFT);
         let n = (end - start) >> PAGE_SHIFT;
         let am = self.amaps.get(r.amap).expect("live amap");
-        if e.needs_copy
-            || am.ppref[first as usize..(first + n) as usize]
-                .iter()
-                .any(|&c| c > 1)
-        {
+        if e.needs_copy || am.max_refs_in(first, first + n) > 1 {
             self.amap_copy(pid, entry_start);
         }
         let e = &self.procs[&pid].map.entries[&entry_start];
         let r = e.aref.expect("amap");
         let first = r.slotoff + ((start - e.start) >> PAGE_SHIFT);
         let n = (end - start) >> PAGE_SHIFT;
-        let mut dead = Vec::new();
-        let am = self.amaps.get_mut(r.amap).expect("live amap");
-        for i in first..first + n {
-            if let Some(a) = am.slots[i as usize].take() {
-                dead.push(a);
-            }
-        }
+        let dead = self
+            .amaps
+            .get_mut(r.amap)
+            .expect("live amap")
+            .take_range(first, first + n);
         for a in dead {
             self.anon_unref(a);
         }

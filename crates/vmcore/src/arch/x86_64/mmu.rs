@@ -234,6 +234,29 @@ pub fn translate(
     access: Access,
     ev: &mut EventLog,
 ) -> Result<PhysAddr, PageFault> {
+    let quick = match access {
+        Access::Read => 1,
+        Access::Write => 2,
+        Access::Execute => 4,
+    };
+    if let Some(pa) = tlb.quick_hit(asid, va, quick) {
+        return Ok(pa);
+    }
+    translate_slow(phys, tlb, cr3, asid, va, access, ev)
+}
+
+/// Everything but the quick TLB hit: the full lookup, the dirty assist,
+/// the walk on a miss.
+#[inline(never)]
+fn translate_slow(
+    phys: &mut PhysMem,
+    tlb: &mut Tlb,
+    cr3: Pfn,
+    asid: u16,
+    va: VirtAddr,
+    access: Access,
+    ev: &mut EventLog,
+) -> Result<PhysAddr, PageFault> {
     if let Some(e) = tlb.lookup(asid, va) {
         if !permits(e.writable, e.user, e.executable, access) {
             tlb.flush_page(asid, va);

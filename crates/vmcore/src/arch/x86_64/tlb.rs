@@ -15,7 +15,7 @@
 //!
 //! Replacement is least-recently-used within a set (a global use counter).
 
-use crate::addr::{PAGE_SHIFT, PAGES_PER_HUGE, Pfn, PhysAddr, VirtAddr};
+use crate::addr::{PAGE_SHIFT, PAGE_SIZE, PAGES_PER_HUGE, Pfn, PhysAddr, VirtAddr};
 use serde::Serialize;
 
 /// Most sets a TLB may have.
@@ -77,6 +77,9 @@ pub struct Tlb {
     slots: Vec<TlbEntry>,
     /// Last-use stamp of each slot (LRU).
     stamps: Vec<u64>,
+    /// Per slot, the accesses a hit may finish without a walk: bit 0 read,
+    /// bit 1 write (writable and already dirty), bit 2 execute.
+    quick: Vec<u8>,
     clock: u64,
     hits: u64,
     misses: u64,
@@ -93,6 +96,15 @@ const VPN_MASK: u64 = (1 << 36) - 1;
 #[inline]
 fn tag(asid: u16, vpn: u64, huge: bool) -> u64 {
     VALID | ((asid as u64) << 40) | ((vpn & VPN_MASK) << 1) | huge as u64
+}
+
+/// The `quick` bits of an entry.
+#[inline]
+fn quick_bits(e: &TlbEntry) -> u8 {
+    if !e.user {
+        return 0;
+    }
+    1 | (((e.writable && e.dirty) as u8) << 1) | ((e.executable as u8) << 2)
 }
 
 const EMPTY: TlbEntry = TlbEntry {
@@ -118,6 +130,7 @@ impl Tlb {
             tags: vec![0; sets * ways],
             slots: vec![EMPTY; sets * ways],
             stamps: vec![0; sets * ways],
+            quick: vec![0; sets * ways],
             clock: 0,
             hits: 0,
             misses: 0,
@@ -176,6 +189,27 @@ impl Tlb {
         }
     }
 
+    /// The hardware's fast case in one step: if the most recently hit slot
+    /// holds the 4K translation of `va` and it allows `quick` (1 read, 2
+    /// write, 4 execute) without a walk, count the hit and return the
+    /// physical address. Otherwise `None`, with nothing changed: the caller
+    /// then does the full [`Tlb::lookup`]. The result is exactly what
+    /// `lookup` would give.
+    #[inline]
+    pub fn quick_hit(&mut self, asid: u16, va: VirtAddr, quick: u8) -> Option<PhysAddr> {
+        let i = self.last;
+        let vpn = va.0 >> PAGE_SHIFT;
+        if self.tags.get(i) != Some(&tag(asid, vpn, false)) || self.quick[i] & quick == 0 {
+            return None;
+        }
+        self.hits += 1;
+        self.clock += 1;
+        self.stamps[i] = self.clock;
+        Some(PhysAddr(
+            (self.slots[i].pfn.0 << PAGE_SHIFT) | va.page_offset(),
+        ))
+    }
+
     /// The translation of `va` if cached, without touching LRU or counters.
     pub fn contains(&self, asid: u16, va: VirtAddr) -> Option<TlbEntry> {
         self.find(asid, va.0 >> PAGE_SHIFT).map(|i| self.slots[i])
@@ -194,20 +228,28 @@ impl Tlb {
         };
         let t = tag(e.asid, e.vpn, e.huge);
         let base = set * self.ways;
-        let ways = &self.tags[base..base + self.ways];
-        let w = ways
-            .iter()
-            .position(|&x| x == t)
-            .or_else(|| ways.iter().position(|&x| x == 0))
-            .unwrap_or_else(|| {
-                // Least recently used way (the first of equals).
-                let stamps = &self.stamps[base..base + self.ways];
-                (0..self.ways).min_by_key(|&w| stamps[w]).unwrap_or(0)
-            });
-        let i = base + w;
+        // One pass: the same translation if cached, else the first free
+        // way, else the least recently used (first of equals).
+        let tags = &self.tags[base..base + self.ways];
+        let stamps = &self.stamps[base..base + self.ways];
+        let mut victim = 0;
+        let mut best = u64::MAX;
+        for (w, (&x, &st)) in tags.iter().zip(stamps).enumerate() {
+            if x == t {
+                victim = w;
+                break;
+            }
+            let age = if x == 0 { 0 } else { st };
+            if age < best {
+                best = age;
+                victim = w;
+            }
+        }
+        let i = base + victim;
         self.clock += 1;
         self.tags[i] = t;
         self.slots[i] = e;
+        self.quick[i] = quick_bits(&e);
         self.stamps[i] = self.clock;
     }
 
@@ -215,20 +257,24 @@ impl Tlb {
     pub fn mark_dirty(&mut self, asid: u16, va: VirtAddr) {
         if let Some(i) = self.find(asid, va.0 >> PAGE_SHIFT) {
             self.slots[i].dirty = true;
+            self.quick[i] = quick_bits(&self.slots[i]);
         }
     }
 
-    /// Drop slots `range` whose tag is `t`; returns how many.
+    /// Drop the slot of the set at `base` whose tag is `t` (tags are unique
+    /// within a set: `insert` replaces); returns how many were dropped.
     #[inline]
     fn drop_tag(&mut self, base: usize, t: u64) -> u32 {
-        let mut n = 0;
-        for x in &mut self.tags[base..base + self.ways] {
-            if *x == t {
-                *x = 0;
-                n += 1;
+        match self.tags[base..base + self.ways]
+            .iter()
+            .position(|&x| x == t)
+        {
+            Some(w) => {
+                self.tags[base + w] = 0;
+                1
             }
+            None => 0,
         }
-        n
     }
 
     /// INVLPG: drop the 4K translation of `va` and any 2 MiB one covering it.
@@ -238,6 +284,54 @@ impl Tlb {
         let small = self.drop_tag(self.set_of(vpn) * self.ways, tag(asid, vpn, false));
         let huge = tag(asid, vpn & !(PAGES_PER_HUGE - 1), true);
         small + self.drop_tag(self.huge_set_of(vpn) * self.ways, huge)
+    }
+
+    /// INVLPG of the `n` pages from `start`, in order, calling
+    /// `each(va, removed)` for each page: exactly a loop of
+    /// [`Tlb::flush_page`], done in one pass over the TLB when that is
+    /// cheaper (a small TLB, many pages).
+    pub fn flush_pages(
+        &mut self,
+        asid: u16,
+        start: VirtAddr,
+        n: usize,
+        mut each: impl FnMut(VirtAddr, u32),
+    ) -> u32 {
+        const MAX_PASS: usize = 64;
+        let start = start.align_down(PAGE_SIZE);
+        let page = |i: usize| VirtAddr(start.0.wrapping_add((i as u64) << PAGE_SHIFT));
+        if n > MAX_PASS || n * 2 * self.ways < self.tags.len() {
+            let mut total = 0;
+            for i in 0..n {
+                let r = self.flush_page(asid, page(i));
+                each(page(i), r);
+                total += r;
+            }
+            return total;
+        }
+        // Each entry is dropped by the first page of the range inside it.
+        let mut counts = [0u32; MAX_PASS];
+        let first = start.0 >> PAGE_SHIFT;
+        let last = first + n as u64; // exclusive
+        for (t, e) in self.tags.iter_mut().zip(&self.slots) {
+            if *t == 0 || e.asid != asid {
+                continue;
+            }
+            let (lo, hi) = if e.huge {
+                (e.vpn, e.vpn + PAGES_PER_HUGE)
+            } else {
+                (e.vpn, e.vpn + 1)
+            };
+            let hit = lo.max(first);
+            if hit < hi.min(last) {
+                *t = 0;
+                counts[(hit - first) as usize] += 1;
+            }
+        }
+        for (i, &c) in counts[..n].iter().enumerate() {
+            each(page(i), c);
+        }
+        counts[..n].iter().sum()
     }
 
     fn retain(&mut self, keep: impl Fn(&TlbEntry) -> bool) -> u32 {
