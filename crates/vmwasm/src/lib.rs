@@ -1,8 +1,952 @@
-//! WebAssembly bindings: a thin `Machine` class over vmcore (in progress).
+//! WebAssembly bindings of vmcore: a thin `Machine` class for the vmplay
+//! playground.
+//!
+//! - Every system call of the core is a method taking the raw Linux values
+//!   (flags may also be written as names, `"PROT_READ|PROT_WRITE"`); it
+//!   returns `{ ok: true, value }` or `{ ok: false, errno, code, reason }`.
+//! - Accesses (`load`, `store`, `fill`, `exec`) return `{ ok: true, value }`
+//!   or `{ ok: false, signal: "SIGSEGV", code, addr }`.
+//! - Misuse — a wrong type, NaN, a negative, fractional or too large number,
+//!   a BigInt outside 64 bits, `undefined` — throws a `TypeError` or
+//!   `RangeError` naming the method and the argument.
+//! - `execLine` / `runText` run `.vms` scenario text (vmscript's runner) on
+//!   the same machine; scenario mistakes are values, not exceptions.
+//! - Views are plain objects; bulk per-frame and per-page bytes are read
+//!   straight out of wasm memory (`frameKindsPtr`, `pageStatesPtr`).
+//! - Numbers are Numbers when exact; a 64-bit value that is not (a raw PTE,
+//!   a syscall argument) is a hex string or a BigInt.
+//!
+//! A Rust panic would abort the call (wasm has no unwinding here). The
+//! machine lives in a cell that a call takes out and puts back, so a call
+//! that died leaves the cell empty; the next call finds it empty, builds a
+//! fresh machine of the same configuration and counts it in `resets`.
+//! Nothing on user input panics; this is the last line of defence.
+
+mod args;
+mod js;
+
+use args::*;
+use core::cell::Cell;
+use vmcore::abi;
+use vmcore::{Event, Machine as Core, MachineConfig};
+use vmscript::Runner;
 use wasm_bindgen::prelude::*;
 
-/// The version of the simulator.
+/// Installs the panic hook (panics print their message to the console).
+#[wasm_bindgen(start)]
+pub fn start() {
+    console_error_panic_hook::set_once();
+}
+
+/// The version of the simulator (the crate version).
 #[wasm_bindgen]
 pub fn version() -> String {
     env!("CARGO_PKG_VERSION").to_string()
+}
+
+/// The module's memory, for building typed-array views over
+/// `frameKindsPtr()` / `pageStatesPtr()`. Rebuild views after every call
+/// that may allocate: the buffer is replaced when memory grows.
+#[wasm_bindgen(js_name = wasmMemory, unchecked_return_type = "WebAssembly.Memory")]
+pub fn wasm_memory() -> JsValue {
+    wasm_bindgen::memory()
+}
+
+/// The symbolic names of the ABI: `{ prot: [[name, value], ...], map, madv,
+/// ms, mcl, mlock, mremap }` (values as Numbers).
+#[wasm_bindgen(js_name = abiNames, unchecked_return_type = "Record<string, [string, number][]>")]
+pub fn abi_names() -> JsValue {
+    let table = |t: &[abi::Name]| {
+        let a = js_sys::Array::new();
+        for &(n, v) in t {
+            a.push(&js_sys::Array::of2(&JsValue::from_str(n), &js::num(v)));
+        }
+        JsValue::from(a)
+    };
+    js::obj(&[
+        ("prot", table(abi::PROT_NAMES)),
+        ("map", table(abi::MAP_NAMES)),
+        ("madv", table(abi::MADV_NAMES)),
+        ("ms", table(abi::MS_NAMES)),
+        ("mcl", table(abi::MCL_NAMES)),
+        ("mlock", table(abi::MLOCK_NAMES)),
+        ("mremap", table(abi::MREMAP_NAMES)),
+    ])
+}
+
+#[wasm_bindgen(typescript_custom_section)]
+const TS_TYPES: &'static str = r#"
+/** An address, a length or another 64-bit unsigned value. */
+export type U64 = number | bigint;
+/** A flag argument: the raw value, or names joined by "|" ("PROT_READ|PROT_WRITE"). */
+export type Flags = number | bigint | string;
+/** What a system call returns. */
+export type SysResult<T> =
+  | { ok: true; value: T }
+  | { ok: false; errno: string; code: number; reason: string };
+/** What a load, store, fill or exec returns. */
+export type AccessResult<T> =
+  | { ok: true; value: T }
+  | { ok: false; signal: "SIGSEGV" | "SIGBUS"; code: "segv_maperr" | "segv_accerr" | "bus_adrerr"; addr: number | bigint }
+  | { ok: false; errno: string; code: number; reason: string };
+/** Options of a new machine (all optional). */
+export interface MachineOptions {
+  /** Physical memory in 4 KiB frames, 1024..=16777216 (default 262144 = 1 GiB). */
+  frames?: number;
+  /** TLB sets (a power of two, 1..=4096; default 16). */
+  tlbSets?: number;
+  /** TLB ways (1..=64; default 4). */
+  tlbWays?: number;
+  /** Record events (default true). */
+  events?: boolean;
+  /** Give new processes a stack mapping below the top of user space (default true). */
+  stack?: boolean;
+}
+/** One line's output, as the runner prints it. */
+export interface LineOutput {
+  line: number; pid: number; op: string; result: string; extra: string[];
+  /** `LINE OP RESULT` and the extra lines, newline-separated. */
+  text: string;
+}
+export type LineResult = { ok: true; output: LineOutput | null } | { ok: false; line: number; message: string };
+/** One event: `type` (snake_case), its fields, and `text`, a narrated sentence. */
+export interface VmEvent { type: string; text: string; [field: string]: unknown }
+export interface EntryView {
+  start: number; end: number; perms: string; offset: number; backing: string;
+  flags: string[]; needs_copy: boolean;
+  amap: { id: number; slotoff: number; refs: number } | null;
+  object: number | null; pages: number;
+}
+export interface WalkStepView { level: number; name: string; table: number; index: number; entry: string; flags: string[]; present: boolean }
+export interface WalkView { cr3: number; va: number; steps: WalkStepView[]; mapped: boolean; pfn: number | null; phys: number | null; huge: boolean; byte: number | null }
+export interface FrameView { pfn: number; kind: string; owner: string; mapcount: number; wired: number; dirty: boolean; referenced: boolean; mapped_by: { pid: number; va: number }[] }
+export interface TlbView { sets: number; ways: number; hits: number; misses: number; entries: { set: number; way: number; asid: number; va: number; pfn: number; huge: boolean; writable: boolean; user: boolean; executable: boolean; dirty: boolean }[] }
+"#;
+
+/// The state one `Machine` object holds.
+struct Inner {
+    runner: Runner,
+    /// Events already taken from the core (by the runner) but not yet by JS.
+    pending: Vec<Event>,
+    /// The bytes `loadPageStates` filled, read from JS through `pageStatesPtr`.
+    page_buf: Vec<u8>,
+}
+
+impl Inner {
+    fn new(cfg: MachineConfig) -> Inner {
+        Inner {
+            runner: Runner::new(Core::new(cfg)),
+            pending: Vec::new(),
+            page_buf: Vec::new(),
+        }
+    }
+    fn m(&mut self) -> &mut Core {
+        self.runner.machine_mut()
+    }
+}
+
+/// A simulated machine: physical memory, a TLB, processes with their
+/// address spaces and page tables, files, and a `.vms` scenario runner.
+/// Process 1 (`p1`) exists from the start.
+#[wasm_bindgen]
+pub struct Machine {
+    cfg: MachineConfig,
+    inner: Cell<Option<Box<Inner>>>,
+    resets: Cell<u32>,
+}
+
+const AT_NEW: &str = "new Machine";
+
+fn options(v: &JsValue) -> Result<MachineConfig, JsValue> {
+    let mut cfg = MachineConfig::default();
+    if v.is_undefined() || v.is_null() {
+        return Ok(cfg);
+    }
+    if !v.is_object() || js_sys::Array::is_array(v) {
+        return Err(type_error(format!(
+            "{AT_NEW}: options must be an object, got {}",
+            describe(v)
+        )));
+    }
+    let get =
+        |k: &str| js_sys::Reflect::get(v, &JsValue::from_str(k)).unwrap_or(JsValue::UNDEFINED);
+    let known = ["frames", "tlbSets", "tlbWays", "events", "stack"];
+    for key in js_sys::Object::keys(v.unchecked_ref::<js_sys::Object>()).iter() {
+        let k = key.as_string().unwrap_or_default();
+        if !known.contains(&k.as_str()) {
+            return Err(range_error(format!(
+                "{AT_NEW}: unknown option {k:?} (known: {})",
+                known.join(", ")
+            )));
+        }
+    }
+    let frames = get("frames");
+    if !frames.is_undefined() {
+        let f = u64_arg(AT_NEW, "options.frames", &frames)?;
+        if !(vmcore::phys::MIN_FRAMES..=vmcore::phys::MAX_FRAMES).contains(&f) {
+            return Err(range_error(format!(
+                "{AT_NEW}: options.frames must be {}..={}, got {f}",
+                vmcore::phys::MIN_FRAMES,
+                vmcore::phys::MAX_FRAMES
+            )));
+        }
+        cfg.frames = f;
+    }
+    let sets = get("tlbSets");
+    if !sets.is_undefined() {
+        let s = bounded(AT_NEW, "options.tlbSets", &sets, 4096)?;
+        if s == 0 || !s.is_power_of_two() {
+            return Err(range_error(format!(
+                "{AT_NEW}: options.tlbSets must be a power of two 1..=4096, got {s}"
+            )));
+        }
+        cfg.tlb_sets = s as usize;
+    }
+    let ways = get("tlbWays");
+    if !ways.is_undefined() {
+        let w = bounded(AT_NEW, "options.tlbWays", &ways, 64)?;
+        if w == 0 {
+            return Err(range_error(format!(
+                "{AT_NEW}: options.tlbWays must be 1..=64, got {w}"
+            )));
+        }
+        cfg.tlb_ways = w as usize;
+    }
+    cfg.events = bool_opt(AT_NEW, "options.events", &get("events"), true)?;
+    cfg.stack = bool_opt(AT_NEW, "options.stack", &get("stack"), true)?;
+    Ok(cfg)
+}
+
+/// Most pages one `pageStates` call may ask for (the core's own cap).
+const MAX_PAGE_STATES: u64 = 1 << 20;
+/// The longest scenario text or line accepted.
+const MAX_TEXT: usize = 4 << 20;
+
+impl Machine {
+    /// Run `f` on the machine, taking it out of its cell for the call.
+    fn with<R>(&self, f: impl FnOnce(&mut Inner) -> R) -> R {
+        let mut inner = match self.inner.take() {
+            Some(i) => i,
+            None => {
+                // A previous call died half-way: start again.
+                self.resets.set(self.resets.get() + 1);
+                Box::new(Inner::new(self.cfg))
+            }
+        };
+        let r = f(&mut inner);
+        self.inner.set(Some(inner));
+        r
+    }
+}
+
+#[wasm_bindgen]
+impl Machine {
+    /// A fresh machine. `options`: `{ frames, tlbSets, tlbWays, events, stack }`.
+    #[wasm_bindgen(constructor)]
+    pub fn new(
+        #[wasm_bindgen(unchecked_param_type = "MachineOptions")] options_value: JsValue,
+    ) -> Result<Machine, JsValue> {
+        let cfg = options(&options_value)?;
+        Ok(Machine {
+            cfg,
+            inner: Cell::new(Some(Box::new(Inner::new(cfg)))),
+            resets: Cell::new(0),
+        })
+    }
+
+    /// The configuration: `{ frames, tlb_sets, tlb_ways, events, stack }`.
+    #[wasm_bindgen(
+        unchecked_return_type = "{ frames: number; tlb_sets: number; tlb_ways: number; events: boolean; stack: boolean }"
+    )]
+    pub fn config(&self) -> JsValue {
+        js::to_js(&self.cfg)
+    }
+
+    /// How many times an internal error made this object start again on a
+    /// fresh machine (0 unless the simulator has a bug).
+    #[wasm_bindgen(getter)]
+    pub fn resets(&self) -> u32 {
+        self.resets.get()
+    }
+
+    /// Discard everything: a fresh machine with the same configuration.
+    pub fn reset(&self) {
+        self.inner.set(Some(Box::new(Inner::new(self.cfg))));
+    }
+
+    // ----- the scenario runner -------------------------------------------
+
+    /// Run one line of `.vms` text as line `lineno` (1-based). Returns
+    /// `{ ok: true, output }` (`output` is null for a blank or comment
+    /// line) or `{ ok: false, line, message }` for a line that cannot be
+    /// run, which leaves the machine untouched. The line's events are kept
+    /// for `takeEvents`.
+    #[wasm_bindgen(js_name = execLine, unchecked_return_type = "LineResult")]
+    pub fn exec_line(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "number")] lineno: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "string")] text: JsValue,
+    ) -> Result<JsValue, JsValue> {
+        const AT: &str = "execLine";
+        let n = bounded(AT, "lineno", &lineno, u32::MAX as u64)?;
+        if n == 0 {
+            return Err(range_error(format!("{AT}: lineno is 1-based, got 0")));
+        }
+        let text = str_arg(AT, "text", &text, MAX_TEXT)?;
+        if text.contains('\n') {
+            return Err(range_error(format!(
+                "{AT}: text must be one line (use runText for many)"
+            )));
+        }
+        Ok(self.with(|i| match i.runner.exec_line(n as usize, &text) {
+            Ok(None) => js::obj(&[("ok", JsValue::TRUE), ("output", JsValue::NULL)]),
+            Ok(Some(mut out)) => {
+                i.pending.append(&mut out.events);
+                js::obj(&[("ok", JsValue::TRUE), ("output", line_output(&out))])
+            }
+            Err(e) => js::obj(&[
+                ("ok", JsValue::FALSE),
+                ("line", JsValue::from(e.line as u32)),
+                ("message", JsValue::from_str(&e.message)),
+            ]),
+        }))
+    }
+
+    /// Run a whole scenario text, stopping at the first line that cannot be
+    /// run. Returns `{ outputs: LineOutput[], error: {line, message} | null,
+    /// text }` where `text` is exactly what `vmplay run` prints.
+    #[wasm_bindgen(js_name = runText, unchecked_return_type = "{ outputs: LineOutput[]; error: { line: number; message: string } | null; text: string }")]
+    pub fn run_text(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "string")] text: JsValue,
+    ) -> Result<JsValue, JsValue> {
+        let text = str_arg("runText", "text", &text, MAX_TEXT)?;
+        Ok(self.with(|i| {
+            let mut outcome = i.runner.run_text(&text);
+            let printed = outcome.to_text();
+            let outs = js_sys::Array::new();
+            for o in &mut outcome.outputs {
+                outs.push(&line_output(o));
+                i.pending.append(&mut o.events);
+            }
+            let err = match &outcome.error {
+                Some(e) => js::obj(&[
+                    ("line", JsValue::from(e.line as u32)),
+                    ("message", JsValue::from_str(&e.message)),
+                ]),
+                None => JsValue::NULL,
+            };
+            js::obj(&[
+                ("outputs", outs.into()),
+                ("error", err),
+                ("text", JsValue::from_str(&printed)),
+            ])
+        }))
+    }
+
+    /// The scenario's live processes by name: `[{ name: "p1", pid: 1 }, ...]`.
+    #[wasm_bindgen(js_name = processNames, unchecked_return_type = "{ name: string; pid: number }[]")]
+    pub fn process_names(&self) -> JsValue {
+        self.with(|i| js::to_js(&i.runner.processes()))
+    }
+
+    /// The scenario's variables: `[{ name, value: { kind, value } }]`.
+    #[wasm_bindgen(
+        unchecked_return_type = "{ name: string; value: { kind: string; value: unknown } }[]"
+    )]
+    pub fn variables(&self) -> JsValue {
+        self.with(|i| js::to_js(&i.runner.variables()))
+    }
+
+    // ----- events -----------------------------------------------------------
+
+    /// Every event since the last call, oldest first: `{ events, dropped }`.
+    /// With `max`, at most `max` events are returned and the rest only
+    /// counted in `dropped`.
+    #[wasm_bindgen(js_name = takeEvents, unchecked_return_type = "{ events: VmEvent[]; dropped: number }")]
+    pub fn take_events(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "number | undefined")] max: JsValue,
+    ) -> Result<JsValue, JsValue> {
+        let max = if max.is_undefined() {
+            u64::MAX
+        } else {
+            u64_arg("takeEvents", "max", &max)?
+        };
+        Ok(self.with(|i| {
+            let mut all = core::mem::take(&mut i.pending);
+            all.append(&mut i.m().take_events());
+            let keep = (all.len() as u64).min(max) as usize;
+            let out = js_sys::Array::new();
+            for e in &all[..keep] {
+                out.push(&js::event(e));
+            }
+            js::obj(&[
+                ("events", out.into()),
+                ("dropped", JsValue::from_f64((all.len() - keep) as f64)),
+            ])
+        }))
+    }
+
+    /// Switch event recording on or off (off makes long runs cheaper).
+    #[wasm_bindgen(js_name = setEvents)]
+    pub fn set_events(&self, on: JsValue) -> Result<(), JsValue> {
+        let on = on.as_bool().ok_or_else(|| {
+            type_error(format!(
+                "setEvents: on must be a boolean, got {}",
+                describe(&on)
+            ))
+        })?;
+        self.with(|i| i.m().events_mut().set_enabled(on));
+        Ok(())
+    }
+
+    // ----- processes -------------------------------------------------------------
+
+    /// Pids of the live processes, lowest first.
+    #[wasm_bindgen(unchecked_return_type = "number[]")]
+    pub fn processes(&self) -> JsValue {
+        self.with(|i| js::to_js(&i.m().processes()))
+    }
+
+    /// fork(2): a copy of `pid`. Value: the child's pid. (Processes made
+    /// here have no scenario name; `fork` in `.vms` text names them.)
+    #[wasm_bindgen(unchecked_return_type = "SysResult<number>")]
+    pub fn fork(&self, pid: JsValue) -> Result<JsValue, JsValue> {
+        let pid = pid_arg("fork", &pid)?;
+        Ok(self.with(|i| js::sys(i.m().fork(pid), JsValue::from)))
+    }
+
+    /// exit(2): the process and its address space are gone.
+    #[wasm_bindgen(unchecked_return_type = "SysResult<0>")]
+    pub fn exit(&self, pid: JsValue) -> Result<JsValue, JsValue> {
+        let pid = pid_arg("exit", &pid)?;
+        Ok(self.with(|i| js::sys(i.m().exit(pid), |_| JsValue::from(0))))
+    }
+
+    /// `{ pid, parent, asid, cr3, resident, entries, brk }`, or null.
+    #[wasm_bindgen(js_name = processView, unchecked_return_type = "{ pid: number; parent: number | null; asid: number; cr3: number; resident: number; entries: number; brk: number } | null")]
+    pub fn process_view(&self, pid: JsValue) -> Result<JsValue, JsValue> {
+        let pid = pid_arg("processView", &pid)?;
+        Ok(self.with(|i| {
+            i.m()
+                .process_view(pid)
+                .map_or(JsValue::NULL, |v| js::to_js(&v))
+        }))
+    }
+
+    // ----- memory system calls ----------------------------------------------------
+
+    /// mmap(2). `fd` is -1 or a descriptor from `open`/`memfd`. Value: the address.
+    #[allow(clippy::too_many_arguments)]
+    #[wasm_bindgen(unchecked_return_type = "SysResult<number>")]
+    pub fn mmap(
+        &self,
+        pid: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "U64")] addr: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "U64")] len: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "Flags")] prot: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "Flags")] flags: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "number")] fd: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "U64")] off: JsValue,
+    ) -> Result<JsValue, JsValue> {
+        const AT: &str = "mmap";
+        let pid = pid_arg(AT, &pid)?;
+        let addr = u64_arg(AT, "addr", &addr)?;
+        let len = u64_arg(AT, "len", &len)?;
+        let prot = flags_arg(AT, "prot", &prot, abi::PROT_NAMES)?;
+        let flags = flags_arg(AT, "flags", &flags, abi::MAP_NAMES)?;
+        let fd = fd_arg(AT, "fd", &fd)?;
+        let off = u64_arg(AT, "off", &off)?;
+        Ok(self.with(|i| js::sys(i.m().mmap(pid, addr, len, prot, flags, fd, off), js::num)))
+    }
+
+    /// munmap(2).
+    #[wasm_bindgen(unchecked_return_type = "SysResult<0>")]
+    pub fn munmap(&self, pid: JsValue, addr: JsValue, len: JsValue) -> Result<JsValue, JsValue> {
+        let (pid, addr, len) = range3("munmap", &pid, &addr, &len)?;
+        Ok(self.with(|i| js::sys(i.m().munmap(pid, addr, len), zero)))
+    }
+
+    /// mprotect(2).
+    #[wasm_bindgen(unchecked_return_type = "SysResult<0>")]
+    pub fn mprotect(
+        &self,
+        pid: JsValue,
+        addr: JsValue,
+        len: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "Flags")] prot: JsValue,
+    ) -> Result<JsValue, JsValue> {
+        let (pid, addr, len) = range3("mprotect", &pid, &addr, &len)?;
+        let prot = flags_arg("mprotect", "prot", &prot, abi::PROT_NAMES)?;
+        Ok(self.with(|i| js::sys(i.m().mprotect(pid, addr, len, prot), zero)))
+    }
+
+    /// madvise(2). `advice` is a number or a name (`"MADV_DONTNEED"`).
+    #[wasm_bindgen(unchecked_return_type = "SysResult<0>")]
+    pub fn madvise(
+        &self,
+        pid: JsValue,
+        addr: JsValue,
+        len: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "Flags")] advice: JsValue,
+    ) -> Result<JsValue, JsValue> {
+        let (pid, addr, len) = range3("madvise", &pid, &addr, &len)?;
+        let advice = flags_arg("madvise", "advice", &advice, abi::MADV_NAMES)?;
+        Ok(self.with(|i| js::sys(i.m().madvise(pid, addr, len, advice), zero)))
+    }
+
+    /// mincore(2). Value: a Uint8Array, one 0/1 per page.
+    #[wasm_bindgen(unchecked_return_type = "SysResult<Uint8Array>")]
+    pub fn mincore(&self, pid: JsValue, addr: JsValue, len: JsValue) -> Result<JsValue, JsValue> {
+        let (pid, addr, len) = range3("mincore", &pid, &addr, &len)?;
+        Ok(self.with(|i| {
+            js::sys(i.m().mincore(pid, addr, len), |v| {
+                js_sys::Uint8Array::from(&v[..]).into()
+            })
+        }))
+    }
+
+    /// mlock(2).
+    #[wasm_bindgen(unchecked_return_type = "SysResult<0>")]
+    pub fn mlock(&self, pid: JsValue, addr: JsValue, len: JsValue) -> Result<JsValue, JsValue> {
+        let (pid, addr, len) = range3("mlock", &pid, &addr, &len)?;
+        Ok(self.with(|i| js::sys(i.m().mlock(pid, addr, len), zero)))
+    }
+
+    /// mlock2(2) (`flags`: 0 or `"MLOCK_ONFAULT"`).
+    #[wasm_bindgen(unchecked_return_type = "SysResult<0>")]
+    pub fn mlock2(
+        &self,
+        pid: JsValue,
+        addr: JsValue,
+        len: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "Flags")] flags: JsValue,
+    ) -> Result<JsValue, JsValue> {
+        let (pid, addr, len) = range3("mlock2", &pid, &addr, &len)?;
+        let flags = flags_arg("mlock2", "flags", &flags, abi::MLOCK_NAMES)?;
+        Ok(self.with(|i| js::sys(i.m().mlock2(pid, addr, len, flags), zero)))
+    }
+
+    /// munlock(2).
+    #[wasm_bindgen(unchecked_return_type = "SysResult<0>")]
+    pub fn munlock(&self, pid: JsValue, addr: JsValue, len: JsValue) -> Result<JsValue, JsValue> {
+        let (pid, addr, len) = range3("munlock", &pid, &addr, &len)?;
+        Ok(self.with(|i| js::sys(i.m().munlock(pid, addr, len), zero)))
+    }
+
+    /// mlockall(2) (`"MCL_CURRENT|MCL_FUTURE"` ...).
+    #[wasm_bindgen(unchecked_return_type = "SysResult<0>")]
+    pub fn mlockall(
+        &self,
+        pid: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "Flags")] flags: JsValue,
+    ) -> Result<JsValue, JsValue> {
+        let pid = pid_arg("mlockall", &pid)?;
+        let flags = flags_arg("mlockall", "flags", &flags, abi::MCL_NAMES)?;
+        Ok(self.with(|i| js::sys(i.m().mlockall(pid, flags), zero)))
+    }
+
+    /// munlockall(2).
+    #[wasm_bindgen(unchecked_return_type = "SysResult<0>")]
+    pub fn munlockall(&self, pid: JsValue) -> Result<JsValue, JsValue> {
+        let pid = pid_arg("munlockall", &pid)?;
+        Ok(self.with(|i| js::sys(i.m().munlockall(pid), zero)))
+    }
+
+    /// msync(2) (`"MS_SYNC"` ...).
+    #[wasm_bindgen(unchecked_return_type = "SysResult<0>")]
+    pub fn msync(
+        &self,
+        pid: JsValue,
+        addr: JsValue,
+        len: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "Flags")] flags: JsValue,
+    ) -> Result<JsValue, JsValue> {
+        let (pid, addr, len) = range3("msync", &pid, &addr, &len)?;
+        let flags = flags_arg("msync", "flags", &flags, abi::MS_NAMES)?;
+        Ok(self.with(|i| js::sys(i.m().msync(pid, addr, len, flags), zero)))
+    }
+
+    /// mremap(2). `newAddr` is used with MREMAP_FIXED (pass 0 otherwise). Value: the address.
+    #[wasm_bindgen(unchecked_return_type = "SysResult<number>")]
+    pub fn mremap(
+        &self,
+        pid: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "U64")] old: JsValue,
+        #[wasm_bindgen(js_name = oldLen, unchecked_param_type = "U64")] old_len: JsValue,
+        #[wasm_bindgen(js_name = newLen, unchecked_param_type = "U64")] new_len: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "Flags")] flags: JsValue,
+        #[wasm_bindgen(js_name = newAddr, unchecked_param_type = "U64 | undefined")]
+        new_addr: JsValue,
+    ) -> Result<JsValue, JsValue> {
+        const AT: &str = "mremap";
+        let pid = pid_arg(AT, &pid)?;
+        let old = u64_arg(AT, "old", &old)?;
+        let old_len = u64_arg(AT, "oldLen", &old_len)?;
+        let new_len = u64_arg(AT, "newLen", &new_len)?;
+        let flags = flags_arg(AT, "flags", &flags, abi::MREMAP_NAMES)?;
+        let new_addr = if new_addr.is_undefined() {
+            0
+        } else {
+            u64_arg(AT, "newAddr", &new_addr)?
+        };
+        Ok(self.with(|i| {
+            js::sys(
+                i.m().mremap(pid, old, old_len, new_len, flags, new_addr),
+                js::num,
+            )
+        }))
+    }
+
+    /// brk(2): value is the new (or unchanged) break.
+    #[wasm_bindgen(unchecked_return_type = "SysResult<number>")]
+    pub fn brk(
+        &self,
+        pid: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "U64")] addr: JsValue,
+    ) -> Result<JsValue, JsValue> {
+        let pid = pid_arg("brk", &pid)?;
+        let addr = u64_arg("brk", "addr", &addr)?;
+        Ok(self.with(|i| js::sys(i.m().brk(pid, addr), js::num)))
+    }
+
+    // ----- accesses -------------------------------------------------------------------
+
+    /// A one-byte load. Value: the byte.
+    #[wasm_bindgen(unchecked_return_type = "AccessResult<number>")]
+    pub fn load(
+        &self,
+        pid: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "U64")] va: JsValue,
+    ) -> Result<JsValue, JsValue> {
+        let pid = pid_arg("load", &pid)?;
+        let va = u64_arg("load", "va", &va)?;
+        Ok(self.with(|i| js::access(i.m().load(pid, va), JsValue::from)))
+    }
+
+    /// A one-byte store.
+    #[wasm_bindgen(unchecked_return_type = "AccessResult<0>")]
+    pub fn store(
+        &self,
+        pid: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "U64")] va: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "number")] value: JsValue,
+    ) -> Result<JsValue, JsValue> {
+        let pid = pid_arg("store", &pid)?;
+        let va = u64_arg("store", "va", &va)?;
+        let value = byte_arg("store", "value", &value)?;
+        Ok(self.with(|i| js::access(i.m().store(pid, va, value), zero)))
+    }
+
+    /// Store `value` in `len` bytes from `va`; on a fault the bytes before
+    /// it stay written.
+    #[wasm_bindgen(unchecked_return_type = "AccessResult<0>")]
+    pub fn fill(
+        &self,
+        pid: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "U64")] va: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "U64")] len: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "number")] value: JsValue,
+    ) -> Result<JsValue, JsValue> {
+        let pid = pid_arg("fill", &pid)?;
+        let va = u64_arg("fill", "va", &va)?;
+        let len = u64_arg("fill", "len", &len)?;
+        let value = byte_arg("fill", "value", &value)?;
+        Ok(self.with(|i| js::access(i.m().fill(pid, va, len, value), zero)))
+    }
+
+    /// An instruction fetch at `va`.
+    #[wasm_bindgen(unchecked_return_type = "AccessResult<0>")]
+    pub fn exec(
+        &self,
+        pid: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "U64")] va: JsValue,
+    ) -> Result<JsValue, JsValue> {
+        let pid = pid_arg("exec", &pid)?;
+        let va = u64_arg("exec", "va", &va)?;
+        Ok(self.with(|i| js::access(i.m().exec(pid, va), zero)))
+    }
+
+    // ----- files -----------------------------------------------------------------------
+
+    /// Create file `name` of `size` bytes (byte i = i % 251) and open it. Value: the descriptor.
+    #[wasm_bindgen(unchecked_return_type = "SysResult<number>")]
+    pub fn open(
+        &self,
+        pid: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "string")] name: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "U64")] size: JsValue,
+    ) -> Result<JsValue, JsValue> {
+        let pid = pid_arg("open", &pid)?;
+        let name = name_arg("open", &name)?;
+        let size = u64_arg("open", "size", &size)?;
+        Ok(self.with(|i| js::sys(i.m().open(pid, &name, size), JsValue::from)))
+    }
+
+    /// An anonymous memory file with the same content as `open` makes. Value: the descriptor.
+    #[wasm_bindgen(unchecked_return_type = "SysResult<number>")]
+    pub fn memfd(
+        &self,
+        pid: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "string")] name: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "U64")] size: JsValue,
+    ) -> Result<JsValue, JsValue> {
+        let pid = pid_arg("memfd", &pid)?;
+        let name = name_arg("memfd", &name)?;
+        let size = u64_arg("memfd", "size", &size)?;
+        Ok(self.with(|i| js::sys(i.m().memfd(pid, &name, size), JsValue::from)))
+    }
+
+    /// One byte of the file at `off`. Value: the byte, or null at the end of the file.
+    #[wasm_bindgen(unchecked_return_type = "SysResult<number | null>")]
+    pub fn pread(&self, pid: JsValue, fd: JsValue, off: JsValue) -> Result<JsValue, JsValue> {
+        let pid = pid_arg("pread", &pid)?;
+        let fd = fd_arg("pread", "fd", &fd)? as i32;
+        let off = u64_arg("pread", "off", &off)?;
+        Ok(self.with(|i| {
+            js::sys(i.m().pread(pid, fd, off), |b| {
+                b.map_or(JsValue::NULL, JsValue::from)
+            })
+        }))
+    }
+
+    /// Write one byte of the file at `off`.
+    #[wasm_bindgen(unchecked_return_type = "SysResult<0>")]
+    pub fn pwrite(
+        &self,
+        pid: JsValue,
+        fd: JsValue,
+        off: JsValue,
+        value: JsValue,
+    ) -> Result<JsValue, JsValue> {
+        let pid = pid_arg("pwrite", &pid)?;
+        let fd = fd_arg("pwrite", "fd", &fd)? as i32;
+        let off = u64_arg("pwrite", "off", &off)?;
+        let value = byte_arg("pwrite", "value", &value)?;
+        Ok(self.with(|i| js::sys(i.m().pwrite(pid, fd, off, value), zero)))
+    }
+
+    /// ftruncate(2).
+    #[wasm_bindgen(unchecked_return_type = "SysResult<0>")]
+    pub fn ftruncate(&self, pid: JsValue, fd: JsValue, len: JsValue) -> Result<JsValue, JsValue> {
+        let pid = pid_arg("ftruncate", &pid)?;
+        let fd = fd_arg("ftruncate", "fd", &fd)? as i32;
+        let len = u64_arg("ftruncate", "len", &len)?;
+        Ok(self.with(|i| js::sys(i.m().ftruncate(pid, fd, len), zero)))
+    }
+
+    /// close(2).
+    #[wasm_bindgen(unchecked_return_type = "SysResult<0>")]
+    pub fn close(&self, pid: JsValue, fd: JsValue) -> Result<JsValue, JsValue> {
+        let pid = pid_arg("close", &pid)?;
+        let fd = fd_arg("close", "fd", &fd)? as i32;
+        Ok(self.with(|i| js::sys(i.m().close(pid, fd), zero)))
+    }
+
+    // ----- views ----------------------------------------------------------------------------
+
+    /// `/proc/PID/maps`: `[{ start, end, perms, offset, backing }]`, backing
+    /// as the `.vms` output spells it (`anon`, `shmem`, `file:NAME`, `memfd:NAME`).
+    #[wasm_bindgen(
+        unchecked_return_type = "SysResult<{ start: number; end: number; perms: string; offset: number; backing: string }[]>"
+    )]
+    pub fn maps(&self, pid: JsValue) -> Result<JsValue, JsValue> {
+        let pid = pid_arg("maps", &pid)?;
+        Ok(self.with(|i| {
+            js::sys(i.m().maps(pid), |lines| {
+                let a = js_sys::Array::new();
+                for l in lines {
+                    a.push(&js::obj(&[
+                        ("start", js::num(l.start)),
+                        ("end", js::num(l.end)),
+                        ("perms", JsValue::from_str(&l.perms)),
+                        ("offset", js::num(l.offset)),
+                        ("backing", JsValue::from_str(&l.backing.to_string())),
+                    ]));
+                }
+                a.into()
+            })
+        }))
+    }
+
+    /// The map entries of `pid` with flags, amap and object; null if no such process.
+    #[wasm_bindgen(unchecked_return_type = "EntryView[] | null")]
+    pub fn entries(&self, pid: JsValue) -> Result<JsValue, JsValue> {
+        let pid = pid_arg("entries", &pid)?;
+        Ok(self.with(|i| i.m().entries(pid).map_or(JsValue::NULL, |v| js::to_js(&v))))
+    }
+
+    /// `/proc/PID/smaps`, entry by entry (sizes in KiB); null if no such process.
+    #[wasm_bindgen(unchecked_return_type = "Record<string, number | string>[] | null")]
+    pub fn smaps(&self, pid: JsValue) -> Result<JsValue, JsValue> {
+        let pid = pid_arg("smaps", &pid)?;
+        Ok(self.with(|i| i.m().smaps(pid).map_or(JsValue::NULL, |v| js::to_js(&v))))
+    }
+
+    /// Per-page state bytes of `npages` pages from `start` as a copied
+    /// Uint8Array: bit 0 present, 1 writable, 2 dirty, 3 accessed, 4 anon
+    /// page in the amap, 5 shared, 6 in a 2 MiB mapping, 7 the zero page.
+    #[wasm_bindgen(js_name = pageStates)]
+    pub fn page_states(
+        &self,
+        pid: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "U64")] start: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "number")] npages: JsValue,
+    ) -> Result<Vec<u8>, JsValue> {
+        let (pid, start, n) = page_args("pageStates", &pid, &start, &npages)?;
+        Ok(self.with(|i| i.m().page_states(pid, start, n)))
+    }
+
+    /// The same bytes as `pageStates`, left in wasm memory: returns how
+    /// many; read them at `pageStatesPtr()` (valid until the next call).
+    #[wasm_bindgen(js_name = loadPageStates)]
+    pub fn load_page_states(
+        &self,
+        pid: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "U64")] start: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "number")] npages: JsValue,
+    ) -> Result<u32, JsValue> {
+        let (pid, start, n) = page_args("loadPageStates", &pid, &start, &npages)?;
+        Ok(self.with(|i| {
+            let v = i.runner.machine().page_states(pid, start, n);
+            i.page_buf = v;
+            i.page_buf.len() as u32
+        }))
+    }
+
+    /// Where `loadPageStates` left its bytes (an offset into `memory().buffer`).
+    #[wasm_bindgen(js_name = pageStatesPtr)]
+    pub fn page_states_ptr(&self) -> usize {
+        self.with(|i| i.page_buf.as_ptr() as usize)
+    }
+
+    /// The page-table walk of `va` in `pid`, every level decoded; null if no such process.
+    #[wasm_bindgen(unchecked_return_type = "WalkView | null")]
+    pub fn walk(
+        &self,
+        pid: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "U64")] va: JsValue,
+    ) -> Result<JsValue, JsValue> {
+        let pid = pid_arg("walk", &pid)?;
+        let va = u64_arg("walk", "va", &va)?;
+        Ok(self.with(|i| i.m().walk(pid, va).map_or(JsValue::NULL, |v| js::to_js(&v))))
+    }
+
+    /// Physical frames in the machine.
+    #[wasm_bindgen(js_name = frameCount)]
+    pub fn frame_count(&self) -> u32 {
+        self.with(|i| i.m().frame_kinds().len() as u32)
+    }
+
+    /// Where the frame-kind bytes are (an offset into `memory().buffer`;
+    /// `frameCount()` bytes): 0 free, 1 anon, 2 page cache, 3 page table,
+    /// 4 zero page. Build the Uint8Array again for every redraw.
+    #[wasm_bindgen(js_name = frameKindsPtr)]
+    pub fn frame_kinds_ptr(&self) -> usize {
+        self.with(|i| i.m().frame_kinds().as_ptr() as usize)
+    }
+
+    /// The frame-kind bytes, copied.
+    #[wasm_bindgen(js_name = frameKinds)]
+    pub fn frame_kinds(&self) -> Vec<u8> {
+        self.with(|i| i.m().frame_kinds().to_vec())
+    }
+
+    /// One frame's descriptor and who maps it; null past the last frame.
+    #[wasm_bindgen(unchecked_return_type = "FrameView | null")]
+    pub fn frame(&self, pfn: JsValue) -> Result<JsValue, JsValue> {
+        let pfn = u64_arg("frame", "pfn", &pfn)?;
+        Ok(self.with(|i| i.m().frame(pfn).map_or(JsValue::NULL, |v| js::to_js(&v))))
+    }
+
+    /// Frames by kind: `{ total, free, anon, cache, page_table, zero }`.
+    #[wasm_bindgen(js_name = framesSummary, unchecked_return_type = "{ total: number; free: number; anon: number; cache: number; page_table: number; zero: number }")]
+    pub fn frames_summary(&self) -> JsValue {
+        self.with(|i| js::to_js(&i.m().frames_summary()))
+    }
+
+    /// The TLB: geometry, hit and miss counters, and every valid entry.
+    #[wasm_bindgen(unchecked_return_type = "TlbView")]
+    pub fn tlb(&self) -> JsValue {
+        self.with(|i| js::to_js(&i.m().tlb_view()))
+    }
+
+    /// The amap of the entry holding `va`, slot by slot; null when none.
+    #[wasm_bindgen(
+        unchecked_return_type = "{ id: number; refs: number; nslots: number; slotoff: number; needs_copy: boolean; slots: { slot: number; anon: number; anon_refs: number; pfn: number }[] } | null"
+    )]
+    pub fn amap(
+        &self,
+        pid: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "U64")] va: JsValue,
+    ) -> Result<JsValue, JsValue> {
+        let pid = pid_arg("amap", &pid)?;
+        let va = u64_arg("amap", "va", &va)?;
+        Ok(self.with(|i| {
+            i.m()
+                .amap_view(pid, va)
+                .map_or(JsValue::NULL, |v| js::to_js(&v))
+        }))
+    }
+
+    /// Check every invariant of the machine: null when all hold, else what broke.
+    #[wasm_bindgen(unchecked_return_type = "string | null")]
+    pub fn check(&self) -> JsValue {
+        self.with(|i| match i.m().check() {
+            Ok(()) => JsValue::NULL,
+            Err(e) => JsValue::from_str(&e),
+        })
+    }
+
+    /// For tests of the recovery path only: panic inside a call.
+    #[doc(hidden)]
+    #[wasm_bindgen(js_name = __panicForTest)]
+    pub fn panic_for_test(&self) {
+        self.with(|_| panic!("deliberate panic (Machine.__panicForTest)"));
+    }
+}
+
+fn zero(_: ()) -> JsValue {
+    JsValue::from(0)
+}
+
+fn range3(
+    at: &str,
+    pid: &JsValue,
+    addr: &JsValue,
+    len: &JsValue,
+) -> Result<(u32, u64, u64), JsValue> {
+    Ok((
+        pid_arg(at, pid)?,
+        u64_arg(at, "addr", addr)?,
+        u64_arg(at, "len", len)?,
+    ))
+}
+
+fn page_args(
+    at: &str,
+    pid: &JsValue,
+    start: &JsValue,
+    n: &JsValue,
+) -> Result<(u32, u64, u64), JsValue> {
+    let pid = pid_arg(at, pid)?;
+    let start = u64_arg(at, "start", start)?;
+    let n = bounded(at, "npages", n, MAX_PAGE_STATES)?;
+    Ok((pid, start, n))
+}
+
+fn line_output(o: &vmscript::LineOutput) -> JsValue {
+    let extra = js_sys::Array::new();
+    for l in &o.extra {
+        extra.push(&JsValue::from_str(l));
+    }
+    js::obj(&[
+        ("line", JsValue::from(o.line as u32)),
+        ("pid", JsValue::from(o.pid)),
+        ("op", JsValue::from_str(o.op)),
+        ("result", JsValue::from_str(&o.result)),
+        ("extra", extra.into()),
+        ("text", JsValue::from_str(&o.to_string())),
+    ])
 }

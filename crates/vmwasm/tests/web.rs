@@ -1,0 +1,546 @@
+//! Browser tests of the exports: `wasm-pack test --headless --chrome crates/vmwasm`.
+//!
+//! The methods are called the way JavaScript calls them: every argument a
+//! `JsValue`, every result a plain object read back with `Reflect`.
+
+use js_sys::{Array, BigInt, Reflect, Uint8Array};
+use vmwasm::Machine;
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_test::*;
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+const ARENA: f64 = 0x3000_0000_0000u64 as f64;
+
+fn n(x: f64) -> JsValue {
+    JsValue::from_f64(x)
+}
+fn s(x: &str) -> JsValue {
+    JsValue::from_str(x)
+}
+fn get(v: &JsValue, k: &str) -> JsValue {
+    Reflect::get(v, &s(k)).expect("an object")
+}
+fn num(v: &JsValue, k: &str) -> f64 {
+    get(v, k)
+        .as_f64()
+        .unwrap_or_else(|| panic!("{k} is not a number in {v:?}"))
+}
+fn string(v: &JsValue, k: &str) -> String {
+    get(v, k)
+        .as_string()
+        .unwrap_or_else(|| panic!("{k} is not a string in {v:?}"))
+}
+fn is_ok(v: &JsValue) -> bool {
+    get(v, "ok") == JsValue::TRUE
+}
+fn small() -> Machine {
+    let o = js_sys::Object::new();
+    Reflect::set(&o, &s("frames"), &n(4096.0)).unwrap();
+    Machine::new(o.into()).expect("valid options")
+}
+fn anon_rw(m: &Machine, addr: f64, len: f64) -> JsValue {
+    m.mmap(
+        n(1.0),
+        n(addr),
+        n(len),
+        s("PROT_READ|PROT_WRITE"),
+        s("MAP_PRIVATE|MAP_ANONYMOUS|MAP_FIXED"),
+        n(-1.0),
+        n(0.0),
+    )
+    .expect("well-formed arguments")
+}
+/// The message of a thrown error, and whether it is a TypeError or RangeError.
+fn thrown(r: Result<JsValue, JsValue>) -> (String, &'static str) {
+    let e = r.expect_err("the call should throw");
+    let kind = if e.is_instance_of::<js_sys::TypeError>() {
+        "TypeError"
+    } else if e.is_instance_of::<js_sys::RangeError>() {
+        "RangeError"
+    } else {
+        "other"
+    };
+    let msg = e
+        .dyn_into::<js_sys::Error>()
+        .map(|e| String::from(e.message()))
+        .unwrap_or_default();
+    (msg, kind)
+}
+
+#[wasm_bindgen_test]
+fn version_is_semver() {
+    let v = vmwasm::version();
+    assert_eq!(v.split('.').count(), 3, "{v}");
+}
+
+#[wasm_bindgen_test]
+fn mmap_store_load_round_trip() {
+    let m = small();
+    let r = anon_rw(&m, ARENA, 8192.0);
+    assert!(is_ok(&r));
+    assert_eq!(num(&r, "value"), ARENA);
+    assert!(is_ok(
+        &m.store(n(1.0), n(ARENA + 4097.0), n(0x41 as f64)).unwrap()
+    ));
+    let l = m.load(n(1.0), n(ARENA + 4097.0)).unwrap();
+    assert!(is_ok(&l));
+    assert_eq!(num(&l, "value"), 65.0);
+    // an untouched page reads as zero
+    assert_eq!(num(&m.load(n(1.0), n(ARENA)).unwrap(), "value"), 0.0);
+    assert!(m.check().is_null(), "{:?}", m.check());
+}
+
+#[wasm_bindgen_test]
+fn addresses_may_be_bigints() {
+    let m = small();
+    let a = JsValue::from(0x3000_0000_0000u64);
+    let r = m
+        .mmap(
+            n(1.0),
+            a.clone(),
+            n(4096.0),
+            n(3.0),
+            n(0x32 as f64),
+            JsValue::from(-1i64),
+            JsValue::from(0u64),
+        )
+        .unwrap();
+    assert!(is_ok(&r), "{r:?}");
+    assert!(is_ok(&m.store(n(1.0), a.clone(), n(7.0)).unwrap()));
+    assert_eq!(num(&m.load(n(1.0), a).unwrap(), "value"), 7.0);
+}
+
+#[wasm_bindgen_test]
+fn syscall_failures_are_values_with_the_errno() {
+    let m = small();
+    let r = anon_rw(&m, ARENA, 0.0);
+    assert!(!is_ok(&r));
+    assert_eq!(string(&r, "errno"), "EINVAL");
+    assert_eq!(num(&r, "code"), 22.0);
+    assert!(!string(&r, "reason").is_empty());
+    let r = m.munmap(n(1.0), n(ARENA + 1.0), n(4096.0)).unwrap();
+    assert_eq!(string(&r, "errno"), "EINVAL");
+    let r = m
+        .mprotect(n(1.0), n(ARENA), n(4096.0), s("PROT_READ"))
+        .unwrap();
+    assert_eq!(string(&r, "errno"), "ENOMEM", "a hole");
+    // a process that does not exist
+    let r = m.munmap(n(42.0), n(ARENA), n(4096.0)).unwrap();
+    assert!(!is_ok(&r));
+    assert_eq!(string(&r, "errno"), "ESRCH");
+}
+
+#[wasm_bindgen_test]
+fn bad_accesses_are_signals() {
+    let m = small();
+    let r = m.load(n(1.0), n(ARENA)).unwrap();
+    assert!(!is_ok(&r));
+    assert_eq!(string(&r, "signal"), "SIGSEGV");
+    assert_eq!(string(&r, "code"), "segv_maperr");
+    assert_eq!(num(&r, "addr"), ARENA);
+    m.mmap(
+        n(1.0),
+        n(ARENA),
+        n(4096.0),
+        s("PROT_READ"),
+        s("MAP_PRIVATE|MAP_ANONYMOUS|MAP_FIXED"),
+        n(-1.0),
+        n(0.0),
+    )
+    .unwrap();
+    let r = m.store(n(1.0), n(ARENA), n(1.0)).unwrap();
+    assert_eq!(string(&r, "code"), "segv_accerr");
+}
+
+#[wasm_bindgen_test]
+fn misuse_throws_a_clear_error() {
+    let m = small();
+    let cases: Vec<(JsValue, &str, &str)> = vec![
+        (n(f64::NAN), "RangeError", "NaN"),
+        (n(-4096.0), "RangeError", "negative"),
+        (n(1.5), "RangeError", "integer"),
+        (n(f64::INFINITY), "RangeError", "integer"),
+        (n(2f64.powi(60)), "RangeError", "BigInt"),
+        (JsValue::UNDEFINED, "TypeError", "undefined"),
+        (JsValue::NULL, "TypeError", "null"),
+        (s("0x1000"), "TypeError", "string"),
+        (JsValue::TRUE, "TypeError", "true"),
+        (Array::new().into(), "TypeError", "array"),
+    ];
+    for (bad, kind, word) in cases {
+        let (msg, k) = thrown(m.munmap(n(1.0), bad.clone(), n(4096.0)));
+        assert_eq!(k, kind, "{bad:?}: {msg}");
+        assert!(
+            msg.contains("munmap") && msg.contains("addr") && msg.contains(word),
+            "{bad:?}: {msg}"
+        );
+    }
+    // BigInts outside 0..2^64
+    let huge = BigInt::from(u64::MAX) + BigInt::from(1u32);
+    let (msg, k) = thrown(m.load(n(1.0), huge.into()));
+    assert_eq!(k, "RangeError");
+    assert!(msg.contains("2^64"), "{msg}");
+    let (_, k) = thrown(m.load(n(1.0), JsValue::from(-1i64)));
+    assert_eq!(k, "RangeError");
+    // values with a narrower range
+    let (msg, _) = thrown(m.store(n(1.0), n(ARENA), n(256.0)));
+    assert!(msg.contains("value") && msg.contains("255"), "{msg}");
+    let (msg, _) = thrown(m.munmap(n(2f64.powi(33)), n(ARENA), n(4096.0)));
+    assert!(msg.contains("pid"), "{msg}");
+    let (msg, _) = thrown(m.mmap(
+        n(1.0),
+        n(ARENA),
+        n(4096.0),
+        s("PROT_READ|PROT_WRITTEN"),
+        s("MAP_PRIVATE"),
+        n(-1.0),
+        n(0.0),
+    ));
+    assert!(msg.contains("PROT_WRITTEN"), "{msg}");
+    let (msg, _) = thrown(m.mmap(
+        n(1.0),
+        n(ARENA),
+        n(4096.0),
+        n(1.0),
+        n(0x22 as f64),
+        n(-2.0),
+        n(0.0),
+    ));
+    assert!(msg.contains("fd"), "{msg}");
+    let (msg, _) = thrown(m.open(n(1.0), s("no/slash"), n(10.0)));
+    assert!(msg.contains("name"), "{msg}");
+    let (msg, _) = thrown(m.exec_line(n(0.0), s("maps")));
+    assert!(msg.contains("lineno"), "{msg}");
+    let (msg, _) = thrown(m.exec_line(n(1.0), n(5.0)));
+    assert!(msg.contains("text"), "{msg}");
+    // and the machine still works
+    assert!(is_ok(&anon_rw(&m, ARENA, 4096.0)));
+    assert!(m.check().is_null());
+}
+
+#[wasm_bindgen_test]
+fn options_are_checked() {
+    let opts = |k: &str, v: JsValue| {
+        let o = js_sys::Object::new();
+        Reflect::set(&o, &s(k), &v).unwrap();
+        JsValue::from(o)
+    };
+    assert!(Machine::new(JsValue::UNDEFINED).is_ok());
+    assert!(Machine::new(opts("frames", n(10.0))).is_err());
+    assert!(Machine::new(opts("frames", n(1e12))).is_err());
+    assert!(Machine::new(opts("tlbSets", n(12.0))).is_err());
+    assert!(Machine::new(opts("tlbWays", n(0.0))).is_err());
+    assert!(Machine::new(opts("events", n(1.0))).is_err());
+    assert!(
+        Machine::new(opts("frame", n(4096.0))).is_err(),
+        "a misspelt option"
+    );
+    assert!(Machine::new(s("big")).is_err());
+    let m = Machine::new(opts("tlbSets", n(8.0))).unwrap();
+    assert_eq!(num(&m.tlb(), "sets"), 8.0);
+}
+
+#[wasm_bindgen_test]
+fn views_describe_the_machine() {
+    let m = small();
+    anon_rw(&m, ARENA, 16384.0);
+    m.store(n(1.0), n(ARENA + 8192.0), n(9.0)).unwrap();
+
+    let pv = m.process_view(n(1.0)).unwrap();
+    assert_eq!(num(&pv, "pid"), 1.0);
+    assert!(num(&pv, "cr3") > 0.0);
+    assert!(m.process_view(n(99.0)).unwrap().is_null());
+
+    let entries: Array = m.entries(n(1.0)).unwrap().dyn_into().unwrap();
+    let arena = entries
+        .iter()
+        .find(|e| num(e, "start") == ARENA)
+        .expect("the arena entry");
+    assert_eq!(num(&arena, "end"), ARENA + 16384.0);
+    assert_eq!(string(&arena, "perms"), "rw-p");
+    assert_eq!(string(&arena, "backing"), "anon");
+    assert!(m.entries(n(99.0)).unwrap().is_null());
+
+    // page states: only the third page is resident, present, writable, dirty
+    let st = m.page_states(n(1.0), n(ARENA), n(4.0)).unwrap();
+    assert_eq!(st.len(), 4);
+    assert_eq!(st[0] & 1, 0);
+    assert_eq!(st[2] & 0b1111, 0b1111, "{st:?}");
+    // the same bytes through wasm memory
+    let len = m.load_page_states(n(1.0), n(ARENA), n(4.0)).unwrap();
+    let mem: js_sys::WebAssembly::Memory = vmwasm::wasm_memory().dyn_into().unwrap();
+    let view =
+        Uint8Array::new_with_byte_offset_and_length(&mem.buffer(), m.page_states_ptr() as u32, len);
+    assert_eq!(view.to_vec(), st);
+
+    // the walk reaches the byte
+    let w = m.walk(n(1.0), n(ARENA + 8192.0)).unwrap();
+    assert_eq!(get(&w, "mapped"), JsValue::TRUE);
+    assert_eq!(num(&w, "byte"), 9.0);
+    let steps: Array = get(&w, "steps").dyn_into().unwrap();
+    assert_eq!(steps.length(), 4);
+    let names: Vec<String> = steps.iter().map(|st| string(&st, "name")).collect();
+    assert_eq!(names, ["PML4", "PDPT", "PD", "PT"]);
+    assert!(string(&steps.get(3), "entry").starts_with("0x"));
+    let pfn = num(&w, "pfn");
+
+    // the frame table: kinds through wasm memory agree with frame()
+    let count = m.frame_count();
+    assert_eq!(count, 4096);
+    let kinds = Uint8Array::new_with_byte_offset_and_length(
+        &mem.buffer(),
+        m.frame_kinds_ptr() as u32,
+        count,
+    );
+    assert_eq!(kinds.get_index(pfn as u32), 1, "an anonymous frame");
+    assert_eq!(kinds.to_vec(), m.frame_kinds());
+    let f = m.frame(n(pfn)).unwrap();
+    assert_eq!(string(&f, "kind"), "anon");
+    assert_eq!(num(&f, "mapcount"), 1.0);
+    let by: Array = get(&f, "mapped_by").dyn_into().unwrap();
+    assert_eq!(num(&by.get(0), "va"), ARENA + 8192.0);
+    assert!(m.frame(n(count as f64)).unwrap().is_null());
+    let sum = m.frames_summary();
+    assert_eq!(num(&sum, "total"), 4096.0);
+    assert!(num(&sum, "page_table") >= 4.0);
+
+    // the TLB holds the translation the store used
+    let t = m.tlb();
+    let te: Array = get(&t, "entries").dyn_into().unwrap();
+    assert!(
+        te.iter()
+            .any(|e| num(&e, "va") == ARENA + 8192.0 && num(&e, "pfn") == pfn)
+    );
+    assert!(num(&t, "misses") >= 1.0);
+
+    // maps and smaps
+    let maps = m.maps(n(1.0)).unwrap();
+    let lines: Array = get(&maps, "value").dyn_into().unwrap();
+    assert!(
+        lines
+            .iter()
+            .any(|l| num(&l, "start") == ARENA && string(&l, "backing") == "anon")
+    );
+    let smaps: Array = m.smaps(n(1.0)).unwrap().dyn_into().unwrap();
+    assert!(smaps.length() >= 1);
+}
+
+#[wasm_bindgen_test]
+fn fork_shares_pages_until_a_write() {
+    let m = small();
+    anon_rw(&m, ARENA, 8192.0);
+    m.store(n(1.0), n(ARENA), n(1.0)).unwrap();
+    let child = num(&m.fork(n(1.0)).unwrap(), "value");
+    assert_eq!(m.processes().dyn_into::<Array>().unwrap().length(), 2);
+    let st = m.page_states(n(child), n(ARENA), n(1.0)).unwrap();
+    assert_ne!(st[0] & 0x20, 0, "shared after fork: {st:?}");
+    m.store(n(child), n(ARENA), n(2.0)).unwrap();
+    assert_eq!(num(&m.load(n(1.0), n(ARENA)).unwrap(), "value"), 1.0);
+    assert_eq!(num(&m.load(n(child), n(ARENA)).unwrap(), "value"), 2.0);
+    let am = m.amap(n(child), n(ARENA)).unwrap();
+    assert!(!am.is_null());
+    let ev = m.take_events(JsValue::UNDEFINED).unwrap();
+    let events: Array = get(&ev, "events").dyn_into().unwrap();
+    assert!(events.iter().any(|e| string(&e, "type") == "frame_copy"));
+    assert!(events.iter().all(|e| !string(&e, "text").is_empty()));
+    assert!(is_ok(&m.exit(n(child)).unwrap()));
+    assert_eq!(m.processes().dyn_into::<Array>().unwrap().length(), 1);
+    assert!(m.check().is_null(), "{:?}", m.check());
+}
+
+#[wasm_bindgen_test]
+fn events_can_be_limited() {
+    let m = small();
+    anon_rw(&m, ARENA, 65536.0);
+    m.fill(n(1.0), n(ARENA), n(65536.0), n(3.0)).unwrap();
+    let ev = m.take_events(n(5.0)).unwrap();
+    let events: Array = get(&ev, "events").dyn_into().unwrap();
+    assert_eq!(events.length(), 5);
+    assert!(num(&ev, "dropped") > 0.0);
+    let again = m.take_events(JsValue::UNDEFINED).unwrap();
+    assert_eq!(
+        get(&again, "events").dyn_into::<Array>().unwrap().length(),
+        0
+    );
+    // PTE values are hex strings, whatever their size
+    m.store(n(1.0), n(ARENA), n(4.0)).unwrap();
+    m.mprotect(n(1.0), n(ARENA), n(4096.0), s("PROT_READ"))
+        .unwrap();
+    let ev = m.take_events(JsValue::UNDEFINED).unwrap();
+    let events: Array = get(&ev, "events").dyn_into().unwrap();
+    let pte = events
+        .iter()
+        .find(|e| string(e, "type") == "pte_write")
+        .expect("a PTE write");
+    assert!(string(&pte, "new").starts_with("0x"));
+}
+
+#[wasm_bindgen_test]
+fn files_and_shared_mappings() {
+    let m = small();
+    let fd = num(&m.open(n(1.0), s("data.bin"), n(8192.0)).unwrap(), "value");
+    let r = m
+        .mmap(
+            n(1.0),
+            n(ARENA),
+            n(8192.0),
+            s("PROT_READ|PROT_WRITE"),
+            s("MAP_SHARED|MAP_FIXED"),
+            n(fd),
+            n(0.0),
+        )
+        .unwrap();
+    assert!(is_ok(&r), "{r:?}");
+    assert_eq!(
+        num(&m.load(n(1.0), n(ARENA + 300.0)).unwrap(), "value"),
+        49.0
+    );
+    m.store(n(1.0), n(ARENA + 300.0), n(0xab as f64)).unwrap();
+    assert_eq!(
+        num(&m.pread(n(1.0), n(fd), n(300.0)).unwrap(), "value"),
+        171.0
+    );
+    assert!(
+        get(&m.pread(n(1.0), n(fd), n(8192.0)).unwrap(), "value").is_null(),
+        "end of file"
+    );
+    assert!(is_ok(&m.pwrite(n(1.0), n(fd), n(5.0), n(1.0)).unwrap()));
+    assert!(is_ok(&m.ftruncate(n(1.0), n(fd), n(4096.0)).unwrap()));
+    assert_eq!(
+        string(&m.load(n(1.0), n(ARENA + 4096.0)).unwrap(), "signal"),
+        "SIGBUS"
+    );
+    assert!(is_ok(&m.close(n(1.0), n(fd)).unwrap()));
+    assert_eq!(string(&m.close(n(1.0), n(fd)).unwrap(), "errno"), "EBADF");
+    let mfd = m.memfd(n(1.0), s("buf"), n(4096.0)).unwrap();
+    assert!(is_ok(&mfd));
+}
+
+#[wasm_bindgen_test]
+fn every_memory_syscall_answers() {
+    let m = small();
+    anon_rw(&m, ARENA, 65536.0);
+    let p = || n(1.0);
+    assert!(is_ok(
+        &m.madvise(p(), n(ARENA), n(8192.0), s("MADV_DONTNEED"))
+            .unwrap()
+    ));
+    let mc = m.mincore(p(), n(ARENA), n(8192.0)).unwrap();
+    assert_eq!(
+        get(&mc, "value").dyn_into::<Uint8Array>().unwrap().length(),
+        2
+    );
+    assert!(is_ok(&m.mlock(p(), n(ARENA), n(4096.0)).unwrap()));
+    assert!(is_ok(&m.munlock(p(), n(ARENA), n(4096.0)).unwrap()));
+    assert!(is_ok(
+        &m.mlock2(p(), n(ARENA), n(4096.0), s("MLOCK_ONFAULT"))
+            .unwrap()
+    ));
+    assert!(is_ok(&m.mlockall(p(), s("MCL_CURRENT")).unwrap()));
+    assert!(is_ok(&m.munlockall(p()).unwrap()));
+    assert!(is_ok(
+        &m.msync(p(), n(ARENA), n(4096.0), s("MS_SYNC")).unwrap()
+    ));
+    let r = m
+        .mremap(
+            p(),
+            n(ARENA),
+            n(65536.0),
+            n(131072.0),
+            s("MREMAP_MAYMOVE"),
+            JsValue::UNDEFINED,
+        )
+        .unwrap();
+    assert!(is_ok(&r), "{r:?}");
+    assert!(is_ok(&m.brk(p(), n(0.0)).unwrap()));
+    let fill = m.fill(p(), n(num(&r, "value")), n(10.0), n(1.0)).unwrap();
+    assert!(is_ok(&fill));
+    // exec needs PROT_EXEC
+    assert_eq!(
+        string(&m.exec(p(), n(num(&r, "value"))).unwrap(), "signal"),
+        "SIGSEGV"
+    );
+    assert!(m.check().is_null(), "{:?}", m.check());
+}
+
+#[wasm_bindgen_test]
+fn the_runner_executes_scenario_lines() {
+    let m = small();
+    let r = m
+        .exec_line(
+            n(1.0),
+            s("$a = mmap $arena 8K PROT_READ|PROT_WRITE MAP_PRIVATE|MAP_ANONYMOUS|MAP_FIXED -1 0"),
+        )
+        .unwrap();
+    assert!(is_ok(&r));
+    let out = get(&r, "output");
+    assert_eq!(string(&out, "op"), "mmap");
+    assert_eq!(string(&out, "result"), "0x300000000000");
+    assert_eq!(string(&out, "text"), "1 mmap 0x300000000000");
+    assert!(get(&m.exec_line(n(2.0), s("   # a comment")).unwrap(), "output").is_null());
+    let r = m.exec_line(n(3.0), s("store $a+4K 0x41")).unwrap();
+    assert_eq!(string(&get(&r, "output"), "result"), "ok");
+    let r = m.exec_line(n(4.0), s("fork p2")).unwrap();
+    assert!(is_ok(&r));
+    let names: Array = m.process_names().dyn_into().unwrap();
+    assert_eq!(names.length(), 2);
+    assert_eq!(string(&names.get(1), "name"), "p2");
+    let r = m.exec_line(n(5.0), s("p2: maps")).unwrap();
+    let extra: Array = get(&get(&r, "output"), "extra").dyn_into().unwrap();
+    assert_eq!(
+        extra.get(0).as_string().unwrap(),
+        "  0x300000000000-0x300000002000 rw-p 0x0 anon"
+    );
+    // a line with an error is a value with the line number; nothing changes
+    let r = m.exec_line(n(6.0), s("lod $a")).unwrap();
+    assert!(!is_ok(&r));
+    assert_eq!(num(&r, "line"), 6.0);
+    assert!(!string(&r, "message").is_empty());
+    let r = m.exec_line(n(7.0), s("p9: load $a")).unwrap();
+    assert!(!is_ok(&r));
+    // the events of the lines wait for takeEvents
+    let ev = m.take_events(JsValue::UNDEFINED).unwrap();
+    let events: Array = get(&ev, "events").dyn_into().unwrap();
+    assert!(events.iter().any(|e| string(&e, "type") == "page_fault"));
+    let vars: Array = m.variables().dyn_into().unwrap();
+    assert_eq!(string(&vars.get(0), "name"), "a");
+}
+
+#[wasm_bindgen_test]
+fn run_text_prints_what_the_cli_prints() {
+    let m = small();
+    let text = "# copy-on-write\n$a = mmap $arena 8K PROT_READ|PROT_WRITE MAP_PRIVATE|MAP_ANONYMOUS|MAP_FIXED -1 0\nstore $a 0x10\nfork p2\np2: store $a 0x11\nload $a\np2: load $a\nbogus line\nload $a\n";
+    let r = m.run_text(s(text)).unwrap();
+    assert_eq!(
+        string(&r, "text"),
+        "2 mmap 0x300000000000\n3 store ok\n4 fork ok\n5 store ok\n6 load 0x10\n7 load 0x11\n8 error unknown operation 'bogus'\n"
+            .replace("unknown operation 'bogus'", &string(&get(&r, "error"), "message"))
+    );
+    assert_eq!(num(&get(&r, "error"), "line"), 8.0);
+    assert_eq!(get(&r, "outputs").dyn_into::<Array>().unwrap().length(), 6);
+}
+
+#[wasm_bindgen_test]
+fn reset_gives_a_fresh_machine() {
+    let m = small();
+    anon_rw(&m, ARENA, 4096.0);
+    m.exec_line(n(1.0), s("fork p2")).unwrap();
+    m.reset();
+    assert_eq!(m.processes().dyn_into::<Array>().unwrap().length(), 1);
+    assert_eq!(
+        string(&m.load(n(1.0), n(ARENA)).unwrap(), "signal"),
+        "SIGSEGV"
+    );
+    assert_eq!(m.resets(), 0);
+}
+
+#[wasm_bindgen_test]
+fn abi_names_are_listed() {
+    let names = vmwasm::abi_names();
+    let prot: Array = get(&names, "prot").dyn_into().unwrap();
+    assert!(prot.iter().any(|p| {
+        let p: Array = p.dyn_into().unwrap();
+        p.get(0).as_string().as_deref() == Some("PROT_WRITE") && p.get(1).as_f64() == Some(2.0)
+    }));
+}
