@@ -120,8 +120,9 @@ fn main() -> ExitCode {
                     return ExitCode::from(1);
                 }
             };
-            let stdout = io::stdout();
-            let mut out = io::BufWriter::new(stdout.lock());
+            // Line-buffered, as the recorder flushes each line: what ran is
+            // printed even if a later line brings the simulator down.
+            let mut out = io::stdout().lock();
             let done = run(&text, trace, &mut out).and_then(|d| out.flush().map(|()| d));
             match done {
                 Ok(true) => ExitCode::SUCCESS,
