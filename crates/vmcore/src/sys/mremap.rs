@@ -89,12 +89,20 @@ impl Machine {
         if old_len == 0 && !e.is_shared() {
             return Err(einval("old length zero on a private mapping"));
         }
-        if old_len > e.end - addr {
+        // Since Linux 6.17 a shrink, and a pure move to a fixed address, may
+        // span several entries (and the holes between them); anything else
+        // must stay inside the first entry.
+        let spans = old_len > e.end - addr;
+        let pure_move = flags & MREMAP_FIXED != 0 && new_len == old_len;
+        if spans && new_len >= old_len && !pure_move {
             return Err(efault("old range crosses the end of its mapping"));
         }
         // A zero old length duplicates a shared mapping (the DOS-emu case).
         let dup = old_len == 0;
         if flags & MREMAP_FIXED != 0 {
+            if spans {
+                return self.move_many(pid, addr, old_len, new_len, new_addr, flags);
+            }
             return self.move_mapping(
                 pid,
                 addr,
@@ -148,6 +156,39 @@ impl Machine {
             flags,
             dup,
         )
+    }
+
+    /// A fixed-address move (or shrink-and-move) of a range spanning several
+    /// entries: the target is cleared, the tail beyond `new_len` unmapped,
+    /// then each entry piece moves to its offset from `new_addr`; holes stay
+    /// holes.
+    fn move_many(
+        &mut self,
+        pid: Pid,
+        addr: u64,
+        old_len: u64,
+        new_len: u64,
+        new_addr: u64,
+        flags: u64,
+    ) -> SysResult<u64> {
+        self.unmap_range(pid, new_addr, new_addr + new_len);
+        if new_len < old_len {
+            self.unmap_range(pid, addr + new_len, addr + old_len);
+        }
+        let pieces: Vec<(u64, u64)> = self.procs[&pid]
+            .map
+            .overlapping(addr, addr + new_len)
+            .into_iter()
+            .map(|s| {
+                let e = &self.procs[&pid].map.entries[&s];
+                (e.start.max(addr), e.end.min(addr + new_len))
+            })
+            .collect();
+        for (lo, hi) in pieces {
+            let dest = new_addr + (lo - addr);
+            self.move_mapping(pid, lo, hi - lo, hi - lo, Target::Fixed(dest), flags, false)?;
+        }
+        Ok(new_addr)
     }
 
     /// Grow the entry at `start` to end at `new_end`; its amap grows with it
@@ -289,7 +330,10 @@ impl Machine {
                 let _ = self.pmap_enter(pid, nva, pte.pfn(), w, x);
             }
         }
-        if !dontunmap {
+        if dontunmap {
+            // The emptied source stays mapped and joins its neighbours again.
+            self.merge_around(pid, addr);
+        } else {
             self.unmap_range(pid, addr, addr + old_len);
         }
         self.merge_around(pid, dest);

@@ -484,4 +484,36 @@ mod tests {
         assert_eq!(t.flush_page(2, VirtAddr(3 << 12)), 0);
         assert_eq!(t.flush_all(), 9);
     }
+
+    #[test]
+    fn flush_pages_is_a_loop_of_invlpg() {
+        // Same contents in two TLBs; one-pass and page-by-page must agree.
+        let fill = |t: &mut Tlb| {
+            for v in 0..40 {
+                t.insert(e4k(1, 500 + v, v));
+                t.insert(e4k(2, 500 + v, v));
+            }
+            t.insert(TlbEntry {
+                huge: true,
+                vpn: 512,
+                pfn: Pfn(0),
+                ..e4k(1, 0, 0)
+            });
+        };
+        for (sets, ways) in [(16, 4), (1, 64), (4096, 1)] {
+            let mut a = Tlb::new(sets, ways);
+            fill(&mut a);
+            let mut b = a.clone();
+            let mut got = Vec::new();
+            let total = a.flush_pages(1, VirtAddr(505 << 12), 20, |va, r| got.push((va, r)));
+            let mut want = Vec::new();
+            for i in 0..20u64 {
+                let va = VirtAddr((505 + i) << 12);
+                want.push((va, b.flush_page(1, va)));
+            }
+            assert_eq!(got, want, "{sets}x{ways}");
+            assert_eq!(total, want.iter().map(|w| w.1).sum::<u32>());
+            assert_eq!(a.entries(), b.entries());
+        }
+    }
 }
