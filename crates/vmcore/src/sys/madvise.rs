@@ -7,7 +7,7 @@ use crate::addr::{PAGE_SIZE, VirtAddr};
 use crate::arch::x86_64::mmu::Access;
 use crate::errno::{SysError, SysResult, eacces, efault, einval, enomem, eperm};
 use crate::event::Pid;
-use crate::flags::VmFlags;
+use crate::flags::{Prot, VmFlags};
 use crate::machine::Machine;
 use crate::vm::map::Entry;
 
@@ -124,16 +124,13 @@ impl Machine {
             MADV_DOFORK => self.update_flags(pid, lo, hi, |x| x - VmFlags::DONTCOPY),
             MADV_DONTDUMP => self.update_flags(pid, lo, hi, set(VmFlags::DONTDUMP)),
             MADV_DODUMP => self.update_flags(pid, lo, hi, |x| x - VmFlags::DONTDUMP),
-            MADV_WIPEONFORK | MADV_KEEPONFORK => {
+            MADV_WIPEONFORK => {
                 if !private_anon {
                     return Err(einval("WIPEONFORK needs private anonymous memory"));
                 }
-                if advice == MADV_WIPEONFORK {
-                    self.update_flags(pid, lo, hi, set(VmFlags::WIPEONFORK));
-                } else {
-                    self.update_flags(pid, lo, hi, |x| x - VmFlags::WIPEONFORK);
-                }
+                self.update_flags(pid, lo, hi, set(VmFlags::WIPEONFORK));
             }
+            MADV_KEEPONFORK => self.update_flags(pid, lo, hi, |x| x - VmFlags::WIPEONFORK),
             MADV_HUGEPAGE => self.update_flags(pid, lo, hi, |x| {
                 (x - VmFlags::NOHUGEPAGE) | VmFlags::HUGEPAGE
             }),
@@ -190,7 +187,9 @@ impl Machine {
             }
             MADV_POPULATE_READ | MADV_POPULATE_WRITE => {
                 let write = advice == MADV_POPULATE_WRITE;
-                if !e.prot.readable() || (write && !e.prot.writable()) {
+                // get_user_pages checks VM_READ/VM_WRITE themselves, not
+                // what the x86 PTE would allow.
+                if !e.prot.contains(Prot::READ) || (write && !e.prot.writable()) {
                     return Err(einval("POPULATE needs the matching permission"));
                 }
                 let access = if write { Access::Write } else { Access::Read };

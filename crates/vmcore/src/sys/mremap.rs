@@ -89,6 +89,10 @@ impl Machine {
         if old_len == 0 && !e.is_shared() {
             return Err(einval("old length zero on a private mapping"));
         }
+        // Same size, nowhere to go: nothing to do.
+        if !implies_new_addr && old_len == new_len {
+            return Ok(addr);
+        }
         // Since Linux 6.17 a shrink, and a pure move to a fixed address, may
         // span several entries (and the holes between them); anything else
         // must stay inside the first entry.
@@ -159,9 +163,9 @@ impl Machine {
     }
 
     /// A fixed-address move (or shrink-and-move) of a range spanning several
-    /// entries: the target is cleared, the tail beyond `new_len` unmapped,
-    /// then each entry piece moves to its offset from `new_addr`; holes stay
-    /// holes.
+    /// entries: the tail beyond `new_len` is unmapped, then each entry piece
+    /// moves to its offset from `new_addr`, replacing only what lies under
+    /// it there; what faces a hole of the source is left alone.
     fn move_many(
         &mut self,
         pid: Pid,
@@ -171,7 +175,6 @@ impl Machine {
         new_addr: u64,
         flags: u64,
     ) -> SysResult<u64> {
-        self.unmap_range(pid, new_addr, new_addr + new_len);
         if new_len < old_len {
             self.unmap_range(pid, addr + new_len, addr + old_len);
         }
@@ -246,6 +249,12 @@ impl Machine {
             self.unmap_range(pid, addr + new_len, addr + old_len);
             old_len = new_len;
         }
+        // The whole source entry, before it is split for the move.
+        let whole = self.procs[&pid]
+            .map
+            .find(addr)
+            .map(|e| (e.start, e.end))
+            .expect("mapped");
         if !dup {
             self.clip(pid, addr);
             self.clip(pid, addr + old_len);
@@ -301,9 +310,6 @@ impl Machine {
             let old = p.map.entries.get_mut(&addr).expect("mapped");
             old.aref = None;
             old.needs_copy = false;
-            if dontunmap {
-                old.flags -= VmFlags::LOCKED | VmFlags::LOCKONFAULT;
-            }
         }
         if let Some(o) = ne.object {
             self.object_ref(o);
@@ -331,7 +337,16 @@ impl Machine {
             }
         }
         if dontunmap {
-            // The emptied source stays mapped and joins its neighbours again.
+            // The source entry is left whole, unlocked (`dontunmap_complete`
+            // clears VM_LOCKED on it): the emptied range joins it again.
+            for s in self.procs[&pid].map.overlapping(whole.0, whole.1) {
+                self.proc_mut(pid)
+                    .map
+                    .entries
+                    .get_mut(&s)
+                    .expect("entry")
+                    .flags -= VmFlags::LOCKED | VmFlags::LOCKONFAULT;
+            }
             self.merge_around(pid, addr);
         } else {
             self.unmap_range(pid, addr, addr + old_len);
