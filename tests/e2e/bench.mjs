@@ -1,0 +1,127 @@
+// Playground benchmarks in headless Chromium (`make bench`, not `make test`):
+//
+//   redraw      one step's redraw of every view with 10,000 map entries and
+//               65,536 frames (target < 16 ms, the budget of one frame)
+//   interactive time from navigation to a ready playground, localhost,
+//               empty cache (target < 1 s)
+//   wasm size   gzip -9 size of the optimized module (target < 400 KB)
+//
+// Prints the figures and writes them to test-results/bench.json; exits 1
+// when a target is missed. Needs `make build` (www/pkg, www/web).
+import fs from 'node:fs';
+import path from 'node:path';
+import zlib from 'node:zlib';
+import { serveSite, launchBrowser, newPage, resultsDir, wwwDir } from './harness.mjs';
+
+const ENTRIES = 10_000;
+const FRAMES = 65_536;
+const STEPS = 30;
+const LOADS = 5;
+
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)];
+};
+const pct = (xs, p) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((s.length * p) / 100))];
+};
+
+const site = await serveSite();
+const browser = await launchBrowser();
+const figures = {};
+try {
+  // --- time to interactive, cold, a few times ---------------------------
+  const tti = [];
+  for (let i = 0; i < LOADS; i++) {
+    const { page } = await newPage(browser, { viewport: { width: 1440, height: 900 } });
+    await page.goto(new URL('index.html', site.url).href);
+    await page.waitForSelector('body[data-ready="1"]', { timeout: 30_000 });
+    tti.push(await page.evaluate(() => performance.getEntriesByName('vm-ready')[0].startTime));
+    await page.context().close();
+  }
+  figures.interactive_ms = { median: median(tti), max: Math.max(...tti), runs: tti.map((x) => +x.toFixed(1)) };
+
+  // --- a step's redraw with 10,000 entries and 65,536 frames -------------
+  const { page, errors } = await newPage(browser, { viewport: { width: 1440, height: 900 } });
+  await page.goto(new URL('index.html', site.url).href);
+  await page.waitForSelector('body[data-ready="1"]', { timeout: 30_000 });
+  const setup = await page.evaluate(
+    ({ ENTRIES, FRAMES, STEPS }) => {
+      const pg = document.querySelector('vm-playground');
+      const lines = ['# bench: stores into a machine with many map entries'];
+      for (let i = 0; i < STEPS; i++) lines.push(`store $arena+${(i * 7919) % 10000}K 0x${((i * 37) % 256).toString(16)}`);
+      const text = lines.join('\n') + '\n';
+      pg.session.configure({ frames: FRAMES });
+      pg.setScenario(text);
+      const m = pg.session.machine;
+      const t0 = performance.now();
+      // 10,000 one-page mappings with a page-sized hole between each, so none merge
+      for (let i = 0; i < ENTRIES; i++) {
+        const r = m.mmap(1, 0x300000000000 + i * 8192, 4096, 3, 0x32, -1, 0);
+        if (!r.ok) throw new Error(`mmap ${i}: ${r.errno}`);
+      }
+      m.takeEvents(0);
+      const mapMs = performance.now() - t0;
+      pg.entryCache.clear();
+      pg.refresh();
+      return { mapMs, entries: m.entries(1).length, frames: m.frameCount() };
+    },
+    { ENTRIES, FRAMES, STEPS },
+  );
+  const steps = await page.evaluate(async (STEPS) => {
+    const pg = document.querySelector('vm-playground');
+    const redraw = [];
+    const exec = [];
+    const frame = [];
+    const nextFrame = () => new Promise((r) => requestAnimationFrame(() => setTimeout(r, 0)));
+    await nextFrame();
+    for (let i = 0; i < STEPS; i++) {
+      const t0 = performance.now();
+      pg.session.step();
+      const t1 = performance.now();
+      pg.refresh();
+      const t2 = performance.now();
+      await nextFrame(); // style, layout and paint of what refresh() changed
+      const t3 = performance.now();
+      exec.push(t1 - t0);
+      redraw.push(t2 - t1);
+      frame.push(t3 - t0);
+    }
+    return { redraw, exec, frame, pc: pg.session.pc, drawn: pg.shadowRoot.querySelectorAll('.as-svg g').length };
+  }, STEPS);
+  figures.redraw_ms = { median: median(steps.redraw), p90: pct(steps.redraw, 90), max: Math.max(...steps.redraw) };
+  figures.step_exec_ms = { median: median(steps.exec), max: Math.max(...steps.exec) };
+  figures.step_to_painted_frame_ms = { median: median(steps.frame), p90: pct(steps.frame, 90) };
+  figures.setup = { ...setup, steps: STEPS, svg_groups_drawn: steps.drawn };
+  if (errors.length) figures.errors = errors;
+  await page.context().close();
+
+  // --- size of the module --------------------------------------------------
+  const wasm = fs.readFileSync(path.join(wwwDir, 'pkg', 'vmwasm_bg.wasm'));
+  figures.wasm_bytes = wasm.length;
+  figures.wasm_gzip_bytes = zlib.gzipSync(wasm, { level: 9 }).length;
+} finally {
+  await browser.close();
+  await site.close();
+}
+
+const targets = [
+  ['step redraw (median), 10,000 entries, 65,536 frames', figures.redraw_ms.median, 16, 'ms'],
+  ['time to interactive (median), localhost', figures.interactive_ms.median, 1000, 'ms'],
+  ['wasm size, gzip -9', figures.wasm_gzip_bytes / 1024, 400, 'KB'],
+];
+let missed = 0;
+console.log('vmplay playground benchmark (headless Chromium)');
+for (const [name, v, max, unit] of targets) {
+  const ok = v < max;
+  if (!ok) missed++;
+  console.log(`  ${ok ? 'ok  ' : 'MISS'} ${name}: ${v.toFixed(1)} ${unit} (target < ${max} ${unit})`);
+}
+console.log(`  redraw p90 ${figures.redraw_ms.p90.toFixed(1)} ms, max ${figures.redraw_ms.max.toFixed(1)} ms; step execution ${figures.step_exec_ms.median.toFixed(2)} ms; step to painted frame ${figures.step_to_painted_frame_ms.median.toFixed(1)} ms`);
+console.log(`  interactive runs: ${figures.interactive_ms.runs.join(', ')} ms; wasm ${figures.wasm_bytes} bytes raw`);
+console.log(`  setup: ${figures.setup.entries} entries mapped in ${figures.setup.mapMs.toFixed(0)} ms, ${figures.setup.frames} frames`);
+if (figures.errors) console.log(`  page errors: ${figures.errors.join('; ')}`);
+fs.mkdirSync(resultsDir, { recursive: true });
+fs.writeFileSync(path.join(resultsDir, 'bench.json'), JSON.stringify(figures, null, 2) + '\n');
+process.exit(missed || figures.errors ? 1 : 0);

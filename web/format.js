@@ -1,0 +1,116 @@
+// Formatting helpers shared by the views: addresses, sizes, page counts.
+// Values from the wasm bindings are Numbers when they fit in 2^53 and
+// BigInts (or "0x..." strings) when they do not; every helper takes all three.
+
+export const PAGE = 4096;
+export const HUGE = 2 * 1024 * 1024;
+/** The fixed address `$arena` of the .vms language. */
+export const ARENA = 0x300000000000;
+/** `$arena + 64G`: the end of the range scenarios own. */
+export const ARENA_END = ARENA + 64 * 1024 * 1024 * 1024;
+/** The top of the 47-bit user address space. */
+export const USER_TOP = 0x800000000000;
+
+/** Lower-case hex with 0x, for Number, BigInt or an already hex string. */
+export function hex(v) {
+  if (v === null || v === undefined) return '—';
+  if (typeof v === 'string') return v.startsWith('0x') ? v.toLowerCase() : v;
+  if (typeof v === 'bigint') return '0x' + v.toString(16);
+  if (!Number.isFinite(v)) return String(v);
+  return (v < 0 ? '-0x' : '0x') + Math.abs(v).toString(16);
+}
+
+/** Hex padded to `digits` (used for PTEs and table indices). */
+export function hexPad(v, digits) {
+  const s = typeof v === 'string' ? v.replace(/^0x/, '') : BigInt(v).toString(16);
+  return '0x' + s.padStart(digits, '0');
+}
+
+/** Hex address with thin grouping every 4 digits: 0x3000_0000_1000. */
+export function addr(v) {
+  const s = hex(v).slice(2);
+  const groups = [];
+  for (let i = s.length; i > 0; i -= 4) groups.unshift(s.slice(Math.max(0, i - 4), i));
+  return '0x' + groups.join('_');
+}
+
+/** A byte as 0xNN. */
+export function byte(v) {
+  return '0x' + Number(v).toString(16).padStart(2, '0');
+}
+
+/** A size in bytes, in the largest exact-enough unit: 4 KiB, 2 MiB, 1.5 GiB. */
+export function size(bytes) {
+  const b = Number(bytes);
+  const units = [['TiB', 2 ** 40], ['GiB', 2 ** 30], ['MiB', 2 ** 20], ['KiB', 2 ** 10]];
+  for (const [u, n] of units) {
+    if (b >= n) {
+      const v = b / n;
+      return (Number.isInteger(v) ? v : v.toFixed(v < 10 ? 2 : 1)) + ' ' + u;
+    }
+  }
+  return b + ' B';
+}
+
+/** "1 page" / "12 pages". */
+export function pages(n) {
+  n = Number(n);
+  return n === 1 ? '1 page' : `${n.toLocaleString('en')} pages`;
+}
+
+/** Parse a number typed by a person: decimal, 0x hex, K/M/G suffix, `$arena`. */
+export function parseNumber(text) {
+  let s = String(text).trim().replace(/_/g, '');
+  if (!s) return null;
+  let total = 0n;
+  for (const term of s.split('+')) {
+    const m = /^(?:(\$arena)|(0x[0-9a-f]+)|([0-9]+))([kmg]?)$/i.exec(term.trim());
+    if (!m) return null;
+    let v = m[1] ? BigInt(ARENA) : BigInt(m[2] || m[3]);
+    const suf = (m[4] || '').toUpperCase();
+    if (suf === 'K') v *= 1024n;
+    else if (suf === 'M') v *= 1024n ** 2n;
+    else if (suf === 'G') v *= 1024n ** 3n;
+    total += v;
+  }
+  total &= (1n << 64n) - 1n;
+  return total <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(total) : total;
+}
+
+/** Number(v) for Number, BigInt or hex string. */
+export function num(v) {
+  if (typeof v === 'string') return Number(BigInt(v));
+  return Number(v);
+}
+
+/** Escape text for innerHTML. */
+export function esc(s) {
+  return String(s).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]);
+}
+
+/** Build an element: h('div', {class: 'x', onclick}, child, 'text', ...). */
+export function h(tag, attrs, ...children) {
+  const el = tag.startsWith('svg:')
+    ? document.createElementNS('http://www.w3.org/2000/svg', tag.slice(4))
+    : document.createElement(tag);
+  if (attrs) {
+    for (const [k, v] of Object.entries(attrs)) {
+      if (v === undefined || v === null || v === false) continue;
+      if (k.startsWith('on') && typeof v === 'function') el.addEventListener(k.slice(2), v);
+      else if (k === 'dataset') Object.assign(el.dataset, v);
+      else if (k === 'text') el.textContent = v;
+      else if (k === 'html') el.innerHTML = v;
+      else el.setAttribute(k, v === true ? '' : v);
+    }
+  }
+  for (const c of children.flat()) {
+    if (c === null || c === undefined || c === false) continue;
+    el.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  }
+  return el;
+}
+
+/** The SVG flavour of h(). */
+export function s(tag, attrs, ...children) {
+  return h('svg:' + tag, attrs, ...children);
+}

@@ -1,0 +1,65 @@
+// The Okabe–Ito palette (safe for the common colour-vision deficiencies),
+// and what each colour means in the playground. Every colour also comes with
+// a text label or a pattern, so nothing is told by colour alone.
+
+export const OKABE_ITO = {
+  orange: '#E69F00',
+  sky: '#56B4E9',
+  green: '#009E73',
+  yellow: '#F0E442',
+  blue: '#0072B2',
+  vermillion: '#D55E00',
+  purple: '#CC79A7',
+  black: '#000000',
+  grey: '#999999',
+};
+
+/** Map-entry backing: private anonymous, shared anonymous, file, memfd. */
+export const BACKING = {
+  anon: { color: OKABE_ITO.blue, label: 'anonymous (private)' },
+  shmem: { color: OKABE_ITO.purple, label: 'shared anonymous' },
+  file: { color: OKABE_ITO.green, label: 'file' },
+  memfd: { color: OKABE_ITO.orange, label: 'memfd' },
+};
+
+export function backingKind(backing) {
+  const b = String(backing || 'anon');
+  if (b.startsWith('file:')) return 'file';
+  if (b.startsWith('memfd:')) return 'memfd';
+  if (b === 'shmem') return 'shmem';
+  return 'anon';
+}
+
+/** Physical frame kinds, by the byte of Machine.frame_kinds. */
+export const FRAME_KINDS = [
+  { id: 0, name: 'free', label: 'free', color: '#E9ECF1' },
+  { id: 1, name: 'anon', label: 'anonymous', color: OKABE_ITO.blue },
+  { id: 2, name: 'cache', label: 'page cache', color: OKABE_ITO.green },
+  { id: 3, name: 'page-table', label: 'page table', color: OKABE_ITO.vermillion },
+  { id: 4, name: 'zero', label: 'zero page', color: OKABE_ITO.yellow },
+];
+
+/** Per-page state bits of Machine.page_states. */
+export const PAGE_BITS = {
+  PRESENT: 1,
+  WRITABLE: 2,
+  DIRTY: 4,
+  ACCESSED: 8,
+  ANON: 16,
+  SHARED: 32,
+  HUGE: 64,
+  ZERO: 128,
+};
+
+/** [r, g, b] of a #rrggbb colour. */
+export function rgb(hexColor) {
+  const n = parseInt(hexColor.slice(1), 16);
+  return [(n >> 16) & 255, (n >> 8) & 255, n & 255];
+}
+
+/** Mix a colour with white: t = 0 the colour, t = 1 white. */
+export function tint(hexColor, t) {
+  const [r, g, b] = rgb(hexColor);
+  const m = (c) => Math.round(c + (255 - c) * t);
+  return `rgb(${m(r)}, ${m(g)}, ${m(b)})`;
+}

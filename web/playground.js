@@ -1,0 +1,702 @@
+// <vm-playground>: the whole playground as one custom element, so a course
+// page can embed it with a scenario of its own:
+//
+//   <script type="module" src="https://.../web/playground.js"></script>
+//   <vm-playground scenario="cow.vms"></vm-playground>            (a URL)
+//   <vm-playground scenario="$a = mmap $arena 8K ...&#10;store $a 1"></vm-playground>
+//   <vm-playground><script type="text/plain">...scenario...</script></vm-playground>
+//
+// Attributes: scenario (URL or inline text), frames (physical frames, default
+// 4096 = 16 MiB), tlb-sets / tlb-ways (TLB geometry), autorun (run to the end
+// on load, or to line N with autorun="N"), views (comma list of panels to
+// show: editor, console, space, walk, tlb, memory, events), no-gallery.
+
+import { loadVm, frameKinds, pageStates } from './vm.js';
+import { Session } from './session.js';
+import { Changes, eventTargets } from './changes.js';
+import { h, num, parseNumber, size } from './format.js';
+import { AddressSpaceView } from './views/addrspace.js';
+import { EntryView } from './views/entry.js';
+import { WalkView, buildTree } from './views/walk.js';
+import { TlbView } from './views/tlb.js';
+import { PhysMemView } from './views/physmem.js';
+import { EventLogView } from './views/events.js';
+import { EditorView } from './views/editor.js';
+import { ConsoleView } from './views/console.js';
+import { BACKING } from './palette.js';
+
+const STYLE_URL = new URL('./playground.css', import.meta.url);
+const SCENARIOS_URL = new URL('../scenarios/', import.meta.url);
+
+const MEMORY_CHOICES = [
+  [1024, '4 MiB'],
+  [4096, '16 MiB'],
+  [16384, '64 MiB'],
+  [65536, '256 MiB'],
+  [262144, '1 GiB'],
+];
+const TLB_CHOICES = [
+  [4, 2],
+  [8, 4],
+  [16, 4],
+  [64, 8],
+];
+
+const PANELS = ['editor', 'console', 'space', 'walk', 'tlb', 'memory', 'events'];
+
+const SHORTCUTS = [
+  ['Ctrl+Enter', 'run to the end'],
+  ['Alt+↓', 'step one line'],
+  ['Alt+↑', 'step back one line'],
+  ['Alt+R', 'reset the machine'],
+  ['Alt+1 … Alt+7', 'go to editor, address space, walk, TLB, memory, events, console'],
+  ['↑ ↓ ← →', 'in the address space: entries and processes; + − 0 zoom'],
+  ['Enter', 'on an entry or page: walk its page tables'],
+];
+
+export class VmPlayground extends HTMLElement {
+  static observedAttributes = ['scenario'];
+
+  constructor() {
+    super();
+    this.root = this.attachShadow({ mode: 'open' });
+    this.selectedPid = 1;
+    this.selection = null; // { pid, start }
+    this.selectedPage = null; // { pid, va }
+    this.selectedFrame = null;
+    this.mark = null;
+    this.entryCache = new Map();
+    this.seenSteps = 0;
+    this.seenGeneration = 0;
+    this.changes = null;
+    this.ready = false;
+  }
+
+  connectedCallback() {
+    if (this.started) return;
+    this.started = true;
+    this.#build();
+    this.#start().catch((err) => this.#fail(err));
+  }
+
+  attributeChangedCallback(name, old, value) {
+    if (name === 'scenario' && this.ready && old !== value) this.#loadScenario().then((t) => this.setScenario(t));
+  }
+
+  /** The session (machine + text) behind the element; for tests and pages. */
+  get sessionObject() {
+    return this.session;
+  }
+
+  /** Replace the scenario text and start from a fresh machine. */
+  setScenario(text) {
+    this.editor.value = text;
+    this.session.text = text;
+    this.session.reset();
+    this.#afterReset();
+    this.refresh();
+  }
+
+  // ---- building -----------------------------------------------------------
+
+  #build() {
+    const views = (this.getAttribute('views') || '').split(',').map((s) => s.trim()).filter(Boolean);
+    this.custom = views.length > 0;
+    const show = (p) => !this.custom || views.includes(p);
+    const panel = (id, title, extra, body, opts = {}) =>
+      h(
+        'section',
+        { class: `panel p-${id}`, id: `panel-${id}`, 'aria-labelledby': `h-${id}`, hidden: !show(opts.key || id), tabindex: '-1' },
+        h('header', { class: 'ph' }, h('h2', { id: `h-${id}` }, title), extra ? h('div', { class: 'ph-tools' }, extra) : null),
+        body,
+      );
+
+    this.btnRun = h('button', { class: 'btn primary', title: 'Run to the end (Ctrl+Enter)', onclick: () => this.run() }, icon('run'), 'Run');
+    this.btnStep = h('button', { class: 'btn', title: 'Execute the next line (Alt+↓)', onclick: () => this.step() }, icon('step'), 'Step');
+    this.btnBack = h('button', { class: 'btn', title: 'Undo the last line: re-run to the line before on a fresh machine (Alt+↑)', onclick: () => this.stepBack() }, icon('back'), 'Back');
+    this.btnReset = h('button', { class: 'btn', title: 'Fresh machine, nothing executed (Alt+R)', onclick: () => this.reset() }, icon('reset'), 'Reset');
+    this.gallery = h('select', { class: 'sel', 'aria-label': 'Example scenarios', hidden: this.hasAttribute('no-gallery') }, h('option', { value: '' }, 'Examples…'));
+    this.gallery.addEventListener('change', () => this.#pickExample(this.gallery.value));
+    this.memSel = h('select', { class: 'sel', 'aria-label': 'Physical memory size', title: 'Physical memory (resets the machine)' });
+    this.tlbSel = h('select', { class: 'sel', 'aria-label': 'TLB geometry', title: 'TLB sets × ways (resets the machine)' });
+    this.memSel.addEventListener('change', () => this.#configure());
+    this.tlbSel.addEventListener('change', () => this.#configure());
+    this.help = h(
+      'dialog',
+      { class: 'help', 'aria-label': 'Keyboard shortcuts' },
+      h('h3', null, 'Keyboard'),
+      h('table', { class: 'data' }, h('tbody', null, SHORTCUTS.map(([k, v]) => h('tr', null, h('th', { scope: 'row' }, h('kbd', null, k)), h('td', null, v))))),
+      h('form', { method: 'dialog' }, h('button', { class: 'btn' }, 'Close')),
+    );
+    this.stepInfo = h('div', { class: 'step-info', role: 'status', 'aria-live': 'polite' });
+
+    const bar = h(
+      'div',
+      { class: 'bar', role: 'toolbar', 'aria-label': 'Scenario controls' },
+      h('div', { class: 'bar-group' }, this.btnRun, this.btnStep, this.btnBack, this.btnReset),
+      this.stepInfo,
+      h('div', { class: 'bar-group right' }, this.gallery, h('label', { class: 'bar-label' }, 'RAM', this.memSel), h('label', { class: 'bar-label' }, 'TLB', this.tlbSel), h('button', { class: 'btn ghost', title: 'Keyboard shortcuts', 'aria-label': 'Keyboard shortcuts', onclick: () => this.help.showModal() }, '?')),
+    );
+
+    // panels
+    this.edBody = h('div', { class: 'pb pb-editor' });
+    this.conBody = h('div', { class: 'pb pb-console' });
+    this.asBody = h('div', { class: 'pb as-body' });
+    this.entryBody = h('div', { class: 'pb entry-body-panel' });
+    this.walkBody = h('div', { class: 'pb pb-walk' });
+    this.tlbBody = h('div', { class: 'pb pb-tlb' });
+    this.pmBody = h('div', { class: 'pb pb-phys' });
+    this.evBody = h('div', { class: 'pb pb-events' });
+
+    this.tableToggle = h('button', { class: 'btn small ghost', 'aria-pressed': 'false', title: 'Show the map entries as a table (text alternative)', onclick: () => this.#toggleTable() }, 'Table');
+    const asTools = [
+      h('span', { class: 'legend-inline', 'aria-hidden': 'true' }, ...Object.entries(BACKING).map(([k, b]) => h('span', { class: 'lg' }, h('span', { class: 'lg-cell', style: `background:${b.color}` }), k))),
+      h('button', { class: 'btn small ghost', title: 'Zoom out (−)', 'aria-label': 'Zoom out', onclick: () => this.space.setZoom(this.space.zoom / 1.5) }, '−'),
+      h('button', { class: 'btn small ghost', title: 'Fit the whole user range (0)', onclick: () => this.space.fit() }, 'Fit'),
+      h('button', { class: 'btn small ghost', title: 'Zoom in (+, Ctrl+wheel)', 'aria-label': 'Zoom in', onclick: () => this.space.setZoom(this.space.zoom * 1.5) }, '+'),
+      this.tableToggle,
+    ];
+
+    this.tabWalk = h('button', { class: 'tab on', role: 'tab', 'aria-selected': 'true', 'aria-controls': 'panel-walkbody', id: 'tab-walk', onclick: () => this.#tab('walk') }, 'Page walk');
+    this.tabTlb = h('button', { class: 'tab', role: 'tab', 'aria-selected': 'false', 'aria-controls': 'panel-tlbbody', id: 'tab-tlb', onclick: () => this.#tab('tlb') }, 'TLB');
+    this.walkTabs = h('div', { class: 'tabs', role: 'tablist', 'aria-label': 'Translation views' }, this.tabWalk, this.tabTlb);
+    this.walkBody.id = 'panel-walkbody';
+    this.walkBody.setAttribute('role', 'tabpanel');
+    this.walkBody.setAttribute('aria-labelledby', 'tab-walk');
+    this.tlbBody.id = 'panel-tlbbody';
+    this.tlbBody.setAttribute('role', 'tabpanel');
+    this.tlbBody.setAttribute('aria-labelledby', 'tab-tlb');
+    this.tlbBody.hidden = true;
+    this.tab = 'walk';
+    const bothTranslation = this.custom && show('walk') && show('tlb');
+
+    const grid = h(
+      'div',
+      { class: 'grid' + (this.custom ? ' custom' : '') },
+      panel('editor', 'Scenario', h('span', { class: 'muted small' }, '.vms'), this.edBody),
+      panel('space', 'Address space', asTools, h('div', { class: 'space-split' }, this.asBody, h('div', { class: 'entry-pane', 'aria-label': 'Selected map entry' }, this.entryBody))),
+      this.custom && !bothTranslation
+        ? show('tlb')
+          ? panel('tlb', 'TLB', null, this.tlbBody)
+          : panel('walk', 'Page-table walk', null, this.walkBody)
+        : panel('walk', bothTranslation ? 'Translation' : 'Translation', this.walkTabs, h('div', { class: 'pb-stack' }, this.walkBody, this.tlbBody), { key: 'walk' }),
+      panel('memory', 'Physical memory', h('span', { class: 'muted small pm-size' }), this.pmBody),
+      panel('events', 'Events', null, this.evBody),
+      panel('console', 'Console', null, this.conBody),
+    );
+    if (this.custom && !bothTranslation && show('tlb')) this.tlbBody.hidden = false;
+
+    this.loading = h('div', { class: 'loading', role: 'status' }, h('div', { class: 'spinner', 'aria-hidden': 'true' }), 'Loading the simulator…');
+    this.root.append(h('link', { rel: 'stylesheet', href: STYLE_URL.href }), h('div', { class: 'playground' }, bar, grid, this.loading), this.help);
+    this.root.addEventListener('keydown', (ev) => this.#shortcut(ev));
+  }
+
+  async #start() {
+    this.vm = await loadVm();
+    const frames = posInt(this.getAttribute('frames'), 4096);
+    const tlbSets = posInt(this.getAttribute('tlb-sets'), 16);
+    const tlbWays = posInt(this.getAttribute('tlb-ways'), 4);
+    this.session = new Session(this.vm, { frames, tlbSets, tlbWays });
+    for (const [f, label] of MEMORY_CHOICES) this.memSel.append(h('option', { value: f, selected: f === frames }, label));
+    if (!MEMORY_CHOICES.some(([f]) => f === frames)) this.memSel.append(h('option', { value: frames, selected: true }, size(frames * 4096)));
+    for (const [s, w] of TLB_CHOICES) this.tlbSel.append(h('option', { value: `${s}x${w}`, selected: s === tlbSets && w === tlbWays }, `${s} × ${w}`));
+    if (!TLB_CHOICES.some(([s, w]) => s === tlbSets && w === tlbWays)) this.tlbSel.append(h('option', { value: `${tlbSets}x${tlbWays}`, selected: true }, `${tlbSets} × ${tlbWays}`));
+
+    const hooks = this.#hooks();
+    this.editor = new EditorView(this.edBody, hooks);
+    this.console = new ConsoleView(this.conBody, hooks);
+    this.space = new AddressSpaceView(this.asBody, hooks);
+    this.entry = new EntryView(this.entryBody, hooks);
+    this.walk = new WalkView(this.walkBody, hooks);
+    this.tlb = new TlbView(this.tlbBody, hooks);
+    this.phys = new PhysMemView(this.pmBody, hooks);
+    this.events = new EventLogView(this.evBody, hooks);
+    this.session.addEventListener('reset', () => this.#afterReset());
+
+    const text = await this.#loadScenario();
+    this.editor.value = text;
+    this.session.setText(text);
+    this.#loadGallery();
+    const auto = this.getAttribute('autorun');
+    if (auto !== null) {
+      if (auto === '' || auto === 'true') this.session.run();
+      else this.session.runTo(posInt(auto, 0));
+    }
+    this.loading.remove();
+    this.ready = true;
+    this.refresh();
+    performance.mark('vm-ready');
+    this.dataset.ready = '1';
+    this.dispatchEvent(new CustomEvent('vm-ready', { bubbles: true, composed: true, detail: { version: this.vm.version() } }));
+  }
+
+  #fail(err) {
+    console.error(err);
+    this.loading.replaceChildren(h('div', { class: 'fail' }, h('b', null, 'The simulator could not start. '), String(err && err.message ? err.message : err)));
+    this.dispatchEvent(new CustomEvent('vm-error', { bubbles: true, composed: true, detail: err }));
+  }
+
+  async #loadScenario() {
+    const attr = this.getAttribute('scenario');
+    if (attr !== null && attr.trim()) {
+      const v = attr.trim();
+      if (/\s/.test(v) || v.startsWith('#') || v.startsWith('$')) return attr.replace(/^\n+/, '');
+      const res = await fetch(new URL(v, document.baseURI));
+      if (!res.ok) throw new Error(`scenario ${v}: HTTP ${res.status}`);
+      return res.text();
+    }
+    const script = this.querySelector('script[type="text/plain"], script[type="text/vms"]');
+    if (script) return dedent(script.textContent);
+    return DEFAULT_SCENARIO;
+  }
+
+  async #loadGallery() {
+    if (this.hasAttribute('no-gallery')) return;
+    try {
+      const res = await fetch(new URL('index.json', SCENARIOS_URL));
+      if (!res.ok) return;
+      const list = await res.json();
+      this.examples = list;
+      for (const ex of list) this.gallery.append(h('option', { value: ex.file }, ex.title));
+    } catch {
+      this.gallery.hidden = true;
+    }
+  }
+
+  async #pickExample(file) {
+    if (!file) return;
+    const res = await fetch(new URL(file, SCENARIOS_URL));
+    const text = await res.text();
+    this.selection = null;
+    this.selectedPage = null;
+    this.selectedFrame = null;
+    this.setScenario(text);
+    this.console.clear(`Loaded ${file}.`);
+    this.gallery.value = '';
+  }
+
+  #configure() {
+    const frames = Number(this.memSel.value);
+    const [tlbSets, tlbWays] = this.tlbSel.value.split('x').map(Number);
+    this.session.configure({ frames, tlbSets, tlbWays });
+    this.refresh();
+  }
+
+  // ---- actions --------------------------------------------------------------
+
+  run() {
+    this.session.run();
+    this.refresh();
+  }
+
+  step() {
+    this.session.step();
+    this.refresh();
+  }
+
+  stepBack() {
+    this.session.stepBack();
+    this.refresh();
+  }
+
+  reset() {
+    this.session.reset();
+    this.refresh();
+  }
+
+  runTo(line) {
+    this.session.runTo(line);
+    this.refresh();
+  }
+
+  #afterReset() {
+    this.entryCache.clear();
+    this.seenSteps = 0;
+    this.mark = null;
+    this.tlb?.resetHistory();
+    this.console?.note('— machine reset: a fresh machine, nothing executed —');
+  }
+
+  #toggleTable() {
+    const on = this.tableToggle.getAttribute('aria-pressed') !== 'true';
+    this.tableToggle.setAttribute('aria-pressed', on ? 'true' : 'false');
+    this.space.setTableMode(on);
+  }
+
+  #tab(which) {
+    this.tab = which;
+    const walk = which === 'walk';
+    this.tabWalk.classList.toggle('on', walk);
+    this.tabTlb.classList.toggle('on', !walk);
+    this.tabWalk.setAttribute('aria-selected', String(walk));
+    this.tabTlb.setAttribute('aria-selected', String(!walk));
+    this.walkBody.hidden = !walk;
+    this.tlbBody.hidden = walk;
+    this.refresh();
+  }
+
+  #shortcut(ev) {
+    if (!this.ready) return;
+    if ((ev.ctrlKey || ev.metaKey) && ev.key === 'Enter') {
+      ev.preventDefault();
+      this.run();
+    } else if (ev.altKey && ev.key === 'ArrowDown') {
+      ev.preventDefault();
+      this.step();
+    } else if (ev.altKey && ev.key === 'ArrowUp') {
+      ev.preventDefault();
+      this.stepBack();
+    } else if (ev.altKey && (ev.key === 'r' || ev.key === 'R' || ev.code === 'KeyR')) {
+      ev.preventDefault();
+      this.reset();
+    } else if (ev.altKey && /^Digit[1-7]$/.test(ev.code)) {
+      ev.preventDefault();
+      const target = [
+        () => this.editor.focus(),
+        () => this.space.scroller.focus(),
+        () => (this.#tab('walk'), this.walk.input.focus()),
+        () => (this.#tab('tlb'), this.tlbBody.querySelector('button, table')?.focus?.()),
+        () => this.phys.canvas.focus(),
+        () => this.events.list.focus(),
+        () => this.console.input.focus(),
+      ][Number(ev.code.slice(5)) - 1];
+      target();
+    }
+  }
+
+  // ---- the hooks the views call --------------------------------------------
+
+  #hooks() {
+    return {
+      onInput: (text) => {
+        if (this.session.setText(text)) this.console.note('— the text of an executed line changed: the machine was reset —');
+        this.refresh();
+      },
+      onRunTo: (line) => this.runTo(line),
+      onExec: (text) => {
+        const st = this.session.consoleExec(text);
+        this.refresh();
+        return st;
+      },
+      onSelect: (sel) => {
+        this.selection = sel;
+        this.selectedPid = sel.pid;
+        this.refresh();
+      },
+      onSelectProc: (pid) => {
+        this.selectedPid = pid;
+        this.refresh();
+      },
+      onSelectPage: (pid, va, opts = {}) => {
+        this.selectedPid = pid;
+        this.selectedPage = { pid, va };
+        const e = this.#entryAt(pid, va);
+        if (e) this.selection = { pid, start: e.start };
+        const f = this.#walkOf(pid, va);
+        if (f && f.mapped) this.selectedFrame = num(f.pfn);
+        this.mark = { pid, va };
+        if (this.tab !== 'walk' && !this.custom) this.#tab('walk');
+        this.refresh();
+        if (opts.focus === 'grid') this.entryBody.querySelector('.page-grid-wrap')?.focus();
+      },
+      onWalk: (va) => {
+        this.selectedPage = { pid: this.selectedPid, va: num(va) };
+        const f = this.#walkOf(this.selectedPid, num(va));
+        if (f && f.mapped) this.selectedFrame = num(f.pfn);
+        this.mark = { pid: this.selectedPid, va: num(va) };
+        this.refresh();
+      },
+      onSelectFrame: (pfn) => {
+        this.selectedFrame = pfn;
+        this.refresh();
+      },
+      onSelectTlb: (asid, va, pfn) => {
+        const pid = this.asidToPid.get(asid);
+        this.selectedFrame = pfn;
+        if (pid !== undefined) {
+          this.selectedPage = { pid, va };
+          this.mark = { pid, va };
+        }
+        this.refresh();
+      },
+      onSelectEvent: (e) => this.#selectEvent(e),
+      pageStates: (pid, start, n) => pageStates(this.vm, this.session.machine, pid, start, n),
+      frame: (pfn) => this.session.machine.frame(pfn),
+      refresh: () => this.refresh(),
+    };
+  }
+
+  #selectEvent(e) {
+    const t = eventTargets(e);
+    let pid = t.pid;
+    if (pid === null && 'asid' in e) pid = this.asidToPid.get(num(e.asid)) ?? null;
+    this.mark = { pid, va: t.va, range: t.range };
+    this.markFrames = t.frames;
+    if (t.frames.length) this.selectedFrame = t.frames[t.frames.length - 1];
+    if (pid !== null && t.va !== null && this.session.machine.processes().includes(pid)) {
+      this.selectedPid = pid;
+      this.selectedPage = { pid, va: t.va };
+      const en = this.#entryAt(pid, t.va);
+      if (en) this.selection = { pid, start: en.start };
+    } else if (pid !== null && t.range) {
+      this.selectedPid = pid;
+    }
+    this.refresh({ keepEvents: true });
+  }
+
+  #entryAt(pid, va) {
+    const list = this.#entries(pid);
+    return list.find((e) => e.start <= va && va < e.end) || null;
+  }
+
+  #entries(pid) {
+    let list = this.entryCache.get(pid);
+    if (!list) {
+      list = this.session.machine.entries(pid) || [];
+      this.entryCache.set(pid, list);
+    }
+    return list;
+  }
+
+  #walkOf(pid, va) {
+    try {
+      return this.session.machine.walk(pid, va);
+    } catch {
+      return null;
+    }
+  }
+
+  // ---- drawing ----------------------------------------------------------------
+
+  /** Redraw every view from the machine's current state. */
+  refresh(opts = {}) {
+    if (!this.ready) return;
+    const t0 = performance.now();
+    const s = this.session;
+    const m = s.machine;
+    // what happened since the last redraw
+    if (s.generation !== this.seenGeneration) {
+      this.seenGeneration = s.generation;
+      this.seenSteps = 0;
+      this.entryCache.clear();
+    }
+    const fresh = s.steps.slice(this.seenSteps);
+    if (fresh.length) {
+      this.seenSteps = s.steps.length;
+      for (const st of fresh) {
+        if (Changes.from(st.events).mapChanged || st.source === 'console') {
+          this.entryCache.clear();
+          this.tableVersion = (this.tableVersion || 0) + 1;
+          break;
+        }
+        if (st.events.some((e) => e.type === 'table_alloc' || e.type === 'table_free' || e.type === 'huge_demote' || (e.type === 'pte_write' && e.level > 1))) {
+          this.tableVersion = (this.tableVersion || 0) + 1;
+        }
+      }
+      if (!opts.keepEvents) {
+        this.mark = null;
+        this.markFrames = [];
+        this.#focusStep(s.last);
+      }
+    }
+
+    const named = m.processNames();
+    const alive = new Set(m.processes());
+    const procs = [];
+    this.asidToPid = new Map();
+    for (const { name, pid } of named) {
+      if (!alive.has(pid)) continue;
+      const pv = m.processView(pid);
+      if (pv) this.asidToPid.set(num(pv.asid), pid);
+      procs.push({ name, pid, asid: pv ? pv.asid : null, cr3: pv ? pv.cr3 : null, resident: pv ? pv.resident : 0, entries: this.#entries(pid) });
+    }
+    const last = s.last;
+    this.changes = last ? Changes.from(last.events, this.asidToPid) : new Changes();
+    if (!procs.some((p) => p.pid === this.selectedPid)) this.selectedPid = procs.length ? procs[0].pid : null;
+    const proc = procs.find((p) => p.pid === this.selectedPid) || null;
+    if (this.selection && !procs.some((p) => p.pid === this.selection.pid)) this.selection = null;
+    let entry = null;
+    if (this.selection) {
+      const list = this.#entries(this.selection.pid);
+      entry = list.find((e) => e.start === this.selection.start) || list.find((e) => e.start <= this.selection.start && this.selection.start < e.end) || null;
+      if (entry) this.selection = { pid: this.selection.pid, start: entry.start };
+      else this.selection = null;
+    }
+    const selProc = this.selection ? procs.find((p) => p.pid === this.selection.pid) : null;
+
+    this.editor.update({ pc: s.pc, next: s.nextOp(), error: s.error, results: s.results });
+    this.console.setProc(proc ? proc.name : 'p1');
+    this.#updateBar(procs);
+
+    if (!this.space.root.closest('section').hidden) {
+      this.space.update({ procs, selectedPid: this.selectedPid, selected: this.selection, changes: this.changes, mark: this.mark });
+      this.entry.update({
+        proc: selProc,
+        entry,
+        amap: entry && selProc ? this.#amap(selProc.pid, entry) : null,
+        changes: this.changes,
+        selectedVa: this.selectedPage && selProc && this.selectedPage.pid === selProc.pid ? this.selectedPage.va : null,
+      });
+    }
+
+    if (!this.walkBody.hidden && !this.walkBody.closest('section').hidden) {
+      const pid = this.selectedPage && alive.has(this.selectedPage.pid) ? this.selectedPage.pid : this.selectedPid;
+      const wproc = procs.find((p) => p.pid === pid) || null;
+      const va = this.selectedPage && this.selectedPage.pid === pid ? this.selectedPage.va : null;
+      const walk = wproc && va !== null ? this.#walkOf(pid, va) : null;
+      let tree = null;
+      if (wproc && this.walk.treeOpen) {
+        const key = `${s.generation}:${pid}:${this.tableVersion || 0}`;
+        if (key !== this.treeKey) {
+          this.treeKey = key;
+          this.tree = buildTree((a) => this.#walkOf(pid, a), wproc.entries, wproc.cr3);
+        }
+        tree = this.tree;
+      }
+      this.walk.update({ proc: wproc, va, walk, tree });
+    }
+    const asidNames = new Map(procs.map((p) => [num(p.asid), p.name]));
+    if (!this.tlbBody.hidden && !this.tlbBody.closest('section').hidden) {
+      this.tlb.update({ tlb: m.tlb(), changes: this.changes, asidNames });
+    } else if (this.tlb) {
+      this.tlb.prev = null;
+    }
+    if (!this.pmBody.closest('section').hidden) {
+      this.phys.update({ kinds: () => frameKinds(this.vm, m), changes: this.changes, selected: this.selectedFrame, marks: this.markFrames || [] });
+      const pmSize = this.root.querySelector('.pm-size');
+      if (pmSize) pmSize.textContent = `${m.frameCount().toLocaleString('en')} frames · ${size(m.frameCount() * 4096)}`;
+    }
+    if (!this.evBody.closest('section').hidden && (!opts.keepEvents || this.eventsDrawn !== s.steps.length)) {
+      if (this.eventsDrawn !== s.steps.length || this.eventsGen !== s.generation) {
+        this.events.render(s.steps);
+        this.eventsDrawn = s.steps.length;
+        this.eventsGen = s.generation;
+      }
+    }
+    this.lastRedrawMs = performance.now() - t0;
+    this.dispatchEvent(new CustomEvent('vm-redraw', { detail: { ms: this.lastRedrawMs } }));
+  }
+
+  /**
+   * Point the views at what a step worked on: its process, the address it
+   * touched (the first fault, or the line's address argument) and the map
+   * entry there, so stepping through a scenario follows the action.
+   */
+  #focusStep(step) {
+    if (!step || !step.ok || !step.output) return;
+    const m = this.session.machine;
+    const pid = step.output.pid;
+    if (!m.processes().includes(pid)) return;
+    let va = null;
+    let len = null;
+    const hit = step.events.find((e) => (e.type === 'page_fault' || e.type === 'signal') && e.pid === pid);
+    if (hit) va = num(hit.va);
+    const code = step.text.replace(/#.*/, '').trim().replace(/^p\d+:\s*/, '');
+    const words = code.split(/\s+/);
+    let op = words[0];
+    let args = words.slice(1);
+    if (words[1] === '=') {
+      op = words[2];
+      args = words.slice(3);
+      if ((op === 'mmap' || op === 'mremap') && step.output.result.startsWith('0x')) va = parseInt(step.output.result, 16);
+      else if (op === 'mmap' || op === 'mremap') {
+        const v = m.variables().find((x) => '$' + x.name === words[0]);
+        if (v && v.value.kind === 'address' && num(v.value.value) < 2 ** 47) va = num(v.value.value);
+      }
+    }
+    const ADDR_OPS = ['load', 'store', 'fill', 'exec', 'munmap', 'mprotect', 'madvise', 'mincore', 'mlock', 'munlock', 'msync', 'mremap', 'mmap'];
+    if (va === null && ADDR_OPS.includes(op) && args.length) {
+      va = evalExpr(args[0], m.variables());
+      if (va !== null && ['munmap', 'mprotect', 'madvise', 'mincore', 'mlock', 'munlock', 'msync', 'fill'].includes(op)) len = evalExpr(args[1] || '', m.variables());
+    }
+    if (step.source !== 'console') this.selectedPid = pid;
+    if (va === null || va >= 2 ** 47) return;
+    const entry = this.#entryAt(pid, va);
+    if (entry) this.selection = { pid, start: entry.start };
+    if (['load', 'store', 'fill', 'exec'].includes(op) || entry) {
+      this.selectedPage = { pid, va };
+      const w = this.#walkOf(pid, va);
+      if (w && w.mapped) this.selectedFrame = num(w.pfn);
+    }
+    this.mark = len ? { pid, va, range: { start: va, end: va + len } } : { pid, va };
+  }
+
+  #amap(pid, entry) {
+    if (!entry.amap) return null;
+    try {
+      return this.session.machine.amap(pid, entry.start);
+    } catch {
+      return null;
+    }
+  }
+
+  #updateBar(procs) {
+    const s = this.session;
+    const next = s.nextOp();
+    this.btnStep.disabled = !next;
+    this.btnRun.disabled = !next;
+    this.btnBack.disabled = !s.pc;
+    const last = s.last;
+    const info = [];
+    if (last) {
+      const res = last.ok ? (last.output ? `${last.output.op} ${last.output.result}` : 'ok') : `error: ${last.message}`;
+      info.push(h('span', { class: 'si-line' }, last.source === 'console' ? 'console' : `line ${last.line}`), h('span', { class: 'mono si-res' + (last.ok && !/-E|SIG/.test(res) ? '' : ' bad') }, res), h('span', { class: 'muted' }, `${last.events.length + (last.dropped || 0)} events`));
+    } else info.push(h('span', { class: 'muted' }, 'Fresh machine'));
+    info.push(h('span', { class: 'muted si-procs' }, `${procs.length} ${procs.length === 1 ? 'process' : 'processes'}`));
+    this.stepInfo.replaceChildren(...info);
+  }
+}
+
+/** The value of a .vms address expression (`$a+4K`), or null. */
+function evalExpr(expr, vars) {
+  let total = 0n;
+  for (const term of expr.split('+')) {
+    if (term === '$arena') total += 0x300000000000n;
+    else if (term.startsWith('$')) {
+      const v = vars.find((x) => x.name === term.slice(1));
+      if (!v || v.value.kind !== 'address') return null;
+      total += BigInt(v.value.value);
+    } else {
+      const n = parseNumber(term);
+      if (n === null) return null;
+      total += BigInt(n);
+    }
+  }
+  total &= (1n << 64n) - 1n;
+  return total <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(total) : null;
+}
+
+function posInt(v, dflt) {
+  const n = Number(v);
+  return v !== null && Number.isSafeInteger(n) && n > 0 ? n : dflt;
+}
+
+function dedent(text) {
+  const lines = text.replace(/^\n+/, '').replace(/\s+$/, '').split('\n');
+  const indent = Math.min(...lines.filter((l) => l.trim()).map((l) => /^\s*/.exec(l)[0].length));
+  return lines.map((l) => l.slice(indent)).join('\n') + '\n';
+}
+
+function icon(name) {
+  const paths = {
+    run: 'M3 2.5v11l5-5.5zM8.5 2.5v11l5-5.5z',
+    step: 'M4 2.5v11l7-5.5zM12 2.5h1.8v11H12z',
+    back: 'M12 2.5v11L5 8zM2.2 2.5H4v11H2.2z',
+    reset: 'M8 2.5a5.5 5.5 0 1 0 5.2 3.7l-1.7.6A3.7 3.7 0 1 1 8 4.3v2.2l3.2-3-3.2-3z',
+  };
+  return h('svg:svg', { class: 'ic', viewBox: '0 0 16 16', width: 14, height: 14, 'aria-hidden': 'true' }, h('svg:path', { d: paths[name], fill: 'currentColor' }));
+}
+
+const DEFAULT_SCENARIO = `# Demand paging: mmap only reserves addresses; pages arrive at the first touch.
+$a = mmap $arena 64K PROT_READ|PROT_WRITE MAP_PRIVATE|MAP_ANONYMOUS|MAP_FIXED -1 0
+load $a              # a read maps the shared zero page
+store $a 0x41        # the first write: a fresh zero-filled frame
+store $a+12K 0x42
+mincore $a 64K
+fork p2
+p2: store $a 0x43    # copy-on-write: p2 gets its own copy
+load $a
+maps
+`;
+
+if (!customElements.get('vm-playground')) customElements.define('vm-playground', VmPlayground);

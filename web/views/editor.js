@@ -1,0 +1,190 @@
+// The scenario editor: a plain textarea over a highlighted copy of its text,
+// a gutter with line numbers and step markers, and a column with what each
+// executed line printed. Errors are shown at their line.
+
+import { esc, h } from '../format.js';
+
+const OPS = new Set([
+  'mmap', 'munmap', 'mprotect', 'madvise', 'mincore', 'mlock', 'munlock', 'mlockall', 'munlockall', 'msync', 'mremap',
+  'load', 'store', 'fill', 'exec', 'fork', 'exit', 'open', 'memfd', 'pread', 'pwrite', 'ftruncate', 'close', 'maps', 'brk', 'mlock2',
+]);
+
+/** Highlight one line of .vms text as HTML. */
+export function highlightLine(line) {
+  const hash = line.indexOf('#');
+  const code = hash >= 0 ? line.slice(0, hash) : line;
+  const comment = hash >= 0 ? line.slice(hash) : '';
+  let html = '';
+  const re = /(\s+)|(p\d+:)|(\$[A-Za-z_][A-Za-z0-9_]*)|([A-Z][A-Z0-9_]*(?:\|[A-Z0-9_]+)*)|(0x[0-9a-fA-F]+[KMG]?|\d+[KMG]?)|(=)|([^\s]+)/g;
+  let m;
+  let firstWord = true;
+  while ((m = re.exec(code))) {
+    const [t] = m;
+    if (m[1]) html += t;
+    else if (m[2]) html += `<span class="t-proc">${esc(t)}</span>`;
+    else if (m[3]) html += `<span class="t-var">${esc(t)}</span>`;
+    else if (m[4]) html += `<span class="t-flag">${esc(t)}</span>`;
+    else if (m[5]) html += `<span class="t-num">${esc(t)}</span>`;
+    else if (m[6]) html += `<span class="t-eq">=</span>`;
+    else if (firstWord && OPS.has(t)) {
+      html += `<span class="t-op">${esc(t)}</span>`;
+      firstWord = false;
+    } else if (OPS.has(t)) html += `<span class="t-op">${esc(t)}</span>`;
+    else html += esc(t).replace(/(\+)/g, '<span class="t-plus">+</span>');
+  }
+  if (comment) html += `<span class="t-com">${esc(comment)}</span>`;
+  return html;
+}
+
+export class EditorView {
+  constructor(root, hooks) {
+    this.root = root;
+    this.hooks = hooks;
+    this.gutter = h('div', { class: 'ed-gutter', 'aria-hidden': 'true' });
+    this.hl = h('pre', { class: 'ed-hl', 'aria-hidden': 'true' });
+    this.ta = h('textarea', {
+      class: 'ed-ta',
+      spellcheck: 'false',
+      autocomplete: 'off',
+      autocapitalize: 'off',
+      wrap: 'off',
+      'aria-label': 'Scenario in the .vms language. Ctrl+Enter runs it, Alt+Down steps one line, Alt+Up steps back.',
+    });
+    this.res = h('div', { class: 'ed-res', 'aria-hidden': 'true' });
+    this.main = h('div', { class: 'ed-main' }, this.hl, this.ta);
+    this.box = h('div', { class: 'ed' }, this.gutter, this.main, this.res);
+    this.status = h('div', { class: 'ed-status', role: 'status', 'aria-live': 'polite' });
+    root.append(this.box, this.status);
+    this.ta.addEventListener('input', () => {
+      this.#paint();
+      this.hooks.onInput(this.ta.value);
+    });
+    this.scrollY = 0;
+    this.scrollX = 0;
+    this.ta.addEventListener('scroll', () => {
+      this.scrollY = this.ta.scrollTop;
+      this.scrollX = this.ta.scrollLeft;
+      this.#sync();
+    });
+    new ResizeObserver((es) => (this.viewH = es[es.length - 1].contentRect.height)).observe(this.ta);
+    this.ta.addEventListener('keydown', (ev) => {
+      if (ev.key === 'Tab' && !ev.shiftKey && ev.ctrlKey) {
+        ev.preventDefault();
+        document.execCommand('insertText', false, '  ');
+      }
+    });
+    this.gutter.addEventListener('click', (ev) => {
+      const ln = ev.target.closest('[data-line]');
+      if (ln) this.hooks.onRunTo(Number(ln.dataset.line));
+    });
+    this.state = { pc: 0, next: 0, error: null, results: new Map() };
+  }
+
+  get value() {
+    return this.ta.value;
+  }
+
+  set value(text) {
+    this.ta.value = text;
+    this.#paint();
+  }
+
+  /** @param {{ pc, next, error, results: Map<number, step> }} st */
+  update(st) {
+    this.state = st;
+    this.#paint();
+    const e = st.error;
+    if (e) {
+      this.status.className = 'ed-status error';
+      this.status.replaceChildren(h('b', null, `Line ${e.line}: `), e.message);
+    } else if (st.next === 0 && st.pc > 0) {
+      this.status.className = 'ed-status done';
+      this.status.textContent = `Ran to the end (line ${st.pc}).`;
+    } else if (st.pc > 0) {
+      this.status.className = 'ed-status';
+      this.status.textContent = `Executed up to line ${st.pc}; next is line ${st.next}.`;
+    } else {
+      this.status.className = 'ed-status';
+      this.status.textContent = st.next ? 'Ready: nothing executed yet.' : 'Empty scenario.';
+    }
+    this.#revealLine(st.error ? st.error.line : st.pc || st.next);
+  }
+
+  #paint() {
+    const lines = this.ta.value.split('\n');
+    const { pc, next, error, results } = this.state;
+    // one element per line in each column, rebuilt only when the number of
+    // lines changes; a step then touches just the lines whose state changed
+    if (!this.rows || this.rows.length !== lines.length) {
+      this.gutter.innerHTML = lines.map((_, i) => `<div class="gl" data-line="${i + 1}" title="Run to line ${i + 1}"><span class="gm"></span>${i + 1}</div>`).join('');
+      this.hl.innerHTML = lines.map(() => '<div class="hl-line"></div>').join('');
+      this.res.innerHTML = lines.map(() => '<div class="rl">&nbsp;</div>').join('');
+      this.rows = lines.map((_, i) => ({ g: this.gutter.children[i], h: this.hl.children[i], r: this.res.children[i], cls: null, text: null, out: null }));
+    }
+    lines.forEach((line, i) => {
+      const n = i + 1;
+      const row = this.rows[i];
+      const r = results.get(n);
+      const isErr = error && error.line === n;
+      const cls = isErr ? 'err' : n === pc ? 'cur' : r ? 'done' : n === next ? 'next' : '';
+      if (cls !== row.cls) {
+        row.cls = cls;
+        row.g.className = `gl ${cls}`;
+        row.g.firstChild.textContent = isErr ? '✗' : n === pc ? '▶' : r ? '✓' : n === next ? '▷' : '';
+        row.h.className = `hl-line ${cls}`;
+        row.r.className = `rl ${cls}`;
+      }
+      if (line !== row.text) {
+        row.text = line;
+        row.h.innerHTML = this.#highlighted(i, line);
+      }
+      let out = '&nbsp;';
+      if (isErr) out = `<span class="r-err" title="${esc(error.message)}">error</span>`;
+      else if (r && r.output) {
+        const res = r.output.result;
+        const bad = /^-E|^SIG/.test(res);
+        const extra = r.output.extra && r.output.extra.length ? ` <span class="r-extra">+${r.output.extra.length}</span>` : '';
+        out = `<span class="${bad ? 'r-bad' : 'r-ok'}" title="${esc(r.output.text)}">${esc(res)}</span>${extra}`;
+      }
+      if (out !== row.out) {
+        row.out = out;
+        row.r.innerHTML = out;
+      }
+    });
+    this.#sync();
+  }
+
+  /** Highlighted HTML of a line, cached while its text is unchanged. */
+  #highlighted(i, line) {
+    this.hlCache ??= [];
+    const c = this.hlCache[i];
+    if (c && c[0] === line) return c[1];
+    const html = highlightLine(line) || ' ';
+    this.hlCache[i] = [line, html];
+    return html;
+  }
+
+  #sync() {
+    const y = this.scrollY;
+    const x = this.scrollX;
+    this.hl.style.transform = `translate(${-x}px, ${-y}px)`;
+    this.gutter.style.transform = `translateY(${-y}px)`;
+    this.res.style.transform = `translateY(${-y}px)`;
+  }
+
+  #revealLine(n) {
+    if (!n) return;
+    const lh = 19; // --lh in playground.css
+    const top = (n - 1) * lh;
+    const view = this.viewH || this.ta.clientHeight;
+    if (top < this.scrollY || top + lh + 16 > this.scrollY + view) {
+      this.ta.scrollTop = Math.max(0, top - view / 3);
+      this.scrollY = this.ta.scrollTop;
+      this.#sync();
+    }
+  }
+
+  focus() {
+    this.ta.focus();
+  }
+}

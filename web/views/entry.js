@@ -1,0 +1,241 @@
+// The selected map entry: its flags, its amap (anonymous layer) or memory
+// object, and one cell per page with the page's state bits.
+
+import { esc, h, hex, size, pages as pagesText, num } from '../format.js';
+import { BACKING, PAGE_BITS, backingKind, tint } from '../palette.js';
+
+const MAX_CELLS = 1024;
+
+const FLAG_HELP = {
+  locked: 'mlock: pages stay resident',
+  dontcopy: 'MADV_DONTFORK: not inherited by fork',
+  wipeonfork: 'MADV_WIPEONFORK: the child sees zeroes',
+  hugepage: 'MADV_HUGEPAGE: faults may map 2 MiB pages',
+  nohugepage: 'MADV_NOHUGEPAGE: never 2 MiB pages',
+  dontdump: 'MADV_DONTDUMP: left out of core dumps',
+  account: 'counted as committed memory',
+  growsdown: 'MAP_GROWSDOWN: a stack that grows down',
+};
+
+export const PAGE_LEGEND = [
+  ['present', 'PTE present', (st) => st & PAGE_BITS.PRESENT],
+  ['writable', 'PTE writable', (st) => st & PAGE_BITS.WRITABLE],
+  ['dirty', 'dirty (D)', (st) => st & PAGE_BITS.DIRTY],
+  ['accessed', 'accessed (A)', (st) => st & PAGE_BITS.ACCESSED],
+  ['anon', 'anon page in the amap', (st) => st & PAGE_BITS.ANON],
+  ['shared', 'shared (copy-on-write or mapped twice)', (st) => st & PAGE_BITS.SHARED],
+  ['huge', 'inside a 2 MiB mapping', (st) => st & PAGE_BITS.HUGE],
+  ['zero', 'the shared zero page', (st) => st & PAGE_BITS.ZERO],
+];
+
+/** A short word list for a page-state byte. */
+export function describePage(st) {
+  const words = PAGE_LEGEND.filter(([, , f]) => f(st)).map(([k]) => k);
+  return words.length ? words.join(', ') : 'not resident';
+}
+
+export class EntryView {
+  constructor(root, hooks) {
+    this.root = root;
+    this.hooks = hooks;
+    this.offset = 0;
+    this.key = null;
+    this.width = 0;
+    new ResizeObserver((es) => {
+      const w = es[es.length - 1].contentRect.width;
+      if (Math.abs(w - this.width) > 8 && this.width) {
+        this.width = w;
+        this.hooks.refresh();
+      } else this.width = w;
+    }).observe(root);
+    root.addEventListener('click', (ev) => {
+      const cell = ev.target.closest('[data-page]');
+      if (cell) this.hooks.onSelectPage(Number(cell.dataset.pid), num(cell.dataset.va));
+    });
+    root.addEventListener('keydown', (ev) => this.#key(ev));
+  }
+
+  /**
+   * @param {{ proc, entry, amap, changes, selectedVa }} m
+   */
+  update(m) {
+    const { proc, entry } = m;
+    if (!proc || !entry) {
+      this.root.replaceChildren(
+        h('div', { class: 'empty-note' }, h('p', null, 'Select a map entry in the address space to see its flags, its amap or object and the state of each page.'), h('p', { class: 'hint' }, 'Tip: click a lane, then use ↑ ↓ to move between entries.')),
+      );
+      return;
+    }
+    const key = `${proc.pid}:${entry.start}`;
+    if (key !== this.key) {
+      this.key = key;
+      this.offset = 0;
+    }
+    const kind = backingKind(entry.backing);
+    const npages = Math.round((entry.end - entry.start) / 4096);
+    // counts over the whole entry (up to 1 GiB of pages), then the window shown
+    const whole = npages <= 262144 ? this.hooks.pageStates(proc.pid, entry.start, npages) : null;
+    const resident = countBits(whole, PAGE_BITS.PRESENT | PAGE_BITS.ANON);
+    const dirty = countBits(whole, PAGE_BITS.DIRTY);
+    const shared = countBits(whole, PAGE_BITS.SHARED);
+    if (this.offset >= npages) this.offset = 0;
+    const shown = Math.min(MAX_CELLS, npages - this.offset);
+    const states = this.hooks.pageStates(proc.pid, entry.start + this.offset * 4096, shown).slice();
+
+    const head = h(
+      'div',
+      { class: 'entry-head' },
+      h('span', { class: 'swatch', style: `background:${BACKING[kind].color}` }),
+      h('span', { class: 'mono entry-range' }, `${hex(entry.start)}–${hex(entry.end)}`),
+      h('span', { class: 'chip mono' }, entry.perms),
+      h('span', { class: 'chip' }, entry.backing),
+    );
+
+    const props = h(
+      'dl',
+      { class: 'props' },
+      prop('size', `${size(entry.end - entry.start)} · ${pagesText(npages)}`),
+      prop('offset', hex(entry.offset), 'mono'),
+      prop(
+        'flags',
+        (entry.flags || []).length
+          ? h('span', null, ...(entry.flags || []).map((f) => h('span', { class: 'chip flag', title: FLAG_HELP[f] || f }, f)))
+          : h('span', { class: 'muted' }, 'none'),
+      ),
+      entry.needs_copy !== undefined
+        ? prop(
+            'needs-copy',
+            h(
+              'span',
+              { title: 'UVM: the amap is still shared with the other side of a fork; the first write fault copies it (amap_copy).' },
+              entry.needs_copy ? 'yes — amap shared until the first write fault' : 'no',
+            ),
+          )
+        : null,
+      entry.amap
+        ? prop('amap', h('span', { class: 'mono' }, `#${entry.amap.id} · slot offset ${entry.amap.slotoff} · ${entry.amap.refs} ${entry.amap.refs === 1 ? 'reference' : 'references'}`))
+        : prop('amap', h('span', { class: 'muted' }, 'none yet (allocated at the first write fault)')),
+      entry.object !== null && entry.object !== undefined ? prop('object', h('span', { class: 'mono' }, `#${entry.object} (${entry.backing})`)) : null,
+      whole ? prop('resident', `${resident} of ${npages}${dirty ? ` · ${dirty} dirty` : ''}${shared ? ` · ${shared} shared` : ''}`) : null,
+    );
+
+    const grid = this.#grid(proc.pid, entry, states, npages, m.changes, m.selectedVa);
+    const amap = m.amap ? this.#amap(m.amap) : null;
+    this.root.replaceChildren(head, props, grid, amap || '');
+  }
+
+  #grid(pid, entry, states, npages, changes, selectedVa) {
+    const count = Math.min(MAX_CELLS, npages - this.offset);
+    const CELL = count <= 64 ? 20 : count <= 256 ? 15 : 11;
+    const width = Math.max(160, (this.width || this.root.clientWidth) - 28);
+    const COLS = Math.max(8, Math.min(64, Math.floor(width / CELL / 8) * 8));
+    this.cols = COLS;
+    const rows = Math.ceil(count / COLS);
+    const color = BACKING[backingKind(entry.backing)].color;
+    const cells = [];
+    for (let i = 0; i < count; i++) {
+      const pg = this.offset + i;
+      const st = states[i] || 0;
+      const va = entry.start + pg * 4096;
+      const x = (i % COLS) * CELL;
+      const y = Math.floor(i / COLS) * CELL;
+      const present = st & PAGE_BITS.PRESENT;
+      const fill = st & PAGE_BITS.ZERO ? '#F0E442' : present ? color : st & PAGE_BITS.ANON ? tint(color, 0.45) : '#fff';
+      const changed = changes && changes.pages.has(`${pid}:${va}`);
+      const sel = selectedVa !== null && selectedVa !== undefined && Math.floor(selectedVa / 4096) * 4096 === va;
+      cells.push(
+        `<g class="page${changed ? ' changed' : ''}${sel ? ' selected' : ''}" data-page="${pg}" data-pid="${pid}" data-va="${hex(va)}" data-state="${st}">` +
+          `<title>${esc(`${hex(va)}: ${describePage(st)}`)}</title>` +
+          `<rect x="${x + 0.5}" y="${y + 0.5}" width="${CELL - 2}" height="${CELL - 2}" rx="2" fill="${fill}" stroke="${present || st & PAGE_BITS.ANON ? color : '#c3c8d1'}"/>` +
+          (st & PAGE_BITS.SHARED ? `<rect x="${x + 0.5}" y="${y + 0.5}" width="${CELL - 2}" height="${CELL - 2}" rx="2" fill="url(#pg-shared)"/>` : '') +
+          (st & PAGE_BITS.DIRTY ? `<circle cx="${x + CELL - 4.5}" cy="${y + 3.5}" r="2.2" class="dirty-dot"/>` : '') +
+          (st & PAGE_BITS.ACCESSED && present ? `<rect x="${x + 2.5}" y="${y + CELL - 4.5}" width="${CELL - 6}" height="1.6" class="acc-bar"/>` : '') +
+          (st & PAGE_BITS.HUGE ? `<rect x="${x + 0.5}" y="${y + 0.5}" width="${CELL - 2}" height="${CELL - 2}" rx="2" class="huge-ring"/>` : '') +
+          `</g>`,
+      );
+    }
+    const svg = h('svg:svg', {
+      class: 'page-grid',
+      width: COLS * CELL,
+      height: rows * CELL,
+      role: 'img',
+      'aria-label': `${count} pages of the entry; see the table view for each page's state`,
+      html:
+        `<defs><pattern id="pg-shared" width="4" height="4" patternUnits="userSpaceOnUse" patternTransform="rotate(-45)"><line x1="0" y1="0" x2="0" y2="4" stroke="#fff" stroke-width="1.5"/></pattern></defs>` +
+        cells.join(''),
+    });
+    const nav =
+      npages > MAX_CELLS
+        ? h(
+            'div',
+            { class: 'pager' },
+            h('button', { class: 'btn small', disabled: this.offset === 0, onclick: () => this.#page(-1) }, '◀'),
+            h('span', null, `pages ${this.offset}–${this.offset + count - 1} of ${npages}`),
+            h('button', { class: 'btn small', disabled: this.offset + MAX_CELLS >= npages, onclick: () => this.#page(1) }, '▶'),
+          )
+        : null;
+    const legend = h(
+      'div',
+      { class: 'page-legend', 'aria-hidden': 'true' },
+      legendItem(h('span', { class: 'lg-cell', style: `background:${color};border-color:${color}` }), 'resident'),
+      legendItem(h('span', { class: 'lg-cell', style: `background:${tint(color, 0.45)};border-color:${color}` }), 'anon, not mapped'),
+      legendItem(h('span', { class: 'lg-cell lg-zero' }), 'zero page'),
+      legendItem(h('span', { class: 'lg-cell lg-shared', style: `background-color:${color}` }), 'shared'),
+      legendItem(h('span', { class: 'lg-dot' }), 'dirty'),
+      legendItem(h('span', { class: 'lg-acc' }), 'accessed'),
+      legendItem(h('span', { class: 'lg-cell lg-huge' }), '2 MiB'),
+    );
+    return h('div', { class: 'page-grid-wrap', tabindex: '0', 'aria-label': 'Pages of the entry: arrow keys move, Enter walks the page tables' }, h('div', { class: 'subhead' }, 'Pages'), nav, svg, legend);
+  }
+
+  #page(dir) {
+    this.offset = Math.max(0, this.offset + dir * MAX_CELLS);
+    this.hooks.refresh();
+  }
+
+  #amap(a) {
+    const slots = a.slots || [];
+    const rows = slots.slice(0, 64).map((s) =>
+      h('tr', null, h('td', null, String(s.slot)), h('td', { class: 'mono' }, s.anon === null || s.anon === undefined ? '—' : `#${s.anon}`), h('td', null, String(s.anon_refs ?? '—')), h('td', null, s.pfn === null || s.pfn === undefined ? '—' : h('button', { class: 'linkish mono', onclick: () => this.hooks.onSelectFrame(num(s.pfn)) }, String(s.pfn)))),
+    );
+    return h(
+      'details',
+      { class: 'amap', open: true },
+      h('summary', null, `amap #${a.id} · ${a.refs} ${a.refs === 1 ? 'reference' : 'references'} · ${slots.length} ${slots.length === 1 ? 'anon' : 'anons'}`),
+      slots.length
+        ? h('table', { class: 'data compact' }, h('thead', null, h('tr', null, h('th', null, 'slot'), h('th', null, 'anon'), h('th', null, 'anon refs'), h('th', null, 'frame'))), h('tbody', null, rows))
+        : h('p', { class: 'muted' }, 'No anon in the amap yet.'),
+      slots.length > 64 ? h('p', { class: 'muted' }, `…and ${slots.length - 64} more`) : null,
+    );
+  }
+
+  #key(ev) {
+    const wrap = ev.target.closest('.page-grid-wrap');
+    if (!wrap) return;
+    const cells = [...wrap.querySelectorAll('[data-page]')];
+    if (!cells.length) return;
+    let i = cells.findIndex((c) => c.classList.contains('selected'));
+    const moves = { ArrowRight: 1, ArrowLeft: -1, ArrowDown: this.cols, ArrowUp: -this.cols };
+    if (ev.key in moves) {
+      i = Math.max(0, Math.min(cells.length - 1, (i < 0 ? 0 : i + moves[ev.key])));
+      const c = cells[i];
+      ev.preventDefault();
+      this.hooks.onSelectPage(Number(c.dataset.pid), num(c.dataset.va), { focus: 'grid' });
+    }
+  }
+}
+
+function prop(name, value, cls) {
+  return [h('dt', null, name), h('dd', { class: cls || '' }, value)];
+}
+
+function legendItem(sw, text) {
+  return h('span', { class: 'lg' }, sw, text);
+}
+
+function countBits(states, mask) {
+  if (!states) return 0;
+  let n = 0;
+  for (let i = 0; i < states.length; i++) if (states[i] & mask) n++;
+  return n;
+}

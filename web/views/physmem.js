@@ -1,0 +1,313 @@
+// Physical memory: every frame one cell of a canvas, coloured by what it
+// holds. The frame-kind bytes are read straight out of wasm memory; one
+// ImageData pixel per frame, scaled up without smoothing.
+
+import { h, hex, num } from '../format.js';
+import { FRAME_KINDS, rgb } from '../palette.js';
+
+const KIND_RGB = FRAME_KINDS.map((k) => rgb(k.color));
+const GAP_RGB = [255, 255, 255];
+
+export class PhysMemView {
+  constructor(root, hooks) {
+    this.root = root;
+    this.hooks = hooks;
+    this.selected = null;
+    this.marks = [];
+    this.changes = null;
+    this.legend = h('div', { class: 'pm-legend', role: 'list', 'aria-label': 'Frames by kind' });
+    this.canvas = h('canvas', {
+      class: 'pm-canvas',
+      tabindex: '0',
+      role: 'img',
+      'aria-label': 'Physical memory map',
+    });
+    this.tip = h('div', { class: 'pm-tip', hidden: true, role: 'tooltip' });
+    this.detail = h('div', { class: 'pm-detail', 'aria-live': 'polite' });
+    this.wrap = h('div', { class: 'pm-wrap' }, this.canvas, this.tip);
+    root.append(this.legend, this.wrap, this.detail);
+    this.off = document.createElement('canvas');
+    this.canvas.addEventListener('mousemove', (ev) => this.#hover(ev));
+    this.canvas.addEventListener('mouseleave', () => (this.tip.hidden = true));
+    this.canvas.addEventListener('click', (ev) => {
+      const pfn = this.#pfnAt(ev);
+      if (pfn !== null) this.hooks.onSelectFrame(pfn);
+    });
+    this.canvas.addEventListener('keydown', (ev) => this.#key(ev));
+    this.boxW = 0;
+    this.boxH = 0;
+    new ResizeObserver((es) => {
+      const r = es[es.length - 1].contentRect;
+      if (r.width === this.boxW && r.height === this.boxH) return;
+      this.boxW = r.width;
+      this.boxH = r.height;
+      if (this.kindsFn) this.draw();
+    }).observe(this.wrap);
+  }
+
+  /** @param {{ kinds: () => Uint8Array, changes, selected, marks }} m */
+  update(m) {
+    this.kindsFn = m.kinds;
+    this.changes = m.changes;
+    this.selected = m.selected;
+    this.marks = m.marks || [];
+    this.draw();
+    this.#drawLegend();
+    this.#drawDetail();
+  }
+
+  get kinds() {
+    return this.kindsFn ? this.kindsFn() : null;
+  }
+
+  /** Columns and cell size that fill the box best (powers of two first). */
+  #geometry(n) {
+    if (!this.boxW) {
+      this.boxW = this.wrap.clientWidth;
+      this.boxH = this.wrap.clientHeight;
+    }
+    const W = Math.max(120, this.boxW - 2);
+    const H = Math.max(60, this.boxH - 2);
+    let best = null;
+    const tryCols = (cols) => {
+      const rows = Math.ceil(n / cols);
+      const cell = Math.min(14, Math.floor(Math.min(W / cols, H / rows)));
+      if (!best || cell > best.cell) best = { cols, rows, cell: Math.max(1, cell) };
+    };
+    for (let c = 16; c <= 4096; c *= 2) tryCols(c);
+    for (let c = 32; c <= 2048; c += 32) tryCols(c);
+    return best;
+  }
+
+  draw() {
+    const kinds = this.kinds;
+    if (!kinds) return;
+    const n = kinds.length;
+    const g = this.#geometry(n);
+    this.g = g;
+    const { cols, rows } = g;
+    // one pixel per frame
+    if (this.off.width !== cols || this.off.height !== rows) {
+      this.off.width = cols;
+      this.off.height = rows;
+      this.img = null;
+    }
+    const octx = this.off.getContext('2d');
+    // rebuild the one-pixel-per-frame image only when a frame changed kind
+    const unchanged = this.img && this.prevKinds && this.prevKinds.length === n && sameBytes(this.prevKinds, kinds);
+    if (!unchanged) this.#paintImage(octx, kinds, n, cols, rows);
+    this.#drawScaled(n, g);
+  }
+
+  #paintImage(octx, kinds, n, cols, rows) {
+    this.img ??= octx.createImageData(cols, rows);
+    this.prevKinds = kinds.slice();
+    // one 32-bit RGBA word per frame, from a table indexed by the kind byte
+    const px = new Uint32Array(this.img.data.buffer);
+    const lut = (this.lut ??= kindTable());
+    const counts = new Uint32Array(FRAME_KINDS.length + 2);
+    for (let i = 0; i < n; i++) {
+      const b = kinds[i];
+      px[i] = lut[b];
+      counts[b & 0x0f]++;
+      if (b & 0x80 && b & 0x0f) counts[FRAME_KINDS.length + 1]++;
+    }
+    px.fill(0, n);
+    octx.putImageData(this.img, 0, 0);
+    this.counts = counts;
+  }
+
+  #drawScaled(n, g) {
+    const { cols, rows, cell } = g;
+    const cv = this.canvas;
+    const dpr = window.devicePixelRatio || 1;
+    const W = cols * cell;
+    const H = rows * cell;
+    if (cv.width !== Math.round(W * dpr) || cv.height !== Math.round(H * dpr)) {
+      cv.width = Math.round(W * dpr);
+      cv.height = Math.round(H * dpr);
+      cv.style.width = W + 'px';
+      cv.style.height = H + 'px';
+    }
+    const ctx = cv.getContext('2d');
+    ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+    ctx.imageSmoothingEnabled = false;
+    ctx.clearRect(0, 0, W, H);
+    ctx.drawImage(this.off, 0, 0, W, H);
+    if (cell >= 4) {
+      // gaps between cells
+      ctx.fillStyle = `rgb(${GAP_RGB.join(',')})`;
+      for (let c = 1; c < cols; c++) ctx.fillRect(c * cell - 1, 0, 1, H);
+      for (let r = 1; r < rows; r++) ctx.fillRect(0, r * cell - 1, W, 1);
+    }
+    // what the last step touched
+    if (this.changes) {
+      ctx.lineWidth = 1.5;
+      for (const [pfn, how] of this.changes.frames) {
+        if (pfn >= n) continue;
+        const [x, y] = this.#xy(pfn);
+        ctx.strokeStyle = how === 'free' ? '#6b7280' : '#000';
+        const pad = cell < 4 ? 2 : 0.5;
+        ctx.strokeRect(x - pad + 0.25, y - pad + 0.25, cell + 2 * pad - 1.5, cell + 2 * pad - 1.5);
+      }
+    }
+    for (const pfn of this.marks) this.#ring(ctx, pfn, '#D55E00', n);
+    if (this.selected !== null && this.selected !== undefined) this.#ring(ctx, this.selected, '#111', n);
+    const counts = this.counts;
+    const summary = FRAME_KINDS.map((k) => `${counts[k.id]} ${k.label}`).join(', ');
+    cv.setAttribute('aria-label', `Physical memory: ${n} frames of 4 KiB; ${summary}. Arrow keys move the selected frame.`);
+  }
+
+  #ring(ctx, pfn, color, n) {
+    if (pfn >= n) return;
+    const { cell } = this.g;
+    const [x, y] = this.#xy(pfn);
+    ctx.strokeStyle = color;
+    ctx.lineWidth = 2;
+    const r = Math.max(cell, 7);
+    ctx.strokeRect(x + cell / 2 - r / 2 - 1, y + cell / 2 - r / 2 - 1, r + 2, r + 2);
+  }
+
+  #xy(pfn) {
+    const { cols, cell } = this.g;
+    return [(pfn % cols) * cell, Math.floor(pfn / cols) * cell];
+  }
+
+  #pfnAt(ev) {
+    if (!this.g) return null;
+    const r = this.canvas.getBoundingClientRect();
+    const { cols, cell } = this.g;
+    const c = Math.floor((ev.clientX - r.left) / cell);
+    const rr = Math.floor((ev.clientY - r.top) / cell);
+    if (c < 0 || c >= cols || rr < 0) return null;
+    const pfn = rr * cols + c;
+    const kinds = this.kinds;
+    return kinds && pfn < kinds.length ? pfn : null;
+  }
+
+  #hover(ev) {
+    const pfn = this.#pfnAt(ev);
+    if (pfn === null) {
+      this.tip.hidden = true;
+      return;
+    }
+    const f = this.hooks.frame(pfn);
+    this.tip.hidden = false;
+    this.tip.textContent = describeFrame(pfn, f);
+    const r = this.wrap.getBoundingClientRect();
+    const x = ev.clientX - r.left + 14;
+    const y = ev.clientY - r.top + 14;
+    this.tip.style.left = Math.min(x, r.width - 220) + 'px';
+    this.tip.style.top = y + 'px';
+  }
+
+  #key(ev) {
+    const kinds = this.kinds;
+    if (!kinds || !this.g) return;
+    const n = kinds.length;
+    let p = this.selected ?? 0;
+    const moves = { ArrowRight: 1, ArrowLeft: -1, ArrowDown: this.g.cols, ArrowUp: -this.g.cols, PageDown: this.g.cols * 16, PageUp: -this.g.cols * 16 };
+    if (ev.key in moves) p += moves[ev.key];
+    else if (ev.key === 'Home') p = 0;
+    else if (ev.key === 'End') p = n - 1;
+    else if (ev.key === 'n') {
+      // next frame in use
+      for (let i = p + 1; i < n; i++) {
+        if (kinds[i] & 0x0f) {
+          p = i;
+          break;
+        }
+      }
+    } else return;
+    ev.preventDefault();
+    this.hooks.onSelectFrame(Math.max(0, Math.min(n - 1, p)));
+  }
+
+  #drawLegend() {
+    const counts = this.counts;
+    if (!counts) return;
+    const items = [
+      ...FRAME_KINDS.map((k) =>
+        h('span', { class: 'lg', role: 'listitem', dataset: { kind: k.name, count: counts[k.id] } }, h('span', { class: 'lg-cell', style: `background:${k.color}` }), `${k.label} `, h('b', null, counts[k.id].toLocaleString('en'))),
+      ),
+      counts[FRAME_KINDS.length + 1] ? h('span', { class: 'lg muted', role: 'listitem' }, h('span', { class: 'lg-cell lg-darker' }), `darker: mapped more than once (${counts[FRAME_KINDS.length + 1]})`) : null,
+    ];
+    this.legend.replaceChildren(...items.filter(Boolean));
+  }
+
+  #drawDetail() {
+    if (this.selected === null || this.selected === undefined) {
+      this.detail.replaceChildren(h('span', { class: 'muted' }, 'Hover a frame for its owner; click (or focus and use the arrow keys, n = next used frame) to select it and list who maps it.'));
+      return;
+    }
+    const f = this.hooks.frame(this.selected);
+    const mappedBy = (f && f.mapped_by) || [];
+    this.detail.replaceChildren(
+      h('div', { class: 'pm-title' }, h('b', null, `frame ${this.selected}`), ` · phys ${hex(this.selected * 4096)} · `, f ? kindLabel(f.kind) : 'unknown'),
+      f
+        ? h(
+            'div',
+            { class: 'pm-props' },
+            f.owner !== undefined && f.owner !== null ? h('span', null, `owner ${fmtOwner(f.owner)}`) : null,
+            h('span', null, `mapcount ${f.mapcount ?? 0}`),
+            f.wired ? h('span', { class: 'chip' }, `wired ${f.wired}`) : null,
+            f.dirty ? h('span', { class: 'chip' }, 'dirty') : null,
+            f.referenced ? h('span', { class: 'chip' }, 'referenced') : null,
+          )
+        : null,
+      mappedBy.length
+        ? h(
+            'div',
+            { class: 'pm-rmap' },
+            'mapped by ',
+            ...mappedBy.map((m, i) => [i ? ', ' : '', h('button', { class: 'linkish mono', onclick: () => this.hooks.onSelectPage(m.pid, num(m.va)) }, `pid ${m.pid} @ ${hex(m.va)}`)]),
+          )
+        : h('div', { class: 'muted' }, 'not mapped by any process'),
+    );
+  }
+}
+
+/** RGBA words (little-endian ABGR) for every kind byte; bit 7 (mapped more than once) darkens. */
+function kindTable() {
+  const lut = new Uint32Array(256);
+  for (let b = 0; b < 256; b++) {
+    const k = b & 0x0f;
+    let [r, g, bl] = KIND_RGB[k] || KIND_RGB[0];
+    if (b & 0x80 && k) [r, g, bl] = [r * 0.55, g * 0.55, bl * 0.55].map(Math.round);
+    lut[b] = (255 << 24) | (bl << 16) | (g << 8) | r;
+  }
+  return lut;
+}
+
+/** Whether two byte arrays of the same length are equal (compared 4 bytes at a time). */
+function sameBytes(a, b) {
+  const n = a.length;
+  const words = n >> 2;
+  if (a.byteOffset % 4 === 0 && b.byteOffset % 4 === 0 && words > 0) {
+    const x = new Uint32Array(a.buffer, a.byteOffset, words);
+    const y = new Uint32Array(b.buffer, b.byteOffset, words);
+    for (let i = 0; i < words; i++) if (x[i] !== y[i]) return false;
+  } else {
+    for (let i = 0; i < n; i++) if (a[i] !== b[i]) return false;
+    return true;
+  }
+  for (let i = words * 4; i < n; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+function kindLabel(kind) {
+  const k = FRAME_KINDS.find((x) => x.name === kind || x.id === kind || x.label === kind);
+  return k ? k.label : String(kind);
+}
+
+function fmtOwner(o) {
+  if (typeof o === 'object') return JSON.stringify(o);
+  return String(o);
+}
+
+/** One line about a frame, for tooltips and the status line. */
+export function describeFrame(pfn, f) {
+  if (!f) return `frame ${pfn}`;
+  const by = (f.mapped_by || []).map((m) => `pid ${m.pid} @ ${hex(m.va)}`).join(', ');
+  return `frame ${pfn} · ${kindLabel(f.kind)}${f.owner !== undefined && f.owner !== null ? ' · ' + fmtOwner(f.owner) : ''} · mapcount ${f.mapcount ?? 0}${by ? ' · ' + by : ''}`;
+}
