@@ -267,13 +267,15 @@ fn translate_slow(
         }
         // Write through a clean entry: the CPU re-walks to set D (and
         // faults if the PTE no longer allows the write).
-        return fill(phys, tlb, cr3, asid, va, access);
+        return fill(phys, tlb, cr3, asid, va, access, true);
     }
     ev.push_with(|| Event::TlbMiss { asid, va });
-    fill(phys, tlb, cr3, asid, va, access)
+    fill(phys, tlb, cr3, asid, va, access, false)
 }
 
 /// Walk, check, set A/D, and cache the translation (the TLB-fill path).
+/// `cached`: a TLB entry for `va` exists (the dirty assist) and must go
+/// if the walk faults; after a miss there is none to drop.
 #[inline(never)]
 fn fill(
     phys: &mut PhysMem,
@@ -282,11 +284,14 @@ fn fill(
     asid: u16,
     va: VirtAddr,
     access: Access,
+    cached: bool,
 ) -> Result<PhysAddr, PageFault> {
     let f = match do_walk(phys, cr3, va, |_, _, _, _| {}) {
         Ok(f) => f,
         Err(stop) => {
-            tlb.flush_page(asid, va);
+            if cached {
+                tlb.flush_page(asid, va);
+            }
             let code = match stop {
                 Stop::NotPresent(_) => PfErrorCode::empty(),
                 Stop::Reserved(_) => PfErrorCode::RSVD | PfErrorCode::PRESENT,
@@ -295,7 +300,9 @@ fn fill(
         }
     };
     if !permits(f.writable, f.user, f.executable, access) {
-        tlb.flush_page(asid, va);
+        if cached {
+            tlb.flush_page(asid, va);
+        }
         return Err(PageFault::new(va, access, PfErrorCode::PRESENT));
     }
     // SDM §4.8: A in every entry used, D in the leaf on a write.
