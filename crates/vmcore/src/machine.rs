@@ -171,6 +171,8 @@ pub struct Machine {
     /// The huge zero page, allocated on first use (`mm_get_huge_zero_page`).
     pub(crate) huge_zero: Option<Pfn>,
     pub(crate) next_anon_vma: u32,
+    /// The CPU's current context: pid, CR3 and PCID (pid 0: none).
+    pub(crate) cpu: (Pid, Pfn, u16),
 }
 
 impl Machine {
@@ -197,6 +199,7 @@ impl Machine {
             zero_pfn,
             huge_zero: None,
             next_anon_vma: 1,
+            cpu: (0, Pfn(0), 0),
         };
         let pid = m
             .spawn(None)
@@ -299,23 +302,66 @@ impl Machine {
 
     /// Translate `va` for `access` as the process's CPU would, taking page
     /// faults (and resolving them) until the access succeeds or a signal
-    /// is due.
+    /// is due. The common case, a TLB hit in the running address space,
+    /// stays small enough to inline; everything else is out of line.
+    #[inline]
     pub(crate) fn access(
         &mut self,
         pid: Pid,
         va: u64,
         access: Access,
     ) -> Result<PhysAddr, AccessError> {
-        let p = self.procs.get(&pid).ok_or(AccessError::NoProcess(pid))?;
-        let (cr3, asid) = (p.pmap.cr3(), p.pmap.asid());
-        let v = VirtAddr(va);
-        if !v.is_canonical() || va >= TASK_SIZE {
-            // A non-canonical address raises #GP; the kernel sends SIGSEGV.
+        let Some((cr3, asid)) = self.switch_to(pid) else {
+            return Err(AccessError::NoProcess(pid));
+        };
+        if va >= TASK_SIZE {
+            // Beyond user space (non-canonical addresses raise #GP): SIGSEGV.
             return Err(self.signal(pid, va, SignalCode::SegvMaperr));
         }
-        // A fault handler that made progress lets the access retry; three
-        // rounds cover the worst case (amap copy, then COW, then D bit).
+        match mmu::translate(
+            &mut self.phys,
+            &mut self.tlb,
+            cr3,
+            asid,
+            VirtAddr(va),
+            access,
+            &mut self.ev,
+        ) {
+            Ok(pa) => Ok(pa),
+            Err(pf) => self.access_slow(pid, va, access, pf.code.bits()),
+        }
+    }
+
+    /// The CPU runs `pid`: load its CR3 (with PCIDs a CR3 write keeps the
+    /// TLB). Returns the page-table root and address-space id.
+    #[inline]
+    fn switch_to(&mut self, pid: Pid) -> Option<(Pfn, u16)> {
+        if self.cpu.0 == pid {
+            return Some((self.cpu.1, self.cpu.2));
+        }
+        let p = self.procs.get(&pid)?;
+        self.cpu = (pid, p.pmap.cr3(), p.pmap.asid());
+        Some((self.cpu.1, self.cpu.2))
+    }
+
+    /// The page-fault path: the handler resolves the fault and the access is
+    /// retried, as the CPU re-executes the faulting instruction.
+    #[inline(never)]
+    fn access_slow(
+        &mut self,
+        pid: Pid,
+        va: u64,
+        access: Access,
+        first_code: u32,
+    ) -> Result<PhysAddr, AccessError> {
+        let (cr3, asid) = (self.cpu.1, self.cpu.2);
+        let v = VirtAddr(va);
+        let mut code = first_code;
+        // Three rounds cover the worst case (amap copy, then COW, then the
+        // dirty-bit assist).
         for _ in 0..4 {
+            self.ev.push_with(|| Event::PageFault { pid, va: v, code });
+            self.handle_fault(pid, va, access, code)?;
             match mmu::translate(
                 &mut self.phys,
                 &mut self.tlb,
@@ -326,14 +372,7 @@ impl Machine {
                 &mut self.ev,
             ) {
                 Ok(pa) => return Ok(pa),
-                Err(pf) => {
-                    self.ev.push_with(|| Event::PageFault {
-                        pid,
-                        va: v,
-                        code: pf.code.bits(),
-                    });
-                    self.handle_fault(pid, va, access)?;
-                }
+                Err(pf) => code = pf.code.bits(),
             }
         }
         debug_assert!(false, "fault at {va:#x} not resolved after four rounds");

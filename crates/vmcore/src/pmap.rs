@@ -375,13 +375,16 @@ fn span_indices(level: u8, base: u64, s: u64, e: u64) -> Option<(usize, usize)> 
     ))
 }
 
-/// Where the owed removals of `remove` go.
+/// The state of one range operation (`remove`, `protect`): the flush it
+/// owes, where removed pages are reported, and the linear range `[s, e)`.
 struct Zap<'a> {
     flush: &'a mut TlbFlush,
-    /// Pages reported as unmapped, and the range they must lie in.
+    /// Pages reported as unmapped (`remove` only).
     out: Option<&'a mut Vec<Unmapped>>,
     s: u64,
     e: u64,
+    /// `protect`: the RW/NX bits leaves get.
+    bits: u64,
 }
 
 impl Pmap {
@@ -581,6 +584,7 @@ impl Pmap {
                         out: None,
                         s: l,
                         e: l + HUGE_PAGE_SIZE,
+                        bits: 0,
                     };
                     self.zap_pt(phys, pt, l, &mut zap, ev);
                 }
@@ -765,6 +769,7 @@ impl Pmap {
                 out: Some(&mut out),
                 s,
                 e,
+                bits: 0,
             };
             self.remove_in(phys, self.cr3, 4, 0, &mut zap, ev);
         }
@@ -838,20 +843,19 @@ impl Pmap {
                 out: None,
                 s,
                 e,
+                bits,
             };
-            self.protect_in(phys, self.cr3, 4, 0, bits, &mut zap, ev);
+            self.protect_in(phys, self.cr3, 4, 0, &mut zap, ev);
         }
         flush
     }
 
-    #[allow(clippy::too_many_arguments)]
     fn protect_in(
         &mut self,
         phys: &mut PhysMem,
         table: Pfn,
         level: u8,
         base: u64,
-        bits: u64,
         zap: &mut Zap,
         ev: &mut EventLog,
     ) {
@@ -868,7 +872,7 @@ impl Pmap {
             let hi = lo + (1 << shift);
             let leaf = level == 1 || (level == 2 && e.is_huge());
             if leaf && (level == 1 || (zap.s <= lo && hi <= zap.e)) {
-                let new = Pte((e.0 & !PERM_BITS) | bits);
+                let new = Pte((e.0 & !PERM_BITS) | zap.bits);
                 if new != e {
                     wr(phys, table, idx, new);
                     let (asid, va) = (self.asid, canon(lo));
@@ -893,7 +897,7 @@ impl Pmap {
                 }
             }
             let child = rd(phys, table, idx).pfn();
-            self.protect_in(phys, child, level - 1, lo, bits, zap, ev);
+            self.protect_in(phys, child, level - 1, lo, zap, ev);
         }
     }
 

@@ -58,8 +58,37 @@ impl Machine {
     }
 
     /// Write the `i % 251` pattern into a fresh object of `size` bytes.
+    /// A regular file is written as a program would, in `write` calls of up
+    /// to 251 x 4096 bytes, and the page cache takes each call in the
+    /// largest folios that fit (ext4 with large folios); shmem uses pages.
     fn fill_pattern(&mut self, obj: u32, size: u64) -> SysResult<()> {
-        self.objects.get_mut(obj).expect("live").size = size;
+        let o = self.objects.get_mut(obj).expect("live");
+        o.size = size;
+        if matches!(o.kind, ObjKind::File(_)) {
+            const CHUNK: u64 = 251 * PAGE_SIZE;
+            let mut pos = 0;
+            while pos < size {
+                let end = (pos + CHUNK).min(size);
+                while pos < end {
+                    let index = pos / PAGE_SIZE;
+                    let left = end - pos;
+                    // fgf_set_order: ilog2(len) - PAGE_SHIFT, capped by the
+                    // index's alignment and the 2 MiB maximum.
+                    let mut order = (63 - u64::from(left.leading_zeros()))
+                        .saturating_sub(12)
+                        .min(9);
+                    if index != 0 {
+                        order = order.min(u64::from(index.trailing_zeros()));
+                    }
+                    let n = 1u64 << order;
+                    if n > 1 {
+                        o.folios.insert(index, n);
+                    }
+                    pos = (index + n) * PAGE_SIZE;
+                }
+                pos = end;
+            }
+        }
         let pages = size.div_ceil(PAGE_SIZE);
         for index in 0..pages {
             let pfn = self
@@ -165,8 +194,19 @@ impl Machine {
         if len >= old {
             return;
         }
-        let first = len.div_ceil(PAGE_SIZE);
-        self.unmap_object_pages(obj, first, u64::MAX, true);
+        let mut first = len.div_ceil(PAGE_SIZE);
+        // A large folio straddling the new end stays whole in the cache
+        // (its tail is zeroed); pages past the end still raise SIGBUS.
+        if first > 0 {
+            let (head, n) = self.objects.get(obj).expect("live").folio_of(first - 1);
+            first = first.max(head + n);
+        }
+        let o = self.objects.get_mut(obj).expect("live");
+        let dead: Vec<u64> = o.folios.range(first..).map(|(&h, _)| h).collect();
+        for h in dead {
+            o.folios.remove(&h);
+        }
+        self.unmap_object_pages(obj, len.div_ceil(PAGE_SIZE), u64::MAX, true);
         let gone: Vec<(u64, Pfn)> = self
             .objects
             .get(obj)
@@ -179,16 +219,17 @@ impl Machine {
             self.objects.get_mut(obj).expect("live").pages.remove(&i);
             self.phys.free(pfn, &mut self.ev);
         }
-        // The partial last page reads zeros past the new end.
-        if len % PAGE_SIZE != 0
-            && let Some(&pfn) = self
-                .objects
-                .get(obj)
-                .expect("live")
-                .pages
-                .get(&(len / PAGE_SIZE))
-        {
-            let from = len % PAGE_SIZE;
+        // Bytes past the new end in the pages that stay read zeros.
+        let kept: Vec<(u64, Pfn)> = self
+            .objects
+            .get(obj)
+            .expect("live")
+            .pages
+            .range(len / PAGE_SIZE..first)
+            .map(|(&i, &p)| (i, p))
+            .collect();
+        for (i, pfn) in kept {
+            let from = len.saturating_sub(i * PAGE_SIZE).min(PAGE_SIZE);
             self.phys
                 .fill(pfn.addr().offset(from), (PAGE_SIZE - from) as usize, 0);
         }

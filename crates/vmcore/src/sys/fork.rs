@@ -99,6 +99,9 @@ impl Machine {
                 let _ = m.close_fd(pid, fd);
             }
             let p = m.procs.remove(&pid).expect("checked");
+            if m.cpu.0 == pid {
+                m.cpu = (0, crate::addr::Pfn(0), 0);
+            }
             let asid = p.pmap.asid();
             p.pmap.destroy(&mut m.phys, &mut m.ev);
             let removed = m.tlb.flush_asid(asid);

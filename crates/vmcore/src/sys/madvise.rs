@@ -75,6 +75,9 @@ impl Machine {
         if matches!(advice, MADV_HWPOISON | MADV_SOFT_OFFLINE) {
             return Err(eperm("memory-failure injection is not simulated"));
         }
+        if matches!(advice, MADV_POPULATE_READ | MADV_POPULATE_WRITE) {
+            return self.madvise_populate(pid, start, end, advice == MADV_POPULATE_WRITE);
+        }
         // The walk: apply to each mapped piece; remember a hole.
         let mut unmapped = false;
         let mut va = start;
@@ -145,8 +148,20 @@ impl Machine {
             }
             MADV_UNMERGEABLE => self.update_flags(pid, lo, hi, |x| x - VmFlags::MERGEABLE),
             MADV_WILLNEED => {
-                // Readahead into the page cache: this page cache holds every
-                // page of a file already, so there is nothing to read.
+                // Readahead of the range into the page cache
+                // (`vfs_fadvise(POSIX_FADV_WILLNEED)`); anonymous memory
+                // without swap has nothing to read.
+                if let Some(obj) = e.object
+                    && let Some(o) = self.objects.get(obj)
+                {
+                    let eof = o.size.div_ceil(PAGE_SIZE);
+                    let (a, b) = (e.object_index(lo), e.object_index(hi).min(eof));
+                    for i in a..b {
+                        if self.cache_page(obj, i).is_none() {
+                            return Err(enomem("out of memory"));
+                        }
+                    }
+                }
             }
             MADV_DONTNEED | MADV_DONTNEED_LOCKED => {
                 if advice == MADV_DONTNEED && e.flags.contains(VmFlags::LOCKED) {
@@ -185,26 +200,6 @@ impl Machine {
                     self.reclaim_lazyfree(pid, e, lo, hi);
                 }
             }
-            MADV_POPULATE_READ | MADV_POPULATE_WRITE => {
-                let write = advice == MADV_POPULATE_WRITE;
-                // get_user_pages checks VM_READ/VM_WRITE themselves, not
-                // what the x86 PTE would allow.
-                if !e.prot.contains(Prot::READ) || (write && !e.prot.writable()) {
-                    return Err(einval("POPULATE needs the matching permission"));
-                }
-                let access = if write { Access::Write } else { Access::Read };
-                let mut a = lo;
-                while a < hi {
-                    match self.access(pid, a, access) {
-                        Ok(_) => {}
-                        Err(crate::machine::AccessError::OutOfMemory) => {
-                            return Err(enomem("out of memory"));
-                        }
-                        Err(_) => return Err(efault("page beyond the end of the file")),
-                    }
-                    a += PAGE_SIZE;
-                }
-            }
             MADV_COLLAPSE => {
                 return Err(einval("MADV_COLLAPSE is not simulated"));
             }
@@ -229,6 +224,35 @@ impl Machine {
                 }
             }
             _ => return Err(einval("unknown advice")),
+        }
+        Ok(())
+    }
+
+    /// MADV_POPULATE_READ/WRITE (`madvise_populate`): fault pages in as
+    /// `get_user_pages` would, entry by entry from `start`; a hole is ENOMEM
+    /// where it is met, a missing permission EINVAL, a page that would raise
+    /// a signal EFAULT.
+    fn madvise_populate(&mut self, pid: Pid, start: u64, end: u64, write: bool) -> SysResult<()> {
+        let mut va = start;
+        while va < end {
+            let Some(e) = self.procs[&pid].map.find(va).cloned() else {
+                return Err(enomem("range has a hole"));
+            };
+            if (!write && !e.prot.contains(Prot::READ)) || (write && !e.prot.writable()) {
+                return Err(einval("POPULATE needs the matching permission"));
+            }
+            let access = if write { Access::Write } else { Access::Read };
+            let hi = e.end.min(end);
+            while va < hi {
+                match self.access(pid, va, access) {
+                    Ok(_) => {}
+                    Err(crate::machine::AccessError::OutOfMemory) => {
+                        return Err(enomem("out of memory"));
+                    }
+                    Err(_) => return Err(efault("the page would raise a signal")),
+                }
+                va += PAGE_SIZE;
+            }
         }
         Ok(())
     }

@@ -76,10 +76,7 @@ impl Machine {
             if flags & MREMAP_DONTUNMAP != 0 && old_len != new_len {
                 return Err(einval("MREMAP_DONTUNMAP cannot resize"));
             }
-            if flags & MREMAP_FIXED != 0
-                && addr < new_addr + new_len
-                && new_addr < addr.wrapping_add(old_len)
-            {
+            if addr < new_addr + new_len && new_addr < addr.wrapping_add(old_len) {
                 return Err(einval("new range overlaps the old one"));
             }
         }
@@ -104,8 +101,12 @@ impl Machine {
         // A zero old length duplicates a shared mapping (the DOS-emu case).
         let dup = old_len == 0;
         if flags & MREMAP_FIXED != 0 {
-            if spans {
-                return self.move_many(pid, addr, old_len, new_len, new_addr, flags);
+            if spans && pure_move {
+                return self.move_many(pid, addr, old_len, new_addr, flags);
+            }
+            if spans && new_len > e.end - addr {
+                // Shrinking may cross entries; what then moves may not.
+                return Err(efault("moved range crosses the end of its mapping"));
             }
             return self.move_mapping(
                 pid,
@@ -156,35 +157,32 @@ impl Machine {
             addr,
             old_len,
             new_len,
-            Target::Hint(new_addr),
+            // Without MREMAP_FIXED the new address is not even a hint.
+            Target::Hint(0),
             flags,
             dup,
         )
     }
 
-    /// A fixed-address move (or shrink-and-move) of a range spanning several
-    /// entries: the tail beyond `new_len` is unmapped, then each entry piece
-    /// moves to its offset from `new_addr`, replacing only what lies under
-    /// it there; what faces a hole of the source is left alone.
+    /// A fixed-address move of a range spanning several entries (Linux
+    /// 6.17+): each entry piece moves to its offset from `new_addr`,
+    /// replacing only what lies under it there; what faces a hole of the
+    /// source is left alone.
     fn move_many(
         &mut self,
         pid: Pid,
         addr: u64,
-        old_len: u64,
-        new_len: u64,
+        len: u64,
         new_addr: u64,
         flags: u64,
     ) -> SysResult<u64> {
-        if new_len < old_len {
-            self.unmap_range(pid, addr + new_len, addr + old_len);
-        }
         let pieces: Vec<(u64, u64)> = self.procs[&pid]
             .map
-            .overlapping(addr, addr + new_len)
+            .overlapping(addr, addr + len)
             .into_iter()
             .map(|s| {
                 let e = &self.procs[&pid].map.entries[&s];
-                (e.start.max(addr), e.end.min(addr + new_len))
+                (e.start.max(addr), e.end.min(addr + len))
             })
             .collect();
         for (lo, hi) in pieces {
@@ -315,6 +313,8 @@ impl Machine {
             self.object_ref(o);
         }
         ne.aref = aref;
+        // It arrives at its old size and then grows, amap and all.
+        ne.end = dest + old_len;
         self.proc_mut(pid).map.entries.insert(dest, ne.clone());
         if new_len > old_len {
             self.extend_entry(pid, dest, dest + new_len);

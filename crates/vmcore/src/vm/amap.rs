@@ -92,9 +92,7 @@ impl Amap {
                 std::mem::replace(&mut c[(slot % CHUNK) as usize], anon)
             }
             None => {
-                let Some(c) = self.chunks.get_mut(&(slot / CHUNK)) else {
-                    return None;
-                };
+                let c = self.chunks.get_mut(&(slot / CHUNK))?;
                 let old = c[(slot % CHUNK) as usize].take();
                 if c.iter().all(|s| s.is_none()) {
                     self.chunks.remove(&(slot / CHUNK));

@@ -14,7 +14,7 @@
 //! ```
 
 use crate::addr::{HUGE_PAGE_SIZE, PAGE_SIZE, PAGES_PER_HUGE, Pfn, VirtAddr};
-use crate::arch::x86_64::mmu::{self, Access, WalkOutcome};
+use crate::arch::x86_64::mmu::{self, Access, PfErrorCode, WalkOutcome};
 use crate::event::{Event, FaultResolution, Pid, SignalCode};
 use crate::flags::VmFlags;
 use crate::machine::{AccessError, Machine, STACK_GUARD_GAP, STACK_RLIMIT};
@@ -24,6 +24,9 @@ use crate::vm::amap::{Amap, AmapRef};
 use crate::vm::anon::Anon;
 use crate::vm::map::Entry;
 
+/// The readahead window: `ra_pages` = 128 KiB.
+pub(crate) const RA_PAGES: u64 = 32;
+
 impl Machine {
     /// Resolve a fault at `va` for `access`, or say which signal is due.
     pub(crate) fn handle_fault(
@@ -31,6 +34,7 @@ impl Machine {
         pid: Pid,
         va: u64,
         access: Access,
+        code: u32,
     ) -> Result<(), AccessError> {
         let e = match self.procs[&pid].map.find(va) {
             Some(e) => e.clone(),
@@ -43,10 +47,16 @@ impl Machine {
         if self.procs[&pid].guards.contains(&page) {
             return Err(self.signal(pid, va, SignalCode::SegvMaperr));
         }
+        // x86 `access_error`: a write needs VM_WRITE; a protection fault
+        // on a present page (an instruction fetch from an NX page) is an
+        // error; a not-present read or fetch only needs the entry to be
+        // accessible at all. So a fetch from a non-executable mapping first
+        // faults the page in, then faults again on NX.
         let allowed = match access {
-            Access::Read => e.prot.readable(),
             Access::Write => e.prot.writable(),
-            Access::Execute => e.prot.executable(),
+            Access::Read | Access::Execute => {
+                code & PfErrorCode::PRESENT.bits() == 0 && e.prot.readable()
+            }
         };
         if !allowed {
             return Err(self.signal(pid, va, SignalCode::SegvAccerr));
@@ -280,7 +290,7 @@ impl Machine {
             return Err(self.signal(pid, page, SignalCode::BusAdrerr));
         }
         let cache = self
-            .cache_page(obj, index)
+            .fault_in_cache(obj, index, e.flags)
             .ok_or(AccessError::OutOfMemory)?;
         if access != Access::Write {
             self.pmap_enter(pid, page, cache, false, e.prot.executable())?;
@@ -314,7 +324,7 @@ impl Machine {
         }
         let shmem = o.is_shmem();
         let pfn = self
-            .cache_page(obj, index)
+            .fault_in_cache(obj, index, e.flags)
             .ok_or(AccessError::OutOfMemory)?;
         let write = access == Access::Write;
         let was_mapped = self.procs[&pid]
@@ -432,6 +442,25 @@ impl Machine {
         }
         self.resolved(pid, page, FaultResolution::HugeZeroFill, base);
         Ok(true)
+    }
+
+    /// The page-cache frame for a fault on page `index`. A miss in a
+    /// regular file reads around it (`do_sync_mmap_readahead`): a window of
+    /// 32 pages centred on the fault, clipped to the end of the file, or
+    /// just the page under MADV_RANDOM. shmem has no readahead.
+    fn fault_in_cache(&mut self, obj: u32, index: u64, flags: VmFlags) -> Option<Pfn> {
+        let o = self.objects.get(obj)?;
+        if !o.pages.contains_key(&index) && !o.is_shmem() && !flags.contains(VmFlags::RAND_READ) {
+            let eof = o.size.div_ceil(PAGE_SIZE);
+            let lo = index.saturating_sub(RA_PAGES / 2);
+            let hi = (lo + RA_PAGES).min(eof);
+            for i in lo..hi {
+                if i != index {
+                    self.cache_page(obj, i)?;
+                }
+            }
+        }
+        self.cache_page(obj, index)
     }
 
     pub(crate) fn pmap_enter_huge(

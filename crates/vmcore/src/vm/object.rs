@@ -28,6 +28,11 @@ pub struct Object {
     pub size: u64,
     /// The page cache: page index -> frame.
     pub pages: BTreeMap<u64, Pfn>,
+    /// Large folios of a regular file's page cache: first page -> pages.
+    /// ext4 caches a long `write` in folios as large as the remaining
+    /// length and the index alignment allow (`fgf_set_order`); pages not
+    /// listed are single-page folios.
+    pub folios: BTreeMap<u64, u64>,
     /// References: the name in the file system, open files, map entries.
     pub refs: u32,
 }
@@ -38,12 +43,20 @@ impl Object {
             kind,
             size,
             pages: BTreeMap::new(),
+            folios: BTreeMap::new(),
             refs: 0,
         }
     }
     /// Whether page `index` lies wholly beyond the end of the file (SIGBUS).
     pub fn beyond_eof(&self, index: u64) -> bool {
         index.saturating_mul(PAGE_SIZE) >= self.size
+    }
+    /// The folio holding page `index`: (first page, pages).
+    pub fn folio_of(&self, index: u64) -> (u64, u64) {
+        match self.folios.range(..=index).next_back() {
+            Some((&head, &n)) if index < head + n => (head, n),
+            _ => (index, 1),
+        }
     }
     /// shmem objects never need write-back and map writable on a read fault
     /// (no `page_mkwrite`); regular files track dirtiness per write.

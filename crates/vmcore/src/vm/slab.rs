@@ -1,12 +1,10 @@
-//! A slab of objects addressed by small integer ids, reused lowest-first
-//! after a free so that runs stay deterministic.
-
-use std::collections::BTreeSet;
+//! A slab of objects addressed by small integer ids; freed ids are reused
+//! last-freed-first, which keeps runs deterministic and O(1).
 
 #[derive(Clone, Debug)]
 pub struct Slab<T> {
     items: Vec<Option<T>>,
-    free: BTreeSet<u32>,
+    free: Vec<u32>,
     live: usize,
 }
 
@@ -14,7 +12,7 @@ impl<T> Default for Slab<T> {
     fn default() -> Self {
         Slab {
             items: Vec::new(),
-            free: BTreeSet::new(),
+            free: Vec::new(),
             live: 0,
         }
     }
@@ -23,7 +21,7 @@ impl<T> Default for Slab<T> {
 impl<T> Slab<T> {
     pub fn insert(&mut self, v: T) -> u32 {
         self.live += 1;
-        if let Some(id) = self.free.pop_first() {
+        if let Some(id) = self.free.pop() {
             self.items[id as usize] = Some(v);
             id
         } else {
@@ -35,7 +33,7 @@ impl<T> Slab<T> {
         let v = self.items.get_mut(id as usize)?.take();
         if v.is_some() {
             self.live -= 1;
-            self.free.insert(id);
+            self.free.push(id);
         }
         v
     }
