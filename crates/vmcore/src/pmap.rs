@@ -1428,6 +1428,52 @@ mod tests {
     }
 
     #[test]
+    fn flush_lists_few_pages_then_covers_a_range() {
+        let mut f = TlbFlush::none(7);
+        for p in [3u64, 1, 3, 8] {
+            f.add(VirtAddr(p << 12 | 0x10));
+        }
+        let pages = |f: &TlbFlush| f.pages().iter().map(|v| v.0 >> 12).collect::<Vec<_>>();
+        assert_eq!(
+            pages(&f),
+            vec![3, 1, 3, 8],
+            "listed as given, a repeat of the last merged"
+        );
+        f.add(VirtAddr(5 << 12));
+        assert_eq!(
+            pages(&f),
+            (1..=8).collect::<Vec<_>>(),
+            "one range over all of them"
+        );
+        let mut g = TlbFlush::page(7, VirtAddr(20 << 12));
+        g.merge(f);
+        assert_eq!(pages(&g), (1..=20).collect::<Vec<_>>());
+        assert!(!g.is_all());
+        // The events are one INVLPG per page of the range.
+        let mut tlb = Tlb::new(16, 4);
+        let mut ev = EventLog::new(true);
+        g.flush(&mut tlb, &mut ev);
+        let evs = ev.take();
+        assert_eq!(evs.len(), 20);
+        assert_eq!(
+            evs[0],
+            Event::TlbFlushPage {
+                asid: 7,
+                va: VirtAddr(1 << 12),
+                removed: 0
+            }
+        );
+        let mut h = TlbFlush::page(7, VirtAddr(0));
+        h.merge(TlbFlush::page(7, VirtAddr(34 << 12)));
+        for p in [10, 11, 12] {
+            h.add(VirtAddr(p << 12));
+        }
+        assert!(h.is_all(), "35 pages: past the ceiling");
+        assert!(h.pages().is_empty());
+        h.ignore();
+    }
+
+    #[test]
     fn huge_mapping_translate_and_demote() {
         let mut r = Rig::new(4096);
         let run = r
