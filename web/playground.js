@@ -9,7 +9,8 @@
 // Attributes: scenario (URL or inline text), frames (physical frames, default
 // 4096 = 16 MiB), tlb-sets / tlb-ways (TLB geometry), autorun (run to the end
 // on load, or to line N with autorun="N"), views (comma list of panels to
-// show: editor, console, space, walk, tlb, memory, events), no-gallery.
+// show: editor, console, space, walk, tlb, memory, events), no-gallery (or,
+// with views, gallery to keep the examples menu).
 
 import { loadVm, frameKinds, pageStates } from './vm.js';
 import { Session } from './session.js';
@@ -115,7 +116,8 @@ export class VmPlayground extends HTMLElement {
     this.btnStep = h('button', { class: 'btn', title: 'Execute the next line (Alt+↓)', onclick: () => this.step() }, icon('step'), 'Step');
     this.btnBack = h('button', { class: 'btn', title: 'Undo the last line: re-run to the line before on a fresh machine (Alt+↑)', onclick: () => this.stepBack() }, icon('back'), 'Back');
     this.btnReset = h('button', { class: 'btn', title: 'Fresh machine, nothing executed (Alt+R)', onclick: () => this.reset() }, icon('reset'), 'Reset');
-    this.gallery = h('select', { class: 'sel', 'aria-label': 'Example scenarios', hidden: this.hasAttribute('no-gallery') }, h('option', { value: '' }, 'Examples…'));
+    const noGallery = this.hasAttribute('no-gallery') || (this.hasAttribute('views') && !this.hasAttribute('gallery'));
+    this.gallery = h('select', { class: 'sel', 'aria-label': 'Example scenarios', hidden: noGallery }, h('option', { value: '' }, 'Examples…'));
     this.gallery.addEventListener('change', () => this.#pickExample(this.gallery.value));
     this.memSel = h('select', { class: 'sel', 'aria-label': 'Physical memory size', title: 'Physical memory (resets the machine)' });
     this.tlbSel = h('select', { class: 'sel', 'aria-label': 'TLB geometry', title: 'TLB sets × ways (resets the machine)' });
@@ -186,9 +188,45 @@ export class VmPlayground extends HTMLElement {
     );
     if (this.custom && !bothTranslation && show('tlb')) this.tlbBody.hidden = false;
 
+    if (this.custom) this.#placeCustom(grid);
+
     this.loading = h('div', { class: 'loading', role: 'status' }, h('div', { class: 'spinner', 'aria-hidden': 'true' }), 'Loading the simulator…');
     this.root.append(h('link', { rel: 'stylesheet', href: STYLE_URL.href }), h('div', { class: 'playground' }, bar, grid, this.loading), this.help);
     this.root.addEventListener('keydown', (ev) => this.#shortcut(ev));
+  }
+
+  /**
+   * Lay out a chosen subset of panels: the editor (and console) in a left
+   * column, the diagrams beside it, two side by side or a 2 × 2 tiling.
+   */
+  #placeCustom(grid) {
+    const panels = [...grid.children].filter((p) => !p.hidden);
+    const isLeft = (p) => p.classList.contains('p-editor') || p.classList.contains('p-console');
+    const left = panels.filter(isLeft);
+    const right = panels.filter((p) => !isLeft(p));
+    const weight = (p) => (p.classList.contains('p-space') ? 1.6 : p.classList.contains('p-memory') ? 1.3 : 1.15);
+    const cols = [];
+    if (left.length) cols.push('minmax(250px, 0.95fr)');
+    const tiled = right.length > 2;
+    const rightCols = tiled ? 2 : Math.max(1, right.length);
+    for (let i = 0; i < rightCols; i++) cols.push(`minmax(0, ${tiled ? (i === 0 ? 1.4 : 1.15) : weight(right[i])}fr)`);
+    const rows = tiled || left.length > 1 ? 2 : 1;
+    grid.style.gridTemplateColumns = cols.join(' ');
+    grid.style.gridTemplateRows = `repeat(${rows}, minmax(0, 1fr))`;
+    const off = left.length ? 2 : 1;
+    left.forEach((p, i) => {
+      p.style.gridColumn = '1';
+      p.style.gridRow = left.length === 1 ? `1 / span ${rows}` : String(i + 1);
+    });
+    right.forEach((p, i) => {
+      if (tiled) {
+        p.style.gridColumn = String(off + (i % 2));
+        p.style.gridRow = String(1 + Math.floor(i / 2));
+      } else {
+        p.style.gridColumn = String(off + i);
+        p.style.gridRow = `1 / span ${rows}`;
+      }
+    });
   }
 
   async #start() {
@@ -251,7 +289,7 @@ export class VmPlayground extends HTMLElement {
   }
 
   async #loadGallery() {
-    if (this.hasAttribute('no-gallery')) return;
+    if (this.gallery.hidden) return;
     try {
       const res = await fetch(new URL('index.json', SCENARIOS_URL));
       if (!res.ok) return;
@@ -314,7 +352,11 @@ export class VmPlayground extends HTMLElement {
     this.seenSteps = 0;
     this.mark = null;
     this.tlb?.resetHistory();
-    this.console?.note('— machine reset: a fresh machine, nothing executed —');
+    // console lines are not part of the scenario: say so when a reset drops them
+    if (this.console?.used) {
+      this.console.used = false;
+      this.console.note('— machine reset: the lines typed here were not kept (they are not part of the scenario) —');
+    }
   }
 
   #toggleTable() {
@@ -374,6 +416,7 @@ export class VmPlayground extends HTMLElement {
       },
       onRunTo: (line) => this.runTo(line),
       onExec: (text) => {
+        this.console.used = true;
         const st = this.session.consoleExec(text);
         this.refresh();
         return st;

@@ -306,7 +306,7 @@ export class AddressSpaceView {
             title: `Process ${p.name} (pid ${p.pid})`,
           },
           h('span', { class: 'proc-name' }, p.name, h('span', { class: 'proc-pid' }, ` pid ${p.pid}`)),
-          h('span', { class: 'proc-meta' }, `${p.entries.length} ${p.entries.length === 1 ? 'entry' : 'entries'} · ${size(mappedBytes)}`),
+          h('span', { class: 'proc-meta', title: `${size(mappedBytes)} mapped` }, `${p.entries.length} ${p.entries.length === 1 ? 'entry' : 'entries'}${this.procs.length < 3 ? ' · ' + size(mappedBytes) : ''}`),
         );
       }),
     );
@@ -498,8 +498,14 @@ export class AddressSpaceView {
       const yy = this.y(m.va);
       out.push(`<line class="mark-line" x1="${AXIS_W - 4}" x2="${x0 + w}" y1="${yy}" y2="${yy}"/>`);
       out.push(`<circle class="mark-dot" cx="${AXIS_W - 4}" cy="${yy}" r="3.5"/>`);
-      out.push(`<text class="mark-label" x="${x0 + w - 4}" y="${yy - 4}">${addr(m.va)}</text>`);
+      // the axis already labels entry boundaries; label other addresses
+      if (!this.#isBreakpoint(m.va)) out.push(`<text class="mark-label" x="${x0 + w - 4}" y="${yy - 4}">${addr(m.va)}</text>`);
     }
+  }
+
+  #isBreakpoint(a) {
+    const k = this.#bp(a);
+    return k < this.pts.length && this.pts[k] === a;
   }
 
   #drawTable() {

@@ -130,6 +130,10 @@ export class EntryView {
     const width = Math.max(160, (this.width || this.root.clientWidth) - 28);
     const COLS = Math.max(8, Math.min(64, Math.floor(width / CELL / 8) * 8));
     this.cols = COLS;
+    // small cells: fewer marks, so the grid stays readable
+    const big = CELL >= 14;
+    let hugeCount = 0;
+    for (let i = 0; i < count; i++) if (states[i] & PAGE_BITS.HUGE) hugeCount++;
     const rows = Math.ceil(count / COLS);
     const color = BACKING[backingKind(entry.backing)].color;
     const cells = [];
@@ -148,9 +152,13 @@ export class EntryView {
           `<title>${esc(`${hex(va)}: ${describePage(st)}`)}</title>` +
           `<rect x="${x + 0.5}" y="${y + 0.5}" width="${CELL - 2}" height="${CELL - 2}" rx="2" fill="${fill}" stroke="${present || st & PAGE_BITS.ANON ? color : '#c3c8d1'}"/>` +
           (st & PAGE_BITS.SHARED ? `<rect x="${x + 0.5}" y="${y + 0.5}" width="${CELL - 2}" height="${CELL - 2}" rx="2" fill="url(#pg-shared)"/>` : '') +
-          (st & PAGE_BITS.DIRTY ? `<circle cx="${x + CELL - 4.5}" cy="${y + 3.5}" r="2.2" class="dirty-dot"/>` : '') +
-          (st & PAGE_BITS.ACCESSED && present ? `<rect x="${x + 2.5}" y="${y + CELL - 4.5}" width="${CELL - 6}" height="1.6" class="acc-bar"/>` : '') +
-          (st & PAGE_BITS.HUGE ? `<rect x="${x + 0.5}" y="${y + 0.5}" width="${CELL - 2}" height="${CELL - 2}" rx="2" class="huge-ring"/>` : '') +
+          (st & PAGE_BITS.DIRTY
+            ? big
+              ? `<circle cx="${x + CELL - 4.5}" cy="${y + 3.5}" r="2.2" class="dirty-dot"/>`
+              : `<rect x="${x + CELL - 5}" y="${y + 1.5}" width="3" height="3" class="dirty-sq"/>`
+            : '') +
+          (big && st & PAGE_BITS.ACCESSED && present ? `<rect x="${x + 2.5}" y="${y + CELL - 4.5}" width="${CELL - 6}" height="1.6" class="acc-bar"/>` : '') +
+          (big && st & PAGE_BITS.HUGE ? `<rect x="${x + 0.5}" y="${y + 0.5}" width="${CELL - 2}" height="${CELL - 2}" rx="2" class="huge-ring"/>` : '') +
           `</g>`,
       );
     }
@@ -185,7 +193,8 @@ export class EntryView {
       legendItem(h('span', { class: 'lg-acc' }), 'accessed'),
       legendItem(h('span', { class: 'lg-cell lg-huge' }), '2 MiB'),
     );
-    return h('div', { class: 'page-grid-wrap', tabindex: '0', 'aria-label': 'Pages of the entry: arrow keys move, Enter walks the page tables' }, h('div', { class: 'subhead' }, 'Pages'), nav, svg, legend);
+    const note = !big && hugeCount ? h('div', { class: 'muted small' }, `${hugeCount} of these pages are mapped by 2 MiB PD entries (PS=1).`) : null;
+    return h('div', { class: 'page-grid-wrap', tabindex: '0', 'aria-label': 'Pages of the entry: arrow keys move, Enter walks the page tables' }, h('div', { class: 'subhead' }, 'Pages'), nav, svg, note, legend);
   }
 
   #page(dir) {

@@ -129,10 +129,10 @@ export class WalkView {
       const d = decodeEntry(st.entry);
       const leaf = num(st.level) === 1 || (num(st.level) === 2 && d.bits[7].on);
       const target = !st.present
-        ? h('span', { class: 'wnext absent' }, 'not present → #PF')
+        ? h('span', { class: 'wnext absent' }, '→ not present: #PF')
         : leaf
-          ? h('span', { class: 'wnext' }, '→ page ', frameLink(d.pfn, this.hooks), num(st.level) === 2 ? ' (2 MiB)' : '')
-          : h('span', { class: 'wnext' }, '→ next table ', frameLink(d.pfn, this.hooks));
+          ? h('span', { class: 'wnext' }, '→ ', frameLink(d.pfn, this.hooks), num(st.level) === 2 ? ' (2 MiB page)' : '')
+          : h('span', { class: 'wnext' }, '→ ', frameLink(d.pfn, this.hooks));
       rows.push(
         h(
           'li',
@@ -141,16 +141,15 @@ export class WalkView {
           h(
             'div',
             { class: 'wmain' },
-            h('div', { class: 'wline' }, h('span', { class: 'mono' }, `[${num(st.index)}]`), h('span', { class: 'muted' }, ' in '), frameLink(num(st.table), this.hooks), ' = ', h('span', { class: 'mono pte' }, hexPad(st.entry, 16))),
+            h('div', { class: 'wline' }, h('span', { class: 'mono' }, `[${num(st.index)}]`), h('span', { class: 'muted' }, ' in '), frameLink(num(st.table), this.hooks), ' = ', h('span', { class: 'mono pte' }, hexPad(st.entry, 16)), ' ', target),
             h(
               'div',
               { class: 'bits', role: 'list', 'aria-label': `${L.name} entry bits` },
               ...d.bits.map((b) =>
                 h('span', { role: 'listitem', class: 'bit' + (b.on ? ' on' : ''), title: `bit ${b.bit} ${b.name}: ${b.help}`, 'aria-label': `${b.name} ${b.on ? 'set' : 'clear'}`, dataset: { bit: b.name, on: b.on ? '1' : '0' } }, b.name),
               ),
-              h('span', { class: 'bit addr', title: 'bits 51–12: the physical frame number' }, `frame ${d.pfn}`),
+              h('span', { class: 'bit addr', title: 'bits 51–12: the physical frame number' }, `51–12: ${d.pfn}`),
             ),
-            target,
           ),
         ),
       );

@@ -390,7 +390,10 @@ impl Machine {
 
     /// Switch event recording on or off (off makes long runs cheaper).
     #[wasm_bindgen(js_name = setEvents)]
-    pub fn set_events(&self, on: JsValue) -> Result<(), JsValue> {
+    pub fn set_events(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "boolean")] on: JsValue,
+    ) -> Result<(), JsValue> {
         let on = on.as_bool().ok_or_else(|| {
             type_error(format!(
                 "setEvents: on must be a boolean, got {}",
@@ -412,21 +415,30 @@ impl Machine {
     /// fork(2): a copy of `pid`. Value: the child's pid. (Processes made
     /// here have no scenario name; `fork` in `.vms` text names them.)
     #[wasm_bindgen(unchecked_return_type = "SysResult<number>")]
-    pub fn fork(&self, pid: JsValue) -> Result<JsValue, JsValue> {
+    pub fn fork(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "number")] pid: JsValue,
+    ) -> Result<JsValue, JsValue> {
         let pid = pid_arg("fork", &pid)?;
         Ok(self.with(|i| js::sys(i.m().fork(pid), JsValue::from)))
     }
 
     /// exit(2): the process and its address space are gone.
     #[wasm_bindgen(unchecked_return_type = "SysResult<0>")]
-    pub fn exit(&self, pid: JsValue) -> Result<JsValue, JsValue> {
+    pub fn exit(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "number")] pid: JsValue,
+    ) -> Result<JsValue, JsValue> {
         let pid = pid_arg("exit", &pid)?;
         Ok(self.with(|i| js::sys(i.m().exit(pid), |_| JsValue::from(0))))
     }
 
     /// `{ pid, parent, asid, cr3, resident, entries, brk }`, or null.
     #[wasm_bindgen(js_name = processView, unchecked_return_type = "{ pid: number; parent: number | null; asid: number; cr3: number; resident: number; entries: number; brk: number } | null")]
-    pub fn process_view(&self, pid: JsValue) -> Result<JsValue, JsValue> {
+    pub fn process_view(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "number")] pid: JsValue,
+    ) -> Result<JsValue, JsValue> {
         let pid = pid_arg("processView", &pid)?;
         Ok(self.with(|i| {
             i.m()
@@ -442,7 +454,7 @@ impl Machine {
     #[wasm_bindgen(unchecked_return_type = "SysResult<number>")]
     pub fn mmap(
         &self,
-        pid: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "number")] pid: JsValue,
         #[wasm_bindgen(unchecked_param_type = "U64")] addr: JsValue,
         #[wasm_bindgen(unchecked_param_type = "U64")] len: JsValue,
         #[wasm_bindgen(unchecked_param_type = "Flags")] prot: JsValue,
@@ -463,7 +475,12 @@ impl Machine {
 
     /// munmap(2).
     #[wasm_bindgen(unchecked_return_type = "SysResult<0>")]
-    pub fn munmap(&self, pid: JsValue, addr: JsValue, len: JsValue) -> Result<JsValue, JsValue> {
+    pub fn munmap(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "number")] pid: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "U64")] addr: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "U64")] len: JsValue,
+    ) -> Result<JsValue, JsValue> {
         let (pid, addr, len) = range3("munmap", &pid, &addr, &len)?;
         Ok(self.with(|i| js::sys(i.m().munmap(pid, addr, len), zero)))
     }
@@ -472,9 +489,9 @@ impl Machine {
     #[wasm_bindgen(unchecked_return_type = "SysResult<0>")]
     pub fn mprotect(
         &self,
-        pid: JsValue,
-        addr: JsValue,
-        len: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "number")] pid: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "U64")] addr: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "U64")] len: JsValue,
         #[wasm_bindgen(unchecked_param_type = "Flags")] prot: JsValue,
     ) -> Result<JsValue, JsValue> {
         let (pid, addr, len) = range3("mprotect", &pid, &addr, &len)?;
@@ -486,9 +503,9 @@ impl Machine {
     #[wasm_bindgen(unchecked_return_type = "SysResult<0>")]
     pub fn madvise(
         &self,
-        pid: JsValue,
-        addr: JsValue,
-        len: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "number")] pid: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "U64")] addr: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "U64")] len: JsValue,
         #[wasm_bindgen(unchecked_param_type = "Flags")] advice: JsValue,
     ) -> Result<JsValue, JsValue> {
         let (pid, addr, len) = range3("madvise", &pid, &addr, &len)?;
@@ -498,7 +515,12 @@ impl Machine {
 
     /// mincore(2). Value: a Uint8Array, one 0/1 per page.
     #[wasm_bindgen(unchecked_return_type = "SysResult<Uint8Array>")]
-    pub fn mincore(&self, pid: JsValue, addr: JsValue, len: JsValue) -> Result<JsValue, JsValue> {
+    pub fn mincore(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "number")] pid: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "U64")] addr: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "U64")] len: JsValue,
+    ) -> Result<JsValue, JsValue> {
         let (pid, addr, len) = range3("mincore", &pid, &addr, &len)?;
         Ok(self.with(|i| {
             js::sys(i.m().mincore(pid, addr, len), |v| {
@@ -509,7 +531,12 @@ impl Machine {
 
     /// mlock(2).
     #[wasm_bindgen(unchecked_return_type = "SysResult<0>")]
-    pub fn mlock(&self, pid: JsValue, addr: JsValue, len: JsValue) -> Result<JsValue, JsValue> {
+    pub fn mlock(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "number")] pid: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "U64")] addr: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "U64")] len: JsValue,
+    ) -> Result<JsValue, JsValue> {
         let (pid, addr, len) = range3("mlock", &pid, &addr, &len)?;
         Ok(self.with(|i| js::sys(i.m().mlock(pid, addr, len), zero)))
     }
@@ -518,9 +545,9 @@ impl Machine {
     #[wasm_bindgen(unchecked_return_type = "SysResult<0>")]
     pub fn mlock2(
         &self,
-        pid: JsValue,
-        addr: JsValue,
-        len: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "number")] pid: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "U64")] addr: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "U64")] len: JsValue,
         #[wasm_bindgen(unchecked_param_type = "Flags")] flags: JsValue,
     ) -> Result<JsValue, JsValue> {
         let (pid, addr, len) = range3("mlock2", &pid, &addr, &len)?;
@@ -530,7 +557,12 @@ impl Machine {
 
     /// munlock(2).
     #[wasm_bindgen(unchecked_return_type = "SysResult<0>")]
-    pub fn munlock(&self, pid: JsValue, addr: JsValue, len: JsValue) -> Result<JsValue, JsValue> {
+    pub fn munlock(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "number")] pid: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "U64")] addr: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "U64")] len: JsValue,
+    ) -> Result<JsValue, JsValue> {
         let (pid, addr, len) = range3("munlock", &pid, &addr, &len)?;
         Ok(self.with(|i| js::sys(i.m().munlock(pid, addr, len), zero)))
     }
@@ -539,7 +571,7 @@ impl Machine {
     #[wasm_bindgen(unchecked_return_type = "SysResult<0>")]
     pub fn mlockall(
         &self,
-        pid: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "number")] pid: JsValue,
         #[wasm_bindgen(unchecked_param_type = "Flags")] flags: JsValue,
     ) -> Result<JsValue, JsValue> {
         let pid = pid_arg("mlockall", &pid)?;
@@ -549,7 +581,10 @@ impl Machine {
 
     /// munlockall(2).
     #[wasm_bindgen(unchecked_return_type = "SysResult<0>")]
-    pub fn munlockall(&self, pid: JsValue) -> Result<JsValue, JsValue> {
+    pub fn munlockall(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "number")] pid: JsValue,
+    ) -> Result<JsValue, JsValue> {
         let pid = pid_arg("munlockall", &pid)?;
         Ok(self.with(|i| js::sys(i.m().munlockall(pid), zero)))
     }
@@ -558,9 +593,9 @@ impl Machine {
     #[wasm_bindgen(unchecked_return_type = "SysResult<0>")]
     pub fn msync(
         &self,
-        pid: JsValue,
-        addr: JsValue,
-        len: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "number")] pid: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "U64")] addr: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "U64")] len: JsValue,
         #[wasm_bindgen(unchecked_param_type = "Flags")] flags: JsValue,
     ) -> Result<JsValue, JsValue> {
         let (pid, addr, len) = range3("msync", &pid, &addr, &len)?;
@@ -572,7 +607,7 @@ impl Machine {
     #[wasm_bindgen(unchecked_return_type = "SysResult<number>")]
     pub fn mremap(
         &self,
-        pid: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "number")] pid: JsValue,
         #[wasm_bindgen(unchecked_param_type = "U64")] old: JsValue,
         #[wasm_bindgen(js_name = oldLen, unchecked_param_type = "U64")] old_len: JsValue,
         #[wasm_bindgen(js_name = newLen, unchecked_param_type = "U64")] new_len: JsValue,
@@ -603,7 +638,7 @@ impl Machine {
     #[wasm_bindgen(unchecked_return_type = "SysResult<number>")]
     pub fn brk(
         &self,
-        pid: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "number")] pid: JsValue,
         #[wasm_bindgen(unchecked_param_type = "U64")] addr: JsValue,
     ) -> Result<JsValue, JsValue> {
         let pid = pid_arg("brk", &pid)?;
@@ -617,7 +652,7 @@ impl Machine {
     #[wasm_bindgen(unchecked_return_type = "AccessResult<number>")]
     pub fn load(
         &self,
-        pid: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "number")] pid: JsValue,
         #[wasm_bindgen(unchecked_param_type = "U64")] va: JsValue,
     ) -> Result<JsValue, JsValue> {
         let pid = pid_arg("load", &pid)?;
@@ -629,7 +664,7 @@ impl Machine {
     #[wasm_bindgen(unchecked_return_type = "AccessResult<0>")]
     pub fn store(
         &self,
-        pid: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "number")] pid: JsValue,
         #[wasm_bindgen(unchecked_param_type = "U64")] va: JsValue,
         #[wasm_bindgen(unchecked_param_type = "number")] value: JsValue,
     ) -> Result<JsValue, JsValue> {
@@ -644,7 +679,7 @@ impl Machine {
     #[wasm_bindgen(unchecked_return_type = "AccessResult<0>")]
     pub fn fill(
         &self,
-        pid: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "number")] pid: JsValue,
         #[wasm_bindgen(unchecked_param_type = "U64")] va: JsValue,
         #[wasm_bindgen(unchecked_param_type = "U64")] len: JsValue,
         #[wasm_bindgen(unchecked_param_type = "number")] value: JsValue,
@@ -660,7 +695,7 @@ impl Machine {
     #[wasm_bindgen(unchecked_return_type = "AccessResult<0>")]
     pub fn exec(
         &self,
-        pid: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "number")] pid: JsValue,
         #[wasm_bindgen(unchecked_param_type = "U64")] va: JsValue,
     ) -> Result<JsValue, JsValue> {
         let pid = pid_arg("exec", &pid)?;
@@ -674,7 +709,7 @@ impl Machine {
     #[wasm_bindgen(unchecked_return_type = "SysResult<number>")]
     pub fn open(
         &self,
-        pid: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "number")] pid: JsValue,
         #[wasm_bindgen(unchecked_param_type = "string")] name: JsValue,
         #[wasm_bindgen(unchecked_param_type = "U64")] size: JsValue,
     ) -> Result<JsValue, JsValue> {
@@ -688,7 +723,7 @@ impl Machine {
     #[wasm_bindgen(unchecked_return_type = "SysResult<number>")]
     pub fn memfd(
         &self,
-        pid: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "number")] pid: JsValue,
         #[wasm_bindgen(unchecked_param_type = "string")] name: JsValue,
         #[wasm_bindgen(unchecked_param_type = "U64")] size: JsValue,
     ) -> Result<JsValue, JsValue> {
@@ -700,7 +735,12 @@ impl Machine {
 
     /// One byte of the file at `off`. Value: the byte, or null at the end of the file.
     #[wasm_bindgen(unchecked_return_type = "SysResult<number | null>")]
-    pub fn pread(&self, pid: JsValue, fd: JsValue, off: JsValue) -> Result<JsValue, JsValue> {
+    pub fn pread(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "number")] pid: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "number")] fd: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "U64")] off: JsValue,
+    ) -> Result<JsValue, JsValue> {
         let pid = pid_arg("pread", &pid)?;
         let fd = fd_arg("pread", "fd", &fd)? as i32;
         let off = u64_arg("pread", "off", &off)?;
@@ -715,10 +755,10 @@ impl Machine {
     #[wasm_bindgen(unchecked_return_type = "SysResult<0>")]
     pub fn pwrite(
         &self,
-        pid: JsValue,
-        fd: JsValue,
-        off: JsValue,
-        value: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "number")] pid: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "number")] fd: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "U64")] off: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "number")] value: JsValue,
     ) -> Result<JsValue, JsValue> {
         let pid = pid_arg("pwrite", &pid)?;
         let fd = fd_arg("pwrite", "fd", &fd)? as i32;
@@ -729,7 +769,12 @@ impl Machine {
 
     /// ftruncate(2).
     #[wasm_bindgen(unchecked_return_type = "SysResult<0>")]
-    pub fn ftruncate(&self, pid: JsValue, fd: JsValue, len: JsValue) -> Result<JsValue, JsValue> {
+    pub fn ftruncate(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "number")] pid: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "number")] fd: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "U64")] len: JsValue,
+    ) -> Result<JsValue, JsValue> {
         let pid = pid_arg("ftruncate", &pid)?;
         let fd = fd_arg("ftruncate", "fd", &fd)? as i32;
         let len = u64_arg("ftruncate", "len", &len)?;
@@ -738,7 +783,11 @@ impl Machine {
 
     /// close(2).
     #[wasm_bindgen(unchecked_return_type = "SysResult<0>")]
-    pub fn close(&self, pid: JsValue, fd: JsValue) -> Result<JsValue, JsValue> {
+    pub fn close(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "number")] pid: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "number")] fd: JsValue,
+    ) -> Result<JsValue, JsValue> {
         let pid = pid_arg("close", &pid)?;
         let fd = fd_arg("close", "fd", &fd)? as i32;
         Ok(self.with(|i| js::sys(i.m().close(pid, fd), zero)))
@@ -751,7 +800,10 @@ impl Machine {
     #[wasm_bindgen(
         unchecked_return_type = "SysResult<{ start: number; end: number; perms: string; offset: number; backing: string }[]>"
     )]
-    pub fn maps(&self, pid: JsValue) -> Result<JsValue, JsValue> {
+    pub fn maps(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "number")] pid: JsValue,
+    ) -> Result<JsValue, JsValue> {
         let pid = pid_arg("maps", &pid)?;
         Ok(self.with(|i| {
             js::sys(i.m().maps(pid), |lines| {
@@ -772,14 +824,20 @@ impl Machine {
 
     /// The map entries of `pid` with flags, amap and object; null if no such process.
     #[wasm_bindgen(unchecked_return_type = "EntryView[] | null")]
-    pub fn entries(&self, pid: JsValue) -> Result<JsValue, JsValue> {
+    pub fn entries(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "number")] pid: JsValue,
+    ) -> Result<JsValue, JsValue> {
         let pid = pid_arg("entries", &pid)?;
         Ok(self.with(|i| i.m().entries(pid).map_or(JsValue::NULL, |v| js::to_js(&v))))
     }
 
     /// `/proc/PID/smaps`, entry by entry (sizes in KiB); null if no such process.
     #[wasm_bindgen(unchecked_return_type = "Record<string, number | string>[] | null")]
-    pub fn smaps(&self, pid: JsValue) -> Result<JsValue, JsValue> {
+    pub fn smaps(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "number")] pid: JsValue,
+    ) -> Result<JsValue, JsValue> {
         let pid = pid_arg("smaps", &pid)?;
         Ok(self.with(|i| i.m().smaps(pid).map_or(JsValue::NULL, |v| js::to_js(&v))))
     }
@@ -790,7 +848,7 @@ impl Machine {
     #[wasm_bindgen(js_name = pageStates)]
     pub fn page_states(
         &self,
-        pid: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "number")] pid: JsValue,
         #[wasm_bindgen(unchecked_param_type = "U64")] start: JsValue,
         #[wasm_bindgen(unchecked_param_type = "number")] npages: JsValue,
     ) -> Result<Vec<u8>, JsValue> {
@@ -803,7 +861,7 @@ impl Machine {
     #[wasm_bindgen(js_name = loadPageStates)]
     pub fn load_page_states(
         &self,
-        pid: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "number")] pid: JsValue,
         #[wasm_bindgen(unchecked_param_type = "U64")] start: JsValue,
         #[wasm_bindgen(unchecked_param_type = "number")] npages: JsValue,
     ) -> Result<u32, JsValue> {
@@ -825,7 +883,7 @@ impl Machine {
     #[wasm_bindgen(unchecked_return_type = "WalkView | null")]
     pub fn walk(
         &self,
-        pid: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "number")] pid: JsValue,
         #[wasm_bindgen(unchecked_param_type = "U64")] va: JsValue,
     ) -> Result<JsValue, JsValue> {
         let pid = pid_arg("walk", &pid)?;
@@ -855,7 +913,10 @@ impl Machine {
 
     /// One frame's descriptor and who maps it; null past the last frame.
     #[wasm_bindgen(unchecked_return_type = "FrameView | null")]
-    pub fn frame(&self, pfn: JsValue) -> Result<JsValue, JsValue> {
+    pub fn frame(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "U64")] pfn: JsValue,
+    ) -> Result<JsValue, JsValue> {
         let pfn = u64_arg("frame", "pfn", &pfn)?;
         Ok(self.with(|i| i.m().frame(pfn).map_or(JsValue::NULL, |v| js::to_js(&v))))
     }
@@ -878,7 +939,7 @@ impl Machine {
     )]
     pub fn amap(
         &self,
-        pid: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "number")] pid: JsValue,
         #[wasm_bindgen(unchecked_param_type = "U64")] va: JsValue,
     ) -> Result<JsValue, JsValue> {
         let pid = pid_arg("amap", &pid)?;
