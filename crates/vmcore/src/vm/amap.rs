@@ -35,6 +35,13 @@ pub type AmapId = u32;
 /// Slots per storage chunk.
 const CHUNK: u64 = 512;
 
+/// 512 slots and how many of them are used.
+#[derive(Clone, Debug)]
+struct Chunk {
+    slots: Box<[Option<AnonId>; CHUNK as usize]>,
+    used: u16,
+}
+
 /// A map entry's reference into an amap (`struct vm_aref`).
 #[derive(Clone, Copy, PartialEq, Eq, Debug, Serialize)]
 pub struct AmapRef {
@@ -47,7 +54,7 @@ pub struct AmapRef {
 pub struct Amap {
     nslots: u64,
     /// `am_anon`, chunked and sparse.
-    chunks: BTreeMap<u64, Box<[Option<AnonId>; CHUNK as usize]>>,
+    chunks: BTreeMap<u64, Chunk>,
     used: usize,
     /// `am_ref`: map entries that reference this amap.
     pub refs: u32,
@@ -77,25 +84,33 @@ impl Amap {
     /// The anon in `slot`, if any (`amap_lookup`).
     #[inline]
     pub fn lookup(&self, slot: u64) -> Option<AnonId> {
-        self.chunks.get(&(slot / CHUNK))?[(slot % CHUNK) as usize]
+        self.chunks.get(&(slot / CHUNK))?.slots[(slot % CHUNK) as usize]
     }
     /// Put `anon` (or nothing) in `slot` (`amap_add` / `amap_unadd`);
     /// returns what was there.
     pub fn set(&mut self, slot: u64, anon: Option<AnonId>) -> Option<AnonId> {
         debug_assert!(slot < self.nslots);
+        let (ci, i) = (slot / CHUNK, (slot % CHUNK) as usize);
         let old = match anon {
             Some(_) => {
                 let c = self
                     .chunks
-                    .entry(slot / CHUNK)
-                    .or_insert_with(|| Box::new([None; CHUNK as usize]));
-                std::mem::replace(&mut c[(slot % CHUNK) as usize], anon)
+                    .entry(ci)
+                    .or_insert_with(|| Chunk { slots: Box::new([None; CHUNK as usize]), used: 0 });
+                let old = std::mem::replace(&mut c.slots[i], anon);
+                if old.is_none() {
+                    c.used += 1;
+                }
+                old
             }
             None => {
-                let c = self.chunks.get_mut(&(slot / CHUNK))?;
-                let old = c[(slot % CHUNK) as usize].take();
-                if c.iter().all(|s| s.is_none()) {
-                    self.chunks.remove(&(slot / CHUNK));
+                let c = self.chunks.get_mut(&ci)?;
+                let old = c.slots[i].take();
+                if old.is_some() {
+                    c.used -= 1;
+                    if c.used == 0 {
+                        self.chunks.remove(&ci);
+                    }
                 }
                 old
             }
@@ -114,13 +129,11 @@ impl Amap {
             return v;
         }
         for (&ci, c) in self.chunks.range(lo / CHUNK..=(hi - 1) / CHUNK) {
-            for (i, s) in c.iter().enumerate() {
-                let slot = ci * CHUNK + i as u64;
-                if let Some(a) = s
-                    && slot >= lo
-                    && slot < hi
-                {
-                    v.push((slot, *a));
+            let base = ci * CHUNK;
+            let (a, b) = (lo.max(base) - base, hi.min(base + CHUNK) - base);
+            for (i, s) in c.slots[a as usize..b as usize].iter().enumerate() {
+                if let Some(x) = s {
+                    v.push((base + a + i as u64, *x));
                 }
             }
         }
@@ -130,7 +143,7 @@ impl Amap {
     pub fn iter(&self) -> impl Iterator<Item = (u64, AnonId)> + '_ {
         self.chunks.iter().flat_map(|(ci, c)| {
             let base = ci * CHUNK;
-            c.iter()
+            c.slots.iter()
                 .enumerate()
                 .filter_map(move |(i, s)| s.map(|a| (base + i as u64, a)))
         })
