@@ -141,8 +141,9 @@ impl Machine {
                 (x - VmFlags::HUGEPAGE) | VmFlags::NOHUGEPAGE
             }),
             MADV_MERGEABLE => {
-                // KSM takes private anonymous memory only; others are left alone.
-                if private_anon {
+                // KSM takes private memory, file-backed included
+                // (`vma_ksm_compatible`); shared mappings are left alone.
+                if !e.is_shared() {
                     self.update_flags(pid, lo, hi, set(VmFlags::MERGEABLE));
                 }
             }

@@ -125,6 +125,15 @@ impl Machine {
         {
             self.pmap_protect(pid, lo, hi, prot);
         }
+        // A private locked entry becoming writable is populated at once,
+        // breaking copy-on-write now rather than at the first store.
+        let populate = e.flags.contains(VmFlags::LOCKED)
+            && !e.prot.writable()
+            && !e.flags.contains(VmFlags::SHARED)
+            && prot.writable();
         self.merge_around(pid, lo);
+        if populate {
+            let _ = self.populate(pid, lo, hi);
+        }
     }
 }

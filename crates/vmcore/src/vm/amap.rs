@@ -93,10 +93,10 @@ impl Amap {
         let (ci, i) = (slot / CHUNK, (slot % CHUNK) as usize);
         let old = match anon {
             Some(_) => {
-                let c = self
-                    .chunks
-                    .entry(ci)
-                    .or_insert_with(|| Chunk { slots: Box::new([None; CHUNK as usize]), used: 0 });
+                let c = self.chunks.entry(ci).or_insert_with(|| Chunk {
+                    slots: Box::new([None; CHUNK as usize]),
+                    used: 0,
+                });
                 let old = std::mem::replace(&mut c.slots[i], anon);
                 if old.is_none() {
                     c.used += 1;
@@ -143,7 +143,8 @@ impl Amap {
     pub fn iter(&self) -> impl Iterator<Item = (u64, AnonId)> + '_ {
         self.chunks.iter().flat_map(|(ci, c)| {
             let base = ci * CHUNK;
-            c.slots.iter()
+            c.slots
+                .iter()
                 .enumerate()
                 .filter_map(move |(i, s)| s.map(|a| (base + i as u64, a)))
         })
