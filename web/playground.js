@@ -600,7 +600,7 @@ export class VmPlayground extends HTMLElement {
     }
     const asidNames = new Map(procs.map((p) => [num(p.asid), p.name]));
     if (!this.tlbBody.hidden && !this.tlbBody.closest('section').hidden) {
-      this.tlb.update({ tlb: m.tlb(), changes: this.changes, asidNames });
+      this.tlb.update({ tlb: m.tlb(), before: s.last ? s.last.tlbBefore : null, changes: this.changes, asidNames });
     } else if (this.tlb) {
       this.tlb.prev = null;
     }

@@ -98,6 +98,8 @@ export class Session extends EventTarget {
 
   /** Execute one text line through the runner and record it. */
   #exec(lineno, text, source) {
+    // the TLB before the line, so the TLB view can show what the line filled and flushed
+    const tlbBefore = this.machine.tlb();
     const r = this.machine.execLine(lineno, text);
     const { events, dropped } = this.machine.takeEvents(MAX_EVENTS_PER_STEP);
     const step = {
@@ -111,6 +113,7 @@ export class Session extends EventTarget {
       message: r.ok ? null : r.message,
       events,
       dropped,
+      tlbBefore,
     };
     this.steps.push(step);
     return step;

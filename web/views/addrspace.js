@@ -411,6 +411,8 @@ export class AddressSpaceView {
       .filter(Boolean)
       .join(' ');
     const flags = (e.flags || []).join(' ');
+    // the label names the flags a student would look for; the pane lists all
+    const shown = (e.flags || []).filter((f) => f !== 'account').join(', ');
     out.push(
       `<g class="${cls}" data-pid="${p.pid}" data-start="${hex(e.start)}" data-end="${hex(e.end)}" data-perms="${esc(perms)}" data-backing="${esc(e.backing)}"${flags ? ` data-flags="${esc(flags)}"` : ''}>` +
         `<title>${esc(`${hex(e.start)}-${hex(e.end)} ${perms} ${e.backing} (${size(e.end - e.start)})${flags ? ' ' + flags : ''}`)}</title>`,
@@ -421,7 +423,7 @@ export class AddressSpaceView {
     if (!none && hgt >= 4) this.#drawPages(out, p, e, x, w, color);
     if (hgt >= 15) {
       const label = `${perms} ${e.backing}`;
-      const right = size(e.end - e.start) + (flags ? ' · ' + flags.replace(/ /g, ', ') : '');
+      const right = size(e.end - e.start) + (shown ? ' · ' + shown : '');
       const ty = hgt >= 34 ? y0 + 14 : y0 + hgt / 2 + 4;
       out.push(`<text class="entry-label" x="${x + 6}" y="${ty}">${esc(label)}</text>`);
       if (w > 200 || hgt >= 34) {

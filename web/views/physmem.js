@@ -6,6 +6,8 @@ import { h, hex, num } from '../format.js';
 import { FRAME_KINDS, rgb } from '../palette.js';
 
 const KIND_RGB = FRAME_KINDS.map((k) => rgb(k.color));
+/** Room around the grid for the rings and numbers of marked frames. */
+const M = 7;
 const GAP_RGB = [255, 255, 255];
 
 export class PhysMemView {
@@ -66,8 +68,8 @@ export class PhysMemView {
       this.boxW = this.wrap.clientWidth;
       this.boxH = this.wrap.clientHeight;
     }
-    const W = Math.max(120, this.boxW - 2);
-    const H = Math.max(60, this.boxH - 2);
+    const W = Math.max(120, this.boxW - 2 - 2 * M);
+    const H = Math.max(60, this.boxH - 2 - 2 * M);
     let best = null;
     const tryCols = (cols) => {
       const rows = Math.ceil(n / cols);
@@ -123,16 +125,19 @@ export class PhysMemView {
     const dpr = window.devicePixelRatio || 1;
     const W = cols * cell;
     const H = rows * cell;
-    if (cv.width !== Math.round(W * dpr) || cv.height !== Math.round(H * dpr)) {
-      cv.width = Math.round(W * dpr);
-      cv.height = Math.round(H * dpr);
-      cv.style.width = W + 'px';
-      cv.style.height = H + 'px';
+    const CW = W + 2 * M;
+    const CH = H + 2 * M;
+    if (cv.width !== Math.round(CW * dpr) || cv.height !== Math.round(CH * dpr)) {
+      cv.width = Math.round(CW * dpr);
+      cv.height = Math.round(CH * dpr);
+      cv.style.width = CW + 'px';
+      cv.style.height = CH + 'px';
     }
     const ctx = cv.getContext('2d');
     ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+    ctx.clearRect(0, 0, CW, CH);
+    ctx.setTransform(dpr, 0, 0, dpr, M * dpr, M * dpr);
     ctx.imageSmoothingEnabled = false;
-    ctx.clearRect(0, 0, W, H);
     ctx.drawImage(this.off, 0, 0, W, H);
     if (cell >= 4) {
       // gaps between cells
@@ -158,14 +163,31 @@ export class PhysMemView {
     cv.setAttribute('aria-label', `Physical memory: ${n} frames of 4 KiB; ${summary}. Arrow keys move the selected frame.`);
   }
 
+  /** A ring around a frame, big enough to find at any cell size, and its number. */
   #ring(ctx, pfn, color, n) {
     if (pfn >= n) return;
-    const { cell } = this.g;
+    const { cell, cols } = this.g;
     const [x, y] = this.#xy(pfn);
-    ctx.strokeStyle = color;
+    const r = Math.max(cell + 4, 10);
+    const cx = x + cell / 2;
+    const cy = y + cell / 2;
+    ctx.lineWidth = 3.5;
+    ctx.strokeStyle = '#fff';
+    ctx.strokeRect(cx - r / 2, cy - r / 2, r, r);
     ctx.lineWidth = 2;
-    const r = Math.max(cell, 7);
-    ctx.strokeRect(x + cell / 2 - r / 2 - 1, y + cell / 2 - r / 2 - 1, r + 2, r + 2);
+    ctx.strokeStyle = color;
+    ctx.strokeRect(cx - r / 2, cy - r / 2, r, r);
+    const label = String(pfn);
+    ctx.font = '600 10px ui-monospace, Menlo, Consolas, monospace';
+    const w = ctx.measureText(label).width;
+    const right = (pfn % cols) * cell < cols * cell - w - r - 8;
+    const lx = right ? cx + r / 2 + 3 : cx - r / 2 - 3 - w;
+    const ly = cy + 3.5;
+    ctx.lineWidth = 3;
+    ctx.strokeStyle = '#fff';
+    ctx.strokeText(label, lx, ly);
+    ctx.fillStyle = color;
+    ctx.fillText(label, lx, ly);
   }
 
   #xy(pfn) {
@@ -177,8 +199,8 @@ export class PhysMemView {
     if (!this.g) return null;
     const r = this.canvas.getBoundingClientRect();
     const { cols, cell } = this.g;
-    const c = Math.floor((ev.clientX - r.left) / cell);
-    const rr = Math.floor((ev.clientY - r.top) / cell);
+    const c = Math.floor((ev.clientX - r.left - M) / cell);
+    const rr = Math.floor((ev.clientY - r.top - M) / cell);
     if (c < 0 || c >= cols || rr < 0) return null;
     const pfn = rr * cols + c;
     const kinds = this.kinds;

@@ -26,10 +26,12 @@ export class TlbView {
     this.prev = null;
   }
 
-  /** @param {{ tlb, changes, asidNames: Map<number,string> }} m */
+  /** @param {{ tlb, before, changes, asidNames: Map<number,string> }} m */
   update(m) {
     const t = m.tlb;
     if (!t) return;
+    // compare with the TLB as it was before the last step (when known)
+    if (m.before !== undefined) this.prev = m.before;
     const prevKeys = new Set(this.prev ? this.prev.entries.map(key) : []);
     const curKeys = new Set(t.entries.map(key));
     const prevHits = this.prev ? num(this.prev.hits) : num(t.hits);
@@ -47,7 +49,7 @@ export class TlbView {
     );
 
     const bySlot = new Map(t.entries.map((e) => [`${e.set}:${e.way}`, e]));
-    const head = h('tr', null, h('th', { scope: 'col' }, 'set'), ...Array.from({ length: t.ways }, (_, w) => h('th', { scope: 'col' }, `way ${w}`)));
+    const head = h('tr', null, h('th', { scope: 'col', title: 'The set is picked by the low bits of the virtual page number' }, 'set'), ...Array.from({ length: t.ways }, (_, w) => h('th', { scope: 'col' }, `way ${w}`)));
     const rows = [];
     for (let s = 0; s < t.sets; s++) {
       const cells = [h('th', { scope: 'row', class: 'mono' }, String(s))];
@@ -66,21 +68,23 @@ export class TlbView {
             {
               class: 'tlb-slot' + (fresh ? ' fresh' : ''),
               dataset: { asid: e.asid, va: hex(e.va), pfn: num(e.pfn) },
-              title: `${who}: page ${hex(e.va)} → frame ${e.pfn}${flags ? ' [' + flags + ']' : ''}${fresh ? ' (filled by the last step)' : ''}`,
+              title: `${who}: virtual page ${hex(Math.floor(num(e.va) / 4096))} (address ${hex(e.va)}) → frame ${e.pfn}${flags ? ' [' + flags + ']' : ''}${fresh ? ' (filled by the last step)' : ''}`,
             },
             h(
               'button',
               { class: 'slot-btn' },
               h('span', { class: 'tlb-top' }, h('span', { class: 'tlb-asid' }, who), flags ? h('span', { class: 'tlb-flags' }, flags) : null),
-              h('span', { class: 'mono tlb-va' }, hex(e.va)),
-              h('span', { class: 'mono tlb-pfn' }, `→ frame ${e.pfn}`),
+              h('span', { class: 'mono tlb-va' }, Math.floor(num(e.va) / 4096).toString(16)),
+              h('span', { class: 'mono tlb-pfn' }, `→ pfn ${e.pfn}`),
             ),
           ),
         );
       }
       rows.push(h('tr', null, cells));
     }
-    this.gridBox.replaceChildren(h('table', { class: 'tlb-grid' }, h('caption', { class: 'sr-only' }, 'TLB slots by set and way'), h('thead', null, head), h('tbody', null, rows)));
+    this.gridBox.replaceChildren(
+      h('p', { class: 'muted small tlb-note' }, 'Each slot: the process (ASID tag), the virtual page number in hex, the frame it maps to, and W(ritable) U(ser) X D(irty) 2M bits.'),
+      h('table', { class: 'tlb-grid' }, h('caption', { class: 'sr-only' }, 'TLB slots by set and way'), h('thead', null, head), h('tbody', null, rows)));
 
     // what the last step flushed
     const gone = this.prev ? this.prev.entries.filter((e) => !curKeys.has(key(e))) : [];
