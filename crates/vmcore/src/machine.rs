@@ -151,6 +151,78 @@ pub struct Process {
     pub brk: u64,
 }
 
+/// The process table, indexed by pid (pids are never reused, so a slot
+/// stays empty after its process exits).
+#[derive(Clone, Debug, Default)]
+pub struct ProcTable {
+    slots: Vec<Option<Process>>,
+    live: usize,
+}
+
+impl ProcTable {
+    #[inline]
+    pub fn get(&self, pid: &Pid) -> Option<&Process> {
+        self.slots.get(*pid as usize)?.as_ref()
+    }
+    #[inline]
+    pub fn get_mut(&mut self, pid: &Pid) -> Option<&mut Process> {
+        self.slots.get_mut(*pid as usize)?.as_mut()
+    }
+    pub fn contains_key(&self, pid: &Pid) -> bool {
+        self.get(pid).is_some()
+    }
+    pub fn insert(&mut self, pid: Pid, p: Process) {
+        let i = pid as usize;
+        if self.slots.len() <= i {
+            self.slots.resize_with(i + 1, || None);
+        }
+        if self.slots[i].replace(p).is_none() {
+            self.live += 1;
+        }
+    }
+    pub fn remove(&mut self, pid: &Pid) -> Option<Process> {
+        let p = self.slots.get_mut(*pid as usize)?.take();
+        if p.is_some() {
+            self.live -= 1;
+        }
+        p
+    }
+    pub fn len(&self) -> usize {
+        self.live
+    }
+    pub fn is_empty(&self) -> bool {
+        self.live == 0
+    }
+    /// Live processes, lowest pid first.
+    pub fn iter(&self) -> impl Iterator<Item = (&Pid, &Process)> {
+        self.slots
+            .iter()
+            .filter_map(|p| p.as_ref().map(|p| (&p.pid, p)))
+    }
+    pub fn keys(&self) -> impl Iterator<Item = &Pid> {
+        self.iter().map(|(k, _)| k)
+    }
+    pub fn values(&self) -> impl Iterator<Item = &Process> {
+        self.iter().map(|(_, v)| v)
+    }
+}
+
+impl<'a> IntoIterator for &'a ProcTable {
+    type Item = (&'a Pid, &'a Process);
+    type IntoIter = Box<dyn Iterator<Item = (&'a Pid, &'a Process)> + 'a>;
+    fn into_iter(self) -> Self::IntoIter {
+        Box::new(self.iter())
+    }
+}
+
+impl core::ops::Index<&Pid> for ProcTable {
+    type Output = Process;
+    #[inline]
+    fn index(&self, pid: &Pid) -> &Process {
+        self.get(pid).expect("no such process")
+    }
+}
+
 /// The whole simulated machine.
 #[derive(Clone, Debug)]
 pub struct Machine {
@@ -158,7 +230,7 @@ pub struct Machine {
     pub(crate) phys: PhysMem,
     pub(crate) tlb: Tlb,
     pub(crate) ev: EventLog,
-    pub(crate) procs: BTreeMap<Pid, Process>,
+    pub(crate) procs: ProcTable,
     pub(crate) next_pid: Pid,
     pub(crate) anons: Slab<Anon>,
     pub(crate) amaps: Slab<Amap>,
@@ -189,7 +261,7 @@ impl Machine {
             phys,
             tlb: Tlb::new(cfg.tlb_sets, cfg.tlb_ways),
             ev,
-            procs: BTreeMap::new(),
+            procs: ProcTable::default(),
             next_pid: 1,
             anons: Slab::default(),
             amaps: Slab::default(),
