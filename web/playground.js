@@ -514,6 +514,16 @@ export class VmPlayground extends HTMLElement {
   /** Redraw every view from the machine's current state. */
   refresh(opts = {}) {
     if (!this.ready) return;
+    try {
+      this.#redraw(opts);
+    } catch (err) {
+      // never leave the page dead: say what broke where the step result goes
+      console.error(err);
+      this.stepInfo.replaceChildren(h('span', { class: 'mono si-res bad' }, `display error: ${err && err.message ? err.message : err}`));
+    }
+  }
+
+  #redraw(opts) {
     const t0 = performance.now();
     const s = this.session;
     const m = s.machine;

@@ -31,7 +31,13 @@ export class Session extends EventTarget {
 
   /** A fresh machine; nothing of the text executed. */
   reset() {
-    if (this.machine) this.machine.free();
+    if (this.machine) {
+      try {
+        this.machine.free();
+      } catch {
+        // a machine that died in an internal error may refuse to be freed
+      }
+    }
     this.machine = new this.vm.Machine({ ...this.options, events: true });
     this.machine.takeEvents(0); // start with an empty log
     /** Executed op lines: line number -> step record. */
@@ -100,8 +106,15 @@ export class Session extends EventTarget {
   #exec(lineno, text, source) {
     // the TLB before the line, so the TLB view can show what the line filled and flushed
     const tlbBefore = this.machine.tlb();
-    const r = this.machine.execLine(lineno, text);
-    const { events, dropped } = this.machine.takeEvents(MAX_EVENTS_PER_STEP);
+    let r;
+    try {
+      r = this.machine.execLine(lineno, text);
+    } catch (err) {
+      // a simulator bug (a wasm trap): the line is reported at its place and
+      // the machine rebuilt by replaying the lines before it
+      r = { ok: false, message: `internal error of the simulator (please report it): ${err && err.message ? err.message : err}`, crashed: true };
+    }
+    const { events, dropped } = r.crashed ? { events: [], dropped: 0 } : this.machine.takeEvents(MAX_EVENTS_PER_STEP);
     const step = {
       seq: this.steps.length + 1,
       source,
@@ -111,6 +124,7 @@ export class Session extends EventTarget {
       ok: r.ok,
       output: r.ok ? r.output : null,
       message: r.ok ? null : r.message,
+      crashed: !!r.crashed,
       events,
       dropped,
       tlbBefore,
@@ -130,9 +144,22 @@ export class Session extends EventTarget {
       this.error = null;
     } else {
       this.error = { line: n, message: step.message };
+      if (step.crashed) this.#recover(step);
     }
     this.emit('step', step);
     return step.ok ? step : null;
+  }
+
+  /** After an internal error: a fresh machine with the lines before it replayed. */
+  #recover(step) {
+    const pc = this.pc;
+    this.reset();
+    while (true) {
+      const n = this.nextOp();
+      if (!n || n > pc || !this.#quietStep()) break;
+    }
+    if (step.source === 'editor') this.error = { line: step.line, message: step.message };
+    this.steps.push(step);
   }
 
   /** Execute to the end of the text (or the first error). */
@@ -149,6 +176,7 @@ export class Session extends EventTarget {
     const step = this.#exec(n, this.lines[n - 1], 'editor');
     if (!step.ok) {
       this.error = { line: n, message: step.message };
+      if (step.crashed) this.#recover(step);
       return false;
     }
     this.pc = n;
@@ -178,6 +206,7 @@ export class Session extends EventTarget {
   consoleExec(text) {
     this.consoleSeq++;
     const step = this.#exec(100000 + this.consoleSeq, text, 'console');
+    if (step.crashed) this.#recover(step);
     this.emit('step', step);
     return step;
   }

@@ -343,3 +343,34 @@ test('embed.html: <vm-playground> with inline and fetched scenarios', { timeout:
   assert.deepEqual(errors, []);
   await page.context().close();
 });
+
+test('an internal error (a real wasm trap) is shown at its line and the session carries on', { timeout: 60_000 }, async () => {
+  const { page, errors } = await open();
+  await loadExample(page, 'demand_paging.vms');
+  for (let i = 0; i < 3; i++) await button(page, 'Step').click(); // mmap, mincore, load
+  await page.evaluate(() => {
+    const m = document.querySelector('vm-playground').sessionObject.machine;
+    const orig = m.execLine.bind(m);
+    let once = true;
+    m.execLine = (n, t) => {
+      if (once) {
+        once = false;
+        m.__panicForTest(); // panics inside Rust: WebAssembly.RuntimeError
+      }
+      return orig(n, t);
+    };
+  });
+  await button(page, 'Step').click(); // line 6 crashes
+  assert.match(await page.locator('vm-playground .ed-status.error').textContent(), /Line 6: internal error/);
+  const after = await page.evaluate(() => {
+    const s = document.querySelector('vm-playground').sessionObject;
+    return { pc: s.pc, check: s.machine.check(), load: s.machine.load(1, 0x300000001000) };
+  });
+  assert.equal(after.pc, 5, 'the lines before were replayed');
+  assert.equal(after.check, null);
+  assert.deepEqual(after.load, { ok: true, value: 0 });
+  await button(page, 'Step').click(); // line 6 again, now fine
+  assert.equal((await page.locator('vm-playground .ed-res .rl').nth(5).textContent()).trim(), 'ok');
+  assert.deepEqual(errors.filter((e) => !e.includes('deliberate panic')), []);
+  await page.context().close();
+});

@@ -346,6 +346,15 @@ export class AddressSpaceView {
   }
 
   #drawArena(out, top, bottom, viewW) {
+    if (this.zoom > 1) {
+      // the addresses at the edges of the view
+      const y0 = this.scrollY + 12;
+      const y1 = this.scrollY + (this.viewH || 600) - 6;
+      for (const yy of [y0, y1]) {
+        const a = Math.floor(this.addrAt(yy) / 4096) * 4096;
+        out.push(`<text class="edge-label" x="${AXIS_W - 11}" y="${yy}">${addr(a)}</text>`);
+      }
+    }
     for (const [a, label] of [
       [ARENA, '$arena'],
       [ARENA_END, '$arena+64G'],
@@ -421,14 +430,18 @@ export class AddressSpaceView {
       `<rect class="entry-body" x="${x}" y="${y0}" width="${w}" height="${hgt}" fill="${none ? 'url(#hatch)' : tint(color, 0.8)}" stroke="${color}"/>`,
     );
     if (!none && hgt >= 4) this.#drawPages(out, p, e, x, w, color);
-    if (hgt >= 15) {
+    // labels stay in the visible part of a tall entry (zoomed in)
+    const vy0 = Math.max(y0, this.scrollY);
+    const vy1 = Math.min(y0 + hgt, this.scrollY + (this.viewH || 600));
+    const vh = vy1 - vy0;
+    if (vh >= 15) {
       const label = `${perms} ${e.backing}`;
       const right = size(e.end - e.start) + (shown ? ' · ' + shown : '');
-      const ty = hgt >= 34 ? y0 + 14 : y0 + hgt / 2 + 4;
+      const ty = vh >= 34 ? vy0 + 14 : vy0 + vh / 2 + 4;
       out.push(`<text class="entry-label" x="${x + 6}" y="${ty}">${esc(label)}</text>`);
-      if (w > 200 || hgt >= 34) {
+      if (w > 200 || vh >= 34) {
         out.push(
-          hgt >= 34
+          vh >= 34
             ? `<text class="entry-sub" x="${x + 6}" y="${ty + 14}">${esc(right)}</text>`
             : `<text class="entry-sub" x="${x + w - 6}" y="${ty}" text-anchor="end">${esc(right)}</text>`,
         );
