@@ -4,7 +4,8 @@
 #
 #   cargo test        cargo test --workspace --no-fail-fast (every crate reports)
 #   conformance       vmplay run on every recorded case (tests/conformance/cases,
-#                     and ../shared/conformance/cases when it is beside the checkout)
+#                     tests/conformance/recorded, and ../shared/conformance/cases
+#                     when it is beside the checkout)
 #   wasm (chrome)     wasm-pack test --headless --chrome crates/vmwasm
 #   site build        release wasm + wasm-opt + www/web (scripts/build.sh)
 #   browser e2e       node --test tests/e2e/ against a server on a free port
@@ -61,9 +62,9 @@ check=""
 for c in tests/conformance/check ../shared/conformance/check; do
     if [ -f "$c" ]; then check="$c"; break; fi
 done
-for d in tests/conformance/cases ../shared/conformance/cases; do
+for d in tests/conformance/cases tests/conformance/recorded ../shared/conformance/cases; do
     if [ ! -d "$d" ]; then
-        if [ "$d" = tests/conformance/cases ]; then
+        if [ "${d#tests/}" != "$d" ]; then
             skip_suite "conformance $d" "not in the repository yet"
         else
             skip_suite "conformance $d" "no shared/ beside the checkout"

@@ -1,4 +1,5 @@
-//! The conformance cases recorded on Linux (tests/conformance/cases), run
+//! The conformance cases recorded on Linux (tests/conformance/cases, and the
+//! project's own recordings in tests/conformance/recorded), run
 //! in-process through `vmscript::Runner`.
 //!
 //! Every case runs, even after failures; the machine's invariants
@@ -12,31 +13,33 @@ use std::path::{Path, PathBuf};
 use vmcore::{Machine, MachineConfig};
 use vmscript::Runner;
 
-fn cases_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/conformance/cases")
+fn case_dirs() -> [PathBuf; 2] {
+    let base = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/conformance");
+    [base.join("cases"), base.join("recorded")]
 }
 
 /// The cases: (name, scenario, recorded output).
 fn cases() -> Vec<(String, String, String)> {
     let filter = std::env::var("VMPLAY_CASE").unwrap_or_default();
     let mut v = Vec::new();
-    let dir = cases_dir();
-    let entries = std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
-    for e in entries {
-        let p = e.unwrap().path();
-        if p.extension().is_some_and(|x| x == "vms") {
-            let name = p.file_stem().unwrap().to_string_lossy().into_owned();
-            if !name.contains(&filter) {
-                continue;
+    for dir in case_dirs() {
+        let entries = std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
+        for e in entries {
+            let p = e.unwrap().path();
+            if p.extension().is_some_and(|x| x == "vms") {
+                let name = p.file_stem().unwrap().to_string_lossy().into_owned();
+                if !name.contains(&filter) {
+                    continue;
+                }
+                let vms = std::fs::read(&p).unwrap();
+                let out = std::fs::read(p.with_extension("out"))
+                    .unwrap_or_else(|e| panic!("{name}: no recorded .out: {e}"));
+                v.push((
+                    name,
+                    String::from_utf8_lossy(&vms).into_owned(),
+                    String::from_utf8_lossy(&out).into_owned(),
+                ));
             }
-            let vms = std::fs::read(&p).unwrap();
-            let out = std::fs::read(p.with_extension("out"))
-                .unwrap_or_else(|e| panic!("{name}: no recorded .out: {e}"));
-            v.push((
-                name,
-                String::from_utf8_lossy(&vms).into_owned(),
-                String::from_utf8_lossy(&out).into_owned(),
-            ));
         }
     }
     v.sort();
@@ -123,9 +126,9 @@ fn conformance_cases() {
     let cases = cases();
     if std::env::var("VMPLAY_CASE").is_err() {
         assert!(
-            cases.len() >= 40,
-            "expected the recorded cases in {}",
-            cases_dir().display()
+            cases.len() >= 100,
+            "expected the recorded cases in {:?}",
+            case_dirs()
         );
     }
     let mut report = String::new();
