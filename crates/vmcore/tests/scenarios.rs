@@ -125,3 +125,178 @@ fn errors() {
     assert_eq!(errno(m.mlockall(1, 0)), Errno::EINVAL);
     ok(&m);
 }
+
+#[test]
+fn brk_grows_and_shrinks_the_heap() {
+    let mut m = machine();
+    let base = m.brk(1, 0).unwrap();
+    assert_eq!(base, vmcore::machine::BRK_START);
+    assert_eq!(m.brk(1, base + 10000).unwrap(), base + 10000);
+    ok(&m);
+    m.store(1, base + 9999, 3).unwrap();
+    assert_eq!(m.load(1, base + 9999).unwrap(), 3);
+    // Shrinking unmaps the pages past the new break.
+    assert_eq!(m.brk(1, base + 4096).unwrap(), base + 4096);
+    ok(&m);
+    assert_eq!(sig(m.load(1, base + 9999)), SignalCode::SegvMaperr);
+    // Below the start: the break does not move.
+    assert_eq!(m.brk(1, base - 4096).unwrap(), base + 4096);
+}
+
+#[test]
+fn stack_grows_down_within_its_limit() {
+    let mut m = machine();
+    let top = vmcore::machine::STACK_TOP;
+    let low = top - vmcore::machine::STACK_SIZE;
+    // Just below the stack: the stack grows.
+    m.store(1, low - 100, 9).unwrap();
+    ok(&m);
+    assert_eq!(m.load(1, low - 100).unwrap(), 9);
+    // Past RLIMIT_STACK: SIGSEGV.
+    assert_eq!(sig(m.store(1, top - (9 << 20), 1)), SignalCode::SegvMaperr);
+    // A MAP_GROWSDOWN mapping grows too, but never into its guard gap.
+    let g = m
+        .mmap(1, A + (64 << 20), 4096, RW, PA | MAP_GROWSDOWN, -1, 0)
+        .unwrap();
+    m.mmap(1, A, 4096, RW, PA, -1, 0).unwrap();
+    m.store(1, g - 4096, 1).unwrap();
+    ok(&m);
+    assert_eq!(sig(m.store(1, A + 8192, 1)), SignalCode::SegvMaperr);
+}
+
+#[test]
+fn huge_page_fault_fork_and_split() {
+    let mut m = machine();
+    m.mmap(1, A, 4 << 20, RW, PA, -1, 0).unwrap();
+    m.madvise(1, A, 2 << 20, MADV_HUGEPAGE).unwrap();
+    m.store(1, A + 5000, 1).unwrap();
+    ok(&m);
+    let w = m.walk(1, A + 5000).unwrap();
+    assert!(
+        w.huge && w.steps.len() == 3,
+        "one PD entry with PS maps 2 MiB: {w:?}"
+    );
+    assert!(w.steps[2].flags.contains(&"PS"));
+    assert_eq!(
+        m.mincore(1, A + (2 << 20) - 8192, 8192).unwrap(),
+        vec![1, 1]
+    );
+    // After fork a store copies one 4 KiB page; the huge mapping is split.
+    let c = m.fork(1).unwrap();
+    ok(&m);
+    m.store(c, A + 4096, 2).unwrap();
+    ok(&m);
+    assert_eq!(m.load(1, A + 4096).unwrap(), 0);
+    assert_eq!(m.load(c, A + 4096).unwrap(), 2);
+    assert_eq!(m.load(c, A + 5000).unwrap(), 1);
+    let wc = m.walk(c, A + 4096).unwrap();
+    assert!(!wc.huge && wc.steps.len() == 4);
+    // DONTNEED in the middle of the parent's huge page splits it too.
+    m.madvise(1, A + 8192, 4096, MADV_DONTNEED).unwrap();
+    ok(&m);
+    assert_eq!(m.mincore(1, A, 16384).unwrap(), vec![1, 1, 0, 1]);
+}
+
+#[test]
+fn views_describe_the_machine() {
+    let mut m = machine();
+    let f = m.open(1, "data.bin", 8192).unwrap();
+    m.mmap(1, A, 8192, RW, MAP_SHARED | MAP_FIXED, f as i64, 0)
+        .unwrap();
+    m.mmap(1, A + 65536, 8192, RW, PA, -1, 0).unwrap();
+    m.store(1, A + 65536, 1).unwrap();
+    m.load(1, A).unwrap();
+    let e = m.entries(1).unwrap();
+    let anon = e.iter().find(|e| e.start == A + 65536).unwrap();
+    assert_eq!(anon.perms, "rw-p");
+    assert!(anon.amap.is_some() && anon.flags.contains(&"account"));
+    let file = e.iter().find(|e| e.start == A).unwrap();
+    assert_eq!(file.backing, "file:data.bin");
+    let s = m.smaps(1).unwrap();
+    let sa = s.iter().find(|s| s.start == A + 65536).unwrap();
+    assert_eq!((sa.rss, sa.private_dirty, sa.anonymous), (4, 4, 4));
+    assert!(sa.vm_flags.contains("ac"));
+    let pm = m.pagemap(1, A + 65536, 2).unwrap();
+    assert!(pm[0] >> 63 == 1 && pm[1] >> 63 == 0);
+    let pfn = pm[0] & ((1 << 55) - 1);
+    let fr = m.frame(pfn).unwrap();
+    assert_eq!(fr.kind, "anon");
+    assert_eq!(fr.mapped_by.len(), 1);
+    assert_eq!(
+        m.page_states(1, A + 65536, 2)[0] & vmcore::view::page_bits::PRESENT,
+        1
+    );
+    let amap = m.amap_view(1, A + 65536).unwrap();
+    assert_eq!(amap.slots.len(), 1);
+    let tlb = m.tlb_view();
+    assert!(tlb.entries.iter().any(|t| t.va == A + 65536 && t.dirty));
+    let sum = m.frames_summary();
+    assert_eq!(
+        sum.total,
+        sum.free + sum.anon + sum.cache + sum.page_table + sum.zero
+    );
+}
+
+#[test]
+fn events_narrate_a_copy_on_write_fault() {
+    let mut m = machine();
+    m.mmap(1, A, 4096, RW, PA, -1, 0).unwrap();
+    m.store(1, A, 1).unwrap();
+    let c = m.fork(1).unwrap();
+    m.take_events();
+    m.store(c, A, 2).unwrap();
+    let ev = m.take_events();
+    let text: Vec<String> = ev.iter().map(|e| e.to_string()).collect();
+    assert!(
+        ev.iter()
+            .any(|e| matches!(e, vmcore::Event::PageFault { code, .. } if code & 3 == 3)),
+        "{text:?}"
+    );
+    assert!(
+        ev.iter()
+            .any(|e| matches!(e, vmcore::Event::FrameCopy { .. })),
+        "{text:?}"
+    );
+    assert!(text.iter().any(|t| t.contains("copy-on-write")), "{text:?}");
+}
+
+#[test]
+fn stale_tlb_entries_are_flushed() {
+    // Every PTE change in the core flushes; check() would report a stale
+    // translation ("a missing INVLPG") otherwise.
+    let mut m = machine();
+    m.mmap(1, A, 8192, RW, PA, -1, 0).unwrap();
+    m.store(1, A, 1).unwrap();
+    m.store(1, A + 4096, 1).unwrap();
+    assert!(m.tlb_view().entries.iter().any(|t| t.va == A));
+    m.mprotect(1, A, 4096, PROT_READ).unwrap();
+    ok(&m);
+    assert!(!m.tlb_view().entries.iter().any(|t| t.va == A && t.writable));
+    m.munmap(1, A, 8192).unwrap();
+    ok(&m);
+    assert!(
+        !m.tlb_view()
+            .entries
+            .iter()
+            .any(|t| t.va == A || t.va == A + 4096)
+    );
+}
+
+#[test]
+fn exit_frees_everything() {
+    let mut m = machine();
+    let free0 = m.frames_summary().free;
+    m.mmap(1, A, 1 << 20, RW, PA | MAP_POPULATE, -1, 0).unwrap();
+    let c = m.fork(1).unwrap();
+    m.fill(c, A, 1 << 20, 7).unwrap();
+    ok(&m);
+    m.exit(c).unwrap();
+    m.exit(1).unwrap();
+    ok(&m);
+    // p1's page tables and stack are gone too: more free than at the start.
+    assert!(m.frames_summary().free > free0);
+    assert_eq!(m.frames_summary().anon, 0);
+    assert!(m.processes().is_empty());
+    assert!(matches!(m.load(1, A), Err(AccessError::NoProcess(1))));
+    assert_eq!(errno(m.mmap(1, 0, 4096, RW, PA, -1, 0)), Errno::ESRCH);
+}
