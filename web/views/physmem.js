@@ -26,7 +26,8 @@ export class PhysMemView {
     });
     this.tip = h('div', { class: 'pm-tip', hidden: true, role: 'tooltip' });
     this.detail = h('div', { class: 'pm-detail', 'aria-live': 'polite' });
-    this.wrap = h('div', { class: 'pm-wrap' }, this.canvas, this.tip);
+    this.labelBox = h('div', { class: 'pm-labels', 'aria-hidden': 'true' });
+    this.wrap = h('div', { class: 'pm-wrap' }, this.canvas, this.labelBox, this.tip);
     root.append(this.legend, this.wrap, this.detail);
     this.off = document.createElement('canvas');
     this.canvas.addEventListener('mousemove', (ev) => this.#hover(ev));
@@ -156,8 +157,10 @@ export class PhysMemView {
         ctx.strokeRect(x - pad + 0.25, y - pad + 0.25, cell + 2 * pad - 1.5, cell + 2 * pad - 1.5);
       }
     }
+    this.labels = [];
     for (const pfn of this.marks) this.#ring(ctx, pfn, '#D55E00', n);
     if (this.selected !== null && this.selected !== undefined) this.#ring(ctx, this.selected, '#111', n);
+    this.labelBox.replaceChildren(...this.labels);
     const counts = this.counts;
     const summary = FRAME_KINDS.map((k) => `${counts[k.id]} ${k.label}`).join(', ');
     cv.setAttribute('aria-label', `Physical memory: ${n} frames of 4 KiB; ${summary}. Arrow keys move the selected frame.`);
@@ -177,17 +180,11 @@ export class PhysMemView {
     ctx.lineWidth = 2;
     ctx.strokeStyle = color;
     ctx.strokeRect(cx - r / 2, cy - r / 2, r, r);
-    const label = String(pfn);
-    ctx.font = '600 10px ui-monospace, Menlo, Consolas, monospace';
-    const w = ctx.measureText(label).width;
-    const right = (pfn % cols) * cell < cols * cell - w - r - 8;
-    const lx = right ? cx + r / 2 + 3 : cx - r / 2 - 3 - w;
-    const ly = cy + 3.5;
-    ctx.lineWidth = 3;
-    ctx.strokeStyle = '#fff';
-    ctx.strokeText(label, lx, ly);
-    ctx.fillStyle = color;
-    ctx.fillText(label, lx, ly);
+    // the number is an HTML label over the canvas (canvas text is slow here)
+    const right = (pfn % cols) * cell < cols * cell - 40 - r;
+    this.labels.push(
+      h('span', { class: 'pm-label', style: `left:${M + (right ? cx + r / 2 + 3 : cx - r / 2 - 3)}px;top:${M + cy - 7}px;color:${color};${right ? '' : 'transform:translateX(-100%)'}` }, String(pfn)),
+    );
   }
 
   #xy(pfn) {
