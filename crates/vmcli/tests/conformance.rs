@@ -54,7 +54,7 @@ fn run_case(text: &str) -> (String, Option<String>) {
     let mut out = String::new();
     let mut broke = None;
     let result = catch_unwind(AssertUnwindSafe(|| {
-        let mut runner = Runner::new(Machine::new(MachineConfig::default()));
+        let mut runner = Runner::new(Machine::new(MachineConfig::reference()));
         for (lineno, line) in vmscript::parse::script_lines(text) {
             match runner.exec_line(lineno, line) {
                 Ok(Some(o)) => {

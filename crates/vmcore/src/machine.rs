@@ -53,6 +53,18 @@ pub struct MachineConfig {
     pub stack: bool,
 }
 
+impl MachineConfig {
+    /// The machine the recorded conformance cases assume (FORMAT.md): 24 GiB
+    /// of RAM, no swap. RAM matters beyond placement: Linux's heuristic
+    /// overcommit refuses a single accounted mapping larger than RAM + swap.
+    pub fn reference() -> Self {
+        MachineConfig {
+            frames: 24 << 18,
+            ..MachineConfig::default()
+        }
+    }
+}
+
 impl Default for MachineConfig {
     fn default() -> Self {
         MachineConfig {

@@ -114,7 +114,7 @@ pub struct Runner {
 
 impl Default for Runner {
     fn default() -> Self {
-        Runner::new(Machine::new(MachineConfig::default()))
+        Runner::new(Machine::new(MachineConfig::reference()))
     }
 }
 

@@ -4,7 +4,7 @@
 use super::{page_align, unaligned};
 use crate::abi::*;
 use crate::addr::{PAGE_SHIFT, PAGE_SIZE};
-use crate::errno::{SysResult, ebadf, eexist, einval, enomem, eoverflow, eperm};
+use crate::errno::{SysResult, ebadf, eexist, einval, enomem, eoverflow};
 use crate::event::Pid;
 use crate::flags::{Prot, VmFlags};
 use crate::machine::{MMAP_BASE, MMAP_MIN_ADDR, Machine, STACK_GUARD_GAP, TASK_SIZE};
@@ -117,9 +117,8 @@ impl Machine {
             if unaligned(addr) {
                 return Err(einval("fixed address is not page aligned"));
             }
-            if addr < MMAP_MIN_ADDR {
-                return Err(eperm("below vm.mmap_min_addr"));
-            }
+            // Below vm.mmap_min_addr only CAP_SYS_RAWIO may map; the
+            // scenarios run as root, so it is allowed (`cap_mmap_addr`).
             addr
         } else {
             self.unmapped_area(pid, hint, len)
@@ -173,6 +172,16 @@ impl Machine {
         // accountable_mapping: private writable memory is charged.
         if p.writable() && !vm.intersects(VmFlags::SHARED | VmFlags::NORESERVE) {
             vm |= VmFlags::ACCOUNT;
+        }
+        // Heuristic overcommit (`__vm_enough_memory`, OVERCOMMIT_GUESS): one
+        // accounted mapping may not exceed RAM + swap. shmem is accounted
+        // when it is created, unless MAP_NORESERVE.
+        let accounted = vm.contains(VmFlags::ACCOUNT)
+            || (object.is_none()
+                && vm.contains(VmFlags::SHARED)
+                && !vm.contains(VmFlags::NORESERVE));
+        if accounted && len / PAGE_SIZE > self.phys.total_frames() {
+            return Err(enomem("more than RAM + swap (heuristic overcommit)"));
         }
         // mmap_region: a fixed mapping replaces whatever was there.
         self.unmap_range(pid, start, start + len);

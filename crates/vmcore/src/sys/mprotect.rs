@@ -74,6 +74,17 @@ impl Machine {
                 return Err(eacces("protection not allowed for this mapping"));
             }
             let tmp = e.end.min(end);
+            // The first write grant charges private memory: heuristic
+            // overcommit refuses more than RAM + swap.
+            if new.writable()
+                && !e.prot.writable()
+                && !e
+                    .flags
+                    .intersects(VmFlags::ACCOUNT | VmFlags::SHARED | VmFlags::NORESERVE)
+                && (tmp - nstart) / crate::addr::PAGE_SIZE > self.phys.total_frames()
+            {
+                return Err(enomem("more than RAM + swap (heuristic overcommit)"));
+            }
             self.mprotect_fixup(pid, nstart, tmp, new);
             nstart = tmp;
             if nstart >= end {
