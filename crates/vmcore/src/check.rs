@@ -255,6 +255,12 @@ impl Machine {
             }
             let want = mapcount.get(&pfn).copied().unwrap_or(0);
             let have = self.phys.desc(Pfn(pfn)).mapcount;
+            let kind = self.phys.kind_bytes()[pfn as usize];
+            ensure!(
+                kind == self.phys.desc(Pfn(pfn)).owner.kind() as u8
+                    | if have > 1 { crate::phys::SHARED_BIT } else { 0 },
+                "frame {pfn}: kind byte {kind:#x} disagrees with its descriptor"
+            );
             ensure!(
                 have == want,
                 "frame {pfn}: mapcount {have} but {want} PTEs map it"

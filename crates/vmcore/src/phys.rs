@@ -33,6 +33,9 @@ pub const MIN_FRAMES: u64 = 1024;
 /// Most frames a machine may have (64 GiB).
 pub const MAX_FRAMES: u64 = 1 << 24;
 
+/// Bit 7 of a kind byte: the frame is mapped by more than one leaf PTE.
+pub const SHARED_BIT: u8 = 0x80;
+
 /// What a frame is used for, one byte per frame (the frame-table view reads
 /// [`PhysMem::kind_bytes`] straight out of memory).
 #[repr(u8)]
@@ -386,10 +389,34 @@ impl PhysMem {
     }
 
     /// Give an allocated frame a new owner (keeps [`PhysMem::kind_bytes`] current).
+    /// One more leaf PTE maps `pfn`. Bit 7 of the frame's kind byte says
+    /// "mapped more than once", so a drawing of memory can show sharing
+    /// without asking frame by frame.
+    #[inline]
+    pub fn map_inc(&mut self, pfn: Pfn) {
+        let d = self.desc_mut(pfn);
+        d.mapcount = d.mapcount.saturating_add(1);
+        let shared = d.mapcount > 1;
+        if let Some(k) = self.kinds.get_mut(pfn.index()) {
+            *k = (*k & 0x7f) | if shared { SHARED_BIT } else { 0 };
+        }
+    }
+
+    /// One leaf PTE fewer maps `pfn`.
+    #[inline]
+    pub fn map_dec(&mut self, pfn: Pfn) {
+        let d = self.desc_mut(pfn);
+        d.mapcount = d.mapcount.saturating_sub(1);
+        let shared = d.mapcount > 1;
+        if let Some(k) = self.kinds.get_mut(pfn.index()) {
+            *k = (*k & 0x7f) | if shared { SHARED_BIT } else { 0 };
+        }
+    }
+
     pub fn set_owner(&mut self, pfn: Pfn, owner: FrameOwner) {
         if pfn.0 < self.total {
             self.desc_mut(pfn).owner = owner;
-            self.kinds[pfn.index()] = owner.kind() as u8;
+            self.kinds[pfn.index()] = owner.kind() as u8 | (self.kinds[pfn.index()] & SHARED_BIT);
         }
     }
 
@@ -551,6 +578,8 @@ impl PhysMem {
     }
 
     /// One [`FrameKind`] byte per frame, `total_frames()` long, always current.
+    /// Bits 0-6 are the `FrameKind`; bit 7 ([`SHARED_BIT`]) is set while
+    /// more than one leaf PTE maps the frame.
     pub fn kind_bytes(&self) -> &[u8] {
         &self.kinds
     }

@@ -346,9 +346,12 @@ fn used_dec(phys: &mut PhysMem, table: Pfn) {
 /// A leaf no longer maps `pfn`: drop the mapcount, keep its A/D news.
 #[inline]
 fn release(phys: &mut PhysMem, pfn: Pfn, leaf: Pte) {
+    debug_assert!(
+        phys.desc(pfn).mapcount > 0,
+        "mapcount underflow on frame {pfn}"
+    );
+    phys.map_dec(pfn);
     let d = phys.desc_mut(pfn);
-    debug_assert!(d.mapcount > 0, "mapcount underflow on frame {pfn}");
-    d.mapcount = d.mapcount.saturating_sub(1);
     let f = leaf.flags();
     d.dirty |= f.contains(PteFlags::DIRTY);
     d.referenced |= f.contains(PteFlags::ACCESSED);
@@ -526,8 +529,7 @@ impl Pmap {
             old: old.0,
             new: new.0,
         });
-        let d = phys.desc_mut(pfn);
-        d.mapcount = d.mapcount.saturating_add(1);
+        phys.map_inc(pfn);
         if old.is_present() {
             release(phys, old.pfn(), old);
             flush.add(va);
@@ -564,8 +566,7 @@ impl Pmap {
         let old = rd(phys, pd, idx);
         let new = Pte::new(pfn, prot.leaf_flags() | PteFlags::HUGE);
         for i in 0..PAGES_PER_HUGE {
-            let d = phys.desc_mut(pfn.add(i));
-            d.mapcount = d.mapcount.saturating_add(1);
+            phys.map_inc(pfn.add(i));
         }
         if old.is_present() {
             if old.is_huge() {

@@ -331,7 +331,8 @@ impl Machine {
     }
 
     /// One byte per frame: 0 free, 1 anon, 2 page cache, 3 page table,
-    /// 4 zero page (straight from the frame table, for zero-copy drawing).
+    /// 4 zero page, plus bit 7 when more than one PTE maps the frame
+    /// (straight from the frame table, for zero-copy drawing).
     pub fn frame_kinds(&self) -> &[u8] {
         self.phys.kind_bytes()
     }
@@ -346,7 +347,7 @@ impl Machine {
             zero: 0,
         };
         for &k in self.phys.kind_bytes() {
-            match k {
+            match k & !crate::phys::SHARED_BIT {
                 1 => s.anon += 1,
                 2 => s.cache += 1,
                 3 => s.page_table += 1,

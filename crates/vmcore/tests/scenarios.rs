@@ -243,8 +243,12 @@ fn events_narrate_a_copy_on_write_fault() {
     m.mmap(1, A, 4096, RW, PA, -1, 0).unwrap();
     m.store(1, A, 1).unwrap();
     let c = m.fork(1).unwrap();
+    // After fork the page is mapped twice: bit 7 of its kind byte says so.
+    let pfn = m.walk(1, A).unwrap().pfn.unwrap();
+    assert_eq!(m.frame_kinds()[pfn as usize], 1 | vmcore::phys::SHARED_BIT);
     m.take_events();
     m.store(c, A, 2).unwrap();
+    assert_eq!(m.frame_kinds()[pfn as usize], 1);
     let ev = m.take_events();
     let text: Vec<String> = ev.iter().map(|e| e.to_string()).collect();
     assert!(

@@ -899,7 +899,8 @@ impl Machine {
 
     /// Where the frame-kind bytes are (an offset into `memory().buffer`;
     /// `frameCount()` bytes): 0 free, 1 anon, 2 page cache, 3 page table,
-    /// 4 zero page. Build the Uint8Array again for every redraw.
+    /// 4 zero page; bit 7 set while more than one PTE maps the frame. Build
+    /// the Uint8Array again for every redraw.
     #[wasm_bindgen(js_name = frameKindsPtr)]
     pub fn frame_kinds_ptr(&self) -> usize {
         self.with(|i| i.m().frame_kinds().as_ptr() as usize)
