@@ -388,7 +388,7 @@ impl Machine {
     /// faults (and resolving them) until the access succeeds or a signal
     /// is due. The common case, a TLB hit in the running address space,
     /// stays small enough to inline; everything else is out of line.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn access(
         &mut self,
         pid: Pid,
@@ -418,7 +418,7 @@ impl Machine {
 
     /// The CPU runs `pid`: load its CR3 (with PCIDs a CR3 write keeps the
     /// TLB). Returns the page-table root and address-space id.
-    #[inline]
+    #[inline(always)]
     fn switch_to(&mut self, pid: Pid) -> Option<(Pfn, u16)> {
         if self.cpu.0 == pid {
             return Some((self.cpu.1, self.cpu.2));

@@ -224,7 +224,7 @@ fn permits(writable: bool, user: bool, executable: bool, access: Access) -> bool
 /// => a miss emits `TlbMiss`, walks, sets A (and D for a write) in the table
 ///    frames, and caches the translation.
 /// => returns the physical address, or the #PF the CPU would raise.
-#[inline]
+#[inline(always)]
 pub fn translate(
     phys: &mut PhysMem,
     tlb: &mut Tlb,

@@ -195,7 +195,7 @@ impl Tlb {
     /// physical address. Otherwise `None`, with nothing changed: the caller
     /// then does the full [`Tlb::lookup`]. The result is exactly what
     /// `lookup` would give.
-    #[inline]
+    #[inline(always)]
     pub fn quick_hit(&mut self, asid: u16, va: VirtAddr, quick: u8) -> Option<PhysAddr> {
         let i = self.last;
         let vpn = va.0 >> PAGE_SHIFT;
