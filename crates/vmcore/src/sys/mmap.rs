@@ -183,8 +183,11 @@ impl Machine {
         if accounted && len / PAGE_SIZE > self.phys.total_frames() {
             return Err(enomem("more than RAM + swap (heuristic overcommit)"));
         }
-        // mmap_region: a fixed mapping replaces whatever was there.
-        self.unmap_range(pid, start, start + len);
+        // mmap_region: a fixed mapping replaces whatever was there (a
+        // placed one landed in a hole).
+        if fixed {
+            self.unmap_range(pid, start, start + len);
+        }
         let object = match object {
             Some(o) => Some(o),
             None if vm.contains(VmFlags::SHARED) => {

@@ -150,27 +150,25 @@ impl VmMap {
     }
 
     fn search_down(&self, len: u64, low: u64, from: u64, guard: u64) -> (Option<u64>, u64) {
+        // One walk down the entries at or below `from`; an entry reaching
+        // the ceiling lowers it, a gap below the ceiling is a candidate.
         let mut ceiling = from;
-        if let Some(e) = self.find(ceiling.saturating_sub(1)) {
-            ceiling = e.start;
-        }
-        let mut above_stack = self
-            .entries
-            .get(&ceiling)
-            .is_some_and(|e| e.flags.contains(VmFlags::GROWSDOWN));
+        let mut above_stack = false;
         let mut largest = 0;
-        for (_, e) in self.entries.range(..ceiling).rev() {
-            let floor = e.end.max(low);
-            let top = if above_stack {
-                ceiling.saturating_sub(guard)
-            } else {
-                ceiling
-            };
-            if top > floor && top - floor >= len {
-                return (Some(top - len), largest);
+        for (_, e) in self.entries.range(..=from).rev() {
+            if e.end < ceiling {
+                let floor = e.end.max(low);
+                let top = if above_stack {
+                    ceiling.saturating_sub(guard)
+                } else {
+                    ceiling
+                };
+                if top > floor && top - floor >= len {
+                    return (Some(top - len), largest);
+                }
+                largest = largest.max(top.saturating_sub(floor));
             }
-            largest = largest.max(top.saturating_sub(floor));
-            ceiling = e.start;
+            ceiling = ceiling.min(e.start);
             above_stack = e.flags.contains(VmFlags::GROWSDOWN);
             if ceiling <= low {
                 return (None, largest);
@@ -189,16 +187,16 @@ impl VmMap {
 
     /// A hole `[start, end)` opened up: searches may have to look above the
     /// cached start again (`arch_unmap_area_topdown`).
-    pub fn note_unmapped(&mut self, end: u64, top: u64) {
+    /// `next_start`, when the caller knows it, is where the next entry
+    /// above the hole starts (`None`: look it up).
+    pub fn note_unmapped(&mut self, end: u64, top: u64, next_start: Option<Option<u64>>) {
         if end > self.free_area_cache {
             // Extend to the end of the whole hole this one joins.
-            let hole_end = self
-                .entries
-                .range(end..)
-                .next()
-                .map_or(top, |(&s, _)| s)
-                .min(top);
-            self.free_area_cache = hole_end;
+            let next = match next_start {
+                Some(n) => n,
+                None => self.entries.range(end..).next().map(|(&s, _)| s),
+            };
+            self.free_area_cache = next.unwrap_or(top).min(top);
         }
     }
 }

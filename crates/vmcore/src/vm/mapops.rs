@@ -378,22 +378,56 @@ impl Machine {
         if let Some(o) = e.object {
             self.object_ref(o);
         }
+        // Which neighbours could take it, looked up once each before the
+        // insertion (`vma_merge_new_range`).
+        // [start, end) is free: walking down from `end` meets the entry
+        // starting there (if any), then the one below `start`.
+        let mut it = self.procs[&pid].map.entries.range(..=end).rev();
+        let (mut next, mut prev) = (false, false);
+        if let Some((&k, n)) = it.next() {
+            if k == end {
+                next = Self::mergeable(&e, n);
+                prev = it.next().is_some_and(|(_, p)| Self::mergeable(p, &e));
+            } else {
+                prev = Self::mergeable(n, &e);
+            }
+        }
         self.proc_mut(pid).map.entries.insert(start, e);
         self.ev.push_with(|| Event::EntryInsert {
             pid,
             start: VirtAddr(start),
             end: VirtAddr(end),
         });
-        self.merge_around(pid, start)
+        if next {
+            self.try_merge(pid, end);
+        }
+        if prev && self.try_merge(pid, start) {
+            return self.procs[&pid].map.find(start).map_or(start, |e| e.start);
+        }
+        start
     }
 
     /// Remove everything mapped in `[start, end)`: split the entries at the
     /// edges, zap the page tables, drop amap and object references
     /// (`do_vmi_munmap`).
     pub(crate) fn unmap_range(&mut self, pid: Pid, start: u64, end: u64) {
-        self.clip(pid, start);
-        self.clip(pid, end);
-        let starts = self.procs[&pid].map.overlapping(start, end);
+        // The common case, one whole entry, needs no clipping or search.
+        let mut it = self.procs[&pid].map.entries.range(start..);
+        let exact = it.next().is_some_and(|(&s, e)| s == start && e.end == end);
+        let next_start = if exact {
+            Some(it.next().map(|(&s, _)| s))
+        } else {
+            None
+        };
+        if !exact {
+            self.clip(pid, start);
+            self.clip(pid, end);
+        }
+        let starts = if exact {
+            vec![start]
+        } else {
+            self.procs[&pid].map.overlapping(start, end)
+        };
         if starts.is_empty() {
             return;
         }
@@ -417,9 +451,11 @@ impl Machine {
                 end: VirtAddr(e.end),
             });
         }
-        self.proc_mut(pid)
-            .map
-            .note_unmapped(end, crate::machine::MMAP_BASE.min(TASK_SIZE));
+        self.proc_mut(pid).map.note_unmapped(
+            end,
+            crate::machine::MMAP_BASE.min(TASK_SIZE),
+            next_start,
+        );
     }
 
     /// Throw away the private pages of `[start, end)` inside one entry:
