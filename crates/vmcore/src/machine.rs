@@ -311,7 +311,7 @@ impl Machine {
                 .expect("just made")
                 .map
                 .entries
-                .insert(start, entry);
+                .insert(start, Box::new(entry));
         }
         m.ev.take();
         m

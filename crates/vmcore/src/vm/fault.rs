@@ -140,7 +140,7 @@ impl Machine {
             start: VirtAddr(new_start),
             end: VirtAddr(e.end),
         });
-        Some(e)
+        Some(*e)
     }
 
     fn resolved(&mut self, pid: Pid, va: u64, how: FaultResolution, pfn: Pfn) {

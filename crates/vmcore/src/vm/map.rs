@@ -78,7 +78,9 @@ impl Entry {
 /// An address space's entries, keyed by start address.
 #[derive(Clone, Debug, Default)]
 pub struct VmMap {
-    pub entries: BTreeMap<u64, Entry>,
+    /// Entries are boxed so that the tree's nodes stay small: a search
+    /// touches keys and child pointers only.
+    pub entries: BTreeMap<u64, Box<Entry>>,
     /// Top-down search start (the 2.6-era `free_area_cache`): every hole
     /// above it is at most `cached_hole` bytes long.
     pub free_area_cache: u64,
@@ -91,7 +93,7 @@ impl VmMap {
         self.entries
             .range(..=va)
             .next_back()
-            .map(|(_, e)| e)
+            .map(|(_, e)| &**e)
             .filter(|e| e.end > va)
     }
     /// The first entry ending above `va` (`find_vma`).
@@ -99,11 +101,11 @@ impl VmMap {
         if let Some(e) = self.find(va) {
             return Some(e);
         }
-        self.entries.range(va..).next().map(|(_, e)| e)
+        self.entries.range(va..).next().map(|(_, e)| &**e)
     }
     /// The entry just below `va` (ending at or before it).
     pub fn prev_of(&self, va: u64) -> Option<&Entry> {
-        self.entries.range(..va).next_back().map(|(_, e)| e)
+        self.entries.range(..va).next_back().map(|(_, e)| &**e)
     }
     /// Start addresses of the entries overlapping `[start, end)`.
     pub fn overlapping(&self, start: u64, end: u64) -> Vec<u64> {

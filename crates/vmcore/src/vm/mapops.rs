@@ -239,10 +239,10 @@ impl Machine {
             r.slotoff += left_pages;
         }
         let (start, end) = (left.start, right.end);
-        p.map.entries.insert(left.start, left);
+        p.map.entries.insert(left.start, Box::new(left));
         let aref = right.aref;
         let obj = right.object;
-        p.map.entries.insert(addr, right);
+        p.map.entries.insert(addr, Box::new(right));
         if let Some(r) = aref {
             self.amaps.get_mut(r.amap).expect("live amap").refs += 1;
         }
@@ -392,7 +392,7 @@ impl Machine {
                 prev = Self::mergeable(n, &e);
             }
         }
-        self.proc_mut(pid).map.entries.insert(start, e);
+        self.proc_mut(pid).map.entries.insert(start, Box::new(e));
         self.ev.push_with(|| Event::EntryInsert {
             pid,
             start: VirtAddr(start),
