@@ -195,11 +195,11 @@ impl Machine {
     /// Grow the entry at `start` to end at `new_end`; its amap grows with it
     /// (`amap_extend(AMAP_EXTEND_FORWARDS)`).
     fn extend_entry(&mut self, pid: Pid, start: u64, new_end: u64) {
-        let e = self.procs[&pid].map.entries[&start].clone();
+        let e = self.procs[&pid].map.entry(start).clone();
         if e.aref.is_some() {
             self.amap_copy(pid, start);
         }
-        let e = self.procs[&pid].map.entries[&start].clone();
+        let e = self.procs[&pid].map.entry(start).clone();
         let new_pages = (new_end - e.start) >> PAGE_SHIFT;
         if let Some(r) = e.aref {
             let am = self.amaps.get_mut(r.amap).expect("live amap");

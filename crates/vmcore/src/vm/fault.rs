@@ -71,7 +71,7 @@ impl Machine {
         if write && e.needs_copy {
             self.amap_copy(pid, e.start);
         }
-        let e = self.procs[&pid].map.entries[&e.start].clone();
+        let e = self.procs[&pid].map.entry(e.start).clone();
         if let Some((amap, slot)) = e.slot(page)
             && let Some(anon) = self.amaps.get(amap).and_then(|a| a.lookup(slot))
         {
@@ -116,7 +116,7 @@ impl Machine {
         if e.aref.is_some() {
             self.amap_copy(pid, old.start);
         }
-        let old = self.procs[&pid].map.entries[&old.start].clone();
+        let old = self.procs[&pid].map.entry(old.start).clone();
         if let Some(r) = old.aref {
             // The entry's amap is its own now: rebuild it with `grow` empty
             // slots in front.
@@ -232,7 +232,7 @@ impl Machine {
             return Ok(());
         }
         self.amap_ensure(pid, e.start);
-        let e = self.procs[&pid].map.entries[&e.start].clone();
+        let e = self.procs[&pid].map.entry(e.start).clone();
         let pfn = self.new_anon_page(pid, &e, page, None)?;
         self.resolved(pid, page, FaultResolution::ZeroFill, pfn);
         Ok(())
@@ -298,7 +298,7 @@ impl Machine {
             return Ok(());
         }
         self.amap_ensure(pid, e.start);
-        let e = self.procs[&pid].map.entries[&e.start].clone();
+        let e = self.procs[&pid].map.entry(e.start).clone();
         let pfn = self.new_anon_page(pid, &e, page, Some(cache))?;
         self.resolved(pid, page, FaultResolution::FilePromote, pfn);
         Ok(())
@@ -416,7 +416,7 @@ impl Machine {
             self.amap_copy(pid, e.start);
         }
         self.amap_ensure(pid, e.start);
-        let e = self.procs[&pid].map.entries[&e.start].clone();
+        let e = self.procs[&pid].map.entry(e.start).clone();
         let Some(base) = self.phys.alloc_huge(|_| FrameOwner::None, &mut self.ev) else {
             return Ok(false);
         };

@@ -88,6 +88,11 @@ pub struct VmMap {
 }
 
 impl VmMap {
+    /// The entry starting at `start` (the caller knows there is one).
+    #[inline]
+    pub fn entry(&self, start: u64) -> &Entry {
+        &self.entries[&start]
+    }
     /// The entry containing `va` (`find_vma` + containment check).
     pub fn find(&self, va: u64) -> Option<&Entry> {
         self.entries

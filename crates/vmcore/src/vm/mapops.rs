@@ -69,7 +69,7 @@ impl Machine {
     /// stay copy-on-write at the anon level) and needs-copy is cleared. An
     /// amap nobody else references is simply kept.
     pub(crate) fn amap_copy(&mut self, pid: Pid, start: u64) {
-        let e = self.procs[&pid].map.entries[&start].clone();
+        let e = self.procs[&pid].map.entry(start).clone();
         let Some(r) = e.aref else {
             self.proc_mut(pid)
                 .map
@@ -423,10 +423,13 @@ impl Machine {
             self.clip(pid, start);
             self.clip(pid, end);
         }
-        let starts = if exact {
-            vec![start]
+        let (one, many);
+        let starts: &[u64] = if exact {
+            one = [start];
+            &one
         } else {
-            self.procs[&pid].map.overlapping(start, end)
+            many = self.procs[&pid].map.overlapping(start, end);
+            &many
         };
         if starts.is_empty() {
             return;
