@@ -441,7 +441,7 @@ impl Machine {
             p.guards.remove(&g);
         }
         for s in starts {
-            let e = self.proc_mut(pid).map.entries.remove(&s).expect("entry");
+            let e = self.proc_mut(pid).map.entries.remove(s).expect("entry");
             if let Some(r) = e.aref {
                 self.amap_unref(r.amap, r.slotoff, e.pages());
             }
