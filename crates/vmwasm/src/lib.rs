@@ -101,6 +101,8 @@ export interface MachineOptions {
   events?: boolean;
   /** Give new processes a stack mapping below the top of user space (default true). */
   stack?: boolean;
+  /** The OS personality: argument checks and errno (only "linux" today). */
+  personality?: "linux";
 }
 /** One line's output, as the runner prints it. */
 export interface LineOutput {
@@ -170,7 +172,14 @@ fn options(v: &JsValue) -> Result<MachineConfig, JsValue> {
     }
     let get =
         |k: &str| js_sys::Reflect::get(v, &JsValue::from_str(k)).unwrap_or(JsValue::UNDEFINED);
-    let known = ["frames", "tlbSets", "tlbWays", "events", "stack"];
+    let known = [
+        "frames",
+        "tlbSets",
+        "tlbWays",
+        "events",
+        "stack",
+        "personality",
+    ];
     for key in js_sys::Object::keys(v.unchecked_ref::<js_sys::Object>()).iter() {
         let k = key.as_string().unwrap_or_default();
         if !known.contains(&k.as_str()) {
@@ -178,6 +187,26 @@ fn options(v: &JsValue) -> Result<MachineConfig, JsValue> {
                 "{AT_NEW}: unknown option {k:?} (known: {})",
                 known.join(", ")
             )));
+        }
+    }
+    // The OS personality decides argument checks and errno. Linux x86_64
+    // is the one implemented; FreeBSD and NetBSD will be accepted when they
+    // exist.
+    let personality = get("personality");
+    if !personality.is_undefined() {
+        match personality.as_string().as_deref() {
+            Some("linux") => {}
+            Some(other) => {
+                return Err(range_error(format!(
+                    "{AT_NEW}: options.personality {other:?} is not available (only \"linux\")"
+                )));
+            }
+            None => {
+                return Err(type_error(format!(
+                    "{AT_NEW}: options.personality must be a string, got {}",
+                    describe(&personality)
+                )));
+            }
         }
     }
     let frames = get("frames");

@@ -237,6 +237,12 @@ fn options_are_checked() {
         "a misspelt option"
     );
     assert!(Machine::new(s("big")).is_err());
+    assert!(Machine::new(opts("personality", s("linux"))).is_ok());
+    assert!(
+        Machine::new(opts("personality", s("netbsd"))).is_err(),
+        "not implemented yet"
+    );
+    assert!(Machine::new(opts("personality", n(1.0))).is_err());
     let m = Machine::new(opts("tlbSets", n(8.0))).unwrap();
     assert_eq!(num(&m.tlb(), "sets"), 8.0);
 }
