@@ -35,10 +35,11 @@ pub type AmapId = u32;
 /// Slots per storage chunk.
 const CHUNK: u64 = 512;
 
-/// 512 slots and how many of them are used.
+/// Up to 512 slots and how many of them are used. A chunk is only as long
+/// as the amap reaches into it, so a 16-page amap costs 16 slots, not 512.
 #[derive(Clone, Debug)]
 struct Chunk {
-    slots: Box<[Option<AnonId>; CHUNK as usize]>,
+    slots: Box<[Option<AnonId>]>,
     used: u16,
 }
 
@@ -84,7 +85,12 @@ impl Amap {
     /// The anon in `slot`, if any (`amap_lookup`).
     #[inline]
     pub fn lookup(&self, slot: u64) -> Option<AnonId> {
-        self.chunks.get(&(slot / CHUNK))?.slots[(slot % CHUNK) as usize]
+        let c = self.chunks.get(&(slot / CHUNK))?;
+        c.slots.get((slot % CHUNK) as usize).copied().flatten()
+    }
+    /// Slots of chunk `ci` inside the amap.
+    fn chunk_len(&self, ci: u64) -> usize {
+        self.nslots.saturating_sub(ci * CHUNK).min(CHUNK) as usize
     }
     /// Put `anon` (or nothing) in `slot` (`amap_add` / `amap_unadd`);
     /// returns what was there.
@@ -93,8 +99,9 @@ impl Amap {
         let (ci, i) = (slot / CHUNK, (slot % CHUNK) as usize);
         let old = match anon {
             Some(_) => {
+                let len = self.chunk_len(ci);
                 let c = self.chunks.entry(ci).or_insert_with(|| Chunk {
-                    slots: Box::new([None; CHUNK as usize]),
+                    slots: vec![None; len].into_boxed_slice(),
                     used: 0,
                 });
                 let old = std::mem::replace(&mut c.slots[i], anon);
@@ -131,6 +138,7 @@ impl Amap {
         for (&ci, c) in self.chunks.range(lo / CHUNK..=(hi - 1) / CHUNK) {
             let base = ci * CHUNK;
             let (a, b) = (lo.max(base) - base, hi.min(base + CHUNK) - base);
+            let b = b.min(c.slots.len() as u64);
             for (i, s) in c.slots[a as usize..b as usize].iter().enumerate() {
                 if let Some(x) = s {
                     v.push((base + a + i as u64, *x));
@@ -152,11 +160,30 @@ impl Amap {
     /// Empty the slots of `[lo, hi)`, returning their anons
     /// (`amap_wiperange` without the anon release, which is the caller's).
     pub fn take_range(&mut self, lo: u64, hi: u64) -> Vec<AnonId> {
-        let found = self.anons_in(lo, hi);
-        for &(s, _) in &found {
-            self.set(s, None);
+        let mut out = Vec::new();
+        if lo >= hi {
+            return out;
         }
-        found.into_iter().map(|(_, a)| a).collect()
+        let mut emptied = Vec::new();
+        for (&ci, c) in self.chunks.range_mut(lo / CHUNK..=(hi - 1) / CHUNK) {
+            let base = ci * CHUNK;
+            let a = (lo.max(base) - base) as usize;
+            let b = ((hi.min(base + CHUNK) - base) as usize).min(c.slots.len());
+            for s in c.slots[a.min(b)..b].iter_mut() {
+                if let Some(x) = s.take() {
+                    out.push(x);
+                    c.used -= 1;
+                }
+            }
+            if c.used == 0 {
+                emptied.push(ci);
+            }
+        }
+        for ci in emptied {
+            self.chunks.remove(&ci);
+        }
+        self.used -= out.len();
+        out
     }
     /// Grow or shrink the slot count (`amap_extend`); new slots are empty
     /// and covered by nobody until a reference is added.
@@ -165,6 +192,16 @@ impl Amap {
             debug_assert!(self.anons_in(nslots, self.nslots).is_empty());
             self.ppref.split_off(&nslots.max(1));
         } else if nslots > self.nslots {
+            // A partial last chunk grows to what the amap now reaches.
+            let last = (self.nslots.max(1) - 1) / CHUNK;
+            let len = (nslots - last * CHUNK).min(CHUNK) as usize;
+            if let Some(c) = self.chunks.get_mut(&last)
+                && c.slots.len() < len
+            {
+                let mut v = c.slots.to_vec();
+                v.resize(len, None);
+                c.slots = v.into_boxed_slice();
+            }
             self.split_run(self.nslots);
             self.ppref.insert(self.nslots, 0);
             self.coalesce();

@@ -68,18 +68,20 @@ impl Machine {
             return Ok(());
         }
         let write = access == Access::Write;
-        if write && e.needs_copy {
+        let e = if write && e.needs_copy {
             self.amap_copy(pid, e.start);
-        }
-        let e = self.procs[&pid].map.entry(e.start).clone();
+            self.procs[&pid].map.entry(e.start).clone()
+        } else {
+            e
+        };
         if let Some((amap, slot)) = e.slot(page)
             && let Some(anon) = self.amaps.get(amap).and_then(|a| a.lookup(slot))
         {
             return self.fault_anon(pid, &e, page, anon, access);
         }
         match e.object {
-            None => self.fault_zero(pid, &e, page, access),
-            Some(obj) => self.fault_file(pid, &e, page, obj, access),
+            None => self.fault_zero(pid, e, page, access),
+            Some(obj) => self.fault_file(pid, e, page, obj, access),
         }
     }
 
@@ -221,7 +223,7 @@ impl Machine {
     fn fault_zero(
         &mut self,
         pid: Pid,
-        e: &Entry,
+        mut e: Entry,
         page: u64,
         access: Access,
     ) -> Result<(), AccessError> {
@@ -231,8 +233,7 @@ impl Machine {
             self.resolved(pid, page, FaultResolution::ZeroPage, zero);
             return Ok(());
         }
-        self.amap_ensure(pid, e.start);
-        let e = self.procs[&pid].map.entry(e.start).clone();
+        self.amap_ensure(pid, &mut e);
         let pfn = self.new_anon_page(pid, &e, page, None)?;
         self.resolved(pid, page, FaultResolution::ZeroFill, pfn);
         Ok(())
@@ -280,7 +281,7 @@ impl Machine {
     fn fault_file(
         &mut self,
         pid: Pid,
-        e: &Entry,
+        mut e: Entry,
         page: u64,
         obj: u32,
         access: Access,
@@ -297,8 +298,7 @@ impl Machine {
             self.resolved(pid, page, FaultResolution::PageCache, cache);
             return Ok(());
         }
-        self.amap_ensure(pid, e.start);
-        let e = self.procs[&pid].map.entry(e.start).clone();
+        self.amap_ensure(pid, &mut e);
         let pfn = self.new_anon_page(pid, &e, page, Some(cache))?;
         self.resolved(pid, page, FaultResolution::FilePromote, pfn);
         Ok(())
@@ -412,11 +412,8 @@ impl Machine {
             self.resolved(pid, page, FaultResolution::HugeZeroPage, zero);
             return Ok(true);
         }
-        if e.needs_copy {
-            self.amap_copy(pid, e.start);
-        }
-        self.amap_ensure(pid, e.start);
-        let e = self.procs[&pid].map.entry(e.start).clone();
+        let mut e = e.clone();
+        self.amap_ensure(pid, &mut e);
         let Some(base) = self.phys.alloc_huge(|_| FrameOwner::None, &mut self.ev) else {
             return Ok(false);
         };

@@ -121,7 +121,16 @@ impl Machine {
     /// Give the entry at `start` an amap if it has none yet
     /// (`amap_alloc` on the first private write), and an anon_vma the way
     /// `anon_vma_prepare` finds one: shared with a compatible neighbour.
-    pub(crate) fn amap_ensure(&mut self, pid: Pid, start: u64) {
+    /// `e` is the caller's copy of the entry, brought up to date.
+    pub(crate) fn amap_ensure(&mut self, pid: Pid, e: &mut Entry) {
+        if e.aref.is_some() && !e.needs_copy {
+            return;
+        }
+        self.amap_ensure_at(pid, e.start);
+        *e = self.procs[&pid].map.entry(e.start).clone();
+    }
+
+    fn amap_ensure_at(&mut self, pid: Pid, start: u64) {
         let e = &self.procs[&pid].map.entries[&start];
         if e.aref.is_some() {
             if e.needs_copy {

@@ -86,6 +86,11 @@ pub struct Tlb {
     /// Slot of the latest hit: checked first. A shortcut of the simulator
     /// only (the result is the same as scanning the set).
     last: usize,
+    /// Some valid entry may be a 2 MiB one. While false, lookups and
+    /// INVLPG skip the second set probe: another shortcut that changes no
+    /// result (set on every huge insert, cleared when a full pass finds
+    /// no huge entry left).
+    maybe_huge: bool,
 }
 
 const VALID: u64 = 1 << 63;
@@ -135,6 +140,7 @@ impl Tlb {
             hits: 0,
             misses: 0,
             last: 0,
+            maybe_huge: false,
         }
     }
 
@@ -161,6 +167,9 @@ impl Tlb {
             .position(|&x| x == t)
         {
             return Some(base + w);
+        }
+        if !self.maybe_huge {
+            return None;
         }
         let t = tag(asid, vpn & !(PAGES_PER_HUGE - 1), true);
         let base = self.huge_set_of(vpn) * self.ways;
@@ -246,6 +255,7 @@ impl Tlb {
             }
         }
         let i = base + victim;
+        self.maybe_huge |= e.huge;
         self.clock += 1;
         self.tags[i] = t;
         self.slots[i] = e;
@@ -282,6 +292,9 @@ impl Tlb {
     pub fn flush_page(&mut self, asid: u16, va: VirtAddr) -> u32 {
         let vpn = va.0 >> PAGE_SHIFT;
         let small = self.drop_tag(self.set_of(vpn) * self.ways, tag(asid, vpn, false));
+        if !self.maybe_huge {
+            return small;
+        }
         let huge = tag(asid, vpn & !(PAGES_PER_HUGE - 1), true);
         small + self.drop_tag(self.huge_set_of(vpn) * self.ways, huge)
     }
@@ -336,12 +349,15 @@ impl Tlb {
 
     fn retain(&mut self, keep: impl Fn(&TlbEntry) -> bool) -> u32 {
         let mut n = 0;
+        let mut huge = false;
         for (t, e) in self.tags.iter_mut().zip(&self.slots) {
             if *t != 0 && !keep(e) {
                 *t = 0;
                 n += 1;
             }
+            huge |= *t != 0 && e.huge;
         }
+        self.maybe_huge = huge;
         n
     }
 
