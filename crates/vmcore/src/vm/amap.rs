@@ -160,10 +160,10 @@ impl Amap {
     /// Empty the slots of `[lo, hi)`, returning their anons
     /// (`amap_wiperange` without the anon release, which is the caller's).
     pub fn take_range(&mut self, lo: u64, hi: u64) -> Vec<AnonId> {
-        let mut out = Vec::new();
-        if lo >= hi {
-            return out;
+        if lo >= hi || self.used == 0 {
+            return Vec::new();
         }
+        let mut out = Vec::with_capacity(((hi - lo) as usize).min(self.used));
         let mut emptied = Vec::new();
         for (&ci, c) in self.chunks.range_mut(lo / CHUNK..=(hi - 1) / CHUNK) {
             let base = ci * CHUNK;
@@ -229,8 +229,7 @@ impl Amap {
     }
     /// The runs of `[lo, hi)` nobody covers.
     pub fn uncovered_in(&self, lo: u64, hi: u64) -> Vec<(u64, u64)> {
-        self.runs()
-            .into_iter()
+        self.run_iter()
             .filter(|&(_, _, c)| c == 0)
             .filter_map(|(s, e, _)| {
                 let (a, b) = (s.max(lo), e.min(hi));
@@ -240,8 +239,7 @@ impl Amap {
     }
     /// The most entries covering any slot of `[lo, hi)`.
     pub fn max_refs_in(&self, lo: u64, hi: u64) -> u32 {
-        self.runs()
-            .into_iter()
+        self.run_iter()
             .filter(|&(s, e, _)| s < hi && e > lo)
             .map(|(_, _, c)| c)
             .max()
@@ -249,15 +247,19 @@ impl Amap {
     }
     /// All runs as (first slot, end slot, count).
     pub fn runs(&self) -> Vec<(u64, u64, u32)> {
-        let mut v: Vec<(u64, u64, u32)> = Vec::new();
+        self.run_iter().collect()
+    }
+    fn run_iter(&self) -> impl Iterator<Item = (u64, u64, u32)> + '_ {
         let mut it = self.ppref.iter().peekable();
-        while let Some((&s, &c)) = it.next() {
-            let e = it.peek().map_or(self.nslots, |p| *p.0);
-            if s < e {
-                v.push((s, e, c));
+        std::iter::from_fn(move || {
+            loop {
+                let (&s, &c) = it.next()?;
+                let e = it.peek().map_or(self.nslots, |p| *p.0);
+                if s < e {
+                    return Some((s, e, c));
+                }
             }
-        }
-        v
+        })
     }
     fn split_run(&mut self, at: u64) {
         if at >= self.nslots.max(1) || self.ppref.contains_key(&at) {

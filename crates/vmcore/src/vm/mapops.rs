@@ -45,20 +45,25 @@ impl Machine {
     /// (`amap_unref`): slots nobody covers any more lose their anons, and
     /// the last reference frees the amap (`amap_wipeout`).
     pub(crate) fn amap_unref(&mut self, amap: u32, slotoff: u64, n: u64) {
-        let mut dead = Vec::new();
         let am = self
             .amaps
             .get_mut(amap)
             .expect("entry references a live amap");
         am.refs -= 1;
-        am.adjust_refs(slotoff, slotoff + n, -1);
-        for (lo, hi) in am.uncovered_in(slotoff, slotoff + n) {
-            dead.extend(am.take_range(lo, hi));
-        }
-        if am.refs == 0 {
-            debug_assert_eq!(am.used(), 0, "amap freed with anons left");
+        let dead = if am.refs == 0 {
+            // `amap_wipeout`: the last reference goes, and with it every
+            // anon (each slot's coverage drops to zero at once).
+            let dead = am.take_range(0, am.nslots());
             self.amaps.remove(amap);
-        }
+            dead
+        } else {
+            am.adjust_refs(slotoff, slotoff + n, -1);
+            let mut dead = Vec::new();
+            for (lo, hi) in am.uncovered_in(slotoff, slotoff + n) {
+                dead.extend(am.take_range(lo, hi));
+            }
+            dead
+        };
         for a in dead {
             self.anon_unref(a);
         }
