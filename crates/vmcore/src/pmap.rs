@@ -219,7 +219,14 @@ impl TlbFlush {
     }
     /// Do it: INVLPG per page (event `TlbFlushPage` each), or one flush of
     /// the address space (event `TlbFlushAsid`).
+    #[inline]
     pub fn flush(self, tlb: &mut Tlb, ev: &mut EventLog) {
+        // Filling an empty PTE owes nothing (the usual case on a fault).
+        if !self.is_empty() {
+            self.flush_owed(tlb, ev);
+        }
+    }
+    fn flush_owed(&self, tlb: &mut Tlb, ev: &mut EventLog) {
         let asid = self.asid;
         if self.is_all() {
             let removed = tlb.flush_asid(asid);

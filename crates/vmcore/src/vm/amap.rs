@@ -100,10 +100,13 @@ impl Amap {
         let old = match anon {
             Some(_) => {
                 let len = self.chunk_len(ci);
-                let c = self.chunks.entry(ci).or_insert_with(|| Chunk {
-                    slots: vec![None; len].into_boxed_slice(),
-                    used: 0,
-                });
+                let c = match self.chunks.get_mut(&ci) {
+                    Some(c) => c,
+                    None => self.chunks.entry(ci).or_insert(Chunk {
+                        slots: vec![None; len].into_boxed_slice(),
+                        used: 0,
+                    }),
+                };
                 let old = std::mem::replace(&mut c.slots[i], anon);
                 if old.is_none() {
                     c.used += 1;

@@ -6,6 +6,7 @@ use super::object::ObjId;
 use crate::addr::PAGE_SHIFT;
 use crate::flags::{Prot, VmFlags};
 use serde::Serialize;
+use std::cell::Cell;
 use std::collections::BTreeMap;
 
 /// One contiguous mapping `[start, end)` with uniform protection and flags.
@@ -85,6 +86,11 @@ pub struct VmMap {
     /// above it is at most `cached_hole` bytes long.
     pub free_area_cache: u64,
     pub cached_hole: u64,
+    /// Start of the entry [`VmMap::find`] found last (the old per-mm
+    /// `mmap_cache`, later `vmacache`). Only a hint: it is checked against
+    /// the tree on every use, so a stale value costs a search, never a
+    /// wrong answer.
+    last_found: Cell<u64>,
 }
 
 impl VmMap {
@@ -95,11 +101,20 @@ impl VmMap {
     }
     /// The entry containing `va` (`find_vma` + containment check).
     pub fn find(&self, va: u64) -> Option<&Entry> {
-        self.entries
+        // A point lookup is much cheaper than a range search.
+        if let Some(e) = self.entries.get(&self.last_found.get())
+            && e.contains(va)
+        {
+            return Some(e);
+        }
+        let e = self
+            .entries
             .range(..=va)
             .next_back()
             .map(|(_, e)| &**e)
-            .filter(|e| e.end > va)
+            .filter(|e| e.end > va)?;
+        self.last_found.set(e.start);
+        Some(e)
     }
     /// The first entry ending above `va` (`find_vma`).
     pub fn find_vma(&self, va: u64) -> Option<&Entry> {
