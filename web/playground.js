@@ -463,7 +463,7 @@ export class VmPlayground extends HTMLElement {
         this.refresh();
       },
       onSelectEvent: (e) => this.#selectEvent(e),
-      pageStates: (pid, start, n) => pageStates(this.vm, this.session.machine, pid, start, n),
+      pageStates: (pid, start, n) => pageStates(this.session.vm, this.session.machine, pid, start, n),
       frame: (pfn) => this.session.machine.frame(pfn),
       refresh: () => this.refresh(),
     };
@@ -615,7 +615,7 @@ export class VmPlayground extends HTMLElement {
       this.tlb.prev = null;
     }
     if (!this.pmBody.closest('section').hidden) {
-      this.phys.update({ kinds: () => frameKinds(this.vm, m), changes: this.changes, selected: this.selectedFrame, marks: this.markFrames || [] });
+      this.phys.update({ kinds: () => frameKinds(this.session.vm, m), changes: this.changes, selected: this.selectedFrame, marks: this.markFrames || [] });
       const pmSize = this.root.querySelector('.pm-size');
       if (pmSize) pmSize.textContent = `${m.frameCount().toLocaleString('en')} frames · ${size(m.frameCount() * 4096)}`;
     }
