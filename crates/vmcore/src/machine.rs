@@ -543,21 +543,17 @@ impl Machine {
     }
 
     /// `pmap_remove` of `[start, end)` with its shootdown. Dirty bits of
-    /// page-cache frames are carried to the page descriptor (the kernel's
-    /// `set_page_dirty` in `zap_pte_range`).
+    /// the leaves are carried to the page descriptors by the pmap (the
+    /// kernel's `set_page_dirty` in `zap_pte_range`), so a page-cache page
+    /// written through a mapping is known to need writing back.
     pub(crate) fn zap(&mut self, pid: Pid, start: u64, end: u64) {
         let Some(p) = self.procs.get_mut(&pid) else {
             return;
         };
-        let (flush, gone) =
+        let flush =
             p.pmap
-                .remove(&mut self.phys, VirtAddr(start), VirtAddr(end), &mut self.ev);
+                .remove_range(&mut self.phys, VirtAddr(start), VirtAddr(end), &mut self.ev);
         flush.flush(&mut self.tlb, &mut self.ev);
-        for u in gone {
-            if u.dirty && matches!(self.phys.desc(u.pfn).owner, FrameOwner::Cache { .. }) {
-                self.phys.desc_mut(u.pfn).dirty = true;
-            }
-        }
     }
 
     /// `pmap_protect` of `[start, end)`: write access is only ever taken

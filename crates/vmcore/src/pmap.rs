@@ -767,21 +767,45 @@ impl Pmap {
         end: VirtAddr,
         ev: &mut EventLog,
     ) -> (TlbFlush, Vec<Unmapped>) {
-        let mut flush = TlbFlush::none(self.asid);
         let mut out = Vec::new();
+        let flush = self.remove_into(phys, start, end, Some(&mut out), ev);
+        (flush, out)
+    }
+
+    /// [`Pmap::remove`] without the list of what was unmapped (each
+    /// frame's descriptor still receives its leaf's A and D bits).
+    pub fn remove_range(
+        &mut self,
+        phys: &mut PhysMem,
+        start: VirtAddr,
+        end: VirtAddr,
+        ev: &mut EventLog,
+    ) -> TlbFlush {
+        self.remove_into(phys, start, end, None, ev)
+    }
+
+    fn remove_into(
+        &mut self,
+        phys: &mut PhysMem,
+        start: VirtAddr,
+        end: VirtAddr,
+        out: Option<&mut Vec<Unmapped>>,
+        ev: &mut EventLog,
+    ) -> TlbFlush {
+        let mut flush = TlbFlush::none(self.asid);
         let s = lin(start.0) & !(PAGE_SIZE - 1);
         let e = lin(end.0).next_multiple_of(PAGE_SIZE).min(LIN_TOP);
         if s < e {
             let mut zap = Zap {
                 flush: &mut flush,
-                out: Some(&mut out),
+                out,
                 s,
                 e,
                 bits: 0,
             };
             self.remove_in(phys, self.cr3, 4, 0, &mut zap, ev);
         }
-        (flush, out)
+        flush
     }
 
     fn remove_in(
