@@ -402,11 +402,19 @@ impl PhysMem {
         }
     }
 
-    /// One leaf PTE fewer maps `pfn`.
+    /// One leaf PTE fewer maps `pfn`, and what that leaf's A and D bits
+    /// said is kept in the descriptor (`page_remove_rmap` with
+    /// `set_page_dirty` / `mark_page_accessed` in `zap_pte_range`).
     #[inline]
-    pub fn map_dec(&mut self, pfn: Pfn) {
-        let d = self.desc_mut(pfn);
+    pub fn unmap_leaf(&mut self, pfn: Pfn, dirty: bool, accessed: bool) {
+        let Some(f) = self.frames.get_mut(pfn.index()) else {
+            debug_assert!(false, "unmap_leaf of frame {pfn} beyond RAM");
+            return;
+        };
+        let d = &mut f.desc;
         d.mapcount = d.mapcount.saturating_sub(1);
+        d.dirty |= dirty;
+        d.referenced |= accessed;
         let shared = d.mapcount > 1;
         if let Some(k) = self.kinds.get_mut(pfn.index()) {
             *k = (*k & 0x7f) | if shared { SHARED_BIT } else { 0 };

@@ -357,11 +357,12 @@ fn release(phys: &mut PhysMem, pfn: Pfn, leaf: Pte) {
         phys.desc(pfn).mapcount > 0,
         "mapcount underflow on frame {pfn}"
     );
-    phys.map_dec(pfn);
-    let d = phys.desc_mut(pfn);
     let f = leaf.flags();
-    d.dirty |= f.contains(PteFlags::DIRTY);
-    d.referenced |= f.contains(PteFlags::ACCESSED);
+    phys.unmap_leaf(
+        pfn,
+        f.contains(PteFlags::DIRTY),
+        f.contains(PteFlags::ACCESSED),
+    );
 }
 
 #[inline]

@@ -248,19 +248,19 @@ impl Machine {
         page: u64,
         copy_from: Option<Pfn>,
     ) -> Result<Pfn, AccessError> {
-        let id = self.anons.insert(Anon {
-            pfn: Pfn(0),
-            refs: 1,
-            lazyfree: false,
-        });
+        let id = self.anons.next_id();
         let Some(pfn) = self.phys.alloc(FrameOwner::Anon { anon: id }, &mut self.ev) else {
-            self.anons.remove(id);
             return Err(AccessError::OutOfMemory);
         };
         if let Some(src) = copy_from {
             self.phys.copy_frame(src, pfn, &mut self.ev);
         }
-        self.anons.get_mut(id).expect("just made").pfn = pfn;
+        let made = self.anons.insert(Anon {
+            pfn,
+            refs: 1,
+            lazyfree: false,
+        });
+        debug_assert_eq!(made, id);
         if let Err(err) = self.pmap_enter(pid, page, pfn, true, e.prot.executable()) {
             self.anons.remove(id);
             self.phys.free(pfn, &mut self.ev);

@@ -29,6 +29,13 @@ impl<T> Slab<T> {
             (self.items.len() - 1) as u32
         }
     }
+    /// The id the next `insert` will return.
+    pub fn next_id(&self) -> u32 {
+        match self.free.last() {
+            Some(&id) => id,
+            None => self.items.len() as u32,
+        }
+    }
     pub fn remove(&mut self, id: u32) -> Option<T> {
         let v = self.items.get_mut(id as usize)?.take();
         if v.is_some() {
