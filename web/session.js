@@ -3,6 +3,8 @@
 // before on a fresh machine: the simulator is deterministic, so that gives
 // exactly the state the step had.
 
+import { freshVm } from './vm.js';
+
 export const DEFAULT_OPTIONS = { frames: 16384, tlbSets: 16, tlbWays: 4 };
 /** Events kept per step; the rest are counted, not stored. */
 export const MAX_EVENTS_PER_STEP = 4000;
@@ -150,16 +152,45 @@ export class Session extends EventTarget {
     return step.ok ? step : null;
   }
 
-  /** After an internal error: a fresh machine with the lines before it replayed. */
+  /**
+   * After an internal error: a fresh machine with the lines before it
+   * replayed, at once; then, as soon as a fresh instance of the module is
+   * loaded, the same again there (the trapped instance has lost memory it
+   * cannot get back; see vm.js).
+   */
   #recover(step) {
-    const pc = this.pc;
+    this.#replay(this.pc, step);
+    const trapped = this.vm;
+    freshVm(trapped)
+      .then((vm) => {
+        if (this.vm !== trapped) return;
+        this.vm = vm;
+        const error = this.error;
+        this.#replay(this.pc, null);
+        this.error = error;
+        this.emit('rehosted', { instance: vm.instance });
+        this.emit('step', this.last);
+      })
+      .catch(() => {
+        // no fresh instance to be had: carry on in this one
+      });
+  }
+
+  /** A fresh machine with the op lines up to `pc` replayed; `step`, if
+   * given, is the failed step to report again. */
+  #replay(pc, step) {
+    const steps = this.steps;
     this.reset();
     while (true) {
       const n = this.nextOp();
       if (!n || n > pc || !this.#quietStep()) break;
     }
-    if (step.source === 'editor') this.error = { line: step.line, message: step.message };
-    this.steps.push(step);
+    if (step) {
+      if (step.source === 'editor') this.error = { line: step.line, message: step.message };
+      this.steps.push(step);
+    } else {
+      this.steps = steps;
+    }
   }
 
   /** Execute to the end of the text (or the first error). */

@@ -360,15 +360,22 @@ test('an internal error (a real wasm trap) is shown at its line and the session 
       return orig(n, t);
     };
   });
+  const before = await page.evaluate(() => document.querySelector('vm-playground').sessionObject.vm.instance);
   await button(page, 'Step').click(); // line 6 crashes
   assert.match(await page.locator('vm-playground .ed-status.error').textContent(), /Line 6: internal error/);
+  // the trapped module instance is left behind for a fresh one, where the
+  // lines before are replayed again
+  await page.waitForFunction((b) => document.querySelector('vm-playground').sessionObject.vm.instance !== b, before, { timeout: 10_000 });
   const after = await page.evaluate(() => {
     const s = document.querySelector('vm-playground').sessionObject;
-    return { pc: s.pc, check: s.machine.check(), load: s.machine.load(1, 0x300000001000) };
+    return { pc: s.pc, check: s.machine.check(), load: s.machine.load(1, 0x300000001000), resets: s.machine.resets, error: s.error && s.error.line };
   });
   assert.equal(after.pc, 5, 'the lines before were replayed');
   assert.equal(after.check, null);
   assert.deepEqual(after.load, { ok: true, value: 0 });
+  assert.equal(after.resets, 0, 'the machine lives in an instance that never trapped');
+  assert.equal(after.error, 6, 'the failed line is still reported');
+  assert.match(await page.locator('vm-playground .ed-status.error').textContent(), /Line 6: internal error/);
   await button(page, 'Step').click(); // line 6 again, now fine
   assert.equal((await page.locator('vm-playground .ed-res .rl').nth(5).textContent()).trim(), 'ok');
   assert.deepEqual(errors.filter((e) => !e.includes('deliberate panic')), []);
