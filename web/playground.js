@@ -45,14 +45,19 @@ const TLB_CHOICES = [
 
 const PANELS = ['editor', 'console', 'space', 'walk', 'tlb', 'memory', 'events'];
 
+/** Events about one translation (asid + address): they mark its TLB slot. */
+const TRANSLATION_EVENTS = new Set(['tlb_miss', 'tlb_flush_page', 'tlb_flush_asid', 'pte_write', 'huge_demote', 'page_fault', 'fault_resolved', 'signal', 'page_drop']);
+
 const SHORTCUTS = [
-  ['Ctrl+Enter', 'run to the end'],
+  ['Ctrl+Enter', 'run to the end; in the editor, run to the line of the caret'],
+  ['Ctrl+Shift+Enter', 'run to the end, from the editor too'],
   ['Alt+↓', 'step one line'],
   ['Alt+↑', 'step back one line'],
   ['Alt+R', 'reset the machine'],
   ['Alt+1 … Alt+7', 'go to editor, address space, walk, TLB, memory, events, console'],
-  ['↑ ↓ ← →', 'in the address space: entries and processes; + − 0 zoom'],
-  ['Enter', 'on an entry or page: walk its page tables'],
+  ['↑ ↓ ← →', 'in the address space: entries and processes; + − 0 zoom; Z zooms in on the selected entry (or its cluster)'],
+  ['↑ ↓ ← →', 'in the pages of an entry: move between pages'],
+  ['Enter, Space', 'on an entry or page: walk its page tables'],
 ];
 
 export class VmPlayground extends HTMLElement {
@@ -66,6 +71,7 @@ export class VmPlayground extends HTMLElement {
     this.selectedPage = null; // { pid, va }
     this.selectedFrame = null;
     this.mark = null;
+    this.tlbMark = null; // { asid, va, type, last }: the selected event's translation
     this.entryCache = new Map();
     this.seenSteps = 0;
     this.seenGeneration = 0;
@@ -76,6 +82,9 @@ export class VmPlayground extends HTMLElement {
   connectedCallback() {
     if (this.started) return;
     this.started = true;
+    // a named region of the page (a custom element is generic otherwise)
+    if (!this.hasAttribute('role')) this.setAttribute('role', 'region');
+    if (!this.hasAttribute('aria-label') && !this.hasAttribute('aria-labelledby')) this.setAttribute('aria-label', 'Virtual-memory playground');
     this.#build();
     this.#start().catch((err) => this.#fail(err));
   }
@@ -112,7 +121,7 @@ export class VmPlayground extends HTMLElement {
         body,
       );
 
-    this.btnRun = h('button', { class: 'btn primary', title: 'Run to the end (Ctrl+Enter)', onclick: () => this.run() }, icon('run'), 'Run');
+    this.btnRun = h('button', { class: 'btn primary', title: 'Run to the end (Ctrl+Enter; in the editor Ctrl+Shift+Enter)', onclick: () => this.run() }, icon('run'), 'Run');
     this.btnStep = h('button', { class: 'btn', title: 'Execute the next line (Alt+↓)', onclick: () => this.step() }, icon('step'), 'Step');
     this.btnBack = h('button', { class: 'btn', title: 'Undo the last line: re-run to the line before on a fresh machine (Alt+↑)', onclick: () => this.stepBack() }, icon('back'), 'Back');
     this.btnReset = h('button', { class: 'btn', title: 'Fresh machine, nothing executed (Alt+R)', onclick: () => this.reset() }, icon('reset'), 'Reset');
@@ -176,7 +185,7 @@ export class VmPlayground extends HTMLElement {
       'div',
       { class: 'grid' + (this.custom ? ' custom' : '') },
       panel('editor', 'Scenario', h('span', { class: 'muted small' }, '.vms'), this.edBody),
-      panel('space', 'Address space', asTools, h('div', { class: 'space-split' }, this.asBody, h('div', { class: 'entry-pane', 'aria-label': 'Selected map entry' }, this.entryBody))),
+      panel('space', 'Address space', asTools, h('div', { class: 'space-split' }, this.asBody, h('div', { class: 'entry-pane', role: 'group', 'aria-label': 'Selected map entry' }, this.entryBody))),
       this.custom && !bothTranslation
         ? show('tlb')
           ? panel('tlb', 'TLB', null, this.tlbBody)
@@ -351,6 +360,7 @@ export class VmPlayground extends HTMLElement {
     this.entryCache.clear();
     this.seenSteps = 0;
     this.mark = null;
+    this.tlbMark = null;
     this.tlb?.resetHistory();
     // console lines are not part of the scenario: say so when a reset drops them
     if (this.console?.used) {
@@ -365,7 +375,7 @@ export class VmPlayground extends HTMLElement {
     this.space.setTableMode(on);
   }
 
-  #tab(which) {
+  #tab(which, opts = {}) {
     this.tab = which;
     const walk = which === 'walk';
     this.tabWalk.classList.toggle('on', walk);
@@ -374,7 +384,7 @@ export class VmPlayground extends HTMLElement {
     this.tabTlb.setAttribute('aria-selected', String(!walk));
     this.walkBody.hidden = !walk;
     this.tlbBody.hidden = walk;
-    this.refresh();
+    this.refresh(opts);
   }
 
   #shortcut(ev) {
@@ -438,6 +448,7 @@ export class VmPlayground extends HTMLElement {
         const f = this.#walkOf(pid, va);
         if (f && f.mapped) this.selectedFrame = num(f.pfn);
         this.mark = { pid, va };
+        this.tlbMark = null;
         if (this.tab !== 'walk' && !this.custom) this.#tab('walk');
         this.refresh();
         if (opts.focus === 'grid') this.entryBody.querySelector('.page-grid-wrap')?.focus();
@@ -447,6 +458,7 @@ export class VmPlayground extends HTMLElement {
         const f = this.#walkOf(this.selectedPid, num(va));
         if (f && f.mapped) this.selectedFrame = num(f.pfn);
         this.mark = { pid: this.selectedPid, va: num(va) };
+        this.tlbMark = null;
         this.refresh();
       },
       onSelectFrame: (pfn) => {
@@ -457,23 +469,29 @@ export class VmPlayground extends HTMLElement {
         const pid = this.asidToPid.get(asid);
         this.selectedFrame = pfn;
         if (pid !== undefined) {
+          this.selectedPid = pid;
           this.selectedPage = { pid, va };
           this.mark = { pid, va };
+          const e = this.#entryAt(pid, va);
+          if (e) this.selection = { pid, start: e.start };
         }
+        this.tlbMark = null;
         this.refresh();
       },
-      onSelectEvent: (e) => this.#selectEvent(e),
+      onSelectEvent: (e, step) => this.#selectEvent(e, step),
       pageStates: (pid, start, n) => pageStates(this.session.vm, this.session.machine, pid, start, n),
       frame: (pfn) => this.session.machine.frame(pfn),
+      walk: (pid, va) => this.#walkOf(pid, va),
       refresh: () => this.refresh(),
     };
   }
 
-  #selectEvent(e) {
+  #selectEvent(e, step) {
     const t = eventTargets(e);
     let pid = t.pid;
     if (pid === null && 'asid' in e) pid = this.asidToPid.get(num(e.asid)) ?? null;
     this.mark = { pid, va: t.va, range: t.range };
+    this.tlbMark = this.#tlbMarkOf(e, pid, t.va, step);
     this.markFrames = t.frames;
     if (t.frames.length) this.selectedFrame = t.frames[t.frames.length - 1];
     if (pid !== null && t.va !== null && this.session.machine.processes().includes(pid)) {
@@ -484,7 +502,21 @@ export class VmPlayground extends HTMLElement {
     } else if (pid !== null && t.range) {
       this.selectedPid = pid;
     }
-    this.refresh({ keepEvents: true });
+    // a TLB event is best seen in the TLB: show it when it shares a tab with the walk
+    if (!this.custom && this.tab !== 'tlb' && /^tlb_/.test(e.type)) this.#tab('tlb', { keepEvents: true });
+    else this.refresh({ keepEvents: true });
+  }
+
+  /** The translation (asid + page) an event concerns, for the TLB view; null if none. */
+  #tlbMarkOf(e, pid, va, step) {
+    if (!TRANSLATION_EVENTS.has(e.type)) return null;
+    let asid = 'asid' in e ? num(e.asid) : null;
+    if (asid === null && pid !== null) {
+      for (const [a, p] of this.asidToPid) if (p === pid) asid = a;
+    }
+    if (asid === null) return null;
+    if (e.type !== 'tlb_flush_asid' && va === null) return null;
+    return { asid, va: e.type === 'tlb_flush_asid' ? null : Math.floor(va / 4096) * 4096, type: e.type, last: !step || step === this.session.last };
   }
 
   #entryAt(pid, va) {
@@ -548,6 +580,7 @@ export class VmPlayground extends HTMLElement {
       }
       if (!opts.keepEvents) {
         this.mark = null;
+        this.tlbMark = null;
         this.markFrames = [];
         this.#focusStep(s.last);
       }
@@ -610,7 +643,7 @@ export class VmPlayground extends HTMLElement {
     }
     const asidNames = new Map(procs.map((p) => [num(p.asid), p.name]));
     if (!this.tlbBody.hidden && !this.tlbBody.closest('section').hidden) {
-      this.tlb.update({ tlb: m.tlb(), before: s.last ? s.last.tlbBefore : null, changes: this.changes, asidNames });
+      this.tlb.update({ tlb: m.tlb(), before: s.last ? s.last.tlbBefore : null, changes: this.changes, asidNames, mark: this.tlbMark });
     } else if (this.tlb) {
       this.tlb.prev = null;
     }
@@ -675,7 +708,8 @@ export class VmPlayground extends HTMLElement {
   }
 
   #amap(pid, entry) {
-    if (!entry.amap) return null;
+    // asked of the machine even when the (cached) entry has none yet: the
+    // first write fault allocates one without changing the map
     try {
       return this.session.machine.amap(pid, entry.start);
     } catch {

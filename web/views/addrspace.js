@@ -47,7 +47,10 @@ export class AddressSpaceView {
       {
         class: 'as-scroll',
         tabindex: '0',
-        'aria-label': 'Address space diagram. Arrow keys move between map entries, left and right between processes, plus and minus zoom, Enter walks the page tables of the selected entry.',
+        role: 'group',
+        'aria-label':
+          'Address space diagram. Up and down arrows move between map entries, left and right between processes; plus and minus zoom, 0 fits; Z zooms in on the selected entry, or on the cluster of small entries it is drawn in; Enter walks the page tables of the selected entry.',
+        'aria-keyshortcuts': 'ArrowUp ArrowDown ArrowLeft ArrowRight Plus - 0 Z Enter',
       },
       this.svg,
     );
@@ -376,7 +379,7 @@ export class AddressSpaceView {
       cluster = null;
       if (c.count === 1) return this.#drawEntry(out, p, c.e, x, ew, c.y0, c.y1);
       out.push(
-        `<g class="cluster" data-cluster="${c.count}" data-y0="${c.y0}" data-y1="${c.y1}"><title>${c.count} map entries here: zoom in (double-click)</title>` +
+        `<g class="cluster" data-cluster="${c.count}" data-pid="${p.pid}" data-y0="${c.y0}" data-y1="${c.y1}"><title>${c.count} map entries here: zoom in (double-click; from the keyboard, select one with the arrow keys and press Z)</title>` +
           `<rect x="${x}" y="${c.y0}" width="${ew}" height="${Math.max(1, c.y1 - c.y0)}" fill="url(#dense)" stroke="${BACKING[backingKind(c.e.backing)].color}"/>` +
           (c.y1 - c.y0 >= 12 ? `<text class="cluster-label" x="${x + 6}" y="${(c.y0 + c.y1) / 2 + 4}">${c.count.toLocaleString('en')} entries</text>` : '') +
           `</g>`,
@@ -595,10 +598,17 @@ export class AddressSpaceView {
         j = Math.max(0, Math.min(p.entries.length - 1, j));
         const e = p.entries[j];
         this.hooks.onSelect({ pid: p.pid, start: e.start });
-        this.status.textContent = `${p.name}: ${hex(e.start)} to ${hex(e.end)}, ${e.perms}, ${e.backing}, ${size(e.end - e.start)}`;
         this.#reveal(e);
+        const c = this.#clusterOf(p, e);
+        this.status.textContent =
+          `${p.name}: ${hex(e.start)} to ${hex(e.end)}, ${e.perms}, ${e.backing}, ${size(e.end - e.start)}` +
+          (c ? `; drawn in a cluster of ${c.count} entries too small to see, Z zooms in` : '');
         break;
       }
+      case 'z':
+      case 'Z':
+        this.#zoomSelected(p, idx >= 0 ? p.entries[idx] : null);
+        break;
       case 'ArrowLeft':
       case 'ArrowRight': {
         const i = this.procs.indexOf(p) + (ev.key === 'ArrowLeft' ? -1 : 1);
@@ -625,6 +635,36 @@ export class AddressSpaceView {
         handled = false;
     }
     if (handled) ev.preventDefault();
+  }
+
+  /** The cluster (of p's lane, as drawn) an entry is part of: { count, y0, y1 } or null. */
+  #clusterOf(p, e) {
+    if (this.tableMode || !this.pts) return null;
+    const mid = (this.y(e.end) + this.y(e.start)) / 2;
+    for (const g of this.svg.querySelectorAll(`g.cluster[data-pid="${p.pid}"]`)) {
+      const y0 = Number(g.dataset.y0);
+      const y1 = Number(g.dataset.y1);
+      if (y0 - 1 <= mid && mid <= y1 + 1) return { count: Number(g.dataset.cluster), y0, y1 };
+    }
+    return null;
+  }
+
+  /**
+   * Z: what a double-click on a cluster does, from the keyboard: zoom in on
+   * the cluster the selected entry is drawn in, or on the entry itself; with
+   * nothing selected, on the first cluster of the lane in view.
+   */
+  #zoomSelected(p, e) {
+    if (this.tableMode) return;
+    let target = e ? this.#clusterOf(p, e) : null;
+    if (!target && e) target = { y0: this.y(e.end), y1: this.y(e.start) };
+    if (!target) {
+      const g = this.svg.querySelector(`g.cluster[data-pid="${p.pid}"]`);
+      if (g) target = { count: Number(g.dataset.cluster), y0: Number(g.dataset.y0), y1: Number(g.dataset.y1) };
+    }
+    if (!target) return this.setZoom(this.zoom * 1.5);
+    this.#zoomTo(target.y0, target.y1);
+    this.status.textContent = `zoomed in ${Math.round(this.zoom)}×` + (target.count ? ` on ${target.count} entries` : '');
   }
 
   #reveal(e) {

@@ -1,6 +1,8 @@
 // The scenario editor: a plain textarea over a highlighted copy of its text,
 // a gutter with line numbers and step markers, and a column with what each
-// executed line printed. Errors are shown at their line.
+// executed line printed. Errors are shown at their line. A click on a line
+// number runs to that line; from the keyboard, Ctrl+Enter runs to the line
+// of the caret.
 
 import { esc, h } from '../format.js';
 
@@ -48,13 +50,28 @@ export class EditorView {
       autocomplete: 'off',
       autocapitalize: 'off',
       wrap: 'off',
-      'aria-label': 'Scenario in the .vms language. Ctrl+Enter runs it, Alt+Down steps one line, Alt+Up steps back.',
+      'aria-label': 'Scenario in the .vms language',
+      'aria-describedby': 'ed-keys',
+      'aria-keyshortcuts': 'Control+Enter Control+Shift+Enter Alt+ArrowDown Alt+ArrowUp',
     });
+    // the keys, in words: the textarea's description and a visible hint
+    this.keys = h(
+      'div',
+      { class: 'ed-keys', id: 'ed-keys' },
+      h('kbd', null, 'Ctrl+Enter'),
+      ' runs to the caret’s line, ',
+      h('kbd', null, 'Ctrl+Shift+Enter'),
+      ' to the end; ',
+      h('kbd', null, 'Alt+↓'),
+      ' ',
+      h('kbd', null, 'Alt+↑'),
+      ' step',
+    );
     this.res = h('div', { class: 'ed-res', 'aria-hidden': 'true' });
     this.main = h('div', { class: 'ed-main' }, this.hl, this.ta);
     this.box = h('div', { class: 'ed' }, this.gutter, this.main, this.res);
     this.status = h('div', { class: 'ed-status', role: 'status', 'aria-live': 'polite' });
-    root.append(this.box, this.status);
+    root.append(this.box, this.status, this.keys);
     this.ta.addEventListener('input', () => {
       this.#paint();
       this.hooks.onInput(this.ta.value);
@@ -71,6 +88,12 @@ export class EditorView {
       if (ev.key === 'Tab' && !ev.shiftKey && ev.ctrlKey) {
         ev.preventDefault();
         document.execCommand('insertText', false, '  ');
+      } else if (ev.key === 'Enter' && (ev.ctrlKey || ev.metaKey) && !ev.shiftKey && !ev.altKey) {
+        // what a click on the caret's line number does (Ctrl+Shift+Enter
+        // goes on to the playground: run to the end)
+        ev.preventDefault();
+        ev.stopPropagation();
+        this.hooks.onRunTo(this.caretLine());
       }
     });
     this.gutter.addEventListener('click', (ev) => {
@@ -116,7 +139,7 @@ export class EditorView {
     // one element per line in each column, rebuilt only when the number of
     // lines changes; a step then touches just the lines whose state changed
     if (!this.rows || this.rows.length !== lines.length) {
-      this.gutter.innerHTML = lines.map((_, i) => `<div class="gl" data-line="${i + 1}" title="Run to line ${i + 1}"><span class="gm"></span>${i + 1}</div>`).join('');
+      this.gutter.innerHTML = lines.map((_, i) => `<div class="gl" data-line="${i + 1}" title="Run to line ${i + 1} (from the keyboard: Ctrl+Enter with the caret on the line)"><span class="gm"></span>${i + 1}</div>`).join('');
       this.hl.innerHTML = lines.map(() => '<div class="hl-line"></div>').join('');
       this.res.innerHTML = lines.map(() => '<div class="rl">&nbsp;</div>').join('');
       this.rows = lines.map((_, i) => ({ g: this.gutter.children[i], h: this.hl.children[i], r: this.res.children[i], cls: null, text: null, out: null }));
@@ -182,6 +205,13 @@ export class EditorView {
       this.scrollY = this.ta.scrollTop;
       this.#sync();
     }
+  }
+
+  /** The 1-based line the caret is on (the moving end of a selection). */
+  caretLine() {
+    const ta = this.ta;
+    const at = ta.selectionDirection === 'backward' ? ta.selectionStart : ta.selectionEnd;
+    return ta.value.slice(0, at).split('\n').length;
   }
 
   focus() {

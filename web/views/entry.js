@@ -1,5 +1,7 @@
 // The selected map entry: its flags, its amap (anonymous layer) or memory
-// object, and one cell per page with the page's state bits.
+// object, and one cell per page with the page's state bits. The selected
+// page is described in words under the grid (and announced when it changes
+// from the grid); arrow keys move, Enter or Space walks its page tables.
 
 import { esc, h, hex, size, pages as pagesText, num } from '../format.js';
 import { BACKING, PAGE_BITS, backingKind, tint } from '../palette.js';
@@ -41,6 +43,12 @@ export class EntryView {
     this.offset = 0;
     this.key = null;
     this.width = 0;
+    // the content is redrawn on each refresh; the live region stays put, so
+    // screen readers announce what is written into it
+    this.content = h('div', { class: 'entry-content' });
+    this.live = h('div', { class: 'sr-only', role: 'status' });
+    root.append(this.content, this.live);
+    this.announce = false;
     new ResizeObserver((es) => {
       const w = es[es.length - 1].contentRect.width;
       if (Math.abs(w - this.width) > 8 && this.width) {
@@ -50,7 +58,10 @@ export class EntryView {
     }).observe(root);
     root.addEventListener('click', (ev) => {
       const cell = ev.target.closest('[data-page]');
-      if (cell) this.hooks.onSelectPage(Number(cell.dataset.pid), num(cell.dataset.va));
+      if (cell) {
+        this.announce = true;
+        this.hooks.onSelectPage(Number(cell.dataset.pid), num(cell.dataset.va));
+      }
     });
     root.addEventListener('keydown', (ev) => this.#key(ev));
   }
@@ -60,8 +71,13 @@ export class EntryView {
    */
   update(m) {
     const { proc, entry } = m;
+    // a redraw must not take the focus away from the grid
+    const focused = this.root.getRootNode().activeElement;
+    const gridFocused = !!focused && focused.classList.contains('page-grid-wrap') && this.content.contains(focused);
+    const announce = this.announce || gridFocused;
+    this.announce = false;
     if (!proc || !entry) {
-      this.root.replaceChildren(
+      this.content.replaceChildren(
         h('div', { class: 'empty-note' }, h('p', null, 'Select a map entry in the address space to see its flags, its amap or object and the state of each page.'), h('p', { class: 'hint' }, 'Tip: click a lane, then use ↑ ↓ to move between entries.')),
       );
       return;
@@ -82,6 +98,8 @@ export class EntryView {
     const shown = Math.min(MAX_CELLS, npages - this.offset);
     const states = this.hooks.pageStates(proc.pid, entry.start + this.offset * 4096, shown).slice();
 
+    // the amap as the machine has it now (the entry may be from a cached list)
+    const amapRef = m.amap || entry.amap;
     const head = h(
       'div',
       { class: 'entry-head' },
@@ -112,19 +130,47 @@ export class EntryView {
             ),
           )
         : null,
-      entry.amap
-        ? prop('amap', h('span', { class: 'mono' }, `#${entry.amap.id} · slot offset ${entry.amap.slotoff} · ${entry.amap.refs} ${entry.amap.refs === 1 ? 'reference' : 'references'}`))
+      amapRef
+        ? prop('amap', h('span', { class: 'mono' }, `#${amapRef.id} · slot offset ${amapRef.slotoff} · ${amapRef.refs} ${amapRef.refs === 1 ? 'reference' : 'references'}`))
         : prop('amap', h('span', { class: 'muted' }, 'none yet (allocated at the first write fault)')),
       entry.object !== null && entry.object !== undefined ? prop('object', h('span', { class: 'mono' }, `#${entry.object} (${entry.backing})`)) : null,
       whole ? prop('resident', `${resident} of ${npages}${dirty ? ` · ${dirty} dirty` : ''}${shared ? ` · ${shared} shared` : ''}`) : null,
     );
 
-    const grid = this.#grid(proc.pid, entry, states, npages, m.changes, m.selectedVa);
+    const desc = this.#describe(proc.pid, entry, states, npages, m.selectedVa, m.amap);
+    const grid = this.#grid(proc.pid, entry, states, npages, m.changes, m.selectedVa, desc);
     const amap = m.amap ? this.#amap(m.amap) : null;
-    this.root.replaceChildren(head, props, grid, amap || '');
+    this.content.replaceChildren(head, props, grid, amap || '');
+    if (gridFocused) grid.focus({ preventScroll: true });
+    if (announce && desc.page !== null && this.live.textContent !== desc.text) this.live.textContent = desc.text;
   }
 
-  #grid(pid, entry, states, npages, changes, selectedVa) {
+  /**
+   * The selected page in words: where it is, its state bits, the frame it
+   * maps and how shared that is. { page: index or null, text }
+   */
+  #describe(pid, entry, states, npages, selectedVa, amap) {
+    const va = selectedVa === null || selectedVa === undefined ? null : Math.floor(selectedVa / 4096) * 4096;
+    if (va === null || va < entry.start || va >= entry.end) {
+      return { page: null, text: 'No page of this entry is selected: click a page, or focus the pages and use the arrow keys.' };
+    }
+    const pg = Math.round((va - entry.start) / 4096);
+    const i = pg - this.offset;
+    const st = i >= 0 && i < states.length ? states[i] : this.hooks.pageStates(pid, va, 1)[0] || 0;
+    const parts = [`Page ${pg + 1} of ${npages}, ${hex(va)}: ${describePage(st)}`];
+    const w = this.hooks.walk ? this.hooks.walk(pid, va) : null;
+    if (w && w.mapped) {
+      const pfn = num(w.pfn);
+      const f = this.hooks.frame(pfn);
+      const maps = f ? f.mapcount : 0;
+      parts.push(`frame ${pfn}${w.huge ? ' (in a 2 MiB page)' : ''}${maps > 1 ? `, mapped ${maps} times` : ''}`);
+    } else parts.push('no frame mapped');
+    const slot = amap && (amap.slots || []).find((s) => s.slot === amap.slotoff + pg);
+    if (slot) parts.push(`anon #${slot.anon}, ${slot.anon_refs} ${slot.anon_refs === 1 ? 'reference' : 'references'}`);
+    return { page: pg, text: parts.join('; ') + '.' };
+  }
+
+  #grid(pid, entry, states, npages, changes, selectedVa, desc) {
     const count = Math.min(MAX_CELLS, npages - this.offset);
     const CELL = count <= 64 ? 20 : count <= 256 ? 15 : 11;
     const width = Math.max(160, (this.width || this.root.clientWidth) - 28);
@@ -167,7 +213,7 @@ export class EntryView {
       width: COLS * CELL,
       height: rows * CELL,
       role: 'img',
-      'aria-label': `${count} pages of the entry; see the table view for each page's state`,
+      'aria-label': `${count === npages ? `The ${npages} pages` : `Pages ${this.offset + 1} to ${this.offset + count} of ${npages}`} of the entry; the line under the grid describes the selected page`,
       html:
         `<defs><pattern id="pg-shared" width="4" height="4" patternUnits="userSpaceOnUse" patternTransform="rotate(-45)"><line x1="0" y1="0" x2="0" y2="4" stroke="#fff" stroke-width="1.5"/></pattern></defs>` +
         cells.join(''),
@@ -194,7 +240,24 @@ export class EntryView {
       legendItem(h('span', { class: 'lg-cell lg-huge' }), '2 MiB'),
     );
     const note = !big && hugeCount ? h('div', { class: 'muted small' }, `${hugeCount} of these pages are mapped by 2 MiB PD entries (PS=1).`) : null;
-    return h('div', { class: 'page-grid-wrap', tabindex: '0', 'aria-label': 'Pages of the entry: arrow keys move, Enter walks the page tables' }, h('div', { class: 'subhead' }, 'Pages'), nav, svg, note, legend);
+    const line = h('p', { class: 'page-desc' + (desc.page === null ? ' muted' : ''), id: 'page-desc' }, desc.text);
+    return h(
+      'div',
+      {
+        class: 'page-grid-wrap',
+        tabindex: '0',
+        role: 'group',
+        'aria-label': 'Pages of the entry: arrow keys move between pages, Enter or Space walks the page tables of the selected page',
+        'aria-describedby': 'page-desc',
+        'aria-keyshortcuts': 'ArrowLeft ArrowRight ArrowUp ArrowDown Enter Space',
+      },
+      h('div', { class: 'subhead' }, 'Pages'),
+      nav,
+      svg,
+      line,
+      note,
+      legend,
+    );
   }
 
   #page(dir) {
@@ -219,18 +282,21 @@ export class EntryView {
   }
 
   #key(ev) {
+    // keys on the grid itself (the pager's buttons keep theirs)
     const wrap = ev.target.closest('.page-grid-wrap');
-    if (!wrap) return;
+    if (!wrap || ev.target !== wrap) return;
     const cells = [...wrap.querySelectorAll('[data-page]')];
     if (!cells.length) return;
     let i = cells.findIndex((c) => c.classList.contains('selected'));
     const moves = { ArrowRight: 1, ArrowLeft: -1, ArrowDown: this.cols, ArrowUp: -this.cols };
-    if (ev.key in moves) {
-      i = Math.max(0, Math.min(cells.length - 1, (i < 0 ? 0 : i + moves[ev.key])));
-      const c = cells[i];
-      ev.preventDefault();
-      this.hooks.onSelectPage(Number(c.dataset.pid), num(c.dataset.va), { focus: 'grid' });
-    }
+    if (ev.key in moves) i = Math.max(0, Math.min(cells.length - 1, i < 0 ? 0 : i + moves[ev.key]));
+    else if (ev.key === 'Enter' || ev.key === ' ') i = Math.max(0, i); // what a click does: select it, walk it
+    else return;
+    if (ev.ctrlKey || ev.metaKey || ev.altKey) return;
+    const c = cells[i];
+    ev.preventDefault();
+    this.announce = true;
+    this.hooks.onSelectPage(Number(c.dataset.pid), num(c.dataset.va), { focus: 'grid' });
   }
 }
 
