@@ -3,7 +3,8 @@
 
 import { num } from './format.js';
 
-const PAGE_MASK = ~0xfff;
+/** The page holding `va` (addresses are up to 48 bits: no 32-bit `&`). */
+const pageOf = (va) => Math.floor(va / 4096) * 4096;
 
 export class Changes {
   constructor() {
@@ -30,8 +31,7 @@ export class Changes {
   }
 
   page(pid, va, how) {
-    const p = Math.floor(num(va) / 4096) * 4096;
-    this.pages.set(`${pid}:${p}`, how);
+    this.pages.set(`${pid}:${pageOf(num(va))}`, how);
   }
 
   add(e, asidToPid) {
@@ -77,7 +77,7 @@ export class Changes {
         this.flushedAsids.add(num(e.asid));
         break;
       case 'tlb_flush_page':
-        this.flushedPages.push({ asid: num(e.asid), va: num(e.va) & PAGE_MASK });
+        this.flushedPages.push({ asid: num(e.asid), va: pageOf(num(e.va)) });
         break;
       case 'entry_insert':
       case 'entry_remove':

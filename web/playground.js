@@ -259,6 +259,9 @@ export class VmPlayground extends HTMLElement {
     this.phys = new PhysMemView(this.pmBody, hooks);
     this.events = new EventLogView(this.evBody, hooks);
     this.session.addEventListener('reset', () => this.#afterReset());
+    // after a wasm trap the session moves to a fresh module instance and
+    // replays its lines there: draw what it rebuilt
+    this.session.addEventListener('rehosted', () => this.refresh());
 
     const text = await this.#loadScenario();
     this.editor.value = text;

@@ -232,6 +232,9 @@ test('an event selected in the log marks its TLB slot (and a flushed translation
   assert.match(await gone.textContent(), new RegExp(`^p1 0x${fe.va.toString(16)} → frame \\d+ .*selected event$`));
   assert.equal(await page.locator('vm-playground .tlb-slot.marked').count(), 0, 'the flushed translation is no longer cached');
   assert.match(await note.textContent(), /removed is marked under “Removed by the last step”/);
+  // the INVLPG list names the whole 48-bit page address (no 32-bit masking)
+  const invlpg = await page.locator('vm-playground .flush-list li').allTextContents();
+  assert.ok(invlpg.some((t) => t.includes(`INVLPG 0x${fe.va.toString(16)}`)), invlpg.join(' | '));
   await gone.scrollIntoViewIfNeeded();
   await screenshot(page, 'a11y-tlb-mark-flush');
   // selecting a page elsewhere takes the event's mark away
