@@ -8,6 +8,8 @@
 #                     when it is beside the checkout)
 #   wasm (chrome)     wasm-pack test --headless --chrome crates/vmwasm
 #   site build        release wasm + wasm-opt + www/web (scripts/build.sh)
+#   typescript        tsc --strict on tests/types/ against the generated
+#                     declarations (www/pkg/vmwasm.d.ts)
 #   browser e2e       node --test tests/e2e/ against a server on a free port
 #
 # A suite whose inputs are not there yet (no conformance cases) is reported
@@ -86,7 +88,15 @@ run_suite "site build" bash scripts/build.sh wasm site
 site_ok=0
 [ "${results[-1]}" = PASS ] && site_ok=1
 
-# --- 5. browser end-to-end tests ---------------------------------------------
+# --- 5. the TypeScript declarations, as a strict user of the API sees them ---
+if [ "$site_ok" = 1 ]; then
+    run_suite "typescript (tsc --strict)" node_modules/.bin/tsc -p tests/types --noEmit
+else
+    names+=("typescript (tsc --strict)"); results+=("FAIL (site build failed)"); times+=(0.0)
+    fail=$((fail + 1))
+fi
+
+# --- 6. browser end-to-end tests ---------------------------------------------
 server_pid=""
 stop_server() {
     if [ -n "$server_pid" ]; then

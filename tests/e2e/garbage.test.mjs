@@ -70,8 +70,14 @@ const METHODS = {
   execLine: [['n', 's'], [1, 'maps']],
   runText: [['s'], ['maps']],
   takeEvents: [['o'], [5]],
+  pageTables: [['n', 'o'], [1, 16]],
   setEvents: [['b'], [true]],
 };
+
+// The exports that take no argument: module functions and Machine methods
+// (`free` and `__panicForTest` are tested on their own).
+const ZERO_ARG_FUNCTIONS = ['version', 'abiNames', 'wasmMemory', 'frameBudget', 'start'];
+const ZERO_ARG_METHODS = ['config', 'processNames', 'variables', 'processes', 'pageStatesPtr', 'frameCount', 'frameKindsPtr', 'frameKinds', 'framesSummary', 'tlb', 'check', 'reset'];
 
 test('every method throws a clear error for every kind of garbage, in every argument', { timeout: 60_000 }, async () => {
   const report = await page.evaluate((methods) => {
@@ -144,7 +150,7 @@ test('every method throws a clear error for every kind of garbage, in every argu
 test('the constructor rejects bad options and accepts none', async () => {
   const out = await page.evaluate(() => {
     const { Machine } = window.vmwasm;
-    const bad = [123, 'x', [], { frames: -1 }, { frames: 10 }, { frames: 1e12 }, { frames: 2.5 }, { tlbSets: 3 }, { tlbSets: 0 }, { tlbWays: 65 }, { bogus: 1 }, { events: 'yes' }, { stack: 1 }];
+    const bad = [123, 'x', [], { frames: -1 }, { frames: 10 }, { frames: 262145 }, { frames: 2 ** 24 }, { frames: 1e12 }, { frames: 2.5 }, { tlbSets: 3 }, { tlbSets: 0 }, { tlbWays: 65 }, { bogus: 1 }, { events: 'yes' }, { stack: 1 }];
     const res = bad.map((o) => {
       try {
         new Machine(o).free();
@@ -222,8 +228,156 @@ test('absurd but well-typed calls answer with errno values or signals, never a t
   assert.equal(out.check, null);
 });
 
+test('exports that take no argument ignore stray arguments', async () => {
+  const out = await page.evaluate(
+    ([fns, methods]) => {
+      const vm = window.vmwasm;
+      const stray = [NaN, undefined, null, -1, 1.5, 2 ** 64, 2n ** 70n, -1n, '', 'x', {}, [], () => 1, Symbol('s'), true];
+      // a value as text that can be compared (BigInts, typed arrays, Memory)
+      const show = (v) => {
+        if (v instanceof WebAssembly.Memory) return 'Memory';
+        if (v instanceof Uint8Array) return `Uint8Array(${v.length}) ${v.slice(0, 64).join(',')}`;
+        return JSON.stringify(v, (_, x) => (typeof x === 'bigint' ? `${x}n` : x));
+      };
+      const m = new vm.Machine({ frames: 4096 });
+      m.mmap(1, 0x300000000000, 8192, 3, 0x32, -1, 0);
+      m.store(1, 0x300000000000, 1);
+      m.execLine(1, 'fork p2');
+      const failures = [];
+      const calls = [...fns.map((f) => [f, null]), ...methods.filter((f) => f !== 'reset').map((f) => [f, m])];
+      for (const [name, self] of calls) {
+        const f = self ? () => self[name]() : () => vm[name]();
+        const g = self ? () => self[name](...stray) : () => vm[name](...stray);
+        try {
+          const clean = f();
+          const dirty = g();
+          // pointers into wasm memory only need to be offsets
+          const same = name.endsWith('Ptr') ? Number.isInteger(dirty) && dirty >= 0 : show(clean) === show(dirty);
+          if (!same) failures.push(`${name}: ${show(clean)} != ${show(dirty)}`);
+        } catch (e) {
+          failures.push(`${name}: threw ${e && e.name}: ${e && e.message}`);
+        }
+      }
+      // the resets getter ignores nothing but must still read
+      if (m.resets !== 0) failures.push(`resets = ${m.resets}`);
+      let reset;
+      try {
+        m.reset(...stray);
+        reset = m.processes();
+      } catch (e) {
+        failures.push(`reset: threw ${e && e.name}: ${e && e.message}`);
+      }
+      const n = m.loadPageStates(1, 0x300000000000, 2);
+      const states = [...new Uint8Array(vm.wasmMemory(1, 'x').buffer, m.pageStatesPtr(NaN), n)];
+      const before = vm.frameBudget().used;
+      m.free(NaN, 'x', {});
+      return { failures, reset, states, freed: before - vm.frameBudget().used, version: vm.version(null) };
+    },
+    [ZERO_ARG_FUNCTIONS, ZERO_ARG_METHODS],
+  );
+  assert.deepEqual(out.failures, []);
+  assert.deepEqual(out.reset, [1], 'reset with stray arguments still resets');
+  assert.deepEqual(out.states, [0, 0], 'nothing mapped after the reset');
+  assert.equal(out.freed, 4096, 'free() with stray arguments still frees');
+  assert.match(out.version, /^\d+\.\d+\.\d+$/);
+  assert.deepEqual(errors, []);
+});
+
+test('a freed machine throws an Error on every method; the module keeps working', { timeout: 60_000 }, async () => {
+  const out = await page.evaluate(
+    ([methods, zero]) => {
+      const vm = window.vmwasm;
+      const other = new vm.Machine({ frames: 1024 });
+      other.mmap(1, 0x300000000000, 4096, 3, 0x32, -1, 0);
+      other.store(1, 0x300000000000, 0x5a);
+      const before = vm.frameBudget();
+      const m = new vm.Machine({ frames: 2048 });
+      m.mmap(1, 0x300000000000, 4096, 3, 0x32, -1, 0);
+      m.free();
+      const after = vm.frameBudget();
+      const failures = [];
+      let thrown = 0;
+      const sample = {};
+      const calls = [...Object.entries(methods).map(([name, [, valid]]) => [name, valid]), ...zero.map((name) => [name, []]), ['free', []], ['__panicForTest', []]];
+      for (const [name, args] of calls) {
+        try {
+          m[name](...args);
+          failures.push(`${name}: no error on a freed machine`);
+        } catch (e) {
+          thrown++;
+          sample[e && e.message] = name;
+          if (!(e instanceof Error) || e instanceof WebAssembly.RuntimeError) failures.push(`${name}: ${e && e.constructor && e.constructor.name}: ${e && e.message}`);
+        }
+      }
+      try {
+        void m.resets;
+        failures.push('resets: no error on a freed machine');
+      } catch (e) {
+        if (!(e instanceof Error) || e instanceof WebAssembly.RuntimeError) failures.push(`resets: ${e}`);
+      }
+      // the module still works: the other machine, and a new one
+      const fresh = new vm.Machine({ frames: 1024 });
+      const r = fresh.mmap(1, 0x300000000000, 4096, 'PROT_READ|PROT_WRITE', 'MAP_PRIVATE|MAP_ANONYMOUS|MAP_FIXED', -1, 0);
+      const s = fresh.store(1, 0x300000000000, 7);
+      const res = {
+        failures,
+        thrown,
+        calls: calls.length,
+        messages: Object.keys(sample),
+        freed: before.used + 2048 - after.used,
+        machines: [before.machines, after.machines],
+        other: other.load(1, 0x300000000000),
+        fresh: [r.ok, s.ok, fresh.load(1, 0x300000000000).value, fresh.check(), fresh.resets],
+      };
+      fresh.free();
+      other.free();
+      return res;
+    },
+    [METHODS, ZERO_ARG_METHODS],
+  );
+  assert.deepEqual(out.failures, []);
+  assert.equal(out.thrown, out.calls);
+  assert.equal(out.freed, 2048, 'free() gave the frames back to the budget');
+  assert.deepEqual(out.machines, [out.machines[0], out.machines[0]]);
+  assert.deepEqual(out.other, { ok: true, value: 0x5a });
+  assert.deepEqual(out.fresh, [true, true, 7, null, 0]);
+  assert.deepEqual(errors, []);
+});
+
+test('the machines of a module share a budget of 2 GiB of frames; free() gives them back', async () => {
+  const out = await page.evaluate(() => {
+    const vm = window.vmwasm;
+    const b = vm.frameBudget();
+    const left = b.total - b.used - b.lost;
+    const big = new vm.Machine({ frames: Math.min(b.perMachine, left) });
+    const rest = left - big.config().frames;
+    const second = rest >= 1024 ? new vm.Machine({ frames: rest }) : null;
+    let error = null;
+    try {
+      new vm.Machine({ frames: 1024 });
+    } catch (e) {
+      error = `${e.name}: ${e.message}`;
+    }
+    const full = vm.frameBudget().used;
+    big.free();
+    const small = new vm.Machine({ frames: 1024 });
+    const works = small.processes();
+    small.free();
+    second?.free();
+    return { b, error, full, works, end: vm.frameBudget().used };
+  });
+  assert.equal(out.b.total, 524288);
+  assert.equal(out.b.perMachine, 262144);
+  assert.equal(out.full + out.b.lost, 524288);
+  assert.match(out.error, /^RangeError: new Machine: .*524288 frames \(2 GiB\).*other live machines? holds? \d+ frames.*free\(\)/);
+  assert.deepEqual(out.works, [1]);
+  assert.equal(out.end, out.b.used);
+  assert.deepEqual(errors, []);
+});
+
 test('a Rust panic does not leave the machine unusable', async () => {
   const out = await page.evaluate(() => {
+    const lostBefore = window.vmwasm.frameBudget().lost;
     const m = new window.vmwasm.Machine({ frames: 1024 });
     m.mmap(1, 0x300000000000, 4096, 3, 0x32, -1, 0);
     let kind = 'no error';
@@ -237,7 +391,9 @@ test('a Rust panic does not leave the machine unusable', async () => {
     const r = m.mmap(1, 0x300000000000, 4096, 3, 0x32, -1, 0);
     const s = m.store(1, 0x300000000000, 9);
     const other = new window.vmwasm.Machine({ frames: 1024 });
-    return { kind, procs, r: r.ok, s: s.ok, resets: m.resets, check: m.check(), other: other.processes() };
+    // the dead machine's memory is never given back: its frames stay counted
+    const lost = window.vmwasm.frameBudget().lost - lostBefore;
+    return { kind, procs, r: r.ok, s: s.ok, resets: m.resets, check: m.check(), other: other.processes(), lost };
   });
   assert.equal(out.kind, 'RuntimeError');
   assert.deepEqual(out.procs, [1]);
@@ -246,6 +402,7 @@ test('a Rust panic does not leave the machine unusable', async () => {
   assert.equal(out.resets, 1);
   assert.equal(out.check, null);
   assert.deepEqual(out.other, [1]);
+  assert.equal(out.lost, 1024);
   // the panic hook printed the panic; nothing else went wrong
   const unexpected = errors.filter((e) => !e.includes('deliberate panic'));
   assert.deepEqual(unexpected, []);

@@ -1,6 +1,8 @@
 // The page-table walk: for one virtual address, CR3 -> PML4 -> PDPT -> PD ->
 // PT -> frame -> byte, with every entry's bits decoded; and the tree of the
-// page-table frames the process has allocated.
+// page-table frames the process has allocated (Machine.pageTables: every
+// table read out of the simulated frames, bounded to TREE_LIMIT pages and
+// marked truncated past that).
 
 import { addr, byte, h, hex, hexPad, num, parseNumber } from '../format.js';
 
@@ -26,6 +28,9 @@ export const PTE_BITS = [
 ];
 
 /** Decode a raw entry ("0x..." or number) into its bits and the frame it points to. */
+/** Most pages (leaf entries) the tree of page tables lists. */
+export const TREE_LIMIT = 4096;
+
 export function decodeEntry(raw) {
   const v = BigInt(raw);
   const bits = PTE_BITS.map((b) => ({ ...b, on: ((v >> BigInt(b.bit)) & 1n) === 1n }));
@@ -69,7 +74,10 @@ export class WalkView {
     this.treeBox.addEventListener('toggle', () => this.hooks.refresh());
   }
 
-  /** @param {{ proc, va, walk, tree }} m */
+  /**
+   * @param {{ proc, va, walk, tree }} m  `tree` is what buildTree() returned:
+   * a new one whenever the tables may have changed.
+   */
   update(m) {
     if (m.va !== null && m.va !== undefined && this.root.getRootNode().activeElement !== this.input) {
       this.input.value = hex(m.va);
@@ -91,10 +99,23 @@ export class WalkView {
         this.body.replaceChildren(this.#render(m.proc, m.walk));
       }
     }
-    if (this.treeBox.open && m.tree !== this.lastTree) {
-      this.lastTree = m.tree;
-      this.treeBox.querySelector('.tree-body').replaceChildren(this.#tree(m.tree));
+    if (this.treeBox.open) {
+      // asked again when the tables changed (a new request) or the process
+      // gained or lost pages (the page counts of the PTs)
+      const key = [m.tree, m.proc ? m.proc.pid : null, m.proc ? String(m.proc.resident) : null];
+      if (!this.treeKey || key.some((k, i) => k !== this.treeKey[i])) {
+        this.treeKey = key;
+        const view = m.tree && m.proc ? pageTableTree(this.#machine(), m.proc.pid, m.tree.limit) : null;
+        this.treeBox.querySelector('.tree-body').replaceChildren(this.#tree(view));
+      }
     }
+  }
+
+  /** The machine the view shows: the hooks' if they give one, else the playground's. */
+  #machine() {
+    if (this.hooks.machine) return this.hooks.machine();
+    const host = this.root.getRootNode().host;
+    return host && host.session ? host.session.machine : null;
   }
 
   get treeOpen() {
@@ -175,24 +196,55 @@ export class WalkView {
     return h('div', null, bar, h('ol', { class: 'walk', 'aria-label': `Page walk of ${hex(w.va)}` }, rows));
   }
 
-  #tree(tree) {
-    if (!tree) return h('p', { class: 'muted' }, 'No tables.');
-    const render = (node) => {
-      const L = LEVELS.find((x) => x.level === node.level);
+  /** @param {import('../../pkg/vmwasm.js').PageTablesView | null} view */
+  #tree(view) {
+    if (!view) return h('p', { class: 'muted' }, 'No tables.');
+    const render = (t, index) => {
+      const L = LEVELS.find((x) => x.level === num(t.level));
+      const pages = t.entries.filter((e) => e.leaf && !e.huge).length;
       const label = h(
         'span',
-        { class: 'tnode', style: `--c:${L ? L.color : '#999'}` },
-        node.index !== null ? h('span', { class: 'mono muted' }, `[${node.index}] `) : null,
-        h('b', null, L ? L.name : 'page'),
+        { class: 'tnode', style: `--c:${L ? L.color : '#999'}`, dataset: { level: num(t.level), pfn: num(t.pfn) } },
+        index !== null ? h('span', { class: 'mono muted' }, `[${index}] `) : null,
+        h('b', null, t.name),
         ' ',
-        frameLink(node.pfn, this.hooks),
-        node.range ? h('span', { class: 'muted mono' }, ` ${addr(node.range[0])}…`) : null,
-        node.note ? h('span', { class: 'muted' }, ` · ${node.note}`) : null,
+        frameLink(num(t.pfn), this.hooks),
+        h('span', { class: 'muted mono', title: `covers ${addr(t.start)} … ${addr(t.last)}` }, ` ${addr(t.start)}…`),
+        num(t.level) === 1 ? h('span', { class: 'muted' }, ` · ${pages} ${pages === 1 ? 'page' : 'pages'}${t.truncated ? ' listed' : ''}`) : null,
       );
-      const kids = [...node.children.values()].sort((a, b) => a.index - b.index);
-      return h('li', null, label, kids.length ? h('ul', null, kids.map(render)) : null);
+      const kids = [];
+      for (const e of t.entries) {
+        if (e.table) kids.push(render(e.table, num(e.index)));
+        else if (e.huge) {
+          kids.push(
+            h(
+              'li',
+              null,
+              h(
+                'span',
+                { class: 'tnode', style: '--c:#999' },
+                h('span', { class: 'mono muted' }, `[${num(e.index)}] `),
+                h('b', null, 'page'),
+                ' ',
+                frameLink(num(e.pfn), this.hooks),
+                h('span', { class: 'muted mono' }, ` ${addr(e.va)}…`),
+                h('span', { class: 'muted' }, ' · 2 MiB page'),
+              ),
+            ),
+          );
+        }
+      }
+      if (t.truncated && num(t.level) > 1) kids.push(h('li', { class: 'tmore muted' }, '… more entries not shown'));
+      return h('li', null, label, kids.length ? h('ul', null, kids) : null);
     };
-    return h('ul', { class: 'tree-list', 'aria-label': 'Tree of page-table frames' }, render(tree));
+    const list = h('ul', { class: 'tree-list', 'aria-label': 'Tree of page-table frames' }, render(view.root, null));
+    if (!view.truncated) return list;
+    const note = h(
+      'p',
+      { class: 'tree-truncated', role: 'note', style: 'margin:4px 0;color:var(--bad);font-weight:600' },
+      `Truncated: only the tables of the first ${num(view.leaves).toLocaleString('en')} pages are shown (${num(view.resident).toLocaleString('en')} resident).`,
+    );
+    return h('div', null, note, list);
   }
 }
 
@@ -201,43 +253,24 @@ function frameLink(pfn, hooks) {
 }
 
 /**
- * Build the tree of table frames from walks: one walk per 2 MiB block that a
- * map entry covers (every page of a block shares its PT).
+ * The tree of `pid`'s page tables (Machine.pageTables: each table with its
+ * present entries, at most `limit` pages), or null.
  */
-export function buildTree(walkFn, entries, cr3, limit = 512) {
-  const root = { level: 4, pfn: num(cr3), index: null, children: new Map() };
-  let walks = 0;
-  const seen = new Set();
-  for (const e of entries) {
-    let a = e.start;
-    while (a < e.end && walks < limit) {
-      const region = Math.floor(a / 0x200000);
-      if (seen.has(region)) {
-        a = region * 0x200000 + 0x200000;
-        continue;
-      }
-      seen.add(region);
-      const w = walkFn(a);
-      walks++;
-      if (w) {
-        let node = root;
-        for (const st of w.steps || []) {
-          if (!st.present) break;
-          const d = decodeEntry(st.entry);
-          const lvl = num(st.level);
-          const leaf = lvl === 1 || (lvl === 2 && d.bits[7].on);
-          if (leaf) {
-            if (lvl === 2) node.children.set(num(st.index), { level: 0, pfn: d.pfn, index: num(st.index), children: new Map(), note: '2 MiB page' });
-            break;
-          }
-          const key = num(st.index);
-          if (!node.children.has(key)) node.children.set(key, { level: lvl - 1, pfn: d.pfn, index: key, children: new Map() });
-          node = node.children.get(key);
-        }
-      }
-      a = Math.floor(a / 0x200000) * 0x200000 + 0x200000;
-    }
+export function pageTableTree(machine, pid, limit = TREE_LIMIT) {
+  if (!machine || typeof machine.pageTables !== 'function') return null;
+  try {
+    return machine.pageTables(pid, limit);
+  } catch {
+    return null;
   }
-  return root;
 }
 
+/**
+ * What the playground asks the view to draw: the tree of the tables of the
+ * process it passes as `proc`. The tables come from Machine.pageTables when
+ * the view draws them (no page walks); a new object means the tables may
+ * have changed. (`walkFn`, `entries` and `cr3` are no longer needed.)
+ */
+export function buildTree(walkFn, entries, cr3, limit = TREE_LIMIT) {
+  return { cr3: num(cr3), limit };
+}

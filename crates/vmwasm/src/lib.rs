@@ -16,6 +16,11 @@
 //! - Numbers are Numbers when exact; a 64-bit value that is not (a raw PTE,
 //!   a syscall argument) is a hex string or a BigInt.
 //!
+//! - Memory is budgeted: a machine has at most 262,144 frames (1 GiB) and
+//!   the live machines of one module instance at most 524,288 (2 GiB)
+//!   together, so that wasm32's 4 GiB can hold them all when filled;
+//!   `free()` gives a machine's frames back (`frameBudget()` tells).
+//!
 //! A Rust panic would abort the call (wasm has no unwinding here). The
 //! machine lives in a cell that a call takes out and puts back, so a call
 //! that died leaves the cell empty; the next call finds it empty, builds a
@@ -23,9 +28,12 @@
 //! Nothing on user input panics; this is the last line of defence.
 
 mod args;
+mod budget;
 mod js;
+mod tables;
 
 use args::*;
+use budget::Reservation;
 use core::cell::Cell;
 use vmcore::abi;
 use vmcore::{Event, Machine as Core, MachineConfig};
@@ -74,9 +82,19 @@ pub fn abi_names() -> JsValue {
     ])
 }
 
+/// The memory budget of this module instance: `{ total, perMachine, used,
+/// machines, lost }` in frames (`used` by the `machines` live Machine
+/// objects; `lost` by machines whose call died in an internal error).
+#[wasm_bindgen(js_name = frameBudget, unchecked_return_type = "FrameBudget")]
+pub fn frame_budget() -> JsValue {
+    budget::view()
+}
+
 #[wasm_bindgen(typescript_custom_section)]
 const TS_TYPES: &'static str = r#"
-/** An address, a length or another 64-bit unsigned value. */
+/** An address, a length or another 64-bit unsigned value. In results: a
+ * Number when exact, else a BigInt (a view whose 64-bit values do not all
+ * fit a Number has every 64-bit value as a BigInt). */
 export type U64 = number | bigint;
 /** A flag argument: the raw value, or names joined by "|" ("PROT_READ|PROT_WRITE"). */
 export type Flags = number | bigint | string;
@@ -91,7 +109,10 @@ export type AccessResult<T> =
   | { ok: false; errno: string; code: number; reason: string };
 /** Options of a new machine (all optional). */
 export interface MachineOptions {
-  /** Physical memory in 4 KiB frames, 1024..=16777216 (default 262144 = 1 GiB). */
+  /** Physical memory in 4 KiB frames, 1024..=262144 (4 MiB to 1 GiB; default
+   * 262144). The live machines of a module instance may have 524288 frames
+   * (2 GiB) together: past that the constructor throws a RangeError until
+   * other machines are freed (`free()`). See `frameBudget()`. */
   frames?: number;
   /** TLB sets (a power of two, 1..=4096; default 16). */
   tlbSets?: number;
@@ -104,6 +125,19 @@ export interface MachineOptions {
   /** The OS personality: argument checks and errno (only "linux" today). */
   personality?: "linux";
 }
+/** The frames of the module's memory budget (see `frameBudget()`). */
+export interface FrameBudget {
+  /** Most frames all live machines may have together (524288, 2 GiB). */
+  total: number;
+  /** Most frames one machine may have (262144, 1 GiB). */
+  perMachine: number;
+  /** Frames of the live (not freed) machines. */
+  used: number;
+  /** Live machines. */
+  machines: number;
+  /** Frames of machines whose call died in an internal error (never given back). */
+  lost: number;
+}
 /** One line's output, as the runner prints it. */
 export interface LineOutput {
   line: number; pid: number; op: string; result: string; extra: string[];
@@ -113,16 +147,69 @@ export interface LineOutput {
 export type LineResult = { ok: true; output: LineOutput | null } | { ok: false; line: number; message: string };
 /** One event: `type` (snake_case), its fields, and `text`, a narrated sentence. */
 export interface VmEvent { type: string; text: string; [field: string]: unknown }
+/** A map entry. A file offset past 2^53 makes every 64-bit field of the list a BigInt. */
 export interface EntryView {
-  start: number; end: number; perms: string; offset: number; backing: string;
+  start: U64; end: U64; perms: string; offset: U64; backing: string;
   flags: string[]; needs_copy: boolean;
-  amap: { id: number; slotoff: number; refs: number } | null;
-  object: number | null; pages: number;
+  amap: { id: number; slotoff: U64; refs: number } | null;
+  object: number | null; pages: U64;
 }
-export interface WalkStepView { level: number; name: string; table: number; index: number; entry: string; flags: string[]; present: boolean }
-export interface WalkView { cr3: number; va: number; steps: WalkStepView[]; mapped: boolean; pfn: number | null; phys: number | null; huge: boolean; byte: number | null }
+/** One level of a walk. */
+export interface WalkStepView { level: number; name: string; table: U64; index: number; entry: string; flags: string[]; present: boolean }
+/** A page walk. An address past 2^53 (walk(1, 2n ** 64n - 1n)) makes every 64-bit field a BigInt. */
+export interface WalkView { cr3: U64; va: U64; steps: WalkStepView[]; mapped: boolean; pfn: U64 | null; phys: U64 | null; huge: boolean; byte: number | null }
+/** A frame (frame numbers and user addresses always fit a Number). */
 export interface FrameView { pfn: number; kind: string; owner: string; mapcount: number; wired: number; dirty: boolean; referenced: boolean; mapped_by: { pid: number; va: number }[] }
+/** The TLB (it caches user addresses only, which always fit a Number). */
 export interface TlbView { sets: number; ways: number; hits: number; misses: number; entries: { set: number; way: number; asid: number; va: number; pfn: number; huge: boolean; writable: boolean; user: boolean; executable: boolean; dirty: boolean }[] }
+/** A present entry of a page table. */
+export interface PageTableEntryView {
+  /** Its index in the table, 0..511. */
+  index: number;
+  /** The first virtual address it covers (canonical; upper-half addresses are BigInts). */
+  va: U64;
+  /** The raw 64-bit entry, "0x" and 16 hex digits. */
+  entry: string;
+  /** The names of its set bits, low bit first ("P", "RW", "US", ..., "NX"). */
+  flags: string[];
+  /** The frame it names: the next table, or the page (the first frame of a 2 MiB page). */
+  pfn: number;
+  /** It maps a page: a PT entry, or a PD entry with PS (a 2 MiB page). */
+  leaf: boolean;
+  /** A 2 MiB page (a PD entry with PS). */
+  huge: boolean;
+  /** The next table for a non-leaf entry, else null. */
+  table: PageTableView | null;
+}
+/** A page-table frame and its present entries, in index order. */
+export interface PageTableView {
+  pfn: number;
+  level: 1 | 2 | 3 | 4;
+  name: "PML4" | "PDPT" | "PD" | "PT";
+  /** The virtual range the table covers, first and last address (inclusive, canonical). */
+  start: U64;
+  last: U64;
+  /** How many of its 512 entries are non-zero. */
+  used: number;
+  entries: PageTableEntryView[];
+  /** Present entries were left out (the limit was reached). */
+  truncated: boolean;
+}
+/** The tree of a process's page tables, from CR3 down. */
+export interface PageTablesView {
+  pid: number;
+  cr3: number;
+  /** Pages the process has mapped (4 KiB units; a 2 MiB page counts 512). */
+  resident: number;
+  /** Most leaf entries listed. */
+  limit: number;
+  /** Tables and leaf entries listed. */
+  tables: number;
+  leaves: number;
+  /** The limit was reached: some tables or pages are not listed. */
+  truncated: boolean;
+  root: PageTableView;
+}
 "#;
 
 /// The state one `Machine` object holds.
@@ -155,6 +242,8 @@ pub struct Machine {
     cfg: MachineConfig,
     inner: Cell<Option<Box<Inner>>>,
     resets: Cell<u32>,
+    /// This machine's frames in the module's budget (given back on drop).
+    frames: Reservation,
 }
 
 const AT_NEW: &str = "new Machine";
@@ -212,11 +301,14 @@ fn options(v: &JsValue) -> Result<MachineConfig, JsValue> {
     let frames = get("frames");
     if !frames.is_undefined() {
         let f = u64_arg(AT_NEW, "options.frames", &frames)?;
-        if !(vmcore::phys::MIN_FRAMES..=vmcore::phys::MAX_FRAMES).contains(&f) {
+        // The core would take up to vmcore::phys::MAX_FRAMES (64 GiB), but
+        // wasm32 memory ends at 4 GiB: see budget.rs.
+        let max = budget::MAX_MACHINE_FRAMES.min(vmcore::phys::MAX_FRAMES);
+        if !(vmcore::phys::MIN_FRAMES..=max).contains(&f) {
             return Err(range_error(format!(
-                "{AT_NEW}: options.frames must be {}..={}, got {f}",
+                "{AT_NEW}: options.frames must be {}..={max} (4 MiB to 1 GiB: wasm32 memory \
+                 ends at 4 GiB), got {f}",
                 vmcore::phys::MIN_FRAMES,
-                vmcore::phys::MAX_FRAMES
             )));
         }
         cfg.frames = f;
@@ -257,8 +349,10 @@ impl Machine {
         let mut inner = match self.inner.take() {
             Some(i) => i,
             None => {
-                // A previous call died half-way: start again.
+                // A previous call died half-way: start again. The dead
+                // machine's memory is never given back.
                 self.resets.set(self.resets.get() + 1);
+                self.frames.lose();
                 Box::new(Inner::new(self.cfg))
             }
         };
@@ -270,16 +364,22 @@ impl Machine {
 
 #[wasm_bindgen]
 impl Machine {
-    /// A fresh machine. `options`: `{ frames, tlbSets, tlbWays, events, stack }`.
+    /// A fresh machine. `options`: `{ frames, tlbSets, tlbWays, events,
+    /// stack, personality }`, all optional. Throws a RangeError when its
+    /// frames do not fit the module's budget beside the other live machines
+    /// (`frameBudget()`); `free()` machines you no longer use.
     #[wasm_bindgen(constructor)]
     pub fn new(
-        #[wasm_bindgen(unchecked_param_type = "MachineOptions")] options_value: JsValue,
+        #[wasm_bindgen(js_name = options, unchecked_optional_param_type = "MachineOptions | null")]
+        options_value: JsValue,
     ) -> Result<Machine, JsValue> {
         let cfg = options(&options_value)?;
+        let frames = Reservation::take(AT_NEW, cfg.frames)?;
         Ok(Machine {
             cfg,
             inner: Cell::new(Some(Box::new(Inner::new(cfg)))),
             resets: Cell::new(0),
+            frames,
         })
     }
 
@@ -395,7 +495,7 @@ impl Machine {
     #[wasm_bindgen(js_name = takeEvents, unchecked_return_type = "{ events: VmEvent[]; dropped: number }")]
     pub fn take_events(
         &self,
-        #[wasm_bindgen(unchecked_param_type = "number | undefined")] max: JsValue,
+        #[wasm_bindgen(unchecked_optional_param_type = "number")] max: JsValue,
     ) -> Result<JsValue, JsValue> {
         let max = if max.is_undefined() {
             u64::MAX
@@ -641,8 +741,7 @@ impl Machine {
         #[wasm_bindgen(js_name = oldLen, unchecked_param_type = "U64")] old_len: JsValue,
         #[wasm_bindgen(js_name = newLen, unchecked_param_type = "U64")] new_len: JsValue,
         #[wasm_bindgen(unchecked_param_type = "Flags")] flags: JsValue,
-        #[wasm_bindgen(js_name = newAddr, unchecked_param_type = "U64 | undefined")]
-        new_addr: JsValue,
+        #[wasm_bindgen(js_name = newAddr, unchecked_optional_param_type = "U64")] new_addr: JsValue,
     ) -> Result<JsValue, JsValue> {
         const AT: &str = "mremap";
         let pid = pid_arg(AT, &pid)?;
@@ -827,7 +926,7 @@ impl Machine {
     /// `/proc/PID/maps`: `[{ start, end, perms, offset, backing }]`, backing
     /// as the `.vms` output spells it (`anon`, `shmem`, `file:NAME`, `memfd:NAME`).
     #[wasm_bindgen(
-        unchecked_return_type = "SysResult<{ start: number; end: number; perms: string; offset: number; backing: string }[]>"
+        unchecked_return_type = "SysResult<{ start: number; end: number; perms: string; offset: U64; backing: string }[]>"
     )]
     pub fn maps(
         &self,
@@ -918,6 +1017,28 @@ impl Machine {
         let pid = pid_arg("walk", &pid)?;
         let va = u64_arg("walk", "va", &va)?;
         Ok(self.with(|i| i.m().walk(pid, va).map_or(JsValue::NULL, |v| js::to_js(&v))))
+    }
+
+    /// The tree of `pid`'s page tables from CR3 down: every table frame
+    /// with its present entries (raw value, decoded bits, the next table or
+    /// the page frame), read out of the simulated frames. At most `limit`
+    /// leaf entries are listed (default 4096, at most 2^20); past that the
+    /// view and every table cut short say `truncated: true`. Null if no
+    /// such process.
+    #[wasm_bindgen(js_name = pageTables, unchecked_return_type = "PageTablesView | null")]
+    pub fn page_tables(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "number")] pid: JsValue,
+        #[wasm_bindgen(unchecked_optional_param_type = "number")] limit: JsValue,
+    ) -> Result<JsValue, JsValue> {
+        const AT: &str = "pageTables";
+        let pid = pid_arg(AT, &pid)?;
+        let limit = if limit.is_undefined() {
+            tables::DEFAULT_LIMIT
+        } else {
+            bounded(AT, "limit", &limit, tables::MAX_LIMIT)?
+        };
+        Ok(self.with(|i| tables::page_tables(i.runner.machine(), pid, limit)))
     }
 
     /// Physical frames in the machine.

@@ -229,6 +229,11 @@ fn options_are_checked() {
     assert!(Machine::new(JsValue::UNDEFINED).is_ok());
     assert!(Machine::new(opts("frames", n(10.0))).is_err());
     assert!(Machine::new(opts("frames", n(1e12))).is_err());
+    assert!(Machine::new(opts("frames", n(262_144.0))).is_ok(), "1 GiB");
+    assert!(
+        Machine::new(opts("frames", n(262_145.0))).is_err(),
+        "over 1 GiB"
+    );
     assert!(Machine::new(opts("tlbSets", n(12.0))).is_err());
     assert!(Machine::new(opts("tlbWays", n(0.0))).is_err());
     assert!(Machine::new(opts("events", n(1.0))).is_err());
@@ -549,4 +554,267 @@ fn abi_names_are_listed() {
         let p: Array = p.dyn_into().unwrap();
         p.get(0).as_string().as_deref() == Some("PROT_WRITE") && p.get(1).as_f64() == Some(2.0)
     }));
+}
+
+fn with_frames(frames: f64) -> Result<Machine, JsValue> {
+    let o = js_sys::Object::new();
+    Reflect::set(&o, &s("frames"), &n(frames)).unwrap();
+    Machine::new(o.into())
+}
+fn budget_used() -> f64 {
+    num(&vmwasm::frame_budget(), "used")
+}
+/// Call `free()` on a machine the way JavaScript does.
+fn js_free(m: Machine) {
+    let obj = JsValue::from(m);
+    let free: js_sys::Function = Reflect::get(&obj, &s("free")).unwrap().dyn_into().unwrap();
+    free.call0(&obj).expect("free() works");
+}
+fn thrown_new(r: Result<Machine, JsValue>) -> (String, &'static str) {
+    thrown(r.map(JsValue::from))
+}
+
+#[wasm_bindgen_test]
+fn machines_share_a_frame_budget() {
+    let b = vmwasm::frame_budget();
+    assert_eq!(num(&b, "total"), 524_288.0);
+    assert_eq!(num(&b, "perMachine"), 262_144.0);
+    // machines of earlier tests are gone (a failed test may have left some)
+    let before = budget_used();
+    let machines = num(&b, "machines");
+    let left = 524_288.0 - before;
+    assert!(left >= 262_144.0 + 1024.0, "{b:?}");
+
+    // one machine may have at most 1 GiB
+    let (msg, kind) = thrown_new(with_frames(262_145.0));
+    assert_eq!(kind, "RangeError");
+    assert!(
+        msg.contains("options.frames") && msg.contains("262144"),
+        "{msg}"
+    );
+    assert_eq!(budget_used(), before, "a refused machine holds nothing");
+
+    // all live machines together at most 2 GiB
+    let a = with_frames(262_144.0).expect("1 GiB fits");
+    let b = with_frames(left - 262_144.0).expect("the rest fits");
+    assert_eq!(budget_used(), 524_288.0);
+    assert_eq!(num(&vmwasm::frame_budget(), "machines"), machines + 2.0);
+    let (msg, kind) = thrown_new(with_frames(1024.0));
+    assert_eq!(kind, "RangeError", "{msg}");
+    assert!(
+        msg.contains("new Machine") && msg.contains("524288") && msg.contains("free()"),
+        "{msg}"
+    );
+    assert!(msg.contains("hold 524288 frames"), "{msg}");
+    // the default machine is 1 GiB: no room either
+    let (_, kind) = thrown_new(Machine::new(JsValue::UNDEFINED));
+    assert_eq!(kind, "RangeError");
+
+    // reset keeps the machine's share; a machine that is used keeps it too
+    a.reset();
+    assert!(is_ok(&anon_rw(&a, ARENA, 65536.0)));
+    assert_eq!(budget_used(), 524_288.0);
+
+    // free() gives the frames back: a new machine fits
+    js_free(b);
+    assert_eq!(budget_used(), before + 262_144.0);
+    let c = with_frames(left - 262_144.0).expect("fits after free()");
+    assert_eq!(c.processes().dyn_into::<Array>().unwrap().length(), 1);
+    drop(c);
+    drop(a);
+    assert_eq!(budget_used(), before);
+    let d = Machine::new(JsValue::UNDEFINED).expect("the default fits again");
+    assert_eq!(num(&d.config(), "frames"), 262_144.0);
+}
+
+/// The tables of the walk of `va`, and the leaf's frame.
+fn walk_tables(m: &Machine, va: f64) -> (Vec<f64>, f64) {
+    let w = m.walk(n(1.0), n(va)).unwrap();
+    let steps: Array = get(&w, "steps").dyn_into().unwrap();
+    (
+        steps.iter().map(|st| num(&st, "table")).collect(),
+        num(&w, "pfn"),
+    )
+}
+fn entry_at(table: &JsValue, index: f64) -> Option<JsValue> {
+    let entries: Array = get(table, "entries").dyn_into().unwrap();
+    entries.iter().find(|e| num(e, "index") == index)
+}
+/// Indices of `va` in the four tables, PML4 first.
+fn indices(va: u64) -> [f64; 4] {
+    [39, 30, 21, 12].map(|sh| ((va >> sh) & 511) as f64)
+}
+
+#[wasm_bindgen_test]
+fn page_tables_are_a_tree() {
+    let m = small();
+    assert!(
+        m.page_tables(n(99.0), JsValue::UNDEFINED)
+            .unwrap()
+            .is_null()
+    );
+    let empty = m.page_tables(n(1.0), JsValue::UNDEFINED).unwrap();
+    let cr3 = num(&m.process_view(n(1.0)).unwrap(), "cr3");
+    assert_eq!(num(&empty, "cr3"), cr3);
+    let tables_before = num(&empty, "tables");
+    // the PML4 covers the whole address space: its last address is a BigInt
+    let root = get(&empty, "root");
+    assert_eq!(num(&root, "start"), 0.0);
+    assert_eq!(
+        u64::try_from(get(&root, "last")).expect("a BigInt"),
+        u64::MAX
+    );
+
+    anon_rw(&m, ARENA, 8192.0);
+    m.store(n(1.0), n(ARENA + 4096.0), n(5.0)).unwrap();
+    let t = m.page_tables(n(1.0), JsValue::UNDEFINED).unwrap();
+    assert_eq!(get(&t, "truncated"), JsValue::FALSE);
+    assert_eq!(num(&t, "pid"), 1.0);
+    assert_eq!(
+        num(&t, "tables"),
+        tables_before + 3.0,
+        "a PDPT, a PD and a PT"
+    );
+    let (walk_tables, frame) = walk_tables(&m, ARENA + 4096.0);
+    let idx = indices(ARENA as u64 + 4096);
+
+    // root -> PDPT -> PD -> PT -> the page, each table where the walk went
+    let mut table = get(&t, "root");
+    for (depth, level) in [4.0, 3.0, 2.0, 1.0].into_iter().enumerate() {
+        assert_eq!(num(&table, "level"), level);
+        assert_eq!(string(&table, "name"), ["PML4", "PDPT", "PD", "PT"][depth]);
+        assert_eq!(num(&table, "pfn"), walk_tables[depth], "level {level}");
+        assert_eq!(get(&table, "truncated"), JsValue::FALSE);
+        let e = entry_at(&table, idx[depth]).expect("the entry on the walk's path");
+        let flags: Vec<String> = get(&e, "flags")
+            .dyn_into::<Array>()
+            .unwrap()
+            .iter()
+            .map(|f| f.as_string().unwrap())
+            .collect();
+        assert!(flags.iter().any(|f| f == "P"), "{flags:?}");
+        assert!(string(&e, "entry").starts_with("0x") && string(&e, "entry").len() == 18);
+        if level > 1.0 {
+            assert_eq!(get(&e, "leaf"), JsValue::FALSE);
+            table = get(&e, "table");
+            assert_eq!(num(&e, "pfn"), num(&table, "pfn"));
+        } else {
+            assert_eq!(get(&e, "leaf"), JsValue::TRUE);
+            assert_eq!(get(&e, "huge"), JsValue::FALSE);
+            assert!(get(&e, "table").is_null());
+            assert_eq!(num(&e, "pfn"), frame);
+            assert_eq!(num(&e, "va"), ARENA + 4096.0);
+            assert!(flags.iter().any(|f| f == "D"), "written: {flags:?}");
+        }
+    }
+    // the PT covers the 2 MiB around the arena; only the written page is there
+    assert_eq!(num(&table, "start"), ARENA);
+    assert_eq!(num(&table, "last"), ARENA + 2.0 * 1024.0 * 1024.0 - 1.0);
+    assert_eq!(num(&table, "used"), 1.0);
+    assert!(
+        entry_at(&table, 0.0).is_none(),
+        "an untouched page has no PTE"
+    );
+    // every table frame is a page-table frame
+    let kinds = m.frame_kinds();
+    for pfn in &walk_tables {
+        assert_eq!(kinds[*pfn as usize] & 0x7f, 3, "frame {pfn}");
+    }
+
+    // munmap: the PDPT, PD and PT are freed, the root loses the entry
+    assert!(is_ok(&m.munmap(n(1.0), n(ARENA), n(8192.0)).unwrap()));
+    let after = m.page_tables(n(1.0), JsValue::UNDEFINED).unwrap();
+    assert_eq!(num(&after, "tables"), tables_before);
+    assert!(entry_at(&get(&after, "root"), idx[0]).is_none());
+    assert!(m.check().is_null());
+}
+
+#[wasm_bindgen_test]
+fn page_tables_are_bounded() {
+    let m = small();
+    anon_rw(&m, ARENA, 65536.0);
+    m.fill(n(1.0), n(ARENA), n(65536.0), n(1.0)).unwrap();
+    let all = m.page_tables(n(1.0), JsValue::UNDEFINED).unwrap();
+    assert_eq!(get(&all, "truncated"), JsValue::FALSE);
+    assert_eq!(num(&all, "leaves"), 16.0);
+    assert_eq!(num(&all, "limit"), 4096.0);
+    assert!(num(&all, "resident") >= 16.0);
+
+    let some = m.page_tables(n(1.0), n(5.0)).unwrap();
+    assert_eq!(get(&some, "truncated"), JsValue::TRUE);
+    assert_eq!(num(&some, "leaves"), 5.0);
+    let mut t = get(&some, "root");
+    for i in indices(ARENA as u64).into_iter().take(3) {
+        t = get(&entry_at(&t, i).unwrap(), "table");
+    }
+    assert_eq!(num(&t, "level"), 1.0);
+    assert_eq!(get(&t, "truncated"), JsValue::TRUE, "the PT was cut short");
+    assert_eq!(num(&t, "used"), 16.0);
+    assert_eq!(get(&t, "entries").dyn_into::<Array>().unwrap().length(), 5);
+
+    let none = m.page_tables(n(1.0), n(0.0)).unwrap();
+    assert_eq!(num(&none, "leaves"), 0.0);
+    assert_eq!(get(&none, "truncated"), JsValue::TRUE);
+
+    let (msg, kind) = thrown(m.page_tables(n(1.0), n(-1.0)));
+    assert_eq!(kind, "RangeError");
+    assert!(msg.contains("pageTables") && msg.contains("limit"), "{msg}");
+    let (_, kind) = thrown(m.page_tables(n(1.0), n(2f64.powi(21))));
+    assert_eq!(kind, "RangeError");
+    let (msg, _) = thrown(m.page_tables(s("1"), JsValue::UNDEFINED));
+    assert!(msg.contains("pid"), "{msg}");
+}
+
+#[wasm_bindgen_test]
+fn page_tables_show_huge_pages() {
+    let m = small();
+    let huge = 2.0 * 1024.0 * 1024.0;
+    anon_rw(&m, ARENA, 2.0 * huge);
+    assert!(is_ok(
+        &m.madvise(n(1.0), n(ARENA), n(2.0 * huge), s("MADV_HUGEPAGE"))
+            .unwrap()
+    ));
+    m.store(n(1.0), n(ARENA + 5.0), n(1.0)).unwrap();
+    let w = m.walk(n(1.0), n(ARENA)).unwrap();
+    assert_eq!(get(&w, "huge"), JsValue::TRUE, "a 2 MiB page: {w:?}");
+    let t = m.page_tables(n(1.0), JsValue::UNDEFINED).unwrap();
+    let mut table = get(&t, "root");
+    let idx = indices(ARENA as u64);
+    for i in idx.into_iter().take(2) {
+        table = get(&entry_at(&table, i).unwrap(), "table");
+    }
+    assert_eq!(string(&table, "name"), "PD");
+    let e = entry_at(&table, idx[2]).unwrap();
+    assert_eq!(get(&e, "leaf"), JsValue::TRUE);
+    assert_eq!(get(&e, "huge"), JsValue::TRUE);
+    assert!(get(&e, "table").is_null());
+    assert_eq!(num(&e, "pfn"), num(&w, "pfn"));
+    assert_eq!(num(&t, "leaves"), 1.0);
+}
+
+#[wasm_bindgen_test]
+fn large_values_come_back_as_bigints() {
+    let m = small();
+    // a walk of the last address: every 64-bit field is a BigInt
+    let w = m.walk(n(1.0), JsValue::from(u64::MAX)).unwrap();
+    assert!(get(&w, "va").is_bigint());
+    assert!(get(&w, "cr3").is_bigint());
+    // a file offset past 2^53: the entries' 64-bit fields are BigInts
+    let fd = num(&m.open(n(1.0), s("f"), n(4096.0)).unwrap(), "value");
+    let r = m
+        .mmap(
+            n(1.0),
+            n(ARENA),
+            n(4096.0),
+            s("PROT_READ"),
+            s("MAP_PRIVATE|MAP_FIXED"),
+            n(fd),
+            JsValue::from(1u64 << 60),
+        )
+        .unwrap();
+    assert!(is_ok(&r), "{r:?}");
+    let entries: Array = m.entries(n(1.0)).unwrap().dyn_into().unwrap();
+    assert!(entries.iter().all(|e| get(&e, "start").is_bigint()));
+    let maps: Array = get(&m.maps(n(1.0)).unwrap(), "value").dyn_into().unwrap();
+    assert!(maps.iter().any(|l| get(&l, "offset").is_bigint()));
 }
