@@ -484,6 +484,7 @@ export class VmPlayground extends HTMLElement {
       onSelectEvent: (e, step) => this.#selectEvent(e, step),
       pageStates: (pid, start, n) => pageStates(this.session.vm, this.session.machine, pid, start, n),
       frame: (pfn) => this.session.machine.frame(pfn),
+      machine: () => this.session.machine,
       walk: (pid, va) => this.#walkOf(pid, va),
       refresh: () => this.refresh(),
     };

@@ -111,11 +111,9 @@ export class WalkView {
     }
   }
 
-  /** The machine the view shows: the hooks' if they give one, else the playground's. */
+  /** The machine the view shows (the playground's live one). */
   #machine() {
-    if (this.hooks.machine) return this.hooks.machine();
-    const host = this.root.getRootNode().host;
-    return host && host.session ? host.session.machine : null;
+    return this.hooks.machine ? this.hooks.machine() : null;
   }
 
   get treeOpen() {

@@ -65,6 +65,9 @@ fn run(text: &str, trace: bool, out: &mut impl Write) -> io::Result<bool> {
                     for e in &o.events {
                         writeln!(out, "    {e}")?;
                     }
+                    if o.events_lost > 0 {
+                        writeln!(out, "    ... {} more events not recorded", o.events_lost)?;
+                    }
                 }
             }
             Ok(None) => {}

@@ -333,11 +333,19 @@ impl fmt::Display for Event {
     }
 }
 
+/// Most events the log holds between two `take`s. A single call can cause
+/// millions (populating a gigabyte is 262,144 faults, each with several
+/// events); past this the rest are only counted, so that a long line never
+/// exhausts the memory the simulator runs in.
+pub const MAX_LOGGED: usize = 1 << 20;
+
 /// The machine's event log. Recording can be switched off (benchmarks).
 #[derive(Clone, Debug, Default)]
 pub struct EventLog {
     enabled: bool,
     events: Vec<Event>,
+    /// Events not kept because the log was full.
+    lost: u64,
 }
 
 impl EventLog {
@@ -345,6 +353,7 @@ impl EventLog {
         EventLog {
             enabled,
             events: Vec::new(),
+            lost: 0,
         }
     }
     #[inline]
@@ -355,29 +364,62 @@ impl EventLog {
         self.enabled = on;
         if !on {
             self.events.clear();
+            self.lost = 0;
         }
     }
     /// Record an event (built lazily: nothing is built when recording is off).
     #[inline]
     pub fn push_with(&mut self, f: impl FnOnce() -> Event) {
         if self.enabled {
-            self.events.push(f());
+            self.keep(f());
         }
     }
     #[inline]
     pub fn push(&mut self, e: Event) {
         if self.enabled {
+            self.keep(e);
+        }
+    }
+    #[inline]
+    fn keep(&mut self, e: Event) {
+        if self.events.len() < MAX_LOGGED {
             self.events.push(e);
+        } else {
+            self.lost += 1;
         }
     }
     /// Take every event recorded since the last call.
     pub fn take(&mut self) -> Vec<Event> {
         core::mem::take(&mut self.events)
     }
+    /// How many events were not kept (the log was full) since the last
+    /// call, and start counting again.
+    pub fn take_lost(&mut self) -> u64 {
+        core::mem::take(&mut self.lost)
+    }
     pub fn len(&self) -> usize {
         self.events.len()
     }
     pub fn is_empty(&self) -> bool {
         self.events.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod log_tests {
+    use super::*;
+
+    #[test]
+    fn a_full_log_counts_instead_of_growing() {
+        let mut log = EventLog::new(true);
+        for pid in 0..(MAX_LOGGED as u32 + 5) {
+            log.push(Event::Exit { pid });
+        }
+        assert_eq!(log.len(), MAX_LOGGED);
+        assert_eq!(log.take_lost(), 5);
+        assert_eq!(log.take_lost(), 0);
+        assert_eq!(log.take().len(), MAX_LOGGED);
+        log.push(Event::Exit { pid: 1 });
+        assert_eq!(log.take(), vec![Event::Exit { pid: 1 }]);
     }
 }

@@ -367,6 +367,11 @@ impl Machine {
     pub fn take_events(&mut self) -> Vec<Event> {
         self.ev.take()
     }
+    /// Events not recorded since the last call because the log was full
+    /// ([`crate::event::MAX_LOGGED`] per take).
+    pub fn take_events_lost(&mut self) -> u64 {
+        self.ev.take_lost()
+    }
     pub fn events_mut(&mut self) -> &mut EventLog {
         &mut self.ev
     }

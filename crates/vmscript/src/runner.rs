@@ -27,6 +27,9 @@ pub struct LineOutput {
     pub extra: Vec<String>,
     /// What the machine recorded while running the line.
     pub events: Vec<Event>,
+    /// Events the line caused beyond what the log holds
+    /// (`vmcore::event::MAX_LOGGED`), counted but not kept.
+    pub events_lost: u64,
 }
 
 impl fmt::Display for LineOutput {
@@ -322,6 +325,7 @@ impl Runner {
             self.vars.insert(name.to_string(), value);
         }
         let events = self.machine.take_events();
+        let events_lost = self.machine.take_events_lost();
         Ok(Some(LineOutput {
             line: lineno,
             pid,
@@ -329,6 +333,7 @@ impl Runner {
             result,
             extra,
             events,
+            events_lost,
         }))
     }
 
@@ -552,6 +557,12 @@ pub fn run_to_string(text: &str, trace: bool) -> (String, Option<ScriptError>) {
                 if trace {
                     for e in &o.events {
                         s.push_str(&format!("    {e}\n"));
+                    }
+                    if o.events_lost > 0 {
+                        s.push_str(&format!(
+                            "    ... {} more events not recorded\n",
+                            o.events_lost
+                        ));
                     }
                 }
             }

@@ -215,8 +215,10 @@ export interface PageTablesView {
 /// The state one `Machine` object holds.
 struct Inner {
     runner: Runner,
-    /// Events already taken from the core (by the runner) but not yet by JS.
+    /// Events already taken from the core (by the runner) but not yet by JS
+    /// (at most `vmcore::event::MAX_LOGGED`; the rest are counted in `lost`).
     pending: Vec<Event>,
+    lost: u64,
     /// The bytes `loadPageStates` filled, read from JS through `pageStatesPtr`.
     page_buf: Vec<u8>,
 }
@@ -226,11 +228,22 @@ impl Inner {
         Inner {
             runner: Runner::new(Core::new(cfg)),
             pending: Vec::new(),
+            lost: 0,
             page_buf: Vec::new(),
         }
     }
     fn m(&mut self) -> &mut Core {
         self.runner.machine_mut()
+    }
+    /// Keep a line's events for `takeEvents`, within the log's bound.
+    fn keep_events(&mut self, out: &mut vmscript::LineOutput) {
+        let room = vmcore::event::MAX_LOGGED.saturating_sub(self.pending.len());
+        if out.events.len() > room {
+            self.lost += (out.events.len() - room) as u64;
+            out.events.truncate(room);
+        }
+        self.pending.append(&mut out.events);
+        self.lost += out.events_lost;
     }
 }
 
@@ -430,7 +443,7 @@ impl Machine {
         Ok(self.with(|i| match i.runner.exec_line(n as usize, &text) {
             Ok(None) => js::obj(&[("ok", JsValue::TRUE), ("output", JsValue::NULL)]),
             Ok(Some(mut out)) => {
-                i.pending.append(&mut out.events);
+                i.keep_events(&mut out);
                 js::obj(&[("ok", JsValue::TRUE), ("output", line_output(&out))])
             }
             Err(e) => js::obj(&[
@@ -456,7 +469,7 @@ impl Machine {
             let outs = js_sys::Array::new();
             for o in &mut outcome.outputs {
                 outs.push(&line_output(o));
-                i.pending.append(&mut o.events);
+                i.keep_events(o);
             }
             let err = match &outcome.error {
                 Some(e) => js::obj(&[
@@ -491,7 +504,8 @@ impl Machine {
 
     /// Every event since the last call, oldest first: `{ events, dropped }`.
     /// With `max`, at most `max` events are returned and the rest only
-    /// counted in `dropped`.
+    /// counted in `dropped`, as are events past the log's bound (about a
+    /// million between two calls) that were never kept.
     #[wasm_bindgen(js_name = takeEvents, unchecked_return_type = "{ events: VmEvent[]; dropped: number }")]
     pub fn take_events(
         &self,
@@ -505,6 +519,7 @@ impl Machine {
         Ok(self.with(|i| {
             let mut all = core::mem::take(&mut i.pending);
             all.append(&mut i.m().take_events());
+            let lost = core::mem::take(&mut i.lost) + i.m().take_events_lost();
             let keep = (all.len() as u64).min(max) as usize;
             let out = js_sys::Array::new();
             for e in &all[..keep] {
@@ -512,7 +527,10 @@ impl Machine {
             }
             js::obj(&[
                 ("events", out.into()),
-                ("dropped", JsValue::from_f64((all.len() - keep) as f64)),
+                (
+                    "dropped",
+                    JsValue::from_f64((all.len() - keep) as f64 + lost as f64),
+                ),
             ])
         }))
     }
