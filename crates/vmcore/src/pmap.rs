@@ -249,6 +249,19 @@ impl TlbFlush {
     pub fn ignore(self) {}
 }
 
+/// What [`Pmap::visit_tables`] shows a visitor.
+pub trait TableVisitor {
+    /// A table frame `pfn` at `level` (4 = PML4 .. 1 = PT) translating
+    /// `[start, last]`, with `used` non-zero entries.
+    fn table(&mut self, pfn: Pfn, level: u8, start: VirtAddr, last: VirtAddr, used: u32);
+    /// Present entry `index` of the current table, translating from `va`;
+    /// `leaf`: it maps a page (4 KiB, or 2 MiB with PS) rather than a
+    /// table. Return false to stop this table here.
+    fn entry(&mut self, index: usize, pte: Pte, va: VirtAddr, level: u8, leaf: bool) -> bool;
+    /// The current table is done; `cut`: `entry` stopped it early.
+    fn end_table(&mut self, cut: bool);
+}
+
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum PmapError {
     /// No free frame for a page table.
@@ -1096,6 +1109,50 @@ impl Pmap {
         out
     }
 
+    /// Walk the tree of table frames from CR3 in address order, for views
+    /// of it: `v.table` for each table, `v.entry` for each present entry
+    /// (a non-leaf entry's table is visited right after it, unless `entry`
+    /// says stop), `v.end_table` when a table is done.
+    pub fn visit_tables(&self, phys: &PhysMem, v: &mut impl TableVisitor) {
+        fn visit(phys: &PhysMem, t: Pfn, level: u8, base: u64, v: &mut dyn TableVisitor) {
+            let shift = shift_of(level);
+            let span = 1u64 << (shift + 9);
+            v.table(
+                t,
+                level,
+                canon(base),
+                canon(base + (span - 1)),
+                used(phys, t),
+            );
+            let mut left = used(phys, t);
+            let mut cut = false;
+            for idx in 0..ENTRIES {
+                if left == 0 {
+                    break;
+                }
+                let e = rd(phys, t, idx);
+                if e.is_unused() {
+                    continue;
+                }
+                left -= 1;
+                if !e.is_present() {
+                    continue;
+                }
+                let l = base + ((idx as u64) << shift);
+                let leaf = level == 1 || (level == 2 && e.is_huge());
+                if !v.entry(idx, e, canon(l), level, leaf) {
+                    cut = true;
+                    break;
+                }
+                if !leaf {
+                    visit(phys, e.pfn(), level - 1, l, v);
+                }
+            }
+            v.end_table(cut);
+        }
+        visit(phys, self.cr3, 4, 0, v);
+    }
+
     /// Call `f(va, leaf, level)` for every present leaf (level 1, or 2 for a
     /// 2 MiB leaf) in address order.
     pub fn for_each_leaf(&self, phys: &PhysMem, mut f: impl FnMut(VirtAddr, Pte, u8)) {
@@ -1860,6 +1917,79 @@ mod tests {
         assert_eq!(un.len(), 1);
         assert_eq!(un[0].va, VirtAddr(hi));
         r.check();
+    }
+
+    #[test]
+    fn visit_tables_sees_every_table_and_leaf_in_order() {
+        #[derive(Default)]
+        struct Seen {
+            tables: Vec<(Pfn, u8, u64, u64)>,
+            leaves: Vec<(u64, bool)>,
+            depth: usize,
+            stop_after: Option<usize>,
+            cut: bool,
+        }
+        impl TableVisitor for Seen {
+            fn table(&mut self, pfn: Pfn, level: u8, start: VirtAddr, last: VirtAddr, _: u32) {
+                self.depth += 1;
+                self.tables.push((pfn, level, start.0, last.0));
+            }
+            fn entry(&mut self, _: usize, _: Pte, va: VirtAddr, level: u8, leaf: bool) -> bool {
+                if leaf {
+                    if self.stop_after == Some(self.leaves.len()) {
+                        return false;
+                    }
+                    self.leaves.push((va.0, level == 2));
+                }
+                true
+            }
+            fn end_table(&mut self, cut: bool) {
+                self.cut |= cut;
+                self.depth -= 1;
+            }
+        }
+        let mut r = Rig::new(4096);
+        let base = 0x7f12_3456_0000u64;
+        for i in 0..3 {
+            let f = r.frame();
+            r.enter(base + i * 0x1000, f, PteProt::READ_WRITE).ignore();
+        }
+        let f = r.frame();
+        r.enter(0x1000, f, PteProt::READ_WRITE).ignore();
+        let mut seen = Seen::default();
+        r.pmap.visit_tables(&r.phys, &mut seen);
+        assert_eq!(seen.depth, 0, "every table ended");
+        assert!(!seen.cut);
+        // One PML4, then per address region a PDPT, PD and PT, lowest first.
+        let levels: Vec<u8> = seen.tables.iter().map(|t| t.1).collect();
+        assert_eq!(levels, [4, 3, 2, 1, 3, 2, 1]);
+        assert_eq!(seen.tables[0].0, r.pmap.cr3());
+        assert_eq!((seen.tables[0].2, seen.tables[0].3), (0, u64::MAX));
+        let pt = seen.tables[6];
+        assert_eq!(
+            (pt.2, pt.3),
+            (base & !0x1f_ffff, (base & !0x1f_ffff) + 0x1f_ffff)
+        );
+        let frames: Vec<(Pfn, u8)> = seen.tables.iter().map(|t| (t.0, t.1)).collect();
+        assert_eq!(frames, r.pmap.table_frames(&r.phys));
+        assert_eq!(
+            seen.leaves,
+            [
+                (0x1000, false),
+                (base, false),
+                (base + 0x1000, false),
+                (base + 0x2000, false)
+            ]
+        );
+        // Stopping a table early is reported as a cut.
+        let mut some = Seen {
+            stop_after: Some(2),
+            ..Seen::default()
+        };
+        r.pmap.visit_tables(&r.phys, &mut some);
+        assert!(some.cut);
+        assert_eq!(some.leaves.len(), 2);
+        assert_eq!(some.depth, 0);
     }
 
     #[test]

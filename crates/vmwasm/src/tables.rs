@@ -1,6 +1,6 @@
 //! The page-table tree of a process as plain JavaScript objects: every
-//! table frame reachable from CR3 with its present entries, read straight
-//! out of the simulated frames (the tables are real 512-entry tables).
+//! table frame reachable from CR3 with its present entries, as the pmap
+//! walks them out of the simulated frames (`Pmap::visit_tables`).
 //!
 //! The output is bounded: at most `limit` leaf entries (4 KiB and 2 MiB
 //! pages) are listed, and at most `3 * limit + 1` tables (what `limit`
@@ -9,9 +9,9 @@
 //! the whole view.
 
 use core::fmt::Write as _;
-use vmcore::arch::x86_64::{ENTRIES, Pte, level_name};
-use vmcore::phys::PhysMem;
-use vmcore::{Machine as Core, Pfn, PhysAddr};
+use vmcore::arch::x86_64::{Pte, level_name};
+use vmcore::pmap::TableVisitor;
+use vmcore::{Machine as Core, Pfn, VirtAddr};
 use wasm_bindgen::prelude::*;
 
 /// Leaves listed when the caller gives no limit.
@@ -21,20 +21,6 @@ pub const MAX_LIMIT: u64 = 1 << 20;
 
 /// The largest integer a JavaScript Number holds exactly.
 const MAX_SAFE: u64 = (1 << 53) - 1;
-
-/// Bytes covered by one entry of a table at `level` (4 = PML4 .. 1 = PT).
-fn shift_of(level: u8) -> u32 {
-    12 + 9 * (u32::from(level) - 1)
-}
-
-/// The canonical address of an offset in the 48-bit linear space.
-fn canon(lin: u64) -> u64 {
-    if lin >= 1 << 47 {
-        lin | 0xffff_0000_0000_0000
-    } else {
-        lin
-    }
-}
 
 /// One step of the way from the root object to a value.
 #[derive(Clone, Copy)]
@@ -48,8 +34,7 @@ enum Seg {
 /// times more). JSON has no BigInt: a number past 2^53 is written as a
 /// placeholder string and replaced by a BigInt after parsing ([`Seg`]
 /// paths in `fixups`); only upper-half addresses are that large.
-struct Walker<'a> {
-    phys: &'a PhysMem,
+struct Walker {
     limit: u64,
     max_tables: u64,
     leaves: u64,
@@ -58,9 +43,11 @@ struct Walker<'a> {
     json: String,
     path: Vec<Seg>,
     fixups: Vec<(Vec<Seg>, &'static str, u64)>,
+    /// Entries listed so far in each open table, root first.
+    listed: Vec<u32>,
 }
 
-impl Walker<'_> {
+impl Walker {
     /// `"key":value,` for a number that may need a BigInt.
     fn num(&mut self, key: &'static str, v: u64) {
         if v <= MAX_SAFE {
@@ -70,84 +57,72 @@ impl Walker<'_> {
             self.fixups.push((self.path.clone(), key, v));
         }
     }
+}
 
-    /// The table in frame `pfn` at `level`, covering linear addresses from
-    /// `base`, as a JSON object.
-    fn table(&mut self, pfn: Pfn, level: u8, base: u64) {
+impl TableVisitor for Walker {
+    fn table(&mut self, pfn: Pfn, level: u8, start: VirtAddr, last: VirtAddr, used: u32) {
         self.tables += 1;
-        let shift = shift_of(level);
-        let span = 1u64 << (shift + 9);
-        let used = self.phys.table_entries(pfn);
         let _ = write!(
             self.json,
             "{{\"pfn\":{},\"level\":{level},\"name\":\"{}\",\"used\":{used},",
             pfn.0,
             level_name(level)
         );
-        self.num("start", canon(base));
-        self.num("last", canon(base + (span - 1)));
+        self.num("start", start.0);
+        self.num("last", last.0);
         self.json.push_str("\"entries\":[");
         self.path.push(Seg::Key("entries"));
-        let mut cut = false;
-        let mut seen = 0u32;
-        let mut listed = 0u32;
-        let mut idx = 0usize;
-        while seen < used && idx < ENTRIES {
-            let e = Pte(self
-                .phys
-                .read_u64(PhysAddr((pfn.0 << 12) | (idx as u64 * 8))));
-            let i = idx;
-            idx += 1;
-            if e.is_unused() {
-                continue;
-            }
-            seen += 1;
-            if !e.is_present() {
-                continue;
-            }
-            let leaf = level == 1 || (level == 2 && e.is_huge());
-            if self.leaves >= self.limit || (!leaf && self.tables >= self.max_tables) {
-                cut = true;
-                break;
-            }
-            if listed > 0 {
-                self.json.push(',');
-            }
-            self.path.push(Seg::Index(listed));
-            listed += 1;
-            let lin = base + ((i as u64) << shift);
-            let _ = write!(
-                self.json,
-                "{{\"index\":{i},\"entry\":\"{:#018x}\",\"flags\":[",
-                e.0
-            );
-            for (k, f) in e.flag_names().iter().enumerate() {
-                let _ = write!(self.json, "{}\"{f}\"", if k > 0 { "," } else { "" });
-            }
-            let _ = write!(
-                self.json,
-                "],\"pfn\":{},\"leaf\":{leaf},\"huge\":{},",
-                e.pfn().0,
-                leaf && level == 2
-            );
-            self.num("va", canon(lin));
-            self.json.push_str("\"table\":");
-            if leaf {
-                self.leaves += 1;
-                self.json.push_str("null");
-            } else {
-                self.path.push(Seg::Key("table"));
-                self.table(e.pfn(), level - 1, lin);
-                self.path.pop();
-            }
-            self.json.push('}');
+        self.listed.push(0);
+    }
+
+    fn entry(&mut self, index: usize, pte: Pte, va: VirtAddr, level: u8, leaf: bool) -> bool {
+        if self.leaves >= self.limit || (!leaf && self.tables >= self.max_tables) {
+            return false;
+        }
+        let listed = self.listed.last_mut().expect("inside a table");
+        if *listed > 0 {
+            self.json.push(',');
+        }
+        self.path.push(Seg::Index(*listed));
+        *listed += 1;
+        let _ = write!(
+            self.json,
+            "{{\"index\":{index},\"entry\":\"{:#018x}\",\"flags\":[",
+            pte.0
+        );
+        for (k, f) in pte.flag_names().iter().enumerate() {
+            let _ = write!(self.json, "{}\"{f}\"", if k > 0 { "," } else { "" });
+        }
+        let _ = write!(
+            self.json,
+            "],\"pfn\":{},\"leaf\":{leaf},\"huge\":{},",
+            pte.pfn().0,
+            leaf && level == 2
+        );
+        self.num("va", va.0);
+        self.json.push_str("\"table\":");
+        if leaf {
+            self.leaves += 1;
+            self.json.push_str("null}");
             self.path.pop();
+        } else {
+            // The table follows; `end_table` closes this entry.
+            self.path.push(Seg::Key("table"));
         }
-        self.path.pop();
-        if cut {
-            self.truncated = true;
-        }
+        true
+    }
+
+    fn end_table(&mut self, cut: bool) {
+        self.truncated |= cut;
         let _ = write!(self.json, "],\"truncated\":{cut}}}");
+        self.path.pop(); // "entries"
+        self.listed.pop();
+        if !self.listed.is_empty() {
+            // Close the entry that led here.
+            self.json.push('}');
+            self.path.pop(); // "table"
+            self.path.pop(); // the entry's index
+        }
     }
 }
 
@@ -158,7 +133,6 @@ pub fn page_tables(m: &Core, pid: u32, limit: u64) -> JsValue {
     };
     let cr3 = p.pmap.cr3();
     let mut w = Walker {
-        phys: m.phys(),
         limit,
         max_tables: limit.saturating_mul(3).saturating_add(1),
         leaves: 0,
@@ -167,8 +141,9 @@ pub fn page_tables(m: &Core, pid: u32, limit: u64) -> JsValue {
         json: String::with_capacity(4096),
         path: vec![Seg::Key("root")],
         fixups: Vec::new(),
+        listed: Vec::new(),
     };
-    w.table(cr3, 4, 0);
+    p.pmap.visit_tables(m.phys(), &mut w);
     let root = core::mem::take(&mut w.json);
     let mut json = format!(
         "{{\"pid\":{pid},\"cr3\":{},\"resident\":{},\"limit\":{limit},\"tables\":{},\"leaves\":{},\"truncated\":{},\"root\":",
