@@ -505,7 +505,7 @@ impl PhysMem {
     /// The little-endian `u64` at `pa` (8-aligned; low bits are ignored).
     #[inline]
     pub fn read_u64(&self, pa: PhysAddr) -> u64 {
-        debug_assert!(pa.0 % 8 == 0, "unaligned read_u64 at {pa}");
+        debug_assert!(pa.0.is_multiple_of(8), "unaligned read_u64 at {pa}");
         let off = (pa.frame_offset() & !7).min(FRAME_BYTES - 8);
         self.data(pa.0 >> PAGE_SHIFT).map_or(0, |d| {
             let mut b = [0u8; 8];
@@ -517,7 +517,7 @@ impl PhysMem {
     /// Store a little-endian `u64` at `pa` (8-aligned; low bits are ignored).
     #[inline]
     pub fn write_u64(&mut self, pa: PhysAddr, v: u64) {
-        debug_assert!(pa.0 % 8 == 0, "unaligned write_u64 at {pa}");
+        debug_assert!(pa.0.is_multiple_of(8), "unaligned write_u64 at {pa}");
         let pfn = pa.0 >> PAGE_SHIFT;
         if v == 0 && self.data(pfn).is_none() {
             return;
@@ -633,7 +633,7 @@ mod tests {
             x ^= x << 13;
             x ^= x >> 7;
             x ^= x << 17;
-            if x % 3 != 0 {
+            if !x.is_multiple_of(3) {
                 if let Some(p) = m.alloc(FrameOwner::Anon { anon: 1 }, &mut e) {
                     assert!(live.insert(p), "frame {p} handed out twice");
                     assert!(m.is_allocated(p));

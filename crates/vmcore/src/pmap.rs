@@ -578,7 +578,7 @@ impl Pmap {
         prot: PteProt,
         ev: &mut EventLog,
     ) -> Result<TlbFlush, PmapError> {
-        debug_assert!(va.is_aligned(HUGE_PAGE_SIZE) && pfn.0 % PAGES_PER_HUGE == 0);
+        debug_assert!(va.is_aligned(HUGE_PAGE_SIZE) && pfn.0.is_multiple_of(PAGES_PER_HUGE));
         let va = va.align_down(HUGE_PAGE_SIZE);
         let pfn = Pfn(pfn.0 & !(PAGES_PER_HUGE - 1));
         let mut flush = TlbFlush::none(self.asid);
@@ -748,16 +748,17 @@ impl Pmap {
         for i in 0..PAGES_PER_HUGE {
             release(phys, Pfn(base + i), old);
             let pl = l + (i << PAGE_SHIFT);
-            if let Some(out) = &mut zap.out {
-                if zap.s <= pl && pl < zap.e {
-                    out.push(Unmapped {
-                        va: canon(pl),
-                        pfn: Pfn(base + i),
-                        dirty: f.contains(PteFlags::DIRTY),
-                        accessed: f.contains(PteFlags::ACCESSED),
-                        writable: f.contains(PteFlags::WRITABLE),
-                    });
-                }
+            if let Some(out) = &mut zap.out
+                && zap.s <= pl
+                && pl < zap.e
+            {
+                out.push(Unmapped {
+                    va: canon(pl),
+                    pfn: Pfn(base + i),
+                    dirty: f.contains(PteFlags::DIRTY),
+                    accessed: f.contains(PteFlags::ACCESSED),
+                    writable: f.contains(PteFlags::WRITABLE),
+                });
             }
         }
         self.resident -= PAGES_PER_HUGE;
@@ -993,25 +994,25 @@ impl Pmap {
         ev: &mut EventLog,
     ) -> TlbFlush {
         let mut flush = TlbFlush::none(self.asid);
-        if let Some((t, idx, level, old)) = self.find_leaf(phys, va) {
-            if old.flags().contains(flag) {
-                let new = old.without(flag);
-                wr(phys, t, idx, new);
-                let va = va.align_down(if level == 2 {
-                    HUGE_PAGE_SIZE
-                } else {
-                    PAGE_SIZE
-                });
-                let asid = self.asid;
-                ev.push_with(|| Event::PteWrite {
-                    asid,
-                    va,
-                    level,
-                    old: old.0,
-                    new: new.0,
-                });
-                flush.add(va);
-            }
+        if let Some((t, idx, level, old)) = self.find_leaf(phys, va)
+            && old.flags().contains(flag)
+        {
+            let new = old.without(flag);
+            wr(phys, t, idx, new);
+            let va = va.align_down(if level == 2 {
+                HUGE_PAGE_SIZE
+            } else {
+                PAGE_SIZE
+            });
+            let asid = self.asid;
+            ev.push_with(|| Event::PteWrite {
+                asid,
+                va,
+                level,
+                old: old.0,
+                new: new.0,
+            });
+            flush.add(va);
         }
         flush
     }

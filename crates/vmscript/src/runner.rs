@@ -359,10 +359,10 @@ impl Runner {
             debug_assert!(kind != ArgKind::Proc || matches!(v, Val::Proc(_)));
             vals.push(v);
         }
-        if let (Op::Open, Some(Val::Name(n))) = (h.op, vals.first()) {
-            if self.files.contains(n) {
-                return Err(format!("file {n} was already created"));
-            }
+        if let (Op::Open, Some(Val::Name(n))) = (h.op, vals.first())
+            && self.files.contains(n)
+        {
+            return Err(format!("file {n} was already created"));
         }
         Ok(vals)
     }

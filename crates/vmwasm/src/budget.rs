@@ -31,7 +31,7 @@ static LOST: AtomicU64 = AtomicU64::new(0);
 
 fn mib(frames: u64) -> String {
     let m = frames * 4 / 1024;
-    if m >= 1024 && m % 1024 == 0 {
+    if m >= 1024 && m.is_multiple_of(1024) {
         format!("{} GiB", m / 1024)
     } else {
         format!("{m} MiB")

@@ -329,7 +329,7 @@ impl Machine {
             // A page that cannot be entered (no memory for a page table) is
             // simply not mapped: its anon is still in the amap, and the next
             // access faults it back in.
-            if level == 2 && nva % HUGE_PAGE_SIZE == 0 {
+            if level == 2 && nva.is_multiple_of(HUGE_PAGE_SIZE) {
                 let _ = self.pmap_enter_huge(pid, nva, pte.pfn(), w, x);
             } else if level == 2 {
                 for i in 0..PAGES_PER_HUGE {

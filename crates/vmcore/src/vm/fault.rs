@@ -366,7 +366,7 @@ impl Machine {
             return false;
         }
         // `transhuge_vma_suitable`: the object offset must line up too.
-        if ((e.start >> 12).wrapping_sub(e.pgoff)) % PAGES_PER_HUGE != 0 {
+        if !((e.start >> 12).wrapping_sub(e.pgoff)).is_multiple_of(PAGES_PER_HUGE) {
             return false;
         }
         let p = &self.procs[&pid];

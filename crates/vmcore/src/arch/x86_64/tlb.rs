@@ -229,7 +229,9 @@ impl Tlb {
     /// the set is evicted.
     pub fn insert(&mut self, mut e: TlbEntry) {
         let set = if e.huge {
-            debug_assert!(e.vpn % PAGES_PER_HUGE == 0 && e.pfn.0 % PAGES_PER_HUGE == 0);
+            debug_assert!(
+                e.vpn.is_multiple_of(PAGES_PER_HUGE) && e.pfn.0.is_multiple_of(PAGES_PER_HUGE)
+            );
             e.vpn &= !(PAGES_PER_HUGE - 1);
             self.huge_set_of(e.vpn)
         } else {
