@@ -425,88 +425,54 @@ impl Machine {
     /// edges, zap the page tables, drop amap and object references
     /// (`do_vmi_munmap`).
     pub(crate) fn unmap_range(&mut self, pid: Pid, start: u64, end: u64) {
-        // The common case, one whole entry: take it out of the tree in the
-        // same walk that finds it (and sees whether the next entry starts
-        // right at `end`); no clipping.
-        let mut next_at_end = None;
-        let exact = {
-            let mut first = true;
-            let mut it = self
-                .proc_mut(pid)
-                .map
-                .entries
-                .extract_if(start..=end, |&k, e| {
-                    if first {
-                        first = false;
-                        k == start && e.end == end
-                    } else {
-                        next_at_end = Some(k);
-                        false
-                    }
-                });
-            let taken = it.next();
-            if taken.is_some() {
-                // Let the walk look at what follows (at most the entry at `end`).
-                let _ = it.next();
-            }
-            taken.map(|(_, e)| e)
+        // The common case, one whole entry, needs no clipping or search.
+        let mut it = self.procs[&pid].map.entries.range(start..);
+        let exact = it.next().is_some_and(|(&s, e)| s == start && e.end == end);
+        let next_start = if exact {
+            Some(it.next().map(|(&s, _)| s))
+        } else {
+            None
         };
-        if let Some(e) = exact {
-            self.zap(pid, start, end);
-            self.drop_guards(pid, start, end);
-            self.entry_gone(pid, *e);
-            // Without an entry starting at `end`, the map looks the next
-            // one up itself if it needs it.
-            let next_start = next_at_end.map(Some);
-            self.proc_mut(pid).map.note_unmapped(
-                end,
-                crate::machine::MMAP_BASE.min(TASK_SIZE),
-                next_start,
-            );
-            return;
+        if !exact {
+            self.clip(pid, start);
+            self.clip(pid, end);
         }
-        self.clip(pid, start);
-        self.clip(pid, end);
-        let starts = self.procs[&pid].map.overlapping(start, end);
+        let (one, many);
+        let starts: &[u64] = if exact {
+            one = [start];
+            &one
+        } else {
+            many = self.procs[&pid].map.overlapping(start, end);
+            &many
+        };
         if starts.is_empty() {
             return;
         }
         self.zap(pid, start, end);
-        self.drop_guards(pid, start, end);
-        for s in starts {
-            let e = self.proc_mut(pid).map.entries.remove(&s).expect("entry");
-            self.entry_gone(pid, *e);
-        }
-        self.proc_mut(pid)
-            .map
-            .note_unmapped(end, crate::machine::MMAP_BASE.min(TASK_SIZE), None);
-    }
-
-    /// Guard pages in `[start, end)` go with the mapping.
-    fn drop_guards(&mut self, pid: Pid, start: u64, end: u64) {
         let p = self.proc_mut(pid);
-        if p.guards.is_empty() {
-            return;
-        }
         let gone: Vec<u64> = p.guards.range(start..end).copied().collect();
         for g in gone {
             p.guards.remove(&g);
         }
-    }
-
-    /// An entry left the map: its amap and object references go.
-    fn entry_gone(&mut self, pid: Pid, e: Entry) {
-        if let Some(r) = e.aref {
-            self.amap_unref(r.amap, r.slotoff, e.pages());
+        for s in starts {
+            let e = self.proc_mut(pid).map.entries.remove(s).expect("entry");
+            if let Some(r) = e.aref {
+                self.amap_unref(r.amap, r.slotoff, e.pages());
+            }
+            if let Some(o) = e.object {
+                self.object_unref(o);
+            }
+            self.ev.push_with(|| Event::EntryRemove {
+                pid,
+                start: VirtAddr(e.start),
+                end: VirtAddr(e.end),
+            });
         }
-        if let Some(o) = e.object {
-            self.object_unref(o);
-        }
-        self.ev.push_with(|| Event::EntryRemove {
-            pid,
-            start: VirtAddr(e.start),
-            end: VirtAddr(e.end),
-        });
+        self.proc_mut(pid).map.note_unmapped(
+            end,
+            crate::machine::MMAP_BASE.min(TASK_SIZE),
+            next_start,
+        );
     }
 
     /// Throw away the private pages of `[start, end)` inside one entry:
