@@ -6,9 +6,7 @@
 // `make build` (www/pkg, www/web). Screenshots go to test-results/.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import path from 'node:path';
-import { serveSite, launchBrowser, newPage, screenshot, wwwDir } from './harness.mjs';
+import { serveSite, launchBrowser, screenshot, openPlayground, loadExample, button } from './harness.mjs';
 
 let site;
 let browser;
@@ -23,21 +21,8 @@ after(async () => {
   await site?.close();
 });
 
-async function open(viewport = { width: 1440, height: 900 }) {
-  const { page, errors } = await newPage(browser, { viewport });
-  await page.goto(new URL('index.html', site.url).href);
-  await page.waitForSelector('body[data-ready="1"]', { timeout: 30_000 });
-  return { page, errors };
-}
+const open = (viewport) => openPlayground(browser, site, viewport);
 
-async function loadExample(page, file) {
-  const text = fs.readFileSync(path.join(wwwDir, 'scenarios', file), 'utf8');
-  await page.locator('vm-playground select[aria-label="Example scenarios"]').selectOption(file);
-  await page.waitForFunction((t) => document.querySelector('vm-playground').sessionObject.text === t, text);
-  return text;
-}
-
-const button = (page, name) => page.locator('vm-playground').getByRole('button', { name, exact: true });
 const pc = (page) => page.evaluate(() => document.querySelector('vm-playground').sessionObject.pc);
 /** The element focused inside the playground's shadow tree, as a class list. */
 const focusedClass = (page) => page.evaluate(() => document.querySelector('vm-playground').shadowRoot.activeElement?.className || '');

@@ -119,3 +119,24 @@ export async function screenshot(page, name) {
 export function tempDir(prefix = 'vmplay-e2e-') {
   return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
 }
+
+// ---- the playground page (index.html) ---------------------------------------
+
+/** A page with the playground of `site` loaded and ready: `{ page, errors }`. */
+export async function openPlayground(browser, site, viewport = { width: 1440, height: 900 }) {
+  const { page, errors } = await newPage(browser, { viewport });
+  await page.goto(new URL('index.html', site.url).href);
+  await page.waitForSelector('body[data-ready="1"]', { timeout: 30_000 });
+  return { page, errors };
+}
+
+/** Load an example from the gallery and wait until the editor holds it. */
+export async function loadExample(page, file) {
+  const text = fs.readFileSync(path.join(wwwDir, 'scenarios', file), 'utf8');
+  await page.locator('vm-playground select[aria-label="Example scenarios"]').selectOption(file);
+  await page.waitForFunction((t) => document.querySelector('vm-playground').sessionObject.text === t, text);
+  return text;
+}
+
+/** The playground's button named exactly `name`. */
+export const button = (page, name) => page.locator('vm-playground').getByRole('button', { name, exact: true });

@@ -6,7 +6,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { serveSite, launchBrowser, newPage, screenshot, wwwDir } from './harness.mjs';
+import { serveSite, launchBrowser, newPage, screenshot, wwwDir, openPlayground, loadExample, button } from './harness.mjs';
 
 let site;
 let browser;
@@ -23,23 +23,8 @@ after(async () => {
 
 const EXAMPLES = JSON.parse(fs.readFileSync(path.join(wwwDir, 'scenarios', 'index.json'), 'utf8'));
 
-/** A page with the playground loaded and ready. */
-async function open(viewport = { width: 1440, height: 900 }) {
-  const { page, errors } = await newPage(browser, { viewport });
-  await page.goto(new URL('index.html', site.url).href);
-  await page.waitForSelector('body[data-ready="1"]', { timeout: 30_000 });
-  return { page, errors };
-}
+const open = (viewport) => openPlayground(browser, site, viewport);
 
-/** Load an example from the gallery and wait until the editor holds it. */
-async function loadExample(page, file) {
-  const text = fs.readFileSync(path.join(wwwDir, 'scenarios', file), 'utf8');
-  await page.locator('vm-playground select[aria-label="Example scenarios"]').selectOption(file);
-  await page.waitForFunction((t) => document.querySelector('vm-playground').sessionObject.text === t, text);
-  return text;
-}
-
-const button = (page, name) => page.locator('vm-playground').getByRole('button', { name, exact: true });
 
 /** What the session printed so far, as `vmplay run` prints it. */
 async function printed(page) {
