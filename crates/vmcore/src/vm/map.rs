@@ -212,7 +212,10 @@ impl VmMap {
     /// `next_start`, when the caller knows it, is where the next entry
     /// above the hole starts (`None`: look it up).
     pub fn note_unmapped(&mut self, end: u64, top: u64, next_start: Option<Option<u64>>) {
-        if end > self.free_area_cache {
+        // No cached start (0) means the next search starts at the top:
+        // there is nothing to move up. (Setting one here would claim that
+        // no large hole lies above it, which nothing has checked.)
+        if self.free_area_cache != 0 && end > self.free_area_cache {
             // Extend to the end of the whole hole this one joins.
             let next = match next_start {
                 Some(n) => n,
