@@ -9,8 +9,9 @@
 #   wasm-bindgen-cli         exactly the wasm-bindgen version in Cargo.lock,
 #                            cargo install WITHOUT --locked
 #   chromium, chromedriver   Debian packages (/usr/bin/chromium, /usr/bin/chromedriver)
-#   node_modules             npm ci: playwright-core (browser tests) and
+#   node_modules             npm ci: playwright-core (browser tests),
 #                            binaryen (its wasm-opt; never Debian's binaryen)
+#                            and typescript (tsc checks the .d.ts)
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 cd "$ROOT"
@@ -82,7 +83,7 @@ stamp="node_modules/.vmplay-setup-stamp"
 want="$(sha256sum package-lock.json | cut -d' ' -f1)"
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ] ||
    [ ! -x node_modules/.bin/wasm-opt ] || [ ! -d node_modules/playwright-core ]; then
-    note "npm ci (playwright-core, binaryen)"
+    note "npm ci (playwright-core, binaryen, typescript)"
     npm ci --no-audit --no-fund
     printf '%s\n' "$want" > "$stamp"
 fi
