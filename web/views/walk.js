@@ -27,13 +27,21 @@ export const PTE_BITS = [
   { bit: 63, name: 'NX', help: 'no-execute: instruction fetches fault' },
 ];
 
-/** Decode a raw entry ("0x..." or number) into its bits and the frame it points to. */
+/** Bit 8 of a leaf with P clear: Linux's `_PAGE_PROTNONE` (the MMU ignores it there). */
+const PROTNONE = {
+  bit: 8,
+  name: 'PROTNONE',
+  help: 'P is clear, so the CPU ignores this bit; Linux sets it on the leaves of a PROT_NONE range: the page stays mapped (mincore, smaps) but every access faults',
+};
+
 /** Most pages (leaf entries) the tree of page tables lists. */
 export const TREE_LIMIT = 4096;
 
+/** Decode a raw entry ("0x..." or number) into its bits and the frame it points to. */
 export function decodeEntry(raw) {
   const v = BigInt(raw);
-  const bits = PTE_BITS.map((b) => ({ ...b, on: ((v >> BigInt(b.bit)) & 1n) === 1n }));
+  const present = (v & 1n) === 1n;
+  const bits = PTE_BITS.map((b) => ({ ...(b.bit === 8 && !present ? PROTNONE : b), on: ((v >> BigInt(b.bit)) & 1n) === 1n }));
   const pfn = Number((v >> 12n) & ((1n << 40n) - 1n));
   return { value: v, bits, pfn };
 }

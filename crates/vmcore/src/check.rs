@@ -314,8 +314,11 @@ impl Machine {
             .map
             .find(va)
             .ok_or(format!("p{pid}: PTE for {va:#x} outside every entry"))?;
-        let w = flags.contains(PteFlags::WRITABLE);
-        let x = !flags.contains(PteFlags::NO_EXECUTE);
+        // A PROTNONE leaf (P clear) grants nothing; it belongs in PROT_NONE
+        // entries and only there.
+        let present = flags.contains(PteFlags::PRESENT);
+        let w = present && flags.contains(PteFlags::WRITABLE);
+        let x = present && !flags.contains(PteFlags::NO_EXECUTE);
         ensure!(
             !w || e.prot.writable(),
             "p{pid}: {va:#x} writable PTE in a read-only entry"
@@ -325,8 +328,14 @@ impl Machine {
             "p{pid}: {va:#x} executable PTE in a no-exec entry"
         );
         ensure!(
-            e.prot.readable(),
-            "p{pid}: {va:#x} PTE in a PROT_NONE entry"
+            present == e.prot.readable(),
+            "p{pid}: {va:#x} {} PTE in a {} entry",
+            if present { "present" } else { "PROTNONE" },
+            if e.prot.readable() {
+                "readable"
+            } else {
+                "PROT_NONE"
+            }
         );
         let anon = e
             .slot(va)

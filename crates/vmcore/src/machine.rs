@@ -564,20 +564,21 @@ impl Machine {
     /// `pmap_protect` of `[start, end)`: write access is only ever taken
     /// away here; it is granted again page by page by write faults, which
     /// know whether a page is shared copy-on-write.
+    /// For PROT_NONE the leaves stay, made inaccessible (PROTNONE).
     pub(crate) fn pmap_protect(&mut self, pid: Pid, start: u64, end: u64, prot: Prot) {
         let Some(p) = self.procs.get_mut(&pid) else {
             return;
         };
-        let flush = p.pmap.protect(
-            &mut self.phys,
-            VirtAddr(start),
-            VirtAddr(end),
-            PteProt {
+        let (s, e) = (VirtAddr(start), VirtAddr(end));
+        let flush = if prot.is_empty() {
+            p.pmap.protect_none(&mut self.phys, s, e, &mut self.ev)
+        } else {
+            let prot = PteProt {
                 writable: false,
                 executable: prot.executable(),
-            },
-            &mut self.ev,
-        );
+            };
+            p.pmap.protect(&mut self.phys, s, e, prot, &mut self.ev)
+        };
         flush.flush(&mut self.tlb, &mut self.ev);
     }
 }

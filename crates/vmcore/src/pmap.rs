@@ -43,7 +43,14 @@ pub const TLB_SINGLE_PAGE_FLUSH_CEILING: usize = 33;
 const TABLE_FLAGS: PteFlags = PteFlags::PRESENT
     .union(PteFlags::WRITABLE)
     .union(PteFlags::USER);
-const PERM_BITS: u64 = PteFlags::WRITABLE.bits() | PteFlags::NO_EXECUTE.bits();
+/// The bits `protect` rewrites in a leaf: whether and how it may be used.
+/// Everything else (the frame, A/D, PS, software bits) is kept, as Linux's
+/// `pte_modify` keeps `_PAGE_CHG_MASK`.
+const PROT_BITS: u64 = PteFlags::PRESENT.bits()
+    | PteFlags::USER.bits()
+    | PteFlags::WRITABLE.bits()
+    | PteFlags::NO_EXECUTE.bits()
+    | PteFlags::PROTNONE.bits();
 
 /// The permissions of a user leaf (US is always set; reads always allowed).
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -283,6 +290,8 @@ pub struct Unmapped {
 pub struct Mapping {
     /// The 4 KiB frame of the page (inside a huge mapping too).
     pub pfn: Pfn,
+    /// The CPU may use the entry (false: PROTNONE, every access faults).
+    pub present: bool,
     pub writable: bool,
     pub executable: bool,
     pub dirty: bool,
@@ -497,7 +506,7 @@ impl Pmap {
         if level == target {
             return Ok(t);
         }
-        let huge = e.is_present();
+        let huge = e.is_mapped();
         let need = if huge { 1 } else { (level - target) as u64 };
         if phys.free_frames() < need {
             return Err(PmapError::NoMemory);
@@ -551,7 +560,7 @@ impl Pmap {
             new: new.0,
         });
         phys.map_inc(pfn);
-        if old.is_present() {
+        if old.is_mapped() {
             release(phys, old.pfn(), old);
             flush.add(va);
         } else {
@@ -589,7 +598,7 @@ impl Pmap {
         for i in 0..PAGES_PER_HUGE {
             phys.map_inc(pfn.add(i));
         }
-        if old.is_present() {
+        if old.is_mapped() {
             if old.is_huge() {
                 for i in 0..PAGES_PER_HUGE {
                     release(phys, Pfn(huge_base(old) + i), old);
@@ -640,7 +649,7 @@ impl Pmap {
         ev: &mut EventLog,
     ) -> Result<TlbFlush, PmapError> {
         let old = rd(phys, pd, idx);
-        debug_assert!(old.is_present() && old.is_huge());
+        debug_assert!(old.is_mapped() && old.is_huge());
         let pt = self.alloc_table(phys, 1, va2m, ev)?;
         let base = huge_base(old);
         // Same P/RW/US/A/D/NX and software bits; PS goes (bit 7 is PAT in a PTE).
@@ -714,7 +723,7 @@ impl Pmap {
             return;
         };
         for idx in first..=last {
-            if rd(phys, pt, idx).is_present() {
+            if rd(phys, pt, idx).is_mapped() {
                 self.zap_pte(phys, pt, idx, base + ((idx as u64) << PAGE_SHIFT), zap, ev);
             }
         }
@@ -841,7 +850,7 @@ impl Pmap {
         let shift = shift_of(level);
         for idx in first..=last {
             let e = rd(phys, table, idx);
-            if !e.is_present() {
+            if !e.is_mapped() {
                 continue;
             }
             let lo = base + ((idx as u64) << shift);
@@ -869,9 +878,10 @@ impl Pmap {
         }
     }
 
-    /// `pmap_protect`: set RW and NX of every present leaf in `[start, end)`
-    /// to `prot`, keeping A/D. A 2 MiB leaf partly inside is demoted (or,
-    /// with no free frame for that, dropped whole: it will fault back in).
+    /// `pmap_protect`: set RW and NX of every mapped leaf in `[start, end)`
+    /// to `prot`, keeping A/D; a PROTNONE leaf becomes present again. A
+    /// 2 MiB leaf partly inside is demoted (or, with no free frame for
+    /// that, dropped whole: it will fault back in).
     pub fn protect(
         &mut self,
         phys: &mut PhysMem,
@@ -880,11 +890,37 @@ impl Pmap {
         prot: PteProt,
         ev: &mut EventLog,
     ) -> TlbFlush {
+        let bits = prot.leaf_flags().bits() & PROT_BITS;
+        self.protect_bits(phys, start, end, bits, ev)
+    }
+
+    /// `change_protection` to PROT_NONE (`pte_modify` with `PAGE_NONE`):
+    /// every mapped leaf in `[start, end)` keeps its page, its A/D and its
+    /// place in the mapcount, but loses P, US, RW and NX and gains
+    /// PROTNONE, so that any access faults while mincore, smaps and the
+    /// next mprotect still find the page.
+    pub fn protect_none(
+        &mut self,
+        phys: &mut PhysMem,
+        start: VirtAddr,
+        end: VirtAddr,
+        ev: &mut EventLog,
+    ) -> TlbFlush {
+        self.protect_bits(phys, start, end, PteFlags::PROTNONE.bits(), ev)
+    }
+
+    fn protect_bits(
+        &mut self,
+        phys: &mut PhysMem,
+        start: VirtAddr,
+        end: VirtAddr,
+        bits: u64,
+        ev: &mut EventLog,
+    ) -> TlbFlush {
         let mut flush = TlbFlush::none(self.asid);
         let s = lin(start.0) & !(PAGE_SIZE - 1);
         let e = lin(end.0).next_multiple_of(PAGE_SIZE).min(LIN_TOP);
         if s < e {
-            let bits = prot.leaf_flags().bits() & PERM_BITS;
             let mut zap = Zap {
                 flush: &mut flush,
                 out: None,
@@ -912,14 +948,14 @@ impl Pmap {
         let shift = shift_of(level);
         for idx in first..=last {
             let e = rd(phys, table, idx);
-            if !e.is_present() {
+            if !e.is_mapped() {
                 continue;
             }
             let lo = base + ((idx as u64) << shift);
             let hi = lo + (1 << shift);
             let leaf = level == 1 || (level == 2 && e.is_huge());
             if leaf && (level == 1 || (zap.s <= lo && hi <= zap.e)) {
-                let new = Pte((e.0 & !PERM_BITS) | zap.bits);
+                let new = Pte((e.0 & !PROT_BITS) | zap.bits);
                 if new != e {
                     wr(phys, table, idx, new);
                     let (asid, va) = (self.asid, canon(lo));
@@ -954,7 +990,7 @@ impl Pmap {
         for level in (1..=4u8).rev() {
             let idx = va.table_index(level);
             let e = rd(phys, t, idx);
-            if !e.is_present() {
+            if !e.is_mapped() {
                 return None;
             }
             if level == 1 || (level == 2 && e.is_huge()) {
@@ -971,14 +1007,16 @@ impl Pmap {
         let (_, _, level, e) = self.find_leaf(phys, va)?;
         let huge = level == 2;
         let f = e.flags();
+        let present = e.is_present();
         Some(Mapping {
             pfn: if huge {
                 Pfn(huge_base(e) + va.table_index(1) as u64)
             } else {
                 e.pfn()
             },
-            writable: f.contains(PteFlags::WRITABLE),
-            executable: !f.contains(PteFlags::NO_EXECUTE),
+            present,
+            writable: present && f.contains(PteFlags::WRITABLE),
+            executable: present && !f.contains(PteFlags::NO_EXECUTE),
             dirty: f.contains(PteFlags::DIRTY),
             accessed: f.contains(PteFlags::ACCESSED),
             huge,
@@ -1072,7 +1110,7 @@ impl Pmap {
                 left -= 1;
                 wr(phys, table, idx, Pte(0));
                 used_dec(phys, table);
-                if e.is_present() {
+                if e.is_mapped() {
                     if level == 1 {
                         release(phys, e.pfn(), e);
                         self.resident = self.resident.saturating_sub(1);
@@ -1136,7 +1174,7 @@ impl Pmap {
                     continue;
                 }
                 left -= 1;
-                if !e.is_present() {
+                if !e.is_mapped() {
                     continue;
                 }
                 let l = base + ((idx as u64) << shift);
@@ -1166,7 +1204,7 @@ impl Pmap {
         ) {
             let shift = shift_of(level);
             for_used(phys, t, |idx, e| {
-                if !e.is_present() {
+                if !e.is_mapped() {
                     return;
                 }
                 let l = base + ((idx as u64) << shift);
@@ -1317,6 +1355,7 @@ mod tests {
             m,
             Mapping {
                 pfn: page,
+                present: true,
                 writable: true,
                 executable: false,
                 dirty: false,

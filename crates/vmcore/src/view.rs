@@ -159,6 +159,8 @@ pub struct SmapsView {
 
 /// Per-page state bits of [`Machine::page_states`].
 pub mod page_bits {
+    /// A leaf maps the page (Linux's `pte_present`: PROTNONE leaves of a
+    /// PROT_NONE range count, as they do for mincore and smaps).
     pub const PRESENT: u8 = 1 << 0;
     pub const WRITABLE: u8 = 1 << 1;
     pub const DIRTY: u8 = 1 << 2;

@@ -304,3 +304,45 @@ fn exit_frees_everything() {
     assert!(matches!(m.load(1, A), Err(AccessError::NoProcess(1))));
     assert_eq!(errno(m.mmap(1, 0, 4096, RW, PA, -1, 0)), Errno::ESRCH);
 }
+
+/// mprotect(PROT_NONE) keeps each page's leaf, with P clear and PROTNONE
+/// set: the page stays mapped (mincore, mapcount, the walk name its frame)
+/// but every access faults; PROT_READ makes the same leaf present again.
+#[test]
+fn prot_none_keeps_protnone_leaves() {
+    let mut m = machine();
+    m.mmap(1, A, 8192, RW, PA, -1, 0).unwrap();
+    m.store(1, A, 9).unwrap();
+    assert_eq!(m.load(1, A + 4096).unwrap(), 0); // the zero page
+    let before = m.walk(1, A).unwrap();
+    assert!(before.mapped);
+    m.mprotect(1, A, 8192, PROT_NONE).unwrap();
+    ok(&m);
+    let w = m.walk(1, A).unwrap();
+    let leaf = w.steps.last().unwrap();
+    assert_eq!(leaf.level, 1);
+    assert!(!leaf.present, "P is clear");
+    assert!(leaf.flags.contains(&"PROTNONE"), "{:?}", leaf.flags);
+    assert!(!leaf.flags.contains(&"P") && !leaf.flags.contains(&"US"));
+    assert!(leaf.flags.contains(&"D"), "A/D survive: {:?}", leaf.flags);
+    assert!(!w.mapped, "the MMU translates nothing");
+    assert_eq!(m.mincore(1, A, 8192).unwrap(), vec![1, 1]);
+    let pfn = before.pfn.unwrap();
+    assert_eq!(m.frame(pfn).unwrap().mapcount, 1, "still mapped once");
+    assert_eq!(sig(m.load(1, A)), SignalCode::SegvAccerr);
+    ok(&m);
+    m.mprotect(1, A, 8192, PROT_READ).unwrap();
+    ok(&m);
+    m.take_events();
+    assert_eq!(m.load(1, A).unwrap(), 9);
+    assert!(
+        !m.take_events()
+            .iter()
+            .any(|e| matches!(e, vmcore::Event::PageFault { .. })),
+        "the leaf came back present: no fault"
+    );
+    assert_eq!(m.walk(1, A).unwrap().pfn, Some(pfn));
+    m.munmap(1, A, 8192).unwrap();
+    ok(&m);
+    assert!(m.frame(pfn).is_none_or(|f| f.mapcount == 0));
+}

@@ -66,6 +66,10 @@ impl Machine {
                     // faults the page in later from the shared amap.
                     let _ = r;
                 }
+                if e.prot.is_empty() {
+                    // Copied PROTNONE entries stay inaccessible.
+                    self.pmap_protect(child, e.start, e.end, e.prot);
+                }
             }
             if !e.flags.contains(VmFlags::WIPEONFORK) {
                 let g: Vec<u64> = self.procs[&pid]

@@ -128,11 +128,14 @@ impl Machine {
             en.prot = prot;
             en.flags = flags;
         }
-        if prot.is_empty() {
-            // PROT_NONE: no access at all; the pages stay in the amap or the
-            // object and come back on the next fault after a new mprotect.
-            self.zap(pid, lo, hi);
-        } else if !prot.writable() || prot.executable() != e.prot.executable() || !e.prot.writable()
+        // Write access is only ever taken away here (a write fault grants it
+        // back, knowing whether the page is shared copy-on-write);
+        // PROT_NONE keeps the pages mapped but inaccessible (PROTNONE
+        // entries), and leaving PROT_NONE makes them present again.
+        if prot.is_empty()
+            || !prot.writable()
+            || prot.executable() != e.prot.executable()
+            || !e.prot.writable()
         {
             self.pmap_protect(pid, lo, hi, prot);
         }

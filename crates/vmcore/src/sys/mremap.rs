@@ -339,6 +339,10 @@ impl Machine {
                 let _ = self.pmap_enter(pid, nva, pte.pfn(), w, x);
             }
         }
+        if ne.prot.is_empty() {
+            // PROTNONE entries move as they were: mapped, inaccessible.
+            self.pmap_protect(pid, dest, dest + old_len, ne.prot);
+        }
         if dontunmap {
             // The source entry is left whole, unlocked (`dontunmap_complete`
             // clears VM_LOCKED on it): the emptied range joins it again.

@@ -55,6 +55,12 @@ bitflags! {
         /// G: global translation, kept in the TLB across CR3 switches
         /// (used for kernel mappings only).
         const GLOBAL = 1 << 8;
+        /// With P clear, the same bit is Linux's `_PAGE_PROTNONE` (the MMU
+        /// ignores every other bit of a non-present entry): the entry still
+        /// names its page, which stays mapped (mapcount, rmap, mincore say
+        /// so), but every access faults. mprotect(PROT_NONE) makes such
+        /// entries; making the range accessible again turns them back.
+        const PROTNONE = 1 << 8;
         /// Bit 9, ignored by the MMU. Linux uses it as `_PAGE_SPECIAL`: a
         /// mapping with no `struct page` behind it (e.g. a PFN map).
         const SPECIAL = 1 << 9;
@@ -107,9 +113,21 @@ impl Pte {
     pub fn pfn(self) -> Pfn {
         Pfn((self.0 & ADDR_MASK) >> PAGE_SHIFT)
     }
+    /// P is set: the MMU may use the entry.
     #[inline]
     pub fn is_present(self) -> bool {
         self.0 & PteFlags::PRESENT.bits() != 0
+    }
+    /// Not present, but kept for a page made inaccessible (PROT_NONE).
+    #[inline]
+    pub fn is_protnone(self) -> bool {
+        self.0 & (PteFlags::PRESENT.bits() | PteFlags::PROTNONE.bits()) == PteFlags::PROTNONE.bits()
+    }
+    /// The entry maps its page, accessible or not (Linux `pte_present`,
+    /// which is true of PROTNONE entries too).
+    #[inline]
+    pub fn is_mapped(self) -> bool {
+        self.0 & (PteFlags::PRESENT.bits() | PteFlags::PROTNONE.bits()) != 0
     }
     /// The whole word is zero: never used, or cleared (`pte_none`).
     #[inline]
@@ -149,10 +167,17 @@ impl Pte {
             (PteFlags::NO_EXECUTE, "NX"),
         ];
         let f = self.flags();
+        let protnone = self.is_protnone();
         NAMES
             .iter()
             .filter(|(b, _)| f.contains(*b))
-            .map(|(_, n)| *n)
+            .map(|&(b, n)| {
+                if protnone && b == PteFlags::GLOBAL {
+                    "PROTNONE"
+                } else {
+                    n
+                }
+            })
             .collect()
     }
 }
