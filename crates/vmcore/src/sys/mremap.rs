@@ -235,6 +235,13 @@ impl Machine {
         let dest = match target {
             Target::Fixed(t) => {
                 self.unmap_range(pid, t, t + new_len);
+                // With a zero old length the destination may cover the
+                // source itself: it is gone now, and the call fails with
+                // the destination unmapped (`mremap_to` looks the source up
+                // again after `do_munmap`).
+                if self.procs[&pid].map.find(addr).is_none() {
+                    return Err(efault("the old mapping was unmapped by the new range"));
+                }
                 t
             }
             Target::Hint(h) => self
