@@ -150,10 +150,13 @@ impl Machine {
             MADV_UNMERGEABLE => self.update_flags(pid, lo, hi, |x| x - VmFlags::MERGEABLE),
             MADV_WILLNEED => {
                 // Readahead of the range into the page cache
-                // (`vfs_fadvise(POSIX_FADV_WILLNEED)`); anonymous memory
-                // without swap has nothing to read.
+                // (`vfs_fadvise(POSIX_FADV_WILLNEED)`). Anonymous memory
+                // and shmem (memfds, shared anonymous mappings) only have
+                // swapped-out pages brought back (`shmem_swapin_range`),
+                // and without swap there are none: nothing is allocated.
                 if let Some(obj) = e.object
                     && let Some(o) = self.objects.get(obj)
+                    && !o.is_shmem()
                 {
                     let eof = o.size.div_ceil(PAGE_SIZE);
                     let (a, b) = (e.object_index(lo), e.object_index(hi).min(eof));
