@@ -2,7 +2,7 @@
 """difffuzz -- random scenarios run by the recorder on the real kernel and by
 vmplay; report where their outputs differ.
 
-    difffuzz.py [--mode valid|syntax] [--seed N] [--count N]
+    difffuzz.py [--mode valid|syntax] [--rich] [--seed N] [--count N]
                 [--oracle PATH] [--vmplay PATH] [--out DIR]
 
 Needs the recorder built from shared/recorder/vmsoracle.c (its README says
@@ -14,6 +14,9 @@ processes, with files and memfds, and compares the whole output: it finds
 places where the simulated kernel answers differently. A first line maps a
 PROT_NONE page above the arena (a hint, outside it) so that, as in a real
 process, the mapping found above an arena address is never the stack.
+
+--rich (valid mode) adds 2 MiB-aligned ranges and MADV_HUGEPAGE, the
+other flag advice, mlockall/munlockall and processes that exit.
 
 --mode syntax makes scenarios full of malformed lines and compares only
 which line stops the run and the operation of each line before it (the
@@ -47,13 +50,26 @@ MADV = [
     "MADV_POPULATE_WRITE", "MADV_COLD", "MADV_PAGEOUT", "MADV_GUARD_INSTALL", "MADV_GUARD_REMOVE",
 ]
 MREMAPF = ["0", "MREMAP_MAYMOVE", "MREMAP_MAYMOVE|MREMAP_FIXED", "MREMAP_MAYMOVE|MREMAP_DONTUNMAP"]
+# --rich adds these: huge pages, the flag advice, locking the whole space,
+# processes that exit.
+RICH_MADV = [
+    "MADV_HUGEPAGE", "MADV_NOHUGEPAGE", "MADV_KEEPONFORK", "MADV_RANDOM", "MADV_SEQUENTIAL",
+    "MADV_DONTDUMP", "MADV_DODUMP", "MADV_DONTNEED_LOCKED", "MADV_MERGEABLE", "MADV_UNMERGEABLE",
+    "MADV_COLLAPSE",
+]
+RICH_OFF = ["2M", "4M", "6M"]
+RICH_LEN = ["2M", "4M", "2M+4K"]
 
 
-def valid_scenario(R):
+def valid_scenario(R, rich=False):
     procs, fds = ["p1"], []
+    ever = {"p1"}  # a name is never used again after its process exits
+    off = OFF + RICH_OFF if rich else OFF
+    lens = LEN + RICH_LEN if rich else LEN
+    madv = MADV + RICH_MADV if rich else MADV
 
     def addr():
-        return "$arena+" + R.choice(OFF)
+        return "$arena+" + R.choice(off)
 
     def line():
         p = R.choice(procs)
@@ -61,21 +77,21 @@ def valid_scenario(R):
         k = R.randint(0, 20)
         fd = R.choice(["-1"] + fds)
         if k <= 3:
-            return pre + f"mmap {addr()} {R.choice(LEN)} {R.choice(PROT)} {R.choice(MAPF)} {fd} {R.choice(['0', '4K'])}"
+            return pre + f"mmap {addr()} {R.choice(lens)} {R.choice(PROT)} {R.choice(MAPF)} {fd} {R.choice(['0', '4K'])}"
         if k == 4:
-            return pre + f"munmap {addr()} {R.choice(LEN)}"
+            return pre + f"munmap {addr()} {R.choice(lens)}"
         if k == 5:
-            return pre + f"mprotect {addr()} {R.choice(LEN)} {R.choice(PROT)}"
+            return pre + f"mprotect {addr()} {R.choice(lens)} {R.choice(PROT)}"
         if k == 6:
-            return pre + f"madvise {addr()} {R.choice(LEN)} {R.choice(MADV)}"
+            return pre + f"madvise {addr()} {R.choice(lens)} {R.choice(madv)}"
         if k == 7:
             return pre + f"mincore {addr()} {R.choice(['4K', '16K', '32K'])}"
         if k == 8:
-            return pre + f"{R.choice(['mlock', 'munlock'])} {addr()} {R.choice(LEN)}"
+            return pre + f"{R.choice(['mlock', 'munlock'])} {addr()} {R.choice(lens)}"
         if k == 9:
-            return pre + f"msync {addr()} {R.choice(LEN)} {R.choice(['MS_SYNC', 'MS_ASYNC', 'MS_INVALIDATE'])}"
+            return pre + f"msync {addr()} {R.choice(lens)} {R.choice(['MS_SYNC', 'MS_ASYNC', 'MS_INVALIDATE'])}"
         if k == 10:
-            return pre + f"mremap {addr()} {R.choice(LEN)} {R.choice(LEN)} {R.choice(MREMAPF)} {addr()}"
+            return pre + f"mremap {addr()} {R.choice(lens)} {R.choice(lens)} {R.choice(MREMAPF)} {addr()}"
         if k in (11, 12):
             return pre + f"load {addr()}+{R.choice(['0', '1', '4095'])}"
         if k in (13, 14):
@@ -83,21 +99,27 @@ def valid_scenario(R):
         if k == 15:
             return pre + f"fill {addr()} {R.choice(['1', '4K', '9000'])} {R.randint(0, 255)}"
         if k == 16:
-            for n in ["p2", "p3", "p4"]:
-                if n not in procs:
+            for n in ["p2", "p3", "p4", "p5", "p6"]:
+                if n not in ever:
                     procs.append(n)
+                    ever.add(n)
                     return pre + f"fork {n}"
         if k == 17 and fds:
             f = R.choice(fds)
             return pre + R.choice([
                 f"pread {f} {R.choice(OFF)}",
                 f"pwrite {f} {R.choice(OFF)} 7",
-                f"ftruncate {f} {R.choice(LEN)}",
+                f"ftruncate {f} {R.choice(lens)}",
             ])
         if k == 18 and len(fds) < 3:
             v = f"$f{len(fds)}"
             fds.append(v)
             return pre + f"{v} = {R.choice(['open', 'memfd'])} d{len(fds)} {R.choice(['8K', '16K', '5000'])}"
+        if rich and k == 19:
+            return pre + R.choice(["mlockall MCL_CURRENT", "mlockall MCL_FUTURE", "munlockall"])
+        if rich and k == 20 and p != "p1":
+            procs.remove(p)
+            return pre + "exit"
         return pre + "maps"
 
     lines = ["mmap 0x400000000000 4K PROT_NONE MAP_PRIVATE|MAP_ANONYMOUS -1 0"]
@@ -171,6 +193,8 @@ def heads(out):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--mode", choices=["valid", "syntax"], default="valid")
+    ap.add_argument("--rich", action="store_true",
+                    help="valid mode: also huge pages, flag advice, mlockall, exit")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--count", type=int, default=200)
     ap.add_argument("--oracle", default="/tmp/vmsoracle")
@@ -182,7 +206,7 @@ def main():
     path = os.path.join(a.out, "current.vms")
     same = differ = skipped = 0
     for i in range(a.count):
-        s = valid_scenario(R) if a.mode == "valid" else syntax_scenario(R)
+        s = valid_scenario(R, a.rich) if a.mode == "valid" else syntax_scenario(R)
         with open(path, "w") as f:
             f.write(s)
         o = subprocess.run([a.oracle, path], capture_output=True, text=True, timeout=120)
