@@ -248,6 +248,8 @@ pub struct Machine {
     pub(crate) amaps: Slab<Amap>,
     pub(crate) objects: Slab<Object>,
     pub(crate) open_files: Slab<OpenFile>,
+    /// The serial the next open file description gets.
+    pub(crate) next_file_serial: u64,
     /// The file system's namespace: name -> object.
     pub(crate) files: BTreeMap<String, u32>,
     /// The shared zero page (`ZERO_PAGE(0)`).
@@ -279,6 +281,7 @@ impl Machine {
             amaps: Slab::default(),
             objects: Slab::default(),
             open_files: Slab::default(),
+            next_file_serial: 1,
             files: BTreeMap::new(),
             zero_pfn,
             huge_zero: None,

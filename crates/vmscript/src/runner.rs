@@ -73,7 +73,8 @@ impl RunOutcome {
 #[derive(Clone, Copy, PartialEq, Eq, Debug, Serialize)]
 pub struct Descriptor {
     pub fd: Fd,
-    pub file: u32,
+    /// `Machine::open_file_serial`.
+    pub file: u64,
 }
 
 /// The value of a scenario variable.
@@ -394,13 +395,13 @@ impl Runner {
             None => Err(format!("undefined variable ${name}")),
             Some(Value::Address(_)) => Err(format!("${name} is not a descriptor")),
             Some(Value::Descriptor(None)) => Ok(-1),
-            Some(Value::Descriptor(Some(d))) => {
-                Ok(if self.machine.open_file(pid, d.fd) == Some(d.file) {
+            Some(Value::Descriptor(Some(d))) => Ok(
+                if self.machine.open_file_serial(pid, d.fd) == Some(d.file) {
                     i64::from(d.fd)
                 } else {
                     -1
-                })
-            }
+                },
+            ),
         }
     }
 
@@ -496,7 +497,9 @@ impl Runner {
                 };
                 match r {
                     Ok(fd) => {
-                        bound.descriptor = m.open_file(pid, fd).map(|file| Descriptor { fd, file });
+                        bound.descriptor = m
+                            .open_file_serial(pid, fd)
+                            .map(|file| Descriptor { fd, file });
                         "ok".to_string()
                     }
                     Err(e) => errno_text(&e),

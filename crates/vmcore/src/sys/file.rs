@@ -106,8 +106,11 @@ impl Machine {
 
     fn install_fd(&mut self, pid: Pid, obj: u32) -> SysResult<Fd> {
         self.object_ref(obj);
+        let serial = self.next_file_serial;
+        self.next_file_serial += 1;
         let of = self.open_files.insert(OpenFile {
             object: obj,
+            serial,
             refs: 1,
         });
         let p = self.proc_mut(pid);
@@ -121,6 +124,15 @@ impl Machine {
     /// The open file description `fd` names in `pid`.
     pub fn open_file(&self, pid: Pid, fd: Fd) -> Option<u32> {
         self.procs.get(&pid)?.fds.get(&fd).copied()
+    }
+
+    /// The identity of the open file description `fd` names in `pid`:
+    /// unlike its id, never the same for two descriptions, even after one
+    /// is closed (a descriptor number a scenario kept from a process that
+    /// exited must not name a later file of another).
+    pub fn open_file_serial(&self, pid: Pid, fd: Fd) -> Option<u64> {
+        let of = self.open_file(pid, fd)?;
+        Some(self.open_files.get(of)?.serial)
     }
 
     pub(crate) fn fd_object(&self, pid: Pid, fd: i64) -> Option<u32> {

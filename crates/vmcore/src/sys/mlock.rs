@@ -75,7 +75,7 @@ impl Machine {
         }
         if lock == VmFlags::LOCKED {
             // __mlock_posix_error_return: EFAULT -> ENOMEM, ENOMEM -> EAGAIN.
-            if let Err(e) = self.populate(pid, start, end) {
+            if let Err(e) = self.populate_range(pid, start, end, false) {
                 return Err(match e.errno {
                     crate::errno::Errno::ENOMEM => {
                         crate::errno::eagain("out of memory while locking")

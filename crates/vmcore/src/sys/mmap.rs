@@ -244,6 +244,20 @@ impl Machine {
     /// memory runs out); callers that populate on a best-effort basis
     /// (MAP_POPULATE, mlockall) ignore it.
     pub(crate) fn populate(&mut self, pid: Pid, start: u64, end: u64) -> SysResult<()> {
+        self.populate_range(pid, start, end, true)
+    }
+
+    /// [`Machine::populate`] as mlock does it (`__mm_populate` with
+    /// `ignore_errors` 0): the first failure ends the walk, and the entries
+    /// after it are left alone. With `ignore_errors` a failure only ends
+    /// its own entry and the walk goes on at the next.
+    pub(crate) fn populate_range(
+        &mut self,
+        pid: Pid,
+        start: u64,
+        end: u64,
+        ignore_errors: bool,
+    ) -> SysResult<()> {
         use crate::arch::x86_64::mmu::Access;
         let mut va = start;
         let mut first_err = None;
@@ -262,6 +276,9 @@ impl Machine {
             if !prot.readable() {
                 first_err
                     .get_or_insert(crate::errno::efault("PROT_NONE memory cannot be populated"));
+                if !ignore_errors {
+                    break;
+                }
                 continue;
             }
             let access = if prot.writable() && !flags.contains(VmFlags::SHARED) {
@@ -284,6 +301,9 @@ impl Machine {
                     }
                 }
                 a += PAGE_SIZE;
+            }
+            if first_err.is_some() && !ignore_errors {
+                break;
             }
         }
         first_err.map_or(Ok(()), Err)

@@ -70,6 +70,9 @@ impl Object {
 #[derive(Clone, Debug, Serialize)]
 pub struct OpenFile {
     pub object: ObjId,
+    /// Never given to another open file, unlike the slab id (which is
+    /// reused once this one is closed everywhere).
+    pub serial: u64,
     /// Descriptors (in any process) naming this open file.
     pub refs: u32,
 }
