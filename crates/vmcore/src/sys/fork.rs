@@ -45,8 +45,6 @@ impl Machine {
             } else if let Some(r) = e.aref {
                 self.amap_ref(r.amap, r.slotoff, e.pages());
                 c.needs_copy = true;
-                c.anon_vma = Some(self.new_anon_vma());
-                c.anon_vma_forked = true;
                 self.proc_mut(pid)
                     .map
                     .entries
@@ -70,6 +68,13 @@ impl Machine {
                     // Copied PROTNONE entries stay inaccessible.
                     self.pmap_protect(child, e.start, e.end, e.prot);
                 }
+            }
+            if !e.flags.contains(VmFlags::WIPEONFORK) && e.anon_vma.is_some() {
+                // `anon_vma_fork`: the child's entry gets an anon_vma of its
+                // own, chained to the parent's (so it never merges with an
+                // entry that has none), whether or not pages were copied.
+                c.anon_vma = Some(self.new_anon_vma());
+                c.anon_vma_forked = true;
             }
             if !e.flags.contains(VmFlags::WIPEONFORK) {
                 let g: Vec<u64> = self.procs[&pid]

@@ -219,6 +219,10 @@ impl Machine {
                 }
                 let p = self.proc_mut(pid);
                 p.guards.extend((lo..hi).step_by(PAGE_SIZE as usize));
+                // The page tables are no longer empty, so the entry gets an
+                // anon_vma, which makes fork copy the markers (and, like any
+                // anon_vma, decides what the entry may merge with).
+                self.anon_vma_prepare(pid, e.start);
             }
             MADV_GUARD_REMOVE => {
                 let p = self.proc_mut(pid);
