@@ -353,6 +353,8 @@ impl Machine {
         if dontunmap {
             // The source entry is left whole, unlocked (`dontunmap_complete`
             // clears VM_LOCKED on it): the emptied range joins it again.
+            // The kernel never split it, so it merges with nothing outside
+            // its old bounds, even a neighbour it now matches.
             for s in self.procs[&pid].map.overlapping(whole.0, whole.1) {
                 self.proc_mut(pid)
                     .map
@@ -361,7 +363,12 @@ impl Machine {
                     .expect("entry")
                     .flags -= VmFlags::LOCKED | VmFlags::LOCKONFAULT;
             }
-            self.merge_around(pid, addr);
+            if addr + old_len < whole.1 {
+                self.try_merge(pid, addr + old_len);
+            }
+            if addr > whole.0 {
+                self.try_merge(pid, addr);
+            }
         } else {
             self.unmap_range(pid, addr, addr + old_len);
         }
