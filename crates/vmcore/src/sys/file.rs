@@ -150,8 +150,15 @@ impl Machine {
     pub fn pread(&mut self, pid: Pid, fd: Fd, off: u64) -> SysResult<Option<u8>> {
         self.syscall(pid, "pread", &[fd as u64, off], |m| {
             let obj = m.fd_obj(pid, fd)?;
-            if off >= m.objects.get(obj).expect("live").size {
+            let o = m.objects.get(obj).expect("live");
+            if off >= o.size {
                 return Ok(None);
+            }
+            // A hole in shmem reads as zeros without a page being made for
+            // it (`shmem_get_folio` with SGP_READ); a regular file reads its
+            // hole into the page cache.
+            if o.is_shmem() && !o.pages.contains_key(&(off >> PAGE_SHIFT)) {
+                return Ok(Some(0));
             }
             let pfn = m
                 .cache_page(obj, off >> PAGE_SHIFT)
