@@ -4,24 +4,13 @@
 // "run to line" has a key, a cluster of small entries zooms from the
 // keyboard, and an event selected in the log marks its TLB slot. Needs
 // `make build` (www/pkg, www/web). Screenshots go to test-results/.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { serveSite, launchBrowser, screenshot, openPlayground, loadExample, button } from './harness.mjs';
+import { siteAndBrowser, screenshot, openPlayground, loadExample, button } from './harness.mjs';
 
-let site;
-let browser;
+const env = siteAndBrowser();
 
-before(async () => {
-  site = await serveSite();
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await site?.close();
-});
-
-const open = (viewport) => openPlayground(browser, site, viewport);
+const open = (viewport) => openPlayground(env.browser, env.site, viewport);
 
 const pc = (page) => page.evaluate(() => document.querySelector('vm-playground').sessionObject.pc);
 /** The element focused inside the playground's shadow tree, as a class list. */

@@ -10,10 +10,14 @@
 //   await screenshot(page, 'name');           // test-results/name.png
 //   await browser.close(); await site.close();
 //
+// or, for a whole test file, `const env = siteAndBrowser();` (env.site,
+// env.browser), and `openPlayground(env.browser, env.site)` for the page.
+//
 // The browser is Debian's /usr/bin/chromium driven by playwright-core (never
 // `npx playwright install`: it downloads a browser, which fails here).
 import fs from 'node:fs';
 import os from 'node:os';
+import { before, after } from 'node:test';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
@@ -140,3 +144,21 @@ export async function loadExample(page, file) {
 
 /** The playground's button named exactly `name`. */
 export const button = (page, name) => page.locator('vm-playground').getByRole('button', { name, exact: true });
+
+/**
+ * For the tests of one file: the site served and a browser launched before
+ * them (node:test hooks), both closed after. `site` and `browser` of the
+ * returned object are set once the `before` hook has run.
+ */
+export function siteAndBrowser() {
+  const env = { site: null, browser: null };
+  before(async () => {
+    env.site = await serveSite();
+    env.browser = await launchBrowser();
+  });
+  after(async () => {
+    await env.browser?.close();
+    await env.site?.close();
+  });
+  return env;
+}

@@ -2,28 +2,17 @@
 // scenarios run through the UI, and what the diagrams show checked by their
 // DOM/SVG content. Needs `make build` (www/pkg, www/web). Screenshots go to
 // test-results/.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { serveSite, launchBrowser, newPage, screenshot, wwwDir, openPlayground, loadExample, button } from './harness.mjs';
+import { siteAndBrowser, newPage, screenshot, wwwDir, openPlayground, loadExample, button } from './harness.mjs';
 
-let site;
-let browser;
-
-before(async () => {
-  site = await serveSite();
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await site?.close();
-});
+const env = siteAndBrowser();
 
 const EXAMPLES = JSON.parse(fs.readFileSync(path.join(wwwDir, 'scenarios', 'index.json'), 'utf8'));
 
-const open = (viewport) => openPlayground(browser, site, viewport);
+const open = (viewport) => openPlayground(env.browser, env.site, viewport);
 
 
 /** What the session printed so far, as `vmplay run` prints it. */
@@ -316,8 +305,8 @@ test('a narrow window stacks the panels', { timeout: 60_000 }, async () => {
 });
 
 test('embed.html: <vm-playground> with inline and fetched scenarios', { timeout: 60_000 }, async () => {
-  const { page, errors } = await newPage(browser, { viewport: { width: 1280, height: 900 } });
-  await page.goto(new URL('embed.html', site.url).href);
+  const { page, errors } = await newPage(env.browser, { viewport: { width: 1280, height: 900 } });
+  await page.goto(new URL('embed.html', env.site.url).href);
   await page.waitForFunction(() => [...document.querySelectorAll('vm-playground')].every((p) => p.dataset.ready === '1'), null, { timeout: 30_000 });
   const n = await page.locator('vm-playground').count();
   assert.ok(n >= 2);

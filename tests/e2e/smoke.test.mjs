@@ -1,24 +1,13 @@
 // Smoke test: the built site loads the wasm module in a real browser, shows
 // the simulator's version and logs no error. Needs `make build` (www/pkg).
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { serveSite, launchBrowser, newPage, screenshot } from './harness.mjs';
+import { siteAndBrowser, newPage, screenshot } from './harness.mjs';
 
-let site;
-let browser;
-
-before(async () => {
-  site = await serveSite();
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await site?.close();
-});
+const env = siteAndBrowser();
 
 test('the wasm module is served as application/wasm', async () => {
-  const res = await fetch(new URL('pkg/vmwasm_bg.wasm', site.url));
+  const res = await fetch(new URL('pkg/vmwasm_bg.wasm', env.site.url));
   assert.equal(res.status, 200);
   assert.equal(res.headers.get('content-type'), 'application/wasm');
   const bytes = new Uint8Array(await res.arrayBuffer());
@@ -26,8 +15,8 @@ test('the wasm module is served as application/wasm', async () => {
 });
 
 test('index.html loads the wasm and shows the version, with no errors', { timeout: 60_000 }, async () => {
-  const { page, errors } = await newPage(browser);
-  await page.goto(new URL('index.html', site.url).href, { waitUntil: 'load' });
+  const { page, errors } = await newPage(env.browser);
+  await page.goto(new URL('index.html', env.site.url).href, { waitUntil: 'load' });
   // The page sets <body data-ready="1"> once the wasm runs ("error" if it
   // could not start); report what it said and every error it logged.
   let ready;

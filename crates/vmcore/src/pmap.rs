@@ -334,6 +334,14 @@ fn canon(l: u64) -> VirtAddr {
     }
 }
 
+/// The whole pages of `[start, end)` as linear offsets, if any.
+#[inline]
+fn page_span(start: VirtAddr, end: VirtAddr) -> Option<(u64, u64)> {
+    let s = lin(start.0) & !(PAGE_SIZE - 1);
+    let e = lin(end.0).next_multiple_of(PAGE_SIZE).min(LIN_TOP);
+    (s < e).then_some((s, e))
+}
+
 /// Bytes one entry of a table at `level` covers.
 #[inline]
 fn shift_of(level: u8) -> u32 {
@@ -817,9 +825,7 @@ impl Pmap {
         ev: &mut EventLog,
     ) -> TlbFlush {
         let mut flush = TlbFlush::none(self.asid);
-        let s = lin(start.0) & !(PAGE_SIZE - 1);
-        let e = lin(end.0).next_multiple_of(PAGE_SIZE).min(LIN_TOP);
-        if s < e {
+        if let Some((s, e)) = page_span(start, end) {
             let mut zap = Zap {
                 flush: &mut flush,
                 out,
@@ -918,9 +924,7 @@ impl Pmap {
         ev: &mut EventLog,
     ) -> TlbFlush {
         let mut flush = TlbFlush::none(self.asid);
-        let s = lin(start.0) & !(PAGE_SIZE - 1);
-        let e = lin(end.0).next_multiple_of(PAGE_SIZE).min(LIN_TOP);
-        if s < e {
+        if let Some((s, e)) = page_span(start, end) {
             let mut zap = Zap {
                 flush: &mut flush,
                 out: None,
