@@ -7,7 +7,10 @@
 //!   TLB — target under 10 ns;
 //! - `mmap_munmap_1page/{empty,30000}`: one-page mmap + munmap in an
 //!   empty address space and beside 30,000 other mappings — target: the
-//!   second within 1.3x of the first.
+//!   second within 1.3x of the first;
+//! - `lookup_scattered_30000`: mprotect (to the protection it has) of one
+//!   page at a scattered address among 30,000 mappings — the map lookup
+//!   that no hint helps, for watching the tree's search cost.
 
 use criterion::{Criterion, black_box, criterion_group, criterion_main};
 use vmcore::abi::*;
@@ -69,5 +72,29 @@ fn mmap_munmap_scaling(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, mmap_touch_munmap, load_hit, mmap_munmap_scaling);
+fn lookup_scattered(c: &mut Criterion) {
+    let mut m = quiet();
+    let mut pages = Vec::with_capacity(30_000);
+    for i in 0..30_000u64 {
+        let prot = if i % 2 == 0 { RW } else { PROT_READ };
+        pages.push((m.mmap(1, 0, 4096, prot, PRIV, -1, 0).unwrap(), prot));
+    }
+    // A fixed stride through the entries: every lookup is far from the last.
+    let mut i = 0usize;
+    c.bench_function("lookup_scattered_30000", |b| {
+        b.iter(|| {
+            i = (i + 7_919) % pages.len();
+            let (a, prot) = pages[i];
+            m.mprotect(1, a, 4096, prot).unwrap();
+        })
+    });
+}
+
+criterion_group!(
+    benches,
+    mmap_touch_munmap,
+    load_hit,
+    mmap_munmap_scaling,
+    lookup_scattered
+);
 criterion_main!(benches);

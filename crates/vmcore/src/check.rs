@@ -58,12 +58,11 @@ impl Machine {
         for (&pid, p) in &self.procs {
             // 1. entries
             let mut last_end = 0;
-            for (&s, e) in &p.map.entries {
-                ensure!(
-                    s == e.start,
-                    "p{pid}: entry keyed {s:#x} starts at {:#x}",
-                    e.start
-                );
+            if let Err(msg) = p.map.entries.check() {
+                return Err(format!("p{pid}: {msg}"));
+            }
+            for e in &p.map.entries {
+                let s = e.start;
                 ensure!(e.start < e.end, "p{pid}: empty entry at {s:#x}");
                 ensure!(
                     e.start % PAGE_SIZE == 0 && e.end % PAGE_SIZE == 0,

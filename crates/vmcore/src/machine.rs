@@ -314,7 +314,7 @@ impl Machine {
                 .expect("just made")
                 .map
                 .entries
-                .insert(start, Box::new(entry));
+                .insert(entry);
         }
         m.ev.take();
         m

@@ -22,7 +22,7 @@ impl Machine {
             .spawn(Some(pid))
             .ok_or(enomem("no memory for page tables"))?;
         let parent = &self.procs[&pid];
-        let entries: Vec<_> = parent.map.entries.values().map(|e| (**e).clone()).collect();
+        let entries: Vec<_> = parent.map.entries.values().cloned().collect();
         let mut leaves = Vec::new();
         parent.pmap.for_each_leaf(&self.phys, |va, pte, level| {
             leaves.push((va.as_u64(), pte, level))
@@ -84,10 +84,7 @@ impl Machine {
                     .collect();
                 self.proc_mut(child).guards.extend(g);
             }
-            self.proc_mut(child)
-                .map
-                .entries
-                .insert(c.start, Box::new(c));
+            self.proc_mut(child).map.entries.insert(c);
         }
         for fd in fds.values() {
             self.open_files.get_mut(*fd).expect("open file").refs += 1;

@@ -225,7 +225,7 @@ impl Machine {
         if hint != 0 {
             let h = page_align(hint)?;
             if TASK_SIZE - len >= h && h >= MMAP_MIN_ADDR && map.is_free(h, h + len) {
-                let above_ok = map.entries.range(h + len..).next().is_none_or(|(_, e)| {
+                let above_ok = map.entries.range(h + len..).next().is_none_or(|e| {
                     !e.flags.contains(VmFlags::GROWSDOWN) || e.start - (h + len) >= STACK_GUARD_GAP
                 });
                 if above_ok {

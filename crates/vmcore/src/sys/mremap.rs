@@ -279,7 +279,7 @@ impl Machine {
             if let Some(o) = ne.object {
                 self.object_ref(o);
             }
-            self.proc_mut(pid).map.entries.insert(dest, Box::new(ne));
+            self.proc_mut(pid).map.entries.insert(ne);
             return Ok(dest);
         }
         // Move the page-table entries (`move_page_tables`).
@@ -322,10 +322,7 @@ impl Machine {
         ne.aref = aref;
         // It arrives at its old size and then grows, amap and all.
         ne.end = dest + old_len;
-        self.proc_mut(pid)
-            .map
-            .entries
-            .insert(dest, Box::new(ne.clone()));
+        self.proc_mut(pid).map.entries.insert(ne.clone());
         if new_len > old_len {
             self.extend_entry(pid, dest, dest + new_len);
         }

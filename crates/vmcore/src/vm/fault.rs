@@ -89,7 +89,7 @@ impl Machine {
     /// long as `stack_guard_gap` stays free below the new start.
     fn grow_stack(&mut self, pid: Pid, va: u64) -> Option<Entry> {
         let map = &self.procs[&pid].map;
-        let next = map.entries.range(va..).next().map(|(_, e)| e)?;
+        let next = map.entries.range(va..).next()?;
         if !next.flags.contains(VmFlags::GROWSDOWN) {
             return None;
         }
@@ -136,13 +136,13 @@ impl Machine {
         }
         let p = self.proc_mut(pid);
         p.map.entries.remove(&old.start);
-        p.map.entries.insert(new_start, e.clone());
+        p.map.entries.insert(e.clone());
         self.ev.push_with(|| Event::EntryInsert {
             pid,
             start: VirtAddr(new_start),
             end: VirtAddr(e.end),
         });
-        Some(*e)
+        Some(e)
     }
 
     fn resolved(&mut self, pid: Pid, va: u64, how: FaultResolution, pfn: Pfn) {

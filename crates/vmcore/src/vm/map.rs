@@ -2,12 +2,11 @@
 //! `vm_map_entry`), with the placement policy of `get_unmapped_area`.
 
 use super::amap::AmapRef;
+use super::entries::Entries;
 use super::object::ObjId;
 use crate::addr::PAGE_SHIFT;
 use crate::flags::{Prot, VmFlags};
 use serde::Serialize;
-use std::cell::Cell;
-use std::collections::BTreeMap;
 
 /// One contiguous mapping `[start, end)` with uniform protection and flags.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -76,21 +75,16 @@ impl Entry {
     }
 }
 
-/// An address space's entries, keyed by start address.
+/// An address space's entries, in address order.
 #[derive(Clone, Debug, Default)]
 pub struct VmMap {
-    /// Entries are boxed so that the tree's nodes stay small: a search
-    /// touches keys and child pointers only.
-    pub entries: BTreeMap<u64, Box<Entry>>,
+    /// The entries: a sorted list with a lookup tree and a hint
+    /// (see [`Entries`]).
+    pub entries: Entries,
     /// Top-down search start (the 2.6-era `free_area_cache`): every hole
     /// above it is at most `cached_hole` bytes long.
     pub free_area_cache: u64,
     pub cached_hole: u64,
-    /// Start of the entry [`VmMap::find`] found last (the old per-mm
-    /// `mmap_cache`, later `vmacache`). Only a hint: it is checked against
-    /// the tree on every use, so a stale value costs a search, never a
-    /// wrong answer.
-    last_found: Cell<u64>,
 }
 
 impl VmMap {
@@ -101,31 +95,20 @@ impl VmMap {
     }
     /// The entry containing `va` (`find_vma` + containment check).
     pub fn find(&self, va: u64) -> Option<&Entry> {
-        // A point lookup is much cheaper than a range search.
-        if let Some(e) = self.entries.get(&self.last_found.get())
-            && e.contains(va)
-        {
-            return Some(e);
-        }
-        let e = self
-            .entries
-            .range(..=va)
-            .next_back()
-            .map(|(_, e)| &**e)
-            .filter(|e| e.end > va)?;
-        self.last_found.set(e.start);
-        Some(e)
+        self.entries
+            .last_starting_at_or_below(va)
+            .filter(|e| e.end > va)
     }
     /// The first entry ending above `va` (`find_vma`).
     pub fn find_vma(&self, va: u64) -> Option<&Entry> {
         if let Some(e) = self.find(va) {
             return Some(e);
         }
-        self.entries.range(va..).next().map(|(_, e)| &**e)
+        self.entries.range(va..).next()
     }
     /// The entry just below `va` (ending at or before it).
     pub fn prev_of(&self, va: u64) -> Option<&Entry> {
-        self.entries.range(..va).next_back().map(|(_, e)| &**e)
+        self.entries.range(..va).next_back()
     }
     /// Start addresses of the entries overlapping `[start, end)`.
     pub fn overlapping(&self, start: u64, end: u64) -> Vec<u64> {
@@ -133,9 +116,9 @@ impl VmMap {
         if let Some(e) = self.find(start) {
             v.push(e.start);
         }
-        for (&s, _) in self.entries.range(start..end) {
-            if v.last() != Some(&s) {
-                v.push(s);
+        for e in self.entries.range(start..end) {
+            if v.last() != Some(&e.start) {
+                v.push(e.start);
             }
         }
         v
@@ -177,7 +160,7 @@ impl VmMap {
         let mut ceiling = from;
         let mut above_stack = false;
         let mut largest = 0;
-        for (_, e) in self.entries.range(..=from).rev() {
+        for e in self.entries.range(..=from).rev() {
             if e.end < ceiling {
                 let floor = e.end.max(low);
                 let top = if above_stack {
@@ -219,7 +202,7 @@ impl VmMap {
             // Extend to the end of the whole hole this one joins.
             let next = match next_start {
                 Some(n) => n,
-                None => self.entries.range(end..).next().map(|(&s, _)| s),
+                None => self.entries.range(end..).next().map(|e| e.start),
             };
             self.free_area_cache = next.unwrap_or(top).min(top);
         }

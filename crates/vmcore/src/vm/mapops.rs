@@ -243,20 +243,19 @@ impl Machine {
         if e.start == addr {
             return;
         }
-        let mut left = e.clone();
+        let left = e;
         let mut right = e.clone();
         let left_pages = (addr - left.start) >> PAGE_SHIFT;
-        left.end = addr;
         right.start = addr;
         right.pgoff = left.pgoff + left_pages;
         if let Some(r) = &mut right.aref {
             r.slotoff += left_pages;
         }
         let (start, end) = (left.start, right.end);
-        p.map.entries.insert(left.start, Box::new(left));
+        p.map.entries.get_mut(&start).expect("entry").end = addr;
         let aref = right.aref;
         let obj = right.object;
-        p.map.entries.insert(addr, Box::new(right));
+        p.map.entries.insert(right);
         if let Some(r) = aref {
             self.amaps.get_mut(r.amap).expect("live amap").refs += 1;
         }
@@ -330,7 +329,7 @@ impl Machine {
         m.anon_vma = a.anon_vma.or(b.anon_vma);
         m.anon_vma_forked = a.anon_vma_forked || b.anon_vma_forked;
         m.needs_copy = a.needs_copy;
-        p.map.entries.insert(m.start, m.clone());
+        p.map.entries.insert(m.clone());
         if same {
             if let Some(r) = a.aref {
                 self.amaps.get_mut(r.amap).expect("live amap").refs -= 1;
@@ -398,15 +397,15 @@ impl Machine {
         // starting there (if any), then the one below `start`.
         let mut it = self.procs[&pid].map.entries.range(..=end).rev();
         let (mut next, mut prev) = (false, false);
-        if let Some((&k, n)) = it.next() {
-            if k == end {
+        if let Some(n) = it.next() {
+            if n.start == end {
                 next = Self::mergeable(&e, n);
-                prev = it.next().is_some_and(|(_, p)| Self::mergeable(p, &e));
+                prev = it.next().is_some_and(|p| Self::mergeable(p, &e));
             } else {
                 prev = Self::mergeable(n, &e);
             }
         }
-        self.proc_mut(pid).map.entries.insert(start, Box::new(e));
+        self.proc_mut(pid).map.entries.insert(e);
         self.ev.push_with(|| Event::EntryInsert {
             pid,
             start: VirtAddr(start),
@@ -427,9 +426,9 @@ impl Machine {
     pub(crate) fn unmap_range(&mut self, pid: Pid, start: u64, end: u64) {
         // The common case, one whole entry, needs no clipping or search.
         let mut it = self.procs[&pid].map.entries.range(start..);
-        let exact = it.next().is_some_and(|(&s, e)| s == start && e.end == end);
+        let exact = it.next().is_some_and(|e| e.start == start && e.end == end);
         let next_start = if exact {
-            Some(it.next().map(|(&s, _)| s))
+            Some(it.next().map(|e| e.start))
         } else {
             None
         };

@@ -3,6 +3,8 @@
 //! handler.
 pub mod amap;
 pub mod anon;
+pub mod entries;
+mod entry_tree;
 mod fault;
 pub mod map;
 mod mapops;
