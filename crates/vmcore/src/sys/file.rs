@@ -100,6 +100,8 @@ impl Machine {
                 self.phys
                     .write_u8(pfn.addr().offset(i), ((base + i) % 251) as u8);
             }
+            // write(2) leaves the page cache dirty.
+            self.phys.desc_mut(pfn).dirty = true;
         }
         Ok(())
     }

@@ -202,6 +202,7 @@ impl Machine {
                 }
                 if advice == MADV_PAGEOUT {
                     self.reclaim_lazyfree(pid, e, lo, hi);
+                    self.reclaim_clean_swapbacked(pid, e, lo, hi);
                 }
             }
             MADV_COLLAPSE => {
@@ -283,6 +284,45 @@ impl Machine {
                     .pmap
                     .clear_dirty(&mut self.phys, VirtAddr(va), &mut self.ev);
                 flush.flush(&mut self.tlb, &mut self.ev);
+            }
+            va += PAGE_SIZE;
+        }
+    }
+
+    /// MADV_PAGEOUT of shared memory pages (shared anonymous memory, memfd)
+    /// without swap: a page that was never written since it was allocated
+    /// (a read fault made it) can go, for it reads back as zeros; a dirty
+    /// one would need swap and stays. This is `shrink_folio_list` removing
+    /// a clean folio from the page cache (`__remove_mapping`), after
+    /// `madvise_cold_or_pageout_pte_range` has skipped pages that another
+    /// PTE also maps (`folio_maybe_mapped_shared`). Only pages this entry
+    /// maps are looked at, through a private mapping of the object too.
+    /// Regular files keep their pages: the recording kernel kept them,
+    /// dirty or written back (recorded in `pageout_shared_clean`).
+    fn reclaim_clean_swapbacked(&mut self, pid: Pid, e: &Entry, lo: u64, hi: u64) {
+        let Some(obj) = e.object else { return };
+        if !self.objects.get(obj).is_some_and(|o| o.is_shmem()) {
+            return;
+        }
+        let mut va = lo;
+        while va < hi {
+            let index = e.object_index(va);
+            let cached = self
+                .objects
+                .get(obj)
+                .and_then(|o| o.pages.get(&index).copied());
+            let mapped = self.procs[&pid].pmap.lookup(&self.phys, VirtAddr(va));
+            if let (Some(pfn), Some(m)) = (cached, mapped) {
+                let d = self.phys.desc(pfn);
+                if m.pfn == pfn
+                    && !m.huge
+                    && !m.dirty
+                    && !d.dirty
+                    && d.mapcount == 1
+                    && d.wired == 0
+                {
+                    self.punch_hole(obj, index, 1);
+                }
             }
             va += PAGE_SIZE;
         }

@@ -53,7 +53,13 @@ impl Machine {
                 return Err(ebusy("MS_INVALIDATE on locked memory"));
             }
             let hi = e.end.min(end);
-            if flags & MS_SYNC != 0 && e.object.is_some() && e.flags.contains(VmFlags::SHARED) {
+            // shmem has nothing to write back to (`noop_fsync`): its pages
+            // stay dirty.
+            let on_disk = e
+                .object
+                .and_then(|o| self.objects.get(o))
+                .is_some_and(|o| !o.is_shmem());
+            if flags & MS_SYNC != 0 && on_disk && e.flags.contains(VmFlags::SHARED) {
                 self.writeback(pid, start, hi);
             }
             start = e.end;
