@@ -348,6 +348,49 @@ impl Machine {
             self.pmap_protect(pid, dest, dest + old_len, ne.prot);
         }
         if dontunmap {
+            // `copy_vma` merges the new range into a neighbour when it can,
+            // and the whole source entry (never split by the kernel) may be
+            // that neighbour: then the two are one entry, which
+            // `dontunmap_complete` unlocks as a whole.
+            let dest_end = dest + old_len;
+            let joins_source = (dest_end == whole.0 || dest == whole.1) && {
+                let mut source = src.clone();
+                source.start = whole.0;
+                source.end = whole.1;
+                source.pgoff = src.pgoff - ((addr - whole.0) >> PAGE_SHIFT);
+                let moved = self.procs[&pid].map.entry(dest);
+                if dest_end == whole.0 {
+                    Self::mergeable(moved, &source)
+                } else {
+                    Self::mergeable(&source, moved)
+                }
+            };
+            // The merge takes in the new range's other neighbour too, if
+            // it matches (a three-way `vma_merge_new_range`).
+            let other = if !joins_source {
+                None
+            } else if dest_end == whole.0 {
+                let map = &self.procs[&pid].map;
+                map.prev_of(dest)
+                    .filter(|p| Self::mergeable(p, map.entry(dest)))
+                    .map(|p| p.start)
+            } else {
+                let map = &self.procs[&pid].map;
+                map.entries
+                    .get(&dest_end)
+                    .filter(|n| Self::mergeable(map.entry(dest), n))
+                    .map(|n| n.start)
+            };
+            if joins_source {
+                for s in std::iter::once(dest).chain(other) {
+                    self.proc_mut(pid)
+                        .map
+                        .entries
+                        .get_mut(&s)
+                        .expect("entry")
+                        .flags -= VmFlags::LOCKED | VmFlags::LOCKONFAULT;
+                }
+            }
             // The source entry is left whole, unlocked (`dontunmap_complete`
             // clears VM_LOCKED on it): the emptied range joins it again.
             // The kernel never split it, so it merges with nothing outside
@@ -365,6 +408,12 @@ impl Machine {
             }
             if addr > whole.0 {
                 self.try_merge(pid, addr);
+            }
+            if joins_source {
+                self.try_merge(pid, if dest_end == whole.0 { whole.0 } else { dest });
+                if other.is_some() {
+                    self.try_merge(pid, if dest_end == whole.0 { dest } else { dest_end });
+                }
             }
         } else {
             self.unmap_range(pid, addr, addr + old_len);
