@@ -564,6 +564,30 @@ impl Machine {
         flush.flush(&mut self.tlb, &mut self.ev);
     }
 
+    /// `free_pgtables` after `[start, end)` was unmapped and its entries
+    /// removed: page tables wholly between the entries left below and
+    /// above go.
+    pub(crate) fn free_pgtables(&mut self, pid: Pid, start: u64, end: u64) {
+        let Some(p) = self.procs.get_mut(&pid) else {
+            return;
+        };
+        let floor = p.map.prev_of(start).map_or(0, |e| e.end);
+        let ceiling = p
+            .map
+            .entries
+            .range(end..)
+            .next()
+            .map_or(u64::MAX, |e| e.start);
+        p.pmap.free_tables(
+            &mut self.phys,
+            VirtAddr(start),
+            VirtAddr(end),
+            floor,
+            ceiling,
+            &mut self.ev,
+        );
+    }
+
     /// `pmap_protect` of `[start, end)`: write access is only ever taken
     /// away here; it is granted again page by page by write faults, which
     /// know whether a page is shared copy-on-write.

@@ -788,8 +788,9 @@ impl Pmap {
     ///    inside is demoted first. (Should that demote find no free frame,
     ///    the whole 2 MiB leaf is dropped — PTEs are only a cache of the map
     ///    — and only the pages inside the range are reported.)
-    /// => mapcount -1 per page; page tables (levels 1..3) left empty are
-    ///    freed (`TableFree`) and their parent entry cleared.
+    /// => mapcount -1 per page; the page tables stay, empty or not, as
+    ///    `zap_page_range` leaves them: [`Pmap::free_tables`] frees them
+    ///    when the mappings around allow (`free_pgtables`).
     /// => empty upper-level slots are skipped whole, so a huge empty range
     ///    costs a few reads.
     pub fn remove(
@@ -876,7 +877,60 @@ impl Pmap {
             }
             let child = rd(phys, table, idx).pfn();
             self.remove_in(phys, child, level - 1, lo, zap, ev);
-            if used(phys, child) == 0 {
+        }
+    }
+
+    /// `free_pgtables` after an unmap of `[start, end)`: free the page
+    /// tables (levels 1..3) there that are empty and whose whole span lies
+    /// inside `[floor, ceiling)` — the room between the mappings left
+    /// below and above, so that no other mapping can need them. (Linux
+    /// passes the previous entry's end and the next one's start.) Tables
+    /// that only cover part of that room stay, as they do in Linux, until
+    /// a later unmap or the exit frees them.
+    pub fn free_tables(
+        &mut self,
+        phys: &mut PhysMem,
+        start: VirtAddr,
+        end: VirtAddr,
+        floor: u64,
+        ceiling: u64,
+        ev: &mut EventLog,
+    ) {
+        let Some((s, e)) = page_span(start, end) else {
+            return;
+        };
+        // Both bounds are user addresses: the lower half of the space.
+        let (floor, ceiling) = (floor.min(HALF), ceiling.min(HALF));
+        self.free_tables_in(phys, self.cr3, 4, 0, (s, e), (floor, ceiling), ev);
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn free_tables_in(
+        &mut self,
+        phys: &mut PhysMem,
+        table: Pfn,
+        level: u8,
+        base: u64,
+        (s, e): (u64, u64),
+        (floor, ceiling): (u64, u64),
+        ev: &mut EventLog,
+    ) {
+        let Some((first, last)) = span_indices(level, base, s, e) else {
+            return;
+        };
+        let shift = shift_of(level);
+        for idx in first..=last {
+            let entry = rd(phys, table, idx);
+            if !entry.is_mapped() || (level == 2 && entry.is_huge()) {
+                continue;
+            }
+            let lo = base + ((idx as u64) << shift);
+            let hi = lo + (1 << shift);
+            let child = entry.pfn();
+            if level > 2 {
+                self.free_tables_in(phys, child, level - 1, lo, (s, e), (floor, ceiling), ev);
+            }
+            if used(phys, child) == 0 && floor <= lo && hi <= ceiling {
                 wr(phys, table, idx, Pte(0));
                 used_dec(phys, table);
                 self.free_table(phys, child, level - 1, ev);
@@ -1304,9 +1358,6 @@ mod tests {
                     nonzero,
                     "count of table {t} level {level}"
                 );
-                if level < 4 {
-                    assert!(nonzero > 0, "empty level-{level} table {t} not freed");
-                }
             }
             self.pmap.for_each_leaf(&self.phys, |_, pte, level| {
                 let n = if level == 2 { PAGES_PER_HUGE } else { 1 };
@@ -1460,7 +1511,7 @@ mod tests {
     }
 
     #[test]
-    fn remove_frees_empty_tables_and_reports_pages() {
+    fn remove_keeps_tables_and_reports_pages() {
         let mut r = Rig::new(4096);
         let free0 = r.phys.free_frames();
         let pages: Vec<Pfn> = (0..3).map(|_| r.frame()).collect();
@@ -1488,7 +1539,21 @@ mod tests {
         assert!(r.go(base + 0x1000, Access::Read).is_err());
         assert_eq!(r.pmap.table_frames(&r.phys).len(), 4);
         r.check();
-        // Remove the rest with a vast range: PT, PD and PDPT are freed.
+        // Even told that nothing is mapped around, free_tables never
+        // frees a table that still holds a leaf.
+        r.pmap.free_tables(
+            &mut r.phys,
+            VirtAddr(base + 0x1000),
+            VirtAddr(base + 0x2000),
+            0,
+            u64::MAX,
+            &mut r.ev,
+        );
+        assert_eq!(r.pmap.table_frames(&r.phys).len(), 4);
+        assert!(r.go(base, Access::Read).is_ok());
+        r.check();
+        // Remove the rest with a vast range: the tables stay (as
+        // `zap_page_range` leaves them), empty.
         r.ev.take();
         let (f, un) = r
             .pmap
@@ -1497,6 +1562,41 @@ mod tests {
         assert_eq!(
             un.iter().map(|u| u.pfn).collect::<Vec<_>>(),
             vec![pages[0], pages[2]]
+        );
+        assert_eq!(r.pmap.table_frames(&r.phys).len(), 4);
+        r.check();
+        // free_tables with a floor or ceiling inside the PT's 2 MiB span
+        // keeps the PT (a neighbour could use it), and so its parents.
+        let pt_base = base & !0x1f_ffff;
+        for (floor, ceiling) in [(pt_base + 0x1000, u64::MAX), (0, pt_base + 0x1f_f000)] {
+            r.pmap.free_tables(
+                &mut r.phys,
+                VirtAddr(base),
+                VirtAddr(base + 0x3000),
+                floor,
+                ceiling,
+                &mut r.ev,
+            );
+            assert_eq!(r.pmap.table_frames(&r.phys).len(), 4);
+        }
+        // The room between the mappings covers it all: PT, PD and PDPT go.
+        r.ev.take();
+        r.pmap.free_tables(
+            &mut r.phys,
+            VirtAddr(base),
+            VirtAddr(base + 0x3000),
+            pt_base,
+            pt_base + 0x20_0000,
+            &mut r.ev,
+        );
+        assert_eq!(r.pmap.table_frames(&r.phys).len(), 3, "only the PT");
+        r.pmap.free_tables(
+            &mut r.phys,
+            VirtAddr(base),
+            VirtAddr(base + 0x3000),
+            0,
+            u64::MAX,
+            &mut r.ev,
         );
         let freed: Vec<u8> =
             r.ev.take()
@@ -1738,6 +1838,16 @@ mod tests {
             .remove(&mut r.phys, VirtAddr(0), VirtAddr(1 << 40), &mut r.ev);
         f.ignore();
         assert_eq!(un.len(), 510);
+        // The tables stay until free_tables, which frees them all here.
+        assert_eq!(r.pmap.table_frames(&r.phys).len(), 4);
+        r.pmap.free_tables(
+            &mut r.phys,
+            VirtAddr(0),
+            VirtAddr(1 << 40),
+            0,
+            u64::MAX,
+            &mut r.ev,
+        );
         assert_eq!(r.pmap.table_frames(&r.phys).len(), 1);
         r.check();
     }
@@ -2122,6 +2232,27 @@ mod tests {
                         assert_eq!(u.va.0 >> 12, *k);
                         assert_eq!(model.remove(k), Some(u.pfn));
                     }
+                    // Half the time free what tables the room between
+                    // the nearest mapped pages allows (munmap's
+                    // free_pgtables); leaves must all survive it.
+                    if rnd(2) == 0 {
+                        let floor = model
+                            .range(..va >> 12)
+                            .next_back()
+                            .map_or(0, |(&k, _)| (k + 1) << 12);
+                        let ceiling = model
+                            .range(end >> 12..)
+                            .next()
+                            .map_or(u64::MAX, |(&k, _)| k << 12);
+                        r.pmap.free_tables(
+                            &mut r.phys,
+                            VirtAddr(va),
+                            VirtAddr(end),
+                            floor,
+                            ceiling,
+                            &mut r.ev,
+                        );
+                    }
                 }
                 8 => {
                     let end = va + rnd(700) * 0x1000;
@@ -2161,6 +2292,14 @@ mod tests {
             .remove(&mut r.phys, VirtAddr(0), VirtAddr(1 << 47), &mut r.ev);
         f.ignore();
         assert_eq!(un.len(), model.len());
+        r.pmap.free_tables(
+            &mut r.phys,
+            VirtAddr(0),
+            VirtAddr(1 << 47),
+            0,
+            u64::MAX,
+            &mut r.ev,
+        );
         assert_eq!(r.pmap.table_frames(&r.phys).len(), 1);
         r.check();
     }

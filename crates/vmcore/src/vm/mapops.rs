@@ -467,6 +467,7 @@ impl Machine {
                 end: VirtAddr(e.end),
             });
         }
+        self.free_pgtables(pid, start, end);
         self.proc_mut(pid).map.note_unmapped(
             end,
             crate::machine::MMAP_BASE.min(TASK_SIZE),
