@@ -46,7 +46,7 @@ const TLB_CHOICES = [
 const PANELS = ['editor', 'console', 'space', 'walk', 'tlb', 'memory', 'events'];
 
 /** Events about one translation (asid + address): they mark its TLB slot. */
-const TRANSLATION_EVENTS = new Set(['tlb_miss', 'tlb_flush_page', 'tlb_flush_asid', 'pte_write', 'huge_demote', 'page_fault', 'fault_resolved', 'signal', 'page_drop']);
+const TRANSLATION_EVENTS = new Set(['tlb_miss', 'tlb_flush_page', 'tlb_flush_asid', 'pte_write', 'huge_demote', 'huge_collapse', 'page_fault', 'fault_resolved', 'signal', 'page_drop']);
 
 const SHORTCUTS = [
   ['Ctrl+Enter', 'run to the end; in the editor, run to the line of the caret'],
@@ -578,7 +578,7 @@ export class VmPlayground extends HTMLElement {
           this.tableVersion = (this.tableVersion || 0) + 1;
           break;
         }
-        if (st.events.some((e) => e.type === 'table_alloc' || e.type === 'table_free' || e.type === 'huge_demote' || (e.type === 'pte_write' && e.level > 1))) {
+        if (st.events.some((e) => e.type === 'table_alloc' || e.type === 'table_free' || e.type === 'huge_demote' || e.type === 'huge_collapse' || (e.type === 'pte_write' && e.level > 1))) {
           this.tableVersion = (this.tableVersion || 0) + 1;
         }
       }

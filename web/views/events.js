@@ -8,7 +8,7 @@ const GROUPS = {
   all: null,
   faults: new Set(['page_fault', 'fault_resolved', 'signal']),
   frames: new Set(['frame_alloc', 'huge_frame_alloc', 'frame_free', 'frame_copy']),
-  tables: new Set(['table_alloc', 'table_free', 'pte_write', 'huge_demote']),
+  tables: new Set(['table_alloc', 'table_free', 'pte_write', 'huge_demote', 'huge_collapse']),
   tlb: new Set(['tlb_miss', 'tlb_flush_page', 'tlb_flush_asid']),
   map: new Set(['entry_insert', 'entry_remove', 'entry_split', 'entry_merge', 'amap_copy', 'page_drop', 'fork', 'exit']),
 };
@@ -25,6 +25,7 @@ const CLASS = {
   table_free: 'ev-table',
   pte_write: 'ev-table',
   huge_demote: 'ev-table',
+  huge_collapse: 'ev-table',
   tlb_miss: 'ev-tlb',
   tlb_flush_page: 'ev-tlb',
   tlb_flush_asid: 'ev-tlb',

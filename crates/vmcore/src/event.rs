@@ -100,6 +100,9 @@ pub enum Event {
         va: VirtAddr,
         table: Pfn,
     },
+    /// MADV_COLLAPSE made the 2 MiB block at `va` one huge page, the frames
+    /// from `pfn` on (`collapse_huge_page`, `collapse_file`).
+    HugeCollapse { pid: Pid, va: VirtAddr, pfn: Pfn },
     /// The MMU missed in the TLB and walked the page tables.
     TlbMiss { asid: Asid, va: VirtAddr },
     /// INVLPG: one page's translation flushed (`removed` entries dropped).
@@ -261,6 +264,10 @@ impl fmt::Display for Event {
                     "asid {asid}: 2 MiB mapping at {va} split into 512 PTEs (table frame {table})"
                 )
             }
+            HugeCollapse { pid, va, pfn } => write!(
+                f,
+                "p{pid}: 2 MiB block at {va} collapsed into one huge page (frames from {pfn})"
+            ),
             TlbMiss { asid, va } => write!(f, "asid {asid}: TLB miss at {va}: page walk"),
             TlbFlushPage { asid, va, removed } => {
                 write!(

@@ -346,3 +346,65 @@ fn prot_none_keeps_protnone_leaves() {
     ok(&m);
     assert!(m.frame(pfn).is_none_or(|f| f.mapcount == 0));
 }
+
+#[test]
+fn collapse_makes_one_huge_page_and_keeps_what_fork_shares() {
+    let mut m = machine();
+    let two_m = 2u64 << 20;
+    m.mmap(1, A, 2 * two_m, RW, PA, -1, 0).unwrap();
+    // Never written: no anon_vma, so not eligible.
+    assert_eq!(errno(m.madvise(1, A, two_m, MADV_COLLAPSE)), Errno::EINVAL);
+    m.store(1, A + 4096, 7).unwrap();
+    m.load(1, A + 3 * 4096).unwrap(); // the zero page
+    let c = m.fork(1).unwrap();
+    let anon_before = m.frames_summary().anon;
+    m.take_events();
+    m.madvise(1, A, two_m, MADV_COLLAPSE).unwrap();
+    ok(&m);
+    assert!(
+        m.take_events()
+            .iter()
+            .any(|e| matches!(e, vmcore::event::Event::HugeCollapse { pid: 1, .. }))
+    );
+    let w = m.walk(1, A + 4096).unwrap();
+    assert!(w.huge, "one PD entry maps the block: {w:?}");
+    assert_eq!(m.load(1, A + 4096).unwrap(), 7);
+    assert_eq!(m.mincore(1, A, 4 * 4096).unwrap(), vec![1, 1, 1, 1]);
+    // 512 new frames; the child keeps the page it shares.
+    assert_eq!(m.frames_summary().anon, anon_before + 512);
+    m.store(1, A + 4096, 8).unwrap();
+    assert_eq!(m.load(c, A + 4096).unwrap(), 7);
+    assert!(!m.walk(c, A + 4096).unwrap().huge);
+    // Already huge: done again at once. The second block has no page
+    // table: EINVAL, and nothing changes.
+    m.madvise(1, A, two_m, MADV_COLLAPSE).unwrap();
+    assert_eq!(
+        errno(m.madvise(1, A, 2 * two_m, MADV_COLLAPSE)),
+        Errno::EINVAL
+    );
+    assert_eq!(m.mincore(1, A + two_m, 4096).unwrap(), vec![0]);
+    ok(&m);
+    for pid in m.processes() {
+        m.exit(pid).unwrap();
+    }
+    let f = m.frames_summary();
+    assert_eq!((f.anon, f.page_table), (0, 0));
+}
+
+#[test]
+fn dontneed_keeps_page_tables_munmap_frees_them() {
+    let mut m = machine();
+    m.mmap(1, A, 16384, RW, PA, -1, 0).unwrap();
+    m.mmap(1, A + (4 << 20), 4096, RW, PA, -1, 0).unwrap();
+    m.store(1, A, 1).unwrap();
+    m.store(1, A + (4 << 20), 1).unwrap();
+    let tables = m.frames_summary().page_table;
+    // zap_page_range leaves the emptied page table in place.
+    m.madvise(1, A, 16384, MADV_DONTNEED).unwrap();
+    ok(&m);
+    assert_eq!(m.frames_summary().page_table, tables);
+    // munmap frees it: nothing else lies within its 2 MiB span.
+    m.munmap(1, A, 16384).unwrap();
+    ok(&m);
+    assert_eq!(m.frames_summary().page_table, tables - 1);
+}

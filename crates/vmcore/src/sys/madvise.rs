@@ -205,9 +205,7 @@ impl Machine {
                     self.reclaim_clean_swapbacked(pid, e, lo, hi);
                 }
             }
-            MADV_COLLAPSE => {
-                return Err(einval("MADV_COLLAPSE is not simulated"));
-            }
+            MADV_COLLAPSE => self.madvise_collapse(pid, e, lo, hi)?,
             MADV_GUARD_INSTALL => {
                 if e.flags.contains(VmFlags::LOCKED) {
                     return Err(einval("guard pages cannot be installed in locked memory"));

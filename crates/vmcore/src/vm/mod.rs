@@ -3,6 +3,7 @@
 //! handler.
 pub mod amap;
 pub mod anon;
+mod collapse;
 pub mod entries;
 mod entry_tree;
 mod fault;

@@ -1,0 +1,208 @@
+//! MADV_COLLAPSE: the synchronous collapse of 2 MiB blocks into huge pages
+//! (`madvise_collapse`, mm/khugepaged.c), what khugepaged does in the
+//! background, on request.
+//!
+//! The rules here are the ones recorded on Linux 6.18 (the `collapse_*`
+//! cases of `tests/conformance/recorded`):
+//!
+//! - The entry must be allowed a huge page with the sysfs setting ignored
+//!   (`thp_vma_allowable_order` with `TVA_FORCED_COLLAPSE`): not
+//!   MADV_NOHUGEPAGE, big enough to hold an aligned 2 MiB block whose
+//!   object offset lines up, private anonymous memory that has an
+//!   anon_vma (a write, or a huge zero page, gave it one) or a shared
+//!   mapping of shmem. Anything else is EINVAL at once.
+//! - Each aligned block inside the range is then collapsed in turn; a block
+//!   already mapped by a PMD counts as done. The first block that cannot
+//!   be collapsed ends the walk with EINVAL: an anonymous block without a
+//!   page table (`SCAN_PMD_NULL`), or with a guard marker
+//!   (`SCAN_PTE_NON_PRESENT`), a shmem block with no page cached. No huge
+//!   frame free is ENOMEM (`SCAN_ALLOC_HUGE_PAGE_FAIL`).
+//! - Anonymous: the block's pages are copied into a fresh 2 MiB frame run,
+//!   holes and the zero page as zeros (`__collapse_huge_page_copy`); the
+//!   process gets one PMD, writable if the entry is, and private anons of
+//!   its own, so pages it shared copy-on-write with a fork stay with the
+//!   other process. Read-only, PROT_NONE and written-then-freed pages
+//!   collapse too.
+//! - shmem (`collapse_file`): the holes of the block are filled in the
+//!   page cache, past the end of the file too, and the caller maps the
+//!   whole block. The kernel puts one 2 MiB folio in the page cache and
+//!   maps it with a PMD; the simulator keeps 512 page-cache frames mapped
+//!   by 512 PTEs, which reads, residency and contents cannot tell apart
+//!   (only the page-table view can).
+
+use super::anon::Anon;
+use super::map::Entry;
+use crate::addr::{HUGE_PAGE_SIZE, PAGE_SHIFT, PAGE_SIZE, PAGES_PER_HUGE, VirtAddr};
+use crate::arch::x86_64::mmu::{self, WalkOutcome};
+use crate::errno::{SysResult, einval, enomem};
+use crate::event::{Event, Pid};
+use crate::flags::VmFlags;
+use crate::machine::Machine;
+use crate::phys::FrameOwner;
+
+impl Machine {
+    /// MADV_COLLAPSE over `[lo, hi)`, a part of the entry `e`.
+    pub(crate) fn madvise_collapse(
+        &mut self,
+        pid: Pid,
+        e: &Entry,
+        lo: u64,
+        hi: u64,
+    ) -> SysResult<()> {
+        if e.flags.contains(VmFlags::NOHUGEPAGE) {
+            return Err(einval("MADV_COLLAPSE on a MADV_NOHUGEPAGE range"));
+        }
+        // `thp_vma_suitable_order` at the entry's last possible block.
+        let fits = e
+            .end
+            .checked_sub(HUGE_PAGE_SIZE)
+            .is_some_and(|last| last & !(HUGE_PAGE_SIZE - 1) >= e.start);
+        if !fits || !((e.start >> PAGE_SHIFT).wrapping_sub(e.pgoff)).is_multiple_of(PAGES_PER_HUGE)
+        {
+            return Err(einval("the mapping cannot hold an aligned 2 MiB page"));
+        }
+        let shmem = match e.object {
+            None => false,
+            Some(o) if e.is_shared() && self.objects.get(o).is_some_and(|o| o.is_shmem()) => true,
+            Some(_) => return Err(einval("MADV_COLLAPSE of a file or private file mapping")),
+        };
+        if !shmem && e.anon_vma.is_none() {
+            return Err(einval("MADV_COLLAPSE of anonymous memory never written"));
+        }
+        let hstart = lo.next_multiple_of(HUGE_PAGE_SIZE);
+        let hend = hi & !(HUGE_PAGE_SIZE - 1);
+        let mut block = hstart;
+        while block < hend {
+            let done = if shmem {
+                self.collapse_file(pid, e, block)?
+            } else {
+                self.collapse_anon(pid, e.start, block)?
+            };
+            if !done {
+                return Err(einval("a 2 MiB block could not be collapsed"));
+            }
+            block += HUGE_PAGE_SIZE;
+        }
+        Ok(())
+    }
+
+    /// `hpage_collapse_scan_pmd` + `collapse_huge_page` for one block of the
+    /// private anonymous entry starting at `estart`. Ok(false): the block
+    /// cannot be collapsed.
+    fn collapse_anon(&mut self, pid: Pid, estart: u64, block: u64) -> SysResult<bool> {
+        let p = &self.procs[&pid];
+        if p.pmap
+            .lookup(&self.phys, VirtAddr(block))
+            .is_some_and(|m| m.huge)
+        {
+            return Ok(true); // SCAN_PMD_MAPPED
+        }
+        let walk = mmu::walk(&self.phys, p.pmap.cr3(), VirtAddr(block));
+        if matches!(walk.outcome, WalkOutcome::NotMapped { level } if level >= 2) {
+            return Ok(false); // SCAN_PMD_NULL
+        }
+        if p.guards
+            .range(block..block + HUGE_PAGE_SIZE)
+            .next()
+            .is_some()
+        {
+            return Ok(false); // SCAN_PTE_NON_PRESENT
+        }
+        let Some(base) = self.phys.alloc_huge(|_| FrameOwner::None, &mut self.ev) else {
+            return Err(enomem("no free 2 MiB run of frames"));
+        };
+        // `__collapse_huge_page_copy`: what the process sees, page by page.
+        for i in 0..PAGES_PER_HUGE {
+            let va = VirtAddr(block + i * PAGE_SIZE);
+            if let Some(m) = self.procs[&pid].pmap.lookup(&self.phys, va)
+                && m.pfn != self.zero_pfn
+            {
+                self.phys.copy_frame(m.pfn, base.add(i), &mut self.ev);
+            }
+        }
+        let mut e = self.procs[&pid].map.entry(estart).clone();
+        self.amap_ensure(pid, &mut e);
+        self.zap(pid, block, block + HUGE_PAGE_SIZE);
+        let (amap, first) = e.slot(block).expect("amap ensured");
+        for i in 0..PAGES_PER_HUGE {
+            let pfn = base.add(i);
+            let id = self.anons.insert(Anon {
+                pfn,
+                refs: 1,
+                lazyfree: false,
+            });
+            self.phys.set_owner(pfn, FrameOwner::Anon { anon: id });
+            let am = self.amaps.get_mut(amap).expect("live amap");
+            let old = am.lookup(first + i);
+            am.set(first + i, Some(id));
+            if let Some(old) = old {
+                self.anon_unref(old);
+            }
+        }
+        // The PMD is made writable if the entry is (`maybe_pmd_mkwrite`).
+        if self
+            .pmap_enter_huge(pid, block, base, e.prot.writable(), e.prot.executable())
+            .is_err()
+        {
+            // No page table could be had: the anons stay in the amap and
+            // the next access faults them in one by one.
+            return Err(enomem("no memory for the page tables"));
+        }
+        if e.prot.is_empty() {
+            self.pmap_protect(pid, block, block + HUGE_PAGE_SIZE, e.prot);
+        }
+        self.ev.push_with(|| Event::HugeCollapse {
+            pid,
+            va: VirtAddr(block),
+            pfn: base,
+        });
+        Ok(true)
+    }
+
+    /// `hpage_collapse_scan_file` + `collapse_file` for one block of a
+    /// shared shmem mapping (see the module documentation).
+    fn collapse_file(&mut self, pid: Pid, e: &Entry, block: u64) -> SysResult<bool> {
+        let obj = e.object.expect("shmem entry");
+        let first = e.object_index(block);
+        let range = first..first + PAGES_PER_HUGE;
+        if self
+            .objects
+            .get(obj)
+            .is_none_or(|o| o.pages.range(range.clone()).next().is_none())
+        {
+            return Ok(false);
+        }
+        for index in range.clone() {
+            if self.cache_page(obj, index).is_none() {
+                return Err(enomem("out of memory filling the block"));
+            }
+        }
+        for index in range {
+            let va = e.start + ((index - e.pgoff) << PAGE_SHIFT);
+            if self.procs[&pid]
+                .pmap
+                .lookup(&self.phys, VirtAddr(va))
+                .is_some()
+            {
+                continue;
+            }
+            let pfn = self.objects.get(obj).expect("live object").pages[&index];
+            if self
+                .pmap_enter(pid, va, pfn, e.prot.writable(), e.prot.executable())
+                .is_err()
+            {
+                return Err(enomem("no memory for the page tables"));
+            }
+        }
+        if e.prot.is_empty() {
+            self.pmap_protect(pid, block, block + HUGE_PAGE_SIZE, e.prot);
+        }
+        let pfn = self.objects.get(obj).expect("live object").pages[&first];
+        self.ev.push_with(|| Event::HugeCollapse {
+            pid,
+            va: VirtAddr(block),
+            pfn,
+        });
+        Ok(true)
+    }
+}
