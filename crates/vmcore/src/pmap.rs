@@ -901,7 +901,23 @@ impl Pmap {
         };
         // Both bounds are user addresses: the lower half of the space.
         let (floor, ceiling) = (floor.min(HALF), ceiling.min(HALF));
-        self.free_tables_in(phys, self.cr3, 4, 0, (s, e), (floor, ceiling), ev);
+        self.free_tables_in(phys, self.cr3, 4, 0, (s, e), (floor, ceiling, 3), ev);
+    }
+
+    /// Linux 6.14's page-table reclaim on MADV_DONTNEED (`mm/pt_reclaim.c`,
+    /// CONFIG_PT_RECLAIM): a PTE table whose whole 2 MiB span the zap
+    /// covered, and which it left empty, is freed. Upper levels stay.
+    pub fn reclaim_empty_pts(
+        &mut self,
+        phys: &mut PhysMem,
+        start: VirtAddr,
+        end: VirtAddr,
+        ev: &mut EventLog,
+    ) {
+        let Some((s, e)) = page_span(start, end) else {
+            return;
+        };
+        self.free_tables_in(phys, self.cr3, 4, 0, (s, e), (s, e, 1), ev);
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -912,7 +928,7 @@ impl Pmap {
         level: u8,
         base: u64,
         (s, e): (u64, u64),
-        (floor, ceiling): (u64, u64),
+        (floor, ceiling, top): (u64, u64, u8),
         ev: &mut EventLog,
     ) {
         let Some((first, last)) = span_indices(level, base, s, e) else {
@@ -928,9 +944,18 @@ impl Pmap {
             let hi = lo + (1 << shift);
             let child = entry.pfn();
             if level > 2 {
-                self.free_tables_in(phys, child, level - 1, lo, (s, e), (floor, ceiling), ev);
+                self.free_tables_in(
+                    phys,
+                    child,
+                    level - 1,
+                    lo,
+                    (s, e),
+                    (floor, ceiling, top),
+                    ev,
+                );
             }
-            if used(phys, child) == 0 && floor <= lo && hi <= ceiling {
+            // `top`: the highest level of table that may go.
+            if level - 1 <= top && used(phys, child) == 0 && floor <= lo && hi <= ceiling {
                 wr(phys, table, idx, Pte(0));
                 used_dec(phys, table);
                 self.free_table(phys, child, level - 1, ev);

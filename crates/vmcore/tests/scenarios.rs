@@ -407,4 +407,12 @@ fn dontneed_keeps_page_tables_munmap_frees_them() {
     m.munmap(1, A, 16384).unwrap();
     ok(&m);
     assert_eq!(m.frames_summary().page_table, tables - 1);
+    // A DONTNEED over a table's whole 2 MiB span frees it (PT_RECLAIM).
+    let two_m = 2u64 << 20;
+    m.mmap(1, A + (8 << 20), two_m, RW, PA, -1, 0).unwrap();
+    m.store(1, A + (8 << 20) + 4096, 1).unwrap();
+    let tables = m.frames_summary().page_table;
+    m.madvise(1, A + (8 << 20), two_m, MADV_DONTNEED).unwrap();
+    ok(&m);
+    assert_eq!(m.frames_summary().page_table, tables - 1);
 }

@@ -172,6 +172,14 @@ impl Machine {
                     return Err(einval("DONTNEED on locked memory"));
                 }
                 self.discard_private(pid, e.start, lo, hi);
+                if let Some(p) = self.procs.get_mut(&pid) {
+                    p.pmap.reclaim_empty_pts(
+                        &mut self.phys,
+                        VirtAddr(lo),
+                        VirtAddr(hi),
+                        &mut self.ev,
+                    );
+                }
             }
             MADV_FREE => {
                 if !private_anon {

@@ -374,6 +374,15 @@ impl Machine {
         if !matches!(walk.outcome, WalkOutcome::NotMapped { level } if level >= 2) {
             return false;
         }
+        // Guard markers are PTEs in Linux: their page table keeps the PMD
+        // from being empty, so the block faults in 4 KiB pages.
+        if p.guards
+            .range(block..block + HUGE_PAGE_SIZE)
+            .next()
+            .is_some()
+        {
+            return false;
+        }
         match e.slot(block) {
             Some((amap, first)) => {
                 let am = self.amaps.get(amap).expect("live amap");
