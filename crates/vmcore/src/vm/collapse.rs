@@ -11,6 +11,8 @@
 //!   object offset lines up, private anonymous memory that has an
 //!   anon_vma (a write, or a huge zero page, gave it one) or a shared
 //!   mapping of shmem. Anything else is EINVAL at once.
+//! - A range that lies inside one block, without reaching its end, is
+//!   EINVAL.
 //! - Each aligned block inside the range is then collapsed in turn; a block
 //!   already mapped by a PMD counts as done. The first block that cannot
 //!   be collapsed ends the walk with EINVAL: an anonymous block without a
@@ -71,6 +73,12 @@ impl Machine {
         }
         let hstart = lo.next_multiple_of(HUGE_PAGE_SIZE);
         let hend = hi & !(HUGE_PAGE_SIZE - 1);
+        // A range inside one block: the kernel's block count,
+        // `(hend - hstart) >> HPAGE_PMD_SHIFT`, wraps and is never reached.
+        // (A range that ends where its first boundary is holds none: 0.)
+        if hstart > hend {
+            return Err(einval("the range holds no whole 2 MiB block"));
+        }
         let mut block = hstart;
         while block < hend {
             let done = if shmem {
