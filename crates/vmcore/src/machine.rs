@@ -571,12 +571,16 @@ impl Machine {
         let Some(p) = self.procs.get_mut(&pid) else {
             return;
         };
-        let floor = p.map.prev_of(start).map_or(0, |e| e.end);
+        // Nothing is left in [start, end): the entry starting below it
+        // ends below it too.
+        let floor = start
+            .checked_sub(1)
+            .and_then(|a| p.map.entries.last_starting_at_or_below(a))
+            .map_or(0, |e| e.end);
         let ceiling = p
             .map
             .entries
-            .range(end..)
-            .next()
+            .first_starting_at_or_above(end)
             .map_or(u64::MAX, |e| e.start);
         p.pmap.free_tables(
             &mut self.phys,

@@ -154,6 +154,14 @@ impl Entries {
         }
     }
 
+    /// The first entry starting at or above `a`.
+    pub fn first_starting_at_or_above(&self, a: u64) -> Option<&Entry> {
+        match self.first_at_or_above(a) {
+            NIL => None,
+            i => Some(&self.node(i).entry),
+        }
+    }
+
     /// Link a new entry into the list and the tree (`uvm_map_entry_link`).
     /// Its range must not overlap any entry's.
     pub fn insert(&mut self, entry: Entry) {
@@ -491,6 +499,10 @@ mod tests {
                         prop_assert_eq!(
                             ours.last_starting_at_or_below(a).map(|e| e.start),
                             model.range(..=a).next_back().map(|(&k, _)| k)
+                        );
+                        prop_assert_eq!(
+                            ours.first_starting_at_or_above(a).map(|e| e.start),
+                            model.range(a..).next().map(|(&k, _)| k)
                         );
                     }
                 }

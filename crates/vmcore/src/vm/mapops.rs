@@ -449,9 +449,11 @@ impl Machine {
         }
         self.zap(pid, start, end);
         let p = self.proc_mut(pid);
-        let gone: Vec<u64> = p.guards.range(start..end).copied().collect();
-        for g in gone {
-            p.guards.remove(&g);
+        if p.guards.range(start..end).next().is_some() {
+            let gone: Vec<u64> = p.guards.range(start..end).copied().collect();
+            for g in gone {
+                p.guards.remove(&g);
+            }
         }
         for s in starts {
             let e = self.proc_mut(pid).map.entries.remove(s).expect("entry");
