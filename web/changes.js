@@ -68,6 +68,11 @@ export class Changes {
       case 'page_drop':
         this.page(e.pid, e.va, 'drop');
         break;
+      case 'huge_collapse':
+        // MADV_COLLAPSE: every page of the 2 MiB block now lies in one run.
+        for (let i = 0; i < 512; i++) this.page(e.pid, num(e.va) + i * 4096, 'collapse');
+        for (let i = 0; i < 512; i++) if (!this.frames.has(num(e.pfn) + i)) this.frames.set(num(e.pfn) + i, 'mapped');
+        break;
       case 'pte_write': {
         const pid = asidToPid.get(num(e.asid));
         if (pid !== undefined && num(e.level) === 1) this.page(pid, e.va, 'pte');

@@ -268,6 +268,22 @@ test('THP: a 2 MiB mapping shows PS in the PD entry and 512 resident pages', { t
   await page.context().close();
 });
 
+test('MADV_COLLAPSE: three small pages become one huge page, narrated and drawn', { timeout: 60_000 }, async () => {
+  const { page, errors } = await open();
+  await loadExample(page, 'collapse.vms');
+  const step = button(page, 'Step');
+  for (let i = 0; i < 5; i++) await step.click(); // mmap, three stores, mincore
+  const huge = () => page.locator('vm-playground .page-grid g.page').evaluateAll((gs) => gs.filter((g) => Number(g.dataset.state) & 0x40).length);
+  assert.equal(await huge(), 0, 'small pages before the collapse');
+  await step.click(); // madvise MADV_COLLAPSE
+  const texts = await page.locator('vm-playground .ev-step.last ~ .ev-items .ev-text').allTextContents();
+  assert.ok(texts.some((t) => /2 MiB block at 0x300000000000 collapsed into one huge page/.test(t)), texts.join('\n'));
+  assert.ok((await huge()) >= 512, 'one huge page after it');
+  await screenshot(page, 'playground-collapse');
+  assert.deepEqual(errors, []);
+  await page.context().close();
+});
+
 test('the page works from the keyboard alone and has text alternatives', { timeout: 60_000 }, async () => {
   const { page, errors } = await open();
   await loadExample(page, 'munmap_holes.vms');
