@@ -381,21 +381,17 @@ impl Machine {
                     .filter(|n| Self::mergeable(map.entry(dest), n))
                     .map(|n| n.start)
             };
-            if joins_source {
-                for s in std::iter::once(dest).chain(other) {
-                    self.proc_mut(pid)
-                        .map
-                        .entries
-                        .get_mut(&s)
-                        .expect("entry")
-                        .flags -= VmFlags::LOCKED | VmFlags::LOCKONFAULT;
-                }
-            }
             // The source entry is left whole, unlocked (`dontunmap_complete`
             // clears VM_LOCKED on it): the emptied range joins it again.
             // The kernel never split it, so it merges with nothing outside
-            // its old bounds, even a neighbour it now matches.
-            for s in self.procs[&pid].map.overlapping(whole.0, whole.1) {
+            // its old bounds, even a neighbour it now matches — unless
+            // `copy_vma` made them one already.
+            let mut unlock = self.procs[&pid].map.overlapping(whole.0, whole.1);
+            if joins_source {
+                unlock.push(dest);
+                unlock.extend(other);
+            }
+            for s in unlock {
                 self.proc_mut(pid)
                     .map
                     .entries

@@ -32,7 +32,6 @@
 //!   by 512 PTEs, which reads, residency and contents cannot tell apart
 //!   (only the page-table view can).
 
-use super::anon::Anon;
 use super::map::Entry;
 use crate::addr::{HUGE_PAGE_SIZE, PAGE_SHIFT, PAGE_SIZE, PAGES_PER_HUGE, VirtAddr};
 use crate::arch::x86_64::mmu::{self, WalkOutcome};
@@ -132,21 +131,9 @@ impl Machine {
         self.amap_ensure(pid, &mut e);
         self.zap(pid, block, block + HUGE_PAGE_SIZE);
         let (amap, first) = e.slot(block).expect("amap ensured");
-        for i in 0..PAGES_PER_HUGE {
-            let pfn = base.add(i);
-            let id = self.anons.insert(Anon {
-                pfn,
-                refs: 1,
-                lazyfree: false,
-            });
-            self.phys.set_owner(pfn, FrameOwner::Anon { anon: id });
-            let am = self.amaps.get_mut(amap).expect("live amap");
-            let old = am.lookup(first + i);
-            am.set(first + i, Some(id));
-            if let Some(old) = old {
-                self.anon_unref(old);
-            }
-        }
+        // The old pages go with their anons (a page shared copy-on-write
+        // stays with the other process).
+        self.give_huge_anons(amap, first, base);
         // The PMD is made writable if the entry is (`maybe_pmd_mkwrite`).
         if self
             .pmap_enter_huge(pid, block, base, e.prot.writable(), e.prot.executable())

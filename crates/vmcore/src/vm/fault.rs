@@ -433,6 +433,16 @@ impl Machine {
             return Err(err);
         }
         let (amap, first) = e.slot(block).expect("amap ensured");
+        self.give_huge_anons(amap, first, base);
+        self.resolved(pid, page, FaultResolution::HugeZeroFill, base);
+        Ok(true)
+    }
+
+    /// Put the 2 MiB frame run from `base` into amap slots `first..+512`,
+    /// one anon per 4 KiB piece (UVM's anons have no compound form; the
+    /// run stays contiguous, which the PMD needs). Anons that held those
+    /// slots are dropped.
+    pub(crate) fn give_huge_anons(&mut self, amap: u32, first: u64, base: Pfn) {
         for i in 0..PAGES_PER_HUGE {
             let pfn = base.add(i);
             let id = self.anons.insert(Anon {
@@ -441,13 +451,13 @@ impl Machine {
                 lazyfree: false,
             });
             self.phys.set_owner(pfn, FrameOwner::Anon { anon: id });
-            self.amaps
-                .get_mut(amap)
-                .expect("live amap")
-                .set(first + i, Some(id));
+            let am = self.amaps.get_mut(amap).expect("live amap");
+            let old = am.lookup(first + i);
+            am.set(first + i, Some(id));
+            if let Some(old) = old {
+                self.anon_unref(old);
+            }
         }
-        self.resolved(pid, page, FaultResolution::HugeZeroFill, base);
-        Ok(true)
     }
 
     /// The page-cache frame for a fault on page `index`. A miss in a
