@@ -1,13 +1,14 @@
 //! `vmplay`: run `.vms` scenarios against the simulated machine.
 //!
 //! ```text
-//! vmplay run [--trace] FILE.vms
+//! vmplay run [--trace] [--check] FILE.vms
 //! ```
 //!
 //! prints each line's result exactly as the conformance recordings do
 //! (`tests/conformance/FORMAT.md`). Exit status: 0 when the scenario ran to
 //! its end, 2 when a line could not be parsed (after printing
-//! `LINE error MESSAGE`), 1 for bad usage or an unreadable file.
+//! `LINE error MESSAGE`), 3 when `--check` found a broken invariant, 1 for
+//! bad usage or an unreadable file.
 #![forbid(unsafe_code)]
 
 use std::io::{self, Read, Write};
@@ -18,7 +19,8 @@ const USAGE: &str = "\
 vmplay - a simulated Linux virtual-memory subsystem
 
 Usage:
-  vmplay run [--trace] FILE.vms    run a scenario and print its results
+  vmplay run [--trace] [--check] FILE.vms
+                                    run a scenario and print its results
   vmplay --help                     show this help
   vmplay --version                  show the version
 
@@ -29,11 +31,21 @@ indented line per mapping in the arena). FILE may be `-` for standard input.
   --trace    after each line, also print the events it caused in the
              simulated machine (faults, page-table writes, TLB flushes,
              frames, map entries), indented by four blanks
+  --check    after each line, check the machine's invariants (page tables
+             against map entries, frame ownership, reference counts, the
+             TLB against the page tables); stop at the first broken one
 
 Exit status: 0 the scenario ran to its end; 2 a line could not be parsed
-(`LINE error MESSAGE` is printed after the lines before it); 1 bad usage or
-unreadable file.
+(`LINE error MESSAGE` is printed after the lines before it); 3 --check found
+an invariant broken (said on standard error); 1 bad usage or unreadable file.
 ";
+
+/// How a run ended.
+enum Ended {
+    Done,
+    LineError,
+    Broken,
+}
 
 fn usage_error(msg: &str) -> ExitCode {
     eprintln!("vmplay: {msg}");
@@ -54,11 +66,17 @@ fn read_input(path: &str) -> io::Result<String> {
     Ok(String::from_utf8_lossy(&bytes).into_owned())
 }
 
-/// Run a scenario, printing as it goes. Ok(true) when it ran to its end.
-fn run(text: &str, trace: bool, out: &mut impl Write) -> io::Result<bool> {
+/// Run a scenario, printing as it goes.
+fn run(text: &str, trace: bool, check: bool, out: &mut impl Write) -> io::Result<Ended> {
     let mut runner = Runner::default();
     for (lineno, line) in vmscript::parse::script_lines(text) {
-        match runner.exec_line(lineno, line) {
+        let r = runner.exec_line(lineno, line);
+        if check && let Err(msg) = runner.machine().check() {
+            out.flush()?;
+            eprintln!("vmplay: line {lineno}: invariant broken: {msg}");
+            return Ok(Ended::Broken);
+        }
+        match r {
             Ok(Some(o)) => {
                 writeln!(out, "{o}")?;
                 if trace {
@@ -73,11 +91,11 @@ fn run(text: &str, trace: bool, out: &mut impl Write) -> io::Result<bool> {
             Ok(None) => {}
             Err(e) => {
                 writeln!(out, "{e}")?;
-                return Ok(false);
+                return Ok(Ended::LineError);
             }
         }
     }
-    Ok(true)
+    Ok(Ended::Done)
 }
 
 fn main() -> ExitCode {
@@ -96,12 +114,14 @@ fn main() -> ExitCode {
         }
         Some("run") => {
             let mut trace = false;
+            let mut check = false;
             let mut file = None;
             let mut only_files = false;
             for a in &args[1..] {
                 match a.as_str() {
                     "--" if !only_files => only_files = true,
                     "--trace" if !only_files => trace = true,
+                    "--check" if !only_files => check = true,
                     s if !only_files && s.starts_with('-') && s != "-" => {
                         return usage_error(&format!("unknown option '{s}'"));
                     }
@@ -126,10 +146,11 @@ fn main() -> ExitCode {
             // Line-buffered, as the recorder flushes each line: what ran is
             // printed even if a later line brings the simulator down.
             let mut out = io::stdout().lock();
-            let done = run(&text, trace, &mut out).and_then(|d| out.flush().map(|()| d));
+            let done = run(&text, trace, check, &mut out).and_then(|d| out.flush().map(|()| d));
             match done {
-                Ok(true) => ExitCode::SUCCESS,
-                Ok(false) => ExitCode::from(2),
+                Ok(Ended::Done) => ExitCode::SUCCESS,
+                Ok(Ended::LineError) => ExitCode::from(2),
+                Ok(Ended::Broken) => ExitCode::from(3),
                 Err(e) if e.kind() == io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
                 Err(e) => {
                     eprintln!("vmplay: writing output: {e}");

@@ -85,6 +85,26 @@ fn trace_adds_indented_events() {
 }
 
 #[test]
+fn check_runs_the_invariants_and_changes_no_output() {
+    let s = format!(
+        "{MAP}$h = mmap $arena+2M 2M PROT_READ|PROT_WRITE MAP_PRIVATE|MAP_ANONYMOUS|MAP_FIXED -1 0\n\
+         store $h+8K 1\nfork p2\nmadvise $h 2M MADV_COLLAPSE\np2: store $h+8K 2\nload $h+8K\n\
+         munmap $h 2M\nmaps\nload $b\n"
+    );
+    let p = scenario("check.vms", &s);
+    let plain = vmplay(&["run", p.to_str().unwrap()]);
+    let checked = vmplay(&["run", "--check", p.to_str().unwrap()]);
+    assert_eq!(plain.status.code(), Some(2));
+    assert_eq!(checked.status.code(), Some(2), "{}", text(&checked.stderr));
+    assert_eq!(text(&checked.stdout), text(&plain.stdout));
+    assert!(text(&checked.stdout).contains("7 load 0x01\n"));
+    assert_eq!(text(&checked.stderr), "");
+    // Options may come in any order.
+    let o = vmplay(&["run", p.to_str().unwrap(), "--check", "--trace"]);
+    assert_eq!(o.status.code(), Some(2));
+}
+
+#[test]
 fn reads_standard_input() {
     let o = vmplay_stdin(&["run", "-"], "maps\n");
     assert_eq!(o.status.code(), Some(0));
@@ -95,7 +115,7 @@ fn reads_standard_input() {
 fn help_and_usage_errors() {
     let o = vmplay(&["--help"]);
     assert_eq!(o.status.code(), Some(0));
-    assert!(text(&o.stdout).contains("vmplay run [--trace] FILE.vms"));
+    assert!(text(&o.stdout).contains("vmplay run [--trace] [--check] FILE.vms"));
     assert_eq!(vmplay(&["run", "--help"]).status.code(), Some(0));
     for args in [
         &[][..],

@@ -213,7 +213,9 @@ def main():
         if o.returncode not in (0, 2):
             skipped += 1
             continue
-        v = subprocess.run([a.vmplay, "run", path], capture_output=True, text=True, timeout=120)
+        # --check: the simulator's invariants after every line too; a broken
+        # one exits 3 and counts as a difference.
+        v = subprocess.run([a.vmplay, "run", "--check", path], capture_output=True, text=True, timeout=120)
         if a.mode == "valid":
             ok = o.stdout == v.stdout and o.returncode == v.returncode
         else:
