@@ -25,15 +25,16 @@
 //!   its own, so pages it shared copy-on-write with a fork stay with the
 //!   other process. Read-only, PROT_NONE and written-then-freed pages
 //!   collapse too.
-//! - shmem (`collapse_file`): the holes of the block are filled in the
-//!   page cache, past the end of the file too, and the caller maps the
-//!   whole block. The kernel puts one 2 MiB folio in the page cache and
-//!   maps it with a PMD; the simulator keeps 512 page-cache frames mapped
-//!   by 512 PTEs, which reads, residency and contents cannot tell apart
-//!   (only the page-table view can).
+//! - shmem (`collapse_file`): the block's cached pages are copied into a
+//!   fresh 2 MiB run, holes as zeros, past the end of the file too; the run
+//!   replaces them in the page cache (dirty: shmem cannot write it back),
+//!   the old pages leave every page table, and the caller maps the run
+//!   with one PMD. Other processes fault the pages back in one by one
+//!   (Linux would give them the PMD too, having retracted their page
+//!   tables; only the page-table view can tell).
 
 use super::map::Entry;
-use crate::addr::{HUGE_PAGE_SIZE, PAGE_SHIFT, PAGE_SIZE, PAGES_PER_HUGE, VirtAddr};
+use crate::addr::{HUGE_PAGE_SIZE, PAGE_SHIFT, PAGE_SIZE, PAGES_PER_HUGE, Pfn, VirtAddr};
 use crate::arch::x86_64::mmu::{self, WalkOutcome};
 use crate::errno::{SysResult, einval, enomem};
 use crate::event::{Event, Pid};
@@ -160,43 +161,64 @@ impl Machine {
         let obj = e.object.expect("shmem entry");
         let first = e.object_index(block);
         let range = first..first + PAGES_PER_HUGE;
-        if self
-            .objects
-            .get(obj)
-            .is_none_or(|o| o.pages.range(range.clone()).next().is_none())
+        let o = self.objects.get(obj).expect("live object");
+        if o.pages.range(range.clone()).next().is_none() {
+            return Ok(false); // nothing cached: nothing to collapse
+        }
+        // Already one run, mapped by a PMD here (SCAN_PMD_MAPPED).
+        if self.procs[&pid]
+            .pmap
+            .lookup(&self.phys, VirtAddr(block))
+            .is_some_and(|m| m.huge)
         {
-            return Ok(false);
+            return Ok(true);
         }
-        for index in range.clone() {
-            if self.cache_page(obj, index).is_none() {
-                return Err(enomem("out of memory filling the block"));
-            }
+        let Some(base) = self.phys.alloc_huge(
+            |i| FrameOwner::Cache {
+                object: obj,
+                index: first + i,
+            },
+            &mut self.ev,
+        ) else {
+            return Err(enomem("no free 2 MiB run of frames"));
+        };
+        // The new folio takes the cached pages' contents, holes as zeros.
+        let old: Vec<(u64, Pfn)> = o
+            .pages
+            .range(range.clone())
+            .map(|(&i, &p)| (i, p))
+            .collect();
+        for &(index, pfn) in &old {
+            self.phys
+                .copy_frame(pfn, base.add(index - first), &mut self.ev);
         }
+        // The old pages leave every page table (`try_to_unmap`; private
+        // copies of them stay) and the page cache.
+        self.unmap_object_pages(obj, first, first + PAGES_PER_HUGE, false);
+        let o = self.objects.get_mut(obj).expect("live object");
         for index in range {
-            let va = e.start + ((index - e.pgoff) << PAGE_SHIFT);
-            if self.procs[&pid]
-                .pmap
-                .lookup(&self.phys, VirtAddr(va))
-                .is_some()
-            {
-                continue;
-            }
-            let pfn = self.objects.get(obj).expect("live object").pages[&index];
-            if self
-                .pmap_enter(pid, va, pfn, e.prot.writable(), e.prot.executable())
-                .is_err()
-            {
-                return Err(enomem("no memory for the page tables"));
-            }
+            o.pages.insert(index, base.add(index - first));
         }
-        if e.prot.is_empty() {
+        for (_, pfn) in old {
+            self.phys.free(pfn, &mut self.ev);
+        }
+        // shmem has nowhere to write it back: the folio is dirty.
+        for i in 0..PAGES_PER_HUGE {
+            self.phys.desc_mut(base.add(i)).dirty = true;
+        }
+        // The caller maps it with one PMD (`collapse_pte_mapped_thp`); a
+        // page table that cannot be had leaves the block to fault in.
+        if self
+            .pmap_enter_huge(pid, block, base, e.prot.writable(), e.prot.executable())
+            .is_ok()
+            && e.prot.is_empty()
+        {
             self.pmap_protect(pid, block, block + HUGE_PAGE_SIZE, e.prot);
         }
-        let pfn = self.objects.get(obj).expect("live object").pages[&first];
         self.ev.push_with(|| Event::HugeCollapse {
             pid,
             va: VirtAddr(block),
-            pfn,
+            pfn: base,
         });
         Ok(true)
     }
