@@ -151,6 +151,22 @@ test('the page walk decodes every level down to the byte', { timeout: 60_000 }, 
   await page.context().close();
 });
 
+test('the table tree shows a page table DONTNEED emptied, until munmap frees it', { timeout: 60_000 }, async () => {
+  const { page, errors } = await open();
+  const ta = page.locator('vm-playground textarea.ed-ta');
+  const text = '$a = mmap $arena 8K PROT_READ|PROT_WRITE MAP_PRIVATE|MAP_ANONYMOUS|MAP_FIXED -1 0\n$b = mmap $arena+4M 4K PROT_READ|PROT_WRITE MAP_PRIVATE|MAP_ANONYMOUS|MAP_FIXED -1 0\nstore $b 1\nstore $a 1\nmadvise $a 8K MADV_DONTNEED\n';
+  await ta.fill(text);
+  await button(page, 'Run').click();
+  const empty = page.locator('vm-playground .tree-list .tempty');
+  assert.equal(await empty.count(), 1, await page.locator('vm-playground .tree-list').textContent());
+  await ta.fill(text + 'munmap $a 8K\n');
+  await button(page, 'Step').click();
+  assert.equal(await empty.count(), 0, 'munmap freed the table no neighbour uses');
+  assert.ok((await page.locator('vm-playground .ev-step.last ~ .ev-items .ev-text').allTextContents()).some((t) => /empty PT table in frame \d+ freed/.test(t)));
+  assert.deepEqual(errors, []);
+  await page.context().close();
+});
+
 test('physical memory, TLB and event selection point at the same frame', { timeout: 60_000 }, async () => {
   const { page, errors } = await open();
   await loadExample(page, 'page_tables.vms');

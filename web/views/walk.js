@@ -208,6 +208,7 @@ export class WalkView {
     const render = (t, index) => {
       const L = LEVELS.find((x) => x.level === num(t.level));
       const pages = t.entries.filter((e) => e.leaf && !e.huge).length;
+      const empty = t.entries.length === 0 && num(t.level) < 4 && !t.truncated;
       const label = h(
         'span',
         { class: 'tnode', style: `--c:${L ? L.color : '#999'}`, dataset: { level: num(t.level), pfn: num(t.pfn) } },
@@ -216,7 +217,18 @@ export class WalkView {
         ' ',
         frameLink(num(t.pfn), this.hooks),
         h('span', { class: 'muted mono', title: `covers ${addr(t.start)} … ${addr(t.last)}` }, ` ${addr(t.start)}…`),
-        num(t.level) === 1 ? h('span', { class: 'muted' }, ` · ${pages} ${pages === 1 ? 'page' : 'pages'}${t.truncated ? ' listed' : ''}`) : null,
+        empty
+          ? h(
+              'span',
+              {
+                class: 'muted tempty',
+                title: 'A zap (MADV_DONTNEED, truncation, a move) leaves page tables in place, as Linux does; munmap frees those that no neighbouring mapping can use (free_pgtables).',
+              },
+              ' · empty, kept',
+            )
+          : num(t.level) === 1
+            ? h('span', { class: 'muted' }, ` · ${pages} ${pages === 1 ? 'page' : 'pages'}${t.truncated ? ' listed' : ''}`)
+            : null,
       );
       const kids = [];
       for (const e of t.entries) {
