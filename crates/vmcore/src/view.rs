@@ -153,6 +153,8 @@ pub struct SmapsView {
     pub private_dirty: u64,
     pub anonymous: u64,
     pub anon_huge_pages: u64,
+    /// shmem mapped by PMDs (after MADV_COLLAPSE), `ShmemPmdMapped`.
+    pub shmem_pmd_mapped: u64,
     pub locked: u64,
     pub vm_flags: String,
 }
@@ -481,6 +483,7 @@ impl Machine {
                 private_dirty: 0,
                 anonymous: 0,
                 anon_huge_pages: 0,
+                shmem_pmd_mapped: 0,
                 locked: 0,
                 vm_flags: e.flags.smaps_codes(e.prot),
             };
@@ -501,11 +504,20 @@ impl Machine {
                             (false, true) => v.private_dirty += kb,
                             (false, false) => v.private_clean += kb,
                         }
-                        if matches!(d.owner, FrameOwner::Anon { .. }) {
-                            v.anonymous += kb;
-                            if m.huge {
-                                v.anon_huge_pages += kb;
+                        match d.owner {
+                            FrameOwner::Anon { .. } => {
+                                v.anonymous += kb;
+                                if m.huge {
+                                    v.anon_huge_pages += kb;
+                                }
                             }
+                            FrameOwner::Cache { object, .. }
+                                if m.huge
+                                    && self.objects.get(object).is_some_and(|o| o.is_shmem()) =>
+                            {
+                                v.shmem_pmd_mapped += kb;
+                            }
+                            _ => {}
                         }
                         if e.flags.contains(crate::flags::VmFlags::LOCKED) {
                             v.locked += kb;

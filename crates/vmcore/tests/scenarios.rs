@@ -375,6 +375,32 @@ fn collapse_makes_one_huge_page_and_keeps_what_fork_shares() {
     m.store(1, A + 4096, 8).unwrap();
     assert_eq!(m.load(c, A + 4096).unwrap(), 7);
     assert!(!m.walk(c, A + 4096).unwrap().huge);
+    let sm = m.smaps(1).unwrap();
+    let e = sm.iter().find(|s| s.start == A).unwrap();
+    assert_eq!((e.anon_huge_pages, e.shmem_pmd_mapped), (2048, 0));
+    // shmem collapses into a page-cache run mapped by one PMD.
+    let s = A + (8u64 << 20);
+    m.mmap(
+        1,
+        s,
+        two_m,
+        RW,
+        MAP_SHARED | MAP_ANONYMOUS | MAP_FIXED,
+        -1,
+        0,
+    )
+    .unwrap();
+    m.store(1, s + 4096, 3).unwrap();
+    m.madvise(1, s, two_m, MADV_COLLAPSE).unwrap();
+    ok(&m);
+    assert!(m.walk(1, s).unwrap().huge);
+    assert_eq!(m.load(1, s + 4096).unwrap(), 3);
+    let sm = m.smaps(1).unwrap();
+    let e = sm.iter().find(|x| x.start == s).unwrap();
+    assert_eq!(
+        (e.anon_huge_pages, e.shmem_pmd_mapped, e.rss),
+        (0, 2048, 2048)
+    );
     // Already huge: done again at once. The second block has no page
     // table: EINVAL, and nothing changes.
     m.madvise(1, A, two_m, MADV_COLLAPSE).unwrap();
