@@ -10,6 +10,9 @@ use vmcore::abi::*;
 use vmcore::{Machine, MachineConfig};
 
 const ARENA: u64 = 0x3000_0000_0000;
+/// A second window, 4 MiB at a 2 MiB boundary, for huge pages: THP faults,
+/// MADV_COLLAPSE, page tables kept and freed, splits of 2 MiB mappings.
+const HUGE_WINDOW: u64 = ARENA + (64 << 20);
 
 /// One step of a random scenario. Addresses are page numbers inside a small
 /// window of the arena so that operations collide often.
@@ -98,6 +101,13 @@ enum Step {
     Exit {
         proc: u8,
     },
+    /// An operation in the huge-page window (see `Driver::run`).
+    Huge {
+        proc: u8,
+        op: u8,
+        page: u64,
+        len: u64,
+    },
     Open {
         proc: u8,
         size: u64,
@@ -158,6 +168,7 @@ fn step() -> impl Strategy<Value = Step> {
         1 => (p.clone(), page.clone()).prop_map(|(proc, page)| Step::Exec { proc, page }),
         1 => p.clone().prop_map(|proc| Step::Fork { proc }),
         1 => (1u8..4).prop_map(|proc| Step::Exit { proc }),
+        6 => (p.clone(), 0u8..11, 0u64..1024, 1u64..700).prop_map(|(proc, op, page, len)| Step::Huge { proc, op, page, len }),
         1 => (p.clone(), prop::sample::select(vec![0u64, 100, 4096, 5000, 16384, 40000]), any::<bool>())
             .prop_map(|(proc, size, memfd)| Step::Open { proc, size, memfd }),
         1 => (p.clone(), 0u8..3, 0u64..30000, any::<u8>()).prop_map(|(proc, file, off, val)| Step::Pwrite { proc, file, off, val }),
@@ -177,11 +188,18 @@ struct Driver {
 
 impl Driver {
     fn new() -> Driver {
+        let mut m = Machine::new(MachineConfig {
+            frames: 16384,
+            ..MachineConfig::default()
+        });
+        // The huge-page window starts mapped, its first block advised
+        // MADV_HUGEPAGE, so that huge faults and collapses happen often.
+        let rw = PROT_READ | PROT_WRITE;
+        m.mmap(1, HUGE_WINDOW, 4 << 20, rw, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0)
+            .unwrap();
+        m.madvise(1, HUGE_WINDOW, 2 << 20, MADV_HUGEPAGE).unwrap();
         Driver {
-            m: Machine::new(MachineConfig {
-                frames: 16384,
-                ..MachineConfig::default()
-            }),
+            m,
             pids: vec![1],
             fds: vec![],
             names: 0,
@@ -201,6 +219,68 @@ impl Driver {
         let a = |page: u64| ARENA + page * 4096;
         let m = &mut self.m;
         match *s {
+            Step::Huge {
+                proc,
+                op,
+                page,
+                len,
+            } => {
+                let pid = self.pids[proc as usize % self.pids.len()];
+                let (w, two_m) = (HUGE_WINDOW, 2u64 << 20);
+                let (at, n) = (w + page * 4096, len * 4096);
+                let block = w + (page / 512) * two_m;
+                let rw = PROT_READ | PROT_WRITE;
+                // Results do not matter here, only the invariants after.
+                match op {
+                    0 => drop(m.mmap(
+                        pid,
+                        w,
+                        2 * two_m,
+                        rw,
+                        MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED,
+                        -1,
+                        0,
+                    )),
+                    1 => drop(m.mmap(
+                        pid,
+                        w,
+                        2 * two_m,
+                        rw,
+                        MAP_SHARED | MAP_ANONYMOUS | MAP_FIXED,
+                        -1,
+                        0,
+                    )),
+                    2 => {
+                        let _ = m.madvise(pid, w, 2 * two_m, MADV_HUGEPAGE);
+                    }
+                    3 => {
+                        let _ = m.madvise(pid, block, two_m, MADV_COLLAPSE);
+                    }
+                    4 => {
+                        let _ = m.madvise(pid, at, n, MADV_COLLAPSE);
+                    }
+                    5 => {
+                        let _ = m.store(pid, at, page as u8);
+                    }
+                    6 => {
+                        let _ = m.load(pid, at);
+                    }
+                    7 => {
+                        let _ = m.madvise(pid, at, n, MADV_DONTNEED);
+                    }
+                    8 => {
+                        let _ = m.mprotect(pid, at, n, if len % 2 == 0 { PROT_READ } else { rw });
+                    }
+                    9 => {
+                        let _ = m.munmap(pid, at, n);
+                    }
+                    _ => {
+                        let to = w + ((page / 512 + 1) % 2) * two_m;
+                        let _ =
+                            m.mremap(pid, block, two_m, two_m, MREMAP_MAYMOVE | MREMAP_FIXED, to);
+                    }
+                }
+            }
             Step::Mmap {
                 proc,
                 page,
