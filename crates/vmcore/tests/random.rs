@@ -195,8 +195,16 @@ impl Driver {
         // The huge-page window starts mapped, its first block advised
         // MADV_HUGEPAGE, so that huge faults and collapses happen often.
         let rw = PROT_READ | PROT_WRITE;
-        m.mmap(1, HUGE_WINDOW, 4 << 20, rw, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0)
-            .unwrap();
+        m.mmap(
+            1,
+            HUGE_WINDOW,
+            4 << 20,
+            rw,
+            MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED,
+            -1,
+            0,
+        )
+        .unwrap();
         m.madvise(1, HUGE_WINDOW, 2 << 20, MADV_HUGEPAGE).unwrap();
         Driver {
             m,
