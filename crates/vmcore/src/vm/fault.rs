@@ -286,6 +286,12 @@ impl Machine {
         obj: u32,
         access: Access,
     ) -> Result<(), AccessError> {
+        // `do_cow_fault` prepares the anon_vma before it reads the page, so
+        // a write past the end of the file leaves one behind (which then
+        // decides what the entry merges with).
+        if access == Access::Write {
+            self.anon_vma_prepare(pid, e.start);
+        }
         let index = e.object_index(page);
         if self.objects.get(obj).is_none_or(|o| o.beyond_eof(index)) {
             return Err(self.signal(pid, page, SignalCode::BusAdrerr));
