@@ -101,6 +101,11 @@ impl Machine {
             .find(lo)
             .expect("caller found the entry")
             .clone();
+        // The same protection changes nothing, not even the accounting
+        // (`mprotect_fixup` returns before it when newflags == oldflags).
+        if prot == e.prot {
+            return;
+        }
         let mut flags = e.flags;
         if prot.writable() {
             // First write grant of private memory: charge it.
@@ -112,9 +117,6 @@ impl Machine {
         } else if flags.contains(VmFlags::ACCOUNT) && e.object.is_none() && e.anon_vma.is_none() {
             // Read-only again before any page was faulted: uncharge.
             flags -= VmFlags::ACCOUNT;
-        }
-        if prot == e.prot && flags == e.flags {
-            return;
         }
         self.clip(pid, lo);
         self.clip(pid, hi);

@@ -287,6 +287,15 @@ impl Machine {
             && anon_ok
     }
 
+    /// Whether two entries' anon_vmas could be one: either has none, or
+    /// they are the same (`are_anon_vmas_compatible`).
+    fn anon_vmas_compatible(a: &Entry, b: &Entry) -> bool {
+        match (a.anon_vma, b.anon_vma) {
+            (Some(x), Some(y)) => x == y,
+            _ => true,
+        }
+    }
+
     /// Merge the entry ending at `addr` with the one starting there, if
     /// they are compatible (`vma_merge`). Returns whether they merged.
     pub(crate) fn try_merge(&mut self, pid: Pid, addr: u64) -> bool {
@@ -373,11 +382,22 @@ impl Machine {
     /// Try merging the entry starting at `start` with both neighbours.
     /// Returns the start of the entry that now contains `start`.
     pub(crate) fn merge_around(&mut self, pid: Pid, start: u64) -> u64 {
-        let end = match self.procs[&pid].map.entries.get(&start) {
-            Some(e) => e.end,
-            None => return start,
+        let map = &self.procs[&pid].map;
+        let Some(e) = map.entries.get(&start) else {
+            return start;
         };
-        self.try_merge(pid, end);
+        let end = e.end;
+        // Mergeable with both neighbours, but they are not with each
+        // other: the left one wins (`can_vma_merge_right`).
+        let right_too = match (map.prev_of(start), map.entries.get(&end)) {
+            (Some(p), Some(n)) if p.end == start && Self::mergeable(p, e) => {
+                Self::anon_vmas_compatible(p, n)
+            }
+            _ => true,
+        };
+        if right_too {
+            self.try_merge(pid, end);
+        }
         if self.try_merge(pid, start) {
             return self.procs[&pid].map.find(start).map_or(start, |e| e.start);
         }
@@ -400,7 +420,12 @@ impl Machine {
         if let Some(n) = it.next() {
             if n.start == end {
                 next = Self::mergeable(&e, n);
-                prev = it.next().is_some_and(|p| Self::mergeable(p, &e));
+                if let Some(p) = it.next() {
+                    prev = Self::mergeable(p, &e);
+                    // Both sides, but not compatible with each other: the
+                    // left one wins (`can_vma_merge_right`).
+                    next &= !prev || Self::anon_vmas_compatible(p, n);
+                }
             } else {
                 prev = Self::mergeable(n, &e);
             }
