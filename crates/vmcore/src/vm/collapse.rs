@@ -9,8 +9,8 @@
 //!   (`thp_vma_allowable_order` with `TVA_FORCED_COLLAPSE`): not
 //!   MADV_NOHUGEPAGE, big enough to hold an aligned 2 MiB block whose
 //!   object offset lines up, private anonymous memory that has an
-//!   anon_vma (a write, or a huge zero page, gave it one) or a shared
-//!   mapping of shmem. Anything else is EINVAL at once.
+//!   anon_vma (a write, or a huge zero page, gave it one) or a mapping of
+//!   shmem, shared or private. A regular file is EINVAL at once.
 //! - A range that lies inside one block, without reaching its end, is
 //!   EINVAL.
 //! - Each aligned block inside the range is then collapsed in turn; a block
@@ -29,7 +29,9 @@
 //!   fresh 2 MiB run, holes as zeros, past the end of the file too; the run
 //!   replaces them in the page cache (dirty: shmem cannot write it back),
 //!   the old pages leave every page table, and the caller maps the run
-//!   with one PMD. Other processes fault the pages back in one by one
+//!   with one PMD (read-only in a private mapping; one with copy-on-write
+//!   pages of its own in the block keeps them and gets EINVAL, the page
+//!   cache collapsed all the same). Other processes fault the pages back in one by one
 //!   (Linux would give them the PMD too, having retracted their page
 //!   tables; only the page-table view can tell).
 
@@ -63,10 +65,12 @@ impl Machine {
         {
             return Err(einval("the mapping cannot hold an aligned 2 MiB page"));
         }
+        // shmem, shared or private (`shmem_allowable_huge_orders`); not a
+        // regular file.
         let shmem = match e.object {
             None => false,
-            Some(o) if e.is_shared() && self.objects.get(o).is_some_and(|o| o.is_shmem()) => true,
-            Some(_) => return Err(einval("MADV_COLLAPSE of a file or private file mapping")),
+            Some(o) if self.objects.get(o).is_some_and(|o| o.is_shmem()) => true,
+            Some(_) => return Err(einval("MADV_COLLAPSE of a regular file")),
         };
         if !shmem && e.anon_vma.is_none() {
             return Err(einval("MADV_COLLAPSE of anonymous memory never written"));
@@ -156,7 +160,7 @@ impl Machine {
     }
 
     /// `hpage_collapse_scan_file` + `collapse_file` for one block of a
-    /// shared shmem mapping (see the module documentation).
+    /// shmem mapping (see the module documentation).
     fn collapse_file(&mut self, pid: Pid, e: &Entry, block: u64) -> SysResult<bool> {
         let obj = e.object.expect("shmem entry");
         let first = e.object_index(block);
@@ -206,10 +210,24 @@ impl Machine {
         for i in 0..PAGES_PER_HUGE {
             self.phys.desc_mut(base.add(i)).dirty = true;
         }
-        // The caller maps it with one PMD (`collapse_pte_mapped_thp`); a
-        // page table that cannot be had leaves the block to fault in.
+        // A private mapping with copy-on-write pages of its own in the
+        // block cannot map the folio (`SCAN_PAGE_ANON`): the page cache
+        // stays collapsed, the process keeps its copies.
+        let own_copies = !e.is_shared()
+            && e.slot(block).is_some_and(|(amap, s)| {
+                self.amaps
+                    .get(amap)
+                    .is_some_and(|am| (s..s + PAGES_PER_HUGE).any(|i| am.lookup(i).is_some()))
+            });
+        if own_copies {
+            return Ok(false);
+        }
+        // The caller maps it with one PMD (`collapse_pte_mapped_thp`),
+        // read-only in a private mapping; a page table that cannot be had
+        // leaves the block to fault in.
+        let writable = e.prot.writable() && e.is_shared();
         if self
-            .pmap_enter_huge(pid, block, base, e.prot.writable(), e.prot.executable())
+            .pmap_enter_huge(pid, block, base, writable, e.prot.executable())
             .is_ok()
             && e.prot.is_empty()
         {
