@@ -415,6 +415,11 @@ impl Machine {
             self.unmap_range(pid, addr, addr + old_len);
         }
         self.merge_around(pid, dest);
+        // A locked mapping that grew as it moved has its new part
+        // populated, errors ignored (`mm_populate` after `move_vma`).
+        if new_len > old_len && ne.flags.contains(VmFlags::LOCKED) {
+            let _ = self.populate(pid, dest + old_len, dest + new_len);
+        }
         Ok(dest)
     }
 }
