@@ -279,7 +279,12 @@ impl Machine {
             if let Some(o) = ne.object {
                 self.object_ref(o);
             }
+            let locked = ne.flags.contains(VmFlags::LOCKED);
             self.proc_mut(pid).map.entries.insert(ne);
+            // A copy of a locked mapping is populated like any that grew.
+            if locked {
+                let _ = self.populate(pid, dest, dest + new_len);
+            }
             return Ok(dest);
         }
         // Move the page-table entries (`move_page_tables`).
