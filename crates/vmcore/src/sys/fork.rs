@@ -1,10 +1,12 @@
 //! fork(2) and exit(2): address spaces are copied (`dup_mmap`,
 //! `uvmspace_fork`) and torn down (`exit_mmap`).
 
+use crate::arch::x86_64::pte::Pte;
 use crate::errno::{SysResult, enomem};
 use crate::event::{Event, Pid};
 use crate::flags::VmFlags;
 use crate::machine::{Machine, TASK_SIZE};
+use crate::vm::map::Entry;
 
 impl Machine {
     /// fork(2): the child gets a copy of the address space. Private memory
@@ -53,21 +55,12 @@ impl Machine {
                     .needs_copy = true;
                 // Write-protect the parent and copy its PTEs into the child.
                 self.pmap_protect(pid, e.start, e.end, e.prot);
-                for &(va, pte, level) in leaves.iter().filter(|(va, _, _)| e.contains(*va)) {
-                    let exec = e.prot.executable();
-                    let r = if level == 2 {
-                        self.pmap_enter_huge(child, va, pte.pfn(), false, exec)
-                    } else {
-                        self.pmap_enter(child, va, pte.pfn(), false, exec)
-                    };
-                    // Without memory for a page table the child simply
-                    // faults the page in later from the shared amap.
-                    let _ = r;
-                }
-                if e.prot.is_empty() {
-                    // Copied PROTNONE entries stay inaccessible.
-                    self.pmap_protect(child, e.start, e.end, e.prot);
-                }
+                self.copy_leaves(child, &e, &leaves);
+            } else if e.anon_vma.is_some() {
+                // No private page yet, but an anon_vma: Linux copies the
+                // page tables all the same (`vma_needs_copy`), so the child
+                // also has the zero pages and page-cache pages mapped.
+                self.copy_leaves(child, &e, &leaves);
             }
             if !e.flags.contains(VmFlags::WIPEONFORK) && e.anon_vma.is_some() {
                 // `anon_vma_fork`: the child's entry gets an anon_vma of its
@@ -95,6 +88,26 @@ impl Machine {
         cp.brk = brk;
         self.ev.push(Event::Fork { parent: pid, child });
         Ok(child)
+    }
+
+    /// `copy_page_range` for one entry: the parent's leaves inside it,
+    /// read-only in the child (a write faults and sorts out sharing).
+    fn copy_leaves(&mut self, child: Pid, e: &Entry, leaves: &[(u64, Pte, u8)]) {
+        let exec = e.prot.executable();
+        for &(va, pte, level) in leaves.iter().filter(|(va, _, _)| e.contains(*va)) {
+            let r = if level == 2 {
+                self.pmap_enter_huge(child, va, pte.pfn(), false, exec)
+            } else {
+                self.pmap_enter(child, va, pte.pfn(), false, exec)
+            };
+            // Without memory for a page table the child simply faults the
+            // page in later.
+            let _ = r;
+        }
+        if e.prot.is_empty() {
+            // Copied PROTNONE entries stay inaccessible.
+            self.pmap_protect(child, e.start, e.end, e.prot);
+        }
     }
 
     /// exit(2): the address space goes (`exit_mmap`), the descriptors are
