@@ -70,8 +70,10 @@ export class Changes {
         break;
       case 'huge_collapse':
         // MADV_COLLAPSE: every page of the 2 MiB block now lies in one run.
-        for (let i = 0; i < 512; i++) this.page(e.pid, num(e.va) + i * 4096, 'collapse');
-        for (let i = 0; i < 512; i++) if (!this.frames.has(num(e.pfn) + i)) this.frames.set(num(e.pfn) + i, 'mapped');
+        for (let i = 0; i < 512; i++) {
+          this.page(e.pid, num(e.va) + i * 4096, 'collapse');
+          if (!this.frames.has(num(e.pfn) + i)) this.frames.set(num(e.pfn) + i, 'mapped');
+        }
         break;
       case 'pte_write': {
         const pid = asidToPid.get(num(e.asid));

@@ -219,10 +219,37 @@ impl Machine {
     }
 
     /// Move `[addr, addr+old_len)` to a new place of `new_len` bytes
-    /// (`move_vma`): the PTEs and the amap slots travel with it. `target`
-    /// is either the fixed address (`MREMAP_FIXED`) or a hint.
+    /// (`move_vma`), or copy it (`dup`: old length 0). A locked mapping
+    /// then has what it gained populated, errors ignored (`mm_populate`
+    /// at the end of `mremap`).
     #[allow(clippy::too_many_arguments)]
     fn move_mapping(
+        &mut self,
+        pid: Pid,
+        addr: u64,
+        old_len: u64,
+        new_len: u64,
+        target: Target,
+        flags: u64,
+        dup: bool,
+    ) -> SysResult<u64> {
+        let locked = self.procs[&pid]
+            .map
+            .find(addr)
+            .is_some_and(|e| e.flags.contains(VmFlags::LOCKED));
+        let dest = self.relocate(pid, addr, old_len, new_len, target, flags, dup)?;
+        let kept = if dup { 0 } else { old_len };
+        if locked && new_len > kept {
+            let _ = self.populate(pid, dest + kept, dest + new_len);
+        }
+        Ok(dest)
+    }
+
+    /// [`Machine::move_mapping`] without the populate: the PTEs and the
+    /// amap slots travel with the mapping. `target` is either the fixed
+    /// address (`MREMAP_FIXED`) or a hint.
+    #[allow(clippy::too_many_arguments)]
+    fn relocate(
         &mut self,
         pid: Pid,
         addr: u64,
@@ -279,12 +306,7 @@ impl Machine {
             if let Some(o) = ne.object {
                 self.object_ref(o);
             }
-            let locked = ne.flags.contains(VmFlags::LOCKED);
             self.proc_mut(pid).map.entries.insert(ne);
-            // A copy of a locked mapping is populated like any that grew.
-            if locked {
-                let _ = self.populate(pid, dest, dest + new_len);
-            }
             return Ok(dest);
         }
         // Move the page-table entries (`move_page_tables`).
@@ -420,11 +442,6 @@ impl Machine {
             self.unmap_range(pid, addr, addr + old_len);
         }
         self.merge_around(pid, dest);
-        // A locked mapping that grew as it moved has its new part
-        // populated, errors ignored (`mm_populate` after `move_vma`).
-        if new_len > old_len && ne.flags.contains(VmFlags::LOCKED) {
-            let _ = self.populate(pid, dest + old_len, dest + new_len);
-        }
         Ok(dest)
     }
 }

@@ -140,13 +140,29 @@ impl Machine {
         // stays with the other process).
         self.give_huge_anons(amap, first, base);
         // The PMD is made writable if the entry is (`maybe_pmd_mkwrite`).
-        if self
-            .pmap_enter_huge(pid, block, base, e.prot.writable(), e.prot.executable())
-            .is_err()
-        {
+        if !self.map_collapsed(pid, &e, block, base, e.prot.writable()) {
             // No page table could be had: the anons stay in the amap and
             // the next access faults them in one by one.
             return Err(enomem("no memory for the page tables"));
+        }
+        Ok(true)
+    }
+
+    /// Map the collapsed run from `base` at `block` with one PMD (PROTNONE
+    /// in a PROT_NONE entry) and say so. False: no page table for it.
+    fn map_collapsed(
+        &mut self,
+        pid: Pid,
+        e: &Entry,
+        block: u64,
+        base: Pfn,
+        writable: bool,
+    ) -> bool {
+        if self
+            .pmap_enter_huge(pid, block, base, writable, e.prot.executable())
+            .is_err()
+        {
+            return false;
         }
         if e.prot.is_empty() {
             self.pmap_protect(pid, block, block + HUGE_PAGE_SIZE, e.prot);
@@ -156,7 +172,7 @@ impl Machine {
             va: VirtAddr(block),
             pfn: base,
         });
-        Ok(true)
+        true
     }
 
     /// `hpage_collapse_scan_file` + `collapse_file` for one block of a
@@ -226,18 +242,7 @@ impl Machine {
         // read-only in a private mapping; a page table that cannot be had
         // leaves the block to fault in.
         let writable = e.prot.writable() && e.is_shared();
-        if self
-            .pmap_enter_huge(pid, block, base, writable, e.prot.executable())
-            .is_ok()
-            && e.prot.is_empty()
-        {
-            self.pmap_protect(pid, block, block + HUGE_PAGE_SIZE, e.prot);
-        }
-        self.ev.push_with(|| Event::HugeCollapse {
-            pid,
-            va: VirtAddr(block),
-            pfn: base,
-        });
+        self.map_collapsed(pid, e, block, base, writable);
         Ok(true)
     }
 }

@@ -289,7 +289,7 @@ impl Machine {
         // `do_cow_fault` prepares the anon_vma before it reads the page, so
         // a write past the end of the file leaves one behind (which then
         // decides what the entry merges with).
-        if access == Access::Write {
+        if access == Access::Write && e.anon_vma.is_none() {
             self.anon_vma_prepare(pid, e.start);
         }
         let index = e.object_index(page);
