@@ -13,7 +13,7 @@
 //!   that no hint helps, for watching the tree's search cost.
 
 use criterion::{Criterion, black_box, criterion_group, criterion_main};
-use vmcore::abi::*;
+use vmcore::personality::linux::abi::*;
 use vmcore::{Machine, MachineConfig};
 
 const RW: u64 = PROT_READ | PROT_WRITE;

@@ -14,7 +14,7 @@
 //! that cannot merge and then loops over a one-page mmap + munmap instead
 //! (the `mmap_munmap_1page` benchmark).
 
-use vmcore::abi::*;
+use vmcore::personality::linux::abi::*;
 use vmcore::{Machine, MachineConfig};
 
 fn main() {

@@ -21,7 +21,7 @@
 use crate::addr::{PAGE_SIZE, PAGES_PER_HUGE, Pfn, VirtAddr};
 use crate::arch::x86_64::mmu::{self, WalkOutcome};
 use crate::arch::x86_64::pte::PteFlags;
-use crate::machine::{Machine, TASK_SIZE};
+use crate::machine::Machine;
 use crate::phys::FrameOwner;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -69,7 +69,10 @@ impl Machine {
                     "p{pid}: unaligned entry {s:#x}"
                 );
                 ensure!(e.start >= last_end, "p{pid}: entries overlap at {s:#x}");
-                ensure!(e.end <= TASK_SIZE, "p{pid}: entry beyond user space");
+                ensure!(
+                    e.end <= self.layout().task_size,
+                    "p{pid}: entry beyond user space"
+                );
                 last_end = e.end;
                 if let Some(r) = e.aref {
                     *amap_refs.entry(r.amap).or_default() += 1;

@@ -7,25 +7,27 @@
 use core::fmt;
 use serde::Serialize;
 
-/// The Linux errno values the VM system calls can return (x86_64 numbers).
+/// The errno values the VM system calls can return, by meaning. Their
+/// numbers differ between kernels (EAGAIN is 11 on Linux, 35 on the BSDs),
+/// so they come from the personality: [`crate::personality::ErrnoTable`].
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Serialize)]
-#[repr(i32)]
 pub enum Errno {
-    EPERM = 1,
-    ENOENT = 2,
-    ESRCH = 3,
-    EBADF = 9,
-    EAGAIN = 11,
-    ENOMEM = 12,
-    EACCES = 13,
-    EFAULT = 14,
-    EBUSY = 16,
-    EEXIST = 17,
-    ENODEV = 19,
-    EINVAL = 22,
-    EFBIG = 27,
-    EOVERFLOW = 75,
-    EOPNOTSUPP = 95,
+    EPERM,
+    ENOENT,
+    ESRCH,
+    EBADF,
+    EAGAIN,
+    ENOMEM,
+    EACCES,
+    EFAULT,
+    EBUSY,
+    EEXIST,
+    ENODEV,
+    EINVAL,
+    EFBIG,
+    ENOSYS,
+    EOVERFLOW,
+    EOPNOTSUPP,
 }
 
 impl Errno {
@@ -45,14 +47,30 @@ impl Errno {
             Errno::ENODEV => "ENODEV",
             Errno::EINVAL => "EINVAL",
             Errno::EFBIG => "EFBIG",
+            Errno::ENOSYS => "ENOSYS",
             Errno::EOVERFLOW => "EOVERFLOW",
             Errno::EOPNOTSUPP => "EOPNOTSUPP",
         }
     }
-    /// The positive errno number.
-    pub const fn code(self) -> i32 {
-        self as i32
-    }
+    /// Every errno, for tables that must list them all.
+    pub const ALL: &'static [Errno] = &[
+        Errno::EPERM,
+        Errno::ENOENT,
+        Errno::ESRCH,
+        Errno::EBADF,
+        Errno::EAGAIN,
+        Errno::ENOMEM,
+        Errno::EACCES,
+        Errno::EFAULT,
+        Errno::EBUSY,
+        Errno::EEXIST,
+        Errno::ENODEV,
+        Errno::EINVAL,
+        Errno::EFBIG,
+        Errno::ENOSYS,
+        Errno::EOVERFLOW,
+        Errno::EOPNOTSUPP,
+    ];
 }
 
 impl fmt::Display for Errno {
@@ -87,7 +105,7 @@ macro_rules! ctor {
 ctor!(einval => EINVAL, enomem => ENOMEM, ebadf => EBADF, eacces => EACCES,
       eexist => EEXIST, efault => EFAULT, ebusy => EBUSY, eperm => EPERM,
       eagain => EAGAIN, eoverflow => EOVERFLOW, enodev => ENODEV,
-      eopnotsupp => EOPNOTSUPP, esrch => ESRCH, efbig => EFBIG);
+      eopnotsupp => EOPNOTSUPP, esrch => ESRCH, efbig => EFBIG, enosys => ENOSYS);
 
 /// The result of a system call.
 pub type SysResult<T> = Result<T, SysError>;

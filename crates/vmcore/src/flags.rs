@@ -1,6 +1,6 @@
 //! Typed views of protection and map-entry flags used inside the core.
 //!
-//! The system-call boundary takes raw integers (see [`crate::abi`]); once an
+//! The system-call boundary takes raw integers (see [`crate::personality::linux::abi`]); once an
 //! argument is checked it becomes one of these types.
 
 use bitflags::bitflags;

@@ -4,7 +4,8 @@
 //! Layers, each calling only downward (see `docs/architecture.md`):
 //!
 //! ```text
-//!   sys       system calls: argument checks, errno, the OS personality
+//!   sys       system calls: argument checks and errno, in the order of the
+//!             personality's kernel (Linux today)
 //!   vm        map entries, amaps and anons (NetBSD UVM), memory objects,
 //!             the fault handler
 //!   pmap      machine-independent mapping calls over the x86_64 model
@@ -16,7 +17,6 @@
 //! does I/O, and the same inputs give the same result bit for bit.
 #![forbid(unsafe_code)]
 
-pub mod abi;
 pub mod addr;
 pub mod arch;
 mod check;
@@ -24,6 +24,7 @@ pub mod errno;
 pub mod event;
 pub mod flags;
 pub mod machine;
+pub mod personality;
 pub mod phys;
 pub mod pmap;
 mod sys;
@@ -34,3 +35,4 @@ pub use addr::{PAGE_SIZE, Pfn, PhysAddr, VirtAddr, Vpn};
 pub use errno::{Errno, SysError, SysResult};
 pub use event::{Event, EventLog, Pid};
 pub use machine::{AccessError, Backing, Fd, Machine, MachineConfig, MapsLine, Signal};
+pub use personality::{Personality, Sys};

@@ -8,6 +8,7 @@ use crate::arch::x86_64::tlb::Tlb;
 use crate::errno::{SysResult, esrch};
 use crate::event::{Event, EventLog, Pid, SignalCode};
 use crate::flags::{Prot, VmFlags};
+use crate::personality::{LINUX, Layout, Personality};
 use crate::phys::{FrameOwner, PhysMem};
 use crate::pmap::{Pmap, PteProt};
 use crate::vm::amap::Amap;
@@ -22,26 +23,13 @@ use std::collections::BTreeMap;
 /// A file descriptor number.
 pub type Fd = i32;
 
-/// The top of the user address space with 4-level paging (`TASK_SIZE`).
-pub const TASK_SIZE: u64 = 0x7fff_ffff_f000;
-/// The lowest address mmap may hand out (`vm.mmap_min_addr`, 64 KiB).
-pub const MMAP_MIN_ADDR: u64 = 0x1_0000;
-/// Where top-down placement starts: `mmap_base` of a process without
-/// address-space randomisation (as under `setarch -R`).
-pub const MMAP_BASE: u64 = 0x7fff_f7ff_f000;
-/// The initial stack: 132 KiB below `TASK_SIZE`, growing down.
-pub const STACK_TOP: u64 = TASK_SIZE;
-pub const STACK_SIZE: u64 = 132 * 1024;
-/// `RLIMIT_STACK`: the default 8 MiB a stack may grow to.
-pub const STACK_RLIMIT: u64 = 8 << 20;
-/// `stack_guard_gap`: 256 pages kept free below a growing stack.
-pub const STACK_GUARD_GAP: u64 = 256 * PAGE_SIZE;
-/// Where the heap (`brk`) starts.
-pub const BRK_START: u64 = 0x5555_5555_9000;
-
 /// How the machine is built.
 #[derive(Clone, Copy, Debug, Serialize)]
 pub struct MachineConfig {
+    /// The kernel its processes see: layout, errno numbers, ABI names,
+    /// system calls and map policy (Linux unless said otherwise).
+    #[serde(serialize_with = "personality_name")]
+    pub personality: &'static Personality,
     /// Physical memory in 4 KiB frames (default 262,144 = 1 GiB).
     pub frames: u64,
     /// TLB geometry: sets (a power of two) and ways.
@@ -51,6 +39,13 @@ pub struct MachineConfig {
     pub events: bool,
     /// Give each new process the usual stack mapping below `TASK_SIZE`.
     pub stack: bool,
+}
+
+fn personality_name<S: serde::Serializer>(
+    p: &&'static Personality,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    s.serialize_str(p.name)
 }
 
 impl MachineConfig {
@@ -68,6 +63,7 @@ impl MachineConfig {
 impl Default for MachineConfig {
     fn default() -> Self {
         MachineConfig {
+            personality: &LINUX,
             frames: 262_144,
             tlb_sets: 16,
             tlb_ways: 4,
@@ -259,6 +255,8 @@ pub struct Machine {
     pub(crate) next_anon_vma: u32,
     /// The CPU's current context: pid, CR3 and PCID (pid 0: none).
     pub(crate) cpu: (Pid, Pfn, u16),
+    /// The personality's `TASK_SIZE`, kept at hand for the access path.
+    task_size: u64,
 }
 
 impl Machine {
@@ -287,15 +285,17 @@ impl Machine {
             huge_zero: None,
             next_anon_vma: 1,
             cpu: (0, Pfn(0), 0),
+            task_size: cfg.personality.layout.task_size,
         };
         let pid = m
             .spawn(None)
             .expect("a fresh machine has room for one process");
         if cfg.stack {
-            let start = STACK_TOP - STACK_SIZE;
+            let l = cfg.personality.layout;
+            let start = l.stack_top - l.stack_size;
             let entry = Entry {
                 start,
-                end: STACK_TOP,
+                end: l.stack_top,
                 prot: Prot::READ | Prot::WRITE,
                 flags: VmFlags::MAYREAD
                     | VmFlags::MAYWRITE
@@ -340,8 +340,8 @@ impl Machine {
             fds: BTreeMap::new(),
             guards: Default::default(),
             def_flags: VmFlags::empty(),
-            brk_start: BRK_START,
-            brk: BRK_START,
+            brk_start: self.cfg.personality.layout.brk_start,
+            brk: self.cfg.personality.layout.brk_start,
         };
         self.procs.insert(pid, proc);
         Some(pid)
@@ -349,6 +349,14 @@ impl Machine {
 
     pub fn config(&self) -> &MachineConfig {
         &self.cfg
+    }
+    /// The kernel this machine's processes see.
+    pub fn personality(&self) -> &'static Personality {
+        self.cfg.personality
+    }
+    /// The personality's address-space layout.
+    pub fn layout(&self) -> &'static Layout {
+        &self.cfg.personality.layout
     }
     /// Pids of the live processes, lowest first.
     pub fn processes(&self) -> Vec<Pid> {
@@ -406,7 +414,7 @@ impl Machine {
         let Some((cr3, asid)) = self.switch_to(pid) else {
             return Err(AccessError::NoProcess(pid));
         };
-        if va >= TASK_SIZE {
+        if va >= self.task_size {
             // Beyond user space (non-canonical addresses raise #GP): SIGSEGV.
             return Err(self.signal(pid, va, SignalCode::SegvMaperr));
         }

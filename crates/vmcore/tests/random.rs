@@ -6,7 +6,7 @@
 //! panics, and a failed call changes nothing.
 
 use proptest::prelude::*;
-use vmcore::abi::*;
+use vmcore::personality::linux::abi::*;
 use vmcore::{Machine, MachineConfig};
 
 const ARENA: u64 = 0x3000_0000_0000;

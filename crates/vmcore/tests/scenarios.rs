@@ -1,8 +1,8 @@
 //! Syscall and fault-path tests of the core, each step followed by
 //! `Machine::check()`.
 
-use vmcore::abi::*;
 use vmcore::event::SignalCode;
+use vmcore::personality::linux::abi::*;
 use vmcore::{AccessError, Errno, Machine, MachineConfig};
 
 const A: u64 = 0x3000_0000_0000;
@@ -130,7 +130,7 @@ fn errors() {
 fn brk_grows_and_shrinks_the_heap() {
     let mut m = machine();
     let base = m.brk(1, 0).unwrap();
-    assert_eq!(base, vmcore::machine::BRK_START);
+    assert_eq!(base, vmcore::personality::linux::BRK_START);
     assert_eq!(m.brk(1, base + 10000).unwrap(), base + 10000);
     ok(&m);
     m.store(1, base + 9999, 3).unwrap();
@@ -146,8 +146,8 @@ fn brk_grows_and_shrinks_the_heap() {
 #[test]
 fn stack_grows_down_within_its_limit() {
     let mut m = machine();
-    let top = vmcore::machine::STACK_TOP;
-    let low = top - vmcore::machine::STACK_SIZE;
+    let top = vmcore::personality::linux::STACK_TOP;
+    let low = top - vmcore::personality::linux::STACK_SIZE;
     // Just below the stack: the stack grows.
     m.store(1, low - 100, 9).unwrap();
     ok(&m);

@@ -7,7 +7,7 @@
 //! created) are done by the [`crate::Runner`] while it resolves arguments.
 
 use serde::Serialize;
-use vmcore::abi::{self, Name};
+use vmcore::personality::{self, LINUX, Name};
 
 /// The fixed address of `$arena`.
 pub const ARENA: u64 = 0x3000_0000_0000;
@@ -88,15 +88,17 @@ pub enum FlagSet {
 }
 
 impl FlagSet {
-    /// The names this argument accepts (from [`vmcore::abi`]).
+    /// The names this argument accepts: the personality's
+    /// (`vmcore::personality::AbiNames`; scenarios follow Linux).
     pub fn table(self) -> &'static [Name] {
+        let names = &LINUX.names;
         match self {
-            FlagSet::Prot => abi::PROT_NAMES,
-            FlagSet::Map => abi::MAP_NAMES,
-            FlagSet::Madv => abi::MADV_NAMES,
-            FlagSet::Ms => abi::MS_NAMES,
-            FlagSet::Mcl => abi::MCL_NAMES,
-            FlagSet::Mremap => abi::MREMAP_NAMES,
+            FlagSet::Prot => names.prot,
+            FlagSet::Map => names.map,
+            FlagSet::Madv => names.madv,
+            FlagSet::Ms => names.ms,
+            FlagSet::Mcl => names.mcl,
+            FlagSet::Mremap => names.mremap,
         }
     }
     /// The common prefix of the names, for messages.
@@ -443,7 +445,7 @@ pub fn parse_flags(tok: &str, set: FlagSet) -> Result<u64, String> {
                 return Err(format!("flags are names or 0, not '{part}'"));
             }
         } else {
-            match abi::lookup(set.table(), part) {
+            match personality::lookup(set.table(), part) {
                 Some(f) => v |= f,
                 None => return Err(format!("unknown {} flag '{part}'", set.prefix())),
             }

@@ -190,8 +190,8 @@ fn access_text(e: &AccessError) -> String {
 }
 
 /// The raw value a failed system call leaves in a variable: -errno.
-fn neg_errno(e: &SysError) -> u64 {
-    (-i64::from(e.errno.code())) as u64
+fn neg_errno(m: &Machine, e: &SysError) -> u64 {
+    (-i64::from(m.personality().errno_number(e.errno))) as u64
 }
 
 impl Runner {
@@ -435,7 +435,7 @@ impl Runner {
                         format_addr(addr)
                     }
                     Err(e) => {
-                        bound.raw = neg_errno(&e);
+                        bound.raw = neg_errno(m, &e);
                         errno_text(&e)
                     }
                 }

@@ -6,7 +6,7 @@
 //! `undefined`) is a thrown `TypeError` or `RangeError` whose message names
 //! the method and the argument; nothing reaches the simulator unchecked.
 
-use vmcore::abi::{self, Name};
+use vmcore::personality::{self, Name};
 use wasm_bindgen::prelude::*;
 
 /// The largest integer a JavaScript Number holds exactly: 2^53 - 1.
@@ -154,7 +154,7 @@ pub fn flags_arg(at: &str, name: &str, v: &JsValue, table: &[Name]) -> Result<u6
             if part == "0" {
                 continue;
             }
-            match abi::lookup(table, part) {
+            match personality::lookup(table, part) {
                 Some(b) => bits |= b,
                 None => {
                     let known: Vec<&str> = table.iter().map(|&(n, _)| n).take(8).collect();

@@ -3,7 +3,7 @@
 //! `{ ok: false, errno, reason }`).
 
 use serde::Serialize;
-use vmcore::{AccessError, Event, SysError};
+use vmcore::{AccessError, Errno, Event, Personality, SysError};
 use wasm_bindgen::prelude::*;
 
 const MAX_SAFE: u64 = (1 << 53) - 1;
@@ -58,27 +58,32 @@ pub fn ok(value: JsValue) -> JsValue {
     obj(&[("ok", JsValue::TRUE), ("value", value)])
 }
 
-/// `{ ok: false, errno: "EINVAL", code: 22, reason }`.
-pub fn sys_err(e: &SysError) -> JsValue {
+/// `{ ok: false, errno: "EINVAL", code: 22, reason }`, with the number the
+/// machine's personality gives the errno.
+pub fn sys_err(p: &Personality, e: &SysError) -> JsValue {
+    errno_err(p, e.errno, e.reason)
+}
+
+fn errno_err(p: &Personality, errno: Errno, reason: &str) -> JsValue {
     obj(&[
         ("ok", JsValue::FALSE),
-        ("errno", JsValue::from_str(e.errno.name())),
-        ("code", JsValue::from(e.errno.code())),
-        ("reason", JsValue::from_str(e.reason)),
+        ("errno", JsValue::from_str(errno.name())),
+        ("code", JsValue::from(p.errno_number(errno))),
+        ("reason", JsValue::from_str(reason)),
     ])
 }
 
 /// A system call's result as a value.
-pub fn sys<T>(r: Result<T, SysError>, f: impl FnOnce(T) -> JsValue) -> JsValue {
+pub fn sys<T>(p: &Personality, r: Result<T, SysError>, f: impl FnOnce(T) -> JsValue) -> JsValue {
     match r {
         Ok(v) => ok(f(v)),
-        Err(e) => sys_err(&e),
+        Err(e) => sys_err(p, &e),
     }
 }
 
 /// `{ ok: false, signal: "SIGSEGV", code: "segv_maperr", addr }`, or for a
 /// missing process / exhausted memory `{ ok: false, errno, reason }`.
-pub fn access_err(e: &AccessError) -> JsValue {
+pub fn access_err(p: &Personality, e: &AccessError) -> JsValue {
     match e {
         AccessError::Signal(s) => obj(&[
             ("ok", JsValue::FALSE),
@@ -86,26 +91,20 @@ pub fn access_err(e: &AccessError) -> JsValue {
             ("code", to_js(&s.code)),
             ("addr", num(s.addr.0)),
         ]),
-        AccessError::NoProcess(_) => obj(&[
-            ("ok", JsValue::FALSE),
-            ("errno", JsValue::from_str("ESRCH")),
-            ("code", JsValue::from(3)),
-            ("reason", JsValue::from_str("no such process")),
-        ]),
-        AccessError::OutOfMemory => obj(&[
-            ("ok", JsValue::FALSE),
-            ("errno", JsValue::from_str("ENOMEM")),
-            ("code", JsValue::from(12)),
-            ("reason", JsValue::from_str("out of physical memory")),
-        ]),
+        AccessError::NoProcess(_) => errno_err(p, Errno::ESRCH, "no such process"),
+        AccessError::OutOfMemory => errno_err(p, Errno::ENOMEM, "out of physical memory"),
     }
 }
 
 /// An access's result as a value.
-pub fn access<T>(r: Result<T, AccessError>, f: impl FnOnce(T) -> JsValue) -> JsValue {
+pub fn access<T>(
+    p: &Personality,
+    r: Result<T, AccessError>,
+    f: impl FnOnce(T) -> JsValue,
+) -> JsValue {
     match r {
         Ok(v) => ok(f(v)),
-        Err(e) => access_err(&e),
+        Err(e) => access_err(p, &e),
     }
 }
 

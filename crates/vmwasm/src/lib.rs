@@ -35,7 +35,7 @@ mod tables;
 use args::*;
 use budget::Reservation;
 use core::cell::Cell;
-use vmcore::abi;
+use vmcore::personality::{self, LINUX, Name};
 use vmcore::{Event, Machine as Core, MachineConfig};
 use vmscript::Runner;
 use wasm_bindgen::prelude::*;
@@ -64,7 +64,7 @@ pub fn wasm_memory() -> JsValue {
 /// ms, mcl, mlock, mremap }` (values as Numbers).
 #[wasm_bindgen(js_name = abiNames, unchecked_return_type = "Record<string, [string, number][]>")]
 pub fn abi_names() -> JsValue {
-    let table = |t: &[abi::Name]| {
+    let table = |t: &[Name]| {
         let a = js_sys::Array::new();
         for &(n, v) in t {
             a.push(&js_sys::Array::of2(&JsValue::from_str(n), &js::num(v)));
@@ -72,13 +72,13 @@ pub fn abi_names() -> JsValue {
         JsValue::from(a)
     };
     js::obj(&[
-        ("prot", table(abi::PROT_NAMES)),
-        ("map", table(abi::MAP_NAMES)),
-        ("madv", table(abi::MADV_NAMES)),
-        ("ms", table(abi::MS_NAMES)),
-        ("mcl", table(abi::MCL_NAMES)),
-        ("mlock", table(abi::MLOCK_NAMES)),
-        ("mremap", table(abi::MREMAP_NAMES)),
+        ("prot", table(LINUX.names.prot)),
+        ("map", table(LINUX.names.map)),
+        ("madv", table(LINUX.names.madv)),
+        ("ms", table(LINUX.names.ms)),
+        ("mcl", table(LINUX.names.mcl)),
+        ("mlock", table(LINUX.names.mlock)),
+        ("mremap", table(LINUX.names.mremap)),
     ])
 }
 
@@ -291,16 +291,22 @@ fn options(v: &JsValue) -> Result<MachineConfig, JsValue> {
             )));
         }
     }
-    // The OS personality decides argument checks and errno. Linux x86_64
-    // is the one implemented; FreeBSD and NetBSD will be accepted when they
-    // exist.
+    // The OS personality decides layout, argument checks and errno: the
+    // core's table of personalities says which exist.
     let personality = get("personality");
     if !personality.is_undefined() {
         match personality.as_string().as_deref() {
-            Some("linux") => {}
+            Some(name) if personality::by_name(name).is_some() => {
+                cfg.personality = personality::by_name(name).expect("just found");
+            }
             Some(other) => {
+                let known: Vec<String> = personality::ALL
+                    .iter()
+                    .map(|p| format!("{:?}", p.name))
+                    .collect();
                 return Err(range_error(format!(
-                    "{AT_NEW}: options.personality {other:?} is not available (only \"linux\")"
+                    "{AT_NEW}: options.personality {other:?} is not available (known: {})",
+                    known.join(", ")
                 )));
             }
             None => {
@@ -567,7 +573,7 @@ impl Machine {
         #[wasm_bindgen(unchecked_param_type = "number")] pid: JsValue,
     ) -> Result<JsValue, JsValue> {
         let pid = pid_arg("fork", &pid)?;
-        Ok(self.with(|i| js::sys(i.m().fork(pid), JsValue::from)))
+        Ok(self.with(|i| js::sys(i.m().personality(), i.m().fork(pid), JsValue::from)))
     }
 
     /// exit(2): the process and its address space are gone.
@@ -577,7 +583,7 @@ impl Machine {
         #[wasm_bindgen(unchecked_param_type = "number")] pid: JsValue,
     ) -> Result<JsValue, JsValue> {
         let pid = pid_arg("exit", &pid)?;
-        Ok(self.with(|i| js::sys(i.m().exit(pid), |_| JsValue::from(0))))
+        Ok(self.with(|i| js::sys(i.m().personality(), i.m().exit(pid), |_| JsValue::from(0))))
     }
 
     /// `{ pid, parent, asid, cr3, resident, entries, brk }`, or null.
@@ -613,11 +619,17 @@ impl Machine {
         let pid = pid_arg(AT, &pid)?;
         let addr = u64_arg(AT, "addr", &addr)?;
         let len = u64_arg(AT, "len", &len)?;
-        let prot = flags_arg(AT, "prot", &prot, abi::PROT_NAMES)?;
-        let flags = flags_arg(AT, "flags", &flags, abi::MAP_NAMES)?;
+        let prot = flags_arg(AT, "prot", &prot, LINUX.names.prot)?;
+        let flags = flags_arg(AT, "flags", &flags, LINUX.names.map)?;
         let fd = fd_arg(AT, "fd", &fd)?;
         let off = u64_arg(AT, "off", &off)?;
-        Ok(self.with(|i| js::sys(i.m().mmap(pid, addr, len, prot, flags, fd, off), js::num)))
+        Ok(self.with(|i| {
+            js::sys(
+                i.m().personality(),
+                i.m().mmap(pid, addr, len, prot, flags, fd, off),
+                js::num,
+            )
+        }))
     }
 
     /// munmap(2).
@@ -629,7 +641,7 @@ impl Machine {
         #[wasm_bindgen(unchecked_param_type = "U64")] len: JsValue,
     ) -> Result<JsValue, JsValue> {
         let (pid, addr, len) = range3("munmap", &pid, &addr, &len)?;
-        Ok(self.with(|i| js::sys(i.m().munmap(pid, addr, len), zero)))
+        Ok(self.with(|i| js::sys(i.m().personality(), i.m().munmap(pid, addr, len), zero)))
     }
 
     /// mprotect(2).
@@ -642,8 +654,14 @@ impl Machine {
         #[wasm_bindgen(unchecked_param_type = "Flags")] prot: JsValue,
     ) -> Result<JsValue, JsValue> {
         let (pid, addr, len) = range3("mprotect", &pid, &addr, &len)?;
-        let prot = flags_arg("mprotect", "prot", &prot, abi::PROT_NAMES)?;
-        Ok(self.with(|i| js::sys(i.m().mprotect(pid, addr, len, prot), zero)))
+        let prot = flags_arg("mprotect", "prot", &prot, LINUX.names.prot)?;
+        Ok(self.with(|i| {
+            js::sys(
+                i.m().personality(),
+                i.m().mprotect(pid, addr, len, prot),
+                zero,
+            )
+        }))
     }
 
     /// madvise(2). `advice` is a number or a name (`"MADV_DONTNEED"`).
@@ -656,8 +674,14 @@ impl Machine {
         #[wasm_bindgen(unchecked_param_type = "Flags")] advice: JsValue,
     ) -> Result<JsValue, JsValue> {
         let (pid, addr, len) = range3("madvise", &pid, &addr, &len)?;
-        let advice = flags_arg("madvise", "advice", &advice, abi::MADV_NAMES)?;
-        Ok(self.with(|i| js::sys(i.m().madvise(pid, addr, len, advice), zero)))
+        let advice = flags_arg("madvise", "advice", &advice, LINUX.names.madv)?;
+        Ok(self.with(|i| {
+            js::sys(
+                i.m().personality(),
+                i.m().madvise(pid, addr, len, advice),
+                zero,
+            )
+        }))
     }
 
     /// mincore(2). Value: a Uint8Array, one 0/1 per page.
@@ -670,7 +694,7 @@ impl Machine {
     ) -> Result<JsValue, JsValue> {
         let (pid, addr, len) = range3("mincore", &pid, &addr, &len)?;
         Ok(self.with(|i| {
-            js::sys(i.m().mincore(pid, addr, len), |v| {
+            js::sys(i.m().personality(), i.m().mincore(pid, addr, len), |v| {
                 js_sys::Uint8Array::from(&v[..]).into()
             })
         }))
@@ -685,7 +709,7 @@ impl Machine {
         #[wasm_bindgen(unchecked_param_type = "U64")] len: JsValue,
     ) -> Result<JsValue, JsValue> {
         let (pid, addr, len) = range3("mlock", &pid, &addr, &len)?;
-        Ok(self.with(|i| js::sys(i.m().mlock(pid, addr, len), zero)))
+        Ok(self.with(|i| js::sys(i.m().personality(), i.m().mlock(pid, addr, len), zero)))
     }
 
     /// mlock2(2) (`flags`: 0 or `"MLOCK_ONFAULT"`).
@@ -698,8 +722,14 @@ impl Machine {
         #[wasm_bindgen(unchecked_param_type = "Flags")] flags: JsValue,
     ) -> Result<JsValue, JsValue> {
         let (pid, addr, len) = range3("mlock2", &pid, &addr, &len)?;
-        let flags = flags_arg("mlock2", "flags", &flags, abi::MLOCK_NAMES)?;
-        Ok(self.with(|i| js::sys(i.m().mlock2(pid, addr, len, flags), zero)))
+        let flags = flags_arg("mlock2", "flags", &flags, LINUX.names.mlock)?;
+        Ok(self.with(|i| {
+            js::sys(
+                i.m().personality(),
+                i.m().mlock2(pid, addr, len, flags),
+                zero,
+            )
+        }))
     }
 
     /// munlock(2).
@@ -711,7 +741,7 @@ impl Machine {
         #[wasm_bindgen(unchecked_param_type = "U64")] len: JsValue,
     ) -> Result<JsValue, JsValue> {
         let (pid, addr, len) = range3("munlock", &pid, &addr, &len)?;
-        Ok(self.with(|i| js::sys(i.m().munlock(pid, addr, len), zero)))
+        Ok(self.with(|i| js::sys(i.m().personality(), i.m().munlock(pid, addr, len), zero)))
     }
 
     /// mlockall(2) (`"MCL_CURRENT|MCL_FUTURE"` ...).
@@ -722,8 +752,8 @@ impl Machine {
         #[wasm_bindgen(unchecked_param_type = "Flags")] flags: JsValue,
     ) -> Result<JsValue, JsValue> {
         let pid = pid_arg("mlockall", &pid)?;
-        let flags = flags_arg("mlockall", "flags", &flags, abi::MCL_NAMES)?;
-        Ok(self.with(|i| js::sys(i.m().mlockall(pid, flags), zero)))
+        let flags = flags_arg("mlockall", "flags", &flags, LINUX.names.mcl)?;
+        Ok(self.with(|i| js::sys(i.m().personality(), i.m().mlockall(pid, flags), zero)))
     }
 
     /// munlockall(2).
@@ -733,7 +763,7 @@ impl Machine {
         #[wasm_bindgen(unchecked_param_type = "number")] pid: JsValue,
     ) -> Result<JsValue, JsValue> {
         let pid = pid_arg("munlockall", &pid)?;
-        Ok(self.with(|i| js::sys(i.m().munlockall(pid), zero)))
+        Ok(self.with(|i| js::sys(i.m().personality(), i.m().munlockall(pid), zero)))
     }
 
     /// msync(2) (`"MS_SYNC"` ...).
@@ -746,8 +776,14 @@ impl Machine {
         #[wasm_bindgen(unchecked_param_type = "Flags")] flags: JsValue,
     ) -> Result<JsValue, JsValue> {
         let (pid, addr, len) = range3("msync", &pid, &addr, &len)?;
-        let flags = flags_arg("msync", "flags", &flags, abi::MS_NAMES)?;
-        Ok(self.with(|i| js::sys(i.m().msync(pid, addr, len, flags), zero)))
+        let flags = flags_arg("msync", "flags", &flags, LINUX.names.ms)?;
+        Ok(self.with(|i| {
+            js::sys(
+                i.m().personality(),
+                i.m().msync(pid, addr, len, flags),
+                zero,
+            )
+        }))
     }
 
     /// mremap(2). `newAddr` is used with MREMAP_FIXED (pass 0 otherwise). Value: the address.
@@ -766,7 +802,7 @@ impl Machine {
         let old = u64_arg(AT, "old", &old)?;
         let old_len = u64_arg(AT, "oldLen", &old_len)?;
         let new_len = u64_arg(AT, "newLen", &new_len)?;
-        let flags = flags_arg(AT, "flags", &flags, abi::MREMAP_NAMES)?;
+        let flags = flags_arg(AT, "flags", &flags, LINUX.names.mremap)?;
         let new_addr = if new_addr.is_undefined() {
             0
         } else {
@@ -774,6 +810,7 @@ impl Machine {
         };
         Ok(self.with(|i| {
             js::sys(
+                i.m().personality(),
                 i.m().mremap(pid, old, old_len, new_len, flags, new_addr),
                 js::num,
             )
@@ -789,7 +826,7 @@ impl Machine {
     ) -> Result<JsValue, JsValue> {
         let pid = pid_arg("brk", &pid)?;
         let addr = u64_arg("brk", "addr", &addr)?;
-        Ok(self.with(|i| js::sys(i.m().brk(pid, addr), js::num)))
+        Ok(self.with(|i| js::sys(i.m().personality(), i.m().brk(pid, addr), js::num)))
     }
 
     // ----- accesses -------------------------------------------------------------------
@@ -803,7 +840,7 @@ impl Machine {
     ) -> Result<JsValue, JsValue> {
         let pid = pid_arg("load", &pid)?;
         let va = u64_arg("load", "va", &va)?;
-        Ok(self.with(|i| js::access(i.m().load(pid, va), JsValue::from)))
+        Ok(self.with(|i| js::access(i.m().personality(), i.m().load(pid, va), JsValue::from)))
     }
 
     /// A one-byte store.
@@ -817,7 +854,7 @@ impl Machine {
         let pid = pid_arg("store", &pid)?;
         let va = u64_arg("store", "va", &va)?;
         let value = byte_arg("store", "value", &value)?;
-        Ok(self.with(|i| js::access(i.m().store(pid, va, value), zero)))
+        Ok(self.with(|i| js::access(i.m().personality(), i.m().store(pid, va, value), zero)))
     }
 
     /// Store `value` in `len` bytes from `va`; on a fault the bytes before
@@ -834,7 +871,7 @@ impl Machine {
         let va = u64_arg("fill", "va", &va)?;
         let len = u64_arg("fill", "len", &len)?;
         let value = byte_arg("fill", "value", &value)?;
-        Ok(self.with(|i| js::access(i.m().fill(pid, va, len, value), zero)))
+        Ok(self.with(|i| js::access(i.m().personality(), i.m().fill(pid, va, len, value), zero)))
     }
 
     /// An instruction fetch at `va`.
@@ -846,7 +883,7 @@ impl Machine {
     ) -> Result<JsValue, JsValue> {
         let pid = pid_arg("exec", &pid)?;
         let va = u64_arg("exec", "va", &va)?;
-        Ok(self.with(|i| js::access(i.m().exec(pid, va), zero)))
+        Ok(self.with(|i| js::access(i.m().personality(), i.m().exec(pid, va), zero)))
     }
 
     // ----- files -----------------------------------------------------------------------
@@ -862,7 +899,13 @@ impl Machine {
         let pid = pid_arg("open", &pid)?;
         let name = name_arg("open", &name)?;
         let size = u64_arg("open", "size", &size)?;
-        Ok(self.with(|i| js::sys(i.m().open(pid, &name, size), JsValue::from)))
+        Ok(self.with(|i| {
+            js::sys(
+                i.m().personality(),
+                i.m().open(pid, &name, size),
+                JsValue::from,
+            )
+        }))
     }
 
     /// An anonymous memory file with the same content as `open` makes. Value: the descriptor.
@@ -876,7 +919,13 @@ impl Machine {
         let pid = pid_arg("memfd", &pid)?;
         let name = name_arg("memfd", &name)?;
         let size = u64_arg("memfd", "size", &size)?;
-        Ok(self.with(|i| js::sys(i.m().memfd(pid, &name, size), JsValue::from)))
+        Ok(self.with(|i| {
+            js::sys(
+                i.m().personality(),
+                i.m().memfd(pid, &name, size),
+                JsValue::from,
+            )
+        }))
     }
 
     /// One byte of the file at `off`. Value: the byte, or null at the end of the file.
@@ -891,7 +940,7 @@ impl Machine {
         let fd = fd_arg("pread", "fd", &fd)? as i32;
         let off = u64_arg("pread", "off", &off)?;
         Ok(self.with(|i| {
-            js::sys(i.m().pread(pid, fd, off), |b| {
+            js::sys(i.m().personality(), i.m().pread(pid, fd, off), |b| {
                 b.map_or(JsValue::NULL, JsValue::from)
             })
         }))
@@ -910,7 +959,7 @@ impl Machine {
         let fd = fd_arg("pwrite", "fd", &fd)? as i32;
         let off = u64_arg("pwrite", "off", &off)?;
         let value = byte_arg("pwrite", "value", &value)?;
-        Ok(self.with(|i| js::sys(i.m().pwrite(pid, fd, off, value), zero)))
+        Ok(self.with(|i| js::sys(i.m().personality(), i.m().pwrite(pid, fd, off, value), zero)))
     }
 
     /// ftruncate(2).
@@ -924,7 +973,7 @@ impl Machine {
         let pid = pid_arg("ftruncate", &pid)?;
         let fd = fd_arg("ftruncate", "fd", &fd)? as i32;
         let len = u64_arg("ftruncate", "len", &len)?;
-        Ok(self.with(|i| js::sys(i.m().ftruncate(pid, fd, len), zero)))
+        Ok(self.with(|i| js::sys(i.m().personality(), i.m().ftruncate(pid, fd, len), zero)))
     }
 
     /// close(2).
@@ -936,7 +985,7 @@ impl Machine {
     ) -> Result<JsValue, JsValue> {
         let pid = pid_arg("close", &pid)?;
         let fd = fd_arg("close", "fd", &fd)? as i32;
-        Ok(self.with(|i| js::sys(i.m().close(pid, fd), zero)))
+        Ok(self.with(|i| js::sys(i.m().personality(), i.m().close(pid, fd), zero)))
     }
 
     // ----- views ----------------------------------------------------------------------------
@@ -952,7 +1001,7 @@ impl Machine {
     ) -> Result<JsValue, JsValue> {
         let pid = pid_arg("maps", &pid)?;
         Ok(self.with(|i| {
-            js::sys(i.m().maps(pid), |lines| {
+            js::sys(i.m().personality(), i.m().maps(pid), |lines| {
                 let a = js_sys::Array::new();
                 for l in lines {
                     a.push(&js::obj(&[

@@ -5,17 +5,18 @@ use crate::addr::PAGE_SIZE;
 use crate::errno::SysResult;
 use crate::event::Pid;
 use crate::flags::{Prot, VmFlags};
-use crate::machine::{Machine, TASK_SIZE};
+use crate::machine::Machine;
+use crate::personality::Sys;
 use crate::vm::map::Entry;
 
 impl Machine {
     /// brk(2) as the raw system call: returns the new break, or the old one
     /// when the request cannot be met (glibc turns that into ENOMEM).
     pub fn brk(&mut self, pid: Pid, addr: u64) -> SysResult<u64> {
-        self.syscall(pid, "brk", &[addr], |m| {
+        self.syscall(pid, Sys::Brk, &[addr], |m| {
             let p = &m.procs[&pid];
             let (start, old) = (p.brk_start, p.brk);
-            if addr < start || addr > TASK_SIZE {
+            if addr < start || addr > m.layout().task_size {
                 return Ok(old);
             }
             let round = |x: u64| (x + PAGE_SIZE - 1) & !(PAGE_SIZE - 1);

@@ -6,6 +6,7 @@ use crate::addr::{PAGE_SHIFT, PAGE_SIZE, Pfn};
 use crate::errno::{SysResult, ebadf, efbig, einval, enomem};
 use crate::event::Pid;
 use crate::machine::{Fd, Machine};
+use crate::personality::Sys;
 use crate::vm::object::{ObjKind, Object, OpenFile};
 
 /// The largest file the simulator accepts (1 GiB; `EFBIG` beyond).
@@ -16,7 +17,7 @@ impl Machine {
     /// byte at offset i being `i % 251`, and open it read-write. The data is
     /// left in the page cache, as after `write(2)`.
     pub fn open(&mut self, pid: Pid, name: &str, size: u64) -> SysResult<Fd> {
-        self.syscall(pid, "open", &[size], |m| {
+        self.syscall(pid, Sys::Open, &[size], |m| {
             if size > MAX_FILE_SIZE {
                 return Err(efbig("file larger than the simulator's 1 GiB limit"));
             }
@@ -41,7 +42,7 @@ impl Machine {
 
     /// memfd_create + ftruncate + write: an anonymous memory file.
     pub fn memfd(&mut self, pid: Pid, name: &str, size: u64) -> SysResult<Fd> {
-        self.syscall(pid, "memfd_create", &[size], |m| {
+        self.syscall(pid, Sys::MemfdCreate, &[size], |m| {
             if size > MAX_FILE_SIZE {
                 return Err(efbig("file larger than the simulator's 1 GiB limit"));
             }
@@ -150,7 +151,7 @@ impl Machine {
 
     /// pread(2) of one byte; `None` at or past the end of the file.
     pub fn pread(&mut self, pid: Pid, fd: Fd, off: u64) -> SysResult<Option<u8>> {
-        self.syscall(pid, "pread", &[fd as u64, off], |m| {
+        self.syscall(pid, Sys::Pread, &[fd as u64, off], |m| {
             let obj = m.fd_obj(pid, fd)?;
             let o = m.objects.get(obj).expect("live");
             if off >= o.size {
@@ -173,7 +174,7 @@ impl Machine {
 
     /// pwrite(2) of one byte; writing past the end grows the file.
     pub fn pwrite(&mut self, pid: Pid, fd: Fd, off: u64, value: u8) -> SysResult<()> {
-        self.syscall(pid, "pwrite", &[fd as u64, off, value as u64], |m| {
+        self.syscall(pid, Sys::Pwrite, &[fd as u64, off, value as u64], |m| {
             let obj = m.fd_obj(pid, fd)?;
             if off >= MAX_FILE_SIZE {
                 return Err(efbig("file larger than the simulator's 1 GiB limit"));
@@ -194,7 +195,7 @@ impl Machine {
     /// page cache and from every mapping (copy-on-write copies included),
     /// and zeroes the tail of the last page; growing leaves a hole.
     pub fn ftruncate(&mut self, pid: Pid, fd: Fd, len: u64) -> SysResult<()> {
-        self.syscall(pid, "ftruncate", &[fd as u64, len], |m| {
+        self.syscall(pid, Sys::Ftruncate, &[fd as u64, len], |m| {
             let obj = m.fd_obj(pid, fd)?;
             if len > MAX_FILE_SIZE || (len as i64) < 0 {
                 return Err(if (len as i64) < 0 {
@@ -314,7 +315,7 @@ impl Machine {
 
     /// close(2).
     pub fn close(&mut self, pid: Pid, fd: Fd) -> SysResult<()> {
-        self.syscall(pid, "close", &[fd as u64], |m| m.close_fd(pid, fd))
+        self.syscall(pid, Sys::Close, &[fd as u64], |m| m.close_fd(pid, fd))
     }
 
     pub(crate) fn close_fd(&mut self, pid: Pid, fd: Fd) -> SysResult<()> {

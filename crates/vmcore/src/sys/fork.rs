@@ -5,7 +5,8 @@ use crate::arch::x86_64::pte::Pte;
 use crate::errno::{SysResult, enomem};
 use crate::event::{Event, Pid};
 use crate::flags::VmFlags;
-use crate::machine::{Machine, TASK_SIZE};
+use crate::machine::Machine;
+use crate::personality::Sys;
 use crate::vm::map::Entry;
 
 impl Machine {
@@ -16,7 +17,7 @@ impl Machine {
     /// MADV_DONTFORK entries are left out; MADV_WIPEONFORK entries start
     /// empty in the child; locks and MCL_FUTURE are not inherited.
     pub fn fork(&mut self, pid: Pid) -> SysResult<Pid> {
-        self.syscall(pid, "fork", &[], |m| m.do_fork(pid))
+        self.syscall(pid, Sys::Fork, &[], |m| m.do_fork(pid))
     }
 
     fn do_fork(&mut self, pid: Pid) -> SysResult<Pid> {
@@ -114,8 +115,8 @@ impl Machine {
     /// closed, the page tables freed and the TLB entries of the address
     /// space flushed.
     pub fn exit(&mut self, pid: Pid) -> SysResult<()> {
-        self.syscall(pid, "exit", &[], |m| {
-            m.unmap_range(pid, 0, TASK_SIZE);
+        self.syscall(pid, Sys::Exit, &[], |m| {
+            m.unmap_range(pid, 0, m.layout().task_size);
             let fds: Vec<i32> = m.procs[&pid].fds.keys().copied().collect();
             for fd in fds {
                 let _ = m.close_fd(pid, fd);

@@ -2,13 +2,14 @@
 //! splits and merges entries); the rest acts on pages.
 
 use super::{page_align, unaligned};
-use crate::abi::*;
 use crate::addr::{PAGE_SIZE, VirtAddr};
 use crate::arch::x86_64::mmu::Access;
 use crate::errno::{SysError, SysResult, eacces, efault, einval, enomem, eperm};
 use crate::event::Pid;
 use crate::flags::{Prot, VmFlags};
 use crate::machine::Machine;
+use crate::personality::Sys;
+use crate::personality::linux::abi::*;
 use crate::vm::map::Entry;
 
 /// `madvise_behavior_valid`.
@@ -49,7 +50,7 @@ impl Machine {
     /// madvise(2). Over a hole every mapped part is still advised and the
     /// call returns ENOMEM at the end.
     pub fn madvise(&mut self, pid: Pid, addr: u64, len: u64, advice: u64) -> SysResult<()> {
-        self.syscall(pid, "madvise", &[addr, len, advice], |m| {
+        self.syscall(pid, Sys::Madvise, &[addr, len, advice], |m| {
             m.do_madvise(pid, addr, len, advice)
         })
     }

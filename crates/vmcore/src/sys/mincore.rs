@@ -5,15 +5,13 @@ use crate::addr::{PAGE_SHIFT, PAGE_SIZE, VirtAddr};
 use crate::errno::{SysResult, einval, enomem};
 use crate::event::Pid;
 use crate::machine::Machine;
-
-/// `TASK_SIZE_MAX` on x86_64 with 4-level paging, used by `access_ok`.
-const TASK_SIZE_MAX: u64 = 0x7fff_ffff_f000;
+use crate::personality::Sys;
 
 impl Machine {
     /// mincore(2): one byte per page, 1 when resident. Fails with ENOMEM
     /// at the first unmapped page.
     pub fn mincore(&mut self, pid: Pid, addr: u64, len: u64) -> SysResult<Vec<u8>> {
-        self.syscall(pid, "mincore", &[addr, len], |m| {
+        self.syscall(pid, Sys::Mincore, &[addr, len], |m| {
             m.do_mincore(pid, addr, len)
         })
     }
@@ -23,7 +21,10 @@ impl Machine {
             return Err(einval("address is not page aligned"));
         }
         // access_ok(start, len)
-        if len > TASK_SIZE_MAX || start > TASK_SIZE_MAX - len {
+        // `TASK_SIZE_MAX`, which `access_ok` uses, is `TASK_SIZE` with
+        // 4-level paging.
+        let task_size_max = self.layout().task_size;
+        if len > task_size_max || start > task_size_max - len {
             return Err(enomem("range outside the user address space"));
         }
         let pages = (len >> PAGE_SHIFT) + u64::from(len & (PAGE_SIZE - 1) != 0);

@@ -1,26 +1,27 @@
 //! mlock(2), mlock2(2), munlock(2), mlockall(2), munlockall(2): Linux
 //! `mm/mlock.c`. The scenario runs as root: no RLIMIT_MEMLOCK limit.
 
-use crate::abi::{MCL_CURRENT, MCL_FUTURE, MCL_ONFAULT, MLOCK_ONFAULT};
 use crate::addr::PAGE_SIZE;
 use crate::errno::{SysResult, einval, enomem};
 use crate::event::Pid;
 use crate::flags::VmFlags;
-use crate::machine::{Machine, TASK_SIZE};
+use crate::machine::Machine;
+use crate::personality::Sys;
+use crate::personality::linux::abi::{MCL_CURRENT, MCL_FUTURE, MCL_ONFAULT, MLOCK_ONFAULT};
 
 const LOCK_MASK: VmFlags = VmFlags::LOCKED.union(VmFlags::LOCKONFAULT);
 
 impl Machine {
     /// mlock(2): lock and populate. The address is rounded down.
     pub fn mlock(&mut self, pid: Pid, addr: u64, len: u64) -> SysResult<()> {
-        self.syscall(pid, "mlock", &[addr, len], |m| {
+        self.syscall(pid, Sys::Mlock, &[addr, len], |m| {
             m.do_mlock(pid, addr, len, VmFlags::LOCKED)
         })
     }
 
     /// mlock2(2): with MLOCK_ONFAULT pages are locked as they fault in.
     pub fn mlock2(&mut self, pid: Pid, addr: u64, len: u64, flags: u64) -> SysResult<()> {
-        self.syscall(pid, "mlock2", &[addr, len, flags], |m| {
+        self.syscall(pid, Sys::Mlock2, &[addr, len, flags], |m| {
             if flags & !MLOCK_ONFAULT != 0 {
                 return Err(einval("unknown mlock2 flags"));
             }
@@ -35,7 +36,7 @@ impl Machine {
 
     /// munlock(2).
     pub fn munlock(&mut self, pid: Pid, addr: u64, len: u64) -> SysResult<()> {
-        self.syscall(pid, "munlock", &[addr, len], |m| {
+        self.syscall(pid, Sys::Munlock, &[addr, len], |m| {
             m.do_mlock(pid, addr, len, VmFlags::empty())
         })
     }
@@ -89,7 +90,7 @@ impl Machine {
 
     /// mlockall(2).
     pub fn mlockall(&mut self, pid: Pid, flags: u64) -> SysResult<()> {
-        self.syscall(pid, "mlockall", &[flags], |m| {
+        self.syscall(pid, Sys::Mlockall, &[flags], |m| {
             if flags == 0
                 || flags & !(MCL_CURRENT | MCL_FUTURE | MCL_ONFAULT) != 0
                 || flags == MCL_ONFAULT
@@ -107,9 +108,10 @@ impl Machine {
                 p.def_flags |= to_add;
             }
             if flags & MCL_CURRENT != 0 {
-                m.update_flags(pid, 0, TASK_SIZE, |x| (x - LOCK_MASK) | to_add);
+                let task_size = m.layout().task_size;
+                m.update_flags(pid, 0, task_size, |x| (x - LOCK_MASK) | to_add);
                 // Errors are ignored here (`mm_populate`).
-                let _ = m.populate(pid, 0, TASK_SIZE);
+                let _ = m.populate(pid, 0, task_size);
             }
             Ok(())
         })
@@ -117,9 +119,10 @@ impl Machine {
 
     /// munlockall(2).
     pub fn munlockall(&mut self, pid: Pid) -> SysResult<()> {
-        self.syscall(pid, "munlockall", &[], |m| {
+        self.syscall(pid, Sys::Munlockall, &[], |m| {
             m.proc_mut(pid).def_flags -= LOCK_MASK;
-            m.update_flags(pid, 0, TASK_SIZE, |x| x - LOCK_MASK);
+            let task_size = m.layout().task_size;
+            m.update_flags(pid, 0, task_size, |x| x - LOCK_MASK);
             Ok(())
         })
     }

@@ -2,12 +2,13 @@
 //! `mmap_region`, checks in the kernel's order.
 
 use super::{page_align, unaligned};
-use crate::abi::*;
 use crate::addr::{PAGE_SHIFT, PAGE_SIZE};
 use crate::errno::{SysResult, ebadf, eexist, einval, enomem, eoverflow};
 use crate::event::Pid;
 use crate::flags::{Prot, VmFlags};
-use crate::machine::{MMAP_BASE, MMAP_MIN_ADDR, Machine, STACK_GUARD_GAP, TASK_SIZE};
+use crate::machine::Machine;
+use crate::personality::Sys;
+use crate::personality::linux::abi::*;
 use crate::vm::map::Entry;
 use crate::vm::object::{ObjKind, Object};
 
@@ -49,7 +50,7 @@ impl Machine {
     ) -> SysResult<u64> {
         self.syscall(
             pid,
-            "mmap",
+            Sys::Mmap,
             &[addr, len, prot, flags, fd as u64, off],
             |m| m.do_mmap(pid, addr, len, prot, flags, fd, off),
         )
@@ -92,9 +93,10 @@ impl Machine {
             return Err(einval("length is zero"));
         }
         let fixed = flags & (MAP_FIXED | MAP_FIXED_NOREPLACE) != 0;
+        let layout = *self.layout();
         let mut hint = addr;
-        if !fixed && hint != 0 && hint < MMAP_MIN_ADDR {
-            hint = MMAP_MIN_ADDR; // round_hint_to_min
+        if !fixed && hint != 0 && hint < layout.mmap_min_addr {
+            hint = layout.mmap_min_addr; // round_hint_to_min
         }
         let len = page_align(len)
             .filter(|&l| l != 0)
@@ -107,11 +109,11 @@ impl Machine {
             return Err(enomem("too many mappings (vm.max_map_count)"));
         }
         // get_unmapped_area.
-        if len > TASK_SIZE - MMAP_MIN_ADDR {
+        if len > layout.task_size - layout.mmap_min_addr {
             return Err(enomem("length larger than the address space"));
         }
         let start = if fixed {
-            if addr > TASK_SIZE - len {
+            if addr > layout.task_size - len {
                 return Err(enomem("fixed range ends beyond the user address space"));
             }
             if unaligned(addr) {
@@ -221,19 +223,21 @@ impl Machine {
     /// `get_unmapped_area` without MAP_FIXED: the hint if the range there
     /// is free, else the highest free range below `mmap_base`.
     pub(crate) fn unmapped_area(&mut self, pid: Pid, hint: u64, len: u64) -> Option<u64> {
+        let l = *self.layout();
         let map = &mut self.proc_mut(pid).map;
         if hint != 0 {
             let h = page_align(hint)?;
-            if TASK_SIZE - len >= h && h >= MMAP_MIN_ADDR && map.is_free(h, h + len) {
+            if l.task_size - len >= h && h >= l.mmap_min_addr && map.is_free(h, h + len) {
                 let above_ok = map.entries.range(h + len..).next().is_none_or(|e| {
-                    !e.flags.contains(VmFlags::GROWSDOWN) || e.start - (h + len) >= STACK_GUARD_GAP
+                    !e.flags.contains(VmFlags::GROWSDOWN)
+                        || e.start - (h + len) >= l.stack_guard_gap
                 });
                 if above_ok {
                     return Some(h);
                 }
             }
         }
-        map.find_space_topdown(len, MMAP_MIN_ADDR, MMAP_BASE, STACK_GUARD_GAP)
+        map.find_space_topdown(len, l.mmap_min_addr, l.mmap_base, l.stack_guard_gap)
     }
 
     /// Fault in every page of `[start, end)` as `__mm_populate` does: write

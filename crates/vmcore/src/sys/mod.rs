@@ -15,9 +15,10 @@ mod msync;
 mod munmap;
 
 use crate::addr::PAGE_SIZE;
-use crate::errno::{SysError, SysResult};
+use crate::errno::{SysError, SysResult, enosys};
 use crate::event::{Event, Pid};
 use crate::machine::Machine;
+use crate::personality::Sys;
 
 /// What a system call returns, as the raw value the kernel would.
 pub(crate) trait RawRet {
@@ -65,16 +66,24 @@ pub(crate) const fn page_align(x: u64) -> Option<u64> {
 }
 
 impl Machine {
-    /// Run one system call for `pid`: check the process, record the call
-    /// and its result as events.
+    /// Run one system call for `pid`: check the process and that the
+    /// personality has the call (ENOSYS otherwise), record the call and its
+    /// result, with the personality's errno number, as events.
     pub(crate) fn syscall<T: RawRet>(
         &mut self,
         pid: Pid,
-        name: &'static str,
+        call: Sys,
         args: &[u64],
         f: impl FnOnce(&mut Machine) -> SysResult<T>,
     ) -> SysResult<T> {
         self.proc_ref(pid)?;
+        let name = call.name();
+        let personality = self.personality();
+        let r = if personality.has(call) {
+            Ok(())
+        } else {
+            Err(enosys("the personality has no such system call"))
+        };
         if self.ev.enabled() {
             self.ev.push(Event::Syscall {
                 pid,
@@ -82,7 +91,7 @@ impl Machine {
                 args: args.to_vec(),
             });
         }
-        let r = f(self);
+        let r = r.and_then(|()| f(self));
         if self.ev.enabled() {
             let e = match &r {
                 Ok(v) => Event::SyscallReturn {
@@ -95,7 +104,7 @@ impl Machine {
                 Err(SysError { errno, reason }) => Event::SyscallReturn {
                     pid,
                     name,
-                    result: -(errno.code() as i64),
+                    result: -i64::from(personality.errno_number(*errno)),
                     errno: Some(errno.name()),
                     reason: Some(reason),
                 },

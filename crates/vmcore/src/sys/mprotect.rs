@@ -1,17 +1,20 @@
 //! mprotect(2): `do_mprotect_pkey` and `mprotect_fixup`.
 
 use super::{page_align, unaligned};
-use crate::abi::{PROT_EXEC, PROT_GROWSDOWN, PROT_GROWSUP, PROT_READ, PROT_SEM, PROT_WRITE};
 use crate::errno::{SysResult, eacces, einval, enomem};
 use crate::event::Pid;
 use crate::flags::{Prot, VmFlags};
 use crate::machine::Machine;
+use crate::personality::Sys;
+use crate::personality::linux::abi::{
+    PROT_EXEC, PROT_GROWSDOWN, PROT_GROWSUP, PROT_READ, PROT_SEM, PROT_WRITE,
+};
 
 impl Machine {
     /// mprotect(2). Entries before a hole keep their new protection when
     /// the call fails with ENOMEM at the hole, as in Linux.
     pub fn mprotect(&mut self, pid: Pid, addr: u64, len: u64, prot: u64) -> SysResult<()> {
-        self.syscall(pid, "mprotect", &[addr, len, prot], |m| {
+        self.syscall(pid, Sys::Mprotect, &[addr, len, prot], |m| {
             m.do_mprotect(pid, addr, len, prot)
         })
     }

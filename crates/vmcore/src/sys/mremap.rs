@@ -2,13 +2,14 @@
 //! `mremap_to`, `expand_vma`, `move_vma`).
 
 use super::{page_align, unaligned};
-use crate::abi::{MREMAP_DONTUNMAP, MREMAP_FIXED, MREMAP_MAYMOVE};
 use crate::addr::{HUGE_PAGE_SIZE, PAGE_SHIFT, PAGE_SIZE, PAGES_PER_HUGE};
 use crate::arch::x86_64::pte::PteFlags;
 use crate::errno::{SysResult, efault, einval, enomem};
 use crate::event::Pid;
 use crate::flags::VmFlags;
-use crate::machine::{Machine, TASK_SIZE};
+use crate::machine::Machine;
+use crate::personality::Sys;
+use crate::personality::linux::abi::{MREMAP_DONTUNMAP, MREMAP_FIXED, MREMAP_MAYMOVE};
 
 /// Where a moved mapping goes.
 enum Target {
@@ -31,7 +32,7 @@ impl Machine {
     ) -> SysResult<u64> {
         self.syscall(
             pid,
-            "mremap",
+            Sys::Mremap,
             &[old, old_len, new_len, flags, new_addr],
             |m| m.do_mremap(pid, old, old_len, new_len, flags, new_addr),
         )
@@ -57,12 +58,13 @@ impl Machine {
         if new_len == 0 {
             return Err(einval("new length is zero"));
         }
-        if new_len > TASK_SIZE {
+        let task_size = self.layout().task_size;
+        if new_len > task_size {
             return Err(einval("new length larger than the address space"));
         }
         let implies_new_addr = flags & (MREMAP_FIXED | MREMAP_DONTUNMAP) != 0;
         if implies_new_addr {
-            if new_addr > TASK_SIZE - new_len {
+            if new_addr > task_size - new_len {
                 return Err(einval("new range outside the address space"));
             }
             if unaligned(new_addr) {
@@ -137,7 +139,9 @@ impl Machine {
         }
         // Grow in place when the range ends the entry and the space after it is free.
         if !dup && addr + old_len == e.end {
-            let grow_end = addr.checked_add(new_len).filter(|&x| x <= TASK_SIZE);
+            let grow_end = addr
+                .checked_add(new_len)
+                .filter(|&x| x <= self.layout().task_size);
             if let Some(ge) = grow_end
                 && self.procs[&pid].map.is_free(e.end, ge)
             {

@@ -1,17 +1,18 @@
 //! msync(2): Linux `mm/msync.c`.
 
 use super::unaligned;
-use crate::abi::{MS_ASYNC, MS_INVALIDATE, MS_SYNC};
 use crate::addr::{PAGE_SIZE, VirtAddr};
 use crate::errno::{SysResult, ebusy, einval, enomem};
 use crate::event::Pid;
 use crate::flags::VmFlags;
 use crate::machine::Machine;
+use crate::personality::Sys;
+use crate::personality::linux::abi::{MS_ASYNC, MS_INVALIDATE, MS_SYNC};
 
 impl Machine {
     /// msync(2). MS_SYNC writes dirty pages of shared file mappings back.
     pub fn msync(&mut self, pid: Pid, addr: u64, len: u64, flags: u64) -> SysResult<()> {
-        self.syscall(pid, "msync", &[addr, len, flags], |m| {
+        self.syscall(pid, Sys::Msync, &[addr, len, flags], |m| {
             m.do_msync(pid, addr, len, flags)
         })
     }

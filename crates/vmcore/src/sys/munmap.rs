@@ -3,13 +3,15 @@
 use super::{page_align, unaligned};
 use crate::errno::{SysResult, einval};
 use crate::event::Pid;
-use crate::machine::{Machine, TASK_SIZE};
+use crate::machine::Machine;
+use crate::personality::Sys;
 
 impl Machine {
     /// munmap(2): holes in the range are fine.
     pub fn munmap(&mut self, pid: Pid, addr: u64, len: u64) -> SysResult<()> {
-        self.syscall(pid, "munmap", &[addr, len], |m| {
-            if unaligned(addr) || addr > TASK_SIZE || len > TASK_SIZE - addr {
+        self.syscall(pid, Sys::Munmap, &[addr, len], |m| {
+            let task_size = m.layout().task_size;
+            if unaligned(addr) || addr > task_size || len > task_size - addr {
                 return Err(einval(
                     "address unaligned or range outside the user address space",
                 ));

@@ -17,7 +17,7 @@ use crate::addr::{HUGE_PAGE_SIZE, PAGE_SIZE, PAGES_PER_HUGE, Pfn, VirtAddr};
 use crate::arch::x86_64::mmu::{self, Access, PfErrorCode, WalkOutcome};
 use crate::event::{Event, FaultResolution, Pid, SignalCode};
 use crate::flags::VmFlags;
-use crate::machine::{AccessError, Machine, STACK_GUARD_GAP, STACK_RLIMIT};
+use crate::machine::{AccessError, Machine};
 use crate::phys::FrameOwner;
 use crate::pmap::PteProt;
 use crate::vm::amap::{Amap, AmapRef};
@@ -88,6 +88,7 @@ impl Machine {
     /// Below a `MAP_GROWSDOWN` entry a fault grows it (`expand_stack`), as
     /// long as `stack_guard_gap` stays free below the new start.
     fn grow_stack(&mut self, pid: Pid, va: u64) -> Option<Entry> {
+        let l = self.layout();
         let map = &self.procs[&pid].map;
         let next = map.entries.range(va..).next()?;
         if !next.flags.contains(VmFlags::GROWSDOWN) {
@@ -95,18 +96,18 @@ impl Machine {
         }
         let new_start = va & !(PAGE_SIZE - 1);
         // acct_stack_growth: the stack may not exceed RLIMIT_STACK.
-        if next.end - new_start > STACK_RLIMIT {
+        if next.end - new_start > l.stack_rlimit {
             return None;
         }
         // expand_downwards: an accessible entry below keeps a guard gap.
         if let Some(prev) = map.prev_of(va)
             && !prev.flags.contains(VmFlags::GROWSDOWN)
             && prev.prot.readable()
-            && new_start - prev.end < STACK_GUARD_GAP
+            && new_start - prev.end < l.stack_guard_gap
         {
             return None;
         }
-        if new_start < crate::machine::MMAP_MIN_ADDR {
+        if new_start < l.mmap_min_addr {
             return None;
         }
         let old = next.clone();

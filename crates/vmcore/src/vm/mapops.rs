@@ -9,7 +9,7 @@ use super::map::Entry;
 use crate::addr::{PAGE_SHIFT, VirtAddr};
 use crate::event::{Event, Pid};
 use crate::flags::VmFlags;
-use crate::machine::{Machine, TASK_SIZE};
+use crate::machine::Machine;
 use crate::phys::FrameOwner;
 
 impl Machine {
@@ -495,11 +495,9 @@ impl Machine {
             });
         }
         self.free_pgtables(pid, start, end);
-        self.proc_mut(pid).map.note_unmapped(
-            end,
-            crate::machine::MMAP_BASE.min(TASK_SIZE),
-            next_start,
-        );
+        let l = self.layout();
+        let base = l.mmap_base.min(l.task_size);
+        self.proc_mut(pid).map.note_unmapped(end, base, next_start);
     }
 
     /// Throw away the private pages of `[start, end)` inside one entry:

@@ -5,8 +5,7 @@
 //! are part of what they must answer for (`mprotect` rejects them, `mmap`
 //! ignores most of them). [`crate::flags`] gives the typed views used inside.
 
-/// One symbolic name and its value.
-pub type Name = (&'static str, u64);
+pub use crate::personality::Name;
 
 pub const PROT_NONE: u64 = 0;
 pub const PROT_READ: u64 = 0x1;
@@ -161,16 +160,3 @@ pub const MREMAP_NAMES: &[Name] = &[
     ("MREMAP_FIXED", MREMAP_FIXED),
     ("MREMAP_DONTUNMAP", MREMAP_DONTUNMAP),
 ];
-
-/// Look a name up in one table.
-pub fn lookup(table: &[Name], name: &str) -> Option<u64> {
-    table.iter().find(|(n, _)| *n == name).map(|&(_, v)| v)
-}
-
-/// The name of one advice value (for events and views).
-pub fn advice_name(advice: u64) -> Option<&'static str> {
-    MADV_NAMES
-        .iter()
-        .find(|&&(_, v)| v == advice)
-        .map(|&(n, _)| n)
-}
