@@ -2,7 +2,7 @@
 //! pread, pwrite, ftruncate, close. Files live in memory; their page cache
 //! is the data (a "disk" is not simulated).
 
-use crate::addr::{PAGE_SHIFT, PAGE_SIZE, Pfn};
+use crate::addr::{PAGE_SHIFT, PAGE_SIZE};
 use crate::errno::{SysResult, ebadf, efbig, einval, enomem};
 use crate::event::Pid;
 use crate::machine::{Fd, Machine};
@@ -56,55 +56,6 @@ impl Machine {
             m.object_unref(obj);
             r
         })
-    }
-
-    /// Write the `i % 251` pattern into a fresh object of `size` bytes.
-    /// A regular file is written as a program would, in `write` calls of up
-    /// to 251 x 4096 bytes, and the page cache takes each call in the
-    /// largest folios that fit (ext4 with large folios); shmem uses pages.
-    fn fill_pattern(&mut self, obj: u32, size: u64) -> SysResult<()> {
-        let o = self.objects.get_mut(obj).expect("live");
-        o.size = size;
-        if matches!(o.kind, ObjKind::File(_)) {
-            const CHUNK: u64 = 251 * PAGE_SIZE;
-            let mut pos = 0;
-            while pos < size {
-                let end = (pos + CHUNK).min(size);
-                while pos < end {
-                    let index = pos / PAGE_SIZE;
-                    let left = end - pos;
-                    // fgf_set_order: ilog2(len) - PAGE_SHIFT, capped by the
-                    // index's alignment and the 2 MiB maximum.
-                    let mut order = (63 - u64::from(left.leading_zeros()))
-                        .saturating_sub(12)
-                        .min(9);
-                    if index != 0 {
-                        order = order.min(u64::from(index.trailing_zeros()));
-                    }
-                    let n = 1u64 << order;
-                    if n > 1 {
-                        o.folios.insert(index, n);
-                    }
-                    pos = (index + n) * PAGE_SIZE;
-                }
-                pos = end;
-            }
-        }
-        let pages = size.div_ceil(PAGE_SIZE);
-        for index in 0..pages {
-            let pfn = self
-                .cache_page(obj, index)
-                .ok_or(enomem("out of memory filling the file"))?;
-            let base = index * PAGE_SIZE;
-            let n = (size - base).min(PAGE_SIZE);
-            for i in 0..n {
-                self.phys
-                    .write_u8(pfn.addr().offset(i), ((base + i) % 251) as u8);
-            }
-            // write(2) leaves the page cache dirty.
-            self.phys.desc_mut(pfn).dirty = true;
-        }
-        Ok(())
     }
 
     fn install_fd(&mut self, pid: Pid, obj: u32) -> SysResult<Fd> {
@@ -207,110 +158,6 @@ impl Machine {
             m.truncate(obj, len);
             Ok(())
         })
-    }
-
-    /// `truncate_pagecache` + setting `i_size`.
-    pub(crate) fn truncate(&mut self, obj: u32, len: u64) {
-        let old = self.objects.get(obj).expect("live").size;
-        self.objects.get_mut(obj).expect("live").size = len;
-        if len >= old {
-            return;
-        }
-        let mut first = len.div_ceil(PAGE_SIZE);
-        // A large folio straddling the new end stays whole in the cache
-        // (its tail is zeroed); pages past the end still raise SIGBUS.
-        if first > 0 {
-            let (head, n) = self.objects.get(obj).expect("live").folio_of(first - 1);
-            first = first.max(head + n);
-        }
-        let o = self.objects.get_mut(obj).expect("live");
-        let dead: Vec<u64> = o.folios.range(first..).map(|(&h, _)| h).collect();
-        for h in dead {
-            o.folios.remove(&h);
-        }
-        self.unmap_object_pages(obj, len.div_ceil(PAGE_SIZE), u64::MAX, true);
-        let gone: Vec<(u64, Pfn)> = self
-            .objects
-            .get(obj)
-            .expect("live")
-            .pages
-            .range(first..)
-            .map(|(&i, &p)| (i, p))
-            .collect();
-        for (i, pfn) in gone {
-            self.objects.get_mut(obj).expect("live").pages.remove(&i);
-            self.phys.free(pfn, &mut self.ev);
-        }
-        // Bytes past the new end in the pages that stay read zeros.
-        let kept: Vec<(u64, Pfn)> = self
-            .objects
-            .get(obj)
-            .expect("live")
-            .pages
-            .range(len / PAGE_SIZE..first)
-            .map(|(&i, &p)| (i, p))
-            .collect();
-        for (i, pfn) in kept {
-            let from = len.saturating_sub(i * PAGE_SIZE).min(PAGE_SIZE);
-            self.phys
-                .fill(pfn.addr().offset(from), (PAGE_SIZE - from) as usize, 0);
-        }
-    }
-
-    /// MADV_REMOVE: punch a hole of `n` pages from page `first` (the data
-    /// reads back as zeros; private copies stay).
-    pub(crate) fn punch_hole(&mut self, obj: u32, first: u64, n: u64) {
-        self.unmap_object_pages(obj, first, first + n, false);
-        let gone: Vec<(u64, Pfn)> = self
-            .objects
-            .get(obj)
-            .expect("live")
-            .pages
-            .range(first..first + n)
-            .map(|(&i, &p)| (i, p))
-            .collect();
-        for (i, pfn) in gone {
-            self.objects.get_mut(obj).expect("live").pages.remove(&i);
-            self.phys.free(pfn, &mut self.ev);
-        }
-    }
-
-    /// `unmap_mapping_range`: remove the PTEs of every mapping of pages
-    /// `[first, end)` of `obj` in every process; with `even_cows` private
-    /// copies of those pages are thrown away too.
-    pub(crate) fn unmap_object_pages(&mut self, obj: u32, first: u64, end: u64, even_cows: bool) {
-        let mut work = Vec::new();
-        for (&pid, p) in &self.procs {
-            for e in p.map.entries.values().filter(|e| e.object == Some(obj)) {
-                let (lo_i, hi_i) = (e.pgoff, e.pgoff + e.pages());
-                let (a, b) = (first.max(lo_i), end.min(hi_i));
-                if a < b {
-                    let lo = e.start + (a - e.pgoff) * PAGE_SIZE;
-                    let hi = e.start + (b - e.pgoff) * PAGE_SIZE;
-                    work.push((pid, e.start, lo, hi, e.aref.is_some()));
-                }
-            }
-        }
-        for (pid, estart, lo, hi, has_amap) in work {
-            if even_cows && has_amap {
-                self.discard_private(pid, estart, lo, hi);
-            } else if has_amap {
-                // Keep the private copies mapped: zap only pages without one.
-                let mut va = lo;
-                while va < hi {
-                    let e = &self.procs[&pid].map.entries[&estart];
-                    let has_anon = e.slot(va).is_some_and(|(a, s)| {
-                        self.amaps.get(a).and_then(|a| a.lookup(s)).is_some()
-                    });
-                    if !has_anon {
-                        self.zap(pid, va, va + PAGE_SIZE);
-                    }
-                    va += PAGE_SIZE;
-                }
-            } else {
-                self.zap(pid, lo, hi);
-            }
-        }
     }
 
     /// close(2).

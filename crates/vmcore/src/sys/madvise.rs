@@ -3,10 +3,9 @@
 
 use super::{page_align, unaligned};
 use crate::addr::{PAGE_SIZE, VirtAddr};
-use crate::arch::x86_64::mmu::Access;
-use crate::errno::{SysError, SysResult, eacces, efault, einval, enomem, eperm};
+use crate::errno::{SysError, SysResult, eacces, einval, enomem, eperm};
 use crate::event::Pid;
-use crate::flags::{Prot, VmFlags};
+use crate::flags::VmFlags;
 use crate::machine::Machine;
 use crate::personality::Sys;
 use crate::personality::linux::abi::*;
@@ -242,120 +241,5 @@ impl Machine {
             _ => return Err(einval("unknown advice")),
         }
         Ok(())
-    }
-
-    /// MADV_POPULATE_READ/WRITE (`madvise_populate`): fault pages in as
-    /// `get_user_pages` would, entry by entry from `start`; a hole is ENOMEM
-    /// where it is met, a missing permission EINVAL, a page that would raise
-    /// a signal EFAULT.
-    fn madvise_populate(&mut self, pid: Pid, start: u64, end: u64, write: bool) -> SysResult<()> {
-        let mut va = start;
-        while va < end {
-            let Some(e) = self.procs[&pid].map.find(va).cloned() else {
-                return Err(enomem("range has a hole"));
-            };
-            if (!write && !e.prot.contains(Prot::READ)) || (write && !e.prot.writable()) {
-                return Err(einval("POPULATE needs the matching permission"));
-            }
-            let access = if write { Access::Write } else { Access::Read };
-            let hi = e.end.min(end);
-            while va < hi {
-                match self.access(pid, va, access) {
-                    Ok(_) => {}
-                    Err(crate::machine::AccessError::OutOfMemory) => {
-                        return Err(enomem("out of memory"));
-                    }
-                    Err(_) => return Err(efault("the page would raise a signal")),
-                }
-                va += PAGE_SIZE;
-            }
-        }
-        Ok(())
-    }
-
-    /// MADV_FREE (`madvise_free_single_vma`): exclusively owned pages become
-    /// clean and lazily freeable; with no memory pressure they keep their
-    /// data, and a later store cancels the free.
-    fn lazyfree(&mut self, pid: Pid, e: &Entry, lo: u64, hi: u64) {
-        let Some(r) = e.aref else { return };
-        let mut va = lo;
-        while va < hi {
-            let slot = r.slotoff + (va - e.start) / PAGE_SIZE;
-            if let Some(anon) = self.amaps.get(r.amap).and_then(|a| a.lookup(slot))
-                && let Some(a) = self.anons.get_mut(anon)
-                && a.refs == 1
-            {
-                a.lazyfree = true;
-                let p = self.procs.get_mut(&pid).expect("live");
-                let flush = p
-                    .pmap
-                    .clear_dirty(&mut self.phys, VirtAddr(va), &mut self.ev);
-                flush.flush(&mut self.tlb, &mut self.ev);
-            }
-            va += PAGE_SIZE;
-        }
-    }
-
-    /// MADV_PAGEOUT of shared memory pages (shared anonymous memory, memfd)
-    /// without swap: a page that was never written since it was allocated
-    /// (a read fault made it) can go, for it reads back as zeros; a dirty
-    /// one would need swap and stays. This is `shrink_folio_list` removing
-    /// a clean folio from the page cache (`__remove_mapping`), after
-    /// `madvise_cold_or_pageout_pte_range` has skipped pages that another
-    /// PTE also maps (`folio_maybe_mapped_shared`). Only pages this entry
-    /// maps are looked at, through a private mapping of the object too.
-    /// Regular files keep their pages: the recording kernel kept them,
-    /// dirty or written back (recorded in `pageout_shared_clean`).
-    fn reclaim_clean_swapbacked(&mut self, pid: Pid, e: &Entry, lo: u64, hi: u64) {
-        let Some(obj) = e.object else { return };
-        if !self.objects.get(obj).is_some_and(|o| o.is_shmem()) {
-            return;
-        }
-        let mut va = lo;
-        while va < hi {
-            let index = e.object_index(va);
-            let cached = self
-                .objects
-                .get(obj)
-                .and_then(|o| o.pages.get(&index).copied());
-            let mapped = self.procs[&pid].pmap.lookup(&self.phys, VirtAddr(va));
-            if let (Some(pfn), Some(m)) = (cached, mapped) {
-                let d = self.phys.desc(pfn);
-                if m.pfn == pfn
-                    && !m.huge
-                    && !m.dirty
-                    && !d.dirty
-                    && d.mapcount == 1
-                    && d.wired == 0
-                {
-                    self.punch_hole(obj, index, 1);
-                }
-            }
-            va += PAGE_SIZE;
-        }
-    }
-
-    /// MADV_PAGEOUT without swap: only lazily freed pages that stayed clean
-    /// can be reclaimed; they are discarded and read back as zero.
-    fn reclaim_lazyfree(&mut self, pid: Pid, e: &Entry, lo: u64, hi: u64) {
-        let Some(r) = e.aref else { return };
-        let mut va = lo;
-        while va < hi {
-            let slot = r.slotoff + (va - e.start) / PAGE_SIZE;
-            let lazy = self
-                .amaps
-                .get(r.amap)
-                .and_then(|a| a.lookup(slot))
-                .and_then(|a| self.anons.get(a))
-                .is_some_and(|a| a.lazyfree);
-            let dirty = self.procs[&pid]
-                .pmap
-                .lookup(&self.phys, VirtAddr(va))
-                .is_some_and(|m| m.dirty);
-            if lazy && !dirty {
-                self.discard_private(pid, e.start, va, va + PAGE_SIZE);
-            }
-            va += PAGE_SIZE;
-        }
     }
 }

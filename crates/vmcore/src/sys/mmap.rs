@@ -9,8 +9,7 @@ use crate::flags::{Prot, VmFlags};
 use crate::machine::Machine;
 use crate::personality::Sys;
 use crate::personality::linux::abi::*;
-use crate::vm::map::Entry;
-use crate::vm::object::{ObjKind, Object};
+use crate::vm::mapops::NewMapping;
 
 /// `sysctl vm.max_map_count`.
 pub const MAX_MAP_COUNT: usize = 65_530;
@@ -185,131 +184,21 @@ impl Machine {
         if accounted && len / PAGE_SIZE > self.phys.total_frames() {
             return Err(enomem("more than RAM + swap (heuristic overcommit)"));
         }
-        // mmap_region: a fixed mapping replaces whatever was there (a
-        // placed one landed in a hole).
-        if fixed {
-            self.unmap_range(pid, start, start + len);
-        }
-        let object = match object {
-            Some(o) => Some(o),
-            None if vm.contains(VmFlags::SHARED) => {
-                // shmem_zero_setup: a hidden shmem file of the mapping's size.
-                Some(self.objects.insert(Object::new(ObjKind::Shmem, len)))
-            }
-            None => None,
-        };
-        let e = Entry {
-            start,
-            end: start + len,
-            prot: p,
-            flags: vm,
-            object,
-            pgoff: entry_pgoff,
-            aref: None,
-            needs_copy: false,
-            anon_vma: None,
-            anon_vma_forked: false,
-        };
-        self.insert_entry(pid, e);
         let populate = (flags & MAP_POPULATE != 0 && flags & MAP_NONBLOCK == 0)
             || (vm.contains(VmFlags::LOCKED) && !vm.contains(VmFlags::LOCKONFAULT));
-        if populate {
-            // mm_populate ignores errors: the mapping stands regardless.
-            let _ = self.populate(pid, start, start + len);
-        }
+        self.map_region(
+            pid,
+            NewMapping {
+                start,
+                len,
+                prot: p,
+                flags: vm,
+                object,
+                pgoff: entry_pgoff,
+                replace: fixed,
+                populate,
+            },
+        );
         Ok(start)
-    }
-
-    /// `get_unmapped_area` without MAP_FIXED: the hint if the range there
-    /// is free, else the highest free range below `mmap_base`.
-    pub(crate) fn unmapped_area(&mut self, pid: Pid, hint: u64, len: u64) -> Option<u64> {
-        let l = *self.layout();
-        let map = &mut self.proc_mut(pid).map;
-        if hint != 0 {
-            let h = page_align(hint)?;
-            if l.task_size - len >= h && h >= l.mmap_min_addr && map.is_free(h, h + len) {
-                let above_ok = map.entries.range(h + len..).next().is_none_or(|e| {
-                    !e.flags.contains(VmFlags::GROWSDOWN)
-                        || e.start - (h + len) >= l.stack_guard_gap
-                });
-                if above_ok {
-                    return Some(h);
-                }
-            }
-        }
-        map.find_space_topdown(len, l.mmap_min_addr, l.mmap_base, l.stack_guard_gap)
-    }
-
-    /// Fault in every page of `[start, end)` as `__mm_populate` does: write
-    /// faults for private writable entries (so pages are really
-    /// allocated), read faults otherwise; lock-on-fault entries are left
-    /// alone. The first failure is returned as `get_user_pages` reports it
-    /// (EFAULT for PROT_NONE or a page past the end of a file, ENOMEM when
-    /// memory runs out); callers that populate on a best-effort basis
-    /// (MAP_POPULATE, mlockall) ignore it.
-    pub(crate) fn populate(&mut self, pid: Pid, start: u64, end: u64) -> SysResult<()> {
-        self.populate_range(pid, start, end, true)
-    }
-
-    /// [`Machine::populate`] as mlock does it (`__mm_populate` with
-    /// `ignore_errors` 0): the first failure ends the walk, and the entries
-    /// after it are left alone. With `ignore_errors` a failure only ends
-    /// its own entry and the walk goes on at the next.
-    pub(crate) fn populate_range(
-        &mut self,
-        pid: Pid,
-        start: u64,
-        end: u64,
-        ignore_errors: bool,
-    ) -> SysResult<()> {
-        use crate::arch::x86_64::mmu::Access;
-        let mut va = start;
-        let mut first_err = None;
-        while va < end {
-            let Some(e) = self.procs[&pid].map.find_vma(va) else {
-                break;
-            };
-            if e.start >= end {
-                break;
-            }
-            let (lo, hi, prot, flags) = (va.max(e.start), e.end.min(end), e.prot, e.flags);
-            va = hi;
-            if flags.contains(VmFlags::LOCKONFAULT) {
-                continue;
-            }
-            if !prot.readable() {
-                first_err
-                    .get_or_insert(crate::errno::efault("PROT_NONE memory cannot be populated"));
-                if !ignore_errors {
-                    break;
-                }
-                continue;
-            }
-            let access = if prot.writable() && !flags.contains(VmFlags::SHARED) {
-                Access::Write
-            } else {
-                Access::Read
-            };
-            let mut a = lo;
-            while a < hi {
-                match self.access(pid, a, access) {
-                    Ok(_) => {}
-                    Err(crate::machine::AccessError::OutOfMemory) => {
-                        first_err.get_or_insert(enomem("out of memory while populating"));
-                        break;
-                    }
-                    Err(_) => {
-                        first_err
-                            .get_or_insert(crate::errno::efault("page past the end of the file"));
-                        break;
-                    }
-                }
-                a += PAGE_SIZE;
-            }
-            if first_err.is_some() && !ignore_errors {
-                break;
-            }
-        }
-        first_err.map_or(Ok(()), Err)
     }
 }

@@ -1,7 +1,7 @@
 //! msync(2): Linux `mm/msync.c`.
 
 use super::unaligned;
-use crate::addr::{PAGE_SIZE, VirtAddr};
+use crate::addr::PAGE_SIZE;
 use crate::errno::{SysResult, ebusy, einval, enomem};
 use crate::event::Pid;
 use crate::flags::VmFlags;
@@ -72,24 +72,5 @@ impl Machine {
             return Err(enomem("range has a hole"));
         }
         Ok(())
-    }
-
-    /// Write back `[lo, hi)` of a shared file mapping (`vfs_fsync_range`):
-    /// harvest the PTE dirty bits, then the page cache is clean.
-    fn writeback(&mut self, pid: Pid, lo: u64, hi: u64) {
-        let mut va = lo;
-        while va < hi {
-            if let Some(m) = self.procs[&pid].pmap.lookup(&self.phys, VirtAddr(va)) {
-                if m.dirty {
-                    let p = self.procs.get_mut(&pid).expect("live");
-                    let flush = p
-                        .pmap
-                        .clear_dirty(&mut self.phys, VirtAddr(va), &mut self.ev);
-                    flush.flush(&mut self.tlb, &mut self.ev);
-                }
-                self.phys.desc_mut(m.pfn).dirty = false;
-            }
-            va += PAGE_SIZE;
-        }
     }
 }

@@ -8,11 +8,78 @@ use super::amap::{Amap, AmapRef};
 use super::map::Entry;
 use crate::addr::{PAGE_SHIFT, VirtAddr};
 use crate::event::{Event, Pid};
+use crate::flags::Prot;
 use crate::flags::VmFlags;
 use crate::machine::Machine;
+use crate::personality::MergeRule;
 use crate::phys::FrameOwner;
+use crate::vm::object::{ObjKind, Object};
+
+impl MergeRule {
+    /// Whether the entries `a` (below) and `b` (above, adjacent) may be
+    /// one entry under this rule.
+    pub(crate) fn mergeable(self, a: &Entry, b: &Entry) -> bool {
+        match self {
+            MergeRule::Linux => Machine::linux_mergeable(a, b),
+        }
+    }
+}
+
+/// A new mapping as mmap(2) asks the map layer for it, its arguments
+/// checked and its place chosen.
+pub(crate) struct NewMapping {
+    pub start: u64,
+    pub len: u64,
+    pub prot: Prot,
+    pub flags: VmFlags,
+    /// The file, memfd or shmem object mapped, if any; anonymous shared
+    /// memory gets a hidden shmem object of its own here.
+    pub object: Option<u32>,
+    /// The entry's page offset: the object's, or for private anonymous
+    /// memory the virtual page number (as Linux keeps it).
+    pub pgoff: u64,
+    /// MAP_FIXED: whatever is mapped in the range goes first.
+    pub replace: bool,
+    /// Fault the pages in afterwards (MAP_POPULATE, MAP_LOCKED).
+    pub populate: bool,
+}
 
 impl Machine {
+    /// `mmap_region` / `uvm_map`: a fixed mapping replaces whatever was
+    /// there (a placed one landed in a hole); the entry is linked, merged
+    /// with its neighbours where the merge rule allows, and populated if
+    /// asked. `mm_populate` ignores errors: the mapping stands regardless.
+    pub(crate) fn map_region(&mut self, pid: Pid, m: NewMapping) {
+        let (start, len) = (m.start, m.len);
+        if m.replace {
+            self.unmap_range(pid, start, start + len);
+        }
+        let object = match m.object {
+            Some(o) => Some(o),
+            None if m.flags.contains(VmFlags::SHARED) => {
+                // shmem_zero_setup: a hidden shmem file of the mapping's size.
+                Some(self.objects.insert(Object::new(ObjKind::Shmem, len)))
+            }
+            None => None,
+        };
+        let e = Entry {
+            start,
+            end: start + len,
+            prot: m.prot,
+            flags: m.flags,
+            object,
+            pgoff: m.pgoff,
+            aref: None,
+            needs_copy: false,
+            anon_vma: None,
+            anon_vma_forked: false,
+        };
+        self.insert_entry(pid, e);
+        if m.populate {
+            let _ = self.populate(pid, start, start + len);
+        }
+    }
+
     // ----- anons -----
 
     /// Drop one reference to an anon; the last one frees its frame
@@ -271,8 +338,9 @@ impl Machine {
     }
 
     /// Whether the entries `a` (below) and `b` (above, adjacent) may be
-    /// one entry: Linux's `is_mergeable_vma` + `is_mergeable_anon_vma`.
-    pub(crate) fn mergeable(a: &Entry, b: &Entry) -> bool {
+    /// one entry under Linux's rule: `is_mergeable_vma` +
+    /// `is_mergeable_anon_vma`.
+    fn linux_mergeable(a: &Entry, b: &Entry) -> bool {
         let anon_ok = match (a.anon_vma, b.anon_vma) {
             (Some(x), Some(y)) => x == y,
             (Some(_), None) => !a.anon_vma_forked,
@@ -306,7 +374,7 @@ impl Machine {
         let Some(a) = map.prev_of(addr) else {
             return false;
         };
-        if a.end != addr || !Self::mergeable(a, b) {
+        if a.end != addr || !self.cfg.personality.map_policy.merge.mergeable(a, b) {
             return false;
         }
         let (a_start, b_start) = (a.start, b.start);
@@ -390,7 +458,9 @@ impl Machine {
         // Mergeable with both neighbours, but they are not with each
         // other: the left one wins (`can_vma_merge_right`).
         let right_too = match (map.prev_of(start), map.entries.get(&end)) {
-            (Some(p), Some(n)) if p.end == start && Self::mergeable(p, e) => {
+            (Some(p), Some(n))
+                if p.end == start && self.cfg.personality.map_policy.merge.mergeable(p, e) =>
+            {
                 Self::anon_vmas_compatible(p, n)
             }
             _ => true,
@@ -419,15 +489,15 @@ impl Machine {
         let (mut next, mut prev) = (false, false);
         if let Some(n) = it.next() {
             if n.start == end {
-                next = Self::mergeable(&e, n);
+                next = self.cfg.personality.map_policy.merge.mergeable(&e, n);
                 if let Some(p) = it.next() {
-                    prev = Self::mergeable(p, &e);
+                    prev = self.cfg.personality.map_policy.merge.mergeable(p, &e);
                     // Both sides, but not compatible with each other: the
                     // left one wins (`can_vma_merge_right`).
                     next &= !prev || Self::anon_vmas_compatible(p, n);
                 }
             } else {
-                prev = Self::mergeable(n, &e);
+                prev = self.cfg.personality.map_policy.merge.mergeable(n, &e);
             }
         }
         self.proc_mut(pid).map.entries.insert(e);

@@ -3,7 +3,10 @@
 //! shared anonymous mapping are all the same thing here: a size and a page
 //! cache of frames indexed by page offset.
 
-use crate::addr::{PAGE_SIZE, Pfn};
+use crate::addr::{PAGE_SIZE, Pfn, VirtAddr};
+use crate::errno::{SysResult, enomem};
+use crate::event::Pid;
+use crate::machine::Machine;
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -75,4 +78,182 @@ pub struct OpenFile {
     pub serial: u64,
     /// Descriptors (in any process) naming this open file.
     pub refs: u32,
+}
+
+/// The page cache's operations on the machine: filling a new file,
+/// truncation (`truncate_pagecache`), hole punching (`shmem_fallocate`
+/// with FALLOC_FL_PUNCH_HOLE), unmapping an object's pages from every
+/// process (`unmap_mapping_range`), and writeback (`filemap_fdatawrite`).
+impl Machine {
+    /// Write the `i % 251` pattern into a fresh object of `size` bytes.
+    /// A regular file is written as a program would, in `write` calls of up
+    /// to 251 x 4096 bytes, and the page cache takes each call in the
+    /// largest folios that fit (ext4 with large folios); shmem uses pages.
+    pub(crate) fn fill_pattern(&mut self, obj: u32, size: u64) -> SysResult<()> {
+        let o = self.objects.get_mut(obj).expect("live");
+        o.size = size;
+        if matches!(o.kind, ObjKind::File(_)) {
+            const CHUNK: u64 = 251 * PAGE_SIZE;
+            let mut pos = 0;
+            while pos < size {
+                let end = (pos + CHUNK).min(size);
+                while pos < end {
+                    let index = pos / PAGE_SIZE;
+                    let left = end - pos;
+                    // fgf_set_order: ilog2(len) - PAGE_SHIFT, capped by the
+                    // index's alignment and the 2 MiB maximum.
+                    let mut order = (63 - u64::from(left.leading_zeros()))
+                        .saturating_sub(12)
+                        .min(9);
+                    if index != 0 {
+                        order = order.min(u64::from(index.trailing_zeros()));
+                    }
+                    let n = 1u64 << order;
+                    if n > 1 {
+                        o.folios.insert(index, n);
+                    }
+                    pos = (index + n) * PAGE_SIZE;
+                }
+                pos = end;
+            }
+        }
+        let pages = size.div_ceil(PAGE_SIZE);
+        for index in 0..pages {
+            let pfn = self
+                .cache_page(obj, index)
+                .ok_or(enomem("out of memory filling the file"))?;
+            let base = index * PAGE_SIZE;
+            let n = (size - base).min(PAGE_SIZE);
+            for i in 0..n {
+                self.phys
+                    .write_u8(pfn.addr().offset(i), ((base + i) % 251) as u8);
+            }
+            // write(2) leaves the page cache dirty.
+            self.phys.desc_mut(pfn).dirty = true;
+        }
+        Ok(())
+    }
+
+    /// `truncate_pagecache` + setting `i_size`.
+    pub(crate) fn truncate(&mut self, obj: u32, len: u64) {
+        let old = self.objects.get(obj).expect("live").size;
+        self.objects.get_mut(obj).expect("live").size = len;
+        if len >= old {
+            return;
+        }
+        let mut first = len.div_ceil(PAGE_SIZE);
+        // A large folio straddling the new end stays whole in the cache
+        // (its tail is zeroed); pages past the end still raise SIGBUS.
+        if first > 0 {
+            let (head, n) = self.objects.get(obj).expect("live").folio_of(first - 1);
+            first = first.max(head + n);
+        }
+        let o = self.objects.get_mut(obj).expect("live");
+        let dead: Vec<u64> = o.folios.range(first..).map(|(&h, _)| h).collect();
+        for h in dead {
+            o.folios.remove(&h);
+        }
+        self.unmap_object_pages(obj, len.div_ceil(PAGE_SIZE), u64::MAX, true);
+        let gone: Vec<(u64, Pfn)> = self
+            .objects
+            .get(obj)
+            .expect("live")
+            .pages
+            .range(first..)
+            .map(|(&i, &p)| (i, p))
+            .collect();
+        for (i, pfn) in gone {
+            self.objects.get_mut(obj).expect("live").pages.remove(&i);
+            self.phys.free(pfn, &mut self.ev);
+        }
+        // Bytes past the new end in the pages that stay read zeros.
+        let kept: Vec<(u64, Pfn)> = self
+            .objects
+            .get(obj)
+            .expect("live")
+            .pages
+            .range(len / PAGE_SIZE..first)
+            .map(|(&i, &p)| (i, p))
+            .collect();
+        for (i, pfn) in kept {
+            let from = len.saturating_sub(i * PAGE_SIZE).min(PAGE_SIZE);
+            self.phys
+                .fill(pfn.addr().offset(from), (PAGE_SIZE - from) as usize, 0);
+        }
+    }
+
+    /// MADV_REMOVE: punch a hole of `n` pages from page `first` (the data
+    /// reads back as zeros; private copies stay).
+    pub(crate) fn punch_hole(&mut self, obj: u32, first: u64, n: u64) {
+        self.unmap_object_pages(obj, first, first + n, false);
+        let gone: Vec<(u64, Pfn)> = self
+            .objects
+            .get(obj)
+            .expect("live")
+            .pages
+            .range(first..first + n)
+            .map(|(&i, &p)| (i, p))
+            .collect();
+        for (i, pfn) in gone {
+            self.objects.get_mut(obj).expect("live").pages.remove(&i);
+            self.phys.free(pfn, &mut self.ev);
+        }
+    }
+
+    /// `unmap_mapping_range`: remove the PTEs of every mapping of pages
+    /// `[first, end)` of `obj` in every process; with `even_cows` private
+    /// copies of those pages are thrown away too.
+    pub(crate) fn unmap_object_pages(&mut self, obj: u32, first: u64, end: u64, even_cows: bool) {
+        let mut work = Vec::new();
+        for (&pid, p) in &self.procs {
+            for e in p.map.entries.values().filter(|e| e.object == Some(obj)) {
+                let (lo_i, hi_i) = (e.pgoff, e.pgoff + e.pages());
+                let (a, b) = (first.max(lo_i), end.min(hi_i));
+                if a < b {
+                    let lo = e.start + (a - e.pgoff) * PAGE_SIZE;
+                    let hi = e.start + (b - e.pgoff) * PAGE_SIZE;
+                    work.push((pid, e.start, lo, hi, e.aref.is_some()));
+                }
+            }
+        }
+        for (pid, estart, lo, hi, has_amap) in work {
+            if even_cows && has_amap {
+                self.discard_private(pid, estart, lo, hi);
+            } else if has_amap {
+                // Keep the private copies mapped: zap only pages without one.
+                let mut va = lo;
+                while va < hi {
+                    let e = &self.procs[&pid].map.entries[&estart];
+                    let has_anon = e.slot(va).is_some_and(|(a, s)| {
+                        self.amaps.get(a).and_then(|a| a.lookup(s)).is_some()
+                    });
+                    if !has_anon {
+                        self.zap(pid, va, va + PAGE_SIZE);
+                    }
+                    va += PAGE_SIZE;
+                }
+            } else {
+                self.zap(pid, lo, hi);
+            }
+        }
+    }
+
+    /// Write back `[lo, hi)` of a shared file mapping (`vfs_fsync_range`):
+    /// harvest the PTE dirty bits, then the page cache is clean.
+    pub(crate) fn writeback(&mut self, pid: Pid, lo: u64, hi: u64) {
+        let mut va = lo;
+        while va < hi {
+            if let Some(m) = self.procs[&pid].pmap.lookup(&self.phys, VirtAddr(va)) {
+                if m.dirty {
+                    let p = self.procs.get_mut(&pid).expect("live");
+                    let flush = p
+                        .pmap
+                        .clear_dirty(&mut self.phys, VirtAddr(va), &mut self.ev);
+                    flush.flush(&mut self.tlb, &mut self.ev);
+                }
+                self.phys.desc_mut(m.pfn).dirty = false;
+            }
+            va += PAGE_SIZE;
+        }
+    }
 }
