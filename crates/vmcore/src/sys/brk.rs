@@ -7,7 +7,7 @@ use crate::event::Pid;
 use crate::flags::{Prot, VmFlags};
 use crate::machine::Machine;
 use crate::personality::Sys;
-use crate::vm::map::Entry;
+use crate::vm::mapops::NewMapping;
 
 impl Machine {
     /// brk(2) as the raw system call: returns the new break, or the old one
@@ -32,19 +32,17 @@ impl Machine {
                     | VmFlags::MAYEXEC
                     | VmFlags::ACCOUNT
                     | m.procs[&pid].def_flags;
-                m.insert_entry(
+                m.map_region(
                     pid,
-                    Entry {
+                    NewMapping {
                         start: old_top,
-                        end: new_top,
+                        len: new_top - old_top,
                         prot: Prot::READ | Prot::WRITE,
                         flags,
                         object: None,
                         pgoff: old_top >> 12,
-                        aref: None,
-                        needs_copy: false,
-                        anon_vma: None,
-                        anon_vma_forked: false,
+                        replace: false,
+                        populate: false,
                     },
                 );
             }

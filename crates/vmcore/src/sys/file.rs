@@ -2,8 +2,7 @@
 //! pread, pwrite, ftruncate, close. Files live in memory; their page cache
 //! is the data (a "disk" is not simulated).
 
-use crate::addr::{PAGE_SHIFT, PAGE_SIZE};
-use crate::errno::{SysResult, ebadf, efbig, einval, enomem};
+use crate::errno::{SysResult, ebadf, efbig, einval};
 use crate::event::Pid;
 use crate::machine::{Fd, Machine};
 use crate::personality::Sys;
@@ -104,22 +103,7 @@ impl Machine {
     pub fn pread(&mut self, pid: Pid, fd: Fd, off: u64) -> SysResult<Option<u8>> {
         self.syscall(pid, Sys::Pread, &[fd as u64, off], |m| {
             let obj = m.fd_obj(pid, fd)?;
-            let o = m.objects.get(obj).expect("live");
-            if off >= o.size {
-                return Ok(None);
-            }
-            // A hole in shmem reads as zeros without a page being made for
-            // it (`shmem_get_folio` with SGP_READ); a regular file reads its
-            // hole into the page cache.
-            if o.is_shmem() && !o.pages.contains_key(&(off >> PAGE_SHIFT)) {
-                return Ok(Some(0));
-            }
-            let pfn = m
-                .cache_page(obj, off >> PAGE_SHIFT)
-                .ok_or(enomem("out of memory"))?;
-            Ok(Some(
-                m.phys.read_u8(pfn.addr().offset(off & (PAGE_SIZE - 1))),
-            ))
+            m.object_read(obj, off)
         })
     }
 
@@ -130,15 +114,7 @@ impl Machine {
             if off >= MAX_FILE_SIZE {
                 return Err(efbig("file larger than the simulator's 1 GiB limit"));
             }
-            let pfn = m
-                .cache_page(obj, off >> PAGE_SHIFT)
-                .ok_or(enomem("out of memory"))?;
-            m.phys
-                .write_u8(pfn.addr().offset(off & (PAGE_SIZE - 1)), value);
-            m.phys.desc_mut(pfn).dirty = true;
-            let o = m.objects.get_mut(obj).expect("live");
-            o.size = o.size.max(off + 1);
-            Ok(())
+            m.object_write(obj, off, value)
         })
     }
 

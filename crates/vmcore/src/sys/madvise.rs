@@ -2,7 +2,7 @@
 //! splits and merges entries); the rest acts on pages.
 
 use super::{page_align, unaligned};
-use crate::addr::{PAGE_SIZE, VirtAddr};
+use crate::addr::PAGE_SIZE;
 use crate::errno::{SysError, SysResult, eacces, einval, enomem, eperm};
 use crate::event::Pid;
 use crate::flags::VmFlags;
@@ -154,32 +154,15 @@ impl Machine {
                 // and shmem (memfds, shared anonymous mappings) only have
                 // swapped-out pages brought back (`shmem_swapin_range`),
                 // and without swap there are none: nothing is allocated.
-                if let Some(obj) = e.object
-                    && let Some(o) = self.objects.get(obj)
-                    && !o.is_shmem()
-                {
-                    let eof = o.size.div_ceil(PAGE_SIZE);
-                    let (a, b) = (e.object_index(lo), e.object_index(hi).min(eof));
-                    for i in a..b {
-                        if self.cache_page(obj, i).is_none() {
-                            return Err(enomem("out of memory"));
-                        }
-                    }
+                if let Some(obj) = e.object {
+                    self.readahead(obj, e.object_index(lo), e.object_index(hi))?;
                 }
             }
             MADV_DONTNEED | MADV_DONTNEED_LOCKED => {
                 if advice == MADV_DONTNEED && e.flags.contains(VmFlags::LOCKED) {
                     return Err(einval("DONTNEED on locked memory"));
                 }
-                self.discard_private(pid, e.start, lo, hi);
-                if let Some(p) = self.procs.get_mut(&pid) {
-                    p.pmap.reclaim_empty_pts(
-                        &mut self.phys,
-                        VirtAddr(lo),
-                        VirtAddr(hi),
-                        &mut self.ev,
-                    );
-                }
+                self.dontneed(pid, e.start, lo, hi);
             }
             MADV_FREE => {
                 if !private_anon {
@@ -218,26 +201,9 @@ impl Machine {
                 if e.flags.contains(VmFlags::LOCKED) {
                     return Err(einval("guard pages cannot be installed in locked memory"));
                 }
-                // The pages are thrown away and marked (`madvise_guard_install`).
-                if e.is_shared() {
-                    self.zap(pid, lo, hi);
-                } else {
-                    self.discard_private(pid, e.start, lo, hi);
-                }
-                let p = self.proc_mut(pid);
-                p.guards.extend((lo..hi).step_by(PAGE_SIZE as usize));
-                // The page tables are no longer empty, so the entry gets an
-                // anon_vma, which makes fork copy the markers (and, like any
-                // anon_vma, decides what the entry may merge with).
-                self.anon_vma_prepare(pid, e.start);
+                self.guard_install(pid, e, lo, hi);
             }
-            MADV_GUARD_REMOVE => {
-                let p = self.proc_mut(pid);
-                let gone: Vec<u64> = p.guards.range(lo..hi).copied().collect();
-                for g in gone {
-                    p.guards.remove(&g);
-                }
-            }
+            MADV_GUARD_REMOVE => self.guard_remove(pid, lo, hi),
             _ => return Err(einval("unknown advice")),
         }
         Ok(())

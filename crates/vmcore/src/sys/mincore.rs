@@ -1,7 +1,7 @@
 //! mincore(2): Linux `mm/mincore.c`.
 
 use super::unaligned;
-use crate::addr::{PAGE_SHIFT, PAGE_SIZE, VirtAddr};
+use crate::addr::{PAGE_SHIFT, PAGE_SIZE};
 use crate::errno::{SysResult, einval, enomem};
 use crate::event::Pid;
 use crate::machine::Machine;
@@ -38,30 +38,5 @@ impl Machine {
             va += PAGE_SIZE;
         }
         Ok(out)
-    }
-
-    /// Residency as mincore sees it: a present PTE (the zero page counts),
-    /// an anon in the amap (mapped PROT_NONE, say), or for file-backed
-    /// entries the page cache itself (`mincore_page`).
-    pub(crate) fn resident(&self, pid: Pid, e: &crate::vm::map::Entry, va: u64) -> bool {
-        if self.procs[&pid]
-            .pmap
-            .lookup(&self.phys, VirtAddr(va))
-            .is_some()
-        {
-            return true;
-        }
-        if let Some((amap, slot)) = e.slot(va)
-            && self.amaps.get(amap).and_then(|a| a.lookup(slot)).is_some()
-        {
-            return true;
-        }
-        match e.object {
-            Some(obj) => self
-                .objects
-                .get(obj)
-                .is_some_and(|o| o.pages.contains_key(&e.object_index(va))),
-            None => false,
-        }
     }
 }

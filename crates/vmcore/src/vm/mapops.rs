@@ -570,6 +570,18 @@ impl Machine {
         self.proc_mut(pid).map.note_unmapped(end, base, next_start);
     }
 
+    /// MADV_DONTNEED of `[lo, hi)` inside the entry starting at
+    /// `entry_start`: its private pages go, and page tables whose whole
+    /// 2 MiB span was zapped are freed (6.14's PT_RECLAIM in
+    /// `zap_page_range_single`).
+    pub(crate) fn dontneed(&mut self, pid: Pid, entry_start: u64, lo: u64, hi: u64) {
+        self.discard_private(pid, entry_start, lo, hi);
+        if let Some(p) = self.procs.get_mut(&pid) {
+            p.pmap
+                .reclaim_empty_pts(&mut self.phys, VirtAddr(lo), VirtAddr(hi), &mut self.ev);
+        }
+    }
+
     /// Throw away the private pages of `[start, end)` inside one entry:
     /// zap the PTEs and drop the amap slots (MADV_DONTNEED on private
     /// memory, `zap_page_range_single`). Shared objects keep their data.

@@ -3,7 +3,7 @@
 //! shared anonymous mapping are all the same thing here: a size and a page
 //! cache of frames indexed by page offset.
 
-use crate::addr::{PAGE_SIZE, Pfn, VirtAddr};
+use crate::addr::{PAGE_SHIFT, PAGE_SIZE, Pfn, VirtAddr};
 use crate::errno::{SysResult, enomem};
 use crate::event::Pid;
 use crate::machine::Machine;
@@ -255,5 +255,62 @@ impl Machine {
             }
             va += PAGE_SIZE;
         }
+    }
+
+    /// MADV_WILLNEED's readahead of object pages `[first, end)` into the
+    /// page cache (`vfs_fadvise(POSIX_FADV_WILLNEED)`), clipped to the end
+    /// of the file. shmem (memfds, shared anonymous mappings) only has
+    /// swapped-out pages brought back (`shmem_swapin_range`), and without
+    /// swap there are none: nothing is allocated.
+    pub(crate) fn readahead(&mut self, obj: u32, first: u64, end: u64) -> SysResult<()> {
+        let Some(o) = self.objects.get(obj) else {
+            return Ok(());
+        };
+        if o.is_shmem() {
+            return Ok(());
+        }
+        let end = end.min(o.size.div_ceil(PAGE_SIZE));
+        for i in first..end {
+            if self.cache_page(obj, i).is_none() {
+                return Err(enomem("out of memory"));
+            }
+        }
+        Ok(())
+    }
+
+    /// One byte of an object through the page cache (`filemap_read`);
+    /// `None` at or past the end of the file.
+    pub(crate) fn object_read(&mut self, obj: u32, off: u64) -> SysResult<Option<u8>> {
+        let o = self.objects.get(obj).expect("live");
+        if off >= o.size {
+            return Ok(None);
+        }
+        // A hole in shmem reads as zeros without a page being made for
+        // it (`shmem_get_folio` with SGP_READ); a regular file reads its
+        // hole into the page cache.
+        if o.is_shmem() && !o.pages.contains_key(&(off >> PAGE_SHIFT)) {
+            return Ok(Some(0));
+        }
+        let pfn = self
+            .cache_page(obj, off >> PAGE_SHIFT)
+            .ok_or(enomem("out of memory"))?;
+        Ok(Some(
+            self.phys.read_u8(pfn.addr().offset(off & (PAGE_SIZE - 1))),
+        ))
+    }
+
+    /// One byte written into an object through the page cache
+    /// (`generic_perform_write`): the page is dirtied and a write past the
+    /// end grows the file.
+    pub(crate) fn object_write(&mut self, obj: u32, off: u64, value: u8) -> SysResult<()> {
+        let pfn = self
+            .cache_page(obj, off >> PAGE_SHIFT)
+            .ok_or(enomem("out of memory"))?;
+        self.phys
+            .write_u8(pfn.addr().offset(off & (PAGE_SIZE - 1)), value);
+        self.phys.desc_mut(pfn).dirty = true;
+        let o = self.objects.get_mut(obj).expect("live");
+        o.size = o.size.max(off + 1);
+        Ok(())
     }
 }
