@@ -2,6 +2,7 @@
 // pages and the map entries the views highlight as "changed in the last step".
 
 import { num } from './format.js';
+import { KIND, kindOf } from './palette.js';
 
 /** The page holding `va` (addresses are up to 48 bits: no 32-bit `&`). */
 const pageOf = (va) => Math.floor(va / 4096) * 4096;
@@ -37,7 +38,7 @@ export class Changes {
   add(e, asidToPid) {
     switch (e.type) {
       case 'frame_alloc':
-        this.frames.set(num(e.pfn), e.kind === 'page table' || e.kind === 'table' ? 'table' : 'alloc');
+        this.frames.set(num(e.pfn), kindOf(e.kind) === KIND.PAGE_TABLE ? 'table' : 'alloc');
         break;
       case 'huge_frame_alloc':
         for (let i = 0; i < 512; i++) this.frames.set(num(e.pfn) + i, 'alloc');

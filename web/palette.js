@@ -30,14 +30,28 @@ export function backingKind(backing) {
   return 'anon';
 }
 
-/** Physical frame kinds, by the byte of Machine.frame_kinds. */
+/** The frame-kind bytes of Machine.frameKindsPtr (low bits; bit 7: mapped more than once). */
+export const KIND = Object.freeze({ FREE: 0, ANON: 1, CACHE: 2, PAGE_TABLE: 3, ZERO: 4 });
+
+/**
+ * Physical frame kinds, by their byte. `name` is the core's spelling of the
+ * kind (FrameView.kind, a frame_alloc event's kind): the wasm module's
+ * frameKindNames(), which vm.js checks this table against when it loads.
+ */
 export const FRAME_KINDS = [
-  { id: 0, name: 'free', label: 'free', color: '#E9ECF1' },
-  { id: 1, name: 'anon', label: 'anonymous', color: OKABE_ITO.blue },
-  { id: 2, name: 'cache', label: 'page cache', color: OKABE_ITO.green },
-  { id: 3, name: 'page-table', label: 'page table', color: OKABE_ITO.vermillion },
-  { id: 4, name: 'zero', label: 'zero page', color: OKABE_ITO.yellow },
+  { id: KIND.FREE, name: 'free', label: 'free', color: '#E9ECF1' },
+  { id: KIND.ANON, name: 'anon', label: 'anonymous', color: OKABE_ITO.blue },
+  { id: KIND.CACHE, name: 'cache', label: 'page cache', color: OKABE_ITO.green },
+  { id: KIND.PAGE_TABLE, name: 'page-table', label: 'page table', color: OKABE_ITO.vermillion },
+  { id: KIND.ZERO, name: 'zero', label: 'zero page', color: OKABE_ITO.yellow },
 ];
+
+const KIND_OF_NAME = new Map(FRAME_KINDS.map((k) => [k.name, k.id]));
+
+/** The byte of a kind the core names (`'page-table'` is KIND.PAGE_TABLE); undefined if unknown. */
+export function kindOf(name) {
+  return KIND_OF_NAME.get(name);
+}
 
 /** Per-page state bits of Machine.page_states. */
 export const PAGE_BITS = {

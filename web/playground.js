@@ -14,8 +14,9 @@
 
 import { loadVm, frameKinds, pageStates } from './vm.js';
 import { Session } from './session.js';
-import { Changes, eventTargets } from './changes.js';
-import { h, num, parseNumber, size } from './format.js';
+import { Changes } from './changes.js';
+import { Selection } from './selection.js';
+import { h, num, size } from './format.js';
 import { AddressSpaceView } from './views/addrspace.js';
 import { EntryView } from './views/entry.js';
 import { WalkView, buildTree } from './views/walk.js';
@@ -45,9 +46,6 @@ const TLB_CHOICES = [
 
 const PANELS = ['editor', 'console', 'space', 'walk', 'tlb', 'memory', 'events'];
 
-/** Events about one translation (asid + address): they mark its TLB slot. */
-const TRANSLATION_EVENTS = new Set(['tlb_miss', 'tlb_flush_page', 'tlb_flush_asid', 'pte_write', 'huge_demote', 'huge_collapse', 'page_fault', 'fault_resolved', 'signal', 'page_drop']);
-
 const SHORTCUTS = [
   ['Ctrl+Enter', 'run to the end; in the editor, run to the line of the caret'],
   ['Ctrl+Shift+Enter', 'run to the end, from the editor too'],
@@ -66,12 +64,19 @@ export class VmPlayground extends HTMLElement {
   constructor() {
     super();
     this.root = this.attachShadow({ mode: 'open' });
-    this.selectedPid = 1;
-    this.selection = null; // { pid, start }
-    this.selectedPage = null; // { pid, va }
-    this.selectedFrame = null;
-    this.mark = null;
-    this.tlbMark = null; // { asid, va, type, last }: the selected event's translation
+    /** What is selected and marked; changed only through `select()`. */
+    this.sel = new Selection({
+      entryAt: (pid, va) => this.#entryAt(pid, va),
+      walk: (pid, va) => this.#walkOf(pid, va),
+      alive: (pid) => this.session.machine.processes().includes(pid),
+      pidOf: (asid) => this.asidToPid?.get(asid),
+      asidOf: (pid) => {
+        let asid = null;
+        for (const [a, p] of this.asidToPid || []) if (p === pid) asid = a;
+        return asid;
+      },
+      lastStep: () => this.session.last,
+    });
     this.entryCache = new Map();
     this.seenSteps = 0;
     this.seenGeneration = 0;
@@ -317,9 +322,7 @@ export class VmPlayground extends HTMLElement {
     if (!file) return;
     const res = await fetch(new URL(file, SCENARIOS_URL));
     const text = await res.text();
-    this.selection = null;
-    this.selectedPage = null;
-    this.selectedFrame = null;
+    this.sel.clear();
     this.setScenario(text);
     this.console.clear(`Loaded ${file}.`);
     this.gallery.value = '';
@@ -362,8 +365,7 @@ export class VmPlayground extends HTMLElement {
   #afterReset() {
     this.entryCache.clear();
     this.seenSteps = 0;
-    this.mark = null;
-    this.tlbMark = null;
+    this.sel.clearMarks();
     this.tlb?.resetHistory();
     // console lines are not part of the scenario: say so when a reset drops them
     if (this.console?.used) {
@@ -434,54 +436,13 @@ export class VmPlayground extends HTMLElement {
         this.refresh();
         return st;
       },
-      onSelect: (sel) => {
-        this.selection = sel;
-        this.selectedPid = sel.pid;
-        this.refresh();
-      },
-      onSelectProc: (pid) => {
-        this.selectedPid = pid;
-        this.refresh();
-      },
-      onSelectPage: (pid, va, opts = {}) => {
-        this.selectedPid = pid;
-        this.selectedPage = { pid, va };
-        const e = this.#entryAt(pid, va);
-        if (e) this.selection = { pid, start: e.start };
-        const f = this.#walkOf(pid, va);
-        if (f && f.mapped) this.selectedFrame = num(f.pfn);
-        this.mark = { pid, va };
-        this.tlbMark = null;
-        if (this.tab !== 'walk' && !this.custom) this.#tab('walk');
-        this.refresh();
-        if (opts.focus === 'grid') this.entryBody.querySelector('.page-grid-wrap')?.focus();
-      },
-      onWalk: (va) => {
-        this.selectedPage = { pid: this.selectedPid, va: num(va) };
-        const f = this.#walkOf(this.selectedPid, num(va));
-        if (f && f.mapped) this.selectedFrame = num(f.pfn);
-        this.mark = { pid: this.selectedPid, va: num(va) };
-        this.tlbMark = null;
-        this.refresh();
-      },
-      onSelectFrame: (pfn) => {
-        this.selectedFrame = pfn;
-        this.refresh();
-      },
-      onSelectTlb: (asid, va, pfn) => {
-        const pid = this.asidToPid.get(asid);
-        this.selectedFrame = pfn;
-        if (pid !== undefined) {
-          this.selectedPid = pid;
-          this.selectedPage = { pid, va };
-          this.mark = { pid, va };
-          const e = this.#entryAt(pid, va);
-          if (e) this.selection = { pid, start: e.start };
-        }
-        this.tlbMark = null;
-        this.refresh();
-      },
-      onSelectEvent: (e, step) => this.#selectEvent(e, step),
+      onSelect: (entry) => this.select({ entry }),
+      onSelectProc: (pid) => this.select({ process: pid }),
+      onSelectPage: (pid, va, opts = {}) => this.select({ page: { pid, va } }, opts),
+      onWalk: (va) => this.select({ page: { pid: this.sel.pid, va: num(va) } }),
+      onSelectFrame: (pfn) => this.select({ frame: pfn }),
+      onSelectTlb: (asid, va, pfn) => this.select({ tlb: { asid, va, pfn } }),
+      onSelectEvent: (event, step) => this.select({ event, step }),
       pageStates: (pid, start, n) => pageStates(this.session.vm, this.session.machine, pid, start, n),
       frame: (pfn) => this.session.machine.frame(pfn),
       machine: () => this.session.machine,
@@ -490,37 +451,20 @@ export class VmPlayground extends HTMLElement {
     };
   }
 
-  #selectEvent(e, step) {
-    const t = eventTargets(e);
-    let pid = t.pid;
-    if (pid === null && 'asid' in e) pid = this.asidToPid.get(num(e.asid)) ?? null;
-    this.mark = { pid, va: t.va, range: t.range };
-    this.tlbMark = this.#tlbMarkOf(e, pid, t.va, step);
-    this.markFrames = t.frames;
-    if (t.frames.length) this.selectedFrame = t.frames[t.frames.length - 1];
-    if (pid !== null && t.va !== null && this.session.machine.processes().includes(pid)) {
-      this.selectedPid = pid;
-      this.selectedPage = { pid, va: t.va };
-      const en = this.#entryAt(pid, t.va);
-      if (en) this.selection = { pid, start: en.start };
-    } else if (pid !== null && t.range) {
-      this.selectedPid = pid;
-    }
-    // a TLB event is best seen in the TLB: show it when it shares a tab with the walk
-    if (!this.custom && this.tab !== 'tlb' && /^tlb_/.test(e.type)) this.#tab('tlb', { keepEvents: true });
-    else this.refresh({ keepEvents: true });
-  }
-
-  /** The translation (asid + page) an event concerns, for the TLB view; null if none. */
-  #tlbMarkOf(e, pid, va, step) {
-    if (!TRANSLATION_EVENTS.has(e.type)) return null;
-    let asid = 'asid' in e ? num(e.asid) : null;
-    if (asid === null && pid !== null) {
-      for (const [a, p] of this.asidToPid) if (p === pid) asid = a;
-    }
-    if (asid === null) return null;
-    if (e.type !== 'tlb_flush_asid' && va === null) return null;
-    return { asid, va: e.type === 'tlb_flush_asid' ? null : Math.floor(va / 4096) * 4096, type: e.type, last: !step || step === this.session.last };
+  /**
+   * The one way a click or a key changes what is selected (see
+   * selection.js for the targets); then every view follows. A page is
+   * shown in the walk, a TLB event in the TLB, when they share a tab.
+   */
+  select(target, opts = {}) {
+    this.sel.select(target);
+    const keepEvents = 'event' in target;
+    let tab = this.tab;
+    if (!this.custom && 'page' in target) tab = 'walk';
+    if (!this.custom && keepEvents && /^tlb_/.test(target.event.type)) tab = 'tlb';
+    if (tab !== this.tab) this.#tab(tab, { keepEvents });
+    else this.refresh({ keepEvents });
+    if (opts.focus === 'grid') this.entryBody.querySelector('.page-grid-wrap')?.focus();
   }
 
   #entryAt(pid, va) {
@@ -582,12 +526,7 @@ export class VmPlayground extends HTMLElement {
           this.tableVersion = (this.tableVersion || 0) + 1;
         }
       }
-      if (!opts.keepEvents) {
-        this.mark = null;
-        this.tlbMark = null;
-        this.markFrames = [];
-        this.#focusStep(s.last);
-      }
+      if (!opts.keepEvents) this.sel.select({ step: s.last });
     }
 
     const named = m.processNames();
@@ -602,37 +541,32 @@ export class VmPlayground extends HTMLElement {
     }
     const last = s.last;
     this.changes = last ? Changes.from(last.events, this.asidToPid) : new Changes();
-    if (!procs.some((p) => p.pid === this.selectedPid)) this.selectedPid = procs.length ? procs[0].pid : null;
-    const proc = procs.find((p) => p.pid === this.selectedPid) || null;
-    if (this.selection && !procs.some((p) => p.pid === this.selection.pid)) this.selection = null;
-    let entry = null;
-    if (this.selection) {
-      const list = this.#entries(this.selection.pid);
-      entry = list.find((e) => e.start === this.selection.start) || list.find((e) => e.start <= this.selection.start && this.selection.start < e.end) || null;
-      if (entry) this.selection = { pid: this.selection.pid, start: entry.start };
-      else this.selection = null;
-    }
-    const selProc = this.selection ? procs.find((p) => p.pid === this.selection.pid) : null;
+    const sel = this.sel;
+    const entry = sel.settle(
+      procs.map((p) => p.pid),
+      (pid) => this.#entries(pid),
+    );
+    const proc = procs.find((p) => p.pid === sel.pid) || null;
+    const selProc = sel.entry ? procs.find((p) => p.pid === sel.entry.pid) : null;
 
     this.editor.update({ pc: s.pc, next: s.nextOp(), error: s.error, results: s.results });
     this.console.setProc(proc ? proc.name : 'p1');
     this.#updateBar(procs);
 
     if (!this.space.root.closest('section').hidden) {
-      this.space.update({ procs, selectedPid: this.selectedPid, selected: this.selection, changes: this.changes, mark: this.mark });
+      this.space.update({ procs, selectedPid: sel.pid, selected: sel.entry, changes: this.changes, mark: sel.mark });
       this.entry.update({
         proc: selProc,
         entry,
         amap: entry && selProc ? this.#amap(selProc.pid, entry) : null,
         changes: this.changes,
-        selectedVa: this.selectedPage && selProc && this.selectedPage.pid === selProc.pid ? this.selectedPage.va : null,
+        selectedVa: selProc ? sel.pageIn(selProc.pid) : null,
       });
     }
 
     if (!this.walkBody.hidden && !this.walkBody.closest('section').hidden) {
-      const pid = this.selectedPage && alive.has(this.selectedPage.pid) ? this.selectedPage.pid : this.selectedPid;
+      const { pid, va } = sel.walkTarget(alive);
       const wproc = procs.find((p) => p.pid === pid) || null;
-      const va = this.selectedPage && this.selectedPage.pid === pid ? this.selectedPage.va : null;
       const walk = wproc && va !== null ? this.#walkOf(pid, va) : null;
       let tree = null;
       if (wproc && this.walk.treeOpen) {
@@ -647,12 +581,12 @@ export class VmPlayground extends HTMLElement {
     }
     const asidNames = new Map(procs.map((p) => [num(p.asid), p.name]));
     if (!this.tlbBody.hidden && !this.tlbBody.closest('section').hidden) {
-      this.tlb.update({ tlb: m.tlb(), before: s.last ? s.last.tlbBefore : null, changes: this.changes, asidNames, mark: this.tlbMark });
+      this.tlb.update({ tlb: m.tlb(), before: s.last ? s.last.tlbBefore : null, changes: this.changes, asidNames, mark: sel.tlbMark });
     } else if (this.tlb) {
       this.tlb.prev = null;
     }
     if (!this.pmBody.closest('section').hidden) {
-      this.phys.update({ kinds: () => frameKinds(this.session.vm, m), changes: this.changes, selected: this.selectedFrame, marks: this.markFrames || [] });
+      this.phys.update({ kinds: () => frameKinds(this.session.vm, m), changes: this.changes, selected: sel.frame, marks: sel.markFrames });
       const pmSize = this.root.querySelector('.pm-size');
       if (pmSize) pmSize.textContent = `${m.frameCount().toLocaleString('en')} frames · ${size(m.frameCount() * 4096)}`;
     }
@@ -665,50 +599,6 @@ export class VmPlayground extends HTMLElement {
     }
     this.lastRedrawMs = performance.now() - t0;
     this.dispatchEvent(new CustomEvent('vm-redraw', { detail: { ms: this.lastRedrawMs } }));
-  }
-
-  /**
-   * Point the views at what a step worked on: its process, the address it
-   * touched (the first fault, or the line's address argument) and the map
-   * entry there, so stepping through a scenario follows the action.
-   */
-  #focusStep(step) {
-    if (!step || !step.ok || !step.output) return;
-    const m = this.session.machine;
-    const pid = step.output.pid;
-    if (!m.processes().includes(pid)) return;
-    let va = null;
-    let len = null;
-    const hit = step.events.find((e) => (e.type === 'page_fault' || e.type === 'signal') && e.pid === pid);
-    if (hit) va = num(hit.va);
-    const code = step.text.replace(/#.*/, '').trim().replace(/^p\d+:\s*/, '');
-    const words = code.split(/\s+/);
-    let op = words[0];
-    let args = words.slice(1);
-    if (words[1] === '=') {
-      op = words[2];
-      args = words.slice(3);
-      if ((op === 'mmap' || op === 'mremap') && step.output.result.startsWith('0x')) va = parseInt(step.output.result, 16);
-      else if (op === 'mmap' || op === 'mremap') {
-        const v = m.variables().find((x) => '$' + x.name === words[0]);
-        if (v && v.value.kind === 'address' && num(v.value.value) < 2 ** 47) va = num(v.value.value);
-      }
-    }
-    const ADDR_OPS = ['load', 'store', 'fill', 'exec', 'munmap', 'mprotect', 'madvise', 'mincore', 'mlock', 'munlock', 'msync', 'mremap', 'mmap'];
-    if (va === null && ADDR_OPS.includes(op) && args.length) {
-      va = evalExpr(args[0], m.variables());
-      if (va !== null && ['munmap', 'mprotect', 'madvise', 'mincore', 'mlock', 'munlock', 'msync', 'fill'].includes(op)) len = evalExpr(args[1] || '', m.variables());
-    }
-    if (step.source !== 'console') this.selectedPid = pid;
-    if (va === null || va >= 2 ** 47) return;
-    const entry = this.#entryAt(pid, va);
-    if (entry) this.selection = { pid, start: entry.start };
-    if (['load', 'store', 'fill', 'exec'].includes(op) || entry) {
-      this.selectedPage = { pid, va };
-      const w = this.#walkOf(pid, va);
-      if (w && w.mapped) this.selectedFrame = num(w.pfn);
-    }
-    this.mark = len ? { pid, va, range: { start: va, end: va + len } } : { pid, va };
   }
 
   #amap(pid, entry) {
@@ -736,25 +626,6 @@ export class VmPlayground extends HTMLElement {
     info.push(h('span', { class: 'muted si-procs' }, `${procs.length} ${procs.length === 1 ? 'process' : 'processes'}`));
     this.stepInfo.replaceChildren(...info);
   }
-}
-
-/** The value of a .vms address expression (`$a+4K`), or null. */
-function evalExpr(expr, vars) {
-  let total = 0n;
-  for (const term of expr.split('+')) {
-    if (term === '$arena') total += 0x300000000000n;
-    else if (term.startsWith('$')) {
-      const v = vars.find((x) => x.name === term.slice(1));
-      if (!v || v.value.kind !== 'address') return null;
-      total += BigInt(v.value.value);
-    } else {
-      const n = parseNumber(term);
-      if (n === null) return null;
-      total += BigInt(n);
-    }
-  }
-  total &= (1n << 64n) - 1n;
-  return total <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(total) : null;
 }
 
 function posInt(v, dflt) {

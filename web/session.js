@@ -14,12 +14,6 @@ export function isOpLine(line) {
   return line.replace(/#.*/, '').trim().length > 0;
 }
 
-/** The process a line runs in: its `pN:` prefix, or p1. */
-export function lineProc(line) {
-  const m = /^\s*(p\d+):/.exec(line);
-  return m ? m[1] : 'p1';
-}
-
 export class Session extends EventTarget {
   /** @param vm the loaded module (see vm.js) */
   constructor(vm, options = {}) {
@@ -122,7 +116,6 @@ export class Session extends EventTarget {
       source,
       line: lineno,
       text,
-      proc: lineProc(text),
       ok: r.ok,
       output: r.ok ? r.output : null,
       message: r.ok ? null : r.message,

@@ -10,6 +10,7 @@
 // once nothing uses it.
 
 import init, * as glue from '../pkg/vmwasm.js';
+import { FRAME_KINDS } from './palette.js';
 
 let loading = null;
 /** The newest healthy instance (what new sessions get). */
@@ -17,7 +18,18 @@ let current = null;
 let instances = 0;
 
 function instanceOf(moduleGlue, exports) {
+  checkFrameKinds(moduleGlue.frameKindNames());
   return { ...moduleGlue, memory: exports.memory, instance: instances++ };
+}
+
+/**
+ * The page names frame kinds through palette.js (FRAME_KINDS, KIND): refuse
+ * to start on a module that spells or numbers them otherwise.
+ */
+export function checkFrameKinds(fromWasm) {
+  const ours = JSON.stringify(FRAME_KINDS.map(({ id, name }) => ({ id, name })));
+  const theirs = JSON.stringify(fromWasm.map(({ id, name }) => ({ id, name })));
+  if (ours !== theirs) throw new Error(`palette.js FRAME_KINDS ${ours} differ from the module's frameKindNames() ${theirs}`);
 }
 
 /**

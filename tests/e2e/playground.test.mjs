@@ -81,6 +81,41 @@ test('mprotect splits the entry and the diagram shows the pieces, then merges th
   await page.context().close();
 });
 
+test('a step points the views at what the runner says the line touched', { timeout: 60_000 }, async () => {
+  const { page, errors } = await open();
+  await page.evaluate(() =>
+    document.querySelector('vm-playground').setScenario(
+      [
+        '$a = mmap $arena 16K PROT_READ|PROT_WRITE MAP_PRIVATE|MAP_ANONYMOUS|MAP_FIXED -1 0',
+        'mprotect $a+4K 8K PROT_READ',
+        '$b = mremap $a+12K 4K 8K MREMAP_MAYMOVE|MREMAP_FIXED $arena+1M',
+        'p1:   store   $b+4K  0x41   # spaced out, with a comment',
+      ].join('\n'),
+    ),
+  );
+  const step = button(page, 'Step');
+  const selectedEntry = () => page.locator('vm-playground .as-svg g.entry.selected').getAttribute('data-start');
+  const touched = () => page.evaluate(() => JSON.stringify(document.querySelector('vm-playground').sessionObject.last.output.touched));
+  await step.click();
+  assert.equal(await touched(), JSON.stringify({ pids: [1], ranges: [{ start: 0x300000000000, end: 0x300000004000 }] }));
+  assert.equal(await selectedEntry(), '0x300000000000');
+  // mprotect: the entry in the middle, its range drawn as a band
+  await step.click();
+  assert.equal(await selectedEntry(), '0x300000001000');
+  assert.equal(await page.locator('vm-playground .as-svg .mark-range').count(), 1);
+  // mremap: the new place, not the old one
+  await step.click();
+  assert.equal(await touched(), JSON.stringify({ pids: [1], ranges: [{ start: 0x300000003000, end: 0x300000004000 }, { start: 0x300000100000, end: 0x300000102000 }] }));
+  assert.equal(await selectedEntry(), '0x300000100000');
+  assert.equal(await page.locator('vm-playground .as-svg .mark-range').count(), 0);
+  // a store: its page is selected and walked, down to the frame it wrote
+  await step.click();
+  assert.equal(await page.locator('vm-playground .page-grid g.page.selected').getAttribute('data-va'), '0x300000101000');
+  assert.match(await page.locator('vm-playground .pm-detail .pm-title').textContent(), /frame \d+ .* anonymous/);
+  assert.deepEqual(errors, []);
+  await page.context().close();
+});
+
 test('fork puts the child beside the parent; copy-on-write shows in pages, frames and events', { timeout: 60_000 }, async () => {
   const { page, errors } = await open();
   await loadExample(page, 'cow_fork.vms');

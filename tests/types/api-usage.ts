@@ -9,12 +9,16 @@ import init, {
   Machine,
   abiNames,
   frameBudget,
+  frameKindNames,
   version,
   wasmMemory,
   type AccessResult,
   type EntryView,
   type FrameBudget,
+  type FrameKindName,
   type LineResult,
+  type Span,
+  type Touched,
   type MachineOptions,
   type PageTableEntryView,
   type PageTableView,
@@ -164,6 +168,19 @@ export async function main(): Promise<string[]> {
   const r: LineResult = m.execLine(1, '$b = mmap $arena 8K PROT_READ|PROT_WRITE MAP_PRIVATE|MAP_ANONYMOUS|MAP_FIXED -1 0');
   if (r.ok) log.push(r.output ? r.output.text : '(blank)');
   else log.push(`line ${r.line}: ${r.message}`);
+  if (r.ok && r.output) {
+    const t: Touched = r.output.touched;
+    const pids: number[] = t.pids;
+    const last: Span | undefined = t.ranges[t.ranges.length - 1];
+    if (last) log.push(`${pids.join(',')}: ${BigInt(last.start)}..${BigInt(last.end)}`);
+    // @ts-expect-error an address may be a BigInt
+    const start: number = t.ranges[0].start;
+    log.push(String(start));
+  }
+  const kindNames: FrameKindName[] = frameKindNames();
+  for (const k of kindNames) if (k.name === 'page-table') log.push(`page tables are kind ${k.id}`);
+  // @ts-expect-error the core spells it 'page-table'
+  if (kindNames.some((k) => k.name === 'page table')) log.push('never');
   const run = m.runText('store $b 1\nfork p2\np2: load $b\n');
   log.push(run.text);
   if (run.error) log.push(`line ${run.error.line}: ${run.error.message}`);

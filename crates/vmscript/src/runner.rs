@@ -10,7 +10,7 @@ use core::fmt;
 use serde::Serialize;
 use serde::ser::SerializeStruct;
 use std::collections::{BTreeMap, BTreeSet};
-use vmcore::{AccessError, Event, Fd, Machine, MachineConfig, Pid, SysError};
+use vmcore::{AccessError, Event, Fd, Machine, MachineConfig, PAGE_SIZE, Pid, SysError};
 
 /// What one executed line printed, and the events it caused.
 #[derive(Clone, PartialEq, Eq, Debug, Serialize)]
@@ -30,6 +30,90 @@ pub struct LineOutput {
     /// Events the line caused beyond what the log holds
     /// (`vmcore::event::MAX_LOGGED`), counted but not kept.
     pub events_lost: u64,
+    /// The processes and addresses the line worked on, so that a viewer
+    /// can point at them without reading the line again.
+    pub touched: Touched,
+}
+
+/// Addresses `[start, end)`; `end` saturates at 2^64 - 1 when `start + len`
+/// would not fit.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Serialize)]
+pub struct Span {
+    pub start: u64,
+    pub end: u64,
+}
+
+impl Span {
+    /// The `len` bytes from `start`.
+    pub fn at(start: u64, len: u64) -> Span {
+        Span {
+            start,
+            end: start.saturating_add(len),
+        }
+    }
+}
+
+/// What one line worked on: its processes and the address ranges it named
+/// or mapped.
+///
+/// | operation | `pids` | `ranges` |
+/// |---|---|---|
+/// | `mmap` | the process | the range mapped (length rounded up to pages); when the call failed, the range asked for (`ADDR`, `LEN`) |
+/// | `mremap` | the process | the old range (`OLD`, `OLDLEN`), then, when the call succeeded, the new one (length rounded up to pages) |
+/// | `munmap` `mprotect` `madvise` `mincore` `mlock` `munlock` `msync` | the process | `ADDR`, `LEN` as written |
+/// | `fill` | the process | `ADDR`, `LEN` |
+/// | `load` `store` `exec` | the process | the byte at `ADDR` |
+/// | `fork` | the parent, then the child when one was made | none |
+/// | any other (`exit`, `maps`, files, `mlockall`) | the process | none |
+///
+/// The last range is where the line left its result: the new place of a
+/// moved mapping.
+#[derive(Clone, PartialEq, Eq, Debug, Default, Serialize)]
+pub struct Touched {
+    pub pids: Vec<Pid>,
+    pub ranges: Vec<Span>,
+}
+
+impl Touched {
+    /// What a line of `op` with arguments `a`, run by `pid`, worked on.
+    fn of(pid: Pid, op: Op, a: &[Val], bound: &Bound) -> Touched {
+        let n = |i: usize| a.get(i).map_or(0, Val::num);
+        let pages = |len: u64| len.checked_next_multiple_of(PAGE_SIZE).unwrap_or(u64::MAX);
+        let ranges = match op {
+            Op::Mmap => vec![match bound.mapped {
+                Some(addr) => Span::at(addr, pages(n(1))),
+                None => Span::at(n(0), n(1)),
+            }],
+            Op::Mremap => {
+                let mut v = vec![Span::at(n(0), n(1))];
+                v.extend(bound.mapped.map(|addr| Span::at(addr, pages(n(2)))));
+                v
+            }
+            Op::Munmap
+            | Op::Mprotect
+            | Op::Madvise
+            | Op::Mincore
+            | Op::Mlock
+            | Op::Munlock
+            | Op::Msync
+            | Op::Fill => vec![Span::at(n(0), n(1))],
+            Op::Load | Op::Store | Op::Exec => vec![Span::at(n(0), 1)],
+            Op::Mlockall
+            | Op::Munlockall
+            | Op::Fork
+            | Op::Exit
+            | Op::Open
+            | Op::Memfd
+            | Op::Pread
+            | Op::Pwrite
+            | Op::Ftruncate
+            | Op::Close
+            | Op::Maps => Vec::new(),
+        };
+        let mut pids = vec![pid];
+        pids.extend(bound.child);
+        Touched { pids, ranges }
+    }
 }
 
 impl fmt::Display for LineOutput {
@@ -312,6 +396,7 @@ impl Runner {
             .ok_or_else(|| err(format!("no process p{num}")))?;
         let vals = self.resolve(&h, pid).map_err(err)?;
         let (result, extra, bound) = self.execute(pid, h.op, &vals);
+        let touched = Touched::of(pid, h.op, &vals, &bound);
         if let (Some(&Val::Proc(n)), Some(child)) = (vals.first(), bound.child) {
             self.procs.insert(n, child);
         }
@@ -335,6 +420,7 @@ impl Runner {
             extra,
             events,
             events_lost,
+            touched,
         }))
     }
 
@@ -432,6 +518,7 @@ impl Runner {
                 match r {
                     Ok(addr) => {
                         bound.raw = addr;
+                        bound.mapped = Some(addr);
                         format_addr(addr)
                     }
                     Err(e) => {
@@ -541,6 +628,8 @@ impl Runner {
 #[derive(Default)]
 struct Bound {
     raw: u64,
+    /// Where `mmap` or `mremap` placed the mapping, when it succeeded.
+    mapped: Option<u64>,
     descriptor: Option<Descriptor>,
     child: Option<Pid>,
 }

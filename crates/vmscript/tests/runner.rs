@@ -3,7 +3,7 @@
 
 use proptest::prelude::*;
 use vmscript::runner::{Descriptor, Value};
-use vmscript::{LineOutput, RunOutcome, Runner, ScriptError, run_to_string};
+use vmscript::{LineOutput, RunOutcome, Runner, ScriptError, Span, Touched, run_to_string};
 
 const ANON: &str = "PROT_READ|PROT_WRITE MAP_PRIVATE|MAP_ANONYMOUS|MAP_FIXED -1 0";
 
@@ -230,6 +230,156 @@ fn line_output_display_and_fields() {
     assert_eq!(
         r.exec_line(11, "nope"),
         Err(ScriptError::new(11, "unknown operation 'nope'"))
+    );
+}
+
+/// Runs `lines` in order on one runner and gives what each touched.
+fn touched(lines: &[&str]) -> Vec<Touched> {
+    let mut r = Runner::default();
+    lines
+        .iter()
+        .enumerate()
+        .map(|(i, l)| {
+            r.exec_line(i + 1, l)
+                .unwrap_or_else(|e| panic!("{l}: {e}"))
+                .unwrap_or_else(|| panic!("{l}: no output"))
+                .touched
+        })
+        .collect()
+}
+
+fn span(start: u64, end: u64) -> Span {
+    Span { start, end }
+}
+
+fn t(pids: &[u32], ranges: &[Span]) -> Touched {
+    Touched {
+        pids: pids.to_vec(),
+        ranges: ranges.to_vec(),
+    }
+}
+
+const A: u64 = 0x3000_0000_0000;
+
+#[test]
+fn an_mmap_touches_the_range_it_mapped_rounded_to_pages() {
+    assert_eq!(
+        touched(&[
+            &format!("$a = mmap $arena 5000 {ANON}"),
+            "mmap 0 4K PROT_READ MAP_PRIVATE|MAP_ANONYMOUS -1 0",
+        ]),
+        vec![
+            t(&[1], &[span(A, A + 0x2000)]),
+            // placed top-down from mmap_base (the result prints as <addr>)
+            t(&[1], &[span(0x7fff_f7ff_e000, 0x7fff_f7ff_f000)]),
+        ]
+    );
+}
+
+#[test]
+fn a_failed_mmap_touches_the_range_it_asked_for() {
+    assert_eq!(
+        touched(&["mmap $arena+1 4K PROT_READ MAP_PRIVATE|MAP_ANONYMOUS|MAP_FIXED -1 0"]),
+        vec![t(&[1], &[span(A + 1, A + 1 + 0x1000)])]
+    );
+}
+
+#[test]
+fn range_operations_touch_their_arguments_as_written() {
+    let got = touched(&[
+        &format!("$a = mmap $arena 64K {ANON}"),
+        "munmap $a+60K 4K",
+        "mprotect $a 8K PROT_READ",
+        "madvise $a+8K 100 MADV_DONTNEED",
+        "mincore $a 16K",
+        "mlock $a+4K 4K",
+        "munlock $a+4K 4K",
+        "msync $a 4K MS_SYNC",
+        "fill $a+16K 3 0x7",
+        "mincore $a 0",
+    ]);
+    assert_eq!(
+        got[1..],
+        [
+            t(&[1], &[span(A + 0xf000, A + 0x10000)]),
+            t(&[1], &[span(A, A + 0x2000)]),
+            t(&[1], &[span(A + 0x2000, A + 0x2000 + 100)]),
+            t(&[1], &[span(A, A + 0x4000)]),
+            t(&[1], &[span(A + 0x1000, A + 0x2000)]),
+            t(&[1], &[span(A + 0x1000, A + 0x2000)]),
+            t(&[1], &[span(A, A + 0x1000)]),
+            t(&[1], &[span(A + 0x4000, A + 0x4003)]),
+            t(&[1], &[span(A, A)]),
+        ]
+    );
+}
+
+#[test]
+fn accesses_touch_one_byte_even_when_they_fault() {
+    let got = touched(&[
+        &format!("$a = mmap $arena 8K {ANON}"),
+        "load $a+5",
+        "store $a+4K 0x41",
+        "exec $a",
+        "load $a+64K",
+    ]);
+    assert_eq!(
+        got[1..],
+        [
+            t(&[1], &[span(A + 5, A + 6)]),
+            t(&[1], &[span(A + 0x1000, A + 0x1001)]),
+            t(&[1], &[span(A, A + 1)]),
+            t(&[1], &[span(A + 0x10000, A + 0x10001)]),
+        ]
+    );
+}
+
+#[test]
+fn mremap_touches_the_old_range_then_the_new_one() {
+    let got = touched(&[
+        &format!("$a = mmap $arena 8K {ANON}"),
+        "$b = mremap $a 8K 12K MREMAP_MAYMOVE|MREMAP_FIXED $arena+1M",
+        "mremap $arena+2M 4K 8K 0",
+    ]);
+    assert_eq!(
+        got[1..],
+        [
+            t(
+                &[1],
+                &[span(A, A + 0x2000), span(A + 0x10_0000, A + 0x10_3000)]
+            ),
+            // failed (nothing mapped there): the old range only
+            t(&[1], &[span(A + 0x20_0000, A + 0x20_1000)]),
+        ]
+    );
+}
+
+#[test]
+fn fork_touches_parent_and_child_and_exit_its_process() {
+    let got = touched(&[
+        "fork p2",
+        "fork p3",
+        "p2: exit",
+        "p3: maps",
+        "mlockall MCL_CURRENT",
+    ]);
+    assert_eq!(
+        got,
+        [
+            t(&[1, 2], &[]),
+            t(&[1, 3], &[]),
+            t(&[2], &[]),
+            t(&[3], &[]),
+            t(&[1], &[]),
+        ]
+    );
+}
+
+#[test]
+fn a_range_past_the_top_of_the_address_space_ends_at_2_64_minus_1() {
+    assert_eq!(
+        touched(&["munmap 0xfffffffffffff000 8K"]),
+        vec![t(&[1], &[span(0xffff_ffff_ffff_f000, u64::MAX)])]
     );
 }
 

@@ -82,6 +82,26 @@ pub fn abi_names() -> JsValue {
     ])
 }
 
+/// The frame kinds: `[{ id, name }]`, `id` the byte `frameKindsPtr()` holds
+/// for the kind (bit 7, the shared bit, aside) and `name` the spelling of
+/// `FrameView.kind` and of a `frame_alloc` event's `kind`.
+#[wasm_bindgen(js_name = frameKindNames, unchecked_return_type = "FrameKindName[]")]
+pub fn frame_kind_names() -> JsValue {
+    use vmcore::phys::FrameKind::{self, *};
+    // A kind added to the core stops this compiling until it is listed below.
+    const _: fn(FrameKind) = |k| match k {
+        Free | Anon | Cache | PageTable | Zero => {}
+    };
+    let a = js_sys::Array::new();
+    for k in [Free, Anon, Cache, PageTable, Zero] {
+        a.push(&js::obj(&[
+            ("id", JsValue::from(k as u8)),
+            ("name", JsValue::from_str(k.name())),
+        ]));
+    }
+    a.into()
+}
+
 /// The memory budget of this module instance: `{ total, perMachine, used,
 /// machines, lost }` in frames (`used` by the `machines` live Machine
 /// objects; `lost` by machines whose call died in an internal error).
@@ -143,7 +163,22 @@ export interface LineOutput {
   line: number; pid: number; op: string; result: string; extra: string[];
   /** `LINE OP RESULT` and the extra lines, newline-separated. */
   text: string;
+  /** What the line worked on. */
+  touched: Touched;
 }
+/** Addresses `[start, end)` (`end` stops at 2^64 - 1). */
+export interface Span { start: U64; end: U64 }
+/** The processes and addresses a line worked on (vmscript's `Touched`).
+ * `pids`: the process that ran it, then for `fork` the child it made.
+ * `ranges`: mmap the range mapped (pages), or asked for when it failed;
+ * mremap the old range, then the new one when it succeeded; munmap,
+ * mprotect, madvise, mincore, mlock, munlock, msync, fill (ADDR, LEN) as
+ * written; load, store, exec the byte at ADDR; other operations none. The
+ * last range is where the line left its result. */
+export interface Touched { pids: number[]; ranges: Span[] }
+/** A frame kind: its byte in `frameKindsPtr()` (low bits) and its name, as
+ * in `FrameView.kind` and in the `kind` of a `frame_alloc` event. */
+export interface FrameKindName { id: number; name: "free" | "anon" | "cache" | "page-table" | "zero" }
 export type LineResult = { ok: true; output: LineOutput | null } | { ok: false; line: number; message: string };
 /** One event: `type` (snake_case), its fields, and `text`, a narrated sentence. */
 export interface VmEvent { type: string; text: string; [field: string]: unknown }
@@ -1227,5 +1262,22 @@ fn line_output(o: &vmscript::LineOutput) -> JsValue {
         ("result", JsValue::from_str(&o.result)),
         ("extra", extra.into()),
         ("text", JsValue::from_str(&o.to_string())),
+        ("touched", touched(&o.touched)),
     ])
+}
+
+/// `{ pids, ranges: [{ start, end }] }` (addresses as `U64`).
+fn touched(t: &vmscript::Touched) -> JsValue {
+    let pids = js_sys::Array::new();
+    for &p in &t.pids {
+        pids.push(&JsValue::from(p));
+    }
+    let ranges = js_sys::Array::new();
+    for r in &t.ranges {
+        ranges.push(&js::obj(&[
+            ("start", js::num(r.start)),
+            ("end", js::num(r.end)),
+        ]));
+    }
+    js::obj(&[("pids", pids.into()), ("ranges", ranges.into())])
 }

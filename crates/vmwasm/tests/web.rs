@@ -518,6 +518,105 @@ fn the_runner_executes_scenario_lines() {
     assert_eq!(string(&vars.get(0), "name"), "a");
 }
 
+/// The `touched` of a line's output, as JSON.
+fn touched_json(m: &Machine, line: f64, text: &str) -> String {
+    let r = m.exec_line(n(line), s(text)).unwrap();
+    let t = get(&get(&r, "output"), "touched");
+    js_sys::JSON::stringify(&t).unwrap().as_string().unwrap()
+}
+
+#[wasm_bindgen_test]
+fn a_line_says_which_processes_and_addresses_it_touched() {
+    let m = small();
+    let a = 0x3000_0000_0000u64;
+    let r = |start: u64, end: u64| format!(r#"{{"start":{start},"end":{end}}}"#);
+    assert_eq!(
+        touched_json(
+            &m,
+            1.0,
+            "$a = mmap $arena 5000 PROT_READ|PROT_WRITE MAP_PRIVATE|MAP_ANONYMOUS|MAP_FIXED -1 0"
+        ),
+        format!(r#"{{"pids":[1],"ranges":[{}]}}"#, r(a, a + 0x2000))
+    );
+    assert_eq!(
+        touched_json(&m, 2.0, "store $a+4K 0x41"),
+        format!(r#"{{"pids":[1],"ranges":[{}]}}"#, r(a + 0x1000, a + 0x1001))
+    );
+    assert_eq!(
+        touched_json(&m, 3.0, "mprotect $a 4K PROT_READ"),
+        format!(r#"{{"pids":[1],"ranges":[{}]}}"#, r(a, a + 0x1000))
+    );
+    assert_eq!(
+        touched_json(
+            &m,
+            4.0,
+            "mremap $a+4K 4K 12K MREMAP_MAYMOVE|MREMAP_FIXED $arena+1M"
+        ),
+        format!(
+            r#"{{"pids":[1],"ranges":[{},{}]}}"#,
+            r(a + 0x1000, a + 0x2000),
+            r(a + 0x10_0000, a + 0x10_3000)
+        )
+    );
+    assert_eq!(
+        touched_json(&m, 5.0, "fork p2"),
+        r#"{"pids":[1,2],"ranges":[]}"#
+    );
+    assert_eq!(
+        touched_json(&m, 6.0, "p2: exit"),
+        r#"{"pids":[2],"ranges":[]}"#
+    );
+    // past 2^53 an address is a BigInt, as everywhere else
+    let out = get(
+        &m.exec_line(n(7.0), s("munmap 0xfffffffffffff000 8K"))
+            .unwrap(),
+        "output",
+    );
+    let span = Array::from(&get(&get(&out, "touched"), "ranges")).get(0);
+    assert_eq!(
+        BigInt::from(get(&span, "start")),
+        BigInt::from(0xffff_ffff_ffff_f000u64)
+    );
+    assert_eq!(BigInt::from(get(&span, "end")), BigInt::from(u64::MAX));
+}
+
+#[wasm_bindgen_test]
+fn frame_kind_names_spell_the_kinds_of_frames_and_events() {
+    let names: Array = vmwasm::frame_kind_names().dyn_into().unwrap();
+    let list: Vec<(f64, String)> = names
+        .iter()
+        .map(|k| (num(&k, "id"), string(&k, "name")))
+        .collect();
+    assert_eq!(
+        list,
+        [
+            (0.0, "free".to_string()),
+            (1.0, "anon".to_string()),
+            (2.0, "cache".to_string()),
+            (3.0, "page-table".to_string()),
+            (4.0, "zero".to_string()),
+        ]
+    );
+    // every frame_alloc event and every frame view uses those names for the
+    // byte the frame has in frameKinds
+    let m = small();
+    anon_rw(&m, ARENA, 8192.0);
+    m.store(n(1.0), n(ARENA), n(1.0)).unwrap();
+    let kinds = m.frame_kinds();
+    let ev = m.take_events(JsValue::UNDEFINED).unwrap();
+    let events: Array = get(&ev, "events").dyn_into().unwrap();
+    let mut seen = Vec::new();
+    for e in events.iter().filter(|e| string(e, "type") == "frame_alloc") {
+        let pfn = num(&e, "pfn") as usize;
+        let name = &list[usize::from(kinds[pfn] & 0x0f)].1;
+        assert_eq!(&string(&e, "kind"), name, "frame {pfn}");
+        assert_eq!(&string(&m.frame(n(pfn as f64)).unwrap(), "kind"), name);
+        seen.push(string(&e, "kind"));
+    }
+    assert!(seen.iter().any(|k| k == "page-table"), "{seen:?}");
+    assert!(seen.iter().any(|k| k == "anon"), "{seen:?}");
+}
+
 #[wasm_bindgen_test]
 fn run_text_prints_what_the_cli_prints() {
     let m = small();
