@@ -1,0 +1,403 @@
+//! The one walk over the 4-level table tree.
+//!
+//! Every pmap operation that looks at more than one entry is a loop over a
+//! [`Cursor`]: the cursor goes down and across the tables of a linear range
+//! `[s, e)` in address order, and [`Walk`] flags say what it does on the
+//! way (after Asterinas `ostd/src/mm/page_table/cursor/`, one traversal with
+//! flags rather than one recursion per operation; Linux spells the same walk
+//! out per operation as `zap_p4d_range` .. `zap_pte_range`,
+//! `change_pmd_range`, `copy_pmd_range`, `move_page_tables`):
+//!
+//! ```text
+//!             level 4 ──► 3 ──► 2 ──┬──► 1          a Step::Entry for each leaf, and
+//!   range    [ . . . . . . . . . . .│. . . ]         for each slot at `bottom`;
+//!   [s, e)   Table ─► entries ─► Table ─► ... ─► Done   (Table/Done with `tables`)
+//!                                   │
+//!                     2 MiB leaf cut by the range: `split` demotes it and goes
+//!                     on into the new page table (split_huge_pmd)
+//! ```
+//!
+//! - `bottom` is the lowest level visited: 1 to reach PTEs, 2 to stop at PD
+//!   entries (`pmd_none`, `free_pgtables`, entering a 2 MiB leaf);
+//! - `alloc`: a missing table above `bottom` is allocated (`__pte_alloc`);
+//!   the frames the rest of the way needs are counted first, so running out
+//!   changes nothing;
+//! - `split`: a 2 MiB leaf the range covers only in part is demoted and the
+//!   walk goes on into its new page table; should no frame be free for that,
+//!   the leaf is handed out as an `Entry` with `whole == false`;
+//! - `empty`: empty slots at `bottom` are handed out too (where a new leaf
+//!   goes); otherwise only present or PROT_NONE entries are;
+//! - `tables`: each table is announced before the walk enters it
+//!   (`Step::Table`) and reported when it is done (`Step::Done`, post-order,
+//!   which is when an emptied table may be freed);
+//! - `counted`: a table's scan stops once its count of non-zero entries is
+//!   reached, so whole-tree views skip the empty tail of every table. Only
+//!   for walks that never add an entry ahead of the cursor.
+//!
+//! The cursor keeps no borrow of [`PhysMem`]: each step reads the table
+//! frames anew, so between steps the caller may change the entry just
+//! handed out (clear it, free the table under it), or another address
+//! space's tables.
+
+use super::*;
+
+/// What a walk does on its way: see the module doc.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Walk {
+    pub bottom: u8,
+    pub alloc: bool,
+    pub split: bool,
+    pub empty: bool,
+    pub tables: bool,
+    pub counted: bool,
+}
+
+impl Walk {
+    /// The leaves that meet a range, 2 MiB leaves as they are.
+    pub const LEAVES: Walk = Walk {
+        bottom: 1,
+        alloc: false,
+        split: false,
+        empty: false,
+        tables: false,
+        counted: false,
+    };
+    /// Change the leaves of a range: a 2 MiB leaf cut by it is split.
+    pub const EDIT: Walk = Walk {
+        split: true,
+        ..Walk::LEAVES
+    };
+    /// Reach the slot for one new 4 KiB leaf, building the way there.
+    pub const ENTER: Walk = Walk {
+        alloc: true,
+        split: true,
+        empty: true,
+        ..Walk::LEAVES
+    };
+    /// Reach the PD slot for one new 2 MiB leaf, building the way there.
+    pub const ENTER_HUGE: Walk = Walk {
+        bottom: 2,
+        alloc: true,
+        empty: true,
+        ..Walk::LEAVES
+    };
+    /// The whole tree with its tables, for views and teardown.
+    pub const TREE: Walk = Walk {
+        tables: true,
+        counted: true,
+        ..Walk::LEAVES
+    };
+}
+
+/// One entry handed out by the cursor.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Slot {
+    /// The table frame holding the entry, and its index there.
+    pub table: Pfn,
+    pub idx: usize,
+    /// The table's level (1 = PT .. 4 = PML4).
+    pub level: u8,
+    /// The entry as read when handed out.
+    pub pte: Pte,
+    /// The linear address the entry starts translating at.
+    pub lin: u64,
+    /// The entry's whole span lies inside the walk's range.
+    pub whole: bool,
+}
+
+impl Slot {
+    pub fn va(&self) -> VirtAddr {
+        canon(self.lin)
+    }
+}
+
+/// What the cursor reports.
+#[derive(Clone, Copy, Debug)]
+pub(super) enum Step {
+    /// (`tables`) The walk is about to enter table `pfn` at `level`, which
+    /// translates from linear `lin`; `from` is the entry pointing to it
+    /// (`None` for the PML4).
+    Table {
+        pfn: Pfn,
+        level: u8,
+        lin: u64,
+        from: Option<Slot>,
+    },
+    /// A leaf (4 KiB, or 2 MiB), or any entry at `bottom` (an empty one
+    /// only with `empty`).
+    Entry(Slot),
+    /// (`tables`) The walk is done with table `pfn` at `level`; `cut`: the
+    /// caller ended it early with [`Cursor::cut`].
+    Done {
+        pfn: Pfn,
+        level: u8,
+        from: Option<Slot>,
+        cut: bool,
+    },
+}
+
+/// What one turn of the walk found: a step for the caller, or work for
+/// [`Cursor::next_mut`] before it can go on.
+enum Raw {
+    Step(Step),
+    /// A 2 MiB leaf cut by the range (`split`).
+    Split(Slot),
+    /// An empty slot above `bottom` (`alloc`).
+    Missing(Slot),
+    End,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum State {
+    Fresh,
+    Walking,
+    Over,
+}
+
+/// A position in the table tree: the path of tables from the PML4 down to
+/// the current one, with the index reached in each (Asterinas keeps the
+/// same `guards` path).
+pub(super) struct Cursor {
+    walk: Walk,
+    /// The linear range `[s, e)` walked.
+    s: u64,
+    e: u64,
+    /// Level of the current table.
+    level: u8,
+    /// Indexed by level: the table on the path, its linear base, the next
+    /// index to look at and the last one inside the range, the non-zero
+    /// entries not yet passed (`counted`), and whether `cut` ended it.
+    table: [Pfn; 5],
+    base: [u64; 5],
+    idx: [usize; 5],
+    last: [usize; 5],
+    left: [u32; 5],
+    cut: [bool; 5],
+    /// A table announced by `Step::Table`, entered on the next turn.
+    pending: Option<(Pfn, u64)>,
+    state: State,
+}
+
+impl Cursor {
+    /// A walk of the linear range `[s, e)` of the tree rooted at `cr3`.
+    #[inline]
+    pub fn new(phys: &PhysMem, cr3: Pfn, s: u64, e: u64, walk: Walk) -> Cursor {
+        debug_assert!(!(walk.counted && (walk.alloc || walk.split)));
+        debug_assert!((1..=2).contains(&walk.bottom));
+        let mut c = Cursor {
+            walk,
+            s,
+            e,
+            level: 4,
+            table: [Pfn(0); 5],
+            base: [0; 5],
+            idx: [0; 5],
+            last: [0; 5],
+            left: [0; 5],
+            cut: [false; 5],
+            pending: None,
+            state: State::Fresh,
+        };
+        c.enter(phys, 4, cr3, 0);
+        c
+    }
+
+    /// Make `pfn` (level `level`, from linear `lin`) the current table.
+    #[inline]
+    fn enter(&mut self, phys: &PhysMem, level: u8, pfn: Pfn, lin: u64) {
+        let l = level as usize;
+        self.level = level;
+        self.table[l] = pfn;
+        self.base[l] = lin;
+        // An empty meet leaves idx > last: the table is done at once.
+        let (first, last) = span_indices(level, lin, self.s, self.e).unwrap_or((1, 0));
+        self.idx[l] = first;
+        self.last[l] = last;
+        self.cut[l] = false;
+        if self.walk.counted {
+            self.left[l] = used(phys, pfn);
+        }
+    }
+
+    /// End the current table here: the rest of its entries (and a table
+    /// just announced by `Step::Table`) are skipped; its `Done` says `cut`.
+    pub fn cut(&mut self) {
+        self.pending = None;
+        let l = self.level as usize;
+        self.cut[l] = true;
+        self.idx[l] = self.last[l] + 1;
+    }
+
+    /// The entry `pte` at the current index of the table at `level`.
+    #[inline]
+    fn slot(&self, level: u8, pte: Pte) -> Slot {
+        let l = level as usize;
+        let (table, idx) = (self.table[l], self.idx[l]);
+        let lin = self.base[l] + ((idx as u64) << shift_of(level));
+        Slot {
+            table,
+            idx,
+            level,
+            pte,
+            lin,
+            whole: self.s <= lin && lin + (1u64 << shift_of(level)) <= self.e,
+        }
+    }
+
+    /// One turn of the walk.
+    #[inline]
+    fn next_raw(&mut self, phys: &PhysMem) -> Raw {
+        match self.state {
+            State::Walking => {}
+            State::Over => return Raw::End,
+            State::Fresh => {
+                self.state = State::Walking;
+                if self.walk.tables {
+                    return Raw::Step(Step::Table {
+                        pfn: self.table[4],
+                        level: 4,
+                        lin: 0,
+                        from: None,
+                    });
+                }
+            }
+        }
+        if let Some((pfn, lin)) = self.pending.take() {
+            self.enter(phys, self.level - 1, pfn, lin);
+        }
+        let w = self.walk;
+        loop {
+            let level = self.level;
+            let l = level as usize;
+            if self.idx[l] > self.last[l] || (w.counted && self.left[l] == 0) {
+                // This table is done: back up to its parent.
+                let (pfn, cut) = (self.table[l], self.cut[l]);
+                if level == 4 {
+                    self.state = State::Over;
+                    return if w.tables {
+                        Raw::Step(Step::Done {
+                            pfn,
+                            level,
+                            from: None,
+                            cut,
+                        })
+                    } else {
+                        Raw::End
+                    };
+                }
+                self.level = level + 1;
+                let from = w.tables.then(|| {
+                    let pte = rd(phys, self.table[l + 1], self.idx[l + 1]);
+                    self.slot(level + 1, pte)
+                });
+                self.idx[l + 1] += 1;
+                if from.is_some() {
+                    return Raw::Step(Step::Done {
+                        pfn,
+                        level,
+                        from,
+                        cut,
+                    });
+                }
+                continue;
+            }
+            let pte = rd(phys, self.table[l], self.idx[l]);
+            if pte.is_unused() {
+                // Wanted: a slot for a new leaf, or a table to build.
+                let wanted = if level == w.bottom { w.empty } else { w.alloc };
+                if !wanted {
+                    self.idx[l] += 1;
+                    continue;
+                }
+            } else if w.counted {
+                self.left[l] -= 1;
+            }
+            let slot = self.slot(level, pte);
+            if !pte.is_mapped() {
+                if level > w.bottom && w.alloc {
+                    return Raw::Missing(slot);
+                }
+                self.idx[l] += 1;
+                if level == w.bottom && w.empty {
+                    return Raw::Step(Step::Entry(slot));
+                }
+                continue;
+            }
+            let leaf = level == 1 || (level == 2 && pte.is_huge());
+            if leaf && level > w.bottom && w.split && !slot.whole {
+                return Raw::Split(slot);
+            }
+            if leaf || level == w.bottom {
+                self.idx[l] += 1;
+                return Raw::Step(Step::Entry(slot));
+            }
+            // A table: go down into it.
+            if w.tables {
+                self.pending = Some((pte.pfn(), slot.lin));
+                return Raw::Step(Step::Table {
+                    pfn: pte.pfn(),
+                    level: level - 1,
+                    lin: slot.lin,
+                    from: Some(slot),
+                });
+            }
+            self.enter(phys, level - 1, pte.pfn(), slot.lin);
+        }
+    }
+
+    /// The next step of a walk that changes nothing (no `alloc`, no
+    /// `split`).
+    #[inline]
+    pub fn next(&mut self, phys: &PhysMem) -> Option<Step> {
+        debug_assert!(!self.walk.alloc && !self.walk.split);
+        match self.next_raw(phys) {
+            Raw::Step(s) => Some(s),
+            Raw::End => None,
+            Raw::Split(_) | Raw::Missing(_) => unreachable!("read-only walk"),
+        }
+    }
+
+    /// The next step of a walk that may build tables (`alloc`) or demote
+    /// 2 MiB leaves (`split`) of `pmap` on its way; what that owes goes
+    /// into `flush`.
+    ///
+    /// => `NoMemory` only with `alloc`, and then nothing has changed.
+    #[inline]
+    pub fn next_mut(
+        &mut self,
+        pmap: &mut Pmap,
+        phys: &mut PhysMem,
+        flush: &mut TlbFlush,
+        ev: &mut EventLog,
+    ) -> Result<Option<Step>, PmapError> {
+        loop {
+            match self.next_raw(phys) {
+                Raw::Step(s) => return Ok(Some(s)),
+                Raw::End => return Ok(None),
+                Raw::Split(slot) => match pmap.demote_at(phys, slot.table, slot.idx, slot.va(), ev)
+                {
+                    // Go on into the new page table.
+                    Ok(f) => flush.merge(f),
+                    Err(e) if self.walk.alloc => return Err(e),
+                    Err(PmapError::NoMemory) => {
+                        self.idx[self.level as usize] += 1;
+                        return Ok(Some(Step::Entry(slot)));
+                    }
+                },
+                Raw::Missing(slot) => {
+                    // Count first what the rest of the way down needs.
+                    if phys.free_frames() < (slot.level - self.walk.bottom) as u64 {
+                        return Err(PmapError::NoMemory);
+                    }
+                    // The event names the address being entered.
+                    let va = canon(self.s.max(slot.lin));
+                    let n = pmap.alloc_table(phys, slot.level - 1, va, ev)?;
+                    if slot.pte.is_unused() {
+                        used_inc(phys, slot.table);
+                    }
+                    wr(phys, slot.table, slot.idx, Pte::new(n, TABLE_FLAGS));
+                }
+            }
+        }
+    }
+}
