@@ -37,7 +37,7 @@
 //! The cursor keeps no borrow of [`PhysMem`]: each step reads the table
 //! frames anew, so between steps the caller may change the entry just
 //! handed out (clear it, free the table under it), or another address
-//! space's tables.
+//! space's tables (`copy_range`).
 
 use super::*;
 
@@ -81,6 +81,12 @@ impl Walk {
         empty: true,
         ..Walk::LEAVES
     };
+    /// The PD slot of one address, as it is.
+    pub const PMD: Walk = Walk {
+        bottom: 2,
+        empty: true,
+        ..Walk::LEAVES
+    };
     /// The whole tree with its tables, for views and teardown.
     pub const TREE: Walk = Walk {
         tables: true,
@@ -108,6 +114,10 @@ pub(super) struct Slot {
 impl Slot {
     pub fn va(&self) -> VirtAddr {
         canon(self.lin)
+    }
+    /// A mapped 2 MiB leaf (PS in a PD entry).
+    pub fn is_huge_leaf(&self) -> bool {
+        self.level == 2 && self.pte.is_mapped() && self.pte.is_huge()
     }
 }
 

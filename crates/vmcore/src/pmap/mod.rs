@@ -1,5 +1,6 @@
 //! The pmap: machine-independent mapping calls over the x86_64 model
-//! (BSD `pmap(9)`; in Linux the page-table half of `mm/memory.c`).
+//! (BSD `pmap(9)`; in Linux the page-table half of `mm/memory.c` and
+//! `mm/mremap.c`).
 //!
 //! The VM layer above decides *what* should be mapped; the pmap only builds
 //! and edits the page tables that make the MMU see it. Every table lives in a
@@ -15,12 +16,12 @@
 //! Layout of this module:
 //!
 //! ```text
-//!   mod.rs     Pmap, PteProt, Mapping; address and table-frame helpers
+//!   mod.rs     Pmap, PteProt, Mapping, PmdState; address and table-frame helpers
 //!   flush.rs   TlbFlush: the #[must_use] flush a PTE change owes
 //!   cursor.rs  Cursor: the one walk over the table tree, steered by Walk flags
 //!              (allocate missing tables? split 2 MiB leaves? report tables?)
-//!   ops.rs     enter, enter_huge, remove, protect, lookup, free_tables,
-//!              destroy ...: loops over a Cursor
+//!   ops.rs     enter, enter_huge, remove, protect, lookup, pmd, copy_range,
+//!              move_range, free_tables, destroy ...: loops over a Cursor
 //!   visit.rs   visit_tables, table_frames, for_each_leaf: read-only views
 //!   tests.rs   unit tests; instr.rs: fixed workloads for callgrind
 //! ```
@@ -37,7 +38,9 @@
 //!   the frame's `dirty` and A into `referenced` (Linux `zap_pte_range`:
 //!   `set_page_dirty`, `mark_page_accessed`), so no state is lost;
 //! - every call that changes a present leaf returns the [`TlbFlush`] it
-//!   owes: the TLB keeps the old translation until that is flushed.
+//!   owes: the TLB keeps the old translation until that is flushed;
+//! - nothing above the pmap needs [`Pte`] bits to decide anything: it asks
+//!   [`Pmap::lookup`] (a page) or [`Pmap::pmd`] (a 2 MiB block).
 //!
 //! Non-canonical addresses are folded onto the 48-bit linear space (bits
 //! 63..48 ignored, the gap between the halves clamped to its edge); callers
@@ -141,6 +144,23 @@ pub struct Mapping {
     pub accessed: bool,
     /// Mapped by a 2 MiB PD entry.
     pub huge: bool,
+}
+
+/// What the page tables hold for the 2 MiB block around an address: the
+/// PD entry (Linux's PMD) that covers it. Names after Linux's PMD tests.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PmdState {
+    /// No page table covers the block (`pmd_none`): the PD entry, or an
+    /// entry above it, is empty. A 2 MiB page could be mapped here at once
+    /// (`do_huge_pmd_anonymous_page`); khugepaged finds nothing to collapse
+    /// (`SCAN_PMD_NULL`).
+    None,
+    /// A page table maps the block in 4 KiB pages (`!pmd_none &&
+    /// !pmd_trans_huge`); it may hold no entries at all.
+    Table,
+    /// One 2 MiB leaf maps the block (`pmd_trans_huge`), present or
+    /// PROT_NONE (check with [`Pmap::lookup`]'s `present`).
+    Huge,
 }
 
 /// One address space's page tables.

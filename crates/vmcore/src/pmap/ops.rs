@@ -548,6 +548,21 @@ impl Pmap {
         })
     }
 
+    /// What maps the 2 MiB block around `va`: nothing, a page table, or a
+    /// 2 MiB leaf — Linux's `pmd_none` / `pmd_trans_huge` on the PD entry.
+    ///
+    /// Unlike [`crate::arch::x86_64::walk`], which stops at the first entry
+    /// without P, this reads the entry as the kernel does: a PROT_NONE
+    /// 2 MiB leaf is [`PmdState::Huge`], not [`PmdState::None`].
+    pub fn pmd(&self, phys: &PhysMem, va: VirtAddr) -> PmdState {
+        let l = lin(va.0);
+        match Cursor::new(phys, self.cr3, l, l + 1, Walk::PMD).next(phys) {
+            Some(Step::Entry(slot)) if slot.is_huge_leaf() => PmdState::Huge,
+            Some(Step::Entry(slot)) if slot.pte.is_mapped() => PmdState::Table,
+            _ => PmdState::None,
+        }
+    }
+
     /// Clear `flag` in the leaf mapping `va`; a flush is owed if it was set.
     fn clear_flag(
         &mut self,
@@ -619,6 +634,122 @@ impl Pmap {
             ),
             _ => Ok(TlbFlush::none(self.asid)),
         }
+    }
+
+    /// `pmap_copy` (Linux `copy_page_range`, as fork uses it): every leaf of
+    /// `self` that starts in `[start, end)` — 4 KiB leaves and 2 MiB leaves
+    /// alike, PROT_NONE ones included — is entered in `dst` at the same
+    /// address for the same frame(s), with `prot` (fork passes
+    /// `writable: false` and the entry's `executable`).
+    ///
+    /// => each copy is [`Pmap::enter`] or [`Pmap::enter_huge`] on `dst`:
+    ///    mapcount +1 per 4 KiB frame, tables allocated as needed, the same
+    ///    events; a leaf for which `dst` cannot get a page-table frame is
+    ///    skipped (the child faults it in later).
+    /// => a 2 MiB leaf that starts below `start` is left out, one that
+    ///    starts inside is copied whole even if it reaches past `end`.
+    /// => the copies are present leaves: a PROT_NONE range must be made
+    ///    inaccessible by the caller afterwards ([`Pmap::protect_none`]).
+    /// => leaves are read as `self` holds them now: a caller that
+    ///    write-protects `self` range by range first may have demoted a
+    ///    2 MiB leaf that crossed into the range before.
+    /// => the flush returned is `dst`'s (empty unless `dst` had leaves in
+    ///    the range).
+    pub fn copy_range(
+        &self,
+        dst: &mut Pmap,
+        phys: &mut PhysMem,
+        start: VirtAddr,
+        end: VirtAddr,
+        prot: PteProt,
+        ev: &mut EventLog,
+    ) -> TlbFlush {
+        let mut flush = TlbFlush::none(dst.asid);
+        let Some((s, e)) = page_span(start, end) else {
+            return flush;
+        };
+        let mut c = Cursor::new(phys, self.cr3, s, e, Walk::LEAVES);
+        while let Some(step) = c.next(phys) {
+            let Step::Entry(slot) = step else { continue };
+            if slot.lin < s {
+                continue;
+            }
+            let r = if slot.level == 2 {
+                dst.enter_huge(phys, slot.va(), slot.pte.pfn(), prot, ev)
+            } else {
+                dst.enter(phys, slot.va(), slot.pte.pfn(), prot, ev)
+            };
+            if let Ok(f) = r {
+                flush.merge(f);
+            }
+        }
+        flush
+    }
+
+    /// `move_page_tables` (mremap): the leaves that start in
+    /// `[from, from + len)` move to `to + (va - from)`. `from`, `to` and
+    /// `len` are page aligned; the two ranges do not overlap.
+    ///
+    /// => the old range is removed as [`Pmap::remove_range`] removes it
+    ///    (A/D carried to the frames, a 2 MiB leaf cut by its edges
+    ///    demoted), then each leaf is entered anew with A/D clear, keeping
+    ///    its RW and NX bits (a PROT_NONE leaf arrives present, writable
+    ///    no, executable yes: the caller protects it again, as for a
+    ///    copy).
+    /// => a 2 MiB leaf whose new address is 2 MiB aligned stays one leaf
+    ///    (`move_huge_pmd`); otherwise it arrives as 512 4 KiB leaves.
+    /// => a leaf that cannot be entered (no frame for a page table) is
+    ///    dropped: the VM layer above still has its page and faults it in.
+    /// => mapcounts end where they began for what moved; the flush covers
+    ///    the old range (and any leaf the new one replaced).
+    pub fn move_range(
+        &mut self,
+        phys: &mut PhysMem,
+        from: VirtAddr,
+        len: u64,
+        to: VirtAddr,
+        ev: &mut EventLog,
+    ) -> TlbFlush {
+        debug_assert!(from.is_aligned(PAGE_SIZE) && to.is_aligned(PAGE_SIZE));
+        let end = VirtAddr(from.0.saturating_add(len));
+        let mut flush = TlbFlush::none(self.asid);
+        let Some((s, e)) = page_span(from, end) else {
+            return flush;
+        };
+        let mut moved = Vec::new();
+        let mut c = Cursor::new(phys, self.cr3, s, e, Walk::LEAVES);
+        while let Some(step) = c.next(phys) {
+            if let Step::Entry(slot) = step
+                && slot.lin >= s
+            {
+                moved.push(slot);
+            }
+        }
+        flush.merge(self.remove_range(phys, from, end, ev));
+        for slot in moved {
+            let nva = to.0 + (slot.va().0 - from.0);
+            let f = slot.pte.flags();
+            let prot = PteProt {
+                writable: f.contains(PteFlags::WRITABLE),
+                executable: !f.contains(PteFlags::NO_EXECUTE),
+            };
+            let pfn = slot.pte.pfn();
+            if slot.level == 2 && nva.is_multiple_of(HUGE_PAGE_SIZE) {
+                if let Ok(f) = self.enter_huge(phys, VirtAddr(nva), pfn, prot, ev) {
+                    flush.merge(f);
+                }
+            } else if slot.level == 2 {
+                for i in 0..PAGES_PER_HUGE {
+                    let va = VirtAddr(nva + i * PAGE_SIZE);
+                    if let Ok(f) = self.enter(phys, va, pfn.add(i), prot, ev) {
+                        flush.merge(f);
+                    }
+                }
+            } else if let Ok(f) = self.enter(phys, VirtAddr(nva), pfn, prot, ev) {
+                flush.merge(f);
+            }
+        }
+        flush
     }
 
     /// Free every page-table frame (`pmap_destroy`).

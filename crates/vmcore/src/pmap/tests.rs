@@ -1007,3 +1007,371 @@ fn random_operations_keep_every_invariant() {
     assert_eq!(r.pmap.table_frames(&r.phys).len(), 1);
     r.check();
 }
+
+// ---- copy_range, move_range, pmd -----------------------------------------
+
+impl Rig {
+    /// A 2 MiB run of frames, 512-aligned.
+    fn run(&mut self) -> Pfn {
+        self.phys
+            .alloc_huge(|_| FrameOwner::Anon { anon: 1 }, &mut self.ev)
+            .unwrap()
+    }
+    fn enter_huge(&mut self, va: u64, run: Pfn, prot: PteProt) {
+        self.pmap
+            .enter_huge(&mut self.phys, VirtAddr(va), run, prot, &mut self.ev)
+            .unwrap()
+            .ignore();
+    }
+    /// A second, empty address space (asid 8) in the same memory.
+    fn child(&mut self) -> Pmap {
+        Pmap::new(&mut self.phys, 8, &mut self.ev).unwrap()
+    }
+    fn copy(&mut self, child: &mut Pmap, start: u64, end: u64, prot: PteProt) -> TlbFlush {
+        self.pmap.copy_range(
+            child,
+            &mut self.phys,
+            VirtAddr(start),
+            VirtAddr(end),
+            prot,
+            &mut self.ev,
+        )
+    }
+    fn move_range(&mut self, from: u64, len: u64, to: u64) -> TlbFlush {
+        self.pmap.move_range(
+            &mut self.phys,
+            VirtAddr(from),
+            len,
+            VirtAddr(to),
+            &mut self.ev,
+        )
+    }
+    /// Take every free frame.
+    fn exhaust(&mut self) {
+        while self
+            .phys
+            .alloc(FrameOwner::Anon { anon: 9 }, &mut self.ev)
+            .is_some()
+        {}
+    }
+    /// Every leaf: (va, entry, level).
+    fn leaves(&self, pmap: &Pmap) -> Vec<(VirtAddr, Pte, u8)> {
+        let mut v = Vec::new();
+        pmap.for_each_leaf(&self.phys, |va, pte, level| v.push((va, pte, level)));
+        v
+    }
+}
+
+#[test]
+fn copy_range_enters_each_leaf_at_the_same_address_with_the_given_protection() {
+    let mut r = Rig::new(4096);
+    let p = r.frame();
+    r.enter(0x1000, p, PteProt::ALL).ignore();
+    let mut child = r.child();
+    let f = r.copy(&mut child, 0, 0x10_0000, PteProt::READ);
+    assert_eq!((f.asid(), f.is_empty()), (8, true));
+    f.ignore();
+    assert_eq!(
+        child.lookup(&r.phys, VirtAddr(0x1000)),
+        Some(Mapping {
+            pfn: p,
+            present: true,
+            writable: false,
+            executable: false,
+            dirty: false,
+            accessed: false,
+            huge: false,
+        })
+    );
+    assert_eq!(r.phys.desc(p).mapcount, 2);
+    assert_eq!(child.resident_pages(), 1);
+}
+
+#[test]
+fn copy_range_copies_a_2m_leaf_as_one_2m_leaf() {
+    let mut r = Rig::new(4096);
+    let run = r.run();
+    r.enter_huge(0x20_0000, run, PteProt::READ_WRITE);
+    let mut child = r.child();
+    r.copy(&mut child, 0x20_0000, 0x40_0000, PteProt::READ_EXEC)
+        .ignore();
+    let m = child.lookup(&r.phys, VirtAddr(0x20_5000)).unwrap();
+    assert_eq!(
+        (m.pfn, m.huge, m.writable, m.executable),
+        (run.add(5), true, false, true)
+    );
+    assert_eq!(child.resident_pages(), 512);
+    assert!((0..512).all(|i| r.phys.desc(run.add(i)).mapcount == 2));
+}
+
+#[test]
+fn copy_range_leaves_out_a_2m_leaf_that_starts_below_the_range() {
+    let mut r = Rig::new(4096);
+    let run = r.run();
+    r.enter_huge(0x20_0000, run, PteProt::READ_WRITE);
+    let mut child = r.child();
+    r.copy(&mut child, 0x20_1000, 0x40_0000, PteProt::READ)
+        .ignore();
+    assert_eq!(child.resident_pages(), 0);
+    assert_eq!(r.phys.desc(run.add(1)).mapcount, 1);
+}
+
+#[test]
+fn copy_range_skips_a_leaf_whose_page_table_cannot_be_allocated() {
+    let mut r = Rig::new(4096);
+    let p = r.frame();
+    r.enter(0x1000, p, PteProt::READ_WRITE).ignore();
+    let mut child = r.child();
+    r.exhaust();
+    r.ev.take();
+    r.copy(&mut child, 0, 0x2000, PteProt::READ).ignore();
+    assert_eq!(child.resident_pages(), 0);
+    assert_eq!(child.table_frames(&r.phys).len(), 1);
+    assert_eq!(r.phys.desc(p).mapcount, 1);
+    assert_eq!(r.ev.take(), vec![]);
+}
+
+#[test]
+fn copy_range_of_a_prot_none_leaf_makes_a_present_copy_for_the_caller_to_protect() {
+    let mut r = Rig::new(4096);
+    let p = r.frame();
+    r.enter(0x1000, p, PteProt::READ_WRITE).ignore();
+    r.pmap
+        .protect_none(&mut r.phys, VirtAddr(0x1000), VirtAddr(0x2000), &mut r.ev)
+        .ignore();
+    let mut child = r.child();
+    r.copy(&mut child, 0x1000, 0x2000, PteProt::READ).ignore();
+    let m = child.lookup(&r.phys, VirtAddr(0x1000)).unwrap();
+    assert_eq!((m.pfn, m.present, m.writable), (p, true, false));
+}
+
+#[test]
+fn copy_range_writes_what_entering_each_leaf_one_by_one_writes() {
+    // Two identical machines: one copies with copy_range, the other as
+    // fork's copy_leaves did, one pmap_enter / pmap_enter_huge per leaf.
+    let build = || {
+        let mut r = Rig::new(4096);
+        let run = r.run();
+        r.enter_huge(0x40_0000, run, PteProt::ALL);
+        for i in 0..3 {
+            let p = r.frame();
+            r.enter(0x7f00_0000_0000 + i * 0x1000, p, PteProt::READ_WRITE)
+                .ignore();
+        }
+        let p = r.frame();
+        r.enter(0x1000, p, PteProt::READ).ignore();
+        let child = r.child();
+        r.ev.take();
+        (r, child)
+    };
+    let (start, end, prot) = (0x2000, 0x7f00_0000_2000, PteProt::READ_EXEC);
+    let (mut a, mut ca) = build();
+    a.copy(&mut ca, start, end, prot).ignore();
+    let (mut b, mut cb) = build();
+    for (va, pte, level) in b.leaves(&b.pmap) {
+        if !(start..end).contains(&va.0) {
+            continue;
+        }
+        let r = if level == 2 {
+            cb.enter_huge(&mut b.phys, va, pte.pfn(), prot, &mut b.ev)
+        } else {
+            cb.enter(&mut b.phys, va, pte.pfn(), prot, &mut b.ev)
+        };
+        r.unwrap().flush(&mut b.tlb, &mut b.ev);
+    }
+    assert_eq!(a.ev.take(), b.ev.take());
+    assert_eq!(a.leaves(&ca), b.leaves(&cb));
+    assert_eq!(ca.table_frames(&a.phys), cb.table_frames(&b.phys));
+    assert_eq!(a.leaves(&ca).len(), 3);
+    let mapcounts = |r: &Rig| -> Vec<u32> {
+        r.phys
+            .allocated()
+            .map(|p| r.phys.desc(p).mapcount)
+            .collect()
+    };
+    assert_eq!(mapcounts(&a), mapcounts(&b));
+}
+
+#[test]
+fn move_range_moves_a_4k_leaf_keeping_rw_and_nx() {
+    let mut r = Rig::new(4096);
+    let p = r.frame();
+    r.enter(0x1000, p, PteProt::READ_WRITE).ignore();
+    let f = r.move_range(0x1000, 0x1000, 0x10_0000);
+    assert_eq!(f.pages(), vec![VirtAddr(0x1000)]);
+    f.ignore();
+    assert_eq!(r.pmap.lookup(&r.phys, VirtAddr(0x1000)), None);
+    let m = r.pmap.lookup(&r.phys, VirtAddr(0x10_0000)).unwrap();
+    assert_eq!((m.pfn, m.writable, m.executable), (p, true, false));
+    assert_eq!(r.phys.desc(p).mapcount, 1);
+    r.check();
+}
+
+#[test]
+fn move_range_carries_the_dirty_bit_into_the_frame() {
+    let mut r = Rig::new(4096);
+    let p = r.frame();
+    r.enter(0x1000, p, PteProt::READ_WRITE).ignore();
+    r.go(0x1000, Access::Write).unwrap();
+    r.move_range(0x1000, 0x1000, 0x10_0000).ignore();
+    assert!(r.phys.desc(p).dirty && r.phys.desc(p).referenced);
+    let m = r.pmap.lookup(&r.phys, VirtAddr(0x10_0000)).unwrap();
+    assert_eq!((m.dirty, m.accessed), (false, false));
+}
+
+#[test]
+fn move_range_keeps_a_2m_leaf_whole_at_a_2m_aligned_address() {
+    let mut r = Rig::new(4096);
+    let run = r.run();
+    r.enter_huge(0x20_0000, run, PteProt::READ_EXEC);
+    r.move_range(0x20_0000, 0x20_0000, 0x60_0000).ignore();
+    let m = r.pmap.lookup(&r.phys, VirtAddr(0x60_0000)).unwrap();
+    assert_eq!((m.pfn, m.huge, m.executable), (run, true, true));
+    assert_eq!(r.pmap.pmd(&r.phys, VirtAddr(0x20_0000)), PmdState::None);
+    r.check();
+}
+
+#[test]
+fn move_range_splits_a_2m_leaf_into_512_ptes_at_an_unaligned_address() {
+    let mut r = Rig::new(4096);
+    let run = r.run();
+    r.enter_huge(0x20_0000, run, PteProt::READ_WRITE);
+    r.move_range(0x20_0000, 0x20_0000, 0x60_1000).ignore();
+    let first = r.pmap.lookup(&r.phys, VirtAddr(0x60_1000)).unwrap();
+    let last = r.pmap.lookup(&r.phys, VirtAddr(0x80_0000)).unwrap();
+    assert_eq!((first.pfn, first.huge, first.writable), (run, false, true));
+    assert_eq!((last.pfn, last.huge), (run.add(511), false));
+    assert_eq!(r.pmap.resident_pages(), 512);
+    r.check();
+}
+
+#[test]
+fn move_range_drops_a_leaf_that_cannot_be_entered() {
+    let mut r = Rig::new(4096);
+    let p = r.frame();
+    r.enter(0x1000, p, PteProt::READ_WRITE).ignore();
+    r.exhaust();
+    // The new address needs a new PDPT, PD and PT.
+    r.move_range(0x1000, 0x1000, 0x7f00_0000_0000).ignore();
+    assert_eq!(r.pmap.resident_pages(), 0);
+    assert_eq!(r.phys.desc(p).mapcount, 0);
+    r.check();
+}
+
+#[test]
+fn move_range_writes_what_remove_then_entering_each_leaf_writes() {
+    // As mremap did it: collect the leaves, zap the range, enter each anew.
+    let build = || {
+        let mut r = Rig::new(4096);
+        let run = r.run();
+        r.enter_huge(0x20_0000, run, PteProt::READ_WRITE);
+        for i in 0..5 {
+            let p = r.frame();
+            r.enter(0x40_0000 + i * 0x1000, p, PteProt::ALL).ignore();
+        }
+        r.go(0x40_2000, Access::Write).unwrap();
+        r.ev.take();
+        r
+    };
+    let (from, len, to) = (0x20_0000u64, 0x20_4000u64, 0x1_0000_1000u64);
+    let mut a = build();
+    let fa = a.move_range(from, len, to);
+    let mut b = build();
+    let moved: Vec<_> = b
+        .leaves(&b.pmap)
+        .into_iter()
+        .filter(|(va, _, _)| (from..from + len).contains(&va.0))
+        .collect();
+    let fb = b
+        .pmap
+        .remove_range(&mut b.phys, VirtAddr(from), VirtAddr(from + len), &mut b.ev);
+    for (va, pte, level) in moved {
+        let nva = to + (va.0 - from);
+        let prot = PteProt {
+            writable: pte.flags().contains(PteFlags::WRITABLE),
+            executable: !pte.flags().contains(PteFlags::NO_EXECUTE),
+        };
+        let n = if level == 2 { PAGES_PER_HUGE } else { 1 };
+        for i in 0..n {
+            let va = VirtAddr(nva + i * PAGE_SIZE);
+            b.pmap
+                .enter(&mut b.phys, va, pte.pfn().add(i), prot, &mut b.ev)
+                .unwrap()
+                .ignore();
+        }
+    }
+    assert_eq!(fa.pages(), fb.pages());
+    assert_eq!(fa.is_all(), fb.is_all());
+    fa.ignore();
+    fb.ignore();
+    assert_eq!(a.ev.take(), b.ev.take());
+    assert_eq!(a.leaves(&a.pmap), b.leaves(&b.pmap));
+    assert_eq!(a.pmap.table_frames(&a.phys), b.pmap.table_frames(&b.phys));
+    let descs = |r: &Rig| -> Vec<String> {
+        r.phys
+            .allocated()
+            .map(|p| format!("{:?}", r.phys.desc(p)))
+            .collect()
+    };
+    assert_eq!(descs(&a), descs(&b));
+    a.check();
+}
+
+#[test]
+fn pmd_is_none_where_no_page_table_covers_the_block() {
+    let mut r = Rig::new(4096);
+    let p = r.frame();
+    r.enter(0x1000, p, PteProt::READ).ignore();
+    assert_eq!(r.pmap.pmd(&r.phys, VirtAddr(0x20_0000)), PmdState::None);
+    assert_eq!(
+        r.pmap.pmd(&r.phys, VirtAddr(0x7f00_0000_0000)),
+        PmdState::None
+    );
+}
+
+#[test]
+fn pmd_is_table_where_a_page_table_stays_even_when_empty() {
+    let mut r = Rig::new(4096);
+    let p = r.frame();
+    r.enter(0x1000, p, PteProt::READ).ignore();
+    assert_eq!(r.pmap.pmd(&r.phys, VirtAddr(0x1f_f000)), PmdState::Table);
+    r.pmap
+        .remove_range(&mut r.phys, VirtAddr(0x1000), VirtAddr(0x2000), &mut r.ev)
+        .ignore();
+    assert_eq!(r.pmap.pmd(&r.phys, VirtAddr(0)), PmdState::Table);
+}
+
+#[test]
+fn pmd_is_huge_for_a_2m_leaf_even_when_prot_none() {
+    let mut r = Rig::new(4096);
+    let run = r.run();
+    r.enter_huge(0x20_0000, run, PteProt::READ_WRITE);
+    assert_eq!(r.pmap.pmd(&r.phys, VirtAddr(0x3f_f000)), PmdState::Huge);
+    r.pmap
+        .protect_none(
+            &mut r.phys,
+            VirtAddr(0x20_0000),
+            VirtAddr(0x40_0000),
+            &mut r.ev,
+        )
+        .ignore();
+    assert_eq!(r.pmap.pmd(&r.phys, VirtAddr(0x20_0000)), PmdState::Huge);
+}
+
+#[test]
+fn pmd_none_is_what_the_mmu_walk_reports_as_not_mapped_above_the_pt() {
+    let mut r = Rig::new(4096);
+    let p = r.frame();
+    r.enter(0x1000, p, PteProt::READ).ignore();
+    let run = r.run();
+    r.enter_huge(0x40_0000, run, PteProt::READ);
+    for block in [0u64, 0x20_0000, 0x40_0000, 0x4000_0000, 0x7f00_0000_0000] {
+        let w = walk(&r.phys, r.pmap.cr3(), VirtAddr(block));
+        let none = matches!(w.outcome, WalkOutcome::NotMapped { level } if level >= 2);
+        assert_eq!(
+            r.pmap.pmd(&r.phys, VirtAddr(block)) == PmdState::None,
+            none,
+            "block {block:#x}"
+        );
+    }
+}
