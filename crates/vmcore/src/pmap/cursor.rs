@@ -95,6 +95,49 @@ impl Walk {
     };
 }
 
+/// What a walk does with one entry: the rules every step follows.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Kind {
+    /// Nothing to do here: go on to the next entry.
+    Skip,
+    /// An empty slot above `bottom`, to be filled with a new table (`alloc`).
+    Missing,
+    /// A 2 MiB leaf cut by the range, to be demoted (`split`).
+    Split,
+    /// Hand the entry out.
+    Entry,
+    /// Go down into the table the entry points to.
+    Table,
+}
+
+impl Walk {
+    /// The rule for `pte` at `level`; `whole`: its span lies in the range.
+    #[inline(always)]
+    fn kind(self, level: u8, pte: Pte, whole: bool) -> Kind {
+        if !pte.is_mapped() {
+            return match (level > self.bottom, self.alloc, self.empty) {
+                (true, true, _) => Kind::Missing,
+                (false, _, true) => Kind::Entry,
+                _ => Kind::Skip,
+            };
+        }
+        let leaf = level == 1 || (level == 2 && pte.is_huge());
+        if leaf && level > self.bottom && self.split && !whole {
+            Kind::Split
+        } else if leaf || level == self.bottom {
+            Kind::Entry
+        } else {
+            Kind::Table
+        }
+    }
+}
+
+/// Index of a level in the cursor's per-level arrays.
+#[inline(always)]
+fn ix(level: u8) -> usize {
+    (level & 7) as usize
+}
+
 /// One entry handed out by the cursor.
 #[derive(Clone, Copy, Debug)]
 pub(super) struct Slot {
@@ -174,15 +217,15 @@ pub(super) struct Cursor {
     e: u64,
     /// Level of the current table.
     level: u8,
-    /// Indexed by level: the table on the path, its linear base, the next
+    /// Indexed by level (8 slots, so that `ix` needs no bounds check): the table on the path, its linear base, the next
     /// index to look at and the last one inside the range, the non-zero
     /// entries not yet passed (`counted`), and whether `cut` ended it.
-    table: [Pfn; 5],
-    base: [u64; 5],
-    idx: [usize; 5],
-    last: [usize; 5],
-    left: [u32; 5],
-    cut: [bool; 5],
+    table: [Pfn; 8],
+    base: [u64; 8],
+    idx: [usize; 8],
+    last: [usize; 8],
+    left: [u32; 8],
+    cut: [bool; 8],
     /// A table announced by `Step::Table`, entered on the next turn.
     pending: Option<(Pfn, u64)>,
     state: State,
@@ -199,12 +242,12 @@ impl Cursor {
             s,
             e,
             level: 4,
-            table: [Pfn(0); 5],
-            base: [0; 5],
-            idx: [0; 5],
-            last: [0; 5],
-            left: [0; 5],
-            cut: [false; 5],
+            table: [Pfn(0); 8],
+            base: [0; 8],
+            idx: [0; 8],
+            last: [0; 8],
+            left: [0; 8],
+            cut: [false; 8],
             pending: None,
             state: State::Fresh,
         };
@@ -213,9 +256,9 @@ impl Cursor {
     }
 
     /// Make `pfn` (level `level`, from linear `lin`) the current table.
-    #[inline]
+    #[inline(always)]
     fn enter(&mut self, phys: &PhysMem, level: u8, pfn: Pfn, lin: u64) {
-        let l = level as usize;
+        let l = ix(level);
         self.level = level;
         self.table[l] = pfn;
         self.base[l] = lin;
@@ -239,9 +282,9 @@ impl Cursor {
     }
 
     /// The entry `pte` at the current index of the table at `level`.
-    #[inline]
+    #[inline(always)]
     fn slot(&self, level: u8, pte: Pte) -> Slot {
-        let l = level as usize;
+        let l = ix(level);
         let (table, idx) = (self.table[l], self.idx[l]);
         let lin = self.base[l] + ((idx as u64) << shift_of(level));
         Slot {
@@ -255,7 +298,7 @@ impl Cursor {
     }
 
     /// One turn of the walk.
-    #[inline]
+    #[inline(always)]
     fn next_raw(&mut self, phys: &PhysMem) -> Raw {
         match self.state {
             State::Walking => {}
@@ -278,7 +321,7 @@ impl Cursor {
         let w = self.walk;
         loop {
             let level = self.level;
-            let l = level as usize;
+            let l = ix(level);
             if self.idx[l] > self.last[l] || (w.counted && self.left[l] == 0) {
                 // This table is done: back up to its parent.
                 let (pfn, cut) = (self.table[l], self.cut[l]);
@@ -297,10 +340,10 @@ impl Cursor {
                 }
                 self.level = level + 1;
                 let from = w.tables.then(|| {
-                    let pte = rd(phys, self.table[l + 1], self.idx[l + 1]);
+                    let pte = rd(phys, self.table[ix(level + 1)], self.idx[ix(level + 1)]);
                     self.slot(level + 1, pte)
                 });
-                self.idx[l + 1] += 1;
+                self.idx[ix(level + 1)] += 1;
                 if from.is_some() {
                     return Raw::Step(Step::Done {
                         pfn,
@@ -313,33 +356,39 @@ impl Cursor {
             }
             let pte = rd(phys, self.table[l], self.idx[l]);
             if pte.is_unused() {
-                // Wanted: a slot for a new leaf, or a table to build.
-                let wanted = if level == w.bottom { w.empty } else { w.alloc };
-                if !wanted {
+                // The usual case, settled before any arithmetic: an empty
+                // slot is wanted only to fill it (`Walk::kind`).
+                if !(if level == w.bottom { w.empty } else { w.alloc }) {
                     self.idx[l] += 1;
                     continue;
                 }
             } else if w.counted {
                 self.left[l] -= 1;
             }
-            let slot = self.slot(level, pte);
-            if !pte.is_mapped() {
-                if level > w.bottom && w.alloc {
-                    return Raw::Missing(slot);
-                }
+            let lin = self.base[l] + ((self.idx[l] as u64) << shift_of(level));
+            let whole = self.s <= lin && lin + (1u64 << shift_of(level)) <= self.e;
+            let kind = w.kind(level, pte, whole);
+            if kind == Kind::Skip {
                 self.idx[l] += 1;
-                if level == w.bottom && w.empty {
-                    return Raw::Step(Step::Entry(slot));
-                }
                 continue;
             }
-            let leaf = level == 1 || (level == 2 && pte.is_huge());
-            if leaf && level > w.bottom && w.split && !slot.whole {
-                return Raw::Split(slot);
-            }
-            if leaf || level == w.bottom {
-                self.idx[l] += 1;
-                return Raw::Step(Step::Entry(slot));
+            let (table, idx) = (self.table[l], self.idx[l]);
+            let slot = Slot {
+                table,
+                idx,
+                level,
+                pte,
+                lin,
+                whole,
+            };
+            match kind {
+                Kind::Skip | Kind::Table => {}
+                Kind::Missing => return Raw::Missing(slot),
+                Kind::Split => return Raw::Split(slot),
+                Kind::Entry => {
+                    self.idx[l] += 1;
+                    return Raw::Step(Step::Entry(slot));
+                }
             }
             // A table: go down into it.
             if w.tables {
@@ -357,7 +406,7 @@ impl Cursor {
 
     /// The next step of a walk that changes nothing (no `alloc`, no
     /// `split`).
-    #[inline]
+    #[inline(always)]
     pub fn next(&mut self, phys: &PhysMem) -> Option<Step> {
         debug_assert!(!self.walk.alloc && !self.walk.split);
         match self.next_raw(phys) {
@@ -372,7 +421,7 @@ impl Cursor {
     /// into `flush`.
     ///
     /// => `NoMemory` only with `alloc`, and then nothing has changed.
-    #[inline]
+    #[inline(always)]
     pub fn next_mut(
         &mut self,
         pmap: &mut Pmap,
@@ -390,24 +439,107 @@ impl Cursor {
                     Ok(f) => flush.merge(f),
                     Err(e) if self.walk.alloc => return Err(e),
                     Err(PmapError::NoMemory) => {
-                        self.idx[self.level as usize] += 1;
+                        self.idx[ix(self.level)] += 1;
                         return Ok(Some(Step::Entry(slot)));
                     }
                 },
                 Raw::Missing(slot) => {
-                    // Count first what the rest of the way down needs.
-                    if phys.free_frames() < (slot.level - self.walk.bottom) as u64 {
-                        return Err(PmapError::NoMemory);
-                    }
-                    // The event names the address being entered.
                     let va = canon(self.s.max(slot.lin));
-                    let n = pmap.alloc_table(phys, slot.level - 1, va, ev)?;
-                    if slot.pte.is_unused() {
-                        used_inc(phys, slot.table);
-                    }
-                    wr(phys, slot.table, slot.idx, Pte::new(n, TABLE_FLAGS));
+                    build(pmap, phys, &slot, self.walk, va, ev)?;
                 }
             }
         }
     }
+
+    /// The walk of the one page at linear `l`, straight down the path to
+    /// it (Asterinas `Cursor::query` at one address): the entry at
+    /// `bottom`, or the leaf above it. The same rules as a range walk
+    /// (`Walk::kind`), without its bookkeeping: lookups and faults stay a
+    /// few reads.
+    #[inline(always)]
+    fn point_raw(phys: &PhysMem, at: &mut (Pfn, u8), l: u64, w: Walk) -> Option<Raw> {
+        loop {
+            let (table, level) = *at;
+            let idx = ((l >> shift_of(level)) & (ENTRIES as u64 - 1)) as usize;
+            let pte = rd(phys, table, idx);
+            let lin = l & !((1u64 << shift_of(level)) - 1);
+            let slot = Slot {
+                table,
+                idx,
+                level,
+                pte,
+                lin,
+                whole: false,
+            };
+            match w.kind(level, pte, false) {
+                Kind::Skip => return None,
+                Kind::Missing => return Some(Raw::Missing(slot)),
+                Kind::Split => return Some(Raw::Split(slot)),
+                Kind::Entry => return Some(Raw::Step(Step::Entry(slot))),
+                Kind::Table => *at = (pte.pfn(), level - 1),
+            }
+        }
+    }
+
+    /// [`Cursor::point_raw`] for a walk that changes nothing.
+    #[inline]
+    pub fn point(phys: &PhysMem, cr3: Pfn, l: u64, w: Walk) -> Option<Slot> {
+        debug_assert!(!w.alloc && !w.split && !w.tables);
+        match Cursor::point_raw(phys, &mut (cr3, 4), l, w) {
+            Some(Raw::Step(Step::Entry(slot))) => Some(slot),
+            _ => None,
+        }
+    }
+
+    /// [`Cursor::point_raw`] building the missing tables and demoting a
+    /// 2 MiB leaf in the way, as [`Cursor::next_mut`] does.
+    ///
+    /// => `NoMemory` only with `alloc`, and then nothing has changed.
+    #[inline]
+    pub fn point_mut(
+        pmap: &mut Pmap,
+        phys: &mut PhysMem,
+        l: u64,
+        w: Walk,
+        flush: &mut TlbFlush,
+        ev: &mut EventLog,
+    ) -> Result<Option<Slot>, PmapError> {
+        debug_assert!(!w.tables && !w.counted && (w.alloc || !w.split));
+        let mut at = (pmap.cr3, 4);
+        loop {
+            match Cursor::point_raw(phys, &mut at, l, w) {
+                None => return Ok(None),
+                Some(Raw::Step(Step::Entry(slot))) => return Ok(Some(slot)),
+                Some(Raw::Split(slot)) => {
+                    let f = pmap.demote_at(phys, slot.table, slot.idx, slot.va(), ev)?;
+                    flush.merge(f);
+                }
+                Some(Raw::Missing(slot)) => build(pmap, phys, &slot, w, canon(l), ev)?,
+                Some(_) => unreachable!("a point walk hands out entries only"),
+            }
+        }
+    }
+}
+
+/// Fill the empty slot above `bottom` with a new table (`__pte_alloc`),
+/// counting first what the rest of the way down needs; `va` names the
+/// address being entered in the `TableAlloc` event.
+#[inline]
+fn build(
+    pmap: &mut Pmap,
+    phys: &mut PhysMem,
+    slot: &Slot,
+    w: Walk,
+    va: VirtAddr,
+    ev: &mut EventLog,
+) -> Result<(), PmapError> {
+    if phys.free_frames() < (slot.level - w.bottom) as u64 {
+        return Err(PmapError::NoMemory);
+    }
+    let n = pmap.alloc_table(phys, slot.level - 1, va, ev)?;
+    if slot.pte.is_unused() {
+        used_inc(phys, slot.table);
+    }
+    wr(phys, slot.table, slot.idx, Pte::new(n, TABLE_FLAGS));
+    Ok(())
 }

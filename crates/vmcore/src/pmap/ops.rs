@@ -63,12 +63,8 @@ impl Pmap {
         flush: &mut TlbFlush,
         ev: &mut EventLog,
     ) -> Result<Slot, PmapError> {
-        let l = lin(va.0);
-        let mut c = Cursor::new(phys, self.cr3, l, l + PAGE_SIZE, walk);
-        match c.next_mut(self, phys, flush, ev)? {
-            Some(Step::Entry(slot)) => Ok(slot),
-            s => unreachable!("an allocating walk ends at its slot, not {s:?}"),
-        }
+        let slot = Cursor::point_mut(self, phys, lin(va.0), walk, flush, ev)?;
+        Ok(slot.expect("an allocating walk ends at its slot"))
     }
 
     /// `pmap_enter`: map the 4 KiB page at `va` to `pfn` with `prot`.
@@ -519,11 +515,7 @@ impl Pmap {
 
     /// The leaf mapping `va`, as the cursor hands it out.
     pub(super) fn find_leaf(&self, phys: &PhysMem, va: VirtAddr) -> Option<Slot> {
-        let l = lin(va.0);
-        match Cursor::new(phys, self.cr3, l, l + 1, Walk::LEAVES).next(phys) {
-            Some(Step::Entry(slot)) => Some(slot),
-            _ => None,
-        }
+        Cursor::point(phys, self.cr3, lin(va.0), Walk::LEAVES)
     }
 
     /// What the page tables say about `va` (`pmap_extract`); `pfn` is the
@@ -555,10 +547,9 @@ impl Pmap {
     /// without P, this reads the entry as the kernel does: a PROT_NONE
     /// 2 MiB leaf is [`PmdState::Huge`], not [`PmdState::None`].
     pub fn pmd(&self, phys: &PhysMem, va: VirtAddr) -> PmdState {
-        let l = lin(va.0);
-        match Cursor::new(phys, self.cr3, l, l + 1, Walk::PMD).next(phys) {
-            Some(Step::Entry(slot)) if slot.is_huge_leaf() => PmdState::Huge,
-            Some(Step::Entry(slot)) if slot.pte.is_mapped() => PmdState::Table,
+        match Cursor::point(phys, self.cr3, lin(va.0), Walk::PMD) {
+            Some(slot) if slot.is_huge_leaf() => PmdState::Huge,
+            Some(slot) if slot.pte.is_mapped() => PmdState::Table,
             _ => PmdState::None,
         }
     }
