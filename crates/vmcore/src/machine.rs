@@ -198,6 +198,17 @@ impl ProcTable {
     pub fn len(&self) -> usize {
         self.live
     }
+    /// Two different live processes at once, the first to read and the
+    /// second to change (fork copies from parent to child).
+    pub fn pair_mut(&mut self, a: &Pid, b: &Pid) -> Option<(&Process, &mut Process)> {
+        let (a, b) = (*a as usize, *b as usize);
+        if a == b || a.max(b) >= self.slots.len() {
+            return None;
+        }
+        let (lo, hi) = self.slots.split_at_mut(a.max(b));
+        let (x, y) = (lo[a.min(b)].as_mut()?, hi[0].as_mut()?);
+        if a < b { Some((x, y)) } else { Some((y, x)) }
+    }
     pub fn is_empty(&self) -> bool {
         self.live == 0
     }
@@ -556,6 +567,43 @@ impl Machine {
             .map_err(|_| AccessError::OutOfMemory)?;
         flush.flush(&mut self.tlb, &mut self.ev);
         Ok(())
+    }
+
+    /// `pmap_copy` of the leaves in `[start, end)` from `from`'s page
+    /// tables into `to`'s, with protection `prot` (fork's
+    /// `copy_page_range`). A leaf whose page table cannot be had is left
+    /// out: the child faults the page in later.
+    pub(crate) fn pmap_copy(&mut self, from: Pid, to: Pid, start: u64, end: u64, prot: PteProt) {
+        let Some((src, dst)) = self.procs.pair_mut(&from, &to) else {
+            return;
+        };
+        let flush = src.pmap.copy_range(
+            &mut dst.pmap,
+            &mut self.phys,
+            VirtAddr(start),
+            VirtAddr(end),
+            prot,
+            &mut self.ev,
+        );
+        flush.flush(&mut self.tlb, &mut self.ev);
+    }
+
+    /// The leaves of `[from, from + len)` move to `to` with their
+    /// protection bits (`move_page_tables`), with the shootdown of the old
+    /// range. A leaf whose new page table cannot be had is dropped: its
+    /// page is still in the amap or the page cache, and faults back in.
+    pub(crate) fn pmap_move(&mut self, pid: Pid, from: u64, len: u64, to: u64) {
+        let Some(p) = self.procs.get_mut(&pid) else {
+            return;
+        };
+        let flush = p.pmap.move_range(
+            &mut self.phys,
+            VirtAddr(from),
+            len,
+            VirtAddr(to),
+            &mut self.ev,
+        );
+        flush.flush(&mut self.tlb, &mut self.ev);
     }
 
     /// `pmap_remove` of `[start, end)` with its shootdown. Dirty bits of

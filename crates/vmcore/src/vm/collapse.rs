@@ -37,12 +37,12 @@
 
 use super::map::Entry;
 use crate::addr::{HUGE_PAGE_SIZE, PAGE_SHIFT, PAGE_SIZE, PAGES_PER_HUGE, Pfn, VirtAddr};
-use crate::arch::x86_64::mmu::{self, WalkOutcome};
 use crate::errno::{SysResult, einval, enomem};
 use crate::event::{Event, Pid};
 use crate::flags::VmFlags;
 use crate::machine::Machine;
 use crate::phys::FrameOwner;
+use crate::pmap::PmdState;
 
 impl Machine {
     /// MADV_COLLAPSE over `[lo, hi)`, a part of the entry `e`.
@@ -109,8 +109,7 @@ impl Machine {
         {
             return Ok(true); // SCAN_PMD_MAPPED
         }
-        let walk = mmu::walk(&self.phys, p.pmap.cr3(), VirtAddr(block));
-        if matches!(walk.outcome, WalkOutcome::NotMapped { level } if level >= 2) {
+        if p.pmap.pmd(&self.phys, VirtAddr(block)) == PmdState::None {
             return Ok(false); // SCAN_PMD_NULL
         }
         if p.guards

@@ -14,12 +14,12 @@
 //! ```
 
 use crate::addr::{HUGE_PAGE_SIZE, PAGE_SIZE, PAGES_PER_HUGE, Pfn, VirtAddr};
-use crate::arch::x86_64::mmu::{self, Access, PfErrorCode, WalkOutcome};
+use crate::arch::x86_64::mmu::{Access, PfErrorCode};
 use crate::event::{Event, FaultResolution, Pid, SignalCode};
 use crate::flags::VmFlags;
 use crate::machine::{AccessError, Machine};
 use crate::phys::FrameOwner;
-use crate::pmap::PteProt;
+use crate::pmap::{PmdState, PteProt};
 use crate::vm::amap::{Amap, AmapRef};
 use crate::vm::anon::Anon;
 use crate::vm::map::Entry;
@@ -377,8 +377,8 @@ impl Machine {
             return false;
         }
         let p = &self.procs[&pid];
-        let walk = mmu::walk(&self.phys, p.pmap.cr3(), VirtAddr(block));
-        if !matches!(walk.outcome, WalkOutcome::NotMapped { level } if level >= 2) {
+        // `pmd_none`: nothing maps the block yet, not even a page table.
+        if p.pmap.pmd(&self.phys, VirtAddr(block)) != PmdState::None {
             return false;
         }
         // Guard markers are PTEs in Linux: their page table keeps the PMD

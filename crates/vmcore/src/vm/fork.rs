@@ -6,11 +6,11 @@
 //! MADV_DONTFORK entries are left out; MADV_WIPEONFORK entries start empty
 //! in the child; locks and MCL_FUTURE are not inherited.
 
-use crate::arch::x86_64::pte::Pte;
 use crate::errno::{SysResult, enomem};
 use crate::event::{Event, Pid};
 use crate::flags::VmFlags;
 use crate::machine::Machine;
+use crate::pmap::PteProt;
 use crate::vm::map::Entry;
 
 impl Machine {
@@ -20,10 +20,6 @@ impl Machine {
             .ok_or(enomem("no memory for page tables"))?;
         let parent = &self.procs[&pid];
         let entries: Vec<_> = parent.map.entries.values().cloned().collect();
-        let mut leaves = Vec::new();
-        parent.pmap.for_each_leaf(&self.phys, |va, pte, level| {
-            leaves.push((va.as_u64(), pte, level))
-        });
         let (brk_start, brk, fds) = (parent.brk_start, parent.brk, parent.fds.clone());
         for e in entries {
             if e.flags.contains(VmFlags::DONTCOPY) {
@@ -48,14 +44,15 @@ impl Machine {
                     .get_mut(&e.start)
                     .expect("entry")
                     .needs_copy = true;
-                // Write-protect the parent and copy its PTEs into the child.
+                // Copy the parent's PTEs into the child read-only, and
+                // write-protect the parent's.
+                self.copy_leaves(pid, child, &e);
                 self.pmap_protect(pid, e.start, e.end, e.prot);
-                self.copy_leaves(child, &e, &leaves);
             } else if e.anon_vma.is_some() {
                 // No private page yet, but an anon_vma: Linux copies the
                 // page tables all the same (`vma_needs_copy`), so the child
                 // also has the zero pages and page-cache pages mapped.
-                self.copy_leaves(child, &e, &leaves);
+                self.copy_leaves(pid, child, &e);
             }
             if !e.flags.contains(VmFlags::WIPEONFORK) && e.anon_vma.is_some() {
                 // `anon_vma_fork`: the child's entry gets an anon_vma of its
@@ -87,18 +84,12 @@ impl Machine {
 
     /// `copy_page_range` for one entry: the parent's leaves inside it,
     /// read-only in the child (a write faults and sorts out sharing).
-    pub(crate) fn copy_leaves(&mut self, child: Pid, e: &Entry, leaves: &[(u64, Pte, u8)]) {
-        let exec = e.prot.executable();
-        for &(va, pte, level) in leaves.iter().filter(|(va, _, _)| e.contains(*va)) {
-            let r = if level == 2 {
-                self.pmap_enter_huge(child, va, pte.pfn(), false, exec)
-            } else {
-                self.pmap_enter(child, va, pte.pfn(), false, exec)
-            };
-            // Without memory for a page table the child simply faults the
-            // page in later.
-            let _ = r;
-        }
+    fn copy_leaves(&mut self, pid: Pid, child: Pid, e: &Entry) {
+        let prot = PteProt {
+            writable: false,
+            executable: e.prot.executable(),
+        };
+        self.pmap_copy(pid, child, e.start, e.end, prot);
         if e.prot.is_empty() {
             // Copied PROTNONE entries stay inaccessible.
             self.pmap_protect(child, e.start, e.end, e.prot);

@@ -32,7 +32,6 @@ impl Machine {
         end: u64,
         ignore_errors: bool,
     ) -> SysResult<()> {
-        use crate::arch::x86_64::mmu::Access;
         let mut va = start;
         let mut first_err = None;
         while va < end {

@@ -3,8 +3,7 @@
 //! grows in place, or moves (its amap, page-table entries and guard
 //! markers with it) to a new place, or is duplicated there (old length 0).
 
-use crate::addr::{HUGE_PAGE_SIZE, PAGE_SHIFT, PAGE_SIZE, PAGES_PER_HUGE};
-use crate::arch::x86_64::pte::PteFlags;
+use crate::addr::PAGE_SHIFT;
 use crate::errno::{SysResult, efault, enomem};
 use crate::event::Pid;
 use crate::flags::VmFlags;
@@ -173,17 +172,7 @@ impl Machine {
             return Ok(dest);
         }
         // Move the page-table entries (`move_page_tables`).
-        let mut moved = Vec::new();
-        {
-            let p = &self.procs[&pid];
-            p.pmap.for_each_leaf(&self.phys, |va, pte, level| {
-                let v = va.as_u64();
-                if v >= addr && v < addr + old_len {
-                    moved.push((v, pte, level));
-                }
-            });
-        }
-        self.zap(pid, addr, addr + old_len);
+        self.pmap_move(pid, addr, old_len, dest);
         // Guard markers travel with the page tables.
         let guards: Vec<u64> = self.procs[&pid]
             .guards
@@ -214,23 +203,6 @@ impl Machine {
         self.proc_mut(pid).map.entries.insert(ne.clone());
         if new_len > old_len {
             self.extend_entry(pid, dest, dest + new_len);
-        }
-        for (va, pte, level) in moved {
-            let nva = dest + (va - addr);
-            let w = pte.flags().contains(PteFlags::WRITABLE);
-            let x = !pte.flags().contains(PteFlags::NO_EXECUTE);
-            // A page that cannot be entered (no memory for a page table) is
-            // simply not mapped: its anon is still in the amap, and the next
-            // access faults it back in.
-            if level == 2 && nva.is_multiple_of(HUGE_PAGE_SIZE) {
-                let _ = self.pmap_enter_huge(pid, nva, pte.pfn(), w, x);
-            } else if level == 2 {
-                for i in 0..PAGES_PER_HUGE {
-                    let _ = self.pmap_enter(pid, nva + i * PAGE_SIZE, pte.pfn().add(i), w, x);
-                }
-            } else {
-                let _ = self.pmap_enter(pid, nva, pte.pfn(), w, x);
-            }
         }
         if ne.prot.is_empty() {
             // PROTNONE entries move as they were: mapped, inaccessible.
