@@ -5,7 +5,7 @@ use crate::event::Pid;
 use crate::flags::VmFlags;
 use crate::machine::Machine;
 use crate::personality::Placement;
-use crate::sys::page_align;
+use crate::addr::{PAGE_SIZE, align_up};
 
 impl Machine {
     /// `get_unmapped_area` without MAP_FIXED, by the personality's rule.
@@ -22,7 +22,7 @@ impl Machine {
         let l = *self.layout();
         let map = &mut self.proc_mut(pid).map;
         if hint != 0 {
-            let h = page_align(hint)?;
+            let h = align_up(hint, PAGE_SIZE)?;
             if l.task_size - len >= h && h >= l.mmap_min_addr && map.is_free(h, h + len) {
                 let above_ok = map.entries.range(h + len..).next().is_none_or(|e| {
                     !e.flags.contains(VmFlags::GROWSDOWN)
