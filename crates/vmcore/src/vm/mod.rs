@@ -19,3 +19,4 @@ mod protect;
 mod reclaim;
 pub(crate) mod remap;
 pub mod slab;
+pub mod swap;

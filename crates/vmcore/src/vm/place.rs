@@ -1,11 +1,11 @@
 //! Where a mapping without MAP_FIXED lands: `get_unmapped_area`, by the
 //! personality's placement rule ([`crate::personality::Placement`]).
 
+use crate::addr::{PAGE_SIZE, align_up};
 use crate::event::Pid;
 use crate::flags::VmFlags;
 use crate::machine::Machine;
 use crate::personality::Placement;
-use crate::addr::{PAGE_SIZE, align_up};
 
 impl Machine {
     /// `get_unmapped_area` without MAP_FIXED, by the personality's rule.
