@@ -182,6 +182,65 @@ impl Pte {
     }
 }
 
+/// A swap entry: the non-present PTE Linux leaves where a page was swapped
+/// out (`arch/x86/include/asm/pgtable_64.h`). The MMU ignores every bit of
+/// a non-present entry, so the kernel keeps the page's place on swap there:
+///
+/// ```text
+///  63 .. 59   58 ......................... 9   8   7   6  5   4   3   2   1   0
+/// +--------+-------------------------------+---+---+-----+---+---+---+---+---+
+/// |  TYPE  |  ~OFFSET (inverted, for L1TF) | 0 | 0 | A D | - | E |UFD|SD | 0 |
+/// +--------+-------------------------------+---+---+-----+---+---+---+---+---+
+/// ```
+///
+/// P (bit 0) is clear; bit 8 must be clear too, or the entry would read as
+/// a PROT_NONE page (`_PAGE_PROTNONE`); bit 7 is clear because
+/// `pmd_present` tests PSE. A and D are never used (an erratum lets the
+/// hardware set them in non-present entries). The offset is stored
+/// inverted so that the "frame" such an entry would name lies above real
+/// memory (the L1 Terminal Fault mitigation). Bit 3 is
+/// `_PAGE_SWP_EXCLUSIVE`: the page was the process's alone when it went
+/// out, so it comes back writable without a copy-on-write check.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct SwapPte {
+    /// The swap area (`swp_type`, an index into `swap_info`).
+    pub area: u8,
+    /// The slot on the area (`swp_offset`).
+    pub offset: u64,
+    /// `_PAGE_SWP_EXCLUSIVE`.
+    pub exclusive: bool,
+}
+
+impl SwapPte {
+    /// `SWP_OFFSET_SHIFT`: where the inverted offset starts, before the
+    /// shift right by `SWP_TYPE_BITS` (5).
+    const OFFSET_SHIFT: u32 = 14;
+    const TYPE_SHIFT: u32 = 59;
+    /// `_PAGE_SWP_EXCLUSIVE` (= `_PAGE_PWT`).
+    pub const EXCLUSIVE: u64 = 1 << 3;
+
+    /// `__swp_entry(type, offset)`, with the exclusive bit.
+    pub fn encode(self) -> Pte {
+        let word = ((!self.offset) << Self::OFFSET_SHIFT >> 5)
+            | (u64::from(self.area) << Self::TYPE_SHIFT)
+            | if self.exclusive { Self::EXCLUSIVE } else { 0 };
+        Pte(word)
+    }
+
+    /// `__swp_type` and `__swp_offset` of a non-present entry that is
+    /// neither empty nor PROT_NONE; `None` for any other entry.
+    pub fn decode(pte: Pte) -> Option<SwapPte> {
+        if pte.is_unused() || pte.is_mapped() {
+            return None;
+        }
+        Some(SwapPte {
+            area: (pte.0 >> Self::TYPE_SHIFT) as u8,
+            offset: (!pte.0) << 5 >> Self::OFFSET_SHIFT,
+            exclusive: pte.0 & Self::EXCLUSIVE != 0,
+        })
+    }
+}
+
 /// The SDM's name of the paging structure at `level` (4 = PML4 .. 1 = PT).
 pub fn level_name(level: u8) -> &'static str {
     match level {
@@ -226,5 +285,41 @@ mod tests {
         assert_eq!(level_name(1), "PT");
         assert_eq!(level_name(9), "?");
         assert_eq!(RESERVED_ADDR_MASK, 0x000f_c000_0000_0000);
+    }
+
+    #[test]
+    fn swap_entries_are_encoded_as_linux_encodes_them() {
+        let e = |offset, exclusive| SwapPte {
+            area: 0,
+            offset,
+            exclusive,
+        };
+        assert_eq!(e(1, false).encode(), Pte(0x07ff_ffff_ffff_fc00));
+        assert_eq!(e(1, true).encode(), Pte(0x07ff_ffff_ffff_fc08));
+        assert_eq!(e(2, false).encode(), Pte(0x07ff_ffff_ffff_fa00));
+        assert_eq!(e(512, false).encode(), Pte(0x07ff_ffff_fffb_fe00));
+    }
+
+    #[test]
+    fn a_swap_entry_decodes_to_its_area_slot_and_exclusive_bit() {
+        for (area, offset, exclusive) in [(0, 1, true), (3, 16383, false), (27, 1 << 40, true)] {
+            let s = SwapPte {
+                area,
+                offset,
+                exclusive,
+            };
+            let pte = s.encode();
+            assert!(!pte.is_present() && !pte.is_mapped() && !pte.is_unused());
+            assert_eq!(SwapPte::decode(pte), Some(s));
+        }
+    }
+
+    #[test]
+    fn only_a_swap_entry_decodes_as_one() {
+        assert_eq!(SwapPte::decode(Pte(0)), None);
+        let page = Pte::new(Pfn(5), PteFlags::PRESENT);
+        assert_eq!(SwapPte::decode(page), None);
+        let protnone = Pte::new(Pfn(5), PteFlags::PROTNONE);
+        assert_eq!(SwapPte::decode(protnone), None);
     }
 }
