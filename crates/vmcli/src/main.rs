@@ -9,11 +9,20 @@
 //! its end, 2 when a line could not be parsed (after printing
 //! `LINE error MESSAGE`), 3 when `--check` found a broken invariant, 1 for
 //! bad usage or an unreadable file.
+//!
+//! ```text
+//! vmplay ostep-policy [paging-policy.py's options]
+//! ```
+//!
+//! is OSTEP's page-replacement homework, printing exactly what
+//! `paging-policy.py` prints (`ostep_policy.rs`).
 #![forbid(unsafe_code)]
 
 use std::io::{self, Read, Write};
 use std::process::ExitCode;
 use vmscript::Runner;
+
+mod ostep_policy;
 
 const USAGE: &str = "\
 vmplay - a simulated Linux virtual-memory subsystem
@@ -21,6 +30,8 @@ vmplay - a simulated Linux virtual-memory subsystem
 Usage:
   vmplay run [--trace] [--check] FILE.vms
                                     run a scenario and print its results
+  vmplay ostep-policy [OPTIONS]     OSTEP's paging-policy.py, same options,
+                                    same output (-h lists its options)
   vmplay --help                     show this help
   vmplay --version                  show the version
 
@@ -100,6 +111,9 @@ fn run(text: &str, trace: bool, check: bool, out: &mut impl Write) -> io::Result
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("ostep-policy") {
+        return ostep_policy_main(&args[1..]);
+    }
     if args.iter().any(|a| a == "--help" || a == "-h")
         || args.first().map(String::as_str) == Some("help")
     {
@@ -159,5 +173,38 @@ fn main() -> ExitCode {
             }
         }
         Some(other) => usage_error(&format!("unknown command '{other}'")),
+    }
+}
+
+/// `vmplay ostep-policy ARGS`: parse as optparse does, run, and exit as
+/// Python would (0, or 1 where it stops with a traceback or `exit(1)`).
+fn ostep_policy_main(args: &[String]) -> ExitCode {
+    let opts = match ostep_policy::parse_args(args) {
+        Ok(ostep_policy::Command::Help) => {
+            print!("{}", ostep_policy::HELP);
+            return ExitCode::SUCCESS;
+        }
+        Ok(ostep_policy::Command::Run(o)) => o,
+        Err(msg) => {
+            eprintln!("vmplay ostep-policy: {msg}");
+            eprintln!("Try 'vmplay ostep-policy --help'.");
+            return ExitCode::from(1);
+        }
+    };
+    let mut out = io::BufWriter::new(io::stdout().lock());
+    let ended = ostep_policy::run(&opts, &mut out).and_then(|e| out.flush().map(|()| e));
+    match ended {
+        Ok(ostep_policy::Ended::Done) => ExitCode::SUCCESS,
+        Ok(ostep_policy::Ended::Failed(msg)) => {
+            if let Some(msg) = msg {
+                eprintln!("vmplay ostep-policy: {msg}");
+            }
+            ExitCode::from(1)
+        }
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("vmplay: writing output: {e}");
+            ExitCode::from(1)
+        }
     }
 }

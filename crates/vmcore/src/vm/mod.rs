@@ -14,6 +14,7 @@ pub(crate) mod mapops;
 mod mincore;
 pub mod object;
 mod place;
+pub mod policy;
 mod populate;
 mod protect;
 mod reclaim;
