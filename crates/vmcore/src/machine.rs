@@ -265,11 +265,8 @@ impl Machine {
     /// A machine with one process, `p1` (pid 1), and nothing mapped but
     /// its stack.
     pub fn new(cfg: MachineConfig) -> Machine {
-        let mut ev = EventLog::new(cfg.events);
-        let mut phys = PhysMem::new(cfg.frames);
-        let zero_pfn = phys
-            .alloc(FrameOwner::Zero, &mut ev)
-            .expect("a fresh machine has free frames");
+        let ev = EventLog::new(cfg.events);
+        let phys = PhysMem::new(cfg.frames);
         let mut m = Machine {
             cfg,
             phys,
@@ -283,11 +280,14 @@ impl Machine {
             open_files: Slab::default(),
             next_file_serial: 1,
             files: BTreeMap::new(),
-            zero_pfn,
+            zero_pfn: Pfn(0),
             huge_zero: None,
             next_anon_vma: 1,
             cpu: (0, Pfn(0), 0),
         };
+        m.zero_pfn = m
+            .alloc_page(FrameOwner::Zero)
+            .expect("a fresh machine has free frames");
         let pid = m
             .spawn(None)
             .expect("a fresh machine has room for one process");

@@ -120,7 +120,7 @@ impl Machine {
         {
             return Ok(false); // SCAN_PTE_NON_PRESENT
         }
-        let Some(base) = self.phys.alloc_huge(|_| FrameOwner::None, &mut self.ev) else {
+        let Ok(base) = self.alloc_huge_run(|_| FrameOwner::None) else {
             return Err(enomem("no free 2 MiB run of frames"));
         };
         // `__collapse_huge_page_copy`: what the process sees, page by page.
@@ -193,16 +193,14 @@ impl Machine {
         {
             return Ok(true);
         }
-        let Some(base) = self.phys.alloc_huge(
-            |i| FrameOwner::Cache {
-                object: obj,
-                index: first + i,
-            },
-            &mut self.ev,
-        ) else {
+        let Ok(base) = self.alloc_huge_run(|i| FrameOwner::Cache {
+            object: obj,
+            index: first + i,
+        }) else {
             return Err(enomem("no free 2 MiB run of frames"));
         };
         // The new folio takes the cached pages' contents, holes as zeros.
+        let o = self.objects.get(obj).expect("live object");
         let old: Vec<(u64, Pfn)> = o
             .pages
             .range(range.clone())

@@ -179,10 +179,7 @@ impl Machine {
                 refs: 1,
                 lazyfree: false,
             });
-            let Some(pfn) = self
-                .phys
-                .alloc(FrameOwner::Anon { anon: new_id }, &mut self.ev)
-            else {
+            let Ok(pfn) = self.alloc_page(FrameOwner::Anon { anon: new_id }) else {
                 self.anons.remove(new_id);
                 return Err(AccessError::OutOfMemory);
             };
@@ -249,7 +246,7 @@ impl Machine {
         copy_from: Option<Pfn>,
     ) -> Result<Pfn, AccessError> {
         let id = self.anons.next_id();
-        let Some(pfn) = self.phys.alloc(FrameOwner::Anon { anon: id }, &mut self.ev) else {
+        let Ok(pfn) = self.alloc_page(FrameOwner::Anon { anon: id }) else {
             return Err(AccessError::OutOfMemory);
         };
         if let Some(src) = copy_from {
@@ -414,12 +411,12 @@ impl Machine {
         if access != Access::Write {
             let zero = match self.huge_zero {
                 Some(z) => z,
-                None => match self.phys.alloc_huge(|_| FrameOwner::Zero, &mut self.ev) {
-                    Some(z) => {
+                None => match self.alloc_huge_run(|_| FrameOwner::Zero) {
+                    Ok(z) => {
                         self.huge_zero = Some(z);
                         z
                     }
-                    None => return Ok(false),
+                    Err(_) => return Ok(false),
                 },
             };
             self.anon_vma_prepare(pid, e.start);
@@ -429,7 +426,7 @@ impl Machine {
         }
         let mut e = e.clone();
         self.amap_ensure(pid, &mut e);
-        let Some(base) = self.phys.alloc_huge(|_| FrameOwner::None, &mut self.ev) else {
+        let Ok(base) = self.alloc_huge_run(|_| FrameOwner::None) else {
             return Ok(false);
         };
         if let Err(err) = self.pmap_enter_huge(pid, block, base, true, exec) {

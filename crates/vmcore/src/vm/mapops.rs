@@ -226,8 +226,8 @@ impl Machine {
             return Some(pfn);
         }
         let pfn = self
-            .phys
-            .alloc(FrameOwner::Cache { object: obj, index }, &mut self.ev)?;
+            .alloc_page(FrameOwner::Cache { object: obj, index })
+            .ok()?;
         self.objects.get_mut(obj)?.pages.insert(index, pfn);
         Some(pfn)
     }

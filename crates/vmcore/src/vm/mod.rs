@@ -10,4 +10,5 @@ mod fault;
 pub mod map;
 mod mapops;
 pub mod object;
+mod page_alloc;
 pub mod slab;
