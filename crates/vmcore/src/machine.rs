@@ -555,6 +555,8 @@ impl Machine {
     /// kernel's `set_page_dirty` in `zap_pte_range`), so a page-cache page
     /// written through a mapping is known to need writing back.
     pub(crate) fn zap(&mut self, pid: Pid, start: u64, end: u64) {
+        // Leaves of locked entries are about to go: unwire their frames.
+        self.unwire_range(pid, start, end);
         let Some(p) = self.procs.get_mut(&pid) else {
             return;
         };

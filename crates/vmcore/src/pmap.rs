@@ -1300,6 +1300,38 @@ impl Pmap {
         }
         visit(phys, self.cr3, 4, 0, &mut f);
     }
+
+    /// [`Pmap::for_each_leaf`] for the leaves that meet `[start, end)` only
+    /// (a 2 MiB leaf across an edge is reported whole), descending only
+    /// into the tables that meet the range.
+    pub fn for_each_leaf_in(
+        &self,
+        phys: &PhysMem,
+        start: VirtAddr,
+        end: VirtAddr,
+        mut f: impl FnMut(VirtAddr, Pte, u8),
+    ) {
+        type Visit<'a> = &'a mut dyn FnMut(VirtAddr, Pte, u8);
+        fn visit(phys: &PhysMem, t: Pfn, level: u8, base: u64, s: u64, e: u64, f: Visit) {
+            let Some((first, last)) = span_indices(level, base, s, e) else {
+                return;
+            };
+            let shift = shift_of(level);
+            for idx in first..=last {
+                let en = rd(phys, t, idx);
+                if !en.is_mapped() {
+                    continue;
+                }
+                let l = base + ((idx as u64) << shift);
+                if level == 1 || (level == 2 && en.is_huge()) {
+                    f(canon(l), en, level);
+                } else {
+                    visit(phys, en.pfn(), level - 1, l, s, e, f);
+                }
+            }
+        }
+        visit(phys, self.cr3, 4, 0, lin(start.0), lin(end.0), &mut f);
+    }
 }
 
 /// Call `f(index, entry)` for the non-zero entries of `table` in index

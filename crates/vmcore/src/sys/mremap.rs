@@ -374,6 +374,8 @@ impl Machine {
             // PROTNONE entries move as they were: mapped, inaccessible.
             self.pmap_protect(pid, dest, dest + old_len, ne.prot);
         }
+        // The zap unwired the source; a locked destination wires them again.
+        self.wire_range(pid, dest, dest + old_len);
         if dontunmap {
             // `copy_vma` merges the new range into a neighbour when it can,
             // and the whole source entry (never split by the kernel) may be
@@ -419,6 +421,8 @@ impl Machine {
                 unlock.extend(other);
             }
             for s in unlock {
+                let end = self.procs[&pid].map.entry(s).end;
+                self.unwire_range(pid, s, end);
                 self.proc_mut(pid)
                     .map
                     .entries

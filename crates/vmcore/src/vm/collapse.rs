@@ -167,6 +167,9 @@ impl Machine {
         if e.prot.is_empty() {
             self.pmap_protect(pid, block, block + HUGE_PAGE_SIZE, e.prot);
         }
+        // The block's old leaves were zapped (and unwired): a locked entry
+        // wires the new PMD's frames.
+        self.wire_range(pid, block, block + HUGE_PAGE_SIZE);
         self.ev.push_with(|| Event::HugeCollapse {
             pid,
             va: VirtAddr(block),

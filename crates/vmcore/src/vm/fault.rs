@@ -43,6 +43,22 @@ impl Machine {
                 None => return Err(self.signal(pid, va, SignalCode::SegvMaperr)),
             },
         };
+        if e.flags.contains(VmFlags::LOCKED) {
+            // What the fault maps in a locked entry is wired (vm/wire.rs).
+            return self.fault_locked(pid, e, va, access, code);
+        }
+        self.resolve_fault(pid, e, va, access, code)
+    }
+
+    /// The fault once its entry `e` is known (grown, for a stack).
+    pub(crate) fn resolve_fault(
+        &mut self,
+        pid: Pid,
+        e: Entry,
+        va: u64,
+        access: Access,
+        code: u32,
+    ) -> Result<(), AccessError> {
         let page = va & !(PAGE_SIZE - 1);
         if self.procs[&pid].guards.contains(&page) {
             return Err(self.signal(pid, va, SignalCode::SegvMaperr));

@@ -12,3 +12,4 @@ mod mapops;
 pub mod object;
 mod page_alloc;
 pub mod slab;
+mod wire;
