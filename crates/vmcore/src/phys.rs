@@ -195,9 +195,9 @@ pub struct PhysMem {
     /// Allocation requests ever made (single frames and huge runs alike),
     /// counted at the one choke point, [`PhysMem::admit`].
     requests: u64,
-    /// Requests numbered `from..from + count` fail (see
-    /// [`PhysMem::fail_allocs`]).
-    failing: Option<(u64, u64)>,
+    /// Requests numbered `from..from + count` fail, as `(from, count)`
+    /// (see [`PhysMem::fail_allocs`]; `(0, 0)`: none).
+    failing: (u64, u64),
     /// The sum of every frame's `wired` count.
     wired_total: u64,
 }
@@ -227,7 +227,7 @@ impl PhysMem {
             kinds: vec![FrameKind::Free as u8; total as usize],
             scratch: FrameDesc::FREE,
             requests: 0,
-            failing: None,
+            failing: (0, 0),
             wired_total: 0,
         }
     }
@@ -240,9 +240,8 @@ impl PhysMem {
     fn admit(&mut self) -> bool {
         let n = self.requests;
         self.requests += 1;
-        !self
-            .failing
-            .is_some_and(|(from, count)| n >= from && n - from < count)
+        let (from, count) = self.failing;
+        n.wrapping_sub(from) >= count
     }
 
     /// Deterministic failure injection: of the allocation requests from
@@ -250,7 +249,10 @@ impl PhysMem {
     /// fail as if memory had run out (`u64::MAX`: all of them). `None`
     /// clears it. For tests of the paths that run out of memory.
     pub fn fail_allocs(&mut self, plan: Option<(u64, u64)>) {
-        self.failing = plan.map(|(after, count)| (self.requests.saturating_add(after), count));
+        self.failing = plan.map_or((0, 0), |(after, count)| {
+            let from = self.requests.saturating_add(after);
+            (from, count.min(u64::MAX - from))
+        });
     }
 
     /// Allocation requests made so far, served or refused.
@@ -735,6 +737,27 @@ mod tests {
         assert_eq!(m.alloc(FrameOwner::Zero, &mut e), None);
         assert_eq!(m.alloc_huge(|_| FrameOwner::Zero, &mut e), None);
         assert_eq!(m.free_frames(), 0);
+    }
+
+    #[test]
+    fn injected_failures_refuse_exactly_their_requests() {
+        let mut m = PhysMem::new(1024);
+        let mut e = EventLog::new(false);
+        m.alloc(FrameOwner::Zero, &mut e).unwrap();
+        // Of the next requests, serve 2, refuse 2 (a huge run counts one).
+        m.fail_allocs(Some((2, 2)));
+        assert!(m.alloc(FrameOwner::Zero, &mut e).is_some());
+        assert!(m.alloc(FrameOwner::Zero, &mut e).is_some());
+        assert_eq!(m.alloc_huge(|_| FrameOwner::Zero, &mut e), None);
+        assert_eq!(m.alloc(FrameOwner::Zero, &mut e), None);
+        assert_eq!(m.free_frames(), 1024 - 3, "a refusal takes nothing");
+        assert!(m.alloc_huge(|_| FrameOwner::Zero, &mut e).is_some());
+        assert_eq!(m.alloc_requests(), 6);
+        // From now on, everything fails until cleared.
+        m.fail_allocs(Some((0, u64::MAX)));
+        assert_eq!(m.alloc(FrameOwner::Zero, &mut e), None);
+        m.fail_allocs(None);
+        assert!(m.alloc(FrameOwner::Zero, &mut e).is_some());
     }
 
     #[test]

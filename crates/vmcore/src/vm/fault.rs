@@ -43,15 +43,25 @@ impl Machine {
                 None => return Err(self.signal(pid, va, SignalCode::SegvMaperr)),
             },
         };
-        if e.flags.contains(VmFlags::LOCKED) {
-            // What the fault maps in a locked entry is wired (vm/wire.rs).
-            return self.fault_locked(pid, e, va, access, code);
+        // What a fault maps in a locked entry is wired (vm/wire.rs).
+        let locked = e
+            .flags
+            .contains(VmFlags::LOCKED)
+            .then(|| self.fault_unwire(pid, va));
+        let r = self.resolve_fault(pid, e, va, access, code);
+        if let Some(span) = locked {
+            self.fault_rewire(pid, span);
         }
-        self.resolve_fault(pid, e, va, access, code)
+        r
     }
 
     /// The fault once its entry `e` is known (grown, for a stack).
-    pub(crate) fn resolve_fault(
+    /// Inlined (with `fault_zero` and `thp_eligible`) into the CPU's
+    /// fault path as one body, as it was before the wiring bracket split
+    /// it off: otherwise `mmap64k_touch16_munmap` runs 1.3% more
+    /// instructions.
+    #[inline(always)]
+    fn resolve_fault(
         &mut self,
         pid: Pid,
         e: Entry,
@@ -233,6 +243,7 @@ impl Machine {
     /// Untouched private anonymous memory: a read maps the shared zero page
     /// read-only (`do_anonymous_page`); a write takes a fresh zeroed frame
     /// into a new anon (UVM case 2B with no object).
+    #[inline(always)]
     fn fault_zero(
         &mut self,
         pid: Pid,
@@ -373,6 +384,7 @@ impl Machine {
     /// entries of private anonymous memory, for a 2 MiB-aligned block the
     /// entry covers whole, when nothing is mapped in it yet
     /// (`thp_vma_allowable_order`, `pmd_none`).
+    #[inline(always)]
     fn thp_eligible(&self, pid: Pid, e: &Entry, page: u64) -> bool {
         if e.object.is_some()
             || !e.flags.contains(VmFlags::HUGEPAGE)

@@ -20,7 +20,8 @@
 //!
 //! - leaves removed: [`Machine::zap`] unwires first (munmap, exit, mremap's
 //!   source, truncation, MADV_DONTNEED_LOCKED, collapse);
-//! - leaves made by a fault in a locked entry: [`Machine::fault_locked`]
+//! - leaves made by a fault in a locked entry: [`Machine::fault_unwire`]
+//!   and [`Machine::fault_rewire`] around it
 //!   (populate, mlock, MCL_ONFAULT/MLOCK_ONFAULT faults, copy-on-write);
 //! - leaves moved or made outside faults: mremap's destination and a
 //!   collapsed PMD are wired after they are entered;
@@ -33,12 +34,10 @@
 //! tables and entries and compares.
 
 use crate::addr::{HUGE_PAGE_SIZE, PAGE_SIZE, PAGES_PER_HUGE, Pfn, VirtAddr};
-use crate::arch::x86_64::mmu::Access;
 use crate::event::Pid;
 use crate::flags::VmFlags;
-use crate::machine::{AccessError, Machine};
+use crate::machine::Machine;
 use crate::phys::FrameOwner;
-use crate::vm::map::Entry;
 
 impl Machine {
     /// Count the frames mapped in the locked entries of `[start, end)` of
@@ -51,10 +50,15 @@ impl Machine {
 
     /// Undo [`Machine::wire_range`] for the same state of `[start, end)`
     /// (`munlock_vma_pages_range`). Free when nothing is wired anywhere.
+    #[inline]
     pub(crate) fn unwire_range(&mut self, pid: Pid, start: u64, end: u64) {
-        if self.phys.wired_total() == 0 {
-            return;
+        if self.phys.wired_total() != 0 {
+            self.unwire_locked(pid, start, end);
         }
+    }
+
+    #[inline(never)]
+    fn unwire_locked(&mut self, pid: Pid, start: u64, end: u64) {
         for pfn in self.locked_frames(pid, start, end) {
             self.phys.unwire(pfn);
         }
@@ -88,44 +92,60 @@ impl Machine {
         out
     }
 
-    /// A fault in the locked entry `e`: resolve it and wire what it mapped
-    /// (`handle_mm_fault` then `mlock_folio` in `set_pte_range` /
-    /// `do_huge_pmd_anonymous_page`).
-    ///
-    /// The bracket is the faulting page, or its whole 2 MiB block when a
-    /// huge leaf maps it before or after: a huge leaf only appears where
-    /// the block had no leaf at all, and one that goes (split to 4 KiB
-    /// PTEs) leaves its other pages mapped as they were.
-    pub(crate) fn fault_locked(
-        &mut self,
-        pid: Pid,
-        e: Entry,
-        va: u64,
-        access: Access,
-        code: u32,
-    ) -> Result<(), AccessError> {
+    /// Before a fault in a locked entry (`handle_mm_fault` then
+    /// `mlock_folio` in `set_pte_range` / `do_huge_pmd_anonymous_page`):
+    /// unwire the faulting page, or its whole 2 MiB block if a huge leaf
+    /// maps it. [`Machine::fault_rewire`] wires the same span (or the
+    /// block, if a huge leaf maps the page now) once the fault is done: a
+    /// huge leaf only appears where the block had no leaf at all, and one
+    /// that goes (split to 4 KiB PTEs) leaves its other pages mapped as
+    /// they were. Out of line, so the ordinary fault path stays as it was.
+    #[cold]
+    #[inline(never)]
+    pub(crate) fn fault_unwire(&mut self, pid: Pid, va: u64) -> FaultSpan {
         let page = va & !(PAGE_SIZE - 1);
-        let block = page & !(HUGE_PAGE_SIZE - 1);
-        let huge_here = |m: &Machine| {
-            m.procs
-                .get(&pid)
-                .and_then(|p| p.pmap.lookup(&m.phys, VirtAddr(page)))
-                .is_some_and(|x| x.huge)
+        let span = FaultSpan {
+            page,
+            huge: self.huge_at(pid, page),
         };
-        let span = |huge: bool| {
-            if huge {
-                (block, block + HUGE_PAGE_SIZE)
-            } else {
-                (page, page + PAGE_SIZE)
-            }
-        };
-        let was_huge = huge_here(self);
-        let (s, t) = span(was_huge);
+        let (s, t) = span.range();
         self.unwire_range(pid, s, t);
-        let r = self.resolve_fault(pid, e, va, access, code);
-        let (s, t) = span(was_huge || huge_here(self));
+        span
+    }
+
+    /// After the fault: see [`Machine::fault_unwire`].
+    #[cold]
+    #[inline(never)]
+    pub(crate) fn fault_rewire(&mut self, pid: Pid, mut span: FaultSpan) {
+        span.huge |= self.huge_at(pid, span.page);
+        let (s, t) = span.range();
         self.wire_range(pid, s, t);
-        r
+    }
+
+    fn huge_at(&self, pid: Pid, page: u64) -> bool {
+        self.procs
+            .get(&pid)
+            .and_then(|p| p.pmap.lookup(&self.phys, VirtAddr(page)))
+            .is_some_and(|x| x.huge)
+    }
+}
+
+/// What a fault in a locked entry unwired: the faulting page, or its 2 MiB
+/// block when `huge`.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct FaultSpan {
+    page: u64,
+    huge: bool,
+}
+
+impl FaultSpan {
+    fn range(self) -> (u64, u64) {
+        if self.huge {
+            let block = self.page & !(HUGE_PAGE_SIZE - 1);
+            (block, block + HUGE_PAGE_SIZE)
+        } else {
+            (self.page, self.page + PAGE_SIZE)
+        }
     }
 }
 
