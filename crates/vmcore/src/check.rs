@@ -14,13 +14,16 @@
 //!    maps the page the entry says (the anon's frame, else the object's
 //!    cache frame, else the zero page) and is no more permissive than the
 //!    entry; a writable private page is exclusively owned.
-//! 7. Each frame's mapcount equals the leaf PTEs that map it.
+//! 7. Each frame's mapcount equals the leaf PTEs that map it; its wired
+//!    count equals the pages of VM_LOCKED entries whose leaf maps it (the
+//!    zero pages never count; see `vm/wire.rs`).
 //! 8. TLB coherence: every cached translation is what a walk would give
 //!    now, with no more permission than the PTE.
 
 use crate::addr::{PAGE_SIZE, PAGES_PER_HUGE, Pfn, VirtAddr};
 use crate::arch::x86_64::mmu::{self, WalkOutcome};
 use crate::arch::x86_64::pte::PteFlags;
+use crate::flags::VmFlags;
 use crate::machine::Machine;
 use crate::phys::FrameOwner;
 use std::collections::{BTreeMap, BTreeSet};
@@ -43,6 +46,7 @@ impl Machine {
         let mut of_refs: BTreeMap<u32, u32> = BTreeMap::new();
         let mut owned: BTreeSet<u64> = BTreeSet::new();
         let mut mapcount: BTreeMap<u64, u32> = BTreeMap::new();
+        let mut wired: BTreeMap<u64, u32> = BTreeMap::new();
 
         let mut own = |pfn: Pfn, what: &str| -> Result<(), String> {
             ensure!(owned.insert(pfn.0), "frame {pfn} owned twice ({what})");
@@ -125,6 +129,13 @@ impl Machine {
                     let a = va.as_u64() + i * PAGE_SIZE;
                     let pfn = pte.pfn().add(i);
                     *mapcount.entry(pfn.0).or_default() += 1;
+                    if p.map
+                        .find(a)
+                        .is_some_and(|e| e.flags.contains(VmFlags::LOCKED))
+                        && self.phys.desc(pfn).owner != FrameOwner::Zero
+                    {
+                        *wired.entry(pfn.0).or_default() += 1;
+                    }
                     if let Err(x) = self.check_leaf(pid, a, pfn, pte.flags()) {
                         err = Some(x);
                         return;
@@ -249,8 +260,20 @@ impl Machine {
             allocated.len(),
             self.phys.total_frames()
         );
-        // 7. mapcounts
+        // 7. mapcounts and wiring
+        let wired_sum: u64 = wired.values().map(|&w| w as u64).sum();
+        ensure!(
+            self.phys.wired_total() == wired_sum,
+            "wired total {} but locked mappings {wired_sum}",
+            self.phys.wired_total()
+        );
         for &pfn in &allocated {
+            let want = wired.get(&pfn).copied().unwrap_or(0);
+            let have = self.phys.desc(Pfn(pfn)).wired;
+            ensure!(
+                have == want,
+                "frame {pfn}: wired {have} but {want} locked mappings map it"
+            );
             // A page-table frame's count is its used entries instead.
             if matches!(self.phys.desc(Pfn(pfn)).owner, FrameOwner::PageTable { .. }) {
                 continue;

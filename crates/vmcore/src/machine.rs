@@ -274,11 +274,8 @@ impl Machine {
     /// A machine with one process, `p1` (pid 1), and nothing mapped but
     /// its stack.
     pub fn new(cfg: MachineConfig) -> Machine {
-        let mut ev = EventLog::new(cfg.events);
-        let mut phys = PhysMem::new(cfg.frames);
-        let zero_pfn = phys
-            .alloc(FrameOwner::Zero, &mut ev)
-            .expect("a fresh machine has free frames");
+        let ev = EventLog::new(cfg.events);
+        let phys = PhysMem::new(cfg.frames);
         let mut m = Machine {
             cfg,
             phys,
@@ -292,12 +289,15 @@ impl Machine {
             open_files: Slab::default(),
             next_file_serial: 1,
             files: BTreeMap::new(),
-            zero_pfn,
+            zero_pfn: Pfn(0),
             huge_zero: None,
             next_anon_vma: 1,
             cpu: (0, Pfn(0), 0),
             task_size: cfg.personality.layout.task_size,
         };
+        m.zero_pfn = m
+            .alloc_page(FrameOwner::Zero)
+            .expect("a fresh machine has free frames");
         let pid = m
             .spawn(None)
             .expect("a fresh machine has room for one process");
@@ -611,6 +611,8 @@ impl Machine {
     /// kernel's `set_page_dirty` in `zap_pte_range`), so a page-cache page
     /// written through a mapping is known to need writing back.
     pub(crate) fn zap(&mut self, pid: Pid, start: u64, end: u64) {
+        // Leaves of locked entries are about to go: unwire their frames.
+        self.unwire_range(pid, start, end);
         let Some(p) = self.procs.get_mut(&pid) else {
             return;
         };

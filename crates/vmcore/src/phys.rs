@@ -192,6 +192,14 @@ pub struct PhysMem {
     kinds: Vec<u8>,
     /// Returned by `desc_mut` for an out-of-range frame (never read back).
     scratch: FrameDesc,
+    /// Allocation requests ever made (single frames and huge runs alike),
+    /// counted at the one choke point, [`PhysMem::admit`].
+    requests: u64,
+    /// Requests numbered `from..from + count` fail, as `(from, count)`
+    /// (see [`PhysMem::fail_allocs`]; `(0, 0)`: none).
+    failing: (u64, u64),
+    /// The sum of every frame's `wired` count.
+    wired_total: u64,
 }
 
 impl fmt::Debug for PhysMem {
@@ -218,7 +226,38 @@ impl PhysMem {
             frames: Vec::new(),
             kinds: vec![FrameKind::Free as u8; total as usize],
             scratch: FrameDesc::FREE,
+            requests: 0,
+            failing: (0, 0),
+            wired_total: 0,
         }
+    }
+
+    /// The choke point every allocation passes, single frame or huge run,
+    /// whoever asks (the VM layer's funnel, `vm/page_alloc.rs`, or the pmap
+    /// for its page-table frames): it numbers the request and says whether
+    /// it may proceed. A refused request changes nothing else.
+    #[inline]
+    fn admit(&mut self) -> bool {
+        let n = self.requests;
+        self.requests += 1;
+        let (from, count) = self.failing;
+        n.wrapping_sub(from) >= count
+    }
+
+    /// Deterministic failure injection: of the allocation requests from
+    /// now on, the first `after` are served as usual and the next `count`
+    /// fail as if memory had run out (`u64::MAX`: all of them). `None`
+    /// clears it. For tests of the paths that run out of memory.
+    pub fn fail_allocs(&mut self, plan: Option<(u64, u64)>) {
+        self.failing = plan.map_or((0, 0), |(after, count)| {
+            let from = self.requests.saturating_add(after);
+            (from, count.min(u64::MAX - from))
+        });
+    }
+
+    /// Allocation requests made so far, served or refused.
+    pub fn alloc_requests(&self) -> u64 {
+        self.requests
     }
 
     pub fn total_frames(&self) -> u64 {
@@ -242,6 +281,9 @@ impl PhysMem {
     /// => order is deterministic: the most recently freed frame first, else
     ///    the lowest never-used one.
     pub fn alloc(&mut self, owner: FrameOwner, ev: &mut EventLog) -> Option<Pfn> {
+        if !self.admit() {
+            return None;
+        }
         let pfn = if let Some(p) = self.free_stack.pop() {
             p as u64
         } else if self.bump < self.total {
@@ -287,6 +329,9 @@ impl PhysMem {
         owner: impl Fn(u64) -> FrameOwner,
         ev: &mut EventLog,
     ) -> Option<Pfn> {
+        if !self.admit() {
+            return None;
+        }
         let start = self.find_huge_run()?;
         for i in 0..PAGES_PER_HUGE {
             self.take(start + i, owner(i));
@@ -345,6 +390,7 @@ impl PhysMem {
         }
         let f = &mut self.frames[pfn.index()];
         debug_assert!(f.desc.mapcount == 0, "freeing mapped frame {pfn}");
+        debug_assert!(f.desc.wired == 0, "freeing wired frame {pfn}");
         debug_assert!(
             f.table_entries == 0,
             "freeing page table {pfn} with entries"
@@ -419,6 +465,33 @@ impl PhysMem {
         if let Some(k) = self.kinds.get_mut(pfn.index()) {
             *k = (*k & 0x7f) | if shared { SHARED_BIT } else { 0 };
         }
+    }
+
+    /// One more locked mapping maps `pfn` (`mlock_folio`; UVM's
+    /// `uvm_pagewire`): while wired, reclaim must leave the frame alone.
+    pub fn wire(&mut self, pfn: Pfn) {
+        if self.is_allocated(pfn) {
+            let d = self.desc_mut(pfn);
+            d.wired = d.wired.saturating_add(1);
+            self.wired_total += 1;
+        }
+    }
+
+    /// One locked mapping of `pfn` fewer (`munlock_folio`, `uvm_pageunwire`).
+    pub fn unwire(&mut self, pfn: Pfn) {
+        if self.is_allocated(pfn) && self.desc(pfn).wired > 0 {
+            self.desc_mut(pfn).wired -= 1;
+            self.wired_total -= 1;
+        } else {
+            debug_assert!(false, "unwire of frame {pfn}, which is not wired");
+        }
+    }
+
+    /// The sum of every frame's wired count (0: nothing is locked, and an
+    /// unwiring pass can be skipped).
+    #[inline]
+    pub fn wired_total(&self) -> u64 {
+        self.wired_total
     }
 
     pub fn set_owner(&mut self, pfn: Pfn, owner: FrameOwner) {
@@ -664,6 +737,27 @@ mod tests {
         assert_eq!(m.alloc(FrameOwner::Zero, &mut e), None);
         assert_eq!(m.alloc_huge(|_| FrameOwner::Zero, &mut e), None);
         assert_eq!(m.free_frames(), 0);
+    }
+
+    #[test]
+    fn injected_failures_refuse_exactly_their_requests() {
+        let mut m = PhysMem::new(1024);
+        let mut e = EventLog::new(false);
+        m.alloc(FrameOwner::Zero, &mut e).unwrap();
+        // Of the next requests, serve 2, refuse 2 (a huge run counts one).
+        m.fail_allocs(Some((2, 2)));
+        assert!(m.alloc(FrameOwner::Zero, &mut e).is_some());
+        assert!(m.alloc(FrameOwner::Zero, &mut e).is_some());
+        assert_eq!(m.alloc_huge(|_| FrameOwner::Zero, &mut e), None);
+        assert_eq!(m.alloc(FrameOwner::Zero, &mut e), None);
+        assert_eq!(m.free_frames(), 1024 - 3, "a refusal takes nothing");
+        assert!(m.alloc_huge(|_| FrameOwner::Zero, &mut e).is_some());
+        assert_eq!(m.alloc_requests(), 6);
+        // From now on, everything fails until cleared.
+        m.fail_allocs(Some((0, u64::MAX)));
+        assert_eq!(m.alloc(FrameOwner::Zero, &mut e), None);
+        m.fail_allocs(None);
+        assert!(m.alloc(FrameOwner::Zero, &mut e).is_some());
     }
 
     #[test]

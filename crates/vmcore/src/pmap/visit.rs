@@ -93,4 +93,29 @@ impl Pmap {
             }
         }
     }
+
+    /// [`Pmap::for_each_leaf`] for the leaves that meet `[start, end)` only
+    /// (a 2 MiB leaf across an edge is reported whole), descending only
+    /// into the tables that meet the range.
+    pub fn for_each_leaf_in(
+        &self,
+        phys: &PhysMem,
+        start: VirtAddr,
+        end: VirtAddr,
+        mut f: impl FnMut(VirtAddr, Pte, u8),
+    ) {
+        let Some((s, e)) = page_span(start, end) else {
+            return;
+        };
+        let walk = Walk {
+            counted: true,
+            ..Walk::LEAVES
+        };
+        let mut c = Cursor::new(phys, self.cr3, s, e, walk);
+        while let Some(step) = c.next(phys) {
+            if let Step::Entry(s) = step {
+                f(s.va(), s.pte, s.level);
+            }
+        }
+    }
 }

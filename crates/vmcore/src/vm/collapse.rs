@@ -119,7 +119,7 @@ impl Machine {
         {
             return Ok(false); // SCAN_PTE_NON_PRESENT
         }
-        let Some(base) = self.phys.alloc_huge(|_| FrameOwner::None, &mut self.ev) else {
+        let Ok(base) = self.alloc_huge_run(|_| FrameOwner::None) else {
             return Err(enomem("no free 2 MiB run of frames"));
         };
         // `__collapse_huge_page_copy`: what the process sees, page by page.
@@ -166,6 +166,9 @@ impl Machine {
         if e.prot.is_empty() {
             self.pmap_protect(pid, block, block + HUGE_PAGE_SIZE, e.prot);
         }
+        // The block's old leaves were zapped (and unwired): a locked entry
+        // wires the new PMD's frames.
+        self.wire_range(pid, block, block + HUGE_PAGE_SIZE);
         self.ev.push_with(|| Event::HugeCollapse {
             pid,
             va: VirtAddr(block),
@@ -192,16 +195,14 @@ impl Machine {
         {
             return Ok(true);
         }
-        let Some(base) = self.phys.alloc_huge(
-            |i| FrameOwner::Cache {
-                object: obj,
-                index: first + i,
-            },
-            &mut self.ev,
-        ) else {
+        let Ok(base) = self.alloc_huge_run(|i| FrameOwner::Cache {
+            object: obj,
+            index: first + i,
+        }) else {
             return Err(enomem("no free 2 MiB run of frames"));
         };
         // The new folio takes the cached pages' contents, holes as zeros.
+        let o = self.objects.get(obj).expect("live object");
         let old: Vec<(u64, Pfn)> = o
             .pages
             .range(range.clone())

@@ -43,6 +43,32 @@ impl Machine {
                 None => return Err(self.signal(pid, va, SignalCode::SegvMaperr)),
             },
         };
+        // What a fault maps in a locked entry is wired (vm/wire.rs).
+        let locked = e
+            .flags
+            .contains(VmFlags::LOCKED)
+            .then(|| self.fault_unwire(pid, va));
+        let r = self.resolve_fault(pid, e, va, access, code);
+        if let Some(span) = locked {
+            self.fault_rewire(pid, span);
+        }
+        r
+    }
+
+    /// The fault once its entry `e` is known (grown, for a stack).
+    /// Inlined (with `fault_zero` and `thp_eligible`) into the CPU's
+    /// fault path as one body, as it was before the wiring bracket split
+    /// it off: otherwise `mmap64k_touch16_munmap` runs 1.3% more
+    /// instructions.
+    #[inline(always)]
+    fn resolve_fault(
+        &mut self,
+        pid: Pid,
+        e: Entry,
+        va: u64,
+        access: Access,
+        code: u32,
+    ) -> Result<(), AccessError> {
         let page = va & !(PAGE_SIZE - 1);
         if self.procs[&pid].guards.contains(&page) {
             return Err(self.signal(pid, va, SignalCode::SegvMaperr));
@@ -180,10 +206,7 @@ impl Machine {
                 refs: 1,
                 lazyfree: false,
             });
-            let Some(pfn) = self
-                .phys
-                .alloc(FrameOwner::Anon { anon: new_id }, &mut self.ev)
-            else {
+            let Ok(pfn) = self.alloc_page(FrameOwner::Anon { anon: new_id }) else {
                 self.anons.remove(new_id);
                 return Err(AccessError::OutOfMemory);
             };
@@ -221,6 +244,7 @@ impl Machine {
     /// Untouched private anonymous memory: a read maps the shared zero page
     /// read-only (`do_anonymous_page`); a write takes a fresh zeroed frame
     /// into a new anon (UVM case 2B with no object).
+    #[inline(always)]
     fn fault_zero(
         &mut self,
         pid: Pid,
@@ -250,7 +274,7 @@ impl Machine {
         copy_from: Option<Pfn>,
     ) -> Result<Pfn, AccessError> {
         let id = self.anons.next_id();
-        let Some(pfn) = self.phys.alloc(FrameOwner::Anon { anon: id }, &mut self.ev) else {
+        let Ok(pfn) = self.alloc_page(FrameOwner::Anon { anon: id }) else {
             return Err(AccessError::OutOfMemory);
         };
         if let Some(src) = copy_from {
@@ -361,6 +385,7 @@ impl Machine {
     /// entries of private anonymous memory, for a 2 MiB-aligned block the
     /// entry covers whole, when nothing is mapped in it yet
     /// (`thp_vma_allowable_order`, `pmd_none`).
+    #[inline(always)]
     fn thp_eligible(&self, pid: Pid, e: &Entry, page: u64) -> bool {
         if e.object.is_some()
             || !e.flags.contains(VmFlags::HUGEPAGE)
@@ -415,12 +440,12 @@ impl Machine {
         if access != Access::Write {
             let zero = match self.huge_zero {
                 Some(z) => z,
-                None => match self.phys.alloc_huge(|_| FrameOwner::Zero, &mut self.ev) {
-                    Some(z) => {
+                None => match self.alloc_huge_run(|_| FrameOwner::Zero) {
+                    Ok(z) => {
                         self.huge_zero = Some(z);
                         z
                     }
-                    None => return Ok(false),
+                    Err(_) => return Ok(false),
                 },
             };
             self.anon_vma_prepare(pid, e.start);
@@ -430,7 +455,7 @@ impl Machine {
         }
         let mut e = e.clone();
         self.amap_ensure(pid, &mut e);
-        let Some(base) = self.phys.alloc_huge(|_| FrameOwner::None, &mut self.ev) else {
+        let Ok(base) = self.alloc_huge_run(|_| FrameOwner::None) else {
             return Ok(false);
         };
         if let Err(err) = self.pmap_enter_huge(pid, block, base, true, exec) {

@@ -293,8 +293,8 @@ impl Machine {
             return Some(pfn);
         }
         let pfn = self
-            .phys
-            .alloc(FrameOwner::Cache { object: obj, index }, &mut self.ev)?;
+            .alloc_page(FrameOwner::Cache { object: obj, index })
+            .ok()?;
         self.objects.get_mut(obj)?.pages.insert(index, pfn);
         Some(pfn)
     }
@@ -633,14 +633,23 @@ impl Machine {
                 continue;
             }
             let (lo, hi) = (e.start.max(start), e.end.min(end));
+            // Locking or unlocking wires or unwires what is mapped
+            // (`mlock_vma_pages_range` in `mlock_fixup`).
+            let relock = (new ^ e.flags).contains(VmFlags::LOCKED);
             self.clip(pid, lo);
             self.clip(pid, hi);
+            if relock {
+                self.unwire_range(pid, lo, hi);
+            }
             self.proc_mut(pid)
                 .map
                 .entries
                 .get_mut(&lo)
                 .expect("clipped")
                 .flags = new;
+            if relock {
+                self.wire_range(pid, lo, hi);
+            }
             changed.push(lo);
         }
         for s in changed {

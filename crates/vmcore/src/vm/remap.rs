@@ -171,7 +171,10 @@ impl Machine {
             self.proc_mut(pid).map.entries.insert(ne);
             return Ok(dest);
         }
-        // Move the page-table entries (`move_page_tables`).
+        // Move the page-table entries (`move_page_tables`). The moved
+        // frames are unwired here and wired again below if the new entry
+        // is locked.
+        self.unwire_range(pid, addr, addr + old_len);
         self.pmap_move(pid, addr, old_len, dest);
         // Guard markers travel with the page tables.
         let guards: Vec<u64> = self.procs[&pid]
@@ -208,6 +211,7 @@ impl Machine {
             // PROTNONE entries move as they were: mapped, inaccessible.
             self.pmap_protect(pid, dest, dest + old_len, ne.prot);
         }
+        self.wire_range(pid, dest, dest + old_len);
         if dontunmap {
             // `copy_vma` merges the new range into a neighbour when it can,
             // and the whole source entry (never split by the kernel) may be
@@ -273,6 +277,8 @@ impl Machine {
                 unlock.extend(other);
             }
             for s in unlock {
+                let end = self.procs[&pid].map.entry(s).end;
+                self.unwire_range(pid, s, end);
                 self.proc_mut(pid)
                     .map
                     .entries
