@@ -157,6 +157,9 @@ pub struct Process {
     pub def_flags: VmFlags,
     pub brk_start: u64,
     pub brk: u64,
+    /// Major faults (a page read from the swap device) not yet taken by
+    /// [`Machine::take_major_faults`] (`min_flt`/`maj_flt` of the task).
+    pub maj_flt: u64,
 }
 
 /// The process table, indexed by pid (pids are never reused, so a slot
@@ -268,6 +271,13 @@ pub struct Machine {
     pub(crate) cpu: (Pid, Pfn, u16),
     /// The personality's `TASK_SIZE`, kept at hand for the access path.
     task_size: u64,
+    /// The swap area, when one is on (`swapon`).
+    pub(crate) swap: Option<crate::vm::swap::SwapArea>,
+    /// The memory limit of the processes' memory cgroup, in pages
+    /// (`memory.limit_in_bytes`); `None`: unlimited.
+    pub(crate) memlimit: Option<u64>,
+    /// Processes the OOM killer killed (their names stay taken).
+    pub(crate) oom_killed: std::collections::BTreeSet<Pid>,
 }
 
 impl Machine {
@@ -294,6 +304,9 @@ impl Machine {
             next_anon_vma: 1,
             cpu: (0, Pfn(0), 0),
             task_size: cfg.personality.layout.task_size,
+            swap: None,
+            memlimit: None,
+            oom_killed: Default::default(),
         };
         m.zero_pfn = m
             .alloc_page(FrameOwner::Zero)
@@ -351,6 +364,7 @@ impl Machine {
             fds: BTreeMap::new(),
             guards: Default::default(),
             def_flags: VmFlags::empty(),
+            maj_flt: 0,
             brk_start: self.cfg.personality.layout.brk_start,
             brk: self.cfg.personality.layout.brk_start,
         };

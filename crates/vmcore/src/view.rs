@@ -155,9 +155,18 @@ pub struct SmapsView {
     pub anon_huge_pages: u64,
     /// shmem mapped by PMDs (after MADV_COLLAPSE), `ShmemPmdMapped`.
     pub shmem_pmd_mapped: u64,
+    /// Swap entries in the range (anonymous pages swapped out, in the swap
+    /// cache or not; for shmem, the object's swapped pages), KiB.
+    pub swap: u64,
+    /// `Swap` with each anonymous entry divided among its users, KiB.
+    pub swap_pss: u64,
     pub locked: u64,
     pub vm_flags: String,
 }
+
+/// Fractional bits of the proportional set size (`PSS_SHIFT` in
+/// `fs/proc/task_mmu.c`).
+const PSS_SHIFT: u32 = 12;
 
 /// Per-page state bits of [`Machine::page_states`].
 pub mod page_bits {
@@ -484,6 +493,8 @@ impl Machine {
                 anonymous: 0,
                 anon_huge_pages: 0,
                 shmem_pmd_mapped: 0,
+                swap: 0,
+                swap_pss: 0,
                 locked: 0,
                 vm_flags: e.flags.smaps_codes(e.prot),
             };
@@ -496,7 +507,9 @@ impl Machine {
                         let kb = PAGE_SIZE / 1024;
                         v.rss += kb;
                         let mc = d.mapcount.max(1) as u64;
-                        pss_bytes += PAGE_SIZE / mc;
+                        // `smaps_account`: each page's share with
+                        // PSS_SHIFT (12) fractional bits.
+                        pss_bytes += (PAGE_SIZE << PSS_SHIFT) / mc;
                         let dirty = m.dirty || d.dirty;
                         match (mc > 1, dirty) {
                             (true, true) => v.shared_dirty += kb,
@@ -526,16 +539,26 @@ impl Machine {
                 }
                 va += PAGE_SIZE;
             }
-            v.pss = pss_bytes / 1024;
+            v.pss = (pss_bytes >> PSS_SHIFT) / 1024;
             out.push(v);
         }
         Ok(out)
     }
 
-    /// `/proc/PID/pagemap` for `n` pages from `va`: bit 63 present, bit 61
-    /// file or shared anonymous page, bit 56 exclusively mapped, bits 0-54
-    /// the frame number (root may read it).
+    /// `/proc/PID/pagemap` for `n` pages from `va`, as root reads it
+    /// (`pte_to_pagemap_entry`): bit 63 present, with bits 0-54 the frame
+    /// number; bit 62 a swap entry, with bits 0-54 `type | offset << 5`;
+    /// bit 61 a page that is not anonymous (file, shmem, memfd, the huge
+    /// zero page); bit 58 a guard region; bit 56 a present page mapped
+    /// exactly once. The shared zero page is neither file nor exclusive
+    /// (`vm_normal_page` gives no page for it).
     pub fn pagemap(&self, pid: Pid, va: u64, n: u64) -> SysResult<Vec<u64>> {
+        const PRESENT: u64 = 1 << 63;
+        const SWAP: u64 = 1 << 62;
+        const FILE: u64 = 1 << 61;
+        const GUARD: u64 = 1 << 58;
+        const EXCLUSIVE: u64 = 1 << 56;
+        const PFN_MASK: u64 = (1 << 55) - 1;
         let p = self.proc_ref(pid)?;
         let mut out = Vec::new();
         for i in 0..n.min(1 << 20) {
@@ -543,13 +566,23 @@ impl Machine {
             let mut word = 0u64;
             if let Some(m) = p.pmap.lookup(&self.phys, VirtAddr(a)) {
                 let d = self.phys.desc(m.pfn);
-                word |= 1 << 63 | (m.pfn.0 & ((1 << 55) - 1));
-                if matches!(d.owner, FrameOwner::Cache { .. }) {
-                    word |= 1 << 61;
+                word |= PRESENT | (m.pfn.0 & PFN_MASK);
+                match d.owner {
+                    FrameOwner::Zero if !m.huge => {}
+                    FrameOwner::Zero => word |= FILE,
+                    FrameOwner::Cache { .. } => {
+                        word |= FILE;
+                        if d.mapcount == 1 {
+                            word |= EXCLUSIVE;
+                        }
+                    }
+                    _ if d.mapcount == 1 => word |= EXCLUSIVE,
+                    _ => {}
                 }
-                if d.mapcount == 1 {
-                    word |= 1 << 56;
-                }
+            } else if let Some(sw) = p.pmap.swap_entry(&self.phys, VirtAddr(a)) {
+                word |= SWAP | ((u64::from(sw.area) | sw.offset << 5) & PFN_MASK);
+            } else if p.guards.contains(&a) {
+                word |= GUARD;
             }
             out.push(word);
         }

@@ -51,6 +51,7 @@ mod flush;
 #[cfg(test)]
 mod instr;
 mod ops;
+mod swap;
 #[cfg(test)]
 mod tests;
 mod visit;
@@ -169,6 +170,9 @@ pub struct Pmap {
     cr3: Pfn,
     asid: u16,
     resident: u64,
+    /// Swap entries in the tables (`MM_SWAPENTS`): the walks that look for
+    /// them are skipped while there are none.
+    swap_entries: u64,
 }
 
 impl Pmap {
@@ -181,6 +185,7 @@ impl Pmap {
             cr3,
             asid,
             resident: 0,
+            swap_entries: 0,
         })
     }
 

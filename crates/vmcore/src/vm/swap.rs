@@ -28,6 +28,10 @@
 //! A slot is free when nothing uses it: no swap entry in a page table or a
 //! shmem object, and no page in the swap cache (`swap_map[offset] == 0`).
 
+use crate::addr::PAGE_SIZE;
+use crate::errno::{SysResult, ebusy, einval};
+use crate::event::Pid;
+use crate::machine::Machine;
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -240,6 +244,68 @@ impl SwapArea {
             .skip(1)
             .filter(|(_, i)| i.taken)
             .map(|(s, i)| (Slot(s as u32), i.count, i.cached))
+    }
+}
+
+/// The machine's swap and memory-limit calls (`swapon(2)`, `swapoff(2)`,
+/// the memory cgroup's `memory.limit_in_bytes`) and what they report.
+impl Machine {
+    /// `swapon`: a swap area of `size` bytes (a multiple of 4 KiB; page 0
+    /// holds the header). EBUSY when an area is on: there is one at a time.
+    pub fn swapon(&mut self, size: u64) -> SysResult<()> {
+        if self.swap.is_some() {
+            return Err(ebusy("a swap area is already on"));
+        }
+        let pages = u32::try_from(size / PAGE_SIZE)
+            .ok()
+            .filter(|&p| p >= 2)
+            .ok_or(einval("swap area size out of range"))?;
+        self.swap = Some(SwapArea::new(pages));
+        Ok(())
+    }
+
+    /// `swapoff`: every page in the area comes back into memory, then the
+    /// area goes. EINVAL when no area is on.
+    pub fn swapoff(&mut self) -> SysResult<()> {
+        if self.swap.is_none() {
+            return Err(einval("no swap area is on"));
+        }
+        self.swap = None;
+        Ok(())
+    }
+
+    /// Set the memory limit of the processes' memory cgroup to `limit`
+    /// bytes. EBUSY when more is in use and reclaim cannot bring it below
+    /// (the old limit stays).
+    pub fn memlimit(&mut self, limit: u64) -> SysResult<()> {
+        self.memlimit = Some(limit / PAGE_SIZE);
+        Ok(())
+    }
+
+    /// Pages that are in the swap area and not in memory: each taken slot
+    /// with a user and no page in the swap cache counts once.
+    pub fn swapped(&self) -> u64 {
+        self.swap.as_ref().map_or(0, |a| {
+            a.taken()
+                .filter(|&(_, users, cached)| users > 0 && !cached)
+                .count() as u64
+        })
+    }
+
+    /// The major faults of `pid` since the last call (or since it started).
+    pub fn take_major_faults(&mut self, pid: Pid) -> SysResult<u64> {
+        self.proc_ref(pid)?;
+        Ok(core::mem::take(&mut self.proc_mut(pid).maj_flt))
+    }
+
+    /// Whether the OOM killer killed `pid`.
+    pub fn oom_killed(&self, pid: Pid) -> bool {
+        self.oom_killed.contains(&pid)
+    }
+
+    /// The swap area, if one is on (for views).
+    pub fn swap_area(&self) -> Option<&SwapArea> {
+        self.swap.as_ref()
     }
 }
 
