@@ -191,6 +191,7 @@ impl Machine {
                 *anon_refs.entry(a).or_default() += 1;
             }
         }
+        let mut swap_owner = BTreeMap::new();
         for (id, a) in self.anons.iter() {
             let refs = anon_refs.get(&id).copied().unwrap_or(0);
             ensure!(
@@ -198,19 +199,36 @@ impl Machine {
                 "anon {id}: refs {} but {refs} slots point at it",
                 a.refs
             );
-            ensure!(
-                self.phys.is_allocated(a.pfn),
-                "anon {id}: frame {} is free",
-                a.pfn
-            );
-            ensure!(
-                self.phys.desc(a.pfn).owner == FrameOwner::Anon { anon: id },
-                "anon {id}: frame {} is owned by {:?}",
-                a.pfn,
-                self.phys.desc(a.pfn).owner
-            );
-            own(a.pfn, "anon")?;
+            if let Some(pfn) = a.pfn() {
+                ensure!(
+                    self.phys.is_allocated(pfn),
+                    "anon {id}: frame {pfn} is free"
+                );
+                ensure!(
+                    self.phys.desc(pfn).owner == FrameOwner::Anon { anon: id },
+                    "anon {id}: frame {pfn} is owned by {:?}",
+                    self.phys.desc(pfn).owner
+                );
+                own(pfn, "anon")?;
+            }
+            if let Some(slot) = a.slot() {
+                let area = self
+                    .swap
+                    .as_ref()
+                    .ok_or(format!("anon {id}: swap slot {} with no area", slot.0))?;
+                ensure!(
+                    area.cached(slot) == a.pfn().is_some(),
+                    "anon {id}: slot {} swap-cache state disagrees",
+                    slot.0
+                );
+                ensure!(
+                    swap_owner.insert(slot, id).is_none(),
+                    "slot {} belongs to two anons",
+                    slot.0
+                );
+            }
         }
+        self.check_swap(&swap_owner)?;
         ensure!(
             anon_refs.keys().all(|a| self.anons.get(*a).is_some()),
             "an amap slot points at a dead anon"
@@ -371,9 +389,9 @@ impl Machine {
                 .get(a)
                 .ok_or(format!("p{pid}: {va:#x} dead anon"))?;
             ensure!(
-                an.pfn == pfn,
-                "p{pid}: {va:#x} maps frame {pfn} but its anon holds {}",
-                an.pfn
+                an.pfn() == Some(pfn),
+                "p{pid}: {va:#x} maps frame {pfn} but its anon holds {:?}",
+                an.pfn()
             );
             ensure!(
                 !w || (an.refs == 1 && !e.needs_copy),

@@ -332,6 +332,7 @@ impl Machine {
                 needs_copy: false,
                 anon_vma: None,
                 anon_vma_forked: false,
+                ra: Default::default(),
             };
             m.procs
                 .get_mut(&pid)
@@ -600,6 +601,7 @@ impl Machine {
             &mut self.ev,
         );
         flush.flush(&mut self.tlb, &mut self.ev);
+        self.swap_entries_copy(from, to, start, end);
     }
 
     /// The leaves of `[from, from + len)` move to `to` with their
@@ -607,6 +609,7 @@ impl Machine {
     /// range. A leaf whose new page table cannot be had is dropped: its
     /// page is still in the amap or the page cache, and faults back in.
     pub(crate) fn pmap_move(&mut self, pid: Pid, from: u64, len: u64, to: u64) {
+        self.swap_entries_move(pid, from, len, to);
         let Some(p) = self.procs.get_mut(&pid) else {
             return;
         };
@@ -627,6 +630,7 @@ impl Machine {
     pub(crate) fn zap(&mut self, pid: Pid, start: u64, end: u64) {
         // Leaves of locked entries are about to go: unwire their frames.
         self.unwire_range(pid, start, end);
+        self.swap_entries_drop(pid, start, end);
         let Some(p) = self.procs.get_mut(&pid) else {
             return;
         };

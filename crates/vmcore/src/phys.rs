@@ -647,6 +647,19 @@ impl PhysMem {
         self.frames[from.index()].data = Some(src);
     }
 
+    /// Set the 4096 bytes of `pfn` to `bytes` (a page read from swap).
+    pub fn write_frame(&mut self, pfn: Pfn, bytes: &[u8]) {
+        self.zero_frame(pfn);
+        if bytes.iter().all(|&b| b == 0) {
+            return;
+        }
+        if let Some(d) = self.data_mut(pfn.0) {
+            let n = bytes.len().min(FRAME_BYTES);
+            d.bytes[..n].copy_from_slice(&bytes[..n]);
+            d.touch(0, n);
+        }
+    }
+
     /// Make every byte of `pfn` zero (`clear_page`).
     pub fn zero_frame(&mut self, pfn: Pfn) {
         if let Some(d) = self

@@ -125,7 +125,10 @@ pub struct AmapSlotView {
     pub slot: u64,
     pub anon: u32,
     pub anon_refs: u32,
-    pub pfn: u64,
+    /// The frame holding the page (`None`: swapped out).
+    pub pfn: Option<u64>,
+    /// The swap slot holding it (swapped out, or in the swap cache).
+    pub swap_slot: Option<u32>,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -460,7 +463,8 @@ impl Machine {
                     slot,
                     anon: a,
                     anon_refs: anon.refs,
-                    pfn: anon.pfn.0,
+                    pfn: anon.pfn().map(|p| p.0),
+                    swap_slot: anon.slot().map(|s| s.0),
                 })
             })
             .collect();
@@ -499,6 +503,7 @@ impl Machine {
                 vm_flags: e.flags.smaps_codes(e.prot),
             };
             let mut pss_bytes = 0u64;
+            let mut swap_pss_bytes = 0u64;
             let mut va = e.start;
             while va < e.end {
                 if let Some(m) = p.pmap.lookup(&self.phys, VirtAddr(va)) {
@@ -536,10 +541,21 @@ impl Machine {
                             v.locked += kb;
                         }
                     }
+                } else if let Some(sw) = p.pmap.swap_entry(&self.phys, VirtAddr(va)) {
+                    // `smaps_pte_entry` on a swap entry: Swap, and SwapPss
+                    // shared among the entry's users.
+                    v.swap += PAGE_SIZE / 1024;
+                    let users = self
+                        .swap
+                        .as_ref()
+                        .map_or(1, |a| a.count(crate::vm::swap::Slot(sw.offset as u32)))
+                        .max(1);
+                    swap_pss_bytes += (PAGE_SIZE << PSS_SHIFT) / u64::from(users);
                 }
                 va += PAGE_SIZE;
             }
             v.pss = (pss_bytes >> PSS_SHIFT) / 1024;
+            v.swap_pss = (swap_pss_bytes >> PSS_SHIFT) / 1024;
             out.push(v);
         }
         Ok(out)

@@ -108,6 +108,10 @@ impl Pmap {
             self.resident += 1;
             if old.is_unused() {
                 used_inc(phys, pt);
+            } else {
+                // A swap entry gives way to the page read back
+                // (`do_swap_page`); the caller dropped its use of the slot.
+                self.swap_entries -= 1;
             }
         }
         Ok(flush)

@@ -192,8 +192,9 @@ impl Machine {
                     return Err(einval("COLD/PAGEOUT on locked memory"));
                 }
                 if advice == MADV_PAGEOUT {
-                    self.reclaim_lazyfree(pid, e, lo, hi);
+                    let kept = self.reclaim_lazyfree(pid, e, lo, hi);
                     self.reclaim_clean_swapbacked(pid, e, lo, hi);
+                    self.pageout_anon(pid, e, lo, hi, &kept);
                 }
             }
             MADV_COLLAPSE => self.madvise_collapse(pid, e, lo, hi)?,

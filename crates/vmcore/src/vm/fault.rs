@@ -21,7 +21,7 @@ use crate::machine::{AccessError, Machine};
 use crate::phys::FrameOwner;
 use crate::pmap::{PmdState, PteProt};
 use crate::vm::amap::{Amap, AmapRef};
-use crate::vm::anon::Anon;
+use crate::vm::anon::{Anon, AnonPage};
 use crate::vm::map::Entry;
 
 /// The readahead window: `ra_pages` = 128 KiB.
@@ -192,26 +192,24 @@ impl Machine {
         anon: u32,
         access: Access,
     ) -> Result<(), AccessError> {
+        self.swap_in(pid, e, page, anon, access)?;
         let a = self.anons.get(anon).expect("live anon").clone();
+        let a_pfn = a.pfn().expect("swapped in");
         let exec = e.prot.executable();
         if access != Access::Write {
             let writable = e.prot.writable() && a.refs == 1 && !e.needs_copy;
-            self.pmap_enter(pid, page, a.pfn, writable, exec)?;
-            self.resolved(pid, page, FaultResolution::Remap, a.pfn);
+            self.pmap_enter(pid, page, a_pfn, writable, exec)?;
+            self.resolved(pid, page, FaultResolution::Remap, a_pfn);
             return Ok(());
         }
         if a.refs > 1 {
-            let new_id = self.anons.insert(Anon {
-                pfn: a.pfn,
-                refs: 1,
-                lazyfree: false,
-            });
+            let new_id = self.anons.insert(Anon::resident(a_pfn));
             let Ok(pfn) = self.alloc_page(FrameOwner::Anon { anon: new_id }) else {
                 self.anons.remove(new_id);
                 return Err(AccessError::OutOfMemory);
             };
-            self.phys.copy_frame(a.pfn, pfn, &mut self.ev);
-            self.anons.get_mut(new_id).expect("just made").pfn = pfn;
+            self.phys.copy_frame(a_pfn, pfn, &mut self.ev);
+            self.anons.get_mut(new_id).expect("just made").page = AnonPage::Resident { pfn };
             if let Err(err) = self.pmap_enter(pid, page, pfn, true, exec) {
                 self.anons.remove(new_id);
                 self.phys.free(pfn, &mut self.ev);
@@ -229,14 +227,14 @@ impl Machine {
                 .pmap
                 .lookup(&self.phys, VirtAddr(page))
                 .is_some();
-            self.pmap_enter(pid, page, a.pfn, true, exec)?;
+            self.pmap_enter(pid, page, a_pfn, true, exec)?;
             self.anons.get_mut(anon).expect("live anon").lazyfree = false;
             let how = if was_mapped {
                 FaultResolution::CowReuse
             } else {
                 FaultResolution::Remap
             };
-            self.resolved(pid, page, how, a.pfn);
+            self.resolved(pid, page, how, a_pfn);
         }
         Ok(())
     }
@@ -280,11 +278,7 @@ impl Machine {
         if let Some(src) = copy_from {
             self.phys.copy_frame(src, pfn, &mut self.ev);
         }
-        let made = self.anons.insert(Anon {
-            pfn,
-            refs: 1,
-            lazyfree: false,
-        });
+        let made = self.anons.insert(Anon::resident(pfn));
         debug_assert_eq!(made, id);
         if let Err(err) = self.pmap_enter(pid, page, pfn, true, e.prot.executable()) {
             self.anons.remove(id);
@@ -477,11 +471,7 @@ impl Machine {
     pub(crate) fn give_huge_anons(&mut self, amap: u32, first: u64, base: Pfn) {
         for i in 0..PAGES_PER_HUGE {
             let pfn = base.add(i);
-            let id = self.anons.insert(Anon {
-                pfn,
-                refs: 1,
-                lazyfree: false,
-            });
+            let id = self.anons.insert(Anon::resident(pfn));
             self.phys.set_owner(pfn, FrameOwner::Anon { anon: id });
             let am = self.amaps.get_mut(amap).expect("live amap");
             let old = am.lookup(first + i);

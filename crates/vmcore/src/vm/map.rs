@@ -31,6 +31,10 @@ pub struct Entry {
     /// The anon_vma chain came from a parent through fork: such an entry
     /// never merges with one that has no anon_vma (`list_is_singular`).
     pub anon_vma_forked: bool,
+    /// Swap readahead state (`vma->swap_readahead_info`): split halves and
+    /// fork's copies keep it.
+    #[serde(skip)]
+    pub ra: crate::vm::swap_state::RaState,
 }
 
 impl Entry {

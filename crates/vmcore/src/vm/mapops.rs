@@ -73,6 +73,7 @@ impl Machine {
             needs_copy: false,
             anon_vma: None,
             anon_vma_forked: false,
+            ra: Default::default(),
         };
         self.insert_entry(pid, e);
         if m.populate {
@@ -90,9 +91,9 @@ impl Machine {
         };
         a.refs -= 1;
         if a.refs == 0 {
-            let pfn = a.pfn;
+            let page = a.page;
             self.anons.remove(anon);
-            self.phys.free(pfn, &mut self.ev);
+            self.anon_page_free(page);
         }
     }
 

@@ -18,7 +18,14 @@ impl Machine {
             return true;
         }
         if let Some((amap, slot)) = e.slot(va)
-            && self.amaps.get(amap).and_then(|a| a.lookup(slot)).is_some()
+            && self
+                .amaps
+                .get(amap)
+                .and_then(|a| a.lookup(slot))
+                .and_then(|a| self.anons.get(a))
+                // A page on swap is not resident; one in the swap cache is
+                // (`mincore_swap`).
+                .is_some_and(|a| a.pfn().is_some())
         {
             return true;
         }

@@ -22,4 +22,5 @@ mod reclaim;
 pub(crate) mod remap;
 pub mod slab;
 pub mod swap;
+pub mod swap_state;
 mod wire;

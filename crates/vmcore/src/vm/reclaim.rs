@@ -1,12 +1,15 @@
-//! Reclaim as the advice calls do it today: MADV_FREE's lazy freeing
-//! (`madvise_free_pte_range`) and MADV_PAGEOUT/COLD's reclaim of the
-//! pages that can go without swap (`reclaim_pages` over clean
-//! swap-backed and lazily freed pages). Swap, the LRU and the page-out
-//! daemon will live here too.
+//! Reclaim as the advice calls do it: MADV_FREE's lazy freeing
+//! (`madvise_free_pte_range`) and MADV_PAGEOUT's reclaim
+//! (`madvise_cold_or_pageout_pte_range` -> `reclaim_pages` ->
+//! `shrink_folio_list`): clean lazily freed pages are discarded, clean
+//! shmem pages without swap dropped, and with a swap area on, exclusive
+//! private anonymous pages written to swap (`pageout_anon`).
 
 use crate::addr::{PAGE_SIZE, VirtAddr};
+use crate::arch::x86_64::pte::SwapPte;
 use crate::event::Pid;
 use crate::machine::Machine;
+use crate::vm::anon::AnonPage;
 use crate::vm::map::Entry;
 
 impl Machine {
@@ -72,10 +75,13 @@ impl Machine {
         }
     }
 
-    /// MADV_PAGEOUT without swap: only lazily freed pages that stayed clean
-    /// can be reclaimed; they are discarded and read back as zero.
-    pub(crate) fn reclaim_lazyfree(&mut self, pid: Pid, e: &Entry, lo: u64, hi: u64) {
-        let Some(r) = e.aref else { return };
+    /// MADV_PAGEOUT of lazily freed pages: those that stayed clean are
+    /// discarded and read back as zero; one written again since is
+    /// swap-backed once more (`folio_set_swapbacked`) and kept by this
+    /// pass. Returns the pages kept that way.
+    pub(crate) fn reclaim_lazyfree(&mut self, pid: Pid, e: &Entry, lo: u64, hi: u64) -> Vec<u64> {
+        let mut kept = Vec::new();
+        let Some(r) = e.aref else { return kept };
         let mut va = lo;
         while va < hi {
             let slot = r.slotoff + (va - e.start) / PAGE_SIZE;
@@ -91,8 +97,75 @@ impl Machine {
                 .is_some_and(|m| m.dirty);
             if lazy && !dirty {
                 self.discard_private(pid, e.start, va, va + PAGE_SIZE);
+            } else if lazy {
+                let anon = self.amaps.get(r.amap).and_then(|a| a.lookup(slot));
+                if let Some(a) = anon.and_then(|a| self.anons.get_mut(a)) {
+                    a.lazyfree = false;
+                }
+                kept.push(va);
             }
             va += PAGE_SIZE;
+        }
+        kept
+    }
+
+    /// MADV_PAGEOUT with a swap area on: each present 4 KiB page of
+    /// `[lo, hi)` in `e` that is private anonymous memory mapped by this
+    /// page table alone (not the zero page, not shared copy-on-write:
+    /// `folio_maybe_mapped_shared`) leaves memory for the next free slot,
+    /// in address order; its PTE becomes a swap entry with the exclusive
+    /// bit (`try_to_unmap_one`). With no slot free the rest stay. `keep`:
+    /// pages this pass keeps anyway.
+    pub(crate) fn pageout_anon(&mut self, pid: Pid, e: &Entry, lo: u64, hi: u64, keep: &[u64]) {
+        let Some(r) = e.aref else { return };
+        if self.swap.is_none() {
+            return;
+        }
+        let mut va = lo;
+        while va < hi {
+            let here = va;
+            va += PAGE_SIZE;
+            if keep.contains(&here) {
+                continue;
+            }
+            let Some(m) = self.procs[&pid].pmap.lookup(&self.phys, VirtAddr(here)) else {
+                continue;
+            };
+            if !m.present || m.huge {
+                continue;
+            }
+            let slot = r.slotoff + (here - e.start) / PAGE_SIZE;
+            let Some(anon) = self.amaps.get(r.amap).and_then(|a| a.lookup(slot)) else {
+                continue;
+            };
+            let a = self.anons.get(anon).expect("live anon");
+            let d = self.phys.desc(m.pfn);
+            if a.page != (AnonPage::Resident { pfn: m.pfn })
+                || a.refs != 1
+                || d.mapcount != 1
+                || d.wired != 0
+            {
+                continue;
+            }
+            let Some(s) = self.swap_mut().alloc() else {
+                return; // the area is full: the rest stay in memory
+            };
+            let bytes = self.phys.frame_bytes(m.pfn).map(|b| b.to_vec());
+            let area = self.swap_mut();
+            area.write(s, bytes.as_deref().unwrap_or(&[]));
+            area.dup(s);
+            let sw = SwapPte {
+                area: 0,
+                offset: u64::from(s.0),
+                exclusive: true,
+            };
+            let p = self.procs.get_mut(&pid).expect("live");
+            let flush = p
+                .pmap
+                .swap_out(&mut self.phys, VirtAddr(here), sw, &mut self.ev);
+            flush.flush(&mut self.tlb, &mut self.ev);
+            self.anons.get_mut(anon).expect("live").page = AnonPage::Swapped { slot: s };
+            self.phys.free(m.pfn, &mut self.ev);
         }
     }
 }

@@ -309,6 +309,78 @@ impl Machine {
     }
 }
 
+impl Machine {
+    /// The swap invariants, for [`Machine::check`]: every slot taken has a
+    /// user or a page in the swap cache and belongs to one anon
+    /// (`owners`: slot -> anon, from the anon check); its count of users
+    /// is the number of swap entries naming it in the page tables; every
+    /// swap entry names a taken slot whose anon is the one the entry's
+    /// amap slot holds.
+    pub(crate) fn check_swap(&self, owners: &BTreeMap<Slot, u32>) -> Result<(), String> {
+        let mut users: BTreeMap<Slot, u32> = BTreeMap::new();
+        for (pid, p) in self.procs.iter() {
+            let mut err = None;
+            let mut n = 0;
+            p.pmap.for_each_swap(&self.phys, |va, sw| {
+                n += 1;
+                let slot = Slot(sw.offset as u32);
+                *users.entry(slot).or_default() += 1;
+                if err.is_some() {
+                    return;
+                }
+                let anon = p
+                    .map
+                    .find(va.0)
+                    .and_then(|e| e.slot(va.0))
+                    .and_then(|(a, s)| self.amaps.get(a).and_then(|am| am.lookup(s)));
+                if anon.is_none() || owners.get(&slot) != anon.as_ref() {
+                    err = Some(format!(
+                        "p{pid}: swap entry at {:#x} names slot {} but its amap slot holds {anon:?}",
+                        va.0, slot.0
+                    ));
+                }
+            });
+            if let Some(e) = err {
+                return Err(e);
+            }
+            if n != p.pmap.swap_entries() {
+                return Err(format!(
+                    "p{pid}: {n} swap entries in the tables, {} counted",
+                    p.pmap.swap_entries()
+                ));
+            }
+        }
+        let Some(area) = &self.swap else {
+            return match users.keys().next() {
+                Some(s) => Err(format!("a swap entry names slot {} with no area on", s.0)),
+                None => Ok(()),
+            };
+        };
+        for (slot, count, cached) in area.taken() {
+            let want = users.remove(&slot).unwrap_or(0);
+            if count != want {
+                return Err(format!(
+                    "swap slot {}: {count} users counted, {want} swap entries name it",
+                    slot.0
+                ));
+            }
+            if count == 0 && !cached {
+                return Err(format!(
+                    "swap slot {} leaked: taken, no user, not cached",
+                    slot.0
+                ));
+            }
+            if !owners.contains_key(&slot) {
+                return Err(format!("swap slot {} belongs to no anon", slot.0));
+            }
+        }
+        if let Some(s) = users.keys().next() {
+            return Err(format!("a swap entry names free slot {}", s.0));
+        }
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

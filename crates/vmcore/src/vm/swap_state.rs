@@ -1,0 +1,287 @@
+//! The swap cache and swap-in (Linux `mm/swap_state.c` and `do_swap_page`
+//! in `mm/memory.c`; UVM `uvm_anon.c` `uvm_anon_pagein`).
+//!
+//! A fault on a page whose anon is on swap reads it back. As the
+//! recordings show Linux 6.18 doing it on a synchronous device:
+//! - a swap entry no one else holds (one user, nothing in the swap cache)
+//!   is read alone, mapped, and its slot freed, for a read and a write
+//!   fault alike: a major fault that bypasses the swap cache
+//!   (`SWP_SYNCHRONOUS_IO` with `__swap_count == 1`); a read leaves the
+//!   page clean;
+//! - an entry with more users (after fork) goes through the swap cache
+//!   with VMA readahead (`swap_vma_readahead`, window from
+//!   `swap_vma_ra_win`): the pages of the window whose entries in the
+//!   faulting process are swap entries are read into the cache, which
+//!   every process shares, and the faulting one is mapped (major);
+//! - a fault that finds its page in the swap cache is minor; it maps the
+//!   cached page and ends this page table's use of the slot; the slot
+//!   stays with the cache unless this was a write by its last user, the
+//!   area is more than half full or the entry is locked
+//!   (`should_try_to_free_swap`).
+//!
+//! `readahead_fork` pins the window: each entry keeps hits (4 when new),
+//! the previous window and the previous fault address; see [`RaState`].
+
+use crate::addr::{HUGE_PAGE_SIZE, PAGE_SIZE, Pfn, VirtAddr};
+use crate::arch::x86_64::mmu::Access;
+use crate::event::Pid;
+use crate::flags::VmFlags;
+use crate::machine::{AccessError, Machine};
+use crate::phys::FrameOwner;
+use crate::vm::anon::{AnonId, AnonPage};
+use crate::vm::map::Entry;
+use crate::vm::swap::Slot;
+
+/// `1 << vm.page-cluster` (3): the largest readahead window.
+const RA_MAX_WIN: u64 = 8;
+
+/// The swap readahead state of one map entry (`vma->swap_readahead_info`).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct RaState {
+    /// Readahead pages found in the cache since the last read.
+    pub hits: u64,
+    /// The window of the last read.
+    pub win: u64,
+    /// The page of the last fault that read.
+    pub prev: u64,
+}
+
+impl Default for RaState {
+    /// A new mapping starts with 4 hits (`GET_SWAP_RA_VAL`).
+    fn default() -> Self {
+        RaState {
+            hits: 4,
+            win: 0,
+            prev: 0,
+        }
+    }
+}
+
+impl RaState {
+    /// `__swapin_nr_pages`: the window for a fault at page `fault`.
+    pub fn window(&self, fault: u64) -> u64 {
+        let mut n = self.hits + 2;
+        if n == 2 {
+            // Not next to the previous fault: no readahead.
+            if fault != self.prev + 1 && fault + 1 != self.prev {
+                n = 1;
+            }
+        } else {
+            n = n.next_power_of_two().max(4);
+        }
+        n = n.min(RA_MAX_WIN);
+        n.max(self.win / 2)
+    }
+}
+
+impl Machine {
+    /// Make the page of `anon` resident for a fault at `page` in `pid`'s
+    /// entry `e` (see the module doc). Afterwards the anon's page is in a
+    /// frame and this page table no longer uses the slot.
+    pub(crate) fn swap_in(
+        &mut self,
+        pid: Pid,
+        e: &Entry,
+        page: u64,
+        anon: AnonId,
+        access: Access,
+    ) -> Result<(), AccessError> {
+        let state = self.anons.get(anon).expect("live anon").page;
+        let slot = match state {
+            AnonPage::Resident { .. } => return Ok(()),
+            AnonPage::Cached { slot, .. } | AnonPage::Swapped { slot } => slot,
+        };
+        let pte_holds = self.procs[&pid]
+            .pmap
+            .swap_entry(&self.phys, VirtAddr(page))
+            .is_some_and(|sw| sw.offset == u64::from(slot.0));
+        if let AnonPage::Swapped { .. } = state {
+            let area = self.swap.as_ref().expect("a slot implies an area");
+            let sole = area.count(slot) <= u32::from(pte_holds);
+            if sole {
+                // The synchronous path: read it, map it, free the slot.
+                let pfn = self.read_slot(anon, slot)?;
+                self.anons.get_mut(anon).expect("live").page = AnonPage::Resident { pfn };
+                if pte_holds {
+                    self.swap_mut().put(slot);
+                }
+                self.proc_mut(pid).maj_flt += 1;
+                return Ok(());
+            }
+            self.swap_readahead(pid, e, page)?;
+            if self.anons.get(anon).expect("live").pfn().is_none() {
+                // Readahead could not take this page (no frame): read it alone.
+                let pfn = self.read_slot(anon, slot)?;
+                self.anons.get_mut(anon).expect("live").page = AnonPage::Cached { pfn, slot };
+                self.swap_mut().set_cached(slot, true);
+            }
+            self.proc_mut(pid).maj_flt += 1;
+        } else {
+            // A swap-cache hit: count it for the readahead window.
+            let ra = &mut self
+                .proc_mut(pid)
+                .map
+                .entries
+                .get_mut(&e.start)
+                .expect("entry")
+                .ra;
+            ra.hits += 1;
+        }
+        let pfn = self
+            .anons
+            .get(anon)
+            .expect("live")
+            .pfn()
+            .expect("in the cache");
+        if pte_holds {
+            self.swap_mut().put(slot);
+        }
+        let area = self.swap.as_ref().expect("a slot implies an area");
+        let refs = self.anons.get(anon).expect("live").refs;
+        let last_write = access == Access::Write && area.count(slot) == 0 && refs == 1;
+        let full = u64::from(area.inuse()) * 2 > u64::from(area.size());
+        if last_write || full || e.flags.contains(VmFlags::LOCKED) {
+            self.anons.get_mut(anon).expect("live").page = AnonPage::Resident { pfn };
+            self.swap_mut().set_cached(slot, false);
+        }
+        Ok(())
+    }
+
+    /// A frame for `anon` holding the bytes of `slot` (`swap_read_folio`).
+    fn read_slot(&mut self, anon: AnonId, slot: Slot) -> Result<Pfn, AccessError> {
+        let pfn = self.alloc_page(FrameOwner::Anon { anon })?;
+        let area = self.swap.as_ref().expect("a slot implies an area");
+        if let Some(bytes) = area.read(slot) {
+            self.phys.write_frame(pfn, bytes);
+        }
+        Ok(pfn)
+    }
+
+    /// `swap_vma_readahead` for a fault at `page` in `e`: read into the
+    /// swap cache every page of the window whose entry in `pid`'s page
+    /// table is a swap entry and whose anon is on swap only.
+    fn swap_readahead(&mut self, pid: Pid, e: &Entry, page: u64) -> Result<(), AccessError> {
+        let fault = page / PAGE_SIZE;
+        let ra = self.procs[&pid].map.entry(e.start).ra;
+        let n = ra.window(fault);
+        let block = page & !(HUGE_PAGE_SIZE - 1);
+        let lo = (page - (n - 1) / 2 * PAGE_SIZE).max(e.start).max(block);
+        let hi = (lo + n * PAGE_SIZE).min(e.end).min(block + HUGE_PAGE_SIZE);
+        {
+            let r = &mut self
+                .proc_mut(pid)
+                .map
+                .entries
+                .get_mut(&e.start)
+                .expect("entry")
+                .ra;
+            r.hits = 0;
+            r.win = n;
+            r.prev = fault;
+        }
+        let mut va = lo;
+        while va < hi {
+            let sw = self.procs[&pid].pmap.swap_entry(&self.phys, VirtAddr(va));
+            if sw.is_some()
+                && let Some((amap, s)) = e.slot(va)
+                && let Some(a) = self.amaps.get(amap).and_then(|am| am.lookup(s))
+                && let AnonPage::Swapped { slot } = self.anons.get(a).expect("live anon").page
+            {
+                let pfn = self.read_slot(a, slot)?;
+                self.anons.get_mut(a).expect("live").page = AnonPage::Cached { pfn, slot };
+                self.swap_mut().set_cached(slot, true);
+            }
+            va += PAGE_SIZE;
+        }
+        Ok(())
+    }
+
+    /// The last reference to an anon went: free its frame and leave the
+    /// swap cache (`uvm_anfree`, `free_swap_and_cache`).
+    pub(crate) fn anon_page_free(&mut self, page: AnonPage) {
+        match page {
+            AnonPage::Resident { pfn } => self.phys.free(pfn, &mut self.ev),
+            AnonPage::Cached { pfn, slot } => {
+                self.phys.free(pfn, &mut self.ev);
+                self.swap_mut().set_cached(slot, false);
+            }
+            AnonPage::Swapped { .. } => {}
+        }
+    }
+
+    pub(crate) fn swap_mut(&mut self) -> &mut crate::vm::swap::SwapArea {
+        self.swap.as_mut().expect("a slot implies an area")
+    }
+
+    /// Zap's half for swap entries (`zap_nonpresent_ptes`): each entry of
+    /// `[start, end)` in `pid`'s tables goes, and with it one user of its
+    /// slot (`free_swap_and_cache`).
+    pub(crate) fn swap_entries_drop(&mut self, pid: Pid, start: u64, end: u64) {
+        let Some(p) = self.procs.get_mut(&pid) else {
+            return;
+        };
+        if p.pmap.swap_entries() == 0 {
+            return;
+        }
+        let gone =
+            p.pmap
+                .take_swap_range(&mut self.phys, VirtAddr(start), VirtAddr(end), &mut self.ev);
+        for (_, sw) in gone {
+            self.swap_mut().put(Slot(sw.offset as u32));
+        }
+    }
+
+    /// Fork's half for swap entries (`copy_nonpresent_pte`): the child gets
+    /// a copy of each entry of `[start, end)`, one more user of its slot;
+    /// both lose the exclusive bit. Without a frame for the child's page
+    /// table an entry is not copied: the child finds the page through its
+    /// amap.
+    pub(crate) fn swap_entries_copy(&mut self, from: Pid, to: Pid, start: u64, end: u64) {
+        let Some(p) = self.procs.get_mut(&from) else {
+            return;
+        };
+        if p.pmap.swap_entries() == 0 {
+            return;
+        }
+        let shared =
+            p.pmap
+                .share_swap_range(&mut self.phys, VirtAddr(start), VirtAddr(end), &mut self.ev);
+        for (va, sw) in shared {
+            let c = self.procs.get_mut(&to).expect("child");
+            if c.pmap
+                .put_swap(&mut self.phys, va, sw, &mut self.ev)
+                .is_ok()
+            {
+                self.swap_mut().dup(Slot(sw.offset as u32));
+            }
+        }
+    }
+
+    /// mremap's half for swap entries (`move_ptes`): the entries of
+    /// `[from, from + len)` move to `to` with the page tables. One that
+    /// cannot be placed (no frame for a table) gives up its slot use.
+    pub(crate) fn swap_entries_move(&mut self, pid: Pid, from: u64, len: u64, to: u64) {
+        let Some(p) = self.procs.get_mut(&pid) else {
+            return;
+        };
+        if p.pmap.swap_entries() == 0 {
+            return;
+        }
+        let moved = p.pmap.take_swap_range(
+            &mut self.phys,
+            VirtAddr(from),
+            VirtAddr(from + len),
+            &mut self.ev,
+        );
+        for (va, sw) in moved {
+            let nva = VirtAddr(to + (va.0 - from));
+            let p = self.procs.get_mut(&pid).expect("live");
+            if p.pmap
+                .put_swap(&mut self.phys, nva, sw, &mut self.ev)
+                .is_err()
+            {
+                self.swap_mut().put(Slot(sw.offset as u32));
+            }
+        }
+    }
+}

@@ -1,0 +1,164 @@
+//! Swap, as the `cases-swap` recordings of Linux 6.18 pin it down: each
+//! test follows one recorded case step by step, with `Machine::check()`
+//! after every step.
+
+use vmcore::personality::linux::abi::*;
+use vmcore::{Machine, MachineConfig};
+
+const A: u64 = 0x3000_0000_0000;
+const RW: u64 = PROT_READ | PROT_WRITE;
+const PA: u64 = MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED;
+const K: u64 = 1024;
+
+fn machine() -> Machine {
+    Machine::new(MachineConfig::reference())
+}
+
+fn ok(m: &Machine) {
+    if let Err(e) = m.check() {
+        panic!("invariant broken: {e}");
+    }
+}
+
+/// The recorder's pagemap characters and swap slots for `n` pages.
+fn pagemap(m: &Machine, pid: u32, va: u64, n: u64) -> (String, Vec<u64>) {
+    let words = m.pagemap(pid, va, n).unwrap();
+    let mut chars = String::new();
+    let mut slots = Vec::new();
+    for w in words {
+        let (present, swap, file, guard, excl) = (
+            w >> 63 & 1 == 1,
+            w >> 62 & 1 == 1,
+            w >> 61 & 1 == 1,
+            w >> 58 & 1 == 1,
+            w >> 56 & 1 == 1,
+        );
+        chars.push(match (present, swap, guard, file, excl) {
+            (true, _, _, false, true) => 'P',
+            (true, _, _, false, false) => 'p',
+            (true, _, _, true, true) => 'F',
+            (true, _, _, true, false) => 'f',
+            (false, true, _, _, _) => {
+                slots.push((w & ((1 << 55) - 1)) >> 5);
+                'S'
+            }
+            (false, false, true, _, _) => 'G',
+            _ => '.',
+        });
+    }
+    (chars, slots)
+}
+
+fn mincore(m: &mut Machine, pid: u32, va: u64, len: u64) -> String {
+    m.mincore(pid, va, len)
+        .unwrap()
+        .iter()
+        .map(|b| if b & 1 == 1 { '1' } else { '0' })
+        .collect()
+}
+
+#[test]
+fn pageout_anon() {
+    let mut m = machine();
+    m.swapon(64 << 20).unwrap();
+    assert_eq!(m.mmap(1, A, 32 * K, RW, PA, -1, 0), Ok(A));
+    m.fill(1, A, 16 * K, 0x41).unwrap();
+    m.fill(1, A + 16 * K, 8 * K, 0x42).unwrap();
+    assert_eq!(pagemap(&m, 1, A, 8).0, "PPPPPP..");
+    m.madvise(1, A, 24 * K, MADV_PAGEOUT).unwrap();
+    ok(&m);
+    assert_eq!(mincore(&mut m, 1, A, 32 * K), "00000000");
+    assert_eq!(
+        pagemap(&m, 1, A, 8),
+        ("SSSSSS..".into(), vec![1, 2, 3, 4, 5, 6])
+    );
+    let s = &m.smaps(1).unwrap()[0];
+    assert_eq!((s.rss, s.swap, s.swap_pss), (0, 24, 24));
+    assert_eq!(m.swapped(), 6);
+    assert_eq!(m.load(1, A + 4 * K), Ok(0x41));
+    ok(&m);
+    assert_eq!(m.take_major_faults(1), Ok(1));
+    assert_eq!(mincore(&mut m, 1, A, 32 * K), "01000000");
+    assert_eq!(
+        pagemap(&m, 1, A, 8),
+        ("SPSSSS..".into(), vec![1, 3, 4, 5, 6])
+    );
+    m.store(1, A + 8 * K, 0x43).unwrap();
+    ok(&m);
+    assert_eq!(m.take_major_faults(1), Ok(1));
+    assert_eq!(pagemap(&m, 1, A, 8), ("SPPSSS..".into(), vec![1, 4, 5, 6]));
+    let s = &m.smaps(1).unwrap()[0];
+    assert_eq!(
+        (
+            s.rss,
+            s.pss,
+            s.private_clean,
+            s.private_dirty,
+            s.anonymous,
+            s.swap,
+            s.swap_pss
+        ),
+        (8, 8, 4, 4, 8, 16, 16)
+    );
+    assert_eq!(m.swapped(), 4);
+    assert_eq!(m.load(1, A + 20 * K), Ok(0x42));
+    assert_eq!(m.load(1, A + 8 * K), Ok(0x43));
+    ok(&m);
+}
+
+#[test]
+fn fork_swapped() {
+    let mut m = machine();
+    m.swapon(64 << 20).unwrap();
+    m.mmap(1, A, 16 * K, RW, PA, -1, 0).unwrap();
+    m.fill(1, A, 16 * K, 0x11).unwrap();
+    m.madvise(1, A, 16 * K, MADV_PAGEOUT).unwrap();
+    assert_eq!(pagemap(&m, 1, A, 4), ("SSSS".into(), vec![1, 2, 3, 4]));
+    let c = m.fork(1).unwrap();
+    ok(&m);
+    assert_eq!(pagemap(&m, c, A, 4), ("SSSS".into(), vec![1, 2, 3, 4]));
+    m.store(c, A, 0x22).unwrap();
+    ok(&m);
+    assert_eq!(m.take_major_faults(c), Ok(1));
+    assert_eq!(mincore(&mut m, 1, A, 16 * K), "1111");
+    assert_eq!(pagemap(&m, 1, A, 4).0, "SSSS");
+    assert_eq!(pagemap(&m, c, A, 4), ("PSSS".into(), vec![2, 3, 4]));
+    assert_eq!(m.swapped(), 0);
+    m.store(1, A + 4 * K, 0x33).unwrap();
+    ok(&m);
+    assert_eq!(m.take_major_faults(1), Ok(0));
+    assert_eq!(pagemap(&m, 1, A, 4), ("SPSS".into(), vec![1, 3, 4]));
+    assert_eq!(pagemap(&m, c, A, 4), ("PSSS".into(), vec![2, 3, 4]));
+    assert_eq!(m.load(1, A), Ok(0x11));
+    assert_eq!(m.load(c, A + 4 * K), Ok(0x11));
+    assert_eq!(m.load(1, A + 8 * K), Ok(0x11));
+    assert_eq!(m.load(c, A + 8 * K), Ok(0x11));
+    ok(&m);
+    assert_eq!(m.take_major_faults(1), Ok(0));
+    assert_eq!(m.take_major_faults(c), Ok(0));
+    assert_eq!(pagemap(&m, 1, A, 4), ("PPpS".into(), vec![4]));
+    assert_eq!(pagemap(&m, c, A, 4), ("PPpS".into(), vec![4]));
+    m.exit(c).unwrap();
+    ok(&m);
+    assert_eq!(m.swapped(), 0);
+}
+
+#[test]
+fn munmap_and_exit_free_every_slot() {
+    let mut m = machine();
+    m.swapon(1 << 20).unwrap();
+    m.mmap(1, A, 64 * K, RW, PA, -1, 0).unwrap();
+    m.fill(1, A, 64 * K, 7).unwrap();
+    m.madvise(1, A, 64 * K, MADV_PAGEOUT).unwrap();
+    let c = m.fork(1).unwrap();
+    m.munmap(1, A, 32 * K).unwrap();
+    ok(&m);
+    assert_eq!(m.swapped(), 16);
+    m.exit(c).unwrap();
+    ok(&m);
+    assert_eq!(m.swapped(), 8);
+    m.munmap(1, A, 64 * K).unwrap();
+    ok(&m);
+    assert_eq!(m.swapped(), 0);
+    assert_eq!(m.swap_area().unwrap().inuse(), 0);
+}
