@@ -162,3 +162,56 @@ fn munmap_and_exit_free_every_slot() {
     assert_eq!(m.swapped(), 0);
     assert_eq!(m.swap_area().unwrap().inuse(), 0);
 }
+
+#[test]
+fn willneed() {
+    let mut m = machine();
+    m.swapon(64 << 20).unwrap();
+    m.mmap(1, A, 64 * K, RW, PA, -1, 0).unwrap();
+    m.fill(1, A, 64 * K, 0x5a).unwrap();
+    m.madvise(1, A, 64 * K, MADV_PAGEOUT).unwrap();
+    assert_eq!(m.swapped(), 16);
+    m.madvise(1, A + 16 * K, 16 * K, MADV_WILLNEED).unwrap();
+    ok(&m);
+    assert_eq!(mincore(&mut m, 1, A, 64 * K), "0000111100000000");
+    assert_eq!(pagemap(&m, 1, A, 16).0, "SSSSSSSSSSSSSSSS");
+    assert_eq!(m.swapped(), 12);
+    assert_eq!(m.load(1, A + 20 * K), Ok(0x5a));
+    assert_eq!(m.take_major_faults(1), Ok(0));
+    assert_eq!(pagemap(&m, 1, A, 16).0, "SSSSSPSSSSSSSSSS");
+    m.store(1, A + 24 * K, 0x5b).unwrap();
+    ok(&m);
+    assert_eq!(m.take_major_faults(1), Ok(0));
+    let (chars, slots) = pagemap(&m, 1, A, 16);
+    assert_eq!(chars, "SSSSSPPSSSSSSSSS");
+    assert_eq!(slots, [1, 2, 3, 4, 5, 8, 9, 10, 11, 12, 13, 14, 15, 16]);
+    assert_eq!(m.swapped(), 12);
+    assert_eq!(m.load(1, A + 40 * K), Ok(0x5a));
+    assert_eq!(m.take_major_faults(1), Ok(1));
+    ok(&m);
+}
+
+#[test]
+fn swapoff_brings_every_anonymous_page_back() {
+    let mut m = machine();
+    m.swapon(64 << 20).unwrap();
+    m.mmap(1, A, 16 * K, RW, PA, -1, 0).unwrap();
+    m.fill(1, A, 16 * K, 0x21).unwrap();
+    m.madvise(1, A, 16 * K, MADV_PAGEOUT).unwrap();
+    let c = m.fork(1).unwrap();
+    assert_eq!(m.swapped(), 4);
+    assert_eq!(m.swapoff(), Ok(()));
+    ok(&m);
+    assert_eq!(m.swapped(), 0);
+    assert!(m.swap_area().is_none());
+    assert_eq!(mincore(&mut m, 1, A, 16 * K), "1111");
+    // An entry shared after fork becomes one page mapped by both.
+    assert_eq!(pagemap(&m, 1, A, 4).0, "pppp");
+    assert_eq!(pagemap(&m, c, A, 4).0, "pppp");
+    assert_eq!(m.load(1, A + 4 * K), Ok(0x21));
+    assert_eq!(m.take_major_faults(1), Ok(0));
+    m.madvise(1, A, 16 * K, MADV_PAGEOUT).unwrap();
+    assert_eq!(pagemap(&m, 1, A, 4).0, "pppp");
+    assert_eq!(m.swapoff().unwrap_err().errno, vmcore::Errno::EINVAL);
+    ok(&m);
+}

@@ -157,6 +157,7 @@ impl Machine {
                 if let Some(obj) = e.object {
                     self.readahead(obj, e.object_index(lo), e.object_index(hi))?;
                 }
+                self.swapin_range(pid, e, lo, hi);
             }
             MADV_DONTNEED | MADV_DONTNEED_LOCKED => {
                 if advice == MADV_DONTNEED && e.flags.contains(VmFlags::LOCKED) {

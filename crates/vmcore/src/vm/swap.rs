@@ -265,11 +265,14 @@ impl Machine {
     }
 
     /// `swapoff`: every page in the area comes back into memory, then the
-    /// area goes. EINVAL when no area is on.
+    /// area goes. EINVAL when no area is on; ENOMEM when memory runs out
+    /// first (the pages read so far stay in memory, the area stays on).
     pub fn swapoff(&mut self) -> SysResult<()> {
         if self.swap.is_none() {
             return Err(einval("no swap area is on"));
         }
+        self.swap_unuse()?;
+        debug_assert_eq!(self.swap.as_ref().map(|a| a.inuse()), Some(0));
         self.swap = None;
         Ok(())
     }

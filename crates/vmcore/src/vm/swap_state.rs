@@ -284,4 +284,89 @@ impl Machine {
             }
         }
     }
+
+    /// MADV_WILLNEED over swapped anonymous memory
+    /// (`swapin_walk_pmd_entry`, once `force_swapin_readahead`): exactly
+    /// the pages of `[lo, hi)` whose entries are swap entries are read
+    /// into the swap cache, no readahead; the entries stay. Memory running
+    /// out ends it quietly, as readahead does.
+    pub(crate) fn swapin_range(&mut self, pid: Pid, e: &Entry, lo: u64, hi: u64) {
+        if e.aref.is_none() || self.procs[&pid].pmap.swap_entries() == 0 {
+            return;
+        }
+        let mut va = lo;
+        while va < hi {
+            let sw = self.procs[&pid].pmap.swap_entry(&self.phys, VirtAddr(va));
+            if sw.is_some()
+                && let Some((amap, s)) = e.slot(va)
+                && let Some(a) = self.amaps.get(amap).and_then(|am| am.lookup(s))
+                && let AnonPage::Swapped { slot } = self.anons.get(a).expect("live anon").page
+            {
+                let Ok(pfn) = self.read_slot(a, slot) else {
+                    return;
+                };
+                self.anons.get_mut(a).expect("live").page = AnonPage::Cached { pfn, slot };
+                self.swap_mut().set_cached(slot, true);
+            }
+            va += PAGE_SIZE;
+        }
+    }
+
+    /// `try_to_unuse`: every swap entry of every process is replaced by
+    /// its page, read back if it is on swap only, mapped where the entry
+    /// was (read-only while the anon is shared or the amap needs copying;
+    /// an entry shared after fork becomes one page mapped by both), and
+    /// every anon leaves the swap area. Not a fault: nothing is counted.
+    pub(crate) fn swap_unuse(&mut self) -> Result<(), crate::errno::SysError> {
+        let nomem = || crate::errno::enomem("out of memory while swapping pages back in");
+        let pids: Vec<Pid> = self.procs.keys().copied().collect();
+        for pid in pids {
+            let mut entries = Vec::new();
+            self.procs[&pid]
+                .pmap
+                .for_each_swap(&self.phys, |va, sw| entries.push((va.0, sw)));
+            for (va, sw) in entries {
+                let slot = Slot(sw.offset as u32);
+                let e = self.procs[&pid]
+                    .map
+                    .find(va)
+                    .expect("a swap entry lies in an entry")
+                    .clone();
+                let anon = e
+                    .slot(va)
+                    .and_then(|(a, s)| self.amaps.get(a).and_then(|am| am.lookup(s)))
+                    .expect("a swap entry's page has an anon");
+                if let AnonPage::Swapped { .. } = self.anons.get(anon).expect("live").page {
+                    let pfn = self.read_slot(anon, slot).map_err(|_| nomem())?;
+                    self.anons.get_mut(anon).expect("live").page = AnonPage::Cached { pfn, slot };
+                    self.swap_mut().set_cached(slot, true);
+                }
+                let a = self.anons.get(anon).expect("live");
+                let pfn = a.pfn().expect("cached");
+                let writable = e.prot.writable() && a.refs == 1 && !e.needs_copy;
+                self.pmap_enter(pid, va, pfn, writable, e.prot.executable())
+                    .map_err(|_| nomem())?;
+                self.swap_mut().put(slot);
+            }
+        }
+        // Anons on swap that no page table names any more come back too.
+        let left: Vec<(AnonId, AnonPage)> = self
+            .anons
+            .iter()
+            .filter(|(_, a)| a.slot().is_some())
+            .map(|(id, a)| (id, a.page))
+            .collect();
+        for (id, page) in left {
+            let (pfn, slot) = match page {
+                AnonPage::Cached { pfn, slot } => (pfn, slot),
+                AnonPage::Swapped { slot } => {
+                    (self.read_slot(id, slot).map_err(|_| nomem())?, slot)
+                }
+                AnonPage::Resident { .. } => continue,
+            };
+            self.anons.get_mut(id).expect("live").page = AnonPage::Resident { pfn };
+            self.swap_mut().set_cached(slot, false);
+        }
+        Ok(())
+    }
 }
