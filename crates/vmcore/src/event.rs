@@ -166,6 +166,14 @@ pub enum Event {
     Fork { parent: Pid, child: Pid },
     /// A process exited; its address space was torn down.
     Exit { pid: Pid },
+    /// A page went to swap: its PTE now holds the slot (reclaim or
+    /// MADV_PAGEOUT).
+    SwapOut { pid: Pid, va: VirtAddr, slot: u32 },
+    /// A page was read back from a swap slot (a major fault, readahead,
+    /// MADV_WILLNEED or swapoff).
+    SwapIn { slot: u32, pfn: Pfn },
+    /// The OOM killer chose `pid` (its badness in pages).
+    OomKill { pid: Pid, points: u64 },
 }
 
 fn level_name(level: u8) -> &'static str {
@@ -336,6 +344,14 @@ impl fmt::Display for Event {
             PageDrop { pid, va } => write!(f, "p{pid}: page at {va} dropped"),
             Fork { parent, child } => write!(f, "p{parent} forked p{child}"),
             Exit { pid } => write!(f, "p{pid} exited"),
+            SwapOut { pid, va, slot } => {
+                write!(f, "p{pid}: page at {va} written to swap slot {slot}")
+            }
+            SwapIn { slot, pfn } => write!(f, "swap slot {slot} read into frame {pfn}"),
+            OomKill { pid, points } => write!(
+                f,
+                "out of memory: the OOM killer kills p{pid} (badness {points} pages)"
+            ),
         }
     }
 }

@@ -104,10 +104,13 @@ pub enum AccessError {
     /// No such process.
     #[error("no process {0}")]
     NoProcess(Pid),
-    /// Physical memory ran out while resolving the fault (the kernel's OOM
-    /// killer would step in; here the access fails and nothing changes).
+    /// Physical memory ran out while resolving the fault and nothing could
+    /// be reclaimed or killed: the access fails and nothing changes.
     #[error("out of memory")]
     OutOfMemory,
+    /// The OOM killer killed the process during this access.
+    #[error("killed by the OOM killer")]
+    Killed,
 }
 
 /// The backing column of a `maps` line.
@@ -278,6 +281,13 @@ pub struct Machine {
     pub(crate) memlimit: Option<u64>,
     /// Processes the OOM killer killed (their names stay taken).
     pub(crate) oom_killed: std::collections::BTreeSet<Pid>,
+    /// The running process chosen by the OOM killer during its own
+    /// operation: it dies when that operation unwinds.
+    pub(crate) oom_pending: Option<Pid>,
+    /// The process whose operation runs (a system call or an access).
+    pub(crate) running: Pid,
+    /// The LRU lists of anonymous pages (`lruvec`).
+    pub(crate) lru: crate::vm::reclaim::Lru,
 }
 
 impl Machine {
@@ -307,6 +317,9 @@ impl Machine {
             swap: None,
             memlimit: None,
             oom_killed: Default::default(),
+            oom_pending: None,
+            running: 0,
+            lru: Default::default(),
         };
         m.zero_pfn = m
             .alloc_page(FrameOwner::Zero)
@@ -481,6 +494,7 @@ impl Machine {
         first_code: u32,
     ) -> Result<PhysAddr, AccessError> {
         let (cr3, asid) = (self.cpu.1, self.cpu.2);
+        self.running = pid;
         let v = VirtAddr(va);
         let mut code = first_code;
         // Three rounds cover the worst case (amap copy, then COW, then the
@@ -517,17 +531,35 @@ impl Machine {
         })
     }
 
+    /// A failed access has unwound: a process the OOM killer chose during
+    /// it dies now, and the access reports that.
+    #[cold]
+    fn access_failed(&mut self, pid: Pid, e: AccessError) -> AccessError {
+        self.oom_reap_pending();
+        if self.oom_killed.contains(&pid) {
+            AccessError::Killed
+        } else {
+            e
+        }
+    }
+
     /// A load of one byte.
     pub fn load(&mut self, pid: Pid, va: u64) -> Result<u8, AccessError> {
-        let pa = self.access(pid, va, Access::Read)?;
-        Ok(self.phys.read_u8(pa))
+        match self.access(pid, va, Access::Read) {
+            Ok(pa) => Ok(self.phys.read_u8(pa)),
+            Err(e) => Err(self.access_failed(pid, e)),
+        }
     }
 
     /// A store of one byte.
     pub fn store(&mut self, pid: Pid, va: u64, value: u8) -> Result<(), AccessError> {
-        let pa = self.access(pid, va, Access::Write)?;
-        self.phys.write_u8(pa, value);
-        Ok(())
+        match self.access(pid, va, Access::Write) {
+            Ok(pa) => {
+                self.phys.write_u8(pa, value);
+                Ok(())
+            }
+            Err(e) => Err(self.access_failed(pid, e)),
+        }
     }
 
     /// Store `value` into `len` bytes from `va`, a page at a time; on a
@@ -537,7 +569,10 @@ impl Machine {
         let end = va.wrapping_add(len);
         let mut left = len;
         while left > 0 {
-            let pa = self.access(pid, at, Access::Write)?;
+            let pa = match self.access(pid, at, Access::Write) {
+                Ok(pa) => pa,
+                Err(e) => return Err(self.access_failed(pid, e)),
+            };
             let in_page = (PAGE_SIZE - (at & (PAGE_SIZE - 1))).min(left);
             self.phys.fill(pa, in_page as usize, value);
             left -= in_page;
@@ -549,7 +584,10 @@ impl Machine {
 
     /// An instruction fetch at `va` (the byte there is not interpreted).
     pub fn exec(&mut self, pid: Pid, va: u64) -> Result<(), AccessError> {
-        self.access(pid, va, Access::Execute).map(|_| ())
+        match self.access(pid, va, Access::Execute) {
+            Ok(_) => Ok(()),
+            Err(e) => Err(self.access_failed(pid, e)),
+        }
     }
 
     // ----- pmap helpers used by the layers above -----

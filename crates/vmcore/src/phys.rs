@@ -106,6 +106,11 @@ pub struct FrameDesc {
     pub dirty: bool,
     /// Recently used (`PG_referenced`), for page reclaim.
     pub referenced: bool,
+    /// The page's place on an LRU list (`folio->lru`): its stamp there, 0
+    /// when on none (see `vm/reclaim.rs`).
+    pub lru: u64,
+    /// On the active list rather than the inactive one (`PG_active`).
+    pub active: bool,
 }
 
 impl FrameDesc {
@@ -118,6 +123,8 @@ impl FrameDesc {
             wired: 0,
             dirty: false,
             referenced: false,
+            lru: 0,
+            active: false,
         }
     }
 }

@@ -215,3 +215,100 @@ fn swapoff_brings_every_anonymous_page_back() {
     assert_eq!(m.swapoff().unwrap_err().errno, vmcore::Errno::EINVAL);
     ok(&m);
 }
+
+#[test]
+fn memlimit_fifo() {
+    let mut m = machine();
+    m.swapon(64 << 20).unwrap();
+    m.memlimit(2 << 20).unwrap();
+    m.mmap(1, A, 4096 * K, RW, PA, -1, 0).unwrap();
+    m.fill(1, A, 4096 * K, 0x5a).unwrap();
+    ok(&m);
+    assert_eq!(mincore(&mut m, 1, A, 256 * K), "0".repeat(64));
+    assert_eq!(mincore(&mut m, 1, A + 3072 * K, 1024 * K), "1".repeat(256));
+    assert!(m.is_alive(1));
+    assert_eq!(m.load(1, A), Ok(0x5a));
+    ok(&m);
+}
+
+#[test]
+fn memlimit_cold() {
+    let mut m = machine();
+    m.swapon(64 << 20).unwrap();
+    m.memlimit(2 << 20).unwrap();
+    m.mmap(1, A, 4096 * K, RW, PA, -1, 0).unwrap();
+    m.fill(1, A, 1024 * K, 0x11).unwrap();
+    m.madvise(1, A + 512 * K, 512 * K, MADV_COLD).unwrap();
+    m.fill(1, A + 1024 * K, 1536 * K, 0x22).unwrap();
+    ok(&m);
+    assert_eq!(mincore(&mut m, 1, A + 384 * K, 128 * K), "1".repeat(32));
+    assert_eq!(mincore(&mut m, 1, A + 512 * K, 512 * K), "0".repeat(128));
+    assert_eq!(mincore(&mut m, 1, A + 1536 * K, 1024 * K), "1".repeat(256));
+}
+
+#[test]
+fn oom_self() {
+    let mut m = machine();
+    m.memlimit(2 << 20).unwrap();
+    m.mmap(1, A, 4096 * K, RW, PA, -1, 0).unwrap();
+    assert_eq!(
+        m.fill(1, A, 4096 * K, 0x5a),
+        Err(vmcore::AccessError::Killed)
+    );
+    ok(&m);
+    assert!(m.oom_killed(1));
+    assert!(m.processes().is_empty());
+}
+
+#[test]
+fn oom_bigger() {
+    let mut m = machine();
+    m.memlimit(4 << 20).unwrap();
+    m.mmap(1, A, 3072 * K, RW, PA, -1, 0).unwrap();
+    m.fill(1, A, 3072 * K, 0x11).unwrap();
+    let c = m.fork(1).unwrap();
+    m.munmap(c, A, 3072 * K).unwrap();
+    let b = A + 4096 * K;
+    assert_eq!(m.mmap(c, b, 2048 * K, RW, PA, -1, 0), Ok(b));
+    assert_eq!(m.fill(c, b, 2048 * K, 0x22), Ok(()));
+    ok(&m);
+    assert_eq!(m.processes(), vec![c]);
+    assert!(m.oom_killed(1));
+    assert_eq!(m.load(c, b + 1024 * K), Ok(0x22));
+}
+
+#[test]
+fn oom_swap_kills_nobody() {
+    let mut m = machine();
+    m.swapon(64 << 20).unwrap();
+    m.memlimit(4 << 20).unwrap();
+    m.mmap(1, A, 3072 * K, RW, PA, -1, 0).unwrap();
+    m.fill(1, A, 3072 * K, 0x11).unwrap();
+    let c = m.fork(1).unwrap();
+    m.munmap(c, A, 3072 * K).unwrap();
+    let b = A + 4096 * K;
+    m.mmap(c, b, 2048 * K, RW, PA, -1, 0).unwrap();
+    m.fill(c, b, 2048 * K, 0x22).unwrap();
+    ok(&m);
+    assert_eq!(m.processes(), vec![1, c]);
+    assert_eq!(mincore(&mut m, 1, A, 64 * K), "0".repeat(16));
+    assert_eq!(mincore(&mut m, c, b + 1024 * K, 1024 * K), "1".repeat(256));
+    assert_eq!(m.load(1, A), Ok(0x11));
+    ok(&m);
+}
+
+#[test]
+fn oom_swap_full() {
+    let mut m = machine();
+    m.swapon(1 << 20).unwrap();
+    m.memlimit(2 << 20).unwrap();
+    m.mmap(1, A, 8192 * K, RW, PA, -1, 0).unwrap();
+    assert_eq!(m.fill(1, A, 2048 * K, 0x11), Ok(()));
+    assert_eq!(
+        m.fill(1, A + 2048 * K, 6144 * K, 0x22),
+        Err(vmcore::AccessError::Killed)
+    );
+    ok(&m);
+    assert!(m.processes().is_empty());
+    assert_eq!(m.swap_area().unwrap().inuse(), 0);
+}

@@ -93,6 +93,11 @@ pub fn access_err(p: &Personality, e: &AccessError) -> JsValue {
         ]),
         AccessError::NoProcess(_) => errno_err(p, Errno::ESRCH, "no such process"),
         AccessError::OutOfMemory => errno_err(p, Errno::ENOMEM, "out of physical memory"),
+        AccessError::Killed => obj(&[
+            ("ok", JsValue::FALSE),
+            ("signal", JsValue::from_str("SIGKILL")),
+            ("reason", JsValue::from_str("killed by the OOM killer")),
+        ]),
     }
 }
 

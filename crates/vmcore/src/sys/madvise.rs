@@ -192,6 +192,9 @@ impl Machine {
                 if e.flags.contains(VmFlags::LOCKED) {
                     return Err(einval("COLD/PAGEOUT on locked memory"));
                 }
+                if advice == MADV_COLD {
+                    self.cold(pid, e, lo, hi);
+                }
                 if advice == MADV_PAGEOUT {
                     let kept = self.reclaim_lazyfree(pid, e, lo, hi);
                     self.reclaim_clean_swapbacked(pid, e, lo, hi);

@@ -91,7 +91,10 @@ impl Machine {
                 args: args.to_vec(),
             });
         }
+        self.running = pid;
         let r = r.and_then(|()| f(self));
+        // The OOM killer may have chosen this process during the call.
+        self.oom_reap_pending();
         if self.ev.enabled() {
             let e = match &r {
                 Ok(v) => Event::SyscallReturn {

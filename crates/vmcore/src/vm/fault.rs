@@ -279,7 +279,12 @@ impl Machine {
             self.phys.copy_frame(src, pfn, &mut self.ev);
         }
         let made = self.anons.insert(Anon::resident(pfn));
-        debug_assert_eq!(made, id);
+        if made != id {
+            // Reclaim for the frame freed anons (the OOM killer took a
+            // process): the id expected is not the one given.
+            self.phys.set_owner(pfn, FrameOwner::Anon { anon: made });
+        }
+        let id = made;
         if let Err(err) = self.pmap_enter(pid, page, pfn, true, e.prot.executable()) {
             self.anons.remove(id);
             self.phys.free(pfn, &mut self.ev);

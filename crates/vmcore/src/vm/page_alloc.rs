@@ -54,11 +54,21 @@ impl From<NoMemory> for AccessError {
 
 impl Machine {
     /// One zero-filled frame for `owner` (`alloc_page`, `uvm_pagealloc`).
+    /// Over the memory limit, or with no frame free, reclaim runs first and
+    /// then the OOM killer (`vm/reclaim.rs`); an anonymous page joins the
+    /// inactive list (`folio_add_lru_vma`).
     ///
-    /// => returns `Err(NoMemory)` with nothing changed when no frame is
-    ///    free (this is where reclaim will run first).
+    /// => returns `Err(NoMemory)` with nothing changed when no frame can
+    ///    be had (or the OOM killer chose the running process).
     pub(crate) fn alloc_page(&mut self, owner: FrameOwner) -> Result<Pfn, NoMemory> {
-        self.phys.alloc(owner, &mut self.ev).ok_or(NoMemory)
+        if self.memlimit.is_some() || self.phys.free_frames() == 0 {
+            self.make_room(1, true)?;
+        }
+        let pfn = self.phys.alloc(owner, &mut self.ev).ok_or(NoMemory)?;
+        if let FrameOwner::Anon { .. } = owner {
+            self.lru.add(&mut self.phys, pfn);
+        }
+        Ok(pfn)
     }
 
     /// 512 contiguous zero-filled frames, the first 2 MiB-aligned: the

@@ -1,3 +1,31 @@
+//! Page reclaim (Linux `mm/vmscan.c`, UVM `uvm_pdaemon.c`).
+//!
+//! Under a memory limit (the processes' memory cgroup, `memlimit`), or
+//! with no frame free, an allocation first reclaims
+//! (`try_to_free_mem_cgroup_pages`, `SWAP_CLUSTER_MAX` pages at a time)
+//! from the LRU lists of anonymous pages, the classic two lists:
+//!
+//! ```text
+//!   new page -> [inactive: newest ... oldest] --evict--> swap
+//!                  ^   |  referenced, first time: keep, mark, to the head
+//!                  |   '- referenced again: to the active list
+//!   deactivate  <- [active: newest ... oldest]   (while inactive < active)
+//! ```
+//!
+//! A new page was referenced by its first fault, so it gets one second
+//! chance: pages touched once, in order, leave in the order they were
+//! first touched (`memlimit_fifo`). `folio_check_references` decides;
+//! MADV_COLD clears the accessed bits and the mark, so cold pages leave at
+//! the first meeting (`memlimit_cold`). When nothing can be reclaimed (no
+//! swap, or a full area), the OOM killer (`mm/oom_kill.c`) kills the
+//! process with the highest badness (`oom_badness`: resident pages + swap
+//! entries + page-table pages; on a tie the later process, as
+//! `oom_evaluate_task` scans), and the allocation is tried again.
+//!
+//! Simplification: only anonymous pages that one process maps, exclusively,
+//! are reclaimed by the LRU scan; page-cache pages and pages shared after
+//! fork stay (Linux would reclaim them too).
+//!
 //! Reclaim as the advice calls do it: MADV_FREE's lazy freeing
 //! (`madvise_free_pte_range`) and MADV_PAGEOUT's reclaim
 //! (`madvise_cold_or_pageout_pte_range` -> `reclaim_pages` ->
@@ -5,12 +33,92 @@
 //! shmem pages without swap dropped, and with a swap area on, exclusive
 //! private anonymous pages written to swap (`pageout_anon`).
 
-use crate::addr::{PAGE_SIZE, VirtAddr};
+use crate::addr::{PAGE_SIZE, Pfn, VirtAddr};
 use crate::arch::x86_64::pte::SwapPte;
-use crate::event::Pid;
+use crate::event::{Event, Pid};
 use crate::machine::Machine;
-use crate::vm::anon::AnonPage;
+use crate::phys::{FrameOwner, PhysMem};
+use crate::vm::anon::{AnonId, AnonPage};
 use crate::vm::map::Entry;
+use crate::vm::page_alloc::NoMemory;
+use std::collections::{BTreeMap, HashMap};
+
+/// Pages reclaimed per attempt (`SWAP_CLUSTER_MAX`).
+const SWAP_CLUSTER_MAX: u64 = 32;
+/// Attempts without progress before the OOM killer
+/// (`MAX_RECLAIM_RETRIES`).
+const MAX_RECLAIM_RETRIES: u32 = 16;
+
+/// The LRU lists of anonymous pages (`struct lruvec`): each maps a stamp
+/// to a frame, the lowest stamp the oldest. A frame's descriptor holds its
+/// stamp (`FrameDesc::lru`); an entry whose frame no longer carries it
+/// (freed, reused) is stale and dropped when met.
+#[derive(Clone, Debug, Default)]
+pub struct Lru {
+    inactive: BTreeMap<u64, Pfn>,
+    active: BTreeMap<u64, Pfn>,
+    next: u64,
+}
+
+impl Lru {
+    /// `lruvec_add_folio`: `pfn` goes to the head of the inactive list.
+    pub(crate) fn add(&mut self, phys: &mut PhysMem, pfn: Pfn) {
+        self.put(phys, pfn, false);
+    }
+
+    fn put(&mut self, phys: &mut PhysMem, pfn: Pfn, active: bool) {
+        self.next += 1;
+        let d = phys.desc_mut(pfn);
+        d.lru = self.next;
+        d.active = active;
+        let list = if active {
+            &mut self.active
+        } else {
+            &mut self.inactive
+        };
+        list.insert(self.next, pfn);
+    }
+
+    /// The oldest live page of a list, taken off it.
+    fn pop_oldest(&mut self, phys: &PhysMem, active: bool) -> Option<Pfn> {
+        let list = if active {
+            &mut self.active
+        } else {
+            &mut self.inactive
+        };
+        while let Some((stamp, pfn)) = list.pop_first() {
+            let d = phys.desc(pfn);
+            if phys.is_allocated(pfn) && d.lru == stamp && d.active == active {
+                return Some(pfn);
+            }
+        }
+        None
+    }
+
+    /// Live pages on the lists (stale entries dropped first).
+    fn len(&mut self, phys: &PhysMem, active: bool) -> usize {
+        let list = if active {
+            &mut self.active
+        } else {
+            &mut self.inactive
+        };
+        list.retain(|&stamp, &mut pfn| {
+            phys.is_allocated(pfn) && phys.desc(pfn).lru == stamp && phys.desc(pfn).active == active
+        });
+        list.len()
+    }
+}
+
+/// What `folio_check_references` decides for a page on the inactive list.
+enum Verdict {
+    /// Referenced for the first time since it was last met: mark it, put
+    /// it back at the head.
+    Keep,
+    /// Referenced again: to the active list.
+    Activate,
+    /// Not referenced since it was last met: out.
+    Reclaim,
+}
 
 impl Machine {
     /// MADV_FREE (`madvise_free_single_vma`): exclusively owned pages become
@@ -166,6 +274,264 @@ impl Machine {
             flush.flush(&mut self.tlb, &mut self.ev);
             self.anons.get_mut(anon).expect("live").page = AnonPage::Swapped { slot: s };
             self.phys.free(m.pfn, &mut self.ev);
+        }
+    }
+
+    /// Frames the processes' memory cgroup is charged with: every frame in
+    /// use but the zero pages.
+    pub(crate) fn memcg_usage(&self) -> u64 {
+        let used = self.phys.total_frames() - self.phys.free_frames();
+        used - 1 - if self.huge_zero.is_some() { 512 } else { 0 }
+    }
+
+    /// Make room for `n` more frames: reclaim while over the limit (or out
+    /// of frames), then kill (`mem_cgroup_out_of_memory`).
+    ///
+    /// => `Err(NoMemory)` when the OOM killer chose the running process
+    ///    (it dies when its operation unwinds) or found no victim.
+    pub(crate) fn make_room(&mut self, n: u64, may_kill: bool) -> Result<(), NoMemory> {
+        let mut retries = 0;
+        loop {
+            let over_limit = self.memlimit.is_some_and(|l| self.memcg_usage() + n > l);
+            if !over_limit && self.phys.free_frames() >= n {
+                return Ok(());
+            }
+            if self.oom_pending.is_some() {
+                return Err(NoMemory);
+            }
+            if self.shrink_lru(SWAP_CLUSTER_MAX.max(n)) > 0 {
+                retries = 0;
+                continue;
+            }
+            retries += 1;
+            if retries < MAX_RECLAIM_RETRIES {
+                continue;
+            }
+            if !may_kill {
+                return Err(NoMemory);
+            }
+            match self.oom_kill() {
+                Some(v) if v != self.running => retries = 0,
+                _ => return Err(NoMemory),
+            }
+        }
+    }
+
+    /// `shrink_lruvec` for up to `goal` pages: deactivate while the
+    /// inactive list is the shorter, then meet inactive pages from the
+    /// oldest. Returns the pages reclaimed.
+    fn shrink_lru(&mut self, goal: u64) -> u64 {
+        if self.swap.as_ref().is_none_or(|a| a.inuse() >= a.size()) {
+            return 0; // anonymous pages have nowhere to go
+        }
+        while self.lru.len(&self.phys, false) < self.lru.len(&self.phys, true) {
+            let Some(pfn) = self.lru.pop_oldest(&self.phys, true) else {
+                break;
+            };
+            self.lru.put(&mut self.phys, pfn, false);
+        }
+        let rmap = self.anon_rmap();
+        let mut done = 0;
+        // Each page is met at most twice per call, so the scan ends.
+        let mut budget = 2 * self.lru.len(&self.phys, false) as u64 + 1;
+        while done < goal && budget > 0 {
+            budget -= 1;
+            let Some(pfn) = self.lru.pop_oldest(&self.phys, false) else {
+                break;
+            };
+            let FrameOwner::Anon { anon } = self.phys.desc(pfn).owner else {
+                continue;
+            };
+            let Some(&(pid, va)) = rmap.get(&anon) else {
+                // Not one process's alone (or not mapped): keep it.
+                self.lru.put(&mut self.phys, pfn, false);
+                continue;
+            };
+            match self.check_references(pid, va, pfn) {
+                Verdict::Keep => {
+                    self.phys.desc_mut(pfn).referenced = true;
+                    self.lru.put(&mut self.phys, pfn, false);
+                }
+                Verdict::Activate => self.lru.put(&mut self.phys, pfn, true),
+                Verdict::Reclaim => {
+                    if self.swap_out_page(pid, va, anon, pfn) {
+                        done += 1;
+                    } else {
+                        self.lru.put(&mut self.phys, pfn, false);
+                        break; // no slot left
+                    }
+                }
+            }
+        }
+        done
+    }
+
+    /// `folio_check_references`: the accessed bit of the page's PTE
+    /// (cleared as it is read, `folio_referenced`) and its mark.
+    fn check_references(&mut self, pid: Pid, va: u64, pfn: Pfn) -> Verdict {
+        let p = self.procs.get_mut(&pid).expect("live");
+        let young = p
+            .pmap
+            .lookup(&self.phys, VirtAddr(va))
+            .is_some_and(|m| m.accessed);
+        if young {
+            let flush = p
+                .pmap
+                .clear_accessed(&mut self.phys, VirtAddr(va), &mut self.ev);
+            flush.flush(&mut self.tlb, &mut self.ev);
+        }
+        let d = self.phys.desc_mut(pfn);
+        let marked = core::mem::take(&mut d.referenced);
+        match (young, marked) {
+            (true, true) => Verdict::Activate,
+            (true, false) => Verdict::Keep,
+            (false, _) => Verdict::Reclaim,
+        }
+    }
+
+    /// The one place each reclaimable anonymous page is mapped: anons with
+    /// one amap slot, resident, mapped by a present 4 KiB leaf of the one
+    /// process whose entry covers the slot, and by nothing else.
+    fn anon_rmap(&self) -> HashMap<AnonId, (Pid, u64)> {
+        let mut out = HashMap::new();
+        for (&pid, p) in self.procs.iter() {
+            for e in p.map.entries.values() {
+                let Some(r) = e.aref else { continue };
+                if e.flags.contains(crate::flags::VmFlags::LOCKED) {
+                    continue;
+                }
+                let Some(am) = self.amaps.get(r.amap) else {
+                    continue;
+                };
+                for (slot, anon) in am.iter() {
+                    if slot < r.slotoff || slot >= r.slotoff + e.pages() {
+                        continue;
+                    }
+                    let va = e.start + (slot - r.slotoff) * PAGE_SIZE;
+                    out.insert(anon, (pid, va));
+                }
+            }
+        }
+        out.retain(|&anon, &mut (pid, va)| {
+            let Some(a) = self.anons.get(anon) else {
+                return false;
+            };
+            let AnonPage::Resident { pfn } = a.page else {
+                return false;
+            };
+            a.refs == 1
+                && self.phys.desc(pfn).mapcount == 1
+                && self.phys.desc(pfn).wired == 0
+                && self.procs[&pid]
+                    .pmap
+                    .lookup(&self.phys, VirtAddr(va))
+                    .is_some_and(|m| m.pfn == pfn && m.present && !m.huge)
+        });
+        out
+    }
+
+    /// `shrink_folio_list` -> `add_to_swap` + `try_to_unmap` +
+    /// `pageout`: the page at `va` of `pid` goes to the next free slot, its
+    /// PTE becomes an exclusive swap entry. False when no slot is free.
+    fn swap_out_page(&mut self, pid: Pid, va: u64, anon: AnonId, pfn: Pfn) -> bool {
+        let Some(s) = self.swap_mut().alloc() else {
+            return false;
+        };
+        let bytes = self.phys.frame_bytes(pfn).map(|b| b.to_vec());
+        let area = self.swap_mut();
+        area.write(s, bytes.as_deref().unwrap_or(&[]));
+        area.dup(s);
+        let sw = SwapPte {
+            area: 0,
+            offset: u64::from(s.0),
+            exclusive: true,
+        };
+        let p = self.procs.get_mut(&pid).expect("live");
+        let flush = p
+            .pmap
+            .swap_out(&mut self.phys, VirtAddr(va), sw, &mut self.ev);
+        flush.flush(&mut self.tlb, &mut self.ev);
+        self.anons.get_mut(anon).expect("live").page = AnonPage::Swapped { slot: s };
+        self.phys.free(pfn, &mut self.ev);
+        self.ev.push_with(|| Event::SwapOut {
+            pid,
+            va: VirtAddr(va),
+            slot: s.0,
+        });
+        true
+    }
+
+    /// `out_of_memory` for the memory cgroup: the victim is the process
+    /// with the highest `oom_badness` (resident pages, swap entries and
+    /// page-table pages), the later one on a tie. Another process dies at
+    /// once; the running one when its operation unwinds. Returns the
+    /// victim.
+    fn oom_kill(&mut self) -> Option<Pid> {
+        let mut victim = None;
+        let mut worst = 0;
+        for (&pid, p) in self.procs.iter() {
+            let tables = p.pmap.table_frames(&self.phys).len() as u64;
+            let points = p.pmap.resident_pages() + p.pmap.swap_entries() + tables;
+            if victim.is_none() || points >= worst {
+                victim = Some(pid);
+                worst = points;
+            }
+        }
+        let v = victim?;
+        self.ev.push_with(|| Event::OomKill {
+            pid: v,
+            points: worst,
+        });
+        if v == self.running {
+            self.oom_pending = Some(v);
+        } else {
+            self.oom_killed.insert(v);
+            self.vmspace_exit(v);
+        }
+        Some(v)
+    }
+
+    /// The running process's operation has unwound: if the OOM killer
+    /// chose it, it dies now (`do_exit` from the pending SIGKILL).
+    pub(crate) fn oom_reap_pending(&mut self) {
+        if let Some(v) = self.oom_pending.take()
+            && self.procs.contains_key(&v)
+        {
+            self.oom_killed.insert(v);
+            self.vmspace_exit(v);
+        }
+    }
+
+    /// MADV_COLD (`madvise_cold_or_pageout_pte_range` without pageout):
+    /// the exclusive anonymous pages of `[lo, hi)` lose their accessed bit
+    /// and their mark, and an active one goes back to the inactive list
+    /// (`folio_deactivate`): they leave first under pressure.
+    pub(crate) fn cold(&mut self, pid: Pid, e: &Entry, lo: u64, hi: u64) {
+        let Some(r) = e.aref else { return };
+        let mut va = lo;
+        while va < hi {
+            let here = va;
+            va += PAGE_SIZE;
+            let slot = r.slotoff + (here - e.start) / PAGE_SIZE;
+            let Some(anon) = self.amaps.get(r.amap).and_then(|a| a.lookup(slot)) else {
+                continue;
+            };
+            let Some(AnonPage::Resident { pfn }) = self.anons.get(anon).map(|a| a.page) else {
+                continue;
+            };
+            if self.phys.desc(pfn).mapcount != 1 {
+                continue;
+            }
+            let p = self.procs.get_mut(&pid).expect("live");
+            let flush = p
+                .pmap
+                .clear_accessed(&mut self.phys, VirtAddr(here), &mut self.ev);
+            flush.flush(&mut self.tlb, &mut self.ev);
+            let d = self.phys.desc_mut(pfn);
+            d.referenced = false;
+            if d.active {
+                self.lru.put(&mut self.phys, pfn, false);
+            }
         }
     }
 }

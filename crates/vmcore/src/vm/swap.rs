@@ -281,7 +281,13 @@ impl Machine {
     /// bytes. EBUSY when more is in use and reclaim cannot bring it below
     /// (the old limit stays).
     pub fn memlimit(&mut self, limit: u64) -> SysResult<()> {
-        self.memlimit = Some(limit / PAGE_SIZE);
+        let old = self.memlimit.replace(limit / PAGE_SIZE);
+        if self.make_room(0, false).is_err() || self.memcg_usage() > limit / PAGE_SIZE {
+            self.memlimit = old;
+            return Err(ebusy(
+                "more memory in use than the limit, and reclaim cannot free it",
+            ));
+        }
         Ok(())
     }
 

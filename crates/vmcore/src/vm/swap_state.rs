@@ -24,7 +24,7 @@
 
 use crate::addr::{HUGE_PAGE_SIZE, PAGE_SIZE, Pfn, VirtAddr};
 use crate::arch::x86_64::mmu::Access;
-use crate::event::Pid;
+use crate::event::{Event, Pid};
 use crate::flags::VmFlags;
 use crate::machine::{AccessError, Machine};
 use crate::phys::FrameOwner;
@@ -150,10 +150,16 @@ impl Machine {
     /// A frame for `anon` holding the bytes of `slot` (`swap_read_folio`).
     fn read_slot(&mut self, anon: AnonId, slot: Slot) -> Result<Pfn, AccessError> {
         let pfn = self.alloc_page(FrameOwner::Anon { anon })?;
+        if self.anons.get(anon).is_none() {
+            // Reclaim for this frame killed the anon's last owner.
+            self.phys.free(pfn, &mut self.ev);
+            return Err(AccessError::OutOfMemory);
+        }
         let area = self.swap.as_ref().expect("a slot implies an area");
         if let Some(bytes) = area.read(slot) {
             self.phys.write_frame(pfn, bytes);
         }
+        self.ev.push_with(|| Event::SwapIn { slot: slot.0, pfn });
         Ok(pfn)
     }
 
