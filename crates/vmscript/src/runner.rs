@@ -66,6 +66,10 @@ impl Span {
 /// | `load` `store` `exec` | the process | the byte at `ADDR` |
 /// | `fork` | the parent, then the child when one was made | none |
 /// | any other (`exit`, `maps`, files, `mlockall`) | the process | none |
+/// | `pagemap` | the process | `ADDR`, `LEN` |
+/// | `smaps` `faults` | the process | none |
+/// | `swapon` `swapoff` `memlimit` `swapped` `procs` (the machine's) | none (`pid` 0 in [`LineOutput`]) | none |
+/// | any line of a process the OOM killer killed (prints `killed`) | the process | none |
 ///
 /// The last range is where the line left its result: the new place of a
 /// moved mapping.
