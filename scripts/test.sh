@@ -5,7 +5,9 @@
 #   cargo test        cargo test --workspace --no-fail-fast (every crate reports)
 #   conformance       vmplay run on every recorded case (tests/conformance/cases,
 #                     tests/conformance/recorded, and ../shared/conformance/cases
-#                     when it is beside the checkout)
+#                     when it is beside the checkout); the swap cases
+#                     (tests/conformance/cases-swap) only with
+#                     SWAP_CONFORMANCE=1, see below
 #   wasm (chrome)     wasm-pack test --headless --chrome crates/vmwasm
 #   site build        release wasm + wasm-opt + www/web (scripts/build.sh)
 #   typescript        tsc --strict on tests/types/ against the generated
@@ -77,6 +79,22 @@ for d in tests/conformance/cases tests/conformance/recorded ../shared/conformanc
         run_suite "conformance $d" conformance "$check" "$d"
     fi
 done
+
+# The version-2 swap cases (tests/conformance/cases-swap, FORMAT-v2-swap.md)
+# are OFF by default, explicitly: the kernel side of swap is still being
+# built and most of them fail (`make swap-progress` prints how many pass).
+# SWAP_CONFORMANCE=1 runs them as a suite like the ones above. Once every
+# case passes, run them by default and drop this switch.
+swap_cases=tests/conformance/cases-swap
+if [ "${SWAP_CONFORMANCE:-0}" != 1 ]; then
+    skip_suite "conformance $swap_cases" "off until all pass; SWAP_CONFORMANCE=1 runs it"
+elif [ ! -d "$swap_cases" ]; then
+    skip_suite "conformance $swap_cases" "not in the repository yet"
+elif [ -z "$check" ]; then
+    skip_suite "conformance $swap_cases" "no check script"
+else
+    run_suite "conformance $swap_cases" conformance "$check" "$swap_cases"
+fi
 
 # --- 3. wasm bindings tested inside headless Chrome --------------------------
 chromedriver="$(command -v chromedriver || echo /usr/bin/chromedriver)"

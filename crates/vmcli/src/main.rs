@@ -5,7 +5,7 @@
 //! ```
 //!
 //! prints each line's result exactly as the conformance recordings do
-//! (`tests/conformance/FORMAT.md`). Exit status: 0 when the scenario ran to
+//! (`tests/conformance/FORMAT.md`, and `FORMAT-v2-swap.md` for swap). Exit status: 0 when the scenario ran to
 //! its end, 2 when a line could not be parsed (after printing
 //! `LINE error MESSAGE`), 3 when `--check` found a broken invariant, 1 for
 //! bad usage or an unreadable file.
@@ -36,8 +36,11 @@ Usage:
   vmplay --version                  show the version
 
 `vmplay run` prints one line per operation, `LINE OP RESULT`, exactly as the
-scenarios recorded on a real Linux kernel print them (`maps` adds one
-indented line per mapping in the arena). FILE may be `-` for standard input.
+scenarios recorded on a real Linux kernel print them (`maps` and `smaps` add
+one indented line per mapping in the arena). FILE may be `-` for standard
+input. The swap operations of version 2 (swapon, swapoff, memlimit, swapped,
+procs, pagemap, smaps, faults) are run too; a process the OOM killer killed
+prints `LINE OP killed`.
 
   --trace    after each line, also print the events it caused in the
              simulated machine (faults, page-table writes, TLB flushes,

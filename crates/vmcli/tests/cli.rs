@@ -133,3 +133,22 @@ fn help_and_usage_errors() {
     assert_eq!(o.status.code(), Some(1));
     assert!(text(&o.stderr).contains("/nonexistent/x.vms"));
 }
+
+#[test]
+fn run_prints_the_swap_operations() {
+    let out = vmplay_stdin(
+        &["run", "--check", "-"],
+        "swapoff\nswapon 64M\nswapon 64M\nmemlimit 4M\n\
+         $a = mmap $arena 8K PROT_READ|PROT_WRITE MAP_PRIVATE|MAP_ANONYMOUS|MAP_FIXED -1 0\n\
+         store $a 1\npagemap $a 8K\nsmaps\nfaults\nswapped\nexit\nprocs\np1: swapped\n",
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "1 swapoff -EINVAL\n2 swapon 0\n3 swapon -EBUSY\n4 memlimit 0\n\
+         5 mmap 0x300000000000\n6 store ok\n7 pagemap 0 P.\n8 smaps ok\n\
+         \x20 0x300000000000-0x300000002000 Rss=4 Pss=4 Private_Dirty=4 Anonymous=4\n\
+         9 faults majflt=0\n10 swapped 0\n11 exit ok\n12 procs ok\n\
+         13 error swapped is not run by a process\n"
+    );
+}

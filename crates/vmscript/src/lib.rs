@@ -1,7 +1,8 @@
 //! The `.vms` scenario language: a parser and a runner.
 //!
 //! A scenario is a text of system calls and memory accesses against one
-//! simulated machine (`tests/conformance/FORMAT.md` is the language). The
+//! simulated machine (`tests/conformance/FORMAT.md` is the language, and
+//! `tests/conformance/FORMAT-v2-swap.md` its swap operations). The
 //! parser ([`parse`]) mirrors the recorder that ran the conformance cases on
 //! a real Linux kernel, rule for rule; the [`Runner`] executes lines on a
 //! [`vmcore::Machine`] and prints their results exactly as recorded.
@@ -15,6 +16,7 @@
 pub mod error;
 pub mod parse;
 pub mod runner;
+pub mod swapfmt;
 
 pub use error::ScriptError;
 pub use parse::{Arg, ArgKind, Expr, FdRef, FlagSet, Op, Statement, Term, parse_line};

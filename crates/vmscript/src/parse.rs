@@ -73,6 +73,15 @@ pub enum Op {
     Ftruncate,
     Close,
     Maps,
+    // Version 2, swap and memory pressure (FORMAT-v2-swap.md).
+    Swapon,
+    Swapoff,
+    Memlimit,
+    Swapped,
+    Procs,
+    Pagemap,
+    Smaps,
+    Faults,
 }
 
 /// Which table a flag argument takes its names from.
@@ -142,8 +151,9 @@ pub enum Binds {
 }
 
 impl Op {
-    /// Every operation, in the order of the format's table.
-    pub const ALL: [Op; 24] = [
+    /// Every operation, in the order of the format's tables (version 1,
+    /// then the swap operations of version 2).
+    pub const ALL: [Op; 32] = [
         Op::Mmap,
         Op::Munmap,
         Op::Mprotect,
@@ -168,6 +178,14 @@ impl Op {
         Op::Ftruncate,
         Op::Close,
         Op::Maps,
+        Op::Swapon,
+        Op::Swapoff,
+        Op::Memlimit,
+        Op::Swapped,
+        Op::Procs,
+        Op::Pagemap,
+        Op::Smaps,
+        Op::Faults,
     ];
 
     /// The name as written in scenarios and printed in results.
@@ -197,6 +215,14 @@ impl Op {
             Op::Ftruncate => "ftruncate",
             Op::Close => "close",
             Op::Maps => "maps",
+            Op::Swapon => "swapon",
+            Op::Swapoff => "swapoff",
+            Op::Memlimit => "memlimit",
+            Op::Swapped => "swapped",
+            Op::Procs => "procs",
+            Op::Pagemap => "pagemap",
+            Op::Smaps => "smaps",
+            Op::Faults => "faults",
         }
     }
 
@@ -222,6 +248,9 @@ impl Op {
             Op::Madvise => &[Expr, Expr, Flags(FlagSet::Madv)],
             Op::Mlockall => &[Flags(FlagSet::Mcl)],
             Op::Munlockall | Op::Exit | Op::Maps => &[],
+            Op::Swapon | Op::Memlimit => &[Expr],
+            Op::Swapoff | Op::Swapped | Op::Procs | Op::Smaps | Op::Faults => &[],
+            Op::Pagemap => &[Expr, Expr],
             Op::Msync => &[Expr, Expr, Flags(FlagSet::Ms)],
             Op::Mremap => &[Expr, Expr, Expr, Flags(FlagSet::Mremap), Expr],
             Op::Load | Op::Exec => &[Expr],
@@ -242,6 +271,16 @@ impl Op {
             Op::Mremap => 4,
             _ => self.args().len(),
         }
+    }
+
+    /// Whether the operation runs in the machine rather than in a process
+    /// (`swapon`, `swapoff`, `memlimit`, `swapped`, `procs`): a `PROC:`
+    /// prefix on its line is an error, and it runs with no process left.
+    pub const fn in_machine(self) -> bool {
+        matches!(
+            self,
+            Op::Swapon | Op::Swapoff | Op::Memlimit | Op::Swapped | Op::Procs
+        )
     }
 
     /// What `$VAR =` binds on this operation.
@@ -267,6 +306,17 @@ pub enum Term {
 #[derive(Clone, PartialEq, Eq, Debug, Serialize)]
 #[serde(transparent)]
 pub struct Expr(pub Vec<Term>);
+
+impl Expr {
+    /// The value when no term is a variable (`$arena` is a constant).
+    pub fn constant(&self) -> Option<u64> {
+        self.0.iter().try_fold(0u64, |sum, t| match t {
+            Term::Num(v) => Some(sum.wrapping_add(*v)),
+            Term::Arena => Some(sum.wrapping_add(ARENA)),
+            Term::Var(_) => None,
+        })
+    }
+}
 
 /// A descriptor argument.
 #[derive(Clone, PartialEq, Eq, Debug, Serialize)]
@@ -533,6 +583,10 @@ pub fn parse_header(line: &str) -> Result<Option<Header<'_>>, String> {
             format!("{} takes {} to {} arguments", op.name(), min, max)
         });
     }
+    // After the count, as in the recorder.
+    if proc.is_some() && op.in_machine() {
+        return Err(format!("{} is not run by a process", op.name()));
+    }
     Ok(Some(Header {
         proc,
         bind,
@@ -552,12 +606,79 @@ pub fn parse_line(line: &str) -> Result<Option<Statement>, String> {
             .zip(&h.args)
             .map(|(&kind, tok)| parse_arg(kind, tok))
             .collect::<Result<Vec<_>, _>>()?;
+    // Range checks of the version-2 operations, when every argument is
+    // known without the scenario's variables (the runner checks the values
+    // of sums with variables when it resolves them).
+    let consts: Option<Vec<u64>> = args
+        .iter()
+        .map(|a| match a {
+            Arg::Expr(e) => e.constant(),
+            _ => None,
+        })
+        .collect();
+    if let Some(v) = consts {
+        check_values(h.op, &v)?;
+    }
     Ok(Some(Statement {
         proc: h.proc,
         bind: h.bind.map(str::to_string),
         op: h.op,
         args,
     }))
+}
+
+/// The smallest swap area `swapon` takes: 40 KiB.
+pub const SWAP_MIN: u64 = 40 << 10;
+/// The largest swap area `swapon` takes: 1 GiB.
+pub const SWAP_MAX: u64 = 1 << 30;
+/// The smallest `memlimit`: 1 MiB.
+pub const MEMLIMIT_MIN: u64 = 1 << 20;
+/// The end of the user address space that `pagemap` may read
+/// (47-bit addresses).
+pub const USER_END: u64 = 0x8000_0000_0000;
+
+/// The checks of argument values that make a line an error, for the
+/// operations of version 2 (`vals`: the operation's arguments as numbers,
+/// sums computed). Version-1 operations have none here.
+///
+/// - `swapon SIZE`: a multiple of 4 KiB from 40K to 1G;
+/// - `memlimit LIMIT`: a multiple of 4 KiB, at least 1M;
+/// - `pagemap ADDR LEN`: multiples of 4 KiB, LEN not 0, ADDR+LEN at most
+///   `0x800000000000`.
+///
+/// The messages are the recorder's.
+pub fn check_values(op: Op, vals: &[u64]) -> Result<(), String> {
+    const PAGE: u64 = 4096;
+    let v = |i: usize| vals.get(i).copied().unwrap_or(0);
+    match op {
+        Op::Swapon => {
+            let size = v(0);
+            if size % PAGE != 0 || !(SWAP_MIN..=SWAP_MAX).contains(&size) {
+                return Err("swapon SIZE must be a multiple of 4K from 40K to 1G".into());
+            }
+        }
+        Op::Memlimit => {
+            let limit = v(0);
+            if limit % PAGE != 0 || limit < MEMLIMIT_MIN {
+                return Err("memlimit LIMIT must be a multiple of 4K, at least 1M".into());
+            }
+        }
+        Op::Pagemap => {
+            let (addr, len) = (v(0), v(1));
+            if addr % PAGE != 0
+                || len % PAGE != 0
+                || len == 0
+                || addr > USER_END
+                || len > USER_END - addr
+            {
+                return Err(format!(
+                    "pagemap needs a page-aligned range below {USER_END:#x}"
+                ));
+            }
+        }
+        _ => {}
+    }
+    Ok(())
 }
 
 /// Whether an address is inside the arena (printed as hex) or not

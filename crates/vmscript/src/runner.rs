@@ -6,6 +6,7 @@ use crate::error::ScriptError;
 use crate::parse::{
     self, ARENA, ARENA_END, Arg, ArgKind, Binds, Expr, FdRef, Header, Op, Term, format_addr,
 };
+use crate::swapfmt;
 use core::fmt;
 use serde::Serialize;
 use serde::ser::SerializeStruct;
@@ -65,6 +66,10 @@ impl Span {
 /// | `load` `store` `exec` | the process | the byte at `ADDR` |
 /// | `fork` | the parent, then the child when one was made | none |
 /// | any other (`exit`, `maps`, files, `mlockall`) | the process | none |
+/// | `pagemap` | the process | `ADDR`, `LEN` |
+/// | `smaps` `faults` | the process | none |
+/// | `swapon` `swapoff` `memlimit` `swapped` `procs` (the machine's) | none (`pid` 0 in [`LineOutput`]) | none |
+/// | any line of a process the OOM killer killed (prints `killed`) | the process | none |
 ///
 /// The last range is where the line left its result: the new place of a
 /// moved mapping.
@@ -109,6 +114,14 @@ impl Touched {
             | Op::Ftruncate
             | Op::Close
             | Op::Maps => Vec::new(),
+            Op::Pagemap => vec![Span::at(n(0), n(1))],
+            Op::Swapon
+            | Op::Swapoff
+            | Op::Memlimit
+            | Op::Swapped
+            | Op::Procs
+            | Op::Smaps
+            | Op::Faults => Vec::new(),
         };
         let mut pids = vec![pid];
         pids.extend(bound.child);
@@ -198,7 +211,16 @@ pub struct Runner {
     vars: BTreeMap<String, Value>,
     /// Names passed to `open` so far (each may be created once).
     files: BTreeSet<String>,
+    /// Processes the OOM killer killed: number of the name -> pid. Their
+    /// lines print `killed`; their names stay taken.
+    killed: BTreeMap<u32, Pid>,
+    /// Whether the OOM killer killed a process: `Machine::oom_killed`
+    /// unless a test replaced it ([`Runner::set_oom_probe`]).
+    oom_probe: Option<OomProbe>,
 }
+
+/// A replacement for `Machine::oom_killed` ([`Runner::set_oom_probe`]).
+pub type OomProbe = Box<dyn Fn(&Machine, Pid) -> bool + Send>;
 
 impl Default for Runner {
     fn default() -> Self {
@@ -290,6 +312,8 @@ impl Runner {
             procs,
             vars: BTreeMap::new(),
             files: BTreeSet::new(),
+            killed: BTreeMap::new(),
+            oom_probe: None,
         }
     }
 
@@ -391,11 +415,25 @@ impl Runner {
             return Ok(None);
         };
         let num = h.proc.unwrap_or(1);
+        if h.op.in_machine() || self.killed.contains_key(&num) {
+            return self.exec_v2_line(lineno, &h).map(Some);
+        }
         let pid = self
             .live(num)
             .ok_or_else(|| err(format!("no process p{num}")))?;
         let vals = self.resolve(&h, pid).map_err(err)?;
-        let (result, extra, bound) = self.execute(pid, h.op, &vals);
+        let (mut result, mut extra, mut bound) = self.execute(pid, h.op, &vals);
+        // Version 2: the OOM killer may have killed processes during the
+        // line; when it killed this one, the line prints `killed` and binds
+        // nothing.
+        if self.reap_killed().contains(&num) {
+            result = swapfmt::KILLED.to_string();
+            extra.clear();
+            bound = Bound {
+                child: bound.child.filter(|&c| self.machine.is_alive(c)),
+                ..Bound::default()
+            };
+        }
         let touched = Touched::of(pid, h.op, &vals, &bound);
         if let (Some(&Val::Proc(n)), Some(child)) = (vals.first(), bound.child) {
             self.procs.insert(n, child);
@@ -403,7 +441,7 @@ impl Runner {
         if h.op == Op::Exit && !self.machine.is_alive(pid) {
             self.procs.remove(&num);
         }
-        if let Some(name) = h.bind {
+        if let Some(name) = h.bind.filter(|_| !self.killed.contains_key(&num)) {
             let value = match h.op.binds() {
                 Binds::Descriptor => Value::Descriptor(bound.descriptor),
                 _ => Value::Address(bound.raw),
@@ -437,7 +475,8 @@ impl Runner {
                 Arg::Fd(FdRef::Var(name)) => Val::Fd(self.descriptor(&name, pid)?),
                 Arg::Name(n) => Val::Name(n),
                 Arg::Proc(n) => {
-                    if self.live(n).is_some() {
+                    // A killed process's name stays taken (version 2).
+                    if self.live(n).is_some() || self.killed.contains_key(&n) {
                         return Err(format!("process {tok} already exists"));
                     }
                     Val::Proc(n)
@@ -446,6 +485,8 @@ impl Runner {
             debug_assert!(kind != ArgKind::Proc || matches!(v, Val::Proc(_)));
             vals.push(v);
         }
+        let nums: Vec<u64> = vals.iter().map(Val::num).collect();
+        parse::check_values(h.op, &nums)?;
         if let (Op::Open, Some(Val::Name(n))) = (h.op, vals.first())
             && self.files.contains(n)
         {
@@ -619,9 +660,133 @@ impl Runner {
                 }
                 Err(e) => errno_text(&e),
             },
+            Op::Swapon => rc_text(m.swapon(n(0))),
+            Op::Swapoff => rc_text(m.swapoff()),
+            Op::Memlimit => rc_text(m.memlimit(n(0))),
+            Op::Swapped => m.swapped().to_string(),
+            Op::Procs => swapfmt::procs_result(
+                self.procs
+                    .iter()
+                    .filter(|&(_, &p)| m.is_alive(p))
+                    .map(|(&num, _)| num),
+            ),
+            Op::Pagemap => match pagemap_words(m, pid, n(0), n(1)) {
+                Ok(words) => swapfmt::pagemap_result(&words),
+                Err(e) => errno_text(&e),
+            },
+            Op::Smaps => match m.smaps(pid) {
+                Ok(views) => {
+                    extra = swapfmt::smaps_lines(&views, ARENA, ARENA_END);
+                    "ok".to_string()
+                }
+                Err(e) => errno_text(&e),
+            },
+            Op::Faults => match m.take_major_faults(pid) {
+                Ok(n) => swapfmt::faults_result(n),
+                Err(e) => errno_text(&e),
+            },
         };
         (result, extra, bound)
     }
+
+    /// Decide with `probe` instead of `Machine::oom_killed` whether the OOM
+    /// killer killed a process (asked after every line, for every live
+    /// process). For tests of the `killed` results without a machine that
+    /// kills.
+    pub fn set_oom_probe(&mut self, probe: impl Fn(&Machine, Pid) -> bool + Send + 'static) {
+        self.oom_probe = Some(Box::new(probe));
+    }
+
+    /// The processes the OOM killer killed so far, by name (`p1` ...), in
+    /// order of their numbers. Their names stay taken.
+    pub fn killed_names(&self) -> Vec<(String, Pid)> {
+        self.killed
+            .iter()
+            .map(|(n, &pid)| (format!("p{n}"), pid))
+            .collect()
+    }
+
+    /// Move the processes that the OOM killer killed from the live names to
+    /// the killed ones; returns the numbers of the names just moved.
+    fn reap_killed(&mut self) -> Vec<u32> {
+        let killed = |pid: Pid| match &self.oom_probe {
+            Some(probe) => probe(&self.machine, pid),
+            None => self.machine.oom_killed(pid),
+        };
+        let newly: Vec<u32> = self
+            .procs
+            .iter()
+            .filter(|&(_, &pid)| killed(pid))
+            .map(|(&n, _)| n)
+            .collect();
+        for n in &newly {
+            if let Some(pid) = self.procs.remove(n) {
+                self.killed.insert(*n, pid);
+            }
+        }
+        newly
+    }
+
+    /// A line of version 2 that is not run by a live process: an operation
+    /// of the machine (no process; `pid` 0 in its output and no process in
+    /// `touched`), or any line of a process the OOM killer killed, which
+    /// prints `killed` and does nothing. Its arguments are resolved first:
+    /// their errors are errors of the line.
+    fn exec_v2_line(&mut self, lineno: usize, h: &Header<'_>) -> Result<LineOutput, ScriptError> {
+        let err = |message: String| ScriptError {
+            line: lineno,
+            message,
+        };
+        let killed = if h.op.in_machine() {
+            None
+        } else {
+            self.killed.get(&h.proc.unwrap_or(1)).copied()
+        };
+        let pid = killed.unwrap_or(0);
+        let vals = self.resolve(h, pid).map_err(err)?;
+        let (result, extra, touched) = match killed {
+            Some(pid) => (
+                swapfmt::KILLED.to_string(),
+                Vec::new(),
+                Touched {
+                    pids: vec![pid],
+                    ranges: Vec::new(),
+                },
+            ),
+            None => {
+                let (result, extra, _) = self.execute(0, h.op, &vals);
+                self.reap_killed();
+                (result, extra, Touched::default())
+            }
+        };
+        let events = self.machine.take_events();
+        let events_lost = self.machine.take_events_lost();
+        Ok(LineOutput {
+            line: lineno,
+            pid,
+            op: h.op.name(),
+            result,
+            extra,
+            events,
+            events_lost,
+            touched,
+        })
+    }
+}
+
+/// The pagemap words of `[addr, addr+len)`, read in pieces of at most
+/// 2^20 pages (what one `Machine::pagemap` call returns).
+fn pagemap_words(m: &Machine, pid: Pid, addr: u64, len: u64) -> Result<Vec<u64>, SysError> {
+    const CHUNK: u64 = 1 << 20;
+    let pages = len / PAGE_SIZE;
+    let mut words = Vec::new();
+    let mut done = 0;
+    while done < pages {
+        let k = (pages - done).min(CHUNK);
+        words.extend(m.pagemap(pid, addr + done * PAGE_SIZE, k)?);
+        done += k;
+    }
+    Ok(words)
 }
 
 /// What a line leaves for a binding or the process table.

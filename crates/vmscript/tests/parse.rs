@@ -311,6 +311,14 @@ const VALID: &[&str] = &[
     "ftruncate $f 0",
     "close $f",
     "maps",
+    "swapon 64M",
+    "swapoff",
+    "memlimit 4M",
+    "swapped",
+    "procs",
+    "p2: pagemap $a+4K 8K",
+    "smaps",
+    "faults",
 ];
 
 proptest! {
