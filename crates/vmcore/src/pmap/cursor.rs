@@ -9,16 +9,21 @@
 //! `change_pmd_range`, `copy_pmd_range`, `move_page_tables`):
 //!
 //! ```text
-//!             level 4 ──► 3 ──► 2 ──┬──► 1          a Step::Entry for each leaf, and
-//!   range    [ . . . . . . . . . . .│. . . ]         for each slot at `bottom`;
-//!   [s, e)   Table ─► entries ─► Table ─► ... ─► Done   (Table/Done with `tables`)
+//!             level 4 ──► 3 ──► 2 ──┬──► 1          a Step::Entry for each leaf above
+//!   range    [ . . . . . . . . . . .│. . . ]         `bottom`, one Step::Run for each
+//!   [s, e)   Table ─► entries ─► Table ─► ... ─► Run ─► Done   table at `bottom`
+//!                                                         (Table/Done with `tables`)
 //!                                   │
 //!                     2 MiB leaf cut by the range: `split` demotes it and goes
 //!                     on into the new page table (split_huge_pmd)
 //! ```
 //!
 //! - `bottom` is the lowest level visited: 1 to reach PTEs, 2 to stop at PD
-//!   entries (`pmd_none`, `free_pgtables`, entering a 2 MiB leaf);
+//!   entries (`pmd_none`, `free_pgtables`, entering a 2 MiB leaf). A table
+//!   at `bottom` is handed out whole, as a [`Run`] of its entries in the
+//!   range: a small cursor of its own that the operation drains in a tight
+//!   loop (Linux's `zap_pte_range` / `change_pte_range` loop over one PTE
+//!   table), so that a page costs no step of the whole walk;
 //! - `alloc`: a missing table above `bottom` is allocated (`__pte_alloc`);
 //!   the frames the rest of the way needs are counted first, so running out
 //!   changes nothing;
@@ -37,7 +42,7 @@
 //! The cursor keeps no borrow of [`PhysMem`]: each step reads the table
 //! frames anew, so between steps the caller may change the entry just
 //! handed out (clear it, free the table under it), or another address
-//! space's tables (`copy_range`).
+//! space's tables (`copy_range`). A [`Run`] follows the same rule.
 
 use super::*;
 
@@ -130,6 +135,13 @@ impl Walk {
             Kind::Table
         }
     }
+
+    /// [`Walk::kind`] at `bottom`, where it is `Entry` or `Skip`: whether
+    /// `pte` is handed out.
+    #[inline(always)]
+    fn wanted_at_bottom(self, pte: Pte) -> bool {
+        pte.is_mapped() || self.empty
+    }
 }
 
 /// Index of a level in the cursor's per-level arrays.
@@ -176,9 +188,13 @@ pub(super) enum Step {
         lin: u64,
         from: Option<Slot>,
     },
-    /// A leaf (4 KiB, or 2 MiB), or any entry at `bottom` (an empty one
-    /// only with `empty`).
+    /// A leaf above `bottom` (a 2 MiB leaf when `bottom` is 1); from a
+    /// walk of one address ([`Cursor::point`]), its entry at `bottom` too.
     Entry(Slot),
+    /// The entries of a table at `bottom` that meet the range (4 KiB
+    /// leaves when `bottom` is 1), to be drained with [`Run::next`]: each
+    /// mapped entry, and each empty one with `empty`.
+    Run(Run),
     /// (`tables`) The walk is done with table `pfn` at `level`; `cut`: the
     /// caller ended it early with [`Cursor::cut`].
     Done {
@@ -187,6 +203,66 @@ pub(super) enum Step {
         from: Option<Slot>,
         cut: bool,
     },
+}
+
+/// The entries of one table at the walk's `bottom` that meet its range,
+/// handed out one by one by [`Run::next`] under the same rules as the walk
+/// (at `bottom` an entry is either handed out or skipped). Like the cursor
+/// it keeps no borrow: between two calls the caller may change the entry
+/// just handed out.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Run {
+    walk: Walk,
+    s: u64,
+    e: u64,
+    table: Pfn,
+    /// The table's level (the walk's `bottom`), the shift of one entry's
+    /// span, and the linear address of its entry 0.
+    level: u8,
+    shift: u32,
+    base: u64,
+    /// The next index to look at, and the last one in the range.
+    idx: usize,
+    last: usize,
+    /// (`counted`) Non-zero entries not yet passed.
+    left: u32,
+}
+
+impl Run {
+    /// The next entry of the run, if any.
+    #[inline(always)]
+    pub fn next(&mut self, phys: &PhysMem) -> Option<Slot> {
+        let w = self.walk;
+        while self.idx <= self.last && !(w.counted && self.left == 0) {
+            let idx = self.idx;
+            self.idx += 1;
+            let pte = rd(phys, self.table, idx);
+            if pte.is_unused() {
+                if !w.empty {
+                    continue;
+                }
+            } else if w.counted {
+                self.left -= 1;
+            }
+            let lin = self.base + ((idx as u64) << self.shift);
+            let whole = self.s <= lin && lin + (1u64 << self.shift) <= self.e;
+            debug_assert_eq!(
+                w.wanted_at_bottom(pte),
+                w.kind(self.level, pte, whole) == Kind::Entry
+            );
+            if w.wanted_at_bottom(pte) {
+                return Some(Slot {
+                    table: self.table,
+                    idx,
+                    level: self.level,
+                    pte,
+                    lin,
+                    whole,
+                });
+            }
+        }
+        None
+    }
 }
 
 /// What one turn of the walk found: a step for the caller, or work for
@@ -354,6 +430,23 @@ impl Cursor {
                 }
                 continue;
             }
+            if level == w.bottom {
+                // The whole table at once; it is done for the walk.
+                let run = Run {
+                    walk: w,
+                    s: self.s,
+                    e: self.e,
+                    table: self.table[l],
+                    level,
+                    shift: shift_of(level),
+                    base: self.base[l],
+                    idx: self.idx[l],
+                    last: self.last[l],
+                    left: self.left[l],
+                };
+                self.idx[l] = self.last[l] + 1;
+                return Raw::Step(Step::Run(run));
+            }
             let pte = rd(phys, self.table[l], self.idx[l]);
             if pte.is_unused() {
                 // The usual case, settled before any arithmetic: an empty
@@ -495,7 +588,7 @@ impl Cursor {
     /// 2 MiB leaf in the way, as [`Cursor::next_mut`] does.
     ///
     /// => `NoMemory` only with `alloc`, and then nothing has changed.
-    #[inline]
+    #[inline(always)]
     pub fn point_mut(
         pmap: &mut Pmap,
         phys: &mut PhysMem,

@@ -33,7 +33,13 @@ impl Pmap {
         while let Some(step) = c.next(phys) {
             match step {
                 Step::Table { pfn, level, .. } => out.push((pfn, level)),
-                Step::Entry(slot) if !slot.pte.is_huge() => out.push((slot.pte.pfn(), 1)),
+                Step::Run(mut run) => {
+                    while let Some(slot) = run.next(phys) {
+                        if !slot.pte.is_huge() {
+                            out.push((slot.pte.pfn(), 1));
+                        }
+                    }
+                }
                 _ => {}
             }
         }
@@ -74,6 +80,14 @@ impl Pmap {
                         c.cut();
                     }
                 }
+                Step::Run(mut run) => {
+                    while let Some(s) = run.next(phys) {
+                        if !v.entry(s.idx, s.pte, s.va(), s.level, true) {
+                            c.cut();
+                            break;
+                        }
+                    }
+                }
                 Step::Done { cut, .. } => v.end_table(cut),
             }
         }
@@ -88,8 +102,14 @@ impl Pmap {
         };
         let mut c = Cursor::new(phys, self.cr3, 0, LIN_TOP, walk);
         while let Some(step) = c.next(phys) {
-            if let Step::Entry(s) = step {
-                f(s.va(), s.pte, s.level);
+            match step {
+                Step::Run(mut run) => {
+                    while let Some(s) = run.next(phys) {
+                        f(s.va(), s.pte, s.level);
+                    }
+                }
+                Step::Entry(s) => f(s.va(), s.pte, s.level),
+                _ => {}
             }
         }
     }
