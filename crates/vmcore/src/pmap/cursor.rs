@@ -45,6 +45,7 @@
 //! space's tables (`copy_range`). A [`Run`] follows the same rule.
 
 use super::*;
+use std::marker::PhantomData;
 
 /// What a walk does on its way: see the module doc.
 #[derive(Clone, Copy, Debug)]
@@ -100,6 +101,31 @@ impl Walk {
     };
 }
 
+/// A walk named as a type: a [`Cursor`] is compiled for its [`Walk`], so
+/// that the flags are constants every rule folds against rather than
+/// fields read again at each step.
+pub(super) trait Rules {
+    const WALK: Walk;
+}
+
+/// [`Walk::LEAVES`] as a type.
+pub(super) struct Leaves;
+impl Rules for Leaves {
+    const WALK: Walk = Walk::LEAVES;
+}
+
+/// [`Walk::EDIT`] as a type.
+pub(super) struct Edit;
+impl Rules for Edit {
+    const WALK: Walk = Walk::EDIT;
+}
+
+/// [`Walk::TREE`] as a type.
+pub(super) struct Tree;
+impl Rules for Tree {
+    const WALK: Walk = Walk::TREE;
+}
+
 /// What a walk does with one entry: the rules every step follows.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum Kind {
@@ -144,10 +170,11 @@ impl Walk {
     }
 }
 
-/// Index of a level in the cursor's per-level arrays.
+/// Index of a level (1..=4) in the cursor's per-level arrays: its low two
+/// bits, distinct for the four levels and never out of bounds.
 #[inline(always)]
 fn ix(level: u8) -> usize {
-    (level & 7) as usize
+    (level & 3) as usize
 }
 
 /// One entry handed out by the cursor.
@@ -177,8 +204,7 @@ impl Slot {
 }
 
 /// What the cursor reports.
-#[derive(Clone, Copy, Debug)]
-pub(super) enum Step {
+pub(super) enum Step<R: Rules> {
     /// (`tables`) The walk is about to enter table `pfn` at `level`, which
     /// translates from linear `lin`; `from` is the entry pointing to it
     /// (`None` for the PML4).
@@ -188,13 +214,12 @@ pub(super) enum Step {
         lin: u64,
         from: Option<Slot>,
     },
-    /// A leaf above `bottom` (a 2 MiB leaf when `bottom` is 1); from a
-    /// walk of one address ([`Cursor::point`]), its entry at `bottom` too.
+    /// A leaf above `bottom` (a 2 MiB leaf when `bottom` is 1).
     Entry(Slot),
     /// The entries of a table at `bottom` that meet the range (4 KiB
     /// leaves when `bottom` is 1), to be drained with [`Run::next`]: each
     /// mapped entry, and each empty one with `empty`.
-    Run(Run),
+    Run(Run<R>),
     /// (`tables`) The walk is done with table `pfn` at `level`; `cut`: the
     /// caller ended it early with [`Cursor::cut`].
     Done {
@@ -210,9 +235,8 @@ pub(super) enum Step {
 /// (at `bottom` an entry is either handed out or skipped). Like the cursor
 /// it keeps no borrow: between two calls the caller may change the entry
 /// just handed out.
-#[derive(Clone, Copy, Debug)]
-pub(super) struct Run {
-    walk: Walk,
+pub(super) struct Run<R: Rules> {
+    rules: PhantomData<R>,
     s: u64,
     e: u64,
     table: Pfn,
@@ -228,17 +252,22 @@ pub(super) struct Run {
     left: u32,
 }
 
-impl Run {
+impl<R: Rules> Run<R> {
     /// The next entry of the run, if any.
     #[inline(always)]
     pub fn next(&mut self, phys: &PhysMem) -> Option<Slot> {
-        let w = self.walk;
+        let w = R::WALK;
         while self.idx <= self.last && !(w.counted && self.left == 0) {
             let idx = self.idx;
             self.idx += 1;
             let pte = rd(phys, self.table, idx);
             if pte.is_unused() {
                 if !w.empty {
+                    // A row of empty slots in one scan, as in the walk.
+                    self.idx = match next_used(phys, self.table, idx + 1, self.last) {
+                        Some((i, _)) => i,
+                        None => self.last + 1,
+                    };
                     continue;
                 }
             } else if w.counted {
@@ -267,8 +296,8 @@ impl Run {
 
 /// What one turn of the walk found: a step for the caller, or work for
 /// [`Cursor::next_mut`] before it can go on.
-enum Raw {
-    Step(Step),
+enum Raw<R: Rules> {
+    Step(Step<R>),
     /// A 2 MiB leaf cut by the range (`split`).
     Split(Slot),
     /// An empty slot above `bottom` (`alloc`).
@@ -286,44 +315,48 @@ enum State {
 /// A position in the table tree: the path of tables from the PML4 down to
 /// the current one, with the index reached in each (Asterinas keeps the
 /// same `guards` path).
-pub(super) struct Cursor {
-    walk: Walk,
+pub(super) struct Cursor<R: Rules> {
+    rules: PhantomData<R>,
     /// The linear range `[s, e)` walked.
     s: u64,
     e: u64,
     /// Level of the current table.
     level: u8,
-    /// Indexed by level (8 slots, so that `ix` needs no bounds check): the table on the path, its linear base, the next
+    /// Indexed by `ix(level)`: the table on the path, its linear base, the next
     /// index to look at and the last one inside the range, the non-zero
     /// entries not yet passed (`counted`), and whether `cut` ended it.
-    table: [Pfn; 8],
-    base: [u64; 8],
-    idx: [usize; 8],
-    last: [usize; 8],
-    left: [u32; 8],
-    cut: [bool; 8],
+    table: [Pfn; 4],
+    base: [u64; 4],
+    idx: [usize; 4],
+    last: [usize; 4],
+    left: [u32; 4],
+    cut: [bool; 4],
     /// A table announced by `Step::Table`, entered on the next turn.
     pending: Option<(Pfn, u64)>,
     state: State,
 }
 
-impl Cursor {
-    /// A walk of the linear range `[s, e)` of the tree rooted at `cr3`.
-    #[inline]
-    pub fn new(phys: &PhysMem, cr3: Pfn, s: u64, e: u64, walk: Walk) -> Cursor {
+impl<R: Rules> Cursor<R> {
+    /// The walk's flags.
+    const W: Walk = R::WALK;
+
+    /// A walk `R` of the linear range `[s, e)` of the tree rooted at `cr3`.
+    #[inline(always)]
+    pub fn new(phys: &PhysMem, cr3: Pfn, s: u64, e: u64) -> Cursor<R> {
+        let walk = Self::W;
         debug_assert!(!(walk.counted && (walk.alloc || walk.split)));
         debug_assert!((1..=2).contains(&walk.bottom));
         let mut c = Cursor {
-            walk,
+            rules: PhantomData,
             s,
             e,
             level: 4,
-            table: [Pfn(0); 8],
-            base: [0; 8],
-            idx: [0; 8],
-            last: [0; 8],
-            left: [0; 8],
-            cut: [false; 8],
+            table: [Pfn(0); 4],
+            base: [0; 4],
+            idx: [0; 4],
+            last: [0; 4],
+            left: [0; 4],
+            cut: [false; 4],
             pending: None,
             state: State::Fresh,
         };
@@ -343,7 +376,7 @@ impl Cursor {
         self.idx[l] = first;
         self.last[l] = last;
         self.cut[l] = false;
-        if self.walk.counted {
+        if Self::W.counted {
             self.left[l] = used(phys, pfn);
         }
     }
@@ -352,7 +385,7 @@ impl Cursor {
     /// just announced by `Step::Table`) are skipped; its `Done` says `cut`.
     pub fn cut(&mut self) {
         self.pending = None;
-        let l = self.level as usize;
+        let l = ix(self.level);
         self.cut[l] = true;
         self.idx[l] = self.last[l] + 1;
     }
@@ -375,15 +408,15 @@ impl Cursor {
 
     /// One turn of the walk.
     #[inline(always)]
-    fn next_raw(&mut self, phys: &PhysMem) -> Raw {
+    fn next_raw(&mut self, phys: &PhysMem) -> Raw<R> {
         match self.state {
             State::Walking => {}
             State::Over => return Raw::End,
             State::Fresh => {
                 self.state = State::Walking;
-                if self.walk.tables {
+                if Self::W.tables {
                     return Raw::Step(Step::Table {
-                        pfn: self.table[4],
+                        pfn: self.table[ix(4)],
                         level: 4,
                         lin: 0,
                         from: None,
@@ -394,7 +427,7 @@ impl Cursor {
         if let Some((pfn, lin)) = self.pending.take() {
             self.enter(phys, self.level - 1, pfn, lin);
         }
-        let w = self.walk;
+        let w = Self::W;
         loop {
             let level = self.level;
             let l = ix(level);
@@ -433,7 +466,7 @@ impl Cursor {
             if level == w.bottom {
                 // The whole table at once; it is done for the walk.
                 let run = Run {
-                    walk: w,
+                    rules: PhantomData,
                     s: self.s,
                     e: self.e,
                     table: self.table[l],
@@ -447,15 +480,22 @@ impl Cursor {
                 self.idx[l] = self.last[l] + 1;
                 return Raw::Step(Step::Run(run));
             }
-            let pte = rd(phys, self.table[l], self.idx[l]);
-            if pte.is_unused() {
-                // The usual case, settled before any arithmetic: an empty
-                // slot is wanted only to fill it (`Walk::kind`).
-                if !(if level == w.bottom { w.empty } else { w.alloc }) {
-                    self.idx[l] += 1;
-                    continue;
+            // Above `bottom` from here on.
+            let (table, last) = (self.table[l], self.last[l]);
+            let mut pte = rd(phys, table, self.idx[l]);
+            if pte.is_unused() && !w.alloc {
+                // An empty slot is wanted only to fill it (`Walk::kind`):
+                // a row of them, the usual case in a sparse tree, is passed
+                // in one scan before any other work.
+                match next_used(phys, table, self.idx[l] + 1, last) {
+                    Some((i, p)) => (self.idx[l], pte) = (i, p),
+                    None => {
+                        self.idx[l] = last + 1;
+                        continue;
+                    }
                 }
-            } else if w.counted {
+            }
+            if w.counted && !pte.is_unused() {
                 self.left[l] -= 1;
             }
             let lin = self.base[l] + ((self.idx[l] as u64) << shift_of(level));
@@ -500,8 +540,8 @@ impl Cursor {
     /// The next step of a walk that changes nothing (no `alloc`, no
     /// `split`).
     #[inline(always)]
-    pub fn next(&mut self, phys: &PhysMem) -> Option<Step> {
-        debug_assert!(!self.walk.alloc && !self.walk.split);
+    pub fn next(&mut self, phys: &PhysMem) -> Option<Step<R>> {
+        debug_assert!(!Self::W.alloc && !Self::W.split);
         match self.next_raw(phys) {
             Raw::Step(s) => Some(s),
             Raw::End => None,
@@ -521,7 +561,7 @@ impl Cursor {
         phys: &mut PhysMem,
         flush: &mut TlbFlush,
         ev: &mut EventLog,
-    ) -> Result<Option<Step>, PmapError> {
+    ) -> Result<Option<Step<R>>, PmapError> {
         loop {
             match self.next_raw(phys) {
                 Raw::Step(s) => return Ok(Some(s)),
@@ -530,7 +570,7 @@ impl Cursor {
                 {
                     // Go on into the new page table.
                     Ok(f) => flush.merge(f),
-                    Err(e) if self.walk.alloc => return Err(e),
+                    Err(e) if Self::W.alloc => return Err(e),
                     Err(PmapError::NoMemory) => {
                         self.idx[ix(self.level)] += 1;
                         return Ok(Some(Step::Entry(slot)));
@@ -538,78 +578,79 @@ impl Cursor {
                 },
                 Raw::Missing(slot) => {
                     let va = canon(self.s.max(slot.lin));
-                    build(pmap, phys, &slot, self.walk, va, ev)?;
+                    build(pmap, phys, &slot, Self::W, va, ev)?;
                 }
             }
         }
     }
+}
 
-    /// The walk of the one page at linear `l`, straight down the path to
-    /// it (Asterinas `Cursor::query` at one address): the entry at
-    /// `bottom`, or the leaf above it. The same rules as a range walk
-    /// (`Walk::kind`), without its bookkeeping: lookups and faults stay a
-    /// few reads.
-    #[inline(always)]
-    fn point_raw(phys: &PhysMem, at: &mut (Pfn, u8), l: u64, w: Walk) -> Option<Raw> {
-        loop {
-            let (table, level) = *at;
-            let idx = ((l >> shift_of(level)) & (ENTRIES as u64 - 1)) as usize;
-            let pte = rd(phys, table, idx);
-            let lin = l & !((1u64 << shift_of(level)) - 1);
-            let slot = Slot {
-                table,
-                idx,
-                level,
-                pte,
-                lin,
-                whole: false,
-            };
-            match w.kind(level, pte, false) {
-                Kind::Skip => return None,
-                Kind::Missing => return Some(Raw::Missing(slot)),
-                Kind::Split => return Some(Raw::Split(slot)),
-                Kind::Entry => return Some(Raw::Step(Step::Entry(slot))),
-                Kind::Table => *at = (pte.pfn(), level - 1),
-            }
+/// The walk of the one page at linear `l`, straight down the path to
+/// it (Asterinas `Cursor::query` at one address): the entry at
+/// `bottom`, or the leaf above it. The same rules as a range walk
+/// (`Walk::kind`), without its bookkeeping: lookups and faults stay a
+/// few reads. Always from the PML4 down (after a table is built or a
+/// leaf split the path is read again), so that the levels are constants.
+#[inline(always)]
+/// => the entry found with its rule: `Entry`, or work before the walk
+///    can go on (`Missing`, `Split`); `None` if there is nothing here.
+fn point_raw(phys: &PhysMem, cr3: Pfn, l: u64, w: Walk) -> Option<(Kind, Slot)> {
+    let mut table = cr3;
+    for level in (w.bottom..=4).rev() {
+        let idx = ((l >> shift_of(level)) & (ENTRIES as u64 - 1)) as usize;
+        let pte = rd(phys, table, idx);
+        let lin = l & !((1u64 << shift_of(level)) - 1);
+        let slot = Slot {
+            table,
+            idx,
+            level,
+            pte,
+            lin,
+            whole: false,
+        };
+        match w.kind(level, pte, false) {
+            Kind::Skip => return None,
+            Kind::Table => table = pte.pfn(),
+            kind => return Some((kind, slot)),
         }
     }
+    unreachable!("at `bottom` an entry is handed out or skipped")
+}
 
-    /// [`Cursor::point_raw`] for a walk that changes nothing.
-    #[inline]
-    pub fn point(phys: &PhysMem, cr3: Pfn, l: u64, w: Walk) -> Option<Slot> {
-        debug_assert!(!w.alloc && !w.split && !w.tables);
-        match Cursor::point_raw(phys, &mut (cr3, 4), l, w) {
-            Some(Raw::Step(Step::Entry(slot))) => Some(slot),
-            _ => None,
-        }
+/// [`point_raw`] for a walk that changes nothing.
+#[inline]
+pub(super) fn point(phys: &PhysMem, cr3: Pfn, l: u64, w: Walk) -> Option<Slot> {
+    debug_assert!(!w.alloc && !w.split && !w.tables);
+    match point_raw(phys, cr3, l, w) {
+        Some((Kind::Entry, slot)) => Some(slot),
+        _ => None,
     }
+}
 
-    /// [`Cursor::point_raw`] building the missing tables and demoting a
-    /// 2 MiB leaf in the way, as [`Cursor::next_mut`] does.
-    ///
-    /// => `NoMemory` only with `alloc`, and then nothing has changed.
-    #[inline(always)]
-    pub fn point_mut(
-        pmap: &mut Pmap,
-        phys: &mut PhysMem,
-        l: u64,
-        w: Walk,
-        flush: &mut TlbFlush,
-        ev: &mut EventLog,
-    ) -> Result<Option<Slot>, PmapError> {
-        debug_assert!(!w.tables && !w.counted && (w.alloc || !w.split));
-        let mut at = (pmap.cr3, 4);
-        loop {
-            match Cursor::point_raw(phys, &mut at, l, w) {
-                None => return Ok(None),
-                Some(Raw::Step(Step::Entry(slot))) => return Ok(Some(slot)),
-                Some(Raw::Split(slot)) => {
-                    let f = pmap.demote_at(phys, slot.table, slot.idx, slot.va(), ev)?;
-                    flush.merge(f);
-                }
-                Some(Raw::Missing(slot)) => build(pmap, phys, &slot, w, canon(l), ev)?,
-                Some(_) => unreachable!("a point walk hands out entries only"),
+/// [`point_raw`] building the missing tables and demoting a
+/// 2 MiB leaf in the way, as [`Cursor::next_mut`] does.
+///
+/// => `NoMemory` only with `alloc`, and then nothing has changed.
+#[inline(always)]
+pub(super) fn point_mut(
+    pmap: &mut Pmap,
+    phys: &mut PhysMem,
+    l: u64,
+    w: Walk,
+    flush: &mut TlbFlush,
+    ev: &mut EventLog,
+) -> Result<Option<Slot>, PmapError> {
+    debug_assert!(!w.tables && !w.counted && (w.alloc || !w.split));
+    loop {
+        match point_raw(phys, pmap.cr3, l, w) {
+            None => return Ok(None),
+            Some((Kind::Entry, slot)) => return Ok(Some(slot)),
+            Some((Kind::Split, slot)) => {
+                let f = pmap.demote_at(phys, slot.table, slot.idx, slot.va(), ev)?;
+                flush.merge(f);
             }
+            Some((Kind::Missing, slot)) => build(pmap, phys, &slot, w, canon(l), ev)?,
+            Some(_) => unreachable!("a point walk hands out entries only"),
         }
     }
 }

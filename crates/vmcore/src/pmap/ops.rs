@@ -1,6 +1,6 @@
 //! The pmap operations: each one a loop over a [`Cursor`].
 
-use super::cursor::{Cursor, Slot, Step, Walk};
+use super::cursor::{Cursor, Edit, Leaves, Rules, Slot, Step, Tree, Walk, point, point_mut};
 use super::*;
 use crate::addr::HUGE_PAGE_SIZE;
 use crate::arch::x86_64::pte::ADDR_MASK;
@@ -67,7 +67,7 @@ impl Pmap {
         flush: &mut TlbFlush,
         ev: &mut EventLog,
     ) -> Result<Slot, PmapError> {
-        let slot = Cursor::point_mut(self, phys, lin(va.0), walk, flush, ev)?;
+        let slot = point_mut(self, phys, lin(va.0), walk, flush, ev)?;
         Ok(slot.expect("an allocating walk ends at its slot"))
     }
 
@@ -352,7 +352,7 @@ impl Pmap {
         let Some((s, e)) = page_span(start, end) else {
             return flush;
         };
-        let mut c = Cursor::new(phys, self.cr3, s, e, Walk::EDIT);
+        let mut c = Cursor::<Edit>::new(phys, self.cr3, s, e);
         let mut zap = Zap { out, s, e };
         // Never `NoMemory`: a split that finds no frame hands the leaf out.
         while let Ok(Some(step)) = c.next_mut(self, phys, &mut flush, ev) {
@@ -420,11 +420,15 @@ impl Pmap {
         (floor, ceiling, top): (u64, u64, u8),
         ev: &mut EventLog,
     ) {
-        let walk = Walk {
-            bottom: 2,
-            tables: true,
-            ..Walk::LEAVES
-        };
+        /// Down to the PD entries, each table reported when done.
+        struct FreeTables;
+        impl Rules for FreeTables {
+            const WALK: Walk = Walk {
+                bottom: 2,
+                tables: true,
+                ..Walk::LEAVES
+            };
+        }
         // Free the table at `level` that entry `from` points to, if empty
         // and in the room.
         let mut free = |pmap: &mut Pmap, phys: &mut PhysMem, from: Slot, level: u8| {
@@ -436,7 +440,7 @@ impl Pmap {
                 pmap.free_table(phys, child, level, ev);
             }
         };
-        let mut c = Cursor::new(phys, self.cr3, s, e, walk);
+        let mut c = Cursor::<FreeTables>::new(phys, self.cr3, s, e);
         while let Some(step) = c.next(phys) {
             match step {
                 // The PD entries: each page table is done.
@@ -503,7 +507,7 @@ impl Pmap {
         let Some((s, e)) = page_span(start, end) else {
             return flush;
         };
-        let mut c = Cursor::new(phys, self.cr3, s, e, Walk::EDIT);
+        let mut c = Cursor::<Edit>::new(phys, self.cr3, s, e);
         let mut zap = Zap { out: None, s, e };
         while let Ok(Some(step)) = c.next_mut(self, phys, &mut flush, ev) {
             match step {
@@ -551,7 +555,7 @@ impl Pmap {
 
     /// The leaf mapping `va`, as the cursor hands it out.
     pub(super) fn find_leaf(&self, phys: &PhysMem, va: VirtAddr) -> Option<Slot> {
-        Cursor::point(phys, self.cr3, lin(va.0), Walk::LEAVES)
+        point(phys, self.cr3, lin(va.0), Walk::LEAVES)
     }
 
     /// What the page tables say about `va` (`pmap_extract`); `pfn` is the
@@ -583,7 +587,7 @@ impl Pmap {
     /// without P, this reads the entry as the kernel does: a PROT_NONE
     /// 2 MiB leaf is [`PmdState::Huge`], not [`PmdState::None`].
     pub fn pmd(&self, phys: &PhysMem, va: VirtAddr) -> PmdState {
-        match Cursor::point(phys, self.cr3, lin(va.0), Walk::PMD) {
+        match point(phys, self.cr3, lin(va.0), Walk::PMD) {
             Some(slot) if slot.is_huge_leaf() => PmdState::Huge,
             Some(slot) if slot.pte.is_mapped() => PmdState::Table,
             _ => PmdState::None,
@@ -695,7 +699,7 @@ impl Pmap {
         let Some((s, e)) = page_span(start, end) else {
             return flush;
         };
-        let mut c = Cursor::new(phys, self.cr3, s, e, Walk::LEAVES);
+        let mut c = Cursor::<Leaves>::new(phys, self.cr3, s, e);
         while let Some(step) = c.next(phys) {
             match step {
                 Step::Run(mut run) => {
@@ -747,7 +751,7 @@ impl Pmap {
             return flush;
         };
         let mut moved = Vec::new();
-        let mut c = Cursor::new(phys, self.cr3, s, e, Walk::LEAVES);
+        let mut c = Cursor::<Leaves>::new(phys, self.cr3, s, e);
         while let Some(step) = c.next(phys) {
             match step {
                 Step::Run(mut run) => {
@@ -792,7 +796,7 @@ impl Pmap {
     ///    left over have their mapcounts dropped).
     pub fn destroy(mut self, phys: &mut PhysMem, ev: &mut EventLog) {
         debug_assert_eq!(self.resident, 0, "pmap destroyed with pages still mapped");
-        let mut c = Cursor::new(phys, self.cr3, 0, LIN_TOP, Walk::TREE);
+        let mut c = Cursor::<Tree>::new(phys, self.cr3, 0, LIN_TOP);
         while let Some(step) = c.next(phys) {
             match step {
                 Step::Table { .. } => {}
