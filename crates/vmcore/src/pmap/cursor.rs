@@ -239,11 +239,9 @@ pub(super) struct Run<R: Rules> {
     rules: PhantomData<R>,
     s: u64,
     e: u64,
+    /// The table (at the walk's `bottom`) and the linear address of its
+    /// entry 0.
     table: Pfn,
-    /// The table's level (the walk's `bottom`), the shift of one entry's
-    /// span, and the linear address of its entry 0.
-    level: u8,
-    shift: u32,
     base: u64,
     /// The next index to look at, and the last one in the range.
     idx: usize,
@@ -273,17 +271,18 @@ impl<R: Rules> Run<R> {
             } else if w.counted {
                 self.left -= 1;
             }
-            let lin = self.base + ((idx as u64) << self.shift);
-            let whole = self.s <= lin && lin + (1u64 << self.shift) <= self.e;
+            let level = w.bottom;
+            let lin = self.base + ((idx as u64) << shift_of(level));
+            let whole = self.s <= lin && lin + (1u64 << shift_of(level)) <= self.e;
             debug_assert_eq!(
                 w.wanted_at_bottom(pte),
-                w.kind(self.level, pte, whole) == Kind::Entry
+                w.kind(level, pte, whole) == Kind::Entry
             );
             if w.wanted_at_bottom(pte) {
                 return Some(Slot {
                     table: self.table,
                     idx,
-                    level: self.level,
+                    level,
                     pte,
                     lin,
                     whole,
@@ -470,8 +469,6 @@ impl<R: Rules> Cursor<R> {
                     s: self.s,
                     e: self.e,
                     table: self.table[l],
-                    level,
-                    shift: shift_of(level),
                     base: self.base[l],
                     idx: self.idx[l],
                     last: self.last[l],

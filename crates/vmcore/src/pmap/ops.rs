@@ -217,7 +217,8 @@ impl Pmap {
         Ok(TlbFlush::page(asid, va2m))
     }
 
-    /// Clear the PT leaf in `slot`, reporting it (`zap_pte_range`).
+    /// Clear the PT leaf in `slot`, reporting it (`zap_pte_range`); the
+    /// caller takes the page off `resident`.
     #[inline(always)]
     fn zap_pte(
         &mut self,
@@ -232,7 +233,6 @@ impl Pmap {
         wr(phys, pt, idx, Pte(0));
         used_dec(phys, pt);
         release(phys, old.pfn(), old);
-        self.resident -= 1;
         let asid = self.asid;
         ev.push_with(|| Event::PteWrite {
             asid,
@@ -358,9 +358,12 @@ impl Pmap {
         while let Ok(Some(step)) = c.next_mut(self, phys, &mut flush, ev) {
             match step {
                 Step::Run(mut run) => {
+                    let mut n = 0;
                     while let Some(slot) = run.next(phys) {
                         self.zap_pte(phys, &slot, &mut zap, &mut flush, ev);
+                        n += 1;
                     }
+                    self.resident -= n;
                 }
                 // A 2 MiB leaf, wholly inside or not to be split.
                 Step::Entry(slot) => self.zap_huge(phys, &slot, &mut zap, &mut flush, ev),
