@@ -9,16 +9,21 @@
 //! `change_pmd_range`, `copy_pmd_range`, `move_page_tables`):
 //!
 //! ```text
-//!             level 4 ──► 3 ──► 2 ──┬──► 1          a Step::Entry for each leaf, and
-//!   range    [ . . . . . . . . . . .│. . . ]         for each slot at `bottom`;
-//!   [s, e)   Table ─► entries ─► Table ─► ... ─► Done   (Table/Done with `tables`)
+//!             level 4 ──► 3 ──► 2 ──┬──► 1          a Step::Entry for each leaf above
+//!   range    [ . . . . . . . . . . .│. . . ]         `bottom`, one Step::Run for each
+//!   [s, e)   Table ─► entries ─► Table ─► ... ─► Run ─► Done   table at `bottom`
+//!                                                         (Table/Done with `tables`)
 //!                                   │
 //!                     2 MiB leaf cut by the range: `split` demotes it and goes
 //!                     on into the new page table (split_huge_pmd)
 //! ```
 //!
 //! - `bottom` is the lowest level visited: 1 to reach PTEs, 2 to stop at PD
-//!   entries (`pmd_none`, `free_pgtables`, entering a 2 MiB leaf);
+//!   entries (`pmd_none`, `free_pgtables`, entering a 2 MiB leaf). A table
+//!   at `bottom` is handed out whole, as a [`Run`] of its entries in the
+//!   range: a small cursor of its own that the operation drains in a tight
+//!   loop (Linux's `zap_pte_range` / `change_pte_range` loop over one PTE
+//!   table), so that a page costs no step of the whole walk;
 //! - `alloc`: a missing table above `bottom` is allocated (`__pte_alloc`);
 //!   the frames the rest of the way needs are counted first, so running out
 //!   changes nothing;
@@ -37,9 +42,10 @@
 //! The cursor keeps no borrow of [`PhysMem`]: each step reads the table
 //! frames anew, so between steps the caller may change the entry just
 //! handed out (clear it, free the table under it), or another address
-//! space's tables (`copy_range`).
+//! space's tables (`copy_range`). A [`Run`] follows the same rule.
 
 use super::*;
+use std::marker::PhantomData;
 
 /// What a walk does on its way: see the module doc.
 #[derive(Clone, Copy, Debug)]
@@ -95,6 +101,31 @@ impl Walk {
     };
 }
 
+/// A walk named as a type: a [`Cursor`] is compiled for its [`Walk`], so
+/// that the flags are constants every rule folds against rather than
+/// fields read again at each step.
+pub(super) trait Rules {
+    const WALK: Walk;
+}
+
+/// [`Walk::LEAVES`] as a type.
+pub(super) struct Leaves;
+impl Rules for Leaves {
+    const WALK: Walk = Walk::LEAVES;
+}
+
+/// [`Walk::EDIT`] as a type.
+pub(super) struct Edit;
+impl Rules for Edit {
+    const WALK: Walk = Walk::EDIT;
+}
+
+/// [`Walk::TREE`] as a type.
+pub(super) struct Tree;
+impl Rules for Tree {
+    const WALK: Walk = Walk::TREE;
+}
+
 /// What a walk does with one entry: the rules every step follows.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum Kind {
@@ -130,12 +161,20 @@ impl Walk {
             Kind::Table
         }
     }
+
+    /// [`Walk::kind`] at `bottom`, where it is `Entry` or `Skip`: whether
+    /// `pte` is handed out.
+    #[inline(always)]
+    fn wanted_at_bottom(self, pte: Pte) -> bool {
+        pte.is_mapped() || self.empty
+    }
 }
 
-/// Index of a level in the cursor's per-level arrays.
+/// Index of a level (1..=4) in the cursor's per-level arrays: its low two
+/// bits, distinct for the four levels and never out of bounds.
 #[inline(always)]
 fn ix(level: u8) -> usize {
-    (level & 7) as usize
+    (level & 3) as usize
 }
 
 /// One entry handed out by the cursor.
@@ -165,8 +204,7 @@ impl Slot {
 }
 
 /// What the cursor reports.
-#[derive(Clone, Copy, Debug)]
-pub(super) enum Step {
+pub(super) enum Step<R: Rules> {
     /// (`tables`) The walk is about to enter table `pfn` at `level`, which
     /// translates from linear `lin`; `from` is the entry pointing to it
     /// (`None` for the PML4).
@@ -176,9 +214,12 @@ pub(super) enum Step {
         lin: u64,
         from: Option<Slot>,
     },
-    /// A leaf (4 KiB, or 2 MiB), or any entry at `bottom` (an empty one
-    /// only with `empty`).
+    /// A leaf above `bottom` (a 2 MiB leaf when `bottom` is 1).
     Entry(Slot),
+    /// The entries of a table at `bottom` that meet the range (4 KiB
+    /// leaves when `bottom` is 1), to be drained with [`Run::next`]: each
+    /// mapped entry, and each empty one with `empty`.
+    Run(Run<R>),
     /// (`tables`) The walk is done with table `pfn` at `level`; `cut`: the
     /// caller ended it early with [`Cursor::cut`].
     Done {
@@ -189,10 +230,73 @@ pub(super) enum Step {
     },
 }
 
+/// The entries of one table at the walk's `bottom` that meet its range,
+/// handed out one by one by [`Run::next`] under the same rules as the walk
+/// (at `bottom` an entry is either handed out or skipped). Like the cursor
+/// it keeps no borrow: between two calls the caller may change the entry
+/// just handed out.
+pub(super) struct Run<R: Rules> {
+    rules: PhantomData<R>,
+    s: u64,
+    e: u64,
+    /// The table (at the walk's `bottom`) and the linear address of its
+    /// entry 0.
+    table: Pfn,
+    base: u64,
+    /// The next index to look at, and the last one in the range.
+    idx: usize,
+    last: usize,
+    /// (`counted`) Non-zero entries not yet passed.
+    left: u32,
+}
+
+impl<R: Rules> Run<R> {
+    /// The next entry of the run, if any.
+    #[inline(always)]
+    pub fn next(&mut self, phys: &PhysMem) -> Option<Slot> {
+        let w = R::WALK;
+        while self.idx <= self.last && !(w.counted && self.left == 0) {
+            let idx = self.idx;
+            self.idx += 1;
+            let pte = rd(phys, self.table, idx);
+            if pte.is_unused() {
+                if !w.empty {
+                    // A row of empty slots in one scan, as in the walk.
+                    self.idx = match next_used(phys, self.table, idx + 1, self.last) {
+                        Some((i, _)) => i,
+                        None => self.last + 1,
+                    };
+                    continue;
+                }
+            } else if w.counted {
+                self.left -= 1;
+            }
+            let level = w.bottom;
+            let lin = self.base + ((idx as u64) << shift_of(level));
+            let whole = self.s <= lin && lin + (1u64 << shift_of(level)) <= self.e;
+            debug_assert_eq!(
+                w.wanted_at_bottom(pte),
+                w.kind(level, pte, whole) == Kind::Entry
+            );
+            if w.wanted_at_bottom(pte) {
+                return Some(Slot {
+                    table: self.table,
+                    idx,
+                    level,
+                    pte,
+                    lin,
+                    whole,
+                });
+            }
+        }
+        None
+    }
+}
+
 /// What one turn of the walk found: a step for the caller, or work for
 /// [`Cursor::next_mut`] before it can go on.
-enum Raw {
-    Step(Step),
+enum Raw<R: Rules> {
+    Step(Step<R>),
     /// A 2 MiB leaf cut by the range (`split`).
     Split(Slot),
     /// An empty slot above `bottom` (`alloc`).
@@ -210,44 +314,48 @@ enum State {
 /// A position in the table tree: the path of tables from the PML4 down to
 /// the current one, with the index reached in each (Asterinas keeps the
 /// same `guards` path).
-pub(super) struct Cursor {
-    walk: Walk,
+pub(super) struct Cursor<R: Rules> {
+    rules: PhantomData<R>,
     /// The linear range `[s, e)` walked.
     s: u64,
     e: u64,
     /// Level of the current table.
     level: u8,
-    /// Indexed by level (8 slots, so that `ix` needs no bounds check): the table on the path, its linear base, the next
+    /// Indexed by `ix(level)`: the table on the path, its linear base, the next
     /// index to look at and the last one inside the range, the non-zero
     /// entries not yet passed (`counted`), and whether `cut` ended it.
-    table: [Pfn; 8],
-    base: [u64; 8],
-    idx: [usize; 8],
-    last: [usize; 8],
-    left: [u32; 8],
-    cut: [bool; 8],
+    table: [Pfn; 4],
+    base: [u64; 4],
+    idx: [usize; 4],
+    last: [usize; 4],
+    left: [u32; 4],
+    cut: [bool; 4],
     /// A table announced by `Step::Table`, entered on the next turn.
     pending: Option<(Pfn, u64)>,
     state: State,
 }
 
-impl Cursor {
-    /// A walk of the linear range `[s, e)` of the tree rooted at `cr3`.
-    #[inline]
-    pub fn new(phys: &PhysMem, cr3: Pfn, s: u64, e: u64, walk: Walk) -> Cursor {
+impl<R: Rules> Cursor<R> {
+    /// The walk's flags.
+    const W: Walk = R::WALK;
+
+    /// A walk `R` of the linear range `[s, e)` of the tree rooted at `cr3`.
+    #[inline(always)]
+    pub fn new(phys: &PhysMem, cr3: Pfn, s: u64, e: u64) -> Cursor<R> {
+        let walk = Self::W;
         debug_assert!(!(walk.counted && (walk.alloc || walk.split)));
         debug_assert!((1..=2).contains(&walk.bottom));
         let mut c = Cursor {
-            walk,
+            rules: PhantomData,
             s,
             e,
             level: 4,
-            table: [Pfn(0); 8],
-            base: [0; 8],
-            idx: [0; 8],
-            last: [0; 8],
-            left: [0; 8],
-            cut: [false; 8],
+            table: [Pfn(0); 4],
+            base: [0; 4],
+            idx: [0; 4],
+            last: [0; 4],
+            left: [0; 4],
+            cut: [false; 4],
             pending: None,
             state: State::Fresh,
         };
@@ -267,7 +375,7 @@ impl Cursor {
         self.idx[l] = first;
         self.last[l] = last;
         self.cut[l] = false;
-        if self.walk.counted {
+        if Self::W.counted {
             self.left[l] = used(phys, pfn);
         }
     }
@@ -276,7 +384,7 @@ impl Cursor {
     /// just announced by `Step::Table`) are skipped; its `Done` says `cut`.
     pub fn cut(&mut self) {
         self.pending = None;
-        let l = self.level as usize;
+        let l = ix(self.level);
         self.cut[l] = true;
         self.idx[l] = self.last[l] + 1;
     }
@@ -299,15 +407,15 @@ impl Cursor {
 
     /// One turn of the walk.
     #[inline(always)]
-    fn next_raw(&mut self, phys: &PhysMem) -> Raw {
+    fn next_raw(&mut self, phys: &PhysMem) -> Raw<R> {
         match self.state {
             State::Walking => {}
             State::Over => return Raw::End,
             State::Fresh => {
                 self.state = State::Walking;
-                if self.walk.tables {
+                if Self::W.tables {
                     return Raw::Step(Step::Table {
-                        pfn: self.table[4],
+                        pfn: self.table[ix(4)],
                         level: 4,
                         lin: 0,
                         from: None,
@@ -318,7 +426,7 @@ impl Cursor {
         if let Some((pfn, lin)) = self.pending.take() {
             self.enter(phys, self.level - 1, pfn, lin);
         }
-        let w = self.walk;
+        let w = Self::W;
         loop {
             let level = self.level;
             let l = ix(level);
@@ -354,15 +462,37 @@ impl Cursor {
                 }
                 continue;
             }
-            let pte = rd(phys, self.table[l], self.idx[l]);
-            if pte.is_unused() {
-                // The usual case, settled before any arithmetic: an empty
-                // slot is wanted only to fill it (`Walk::kind`).
-                if !(if level == w.bottom { w.empty } else { w.alloc }) {
-                    self.idx[l] += 1;
-                    continue;
+            if level == w.bottom {
+                // The whole table at once; it is done for the walk.
+                let run = Run {
+                    rules: PhantomData,
+                    s: self.s,
+                    e: self.e,
+                    table: self.table[l],
+                    base: self.base[l],
+                    idx: self.idx[l],
+                    last: self.last[l],
+                    left: self.left[l],
+                };
+                self.idx[l] = self.last[l] + 1;
+                return Raw::Step(Step::Run(run));
+            }
+            // Above `bottom` from here on.
+            let (table, last) = (self.table[l], self.last[l]);
+            let mut pte = rd(phys, table, self.idx[l]);
+            if pte.is_unused() && !w.alloc {
+                // An empty slot is wanted only to fill it (`Walk::kind`):
+                // a row of them, the usual case in a sparse tree, is passed
+                // in one scan before any other work.
+                match next_used(phys, table, self.idx[l] + 1, last) {
+                    Some((i, p)) => (self.idx[l], pte) = (i, p),
+                    None => {
+                        self.idx[l] = last + 1;
+                        continue;
+                    }
                 }
-            } else if w.counted {
+            }
+            if w.counted && !pte.is_unused() {
                 self.left[l] -= 1;
             }
             let lin = self.base[l] + ((self.idx[l] as u64) << shift_of(level));
@@ -407,8 +537,8 @@ impl Cursor {
     /// The next step of a walk that changes nothing (no `alloc`, no
     /// `split`).
     #[inline(always)]
-    pub fn next(&mut self, phys: &PhysMem) -> Option<Step> {
-        debug_assert!(!self.walk.alloc && !self.walk.split);
+    pub fn next(&mut self, phys: &PhysMem) -> Option<Step<R>> {
+        debug_assert!(!Self::W.alloc && !Self::W.split);
         match self.next_raw(phys) {
             Raw::Step(s) => Some(s),
             Raw::End => None,
@@ -428,7 +558,7 @@ impl Cursor {
         phys: &mut PhysMem,
         flush: &mut TlbFlush,
         ev: &mut EventLog,
-    ) -> Result<Option<Step>, PmapError> {
+    ) -> Result<Option<Step<R>>, PmapError> {
         loop {
             match self.next_raw(phys) {
                 Raw::Step(s) => return Ok(Some(s)),
@@ -437,7 +567,7 @@ impl Cursor {
                 {
                     // Go on into the new page table.
                     Ok(f) => flush.merge(f),
-                    Err(e) if self.walk.alloc => return Err(e),
+                    Err(e) if Self::W.alloc => return Err(e),
                     Err(PmapError::NoMemory) => {
                         self.idx[ix(self.level)] += 1;
                         return Ok(Some(Step::Entry(slot)));
@@ -445,78 +575,79 @@ impl Cursor {
                 },
                 Raw::Missing(slot) => {
                     let va = canon(self.s.max(slot.lin));
-                    build(pmap, phys, &slot, self.walk, va, ev)?;
+                    build(pmap, phys, &slot, Self::W, va, ev)?;
                 }
             }
         }
     }
+}
 
-    /// The walk of the one page at linear `l`, straight down the path to
-    /// it (Asterinas `Cursor::query` at one address): the entry at
-    /// `bottom`, or the leaf above it. The same rules as a range walk
-    /// (`Walk::kind`), without its bookkeeping: lookups and faults stay a
-    /// few reads.
-    #[inline(always)]
-    fn point_raw(phys: &PhysMem, at: &mut (Pfn, u8), l: u64, w: Walk) -> Option<Raw> {
-        loop {
-            let (table, level) = *at;
-            let idx = ((l >> shift_of(level)) & (ENTRIES as u64 - 1)) as usize;
-            let pte = rd(phys, table, idx);
-            let lin = l & !((1u64 << shift_of(level)) - 1);
-            let slot = Slot {
-                table,
-                idx,
-                level,
-                pte,
-                lin,
-                whole: false,
-            };
-            match w.kind(level, pte, false) {
-                Kind::Skip => return None,
-                Kind::Missing => return Some(Raw::Missing(slot)),
-                Kind::Split => return Some(Raw::Split(slot)),
-                Kind::Entry => return Some(Raw::Step(Step::Entry(slot))),
-                Kind::Table => *at = (pte.pfn(), level - 1),
-            }
+/// The walk of the one page at linear `l`, straight down the path to
+/// it (Asterinas `Cursor::query` at one address): the entry at
+/// `bottom`, or the leaf above it. The same rules as a range walk
+/// (`Walk::kind`), without its bookkeeping: lookups and faults stay a
+/// few reads. Always from the PML4 down (after a table is built or a
+/// leaf split the path is read again), so that the levels are constants.
+#[inline(always)]
+/// => the entry found with its rule: `Entry`, or work before the walk
+///    can go on (`Missing`, `Split`); `None` if there is nothing here.
+fn point_raw(phys: &PhysMem, cr3: Pfn, l: u64, w: Walk) -> Option<(Kind, Slot)> {
+    let mut table = cr3;
+    for level in (w.bottom..=4).rev() {
+        let idx = ((l >> shift_of(level)) & (ENTRIES as u64 - 1)) as usize;
+        let pte = rd(phys, table, idx);
+        let lin = l & !((1u64 << shift_of(level)) - 1);
+        let slot = Slot {
+            table,
+            idx,
+            level,
+            pte,
+            lin,
+            whole: false,
+        };
+        match w.kind(level, pte, false) {
+            Kind::Skip => return None,
+            Kind::Table => table = pte.pfn(),
+            kind => return Some((kind, slot)),
         }
     }
+    unreachable!("at `bottom` an entry is handed out or skipped")
+}
 
-    /// [`Cursor::point_raw`] for a walk that changes nothing.
-    #[inline]
-    pub fn point(phys: &PhysMem, cr3: Pfn, l: u64, w: Walk) -> Option<Slot> {
-        debug_assert!(!w.alloc && !w.split && !w.tables);
-        match Cursor::point_raw(phys, &mut (cr3, 4), l, w) {
-            Some(Raw::Step(Step::Entry(slot))) => Some(slot),
-            _ => None,
-        }
+/// [`point_raw`] for a walk that changes nothing.
+#[inline]
+pub(super) fn point(phys: &PhysMem, cr3: Pfn, l: u64, w: Walk) -> Option<Slot> {
+    debug_assert!(!w.alloc && !w.split && !w.tables);
+    match point_raw(phys, cr3, l, w) {
+        Some((Kind::Entry, slot)) => Some(slot),
+        _ => None,
     }
+}
 
-    /// [`Cursor::point_raw`] building the missing tables and demoting a
-    /// 2 MiB leaf in the way, as [`Cursor::next_mut`] does.
-    ///
-    /// => `NoMemory` only with `alloc`, and then nothing has changed.
-    #[inline]
-    pub fn point_mut(
-        pmap: &mut Pmap,
-        phys: &mut PhysMem,
-        l: u64,
-        w: Walk,
-        flush: &mut TlbFlush,
-        ev: &mut EventLog,
-    ) -> Result<Option<Slot>, PmapError> {
-        debug_assert!(!w.tables && !w.counted && (w.alloc || !w.split));
-        let mut at = (pmap.cr3, 4);
-        loop {
-            match Cursor::point_raw(phys, &mut at, l, w) {
-                None => return Ok(None),
-                Some(Raw::Step(Step::Entry(slot))) => return Ok(Some(slot)),
-                Some(Raw::Split(slot)) => {
-                    let f = pmap.demote_at(phys, slot.table, slot.idx, slot.va(), ev)?;
-                    flush.merge(f);
-                }
-                Some(Raw::Missing(slot)) => build(pmap, phys, &slot, w, canon(l), ev)?,
-                Some(_) => unreachable!("a point walk hands out entries only"),
+/// [`point_raw`] building the missing tables and demoting a
+/// 2 MiB leaf in the way, as [`Cursor::next_mut`] does.
+///
+/// => `NoMemory` only with `alloc`, and then nothing has changed.
+#[inline(always)]
+pub(super) fn point_mut(
+    pmap: &mut Pmap,
+    phys: &mut PhysMem,
+    l: u64,
+    w: Walk,
+    flush: &mut TlbFlush,
+    ev: &mut EventLog,
+) -> Result<Option<Slot>, PmapError> {
+    debug_assert!(!w.tables && !w.counted && (w.alloc || !w.split));
+    loop {
+        match point_raw(phys, pmap.cr3, l, w) {
+            None => return Ok(None),
+            Some((Kind::Entry, slot)) => return Ok(Some(slot)),
+            Some((Kind::Split, slot)) => {
+                let f = pmap.demote_at(phys, slot.table, slot.idx, slot.va(), ev)?;
+                flush.merge(f);
             }
+            Some((Kind::Missing, slot)) => build(pmap, phys, &slot, w, canon(l), ev)?,
+            Some(_) => unreachable!("a point walk hands out entries only"),
         }
     }
 }

@@ -254,6 +254,21 @@ fn wr(phys: &mut PhysMem, table: Pfn, idx: usize, pte: Pte) {
     phys.write_u64(PhysAddr((table.0 << PAGE_SHIFT) | (idx as u64 * 8)), pte.0)
 }
 
+/// The first non-zero entry of `table` among `from..=last`, if any: one
+/// tight scan over the frame's bytes, for the rows of empty slots of a
+/// sparse tree (`from` may be `last + 1`: nothing to scan). Kept out of
+/// line: the walks' loops over dense tables stay small.
+#[inline(never)]
+fn next_used(phys: &PhysMem, table: Pfn, from: usize, last: usize) -> Option<(usize, Pte)> {
+    debug_assert!(from <= last + 1 && last < ENTRIES);
+    // No bytes: the frame is all zero.
+    let bytes = phys.frame_bytes(table)?;
+    bytes[from * 8..(last + 1) * 8]
+        .chunks_exact(8)
+        .position(|b| b != [0; 8])
+        .map(|i| (from + i, rd(phys, table, from + i)))
+}
+
 /// Non-zero entries in a table frame.
 #[inline]
 fn used(phys: &PhysMem, table: Pfn) -> u32 {

@@ -1,6 +1,6 @@
 //! The pmap operations: each one a loop over a [`Cursor`].
 
-use super::cursor::{Cursor, Slot, Step, Walk};
+use super::cursor::{Cursor, Edit, Leaves, Rules, Slot, Step, Tree, Walk, point, point_mut};
 use super::*;
 use crate::addr::HUGE_PAGE_SIZE;
 use crate::arch::x86_64::pte::ADDR_MASK;
@@ -55,6 +55,10 @@ impl Pmap {
     ///
     /// => on `NoMemory` nothing has changed: the frames needed are counted
     ///    before any is taken.
+    ///
+    /// Inlined so that each caller's `walk` is a constant the cursor's
+    /// rules fold against.
+    #[inline(always)]
     fn slot_for(
         &mut self,
         phys: &mut PhysMem,
@@ -63,7 +67,7 @@ impl Pmap {
         flush: &mut TlbFlush,
         ev: &mut EventLog,
     ) -> Result<Slot, PmapError> {
-        let slot = Cursor::point_mut(self, phys, lin(va.0), walk, flush, ev)?;
+        let slot = point_mut(self, phys, lin(va.0), walk, flush, ev)?;
         Ok(slot.expect("an allocating walk ends at its slot"))
     }
 
@@ -217,7 +221,9 @@ impl Pmap {
         Ok(TlbFlush::page(asid, va2m))
     }
 
-    /// Clear the PT leaf in `slot`, reporting it (`zap_pte_range`).
+    /// Clear the PT leaf in `slot`, reporting it (`zap_pte_range`); the
+    /// caller takes the page off `resident`.
+    #[inline(always)]
     fn zap_pte(
         &mut self,
         phys: &mut PhysMem,
@@ -226,13 +232,11 @@ impl Pmap {
         flush: &mut TlbFlush,
         ev: &mut EventLog,
     ) {
-        let (pt, idx, l) = (slot.table, slot.idx, slot.lin);
-        let old = rd(phys, pt, idx);
+        let (pt, idx, l, old) = (slot.table, slot.idx, slot.lin, slot.pte);
         let va = canon(l);
         wr(phys, pt, idx, Pte(0));
         used_dec(phys, pt);
         release(phys, old.pfn(), old);
-        self.resident -= 1;
         let asid = self.asid;
         ev.push_with(|| Event::PteWrite {
             asid,
@@ -268,8 +272,7 @@ impl Pmap {
         flush: &mut TlbFlush,
         ev: &mut EventLog,
     ) {
-        let (pd, idx, l) = (slot.table, slot.idx, slot.lin);
-        let old = rd(phys, pd, idx);
+        let (pd, idx, l, old) = (slot.table, slot.idx, slot.lin, slot.pte);
         let va = canon(l);
         wr(phys, pd, idx, Pte(0));
         used_dec(phys, pd);
@@ -339,7 +342,8 @@ impl Pmap {
     }
 
     /// `zap_page_range`: the walk splits a 2 MiB leaf cut by the range,
-    /// and hands out each leaf left inside it.
+    /// and hands out each leaf left inside it: a page table's PTEs as one
+    /// run (`zap_pte_range`).
     fn remove_into(
         &mut self,
         phys: &mut PhysMem,
@@ -352,17 +356,22 @@ impl Pmap {
         let Some((s, e)) = page_span(start, end) else {
             return flush;
         };
-        let mut c = Cursor::new(phys, self.cr3, s, e, Walk::EDIT);
+        let mut c = Cursor::<Edit>::new(phys, self.cr3, s, e);
         let mut zap = Zap { out, s, e };
         // Never `NoMemory`: a split that finds no frame hands the leaf out.
         while let Ok(Some(step)) = c.next_mut(self, phys, &mut flush, ev) {
-            if let Step::Entry(slot) = step {
-                // A 2 MiB leaf here is wholly inside, or could not be split.
-                if slot.level == 1 {
-                    self.zap_pte(phys, &slot, &mut zap, &mut flush, ev);
-                } else {
-                    self.zap_huge(phys, &slot, &mut zap, &mut flush, ev);
+            match step {
+                Step::Run(mut run) => {
+                    let mut n = 0;
+                    while let Some(slot) = run.next(phys) {
+                        self.zap_pte(phys, &slot, &mut zap, &mut flush, ev);
+                        n += 1;
+                    }
+                    self.resident -= n;
                 }
+                // A 2 MiB leaf, wholly inside or not to be split.
+                Step::Entry(slot) => self.zap_huge(phys, &slot, &mut zap, &mut flush, ev),
+                _ => {}
             }
         }
         flush
@@ -418,30 +427,44 @@ impl Pmap {
         (floor, ceiling, top): (u64, u64, u8),
         ev: &mut EventLog,
     ) {
-        let walk = Walk {
-            bottom: 2,
-            tables: true,
-            ..Walk::LEAVES
-        };
-        let mut c = Cursor::new(phys, self.cr3, s, e, walk);
-        while let Some(step) = c.next(phys) {
-            // The entry `from` pointing to a table at `level` whose
-            // children are done.
-            let (from, level) = match step {
-                Step::Entry(slot) if !slot.pte.is_huge() => (slot, 1),
-                Step::Done {
-                    from: Some(from),
-                    level,
-                    ..
-                } => (from, level),
-                _ => continue,
+        /// Down to the PD entries, each table reported when done.
+        struct FreeTables;
+        impl Rules for FreeTables {
+            const WALK: Walk = Walk {
+                bottom: 2,
+                tables: true,
+                ..Walk::LEAVES
             };
+        }
+        // Free the table at `level` that entry `from` points to, if empty
+        // and in the room.
+        let mut free = |pmap: &mut Pmap, phys: &mut PhysMem, from: Slot, level: u8| {
             let child = from.pte.pfn();
             let (lo, hi) = (from.lin, from.lin + (1u64 << shift_of(from.level)));
             if level <= top && used(phys, child) == 0 && floor <= lo && hi <= ceiling {
                 wr(phys, from.table, from.idx, Pte(0));
                 used_dec(phys, from.table);
-                self.free_table(phys, child, level, ev);
+                pmap.free_table(phys, child, level, ev);
+            }
+        };
+        let mut c = Cursor::<FreeTables>::new(phys, self.cr3, s, e);
+        while let Some(step) = c.next(phys) {
+            match step {
+                // The PD entries: each page table is done.
+                Step::Run(mut run) => {
+                    while let Some(slot) = run.next(phys) {
+                        if !slot.pte.is_huge() {
+                            free(self, phys, slot, 1);
+                        }
+                    }
+                }
+                // A table whose children are done.
+                Step::Done {
+                    from: Some(from),
+                    level,
+                    ..
+                } => free(self, phys, from, level),
+                _ => {}
             }
         }
     }
@@ -491,35 +514,55 @@ impl Pmap {
         let Some((s, e)) = page_span(start, end) else {
             return flush;
         };
-        let mut c = Cursor::new(phys, self.cr3, s, e, Walk::EDIT);
+        let mut c = Cursor::<Edit>::new(phys, self.cr3, s, e);
         let mut zap = Zap { out: None, s, e };
         while let Ok(Some(step)) = c.next_mut(self, phys, &mut flush, ev) {
-            let Step::Entry(slot) = step else { continue };
-            if slot.level == 2 && !slot.whole {
+            match step {
+                // A page table's PTEs (`change_pte_range`).
+                Step::Run(mut run) => {
+                    while let Some(slot) = run.next(phys) {
+                        self.protect_leaf(phys, &slot, bits, &mut flush, ev);
+                    }
+                }
                 // Cut by the range and not split for want of a frame.
-                self.zap_huge(phys, &slot, &mut zap, &mut flush, ev);
-                continue;
-            }
-            let (old, new) = (slot.pte, Pte((slot.pte.0 & !PROT_BITS) | bits));
-            if new != old {
-                wr(phys, slot.table, slot.idx, new);
-                let (asid, va, level) = (self.asid, slot.va(), slot.level);
-                ev.push_with(|| Event::PteWrite {
-                    asid,
-                    va,
-                    level,
-                    old: old.0,
-                    new: new.0,
-                });
-                flush.add(va);
+                Step::Entry(slot) if !slot.whole => {
+                    self.zap_huge(phys, &slot, &mut zap, &mut flush, ev)
+                }
+                Step::Entry(slot) => self.protect_leaf(phys, &slot, bits, &mut flush, ev),
+                _ => {}
             }
         }
         flush
     }
 
+    /// The [`PROT_BITS`] of the leaf in `slot` become `bits`.
+    #[inline(always)]
+    fn protect_leaf(
+        &mut self,
+        phys: &mut PhysMem,
+        slot: &Slot,
+        bits: u64,
+        flush: &mut TlbFlush,
+        ev: &mut EventLog,
+    ) {
+        let (old, new) = (slot.pte, Pte((slot.pte.0 & !PROT_BITS) | bits));
+        if new != old {
+            wr(phys, slot.table, slot.idx, new);
+            let (asid, va, level) = (self.asid, slot.va(), slot.level);
+            ev.push_with(|| Event::PteWrite {
+                asid,
+                va,
+                level,
+                old: old.0,
+                new: new.0,
+            });
+            flush.add(va);
+        }
+    }
+
     /// The leaf mapping `va`, as the cursor hands it out.
     pub(super) fn find_leaf(&self, phys: &PhysMem, va: VirtAddr) -> Option<Slot> {
-        Cursor::point(phys, self.cr3, lin(va.0), Walk::LEAVES)
+        point(phys, self.cr3, lin(va.0), Walk::LEAVES)
     }
 
     /// What the page tables say about `va` (`pmap_extract`); `pfn` is the
@@ -551,7 +594,7 @@ impl Pmap {
     /// without P, this reads the entry as the kernel does: a PROT_NONE
     /// 2 MiB leaf is [`PmdState::Huge`], not [`PmdState::None`].
     pub fn pmd(&self, phys: &PhysMem, va: VirtAddr) -> PmdState {
-        match Cursor::point(phys, self.cr3, lin(va.0), Walk::PMD) {
+        match point(phys, self.cr3, lin(va.0), Walk::PMD) {
             Some(slot) if slot.is_huge_leaf() => PmdState::Huge,
             Some(slot) if slot.pte.is_mapped() => PmdState::Table,
             _ => PmdState::None,
@@ -663,19 +706,22 @@ impl Pmap {
         let Some((s, e)) = page_span(start, end) else {
             return flush;
         };
-        let mut c = Cursor::new(phys, self.cr3, s, e, Walk::LEAVES);
+        let mut c = Cursor::<Leaves>::new(phys, self.cr3, s, e);
         while let Some(step) = c.next(phys) {
-            let Step::Entry(slot) = step else { continue };
-            if slot.lin < s {
-                continue;
-            }
-            let r = if slot.level == 2 {
-                dst.enter_huge(phys, slot.va(), slot.pte.pfn(), prot, ev)
-            } else {
-                dst.enter(phys, slot.va(), slot.pte.pfn(), prot, ev)
-            };
-            if let Ok(f) = r {
-                flush.merge(f);
+            match step {
+                Step::Run(mut run) => {
+                    while let Some(slot) = run.next(phys) {
+                        if let Ok(f) = dst.enter(phys, slot.va(), slot.pte.pfn(), prot, ev) {
+                            flush.merge(f);
+                        }
+                    }
+                }
+                Step::Entry(slot) if slot.lin >= s => {
+                    if let Ok(f) = dst.enter_huge(phys, slot.va(), slot.pte.pfn(), prot, ev) {
+                        flush.merge(f);
+                    }
+                }
+                _ => {}
             }
         }
         flush
@@ -712,12 +758,16 @@ impl Pmap {
             return flush;
         };
         let mut moved = Vec::new();
-        let mut c = Cursor::new(phys, self.cr3, s, e, Walk::LEAVES);
+        let mut c = Cursor::<Leaves>::new(phys, self.cr3, s, e);
         while let Some(step) = c.next(phys) {
-            if let Step::Entry(slot) = step
-                && slot.lin >= s
-            {
-                moved.push(slot);
+            match step {
+                Step::Run(mut run) => {
+                    while let Some(slot) = run.next(phys) {
+                        moved.push(slot);
+                    }
+                }
+                Step::Entry(slot) if slot.lin >= s => moved.push(slot),
+                _ => {}
             }
         }
         flush.merge(self.remove_range(phys, from, end, ev));
@@ -753,23 +803,27 @@ impl Pmap {
     ///    left over have their mapcounts dropped).
     pub fn destroy(mut self, phys: &mut PhysMem, ev: &mut EventLog) {
         debug_assert_eq!(self.resident, 0, "pmap destroyed with pages still mapped");
-        let mut c = Cursor::new(phys, self.cr3, 0, LIN_TOP, Walk::TREE);
+        let mut c = Cursor::<Tree>::new(phys, self.cr3, 0, LIN_TOP);
         while let Some(step) = c.next(phys) {
             match step {
                 Step::Table { .. } => {}
+                Step::Run(mut run) => {
+                    while let Some(slot) = run.next(phys) {
+                        let e = slot.pte;
+                        wr(phys, slot.table, slot.idx, Pte(0));
+                        used_dec(phys, slot.table);
+                        release(phys, e.pfn(), e);
+                        self.resident = self.resident.saturating_sub(1);
+                    }
+                }
                 Step::Entry(slot) => {
                     let e = slot.pte;
                     wr(phys, slot.table, slot.idx, Pte(0));
                     used_dec(phys, slot.table);
-                    if slot.level == 1 {
-                        release(phys, e.pfn(), e);
-                        self.resident = self.resident.saturating_sub(1);
-                    } else {
-                        for i in 0..PAGES_PER_HUGE {
-                            release(phys, Pfn(huge_base(e) + i), e);
-                        }
-                        self.resident = self.resident.saturating_sub(PAGES_PER_HUGE);
+                    for i in 0..PAGES_PER_HUGE {
+                        release(phys, Pfn(huge_base(e) + i), e);
                     }
+                    self.resident = self.resident.saturating_sub(PAGES_PER_HUGE);
                 }
                 Step::Done {
                     pfn, level, from, ..

@@ -3,7 +3,7 @@
 //! linear space with the `counted` flag, so the empty tail of each table
 //! costs nothing.
 
-use super::cursor::{Cursor, Step, Walk};
+use super::cursor::{Cursor, Rules, Step, Tree, Walk};
 use super::*;
 
 /// What [`Pmap::visit_tables`] shows a visitor.
@@ -23,17 +23,26 @@ impl Pmap {
     /// Every page-table frame with its level, PML4 first, then depth-first
     /// in address order.
     pub fn table_frames(&self, phys: &PhysMem) -> Vec<(Pfn, u8)> {
-        // Down to the PD entries: a page table is listed, not read.
-        let walk = Walk {
-            bottom: 2,
-            ..Walk::TREE
-        };
+        /// Down to the PD entries: a page table is listed, not read.
+        struct Frames;
+        impl Rules for Frames {
+            const WALK: Walk = Walk {
+                bottom: 2,
+                ..Walk::TREE
+            };
+        }
         let mut out = Vec::new();
-        let mut c = Cursor::new(phys, self.cr3, 0, LIN_TOP, walk);
+        let mut c = Cursor::<Frames>::new(phys, self.cr3, 0, LIN_TOP);
         while let Some(step) = c.next(phys) {
             match step {
                 Step::Table { pfn, level, .. } => out.push((pfn, level)),
-                Step::Entry(slot) if !slot.pte.is_huge() => out.push((slot.pte.pfn(), 1)),
+                Step::Run(mut run) => {
+                    while let Some(slot) = run.next(phys) {
+                        if !slot.pte.is_huge() {
+                            out.push((slot.pte.pfn(), 1));
+                        }
+                    }
+                }
                 _ => {}
             }
         }
@@ -45,7 +54,7 @@ impl Pmap {
     /// (a non-leaf entry's table is visited right after it, unless `entry`
     /// says stop), `v.end_table` when a table is done.
     pub fn visit_tables(&self, phys: &PhysMem, v: &mut impl TableVisitor) {
-        let mut c = Cursor::new(phys, self.cr3, 0, LIN_TOP, Walk::TREE);
+        let mut c = Cursor::<Tree>::new(phys, self.cr3, 0, LIN_TOP);
         while let Some(step) = c.next(phys) {
             match step {
                 Step::Table {
@@ -74,6 +83,14 @@ impl Pmap {
                         c.cut();
                     }
                 }
+                Step::Run(mut run) => {
+                    while let Some(s) = run.next(phys) {
+                        if !v.entry(s.idx, s.pte, s.va(), s.level, true) {
+                            c.cut();
+                            break;
+                        }
+                    }
+                }
                 Step::Done { cut, .. } => v.end_table(cut),
             }
         }
@@ -82,14 +99,24 @@ impl Pmap {
     /// Call `f(va, leaf, level)` for every present leaf (level 1, or 2 for a
     /// 2 MiB leaf) in address order.
     pub fn for_each_leaf(&self, phys: &PhysMem, mut f: impl FnMut(VirtAddr, Pte, u8)) {
-        let walk = Walk {
-            counted: true,
-            ..Walk::LEAVES
-        };
-        let mut c = Cursor::new(phys, self.cr3, 0, LIN_TOP, walk);
+        /// The leaves, skipping the empty tail of every table.
+        struct Counted;
+        impl Rules for Counted {
+            const WALK: Walk = Walk {
+                counted: true,
+                ..Walk::LEAVES
+            };
+        }
+        let mut c = Cursor::<Counted>::new(phys, self.cr3, 0, LIN_TOP);
         while let Some(step) = c.next(phys) {
-            if let Step::Entry(s) = step {
-                f(s.va(), s.pte, s.level);
+            match step {
+                Step::Run(mut run) => {
+                    while let Some(s) = run.next(phys) {
+                        f(s.va(), s.pte, s.level);
+                    }
+                }
+                Step::Entry(s) => f(s.va(), s.pte, s.level),
+                _ => {}
             }
         }
     }
