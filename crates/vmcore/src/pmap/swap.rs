@@ -12,7 +12,7 @@
 //! (`zap_nonpresent_ptes`), fork (`copy_nonpresent_pte`) and mremap
 //! (`move_ptes`).
 
-use super::cursor::{Cursor, Step, Walk};
+use super::cursor::{self, Cursor, Rules, Step, Walk};
 use super::*;
 use crate::arch::x86_64::pte::SwapPte;
 use crate::event::Event;
@@ -23,6 +23,37 @@ const PT_ENTRIES: Walk = Walk {
     empty: true,
     ..Walk::LEAVES
 };
+
+/// The rules of a walk over [`PT_ENTRIES`].
+struct PtEntries;
+impl Rules for PtEntries {
+    const WALK: Walk = PT_ENTRIES;
+}
+
+/// The swap entries of `[s, e)` (linear), with their slots.
+fn swap_slots(phys: &PhysMem, cr3: Pfn, s: u64, e: u64) -> Vec<(cursor::Slot, SwapPte)> {
+    let mut found = Vec::new();
+    let mut take = |slot: cursor::Slot| {
+        if slot.level == 1
+            && let Some(sw) = SwapPte::decode(slot.pte)
+        {
+            found.push((slot, sw));
+        }
+    };
+    let mut c = Cursor::<PtEntries>::new(phys, cr3, s, e);
+    while let Some(step) = c.next(phys) {
+        match step {
+            Step::Run(mut run) => {
+                while let Some(slot) = run.next(phys) {
+                    take(slot);
+                }
+            }
+            Step::Entry(slot) => take(slot),
+            _ => {}
+        }
+    }
+    found
+}
 
 impl Pmap {
     /// Swap entries in the tables (`MM_SWAPENTS`).
@@ -35,7 +66,7 @@ impl Pmap {
         if self.swap_entries == 0 {
             return None;
         }
-        let slot = Cursor::point(phys, self.cr3, lin(va.0), PT_ENTRIES)?;
+        let slot = cursor::point(phys, self.cr3, lin(va.0), PT_ENTRIES)?;
         if slot.level != 1 {
             return None;
         }
@@ -56,7 +87,7 @@ impl Pmap {
     ) -> TlbFlush {
         let va = va.align_down(PAGE_SIZE);
         let mut flush = TlbFlush::none(self.asid);
-        let Some(slot) = Cursor::point(phys, self.cr3, lin(va.0), Walk::LEAVES) else {
+        let Some(slot) = cursor::point(phys, self.cr3, lin(va.0), Walk::LEAVES) else {
             debug_assert!(false, "no leaf at {va:?} to swap out");
             return flush;
         };
@@ -95,16 +126,7 @@ impl Pmap {
         let Some((s, e)) = page_span(start, end) else {
             return;
         };
-        let mut found = Vec::new();
-        let mut c = Cursor::new(phys, self.cr3, s, e, PT_ENTRIES);
-        while let Some(step) = c.next(phys) {
-            if let Step::Entry(slot) = step
-                && slot.level == 1
-                && let Some(sw) = SwapPte::decode(slot.pte)
-            {
-                found.push((slot, sw));
-            }
-        }
+        let found = swap_slots(phys, self.cr3, s, e);
         let asid = self.asid;
         for (slot, sw) in found {
             let va = slot.va();
@@ -180,7 +202,7 @@ impl Pmap {
     ) -> Result<(), PmapError> {
         let va = va.align_down(PAGE_SIZE);
         let mut flush = TlbFlush::none(self.asid);
-        let slot = Cursor::point_mut(self, phys, lin(va.0), Walk::ENTER, &mut flush, ev)?
+        let slot = cursor::point_mut(self, phys, lin(va.0), Walk::ENTER, &mut flush, ev)?
             .expect("an allocating walk ends at its slot");
         // Nothing was mapped here, so no translation can be cached.
         flush.ignore();
@@ -205,14 +227,8 @@ impl Pmap {
         if self.swap_entries == 0 {
             return;
         }
-        let mut c = Cursor::new(phys, self.cr3, 0, LIN_TOP, PT_ENTRIES);
-        while let Some(step) = c.next(phys) {
-            if let Step::Entry(slot) = step
-                && slot.level == 1
-                && let Some(sw) = SwapPte::decode(slot.pte)
-            {
-                f(slot.va(), sw);
-            }
+        for (slot, sw) in swap_slots(phys, self.cr3, 0, LIN_TOP) {
+            f(slot.va(), sw);
         }
     }
 }

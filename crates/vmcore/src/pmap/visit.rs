@@ -134,14 +134,24 @@ impl Pmap {
         let Some((s, e)) = page_span(start, end) else {
             return;
         };
-        let walk = Walk {
-            counted: true,
-            ..Walk::LEAVES
-        };
-        let mut c = Cursor::new(phys, self.cr3, s, e, walk);
+        /// The leaves of a range, skipping the empty tail of every table.
+        struct CountedRange;
+        impl Rules for CountedRange {
+            const WALK: Walk = Walk {
+                counted: true,
+                ..Walk::LEAVES
+            };
+        }
+        let mut c = Cursor::<CountedRange>::new(phys, self.cr3, s, e);
         while let Some(step) = c.next(phys) {
-            if let Step::Entry(s) = step {
-                f(s.va(), s.pte, s.level);
+            match step {
+                Step::Run(mut run) => {
+                    while let Some(s) = run.next(phys) {
+                        f(s.va(), s.pte, s.level);
+                    }
+                }
+                Step::Entry(s) => f(s.va(), s.pte, s.level),
+                _ => {}
             }
         }
     }
