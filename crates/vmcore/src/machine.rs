@@ -626,7 +626,15 @@ impl Machine {
     /// tables into `to`'s, with protection `prot` (fork's
     /// `copy_page_range`). A leaf whose page table cannot be had is left
     /// out: the child faults the page in later.
-    pub(crate) fn pmap_copy(&mut self, from: Pid, to: Pid, start: u64, end: u64, prot: PteProt) {
+    pub(crate) fn pmap_copy(
+        &mut self,
+        from: Pid,
+        to: Pid,
+        start: u64,
+        end: u64,
+        prot: PteProt,
+        keep_dirty: bool,
+    ) {
         let Some((src, dst)) = self.procs.pair_mut(&from, &to) else {
             return;
         };
@@ -636,6 +644,7 @@ impl Machine {
             VirtAddr(start),
             VirtAddr(end),
             prot,
+            keep_dirty,
             &mut self.ev,
         );
         flush.flush(&mut self.tlb, &mut self.ev);

@@ -602,6 +602,27 @@ impl Pmap {
     }
 
     /// Clear `flag` in the leaf mapping `va`; a flush is owed if it was set.
+    /// Set `flag` in the leaf mapping `va` (fork keeping a private page's
+    /// dirty bit, `__copy_present_ptes`); nothing is owed to the TLB for a
+    /// bit only software reads.
+    fn set_flag(&mut self, phys: &mut PhysMem, va: VirtAddr, flag: PteFlags, ev: &mut EventLog) {
+        if let Some(slot) = self.find_leaf(phys, va)
+            && !slot.pte.flags().contains(flag)
+        {
+            let (old, level) = (slot.pte, slot.level);
+            let new = old.with(flag);
+            wr(phys, slot.table, slot.idx, new);
+            let asid = self.asid;
+            ev.push_with(|| Event::PteWrite {
+                asid,
+                va: slot.va(),
+                level,
+                old: old.0,
+                new: new.0,
+            });
+        }
+    }
+
     fn clear_flag(
         &mut self,
         phys: &mut PhysMem,
@@ -691,6 +712,8 @@ impl Pmap {
     /// => leaves are read as `self` holds them now: a caller that
     ///    write-protects `self` range by range first may have demoted a
     ///    2 MiB leaf that crossed into the range before.
+    /// => `keep_dirty` (a private mapping): a copy keeps its leaf's dirty
+    ///    bit, as `__copy_present_ptes` cleans only shared mappings' copies.
     /// => the flush returned is `dst`'s (empty unless `dst` had leaves in
     ///    the range).
     pub fn copy_range(
@@ -700,12 +723,14 @@ impl Pmap {
         start: VirtAddr,
         end: VirtAddr,
         prot: PteProt,
+        keep_dirty: bool,
         ev: &mut EventLog,
     ) -> TlbFlush {
         let mut flush = TlbFlush::none(dst.asid);
         let Some((s, e)) = page_span(start, end) else {
             return flush;
         };
+        let dirty = |pte: Pte| keep_dirty && pte.flags().contains(PteFlags::DIRTY);
         let mut c = Cursor::<Leaves>::new(phys, self.cr3, s, e);
         while let Some(step) = c.next(phys) {
             match step {
@@ -713,12 +738,18 @@ impl Pmap {
                     while let Some(slot) = run.next(phys) {
                         if let Ok(f) = dst.enter(phys, slot.va(), slot.pte.pfn(), prot, ev) {
                             flush.merge(f);
+                            if dirty(slot.pte) {
+                                dst.set_flag(phys, slot.va(), PteFlags::DIRTY, ev);
+                            }
                         }
                     }
                 }
                 Step::Entry(slot) if slot.lin >= s => {
                     if let Ok(f) = dst.enter_huge(phys, slot.va(), slot.pte.pfn(), prot, ev) {
                         flush.merge(f);
+                        if dirty(slot.pte) {
+                            dst.set_flag(phys, slot.va(), PteFlags::DIRTY, ev);
+                        }
                     }
                 }
                 _ => {}

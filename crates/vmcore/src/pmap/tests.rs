@@ -1034,6 +1034,7 @@ impl Rig {
             VirtAddr(start),
             VirtAddr(end),
             prot,
+            false,
             &mut self.ev,
         )
     }

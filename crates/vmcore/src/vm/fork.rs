@@ -89,7 +89,7 @@ impl Machine {
             writable: false,
             executable: e.prot.executable(),
         };
-        self.pmap_copy(pid, child, e.start, e.end, prot);
+        self.pmap_copy(pid, child, e.start, e.end, prot, !e.is_shared());
         if e.prot.is_empty() {
             // Copied PROTNONE entries stay inaccessible.
             self.pmap_protect(child, e.start, e.end, e.prot);
