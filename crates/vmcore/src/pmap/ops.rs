@@ -716,6 +716,7 @@ impl Pmap {
     ///    bit, as `__copy_present_ptes` cleans only shared mappings' copies.
     /// => the flush returned is `dst`'s (empty unless `dst` had leaves in
     ///    the range).
+    #[allow(clippy::too_many_arguments)]
     pub fn copy_range(
         &self,
         dst: &mut Pmap,
