@@ -26,6 +26,7 @@ use crate::arch::x86_64::pte::PteFlags;
 use crate::flags::VmFlags;
 use crate::machine::Machine;
 use crate::phys::FrameOwner;
+use crate::vm::swap::SwapOwner;
 use std::collections::{BTreeMap, BTreeSet};
 
 macro_rules! ensure {
@@ -222,13 +223,12 @@ impl Machine {
                     slot.0
                 );
                 ensure!(
-                    swap_owner.insert(slot, id).is_none(),
+                    swap_owner.insert(slot, SwapOwner::Anon(id)).is_none(),
                     "slot {} belongs to two anons",
                     slot.0
                 );
             }
         }
-        self.check_swap(&swap_owner)?;
         ensure!(
             anon_refs.keys().all(|a| self.anons.get(*a).is_some()),
             "an amap slot points at a dead anon"
@@ -260,7 +260,36 @@ impl Machine {
                 );
                 own(pfn, "page cache")?;
             }
+            for (&index, &(slot, cached)) in &o.swap {
+                ensure!(
+                    !o.pages.contains_key(&index),
+                    "object {id}: page {index} both cached and on swap"
+                );
+                if let Some(pfn) = cached {
+                    ensure!(
+                        self.phys.desc(pfn).owner == FrameOwner::Cache { object: id, index },
+                        "object {id}: swap-cache page {index} frame {pfn} misowned"
+                    );
+                    own(pfn, "shmem swap cache")?;
+                }
+                let area = self
+                    .swap
+                    .as_ref()
+                    .ok_or(format!("object {id}: page {index} on swap with no area"))?;
+                ensure!(
+                    area.cached(slot) == cached.is_some(),
+                    "object {id}: slot {} swap-cache state disagrees",
+                    slot.0
+                );
+                let owner = SwapOwner::Shmem { object: id, index };
+                ensure!(
+                    swap_owner.insert(slot, owner).is_none(),
+                    "slot {} has two owners",
+                    slot.0
+                );
+            }
         }
+        self.check_swap(&swap_owner)?;
         // 5. frame accounting
         let allocated: BTreeSet<u64> = self.phys.allocated().map(|p| p.0).collect();
         ensure!(

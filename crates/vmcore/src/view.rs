@@ -551,6 +551,15 @@ impl Machine {
                         .map_or(1, |a| a.count(crate::vm::swap::Slot(sw.offset as u32)))
                         .max(1);
                     swap_pss_bytes += (PAGE_SIZE << PSS_SHIFT) / u64::from(users);
+                } else if let Some(obj) = e.object
+                    && self
+                        .objects
+                        .get(obj)
+                        .is_some_and(|o| o.swap.contains_key(&e.object_index(va)))
+                {
+                    // shmem's swapped pages: Swap in every mapping that
+                    // covers them, never SwapPss (`shmem_partial_swap_usage`).
+                    v.swap += PAGE_SIZE / 1024;
                 }
                 va += PAGE_SIZE;
             }

@@ -156,6 +156,7 @@ impl Machine {
                 // and without swap there are none: nothing is allocated.
                 if let Some(obj) = e.object {
                     self.readahead(obj, e.object_index(lo), e.object_index(hi))?;
+                    self.shmem_willneed(obj, e.object_index(lo), e.object_index(hi));
                 }
                 self.swapin_range(pid, e, lo, hi);
             }
@@ -197,7 +198,11 @@ impl Machine {
                 }
                 if advice == MADV_PAGEOUT {
                     let kept = self.reclaim_lazyfree(pid, e, lo, hi);
-                    self.reclaim_clean_swapbacked(pid, e, lo, hi);
+                    if self.swap_area().is_some() {
+                        self.pageout_shmem(pid, e, lo, hi);
+                    } else {
+                        self.reclaim_clean_swapbacked(pid, e, lo, hi);
+                    }
                     self.pageout_anon(pid, e, lo, hi, &kept);
                 }
             }

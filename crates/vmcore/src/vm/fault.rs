@@ -353,9 +353,18 @@ impl Machine {
             return Err(self.signal(pid, page, SignalCode::BusAdrerr));
         }
         let shmem = o.is_shmem();
+        // A shmem page on swap is read back: a major fault, unless the
+        // page is in the swap cache.
+        let major = o
+            .swap
+            .get(&index)
+            .is_some_and(|(_, cached)| cached.is_none());
         let pfn = self
             .fault_in_cache(obj, index, e.flags)
             .ok_or(AccessError::OutOfMemory)?;
+        if major {
+            self.proc_mut(pid).maj_flt += 1;
+        }
         let write = access == Access::Write;
         let was_mapped = self.procs[&pid]
             .pmap
@@ -377,7 +386,47 @@ impl Machine {
             FaultResolution::PageCache
         };
         self.resolved(pid, page, how, pfn);
+        if shmem && !write && !e.flags.contains(VmFlags::LOCKED) {
+            self.fault_around(pid, e, obj, page);
+        }
         Ok(())
+    }
+
+    /// `do_fault_around` (`fault_around_bytes` = 64 KiB) for a read fault
+    /// on shmem: the other pages of the object that are in memory within
+    /// the 16-page block around `page` (aligned in virtual address, clipped
+    /// to the entry) are mapped too (`filemap_map_pages`). Pages on swap,
+    /// or only in the swap cache, are not.
+    fn fault_around(&mut self, pid: Pid, e: &Entry, obj: u32, page: u64) {
+        const AROUND: u64 = 16 * PAGE_SIZE;
+        let lo = (page & !(AROUND - 1)).max(e.start);
+        let hi = ((page & !(AROUND - 1)) + AROUND).min(e.end);
+        let mut va = lo;
+        while va < hi {
+            let here = va;
+            va += PAGE_SIZE;
+            if here == page || self.procs[&pid].guards.contains(&here) {
+                continue;
+            }
+            let index = e.object_index(here);
+            let Some(&pfn) = self.objects.get(obj).and_then(|o| o.pages.get(&index)) else {
+                continue;
+            };
+            if self.procs[&pid]
+                .pmap
+                .lookup(&self.phys, VirtAddr(here))
+                .is_some()
+                || self.procs[&pid]
+                    .pmap
+                    .swap_entry(&self.phys, VirtAddr(here))
+                    .is_some()
+            {
+                continue;
+            }
+            // Without a frame for a page table the neighbour simply stays
+            // unmapped.
+            let _ = self.pmap_enter(pid, here, pfn, e.prot.writable(), e.prot.executable());
+        }
     }
 
     /// Transparent huge pages in `madvise` mode: only in MADV_HUGEPAGE

@@ -284,14 +284,21 @@ impl Machine {
             for (_, pfn) in o.pages {
                 self.phys.free(pfn, &mut self.ev);
             }
+            for (_, (slot, cached)) in o.swap {
+                self.shmem_swap_free(slot, cached);
+            }
         }
     }
 
     /// The page-cache frame for page `index` of `obj`, read in (here:
     /// allocated zeroed, as for a hole) if it is not cached.
     pub(crate) fn cache_page(&mut self, obj: u32, index: u64) -> Option<crate::addr::Pfn> {
-        if let Some(&pfn) = self.objects.get(obj)?.pages.get(&index) {
+        let o = self.objects.get(obj)?;
+        if let Some(&pfn) = o.pages.get(&index) {
             return Some(pfn);
+        }
+        if o.swap.contains_key(&index) {
+            return self.shmem_swapin(obj, index).ok();
         }
         let pfn = self
             .alloc_page(FrameOwner::Cache { object: obj, index })

@@ -30,10 +30,11 @@ impl Machine {
             return true;
         }
         match e.object {
-            Some(obj) => self
-                .objects
-                .get(obj)
-                .is_some_and(|o| o.pages.contains_key(&e.object_index(va))),
+            Some(obj) => self.objects.get(obj).is_some_and(|o| {
+                let i = e.object_index(va);
+                // A page in the swap cache counts (`mincore_page`).
+                o.pages.contains_key(&i) || o.swap.get(&i).is_some_and(|(_, c)| c.is_some())
+            }),
             None => false,
         }
     }

@@ -38,6 +38,11 @@ pub struct Object {
     pub folios: BTreeMap<u64, u64>,
     /// References: the name in the file system, open files, map entries.
     pub refs: u32,
+    /// shmem pages on swap: page index -> slot, with the frame when the
+    /// page is in the swap cache too (shmem keeps its swap entries in its
+    /// page cache, `shmem_writeout`; no page table names them).
+    #[serde(skip)]
+    pub swap: BTreeMap<u64, (crate::vm::swap::Slot, Option<Pfn>)>,
 }
 
 impl Object {
@@ -48,6 +53,7 @@ impl Object {
             pages: BTreeMap::new(),
             folios: BTreeMap::new(),
             refs: 0,
+            swap: BTreeMap::new(),
         }
     }
     /// Whether page `index` lies wholly beyond the end of the file (SIGBUS).
@@ -154,6 +160,7 @@ impl Machine {
             o.folios.remove(&h);
         }
         self.unmap_object_pages(obj, len.div_ceil(PAGE_SIZE), u64::MAX, true);
+        self.drop_object_swap(obj, first, u64::MAX);
         let gone: Vec<(u64, Pfn)> = self
             .objects
             .get(obj)
@@ -197,6 +204,26 @@ impl Machine {
         for (i, pfn) in gone {
             self.objects.get_mut(obj).expect("live").pages.remove(&i);
             self.phys.free(pfn, &mut self.ev);
+        }
+        self.drop_object_swap(obj, first, first + n);
+    }
+
+    /// Pages `[first, end)` of `obj` that are on swap are gone with the
+    /// object's data there (`shmem_undo_range` freeing swap entries).
+    pub(crate) fn drop_object_swap(&mut self, obj: u32, first: u64, end: u64) {
+        let Some(o) = self.objects.get_mut(obj) else {
+            return;
+        };
+        let gone: Vec<u64> = o.swap.range(first..end).map(|(&i, _)| i).collect();
+        for i in gone {
+            let (slot, cached) = self
+                .objects
+                .get_mut(obj)
+                .expect("live")
+                .swap
+                .remove(&i)
+                .expect("listed");
+            self.shmem_swap_free(slot, cached);
         }
     }
 
@@ -288,7 +315,8 @@ impl Machine {
         // A hole in shmem reads as zeros without a page being made for
         // it (`shmem_get_folio` with SGP_READ); a regular file reads its
         // hole into the page cache.
-        if o.is_shmem() && !o.pages.contains_key(&(off >> PAGE_SHIFT)) {
+        let index = off >> PAGE_SHIFT;
+        if o.is_shmem() && !o.pages.contains_key(&index) && !o.swap.contains_key(&index) {
             return Ok(Some(0));
         }
         let pfn = self

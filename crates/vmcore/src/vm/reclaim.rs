@@ -217,6 +217,51 @@ impl Machine {
         kept
     }
 
+    /// MADV_PAGEOUT of shmem (shared anonymous memory, memfds) with a swap
+    /// area on: each page of the object that this page table alone maps
+    /// in `[lo, hi)` is unmapped and written to the next free slot, and the
+    /// object keeps the swap entry (`shmem_writeout`); no page table names
+    /// it. With no slot free the rest stay.
+    pub(crate) fn pageout_shmem(&mut self, pid: Pid, e: &Entry, lo: u64, hi: u64) {
+        let Some(obj) = e.object else { return };
+        if !self.objects.get(obj).is_some_and(|o| o.is_shmem()) {
+            return;
+        }
+        let mut va = lo;
+        while va < hi {
+            let here = va;
+            va += PAGE_SIZE;
+            let index = e.object_index(here);
+            let Some(&pfn) = self.objects.get(obj).and_then(|o| o.pages.get(&index)) else {
+                continue;
+            };
+            let Some(m) = self.procs[&pid].pmap.lookup(&self.phys, VirtAddr(here)) else {
+                continue;
+            };
+            let d = self.phys.desc(pfn);
+            if m.pfn != pfn || m.huge || !m.present || d.mapcount != 1 || d.wired != 0 {
+                continue;
+            }
+            let Some(s) = self.swap_mut().alloc() else {
+                return;
+            };
+            self.zap(pid, here, here + PAGE_SIZE);
+            let bytes = self.phys.frame_bytes(pfn).map(|b| b.to_vec());
+            let area = self.swap_mut();
+            area.write(s, bytes.as_deref().unwrap_or(&[]));
+            area.dup(s);
+            let o = self.objects.get_mut(obj).expect("live object");
+            o.pages.remove(&index);
+            o.swap.insert(index, (s, None));
+            self.phys.free(pfn, &mut self.ev);
+            self.ev.push_with(|| Event::SwapOut {
+                pid,
+                va: VirtAddr(here),
+                slot: s.0,
+            });
+        }
+    }
+
     /// MADV_PAGEOUT with a swap area on: each present 4 KiB page of
     /// `[lo, hi)` in `e` that is private anonymous memory mapped by this
     /// page table alone (not the zero page, not shared copy-on-write:

@@ -199,6 +199,11 @@ impl SwapArea {
         self.slots.get(s.0 as usize).map_or(0, |i| i.count)
     }
 
+    /// Whether the slot is taken.
+    pub fn is_taken(&self, s: Slot) -> bool {
+        self.slots.get(s.0 as usize).is_some_and(|i| i.taken)
+    }
+
     /// Whether a page of the swap cache holds the slot.
     pub fn cached(&self, s: Slot) -> bool {
         self.slots.get(s.0 as usize).is_some_and(|i| i.cached)
@@ -245,6 +250,14 @@ impl SwapArea {
             .filter(|(_, i)| i.taken)
             .map(|(s, i)| (Slot(s as u32), i.count, i.cached))
     }
+}
+
+/// Who holds a swap slot: an anon (the page tables hold its swap
+/// entries) or a shmem object's page (the object holds the entry).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum SwapOwner {
+    Anon(u32),
+    Shmem { object: u32, index: u64 },
 }
 
 /// The machine's swap and memory-limit calls (`swapon(2)`, `swapoff(2)`,
@@ -325,7 +338,7 @@ impl Machine {
     /// is the number of swap entries naming it in the page tables; every
     /// swap entry names a taken slot whose anon is the one the entry's
     /// amap slot holds.
-    pub(crate) fn check_swap(&self, owners: &BTreeMap<Slot, u32>) -> Result<(), String> {
+    pub(crate) fn check_swap(&self, owners: &BTreeMap<Slot, SwapOwner>) -> Result<(), String> {
         let mut users: BTreeMap<Slot, u32> = BTreeMap::new();
         for (pid, p) in self.procs.iter() {
             let mut err = None;
@@ -342,7 +355,7 @@ impl Machine {
                     .find(va.0)
                     .and_then(|e| e.slot(va.0))
                     .and_then(|(a, s)| self.amaps.get(a).and_then(|am| am.lookup(s)));
-                if anon.is_none() || owners.get(&slot) != anon.as_ref() {
+                if anon.is_none() || owners.get(&slot) != anon.map(SwapOwner::Anon).as_ref() {
                     err = Some(format!(
                         "p{pid}: swap entry at {:#x} names slot {} but its amap slot holds {anon:?}",
                         va.0, slot.0
@@ -365,6 +378,17 @@ impl Machine {
                 None => Ok(()),
             };
         };
+        for (owner_slot, owner) in owners {
+            if let SwapOwner::Shmem { .. } = owner {
+                *users.entry(*owner_slot).or_default() += 1;
+            }
+            if !area.is_taken(*owner_slot) {
+                return Err(format!(
+                    "swap slot {} has an owner but is free",
+                    owner_slot.0
+                ));
+            }
+        }
         for (slot, count, cached) in area.taken() {
             let want = users.remove(&slot).unwrap_or(0);
             if count != want {

@@ -355,6 +355,15 @@ impl Machine {
                 self.swap_mut().put(slot);
             }
         }
+        // shmem pages go back into their objects, unmapped.
+        let shmem: Vec<(u32, u64)> = self
+            .objects
+            .iter()
+            .flat_map(|(id, o)| o.swap.keys().map(move |&i| (id, i)))
+            .collect();
+        for (obj, index) in shmem {
+            self.shmem_swapin(obj, index).map_err(|_| nomem())?;
+        }
         // Anons on swap that no page table names any more come back too.
         let left: Vec<(AnonId, AnonPage)> = self
             .anons
@@ -374,5 +383,80 @@ impl Machine {
             self.swap_mut().set_cached(slot, false);
         }
         Ok(())
+    }
+
+    /// A shmem page on swap comes back into its object's page cache
+    /// (`shmem_swapin_folio`): read from the slot unless it is in the swap
+    /// cache, and the slot is freed. Not mapped anywhere by this.
+    pub(crate) fn shmem_swapin(&mut self, obj: u32, index: u64) -> Result<Pfn, AccessError> {
+        let (slot, cached) = self.objects.get(obj).expect("live object").swap[&index];
+        let pfn = match cached {
+            Some(pfn) => pfn,
+            None => self.read_shmem_slot(obj, index, slot)?,
+        };
+        let o = self.objects.get_mut(obj).expect("live object");
+        o.swap.remove(&index);
+        o.pages.insert(index, pfn);
+        // Its only copy is in memory now (`folio_mark_dirty` as the swap
+        // entry goes).
+        self.phys.desc_mut(pfn).dirty = true;
+        let area = self.swap_mut();
+        area.set_cached(slot, false);
+        area.put(slot);
+        Ok(pfn)
+    }
+
+    /// A frame of `obj`'s page cache for page `index` holding the bytes
+    /// of `slot`.
+    fn read_shmem_slot(&mut self, obj: u32, index: u64, slot: Slot) -> Result<Pfn, AccessError> {
+        let pfn = self.alloc_page(FrameOwner::Cache { object: obj, index })?;
+        if self
+            .objects
+            .get(obj)
+            .is_none_or(|o| !o.swap.contains_key(&index))
+        {
+            self.phys.free(pfn, &mut self.ev);
+            return Err(AccessError::OutOfMemory);
+        }
+        let area = self.swap.as_ref().expect("a slot implies an area");
+        if let Some(bytes) = area.read(slot) {
+            self.phys.write_frame(pfn, bytes);
+        }
+        self.ev.push_with(|| Event::SwapIn { slot: slot.0, pfn });
+        Ok(pfn)
+    }
+
+    /// MADV_WILLNEED over swapped shmem (`shmem_swapin_range`): the pages
+    /// of object pages `[first, end)` on swap are read into the swap cache.
+    pub(crate) fn shmem_willneed(&mut self, obj: u32, first: u64, end: u64) {
+        let Some(o) = self.objects.get(obj) else {
+            return;
+        };
+        let todo: Vec<(u64, Slot)> = o
+            .swap
+            .range(first..end)
+            .filter(|(_, (_, c))| c.is_none())
+            .map(|(&i, &(s, _))| (i, s))
+            .collect();
+        for (index, slot) in todo {
+            let Ok(pfn) = self.read_shmem_slot(obj, index, slot) else {
+                return;
+            };
+            self.objects
+                .get_mut(obj)
+                .expect("live")
+                .swap
+                .insert(index, (slot, Some(pfn)));
+            self.swap_mut().set_cached(slot, true);
+        }
+    }
+
+    /// An object gives up a swapped page (truncation, the object's end).
+    pub(crate) fn shmem_swap_free(&mut self, slot: Slot, cached: Option<Pfn>) {
+        if let Some(pfn) = cached {
+            self.phys.free(pfn, &mut self.ev);
+            self.swap_mut().set_cached(slot, false);
+        }
+        self.swap_mut().put(slot);
     }
 }
