@@ -33,7 +33,7 @@
 //! shmem pages without swap dropped, and with a swap area on, exclusive
 //! private anonymous pages written to swap (`pageout_anon`).
 
-use crate::addr::{PAGE_SIZE, Pfn, VirtAddr};
+use crate::addr::{HUGE_PAGE_SIZE, PAGE_SIZE, PAGES_PER_HUGE, Pfn, VirtAddr};
 use crate::arch::x86_64::pte::SwapPte;
 use crate::event::{Event, Pid};
 use crate::machine::Machine;
@@ -41,6 +41,7 @@ use crate::phys::{FrameOwner, PhysMem};
 use crate::vm::anon::{AnonId, AnonPage};
 use crate::vm::map::Entry;
 use crate::vm::page_alloc::NoMemory;
+use crate::vm::swap::Slot;
 use std::collections::{BTreeMap, HashMap};
 
 /// Pages reclaimed per attempt (`SWAP_CLUSTER_MAX`).
@@ -217,6 +218,107 @@ impl Machine {
         kept
     }
 
+    /// A huge page wholly inside MADV_PAGEOUT's range goes to swap whole:
+    /// it takes a whole empty cluster, and `try_to_unmap` splits the PMD
+    /// into 512 swap entries for consecutive slots (`thp_pageout`). False
+    /// (nothing done) when a subpage is shared or no cluster is free.
+    fn pageout_thp(&mut self, pid: Pid, e: &Entry, block: u64) -> bool {
+        let Some(r) = e.aref else { return false };
+        let first = r.slotoff + (block - e.start) / PAGE_SIZE;
+        let mut pages = Vec::with_capacity(PAGES_PER_HUGE as usize);
+        for i in 0..PAGES_PER_HUGE {
+            let va = block + i * PAGE_SIZE;
+            let Some(m) = self.procs[&pid].pmap.lookup(&self.phys, VirtAddr(va)) else {
+                return false;
+            };
+            let Some(anon) = self.amaps.get(r.amap).and_then(|a| a.lookup(first + i)) else {
+                return false;
+            };
+            let a = self.anons.get(anon).expect("live anon");
+            let d = self.phys.desc(m.pfn);
+            if a.page != (AnonPage::Resident { pfn: m.pfn })
+                || a.refs != 1
+                || d.mapcount != 1
+                || d.wired != 0
+            {
+                return false;
+            }
+            pages.push((va, anon, m.pfn));
+        }
+        let Some(base) = self.swap_mut().alloc_huge() else {
+            return false;
+        };
+        let p = self.procs.get_mut(&pid).expect("live");
+        if let Ok(flush) = p.pmap.demote(&mut self.phys, VirtAddr(block), &mut self.ev) {
+            flush.flush(&mut self.tlb, &mut self.ev);
+        }
+        for (i, (va, anon, pfn)) in pages.into_iter().enumerate() {
+            let s = Slot(base.0 + i as u32);
+            let bytes = self.phys.frame_bytes(pfn).map(|b| b.to_vec());
+            let area = self.swap_mut();
+            area.write(s, bytes.as_deref().unwrap_or(&[]));
+            area.dup(s);
+            let sw = SwapPte {
+                area: 0,
+                offset: u64::from(s.0),
+                exclusive: true,
+            };
+            let p = self.procs.get_mut(&pid).expect("live");
+            let flush = p
+                .pmap
+                .swap_out(&mut self.phys, VirtAddr(va), sw, &mut self.ev);
+            flush.flush(&mut self.tlb, &mut self.ev);
+            self.anons.get_mut(anon).expect("live").page = AnonPage::Swapped { slot: s };
+            self.phys.free(pfn, &mut self.ev);
+            self.ev.push_with(|| Event::SwapOut {
+                pid,
+                va: VirtAddr(va),
+                slot: s.0,
+            });
+        }
+        true
+    }
+
+    /// Split the huge page at `block` for a page-out of part of it
+    /// (`split_huge_page` with `RMP_USE_SHARED_ZEROPAGE`): the PMD becomes
+    /// 512 PTEs, and every subpage that holds only zeros is dropped and
+    /// replaced by the shared zero page. False if it could not be split.
+    fn split_thp_for_pageout(&mut self, pid: Pid, e: &Entry, block: u64) -> bool {
+        let Some(r) = e.aref else { return false };
+        let p = self.procs.get_mut(&pid).expect("live");
+        match p.pmap.demote(&mut self.phys, VirtAddr(block), &mut self.ev) {
+            Ok(flush) => flush.flush(&mut self.tlb, &mut self.ev),
+            Err(_) => return false,
+        }
+        let first = r.slotoff + (block - e.start) / PAGE_SIZE;
+        let exec = e.prot.executable();
+        for i in 0..PAGES_PER_HUGE {
+            let va = block + i * PAGE_SIZE;
+            let Some(m) = self.procs[&pid].pmap.lookup(&self.phys, VirtAddr(va)) else {
+                continue;
+            };
+            if self.phys.frame_bytes(m.pfn).is_some() || m.pfn == self.zero_pfn {
+                continue;
+            }
+            let Some(anon) = self.amaps.get(r.amap).and_then(|a| a.lookup(first + i)) else {
+                continue;
+            };
+            if self.anons.get(anon).is_none_or(|a| a.refs != 1) {
+                continue;
+            }
+            self.zap(pid, va, va + PAGE_SIZE);
+            self.amaps
+                .get_mut(r.amap)
+                .expect("live amap")
+                .set(first + i, None);
+            self.anon_unref(anon);
+            let zero = self.zero_pfn;
+            // Without a frame for a page table it simply stays unmapped.
+            let _ = self.pmap_enter(pid, va, zero, false, exec);
+        }
+        true
+    }
+
     /// MADV_PAGEOUT of shmem (shared anonymous memory, memfds) with a swap
     /// area on: each page of the object that this page table alone maps
     /// in `[lo, hi)` is unmapped and written to the next free slot, and the
@@ -281,9 +383,31 @@ impl Machine {
             if keep.contains(&here) {
                 continue;
             }
-            let Some(m) = self.procs[&pid].pmap.lookup(&self.phys, VirtAddr(here)) else {
+            let Some(mut m) = self.procs[&pid].pmap.lookup(&self.phys, VirtAddr(here)) else {
                 continue;
             };
+            if m.huge && self.phys.desc(m.pfn).owner == FrameOwner::Zero {
+                // The huge zero page is on no LRU: skipped, whole.
+                va = (here & !(HUGE_PAGE_SIZE - 1)) + HUGE_PAGE_SIZE;
+                continue;
+            }
+            if m.huge {
+                let block = here & !(HUGE_PAGE_SIZE - 1);
+                let whole = block >= lo.max(e.start) && block + HUGE_PAGE_SIZE <= hi.min(e.end);
+                if whole && self.pageout_thp(pid, e, block) {
+                    va = block + HUGE_PAGE_SIZE;
+                    continue;
+                }
+                // Only part of it is advised, or no whole cluster is free:
+                // split it, then take its pages one by one.
+                if !self.split_thp_for_pageout(pid, e, block) {
+                    continue;
+                }
+                match self.procs[&pid].pmap.lookup(&self.phys, VirtAddr(here)) {
+                    Some(again) => m = again,
+                    None => continue,
+                }
+            }
             if !m.present || m.huge {
                 continue;
             }
