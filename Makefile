@@ -10,8 +10,6 @@
 #   make fmt     cargo fmt
 #   make lint    cargo fmt --check and clippy with warnings denied
 #   make clean   remove build outputs (not the installed tools)
-#   make swap-progress  how many swap cases (tests/conformance/cases-swap)
-#                pass; a report, not part of `make test`
 #
 # The real work is in scripts/ so each step can also be run on its own.
 
@@ -23,10 +21,10 @@ SHELL := /bin/bash
 export PATH := $(or $(CARGO_HOME),$(HOME)/.cargo)/bin:$(PATH)
 PORT ?= 8000
 
-.PHONY: help setup build serve test bench clean fmt lint swap-progress
+.PHONY: help setup build serve test bench clean fmt lint
 
 help:
-	@sed -n '3,17p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '3,12p' Makefile | sed 's/^# \{0,1\}//'
 
 setup:
 	@bash scripts/setup.sh
@@ -52,8 +50,6 @@ fmt:
 	cargo fmt --all
 
 # Not part of `test`: most swap cases fail until the kernel side lands.
-swap-progress:
-	@bash scripts/swap-progress.sh
 
 lint:
 	cargo fmt --all --check

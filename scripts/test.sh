@@ -5,9 +5,10 @@
 #   cargo test        cargo test --workspace --no-fail-fast (every crate reports)
 #   conformance       vmplay run on every recorded case (tests/conformance/cases,
 #                     tests/conformance/recorded, and ../shared/conformance/cases
-#                     when it is beside the checkout); the swap cases
-#                     (tests/conformance/cases-swap) only with
-#                     SWAP_CONFORMANCE=1, see below
+#                     when it is beside the checkout), and the version-2
+#                     swap cases (tests/conformance/cases-swap, and
+#                     ../shared/conformance/cases-swap), each line followed
+#                     by Machine::check()
 #   wasm (chrome)     wasm-pack test --headless --chrome crates/vmwasm
 #   site build        release wasm + wasm-opt + www/web (scripts/build.sh)
 #   typescript        tsc --strict on tests/types/ against the generated
@@ -59,14 +60,16 @@ conformance() {
     local check="$1" dir="$2"
     cargo build --release -p vmcli || return
     local runner
-    runner="$(printf '%q run' "$target/release/vmplay")"
+    # --check: Machine::check() after every line; a broken invariant fails.
+    runner="$(printf '%q run --check' "$target/release/vmplay")"
     bash "$check" --runner "$runner" "$dir"
 }
 check=""
 for c in tests/conformance/check ../shared/conformance/check; do
     if [ -f "$c" ]; then check="$c"; break; fi
 done
-for d in tests/conformance/cases tests/conformance/recorded ../shared/conformance/cases; do
+for d in tests/conformance/cases tests/conformance/recorded tests/conformance/cases-swap \
+         ../shared/conformance/cases ../shared/conformance/cases-swap; do
     if [ ! -d "$d" ]; then
         if [ "${d#tests/}" != "$d" ]; then
             skip_suite "conformance $d" "not in the repository yet"
@@ -79,22 +82,6 @@ for d in tests/conformance/cases tests/conformance/recorded ../shared/conformanc
         run_suite "conformance $d" conformance "$check" "$d"
     fi
 done
-
-# The version-2 swap cases (tests/conformance/cases-swap, FORMAT-v2-swap.md)
-# are OFF by default, explicitly: the kernel side of swap is still being
-# built and most of them fail (`make swap-progress` prints how many pass).
-# SWAP_CONFORMANCE=1 runs them as a suite like the ones above. Once every
-# case passes, run them by default and drop this switch.
-swap_cases=tests/conformance/cases-swap
-if [ "${SWAP_CONFORMANCE:-0}" != 1 ]; then
-    skip_suite "conformance $swap_cases" "off until all pass; SWAP_CONFORMANCE=1 runs it"
-elif [ ! -d "$swap_cases" ]; then
-    skip_suite "conformance $swap_cases" "not in the repository yet"
-elif [ -z "$check" ]; then
-    skip_suite "conformance $swap_cases" "no check script"
-else
-    run_suite "conformance $swap_cases" conformance "$check" "$swap_cases"
-fi
 
 # --- 3. wasm bindings tested inside headless Chrome --------------------------
 chromedriver="$(command -v chromedriver || echo /usr/bin/chromedriver)"

@@ -1,6 +1,7 @@
-//! The conformance cases recorded on Linux (tests/conformance/cases, and the
-//! project's own recordings in tests/conformance/recorded), run
-//! in-process through `vmscript::Runner`.
+//! The conformance cases recorded on Linux (tests/conformance/cases, the
+//! project's own recordings in tests/conformance/recorded, and the version-2
+//! swap cases in tests/conformance/cases-swap), run in-process through
+//! `vmscript::Runner`.
 //!
 //! Every case runs, even after failures; the machine's invariants
 //! (`Machine::check`) are checked after every line; at the end every failing
@@ -13,9 +14,9 @@ use std::path::{Path, PathBuf};
 use vmcore::{Machine, MachineConfig};
 use vmscript::Runner;
 
-fn case_dirs() -> [PathBuf; 2] {
+fn case_dirs() -> [PathBuf; 3] {
     let base = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/conformance");
-    [base.join("cases"), base.join("recorded")]
+    [base.join("cases"), base.join("recorded"), base.join("cases-swap")]
 }
 
 /// The cases: (name, scenario, recorded output).
