@@ -25,6 +25,8 @@ import { PhysMemView } from './views/physmem.js';
 import { EventLogView } from './views/events.js';
 import { EditorView } from './views/editor.js';
 import { ConsoleView } from './views/console.js';
+import { OutputView } from './views/output.js';
+import { failed, resultText } from './outcome.js';
 import { BACKING } from './palette.js';
 
 const STYLE_URL = new URL('./playground.css', import.meta.url);
@@ -90,8 +92,17 @@ export class VmPlayground extends HTMLElement {
     // a named region of the page (a custom element is generic otherwise)
     if (!this.hasAttribute('role')) this.setAttribute('role', 'region');
     if (!this.hasAttribute('aria-label') && !this.hasAttribute('aria-labelledby')) this.setAttribute('aria-label', 'Virtual-memory playground');
-    this.#build();
+    try {
+      this.#build();
+    } catch (err) {
+      return this.#fail(err);
+    }
     this.#start().catch((err) => this.#fail(err));
+    if (this.viewsProblem) {
+      console.warn(`<vm-playground>: ${this.viewsProblem}`);
+      // after the page's listeners had a chance to be added
+      queueMicrotask(() => this.dispatchEvent(new CustomEvent('vm-error', { bubbles: true, composed: true, detail: new Error(this.viewsProblem) })));
+    }
   }
 
   attributeChangedCallback(name, old, value) {
@@ -115,8 +126,13 @@ export class VmPlayground extends HTMLElement {
   // ---- building -----------------------------------------------------------
 
   #build() {
-    const views = (this.getAttribute('views') || '').split(',').map((s) => s.trim()).filter(Boolean);
+    const { views, unknown } = parseViews(this.getAttribute('views'));
     this.custom = views.length > 0;
+    // a teacher's typo is said on the element and to the page, never an empty box
+    this.viewsProblem = unknown.length
+      ? `views="${this.getAttribute('views')}": ${unknown.length === 1 ? 'no panel is named' : 'no panels are named'} ${unknown.map((u) => `“${u}”`).join(', ')}. The panels are ${PANELS.join(', ')}.` +
+        (views.length ? '' : ' Showing them all.')
+      : null;
     const show = (p) => !this.custom || views.includes(p);
     const panel = (id, title, extra, body, opts = {}) =>
       h(
@@ -177,35 +193,36 @@ export class VmPlayground extends HTMLElement {
     this.tabTlb = h('button', { class: 'tab', role: 'tab', 'aria-selected': 'false', 'aria-controls': 'panel-tlbbody', id: 'tab-tlb', onclick: () => this.#tab('tlb') }, 'TLB');
     this.walkTabs = h('div', { class: 'tabs', role: 'tablist', 'aria-label': 'Translation views' }, this.tabWalk, this.tabTlb);
     this.walkBody.id = 'panel-walkbody';
-    this.walkBody.setAttribute('role', 'tabpanel');
-    this.walkBody.setAttribute('aria-labelledby', 'tab-walk');
     this.tlbBody.id = 'panel-tlbbody';
-    this.tlbBody.setAttribute('role', 'tabpanel');
-    this.tlbBody.setAttribute('aria-labelledby', 'tab-tlb');
-    this.tlbBody.hidden = true;
     this.tab = 'walk';
-    const bothTranslation = this.custom && show('walk') && show('tlb');
+    // the whole playground shows the walk and the TLB as two tabs of one
+    // panel; a chosen set of views gives each its own panel
+    if (!this.custom) {
+      this.walkBody.setAttribute('role', 'tabpanel');
+      this.walkBody.setAttribute('aria-labelledby', 'tab-walk');
+      this.tlbBody.setAttribute('role', 'tabpanel');
+      this.tlbBody.setAttribute('aria-labelledby', 'tab-tlb');
+      this.tlbBody.hidden = true;
+    }
 
     const grid = h(
       'div',
       { class: 'grid' + (this.custom ? ' custom' : '') },
       panel('editor', 'Scenario', h('span', { class: 'muted small' }, '.vms'), this.edBody),
       panel('space', 'Address space', asTools, h('div', { class: 'space-split' }, this.asBody, h('div', { class: 'entry-pane', role: 'group', 'aria-label': 'Selected map entry' }, this.entryBody))),
-      this.custom && !bothTranslation
-        ? show('tlb')
-          ? panel('tlb', 'TLB', null, this.tlbBody)
-          : panel('walk', 'Page-table walk', null, this.walkBody)
-        : panel('walk', bothTranslation ? 'Translation' : 'Translation', this.walkTabs, h('div', { class: 'pb-stack' }, this.walkBody, this.tlbBody), { key: 'walk' }),
+      ...(this.custom
+        ? [panel('walk', 'Page-table walk', null, this.walkBody), panel('tlb', 'TLB', null, this.tlbBody)]
+        : [panel('walk', 'Translation', this.walkTabs, h('div', { class: 'pb-stack' }, this.walkBody, this.tlbBody))]),
       panel('memory', 'Physical memory', h('span', { class: 'muted small pm-size' }), this.pmBody),
       panel('events', 'Events', null, this.evBody),
       panel('console', 'Console', null, this.conBody),
     );
-    if (this.custom && !bothTranslation && show('tlb')) this.tlbBody.hidden = false;
 
     if (this.custom) this.#placeCustom(grid);
 
     this.loading = h('div', { class: 'loading', role: 'status' }, h('div', { class: 'spinner', 'aria-hidden': 'true' }), 'Loading the simulator…');
-    this.root.append(h('link', { rel: 'stylesheet', href: STYLE_URL.href }), h('div', { class: 'playground' }, bar, grid, this.loading), this.help);
+    this.notice = this.viewsProblem ? h('div', { class: 'notice', role: 'alert' }, this.viewsProblem) : null;
+    this.root.append(h('link', { rel: 'stylesheet', href: STYLE_URL.href }), h('div', { class: 'playground' }, bar, this.notice, grid, this.loading), this.help);
     this.root.addEventListener('keydown', (ev) => this.#shortcut(ev));
   }
 
@@ -222,7 +239,7 @@ export class VmPlayground extends HTMLElement {
     const cols = [];
     if (left.length) cols.push('minmax(250px, 0.95fr)');
     const tiled = right.length > 2;
-    const rightCols = tiled ? 2 : Math.max(1, right.length);
+    const rightCols = tiled ? 2 : right.length;
     for (let i = 0; i < rightCols; i++) cols.push(`minmax(0, ${tiled ? (i === 0 ? 1.4 : 1.15) : weight(right[i])}fr)`);
     const rows = tiled || left.length > 1 ? 2 : 1;
     grid.style.gridTemplateColumns = cols.join(' ');
@@ -256,6 +273,7 @@ export class VmPlayground extends HTMLElement {
 
     const hooks = this.#hooks();
     this.editor = new EditorView(this.edBody, hooks);
+    this.output = new OutputView(this.edBody, hooks);
     this.console = new ConsoleView(this.conBody, hooks);
     this.space = new AddressSpaceView(this.asBody, hooks);
     this.entry = new EntryView(this.entryBody, hooks);
@@ -287,6 +305,10 @@ export class VmPlayground extends HTMLElement {
 
   #fail(err) {
     console.error(err);
+    if (!this.loading?.isConnected) {
+      this.loading = h('div', { class: 'loading', role: 'status' });
+      this.root.append(this.loading);
+    }
     this.loading.replaceChildren(h('div', { class: 'fail' }, h('b', null, 'The simulator could not start. '), String(err && err.message ? err.message : err)));
     this.dispatchEvent(new CustomEvent('vm-error', { bubbles: true, composed: true, detail: err }));
   }
@@ -382,6 +404,7 @@ export class VmPlayground extends HTMLElement {
 
   #tab(which, opts = {}) {
     this.tab = which;
+    if (this.custom) return this.refresh(opts); // each has its own panel
     const walk = which === 'walk';
     this.tabWalk.classList.toggle('on', walk);
     this.tabTlb.classList.toggle('on', !walk);
@@ -430,6 +453,7 @@ export class VmPlayground extends HTMLElement {
         this.refresh();
       },
       onRunTo: (line) => this.runTo(line),
+      onShowOutput: (line) => this.output.reveal(line),
       onExec: (text) => {
         this.console.used = true;
         const st = this.session.consoleExec(text);
@@ -550,6 +574,11 @@ export class VmPlayground extends HTMLElement {
     const selProc = sel.entry ? procs.find((p) => p.pid === sel.entry.pid) : null;
 
     this.editor.update({ pc: s.pc, next: s.nextOp(), error: s.error, results: s.results });
+    if (!this.edBody.closest('section').hidden && (this.outputDrawn !== s.steps.length || this.outputGen !== s.generation)) {
+      this.output.render(s.steps);
+      this.outputDrawn = s.steps.length;
+      this.outputGen = s.generation;
+    }
     this.console.setProc(proc ? proc.name : 'p1');
     this.#updateBar(procs);
 
@@ -620,12 +649,34 @@ export class VmPlayground extends HTMLElement {
     const last = s.last;
     const info = [];
     if (last) {
-      const res = last.ok ? (last.output ? `${last.output.op} ${last.output.result}` : 'ok') : `error: ${last.message}`;
-      info.push(h('span', { class: 'si-line' }, last.source === 'console' ? 'console' : `line ${last.line}`), h('span', { class: 'mono si-res' + (last.ok && !/-E|SIG/.test(res) ? '' : ' bad') }, res), h('span', { class: 'muted' }, `${last.events.length + (last.dropped || 0)} events`));
+      const res = resultText(last);
+      const bad = failed(last);
+      info.push(
+        h('span', { class: 'si-line' }, last.source === 'console' ? 'console' : `line ${last.line}`),
+        h('span', { class: 'mono si-res' + (bad ? ' bad' : ''), title: res }, (bad ? '✗ ' : '') + res),
+        h('span', { class: 'muted si-ev' }, `${last.events.length + (last.dropped || 0)} events`),
+      );
     } else info.push(h('span', { class: 'muted' }, 'Fresh machine'));
     info.push(h('span', { class: 'muted si-procs' }, `${procs.length} ${procs.length === 1 ? 'process' : 'processes'}`));
     this.stepInfo.replaceChildren(...info);
   }
+}
+
+/**
+ * The `views` attribute: panel names separated by commas or blanks, in any
+ * case. @returns {{ views: string[], unknown: string[] }}
+ */
+export function parseViews(attr) {
+  const words = (attr || '').split(/[\s,]+/).filter(Boolean);
+  const views = [];
+  const unknown = [];
+  for (const w of words) {
+    const v = w.toLowerCase();
+    if (PANELS.includes(v)) {
+      if (!views.includes(v)) views.push(v);
+    } else unknown.push(w);
+  }
+  return { views, unknown };
 }
 
 function posInt(v, dflt) {

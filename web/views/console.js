@@ -2,6 +2,7 @@
 // selected process unless the line names one. Not part of the scenario text.
 
 import { h } from '../format.js';
+import { failed } from '../outcome.js';
 
 export class ConsoleView {
   constructor(root, hooks) {
@@ -72,7 +73,7 @@ export class ConsoleView {
     lines.push(h('div', { class: 'con-in mono' }, `› ${text}`));
     if (!step.ok) lines.push(h('div', { class: 'con-err mono' }, step.message));
     else if (step.output) {
-      const bad = /^-E|^SIG/.test(step.output.result);
+      const bad = failed(step);
       lines.push(h('div', { class: 'con-out mono' + (bad ? ' bad' : '') }, `${step.output.op} ${step.output.result}`));
       for (const x of step.output.extra || []) lines.push(h('div', { class: 'con-out mono' }, x));
     }

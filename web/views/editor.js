@@ -5,6 +5,7 @@
 // of the caret.
 
 import { esc, h } from '../format.js';
+import { failed } from '../outcome.js';
 
 const OPS = new Set([
   'mmap', 'munmap', 'mprotect', 'madvise', 'mincore', 'mlock', 'munlock', 'mlockall', 'munlockall', 'msync', 'mremap',
@@ -96,6 +97,11 @@ export class EditorView {
         this.hooks.onRunTo(this.caretLine());
       }
     });
+    // the result column is a glance: a click opens the line's full output
+    this.res.addEventListener('click', (ev) => {
+      const rl = ev.target.closest('[data-line]');
+      if (rl && this.state.results.has(Number(rl.dataset.line))) this.hooks.onShowOutput?.(Number(rl.dataset.line));
+    });
     this.gutter.addEventListener('click', (ev) => {
       const ln = ev.target.closest('[data-line]');
       if (ln) this.hooks.onRunTo(Number(ln.dataset.line));
@@ -141,7 +147,7 @@ export class EditorView {
     if (!this.rows || this.rows.length !== lines.length) {
       this.gutter.innerHTML = lines.map((_, i) => `<div class="gl" data-line="${i + 1}" title="Run to line ${i + 1} (from the keyboard: Ctrl+Enter with the caret on the line)"><span class="gm"></span>${i + 1}</div>`).join('');
       this.hl.innerHTML = lines.map(() => '<div class="hl-line"></div>').join('');
-      this.res.innerHTML = lines.map(() => '<div class="rl">&nbsp;</div>').join('');
+      this.res.innerHTML = lines.map((_, i) => `<div class="rl" data-line="${i + 1}">&nbsp;</div>`).join('');
       this.rows = lines.map((_, i) => ({ g: this.gutter.children[i], h: this.hl.children[i], r: this.res.children[i], cls: null, text: null, out: null }));
     }
     lines.forEach((line, i) => {
@@ -165,9 +171,9 @@ export class EditorView {
       if (isErr) out = `<span class="r-err" title="${esc(error.message)}">error</span>`;
       else if (r && r.output) {
         const res = r.output.result;
-        const bad = /^-E|^SIG/.test(res);
+        const bad = failed(r);
         const extra = r.output.extra && r.output.extra.length ? ` <span class="r-extra">+${r.output.extra.length}</span>` : '';
-        out = `<span class="${bad ? 'r-bad' : 'r-ok'}" title="${esc(r.output.text)}">${esc(res)}</span>${extra}`;
+        out = `<span class="${bad ? 'r-bad' : 'r-ok'}" title="${esc(r.output.text)}">${bad ? '✗ ' : ''}${esc(res)}</span>${extra}`;
       }
       if (out !== row.out) {
         row.out = out;

@@ -3,6 +3,7 @@
 // points the other views at the frame or the address it touched.
 
 import { h } from '../format.js';
+import { failed } from '../outcome.js';
 
 const GROUPS = {
   all: null,
@@ -135,10 +136,10 @@ export class EventLogView {
     const result = st.ok ? (st.output ? st.output.result : '') : `error: ${st.message}`;
     const head = h(
       'div',
-      { class: 'ev-step' + (last ? ' last' : '') + (st.ok ? '' : ' failed'), dataset: { seq: st.seq, line: st.line } },
+      { class: 'ev-step' + (last ? ' last' : '') + (failed(st) ? ' failed' : ''), dataset: { seq: st.seq, line: st.line } },
       h('span', { class: 'ev-line' }, st.source === 'console' ? '›' : `L${st.line}`),
       h('span', { class: 'mono ev-src' }, st.text.replace(/#.*/, '').trim()),
-      result ? h('span', { class: 'mono ev-res' + (/^-E|SIG|error/.test(result) ? ' bad' : '') }, result) : null,
+      result ? h('span', { class: 'mono ev-res' + (failed(st) ? ' bad' : '') }, (failed(st) ? '✗ ' : '') + result) : null,
       h('span', { class: 'ev-count muted' }, `${st.events.length + (st.dropped || 0)} ev`),
     );
     const items = [];

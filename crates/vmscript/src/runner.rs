@@ -9,6 +9,7 @@ use crate::parse::{
 use core::fmt;
 use serde::Serialize;
 use serde::ser::SerializeStruct;
+use std::cell::Cell;
 use std::collections::{BTreeMap, BTreeSet};
 use vmcore::{AccessError, Event, Fd, Machine, MachineConfig, PAGE_SIZE, Pid, SysError};
 
@@ -25,6 +26,9 @@ pub struct LineOutput {
     pub result: String,
     /// Further output lines (those of `maps`), each indented by two blanks.
     pub extra: Vec<String>,
+    /// How the operation failed, when it did (`None`: it succeeded). A
+    /// viewer styles the line by this, never by reading `result`.
+    pub failure: Option<Failure>,
     /// What the machine recorded while running the line.
     pub events: Vec<Event>,
     /// Events the line caused beyond what the log holds
@@ -33,6 +37,31 @@ pub struct LineOutput {
     /// The processes and addresses the line worked on, so that a viewer
     /// can point at them without reading the line again.
     pub touched: Touched,
+}
+
+/// How a line's operation failed. The line still ran (unlike a
+/// [`ScriptError`]): its result is the failure, as the kernel reports it.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Failure {
+    /// A system call returned -1 with errno (`-ENOMEM`).
+    Errno,
+    /// An access raised a signal (`SIGSEGV`, `SIGBUS`).
+    Signal,
+    /// No free frame for a fault: the access did not happen.
+    OutOfMemory,
+    /// The process does not exist.
+    NoProcess,
+}
+
+impl Failure {
+    fn of_access(e: &AccessError) -> Failure {
+        match e {
+            AccessError::Signal(_) => Failure::Signal,
+            AccessError::OutOfMemory => Failure::OutOfMemory,
+            AccessError::NoProcess(_) => Failure::NoProcess,
+        }
+    }
 }
 
 /// Addresses `[start, end)`; `end` saturates at 2^64 - 1 when `start + len`
@@ -395,7 +424,7 @@ impl Runner {
             .live(num)
             .ok_or_else(|| err(format!("no process p{num}")))?;
         let vals = self.resolve(&h, pid).map_err(err)?;
-        let (result, extra, bound) = self.execute(pid, h.op, &vals);
+        let (result, extra, failure, bound) = self.execute(pid, h.op, &vals);
         let touched = Touched::of(pid, h.op, &vals, &bound);
         if let (Some(&Val::Proc(n)), Some(child)) = (vals.first(), bound.child) {
             self.procs.insert(n, child);
@@ -418,6 +447,7 @@ impl Runner {
             op: h.op.name(),
             result,
             extra,
+            failure,
             events,
             events_lost,
             touched,
@@ -491,7 +521,12 @@ impl Runner {
         }
     }
 
-    fn execute(&mut self, pid: Pid, op: Op, a: &[Val]) -> (String, Vec<String>, Bound) {
+    fn execute(
+        &mut self,
+        pid: Pid,
+        op: Op,
+        a: &[Val],
+    ) -> (String, Vec<String>, Option<Failure>, Bound) {
         let m = &mut self.machine;
         let mut bound = Bound::default();
         let n = |i: usize| a.get(i).map_or(0, Val::num);
@@ -500,6 +535,22 @@ impl Runner {
             Fd::try_from(fd).unwrap_or(-1)
         };
         let mut extra = Vec::new();
+        // each failed outcome says so here, as its text is made
+        let failed = Cell::new(None);
+        let errno = |e: &SysError| {
+            failed.set(Some(Failure::Errno));
+            errno_text(e)
+        };
+        let rc = |r: Result<(), SysError>| {
+            if r.is_err() {
+                failed.set(Some(Failure::Errno));
+            }
+            rc_text(r)
+        };
+        let access = |e: &AccessError| {
+            failed.set(Some(Failure::of_access(e)));
+            access_text(e)
+        };
         let result = match op {
             Op::Mmap | Op::Mremap => {
                 let r = if op == Op::Mmap {
@@ -523,13 +574,13 @@ impl Runner {
                     }
                     Err(e) => {
                         bound.raw = neg_errno(m, &e);
-                        errno_text(&e)
+                        errno(&e)
                     }
                 }
             }
-            Op::Munmap => rc_text(m.munmap(pid, n(0), n(1))),
-            Op::Mprotect => rc_text(m.mprotect(pid, n(0), n(1), n(2))),
-            Op::Madvise => rc_text(m.madvise(pid, n(0), n(1), n(2))),
+            Op::Munmap => rc(m.munmap(pid, n(0), n(1))),
+            Op::Mprotect => rc(m.mprotect(pid, n(0), n(1), n(2))),
+            Op::Madvise => rc(m.madvise(pid, n(0), n(1), n(2))),
             Op::Mincore => match m.mincore(pid, n(0), n(1)) {
                 Ok(_) if n(1) == 0 => "0".to_string(),
                 Ok(bits) => {
@@ -538,39 +589,39 @@ impl Runner {
                     s.extend(bits.iter().map(|&b| if b & 1 != 0 { '1' } else { '0' }));
                     s
                 }
-                Err(e) => errno_text(&e),
+                Err(e) => errno(&e),
             },
-            Op::Mlock => rc_text(m.mlock(pid, n(0), n(1))),
-            Op::Munlock => rc_text(m.munlock(pid, n(0), n(1))),
-            Op::Mlockall => rc_text(m.mlockall(pid, n(0))),
-            Op::Munlockall => rc_text(m.munlockall(pid)),
-            Op::Msync => rc_text(m.msync(pid, n(0), n(1), n(2))),
+            Op::Mlock => rc(m.mlock(pid, n(0), n(1))),
+            Op::Munlock => rc(m.munlock(pid, n(0), n(1))),
+            Op::Mlockall => rc(m.mlockall(pid, n(0))),
+            Op::Munlockall => rc(m.munlockall(pid)),
+            Op::Msync => rc(m.msync(pid, n(0), n(1), n(2))),
             Op::Load => match m.load(pid, n(0)) {
                 Ok(b) => format!("{b:#04x}"),
-                Err(e) => access_text(&e),
+                Err(e) => access(&e),
             },
             Op::Store => match m.store(pid, n(0), a[1].byte()) {
                 Ok(()) => "ok".to_string(),
-                Err(e) => access_text(&e),
+                Err(e) => access(&e),
             },
             Op::Fill => match m.fill(pid, n(0), n(1), a[2].byte()) {
                 Ok(()) => "ok".to_string(),
-                Err(e) => access_text(&e),
+                Err(e) => access(&e),
             },
             Op::Exec => match m.exec(pid, n(0)) {
                 Ok(()) => "ok".to_string(),
-                Err(e) => access_text(&e),
+                Err(e) => access(&e),
             },
             Op::Fork => match m.fork(pid) {
                 Ok(child) => {
                     bound.child = Some(child);
                     "ok".to_string()
                 }
-                Err(e) => errno_text(&e),
+                Err(e) => errno(&e),
             },
             Op::Exit => match m.exit(pid) {
                 Ok(()) => "ok".to_string(),
-                Err(e) => errno_text(&e),
+                Err(e) => errno(&e),
             },
             Op::Open | Op::Memfd => {
                 let Some(Val::Name(name)) = a.first() else {
@@ -589,20 +640,20 @@ impl Runner {
                             .map(|file| Descriptor { fd, file });
                         "ok".to_string()
                     }
-                    Err(e) => errno_text(&e),
+                    Err(e) => errno(&e),
                 }
             }
             Op::Pread => match m.pread(pid, fd32(0), n(1)) {
                 Ok(Some(b)) => format!("{b:#04x}"),
                 Ok(None) => "eof".to_string(),
-                Err(e) => errno_text(&e),
+                Err(e) => errno(&e),
             },
             Op::Pwrite => match m.pwrite(pid, fd32(0), n(1), a[2].byte()) {
                 Ok(()) => "ok".to_string(),
-                Err(e) => errno_text(&e),
+                Err(e) => errno(&e),
             },
-            Op::Ftruncate => rc_text(m.ftruncate(pid, fd32(0), n(1))),
-            Op::Close => rc_text(m.close(pid, fd32(0))),
+            Op::Ftruncate => rc(m.ftruncate(pid, fd32(0), n(1))),
+            Op::Close => rc(m.close(pid, fd32(0))),
             Op::Maps => match m.maps(pid) {
                 Ok(lines) => {
                     extra = lines
@@ -617,10 +668,10 @@ impl Runner {
                         .collect();
                     "ok".to_string()
                 }
-                Err(e) => errno_text(&e),
+                Err(e) => errno(&e),
             },
         };
-        (result, extra, bound)
+        (result, extra, failed.get(), bound)
     }
 }
 

@@ -163,9 +163,15 @@ export interface LineOutput {
   line: number; pid: number; op: string; result: string; extra: string[];
   /** `LINE OP RESULT` and the extra lines, newline-separated. */
   text: string;
+  /** How the operation failed (vmscript's `Failure`), or null when it
+   * succeeded: a page styles a line as failed by this, not by its text. */
+  failure: LineFailure | null;
   /** What the line worked on. */
   touched: Touched;
 }
+/** errno: a system call returned -1; signal: an access raised SIGSEGV or
+ * SIGBUS; out_of_memory: no free frame for a fault; no_process. */
+export type LineFailure = "errno" | "signal" | "out_of_memory" | "no_process";
 /** Addresses `[start, end)` (`end` stops at 2^64 - 1). */
 export interface Span { start: U64; end: U64 }
 /** The processes and addresses a line worked on (vmscript's `Touched`).
@@ -1262,8 +1268,21 @@ fn line_output(o: &vmscript::LineOutput) -> JsValue {
         ("result", JsValue::from_str(&o.result)),
         ("extra", extra.into()),
         ("text", JsValue::from_str(&o.to_string())),
+        ("failure", failure(o.failure)),
         ("touched", touched(&o.touched)),
     ])
+}
+
+/// A `LineFailure` string, or null.
+fn failure(f: Option<vmscript::Failure>) -> JsValue {
+    use vmscript::Failure;
+    match f {
+        None => JsValue::NULL,
+        Some(Failure::Errno) => JsValue::from_str("errno"),
+        Some(Failure::Signal) => JsValue::from_str("signal"),
+        Some(Failure::OutOfMemory) => JsValue::from_str("out_of_memory"),
+        Some(Failure::NoProcess) => JsValue::from_str("no_process"),
+    }
 }
 
 /// `{ pids, ranges: [{ start, end }] }` (addresses as `U64`).

@@ -917,3 +917,17 @@ fn large_values_come_back_as_bigints() {
     let maps: Array = get(&m.maps(n(1.0)).unwrap(), "value").dyn_into().unwrap();
     assert!(maps.iter().any(|l| get(&l, "offset").is_bigint()));
 }
+
+#[wasm_bindgen_test]
+fn a_line_output_says_how_it_failed() {
+    let m = small();
+    let failure = |line: f64, text: &str| {
+        let r = m.exec_line(n(line), s(text)).unwrap();
+        get(&get(&r, "output"), "failure").as_string()
+    };
+    let map = "$a = mmap $arena 8K PROT_READ MAP_PRIVATE|MAP_ANONYMOUS|MAP_FIXED -1 0";
+    assert_eq!(failure(1.0, map), None);
+    assert_eq!(failure(2.0, "munmap $a+1 4K").as_deref(), Some("errno"));
+    assert_eq!(failure(3.0, "store $a 1").as_deref(), Some("signal"));
+    assert_eq!(failure(4.0, "load $a"), None);
+}
