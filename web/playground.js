@@ -46,6 +46,10 @@ const TLB_CHOICES = [
   [64, 8],
 ];
 
+/** Lines from which a run goes in slices (with progress and Stop). */
+const SLICED_FROM = 400;
+const RUN_TITLE = 'Run to the end (Ctrl+Enter; in the editor Ctrl+Shift+Enter)';
+
 const PANELS = ['editor', 'console', 'space', 'walk', 'tlb', 'memory', 'events'];
 
 const SHORTCUTS = [
@@ -142,7 +146,7 @@ export class VmPlayground extends HTMLElement {
         body,
       );
 
-    this.btnRun = h('button', { class: 'btn primary', title: 'Run to the end (Ctrl+Enter; in the editor Ctrl+Shift+Enter)', onclick: () => this.run() }, icon('run'), 'Run');
+    this.btnRun = h('button', { class: 'btn primary', title: RUN_TITLE, onclick: () => (this.running ? this.stop() : this.run()) }, icon('run'), 'Run');
     this.btnStep = h('button', { class: 'btn', title: 'Execute the next line (Alt+↓)', onclick: () => this.step() }, icon('step'), 'Step');
     this.btnBack = h('button', { class: 'btn', title: 'Undo the last line: re-run to the line before on a fresh machine (Alt+↑)', onclick: () => this.stepBack() }, icon('back'), 'Back');
     this.btnReset = h('button', { class: 'btn', title: 'Fresh machine, nothing executed (Alt+R)', onclick: () => this.reset() }, icon('reset'), 'Reset');
@@ -161,12 +165,16 @@ export class VmPlayground extends HTMLElement {
       h('form', { method: 'dialog' }, h('button', { class: 'btn' }, 'Close')),
     );
     this.stepInfo = h('div', { class: 'step-info', role: 'status', 'aria-live': 'polite' });
+    this.progress = h('progress', { class: 'run-progress', 'aria-label': 'Run progress' });
+    this.progressText = h('span', { class: 'muted small' });
+    this.progressBox = h('div', { class: 'run-box', hidden: true }, h('span', { class: 'si-line' }, 'Running…'), this.progress, this.progressText);
 
     const bar = h(
       'div',
       { class: 'bar', role: 'toolbar', 'aria-label': 'Scenario controls' },
       h('div', { class: 'bar-group' }, this.btnRun, this.btnStep, this.btnBack, this.btnReset),
       this.stepInfo,
+      this.progressBox,
       h('div', { class: 'bar-group right' }, this.gallery, h('label', { class: 'bar-label' }, 'RAM', this.memSel), h('label', { class: 'bar-label' }, 'TLB', this.tlbSel), h('button', { class: 'btn ghost', title: 'Keyboard shortcuts', 'aria-label': 'Keyboard shortcuts', onclick: () => this.help.showModal() }, '?')),
     );
 
@@ -359,29 +367,84 @@ export class VmPlayground extends HTMLElement {
 
   // ---- actions --------------------------------------------------------------
 
+  /** Run to the end (in slices, with progress and Stop, when it is long). */
   run() {
-    this.session.run();
-    this.refresh();
+    return this.runTo(Infinity);
   }
 
   step() {
+    if (this.running) return;
     this.session.step();
     this.refresh();
   }
 
   stepBack() {
+    if (this.running) return;
     this.session.stepBack();
     this.refresh();
   }
 
   reset() {
+    if (this.running) return;
     this.session.reset();
     this.refresh();
   }
 
+  /**
+   * Every op line up to `line`. A short way runs at once; a long one (more
+   * than SLICED_FROM lines) in slices: the page answers meanwhile, the bar
+   * shows the progress, and Run turns into Stop (Escape too).
+   * @returns {Promise<void>|undefined} the sliced run, when it is one
+   */
   runTo(line) {
-    this.session.runTo(line);
-    this.refresh();
+    if (this.running) return this.running.done;
+    const s = this.session;
+    if (s.costTo(line) < SLICED_FROM) {
+      if (line === Infinity) s.run();
+      else s.runTo(line);
+      this.refresh();
+      return undefined;
+    }
+    const stop = new AbortController();
+    this.#busy(true);
+    let shown = 0;
+    const done = s
+      .runSliced(line, {
+        signal: stop.signal,
+        onProgress: (pc, last) => {
+          const now = performance.now();
+          if (now - shown < 100) return;
+          shown = now;
+          this.progress.max = last;
+          this.progress.value = pc;
+          this.progressText.textContent = `line ${pc.toLocaleString('en')} of ${last.toLocaleString('en')}`;
+        },
+      })
+      .finally(() => {
+        this.running = null;
+        this.#busy(false);
+        this.refresh();
+      });
+    this.running = { stop, done };
+    return done;
+  }
+
+  /** Stop a sliced run where it is (the lines run so far stay run). */
+  stop() {
+    this.running?.stop.abort();
+  }
+
+  /** A sliced run is going: Run is Stop, the rest waits, the progress shows. */
+  #busy(on) {
+    this.btnRun.replaceChildren(icon(on ? 'stop' : 'run'), on ? 'Stop' : 'Run');
+    this.btnRun.title = on ? 'Stop the run here (Escape)' : RUN_TITLE;
+    for (const b of [this.btnStep, this.btnBack, this.btnReset, this.memSel, this.tlbSel, this.gallery]) b.disabled = on;
+    this.editor.setReadOnly(on);
+    this.progressBox.hidden = !on;
+    if (on) {
+      this.progress.removeAttribute('value');
+      this.progressText.textContent = 'starting';
+    }
   }
 
   #afterReset() {
@@ -417,6 +480,10 @@ export class VmPlayground extends HTMLElement {
 
   #shortcut(ev) {
     if (!this.ready) return;
+    if (this.running) {
+      if (ev.key === 'Escape') this.stop();
+      return;
+    }
     if ((ev.ctrlKey || ev.metaKey) && ev.key === 'Enter') {
       ev.preventDefault();
       this.run();
@@ -455,6 +522,7 @@ export class VmPlayground extends HTMLElement {
       onRunTo: (line) => this.runTo(line),
       onShowOutput: (line) => this.output.reveal(line),
       onExec: (text) => {
+        if (this.running) return { ok: false, message: 'A run is going: wait for it, or Stop it.' };
         this.console.used = true;
         const st = this.session.consoleExec(text);
         this.refresh();
@@ -540,7 +608,13 @@ export class VmPlayground extends HTMLElement {
     const fresh = s.steps.slice(this.seenSteps);
     if (fresh.length) {
       this.seenSteps = s.steps.length;
-      for (const st of fresh) {
+      // many steps at once (a run, a Back): start the caches again rather
+      // than look through every step's events
+      if (fresh.length > 1) {
+        this.entryCache.clear();
+        this.tableVersion = (this.tableVersion || 0) + 1;
+      }
+      for (const st of fresh.length > 1 ? [] : fresh) {
         if (Changes.from(st.events).mapChanged || st.source === 'console') {
           this.entryCache.clear();
           this.tableVersion = (this.tableVersion || 0) + 1;
@@ -643,9 +717,9 @@ export class VmPlayground extends HTMLElement {
   #updateBar(procs) {
     const s = this.session;
     const next = s.nextOp();
-    this.btnStep.disabled = !next;
-    this.btnRun.disabled = !next;
-    this.btnBack.disabled = !s.pc;
+    this.btnStep.disabled = !next || !!this.running;
+    this.btnRun.disabled = !next && !this.running;
+    this.btnBack.disabled = !s.pc || !!this.running;
     const last = s.last;
     const info = [];
     if (last) {
@@ -695,6 +769,7 @@ function icon(name) {
     run: 'M3 2.5v11l5-5.5zM8.5 2.5v11l5-5.5z',
     step: 'M4 2.5v11l7-5.5zM12 2.5h1.8v11H12z',
     back: 'M12 2.5v11L5 8zM2.2 2.5H4v11H2.2z',
+    stop: 'M3.5 3.5h9v9h-9z',
     reset: 'M8 2.5a5.5 5.5 0 1 0 5.2 3.7l-1.7.6A3.7 3.7 0 1 1 8 4.3v2.2l3.2-3-3.2-3z',
   };
   return h('svg:svg', { class: 'ic', viewBox: '0 0 16 16', width: 14, height: 14, 'aria-hidden': 'true' }, h('svg:path', { d: paths[name], fill: 'currentColor' }));

@@ -44,7 +44,9 @@ export class OutputView {
     }
     this.drawn = steps.length;
     this.count.textContent = steps.length ? `(${steps.length} ${steps.length === 1 ? 'line' : 'lines'})` : '';
-    this.list.lastElementChild?.scrollIntoView?.({ block: 'nearest' });
+    // scroll after the frame's layout, not in the middle of a redraw
+    cancelAnimationFrame(this.scrollFrame);
+    this.scrollFrame = requestAnimationFrame(() => (this.list.scrollTop = this.list.scrollHeight));
   }
 
   /** Open the pane at the output of editor line `line`. */

@@ -219,7 +219,9 @@ pub struct ProcessName {
 /// Runs scenario lines against one machine.
 ///
 /// `Serialize` writes the scenario's state (processes, variables, files
-/// created), not the machine.
+/// created), not the machine. A clone is an independent copy of both (a
+/// viewer keeps clones as snapshots to step back without replaying).
+#[derive(Clone)]
 pub struct Runner {
     machine: Machine,
     /// Live processes: number of the name `pN` -> pid.

@@ -35,6 +35,7 @@ mod tables;
 use args::*;
 use budget::Reservation;
 use core::cell::Cell;
+use std::collections::BTreeMap;
 use vmcore::personality::{self, LINUX, Name};
 use vmcore::{Event, Machine as Core, MachineConfig};
 use vmscript::Runner;
@@ -262,7 +263,14 @@ struct Inner {
     lost: u64,
     /// The bytes `loadPageStates` filled, read from JS through `pageStatesPtr`.
     page_buf: Vec<u8>,
+    /// Copies of the runner kept by `saveSnapshot`, by key, with the
+    /// frames each had in use (what bounds their memory).
+    snapshots: BTreeMap<u32, (Box<Runner>, u64)>,
 }
+
+/// Frames in use that the snapshots of one machine may hold together
+/// (128 MiB of simulated memory): past that `saveSnapshot` declines.
+pub const SNAPSHOT_FRAMES: u64 = 32_768;
 
 impl Inner {
     fn new(cfg: MachineConfig) -> Inner {
@@ -271,7 +279,13 @@ impl Inner {
             pending: Vec::new(),
             lost: 0,
             page_buf: Vec::new(),
+            snapshots: BTreeMap::new(),
         }
+    }
+    /// Frames in use by the machine (neither free nor never handed out).
+    fn used_frames(&mut self) -> u64 {
+        let p = self.m().phys();
+        p.total_frames() - p.free_frames()
     }
     fn m(&mut self) -> &mut Core {
         self.runner.machine_mut()
@@ -461,6 +475,62 @@ impl Machine {
     /// Discard everything: a fresh machine with the same configuration.
     pub fn reset(&self) {
         self.inner.set(Some(Box::new(Inner::new(self.cfg))));
+    }
+
+    // ----- snapshots --------------------------------------------------------
+
+    /// Keep a copy of the machine and the scenario's state under `key`
+    /// (replacing one of the same key), so that `restoreSnapshot(key)` can
+    /// come back to it without replaying lines. Declines (returns false)
+    /// when the snapshots would hold more than `SNAPSHOT_FRAMES` frames in
+    /// use together.
+    #[wasm_bindgen(js_name = saveSnapshot)]
+    pub fn save_snapshot(&self, key: u32) -> bool {
+        self.with(|i| {
+            let used = i.used_frames();
+            let held: u64 = i
+                .snapshots
+                .iter()
+                .filter(|(k, _)| **k != key)
+                .map(|(_, (_, u))| u)
+                .sum();
+            if held + used > SNAPSHOT_FRAMES {
+                return false;
+            }
+            let copy = Box::new(i.runner.clone());
+            i.snapshots.insert(key, (copy, used));
+            true
+        })
+    }
+
+    /// Go back to the snapshot `key` (which stays kept): the machine and
+    /// the scenario's variables and processes as they were; events not yet
+    /// taken are dropped. False when there is no such snapshot.
+    #[wasm_bindgen(js_name = restoreSnapshot)]
+    pub fn restore_snapshot(&self, key: u32) -> bool {
+        self.with(|i| {
+            let Some((copy, _)) = i.snapshots.get(&key) else {
+                return false;
+            };
+            i.runner = (**copy).clone();
+            i.pending.clear();
+            i.lost = 0;
+            true
+        })
+    }
+
+    /// Drop the snapshots whose key is `from` or more (all with 0).
+    #[wasm_bindgen(js_name = dropSnapshots)]
+    pub fn drop_snapshots(&self, from: u32) {
+        self.with(|i| {
+            i.snapshots.split_off(&from);
+        })
+    }
+
+    /// The keys of the snapshots kept, in order.
+    #[wasm_bindgen(js_name = snapshotKeys)]
+    pub fn snapshot_keys(&self) -> Vec<u32> {
+        self.with(|i| i.snapshots.keys().copied().collect())
     }
 
     // ----- the scenario runner -------------------------------------------

@@ -931,3 +931,24 @@ fn a_line_output_says_how_it_failed() {
     assert_eq!(failure(3.0, "store $a 1").as_deref(), Some("signal"));
     assert_eq!(failure(4.0, "load $a"), None);
 }
+
+#[wasm_bindgen_test]
+fn a_snapshot_brings_the_machine_and_the_scenario_back() {
+    let m = small();
+    let map = "$a = mmap $arena 8K PROT_READ|PROT_WRITE MAP_PRIVATE|MAP_ANONYMOUS|MAP_FIXED -1 0";
+    assert!(is_ok(&m.exec_line(n(1.0), s(map)).unwrap()));
+    assert!(is_ok(&m.exec_line(n(2.0), s("store $a 0x41")).unwrap()));
+    assert!(m.save_snapshot(2));
+    assert!(is_ok(&m.exec_line(n(3.0), s("store $a 0x42")).unwrap()));
+    assert!(is_ok(&m.exec_line(n(4.0), s("munmap $a 8K")).unwrap()));
+    assert!(is_ok(&m.exec_line(n(5.0), s("fork p2")).unwrap()));
+    assert!(m.restore_snapshot(2));
+    // the byte, the mapping and the process table of line 2
+    let r = m.exec_line(n(3.0), s("load $a")).unwrap();
+    assert_eq!(string(&get(&r, "output"), "result"), "0x41");
+    assert!(!is_ok(&m.exec_line(n(4.0), s("p2: load $a")).unwrap()));
+    assert_eq!(m.snapshot_keys(), vec![2]);
+    assert!(!m.restore_snapshot(7));
+    m.drop_snapshots(0);
+    assert!(m.snapshot_keys().is_empty());
+}
