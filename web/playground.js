@@ -175,7 +175,7 @@ export class VmPlayground extends HTMLElement {
       h('div', { class: 'bar-group' }, this.btnRun, this.btnStep, this.btnBack, this.btnReset),
       this.stepInfo,
       this.progressBox,
-      h('div', { class: 'bar-group right' }, this.gallery, h('label', { class: 'bar-label' }, 'RAM', this.memSel), h('label', { class: 'bar-label' }, 'TLB', this.tlbSel), h('button', { class: 'btn ghost', title: 'Keyboard shortcuts', 'aria-label': 'Keyboard shortcuts', onclick: () => this.help.showModal() }, '?')),
+      h('div', { class: 'bar-group right' }, this.gallery, h('label', { class: 'bar-label' }, 'RAM', this.memSel), h('label', { class: 'bar-label' }, 'TLB', this.tlbSel), h('button', { class: 'btn ghost kbd-only', title: 'Keyboard shortcuts', 'aria-label': 'Keyboard shortcuts', onclick: () => this.help.showModal() }, '?')),
     );
 
     // panels
@@ -691,7 +691,8 @@ export class VmPlayground extends HTMLElement {
     if (!this.pmBody.closest('section').hidden) {
       this.phys.update({ kinds: () => frameKinds(this.session.vm, m), changes: this.changes, selected: sel.frame, marks: sel.markFrames });
       const pmSize = this.root.querySelector('.pm-size');
-      if (pmSize) pmSize.textContent = `${m.frameCount().toLocaleString('en')} frames · ${size(m.frameCount() * 4096)}`;
+      const per = this.phys.g ? this.phys.g.per : 1;
+      if (pmSize) pmSize.textContent = `${m.frameCount().toLocaleString('en')} frames · ${size(m.frameCount() * 4096)}${per > 1 ? ` · ${per} frames a cell` : ''}`;
     }
     if (!this.evBody.closest('section').hidden && (!opts.keepEvents || this.eventsDrawn !== s.steps.length)) {
       if (this.eventsDrawn !== s.steps.length || this.eventsGen !== s.generation) {
