@@ -724,11 +724,13 @@ export class VmPlayground extends HTMLElement {
     const last = s.last;
     const info = [];
     if (last) {
-      const res = resultText(last);
+      const full = resultText(last);
+      // the bar is a live region: a 768-digit mincore is not read out (the output pane has it)
+      const res = full.length > 60 ? full.slice(0, 57) + '…' : full;
       const bad = failed(last);
       info.push(
         h('span', { class: 'si-line' }, last.source === 'console' ? 'console' : `line ${last.line}`),
-        h('span', { class: 'mono si-res' + (bad ? ' bad' : ''), title: res }, (bad ? '✗ ' : '') + res),
+        h('span', { class: 'mono si-res' + (bad ? ' bad' : ''), title: full }, (bad ? '✗ ' : '') + res),
         h('span', { class: 'muted si-ev' }, `${last.events.length + (last.dropped || 0)} events`),
       );
     } else info.push(h('span', { class: 'muted' }, 'Fresh machine'));

@@ -28,7 +28,7 @@ export class PhysMemView {
       'aria-label': 'Physical memory map',
     });
     this.tip = h('div', { class: 'pm-tip', hidden: true, role: 'tooltip' });
-    this.detail = h('div', { class: 'pm-detail', 'aria-live': 'polite' });
+    this.detail = h('div', { class: 'pm-detail' });
     this.labelBox = h('div', { class: 'pm-labels', 'aria-hidden': 'true' });
     this.wrap = h('div', { class: 'pm-wrap' }, this.canvas, this.labelBox, this.tip);
     root.append(this.legend, this.wrap, this.detail);
