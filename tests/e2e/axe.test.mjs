@@ -127,3 +127,65 @@ test('a Step puts a sentence, not a page, into the live regions; no step landmar
   assert.deepEqual(errors, []);
   await page.context().close();
 });
+
+test('one colour meaning per hue: no two meanings share a hue across the views', { timeout: 60_000 }, async () => {
+  const { page, errors } = await newPage(env.browser, { viewport: { width: 1440, height: 900 } });
+  await page.goto(new URL('index.html', env.site.url).href);
+  await ready(page);
+  const uses = await page.evaluate(async () => {
+    const pal = await import(new URL('web/palette.js', document.baseURI).href);
+    const { LEVELS } = await import(new URL('web/views/walk.js', document.baseURI).href);
+    const out = [];
+    const kindMeaning = { anon: 'anonymous memory', shmem: 'shared memory', file: 'files', memfd: 'memfd' };
+    for (const [k, b] of Object.entries(pal.BACKING)) out.push([b.color, kindMeaning[k], `map entry ${k}`]);
+    const frameMeaning = { anon: 'anonymous memory', cache: 'files', 'page-table': 'page tables', zero: 'zero page', free: 'free' };
+    for (const k of pal.FRAME_KINDS) out.push([k.color, frameMeaning[k.name], `frame ${k.name}`]);
+    for (const L of LEVELS) out.push([L.color, 'page tables', `level ${L.name}`]);
+    // the event log's colours, as drawn
+    const root = document.querySelector('vm-playground').shadowRoot;
+    const list = root.querySelector('.ev-list');
+    const evMeaning = { 'ev-fault': 'faults', 'ev-signal': 'faults', 'ev-resolved': 'event resolved', 'ev-frame': 'event frame', 'ev-table': 'page tables', 'ev-tlb': 'event tlb', 'ev-sys': 'event syscall', 'ev-map': 'event map' };
+    for (const [cls, meaning] of Object.entries(evMeaning)) {
+      const b = document.createElement('button');
+      b.className = `ev ${cls}`;
+      list.append(b);
+      out.push([getComputedStyle(b).borderLeftColor, meaning, cls]);
+      b.remove();
+    }
+    const host = getComputedStyle(document.querySelector('vm-playground'));
+    out.push([host.getPropertyValue('--bad').trim(), 'faults', '--bad (failures)']);
+    out.push([host.getPropertyValue('--good').trim(), 'success', '--good']);
+    return out;
+  });
+  const rgb = (c) => {
+    if (c.startsWith('#')) {
+      const n = parseInt(c.slice(1), 16);
+      return [(n >> 16) & 255, (n >> 8) & 255, n & 255];
+    }
+    return c.match(/\d+/g).slice(0, 3).map(Number);
+  };
+  const hsl = ([r, g, b]) => {
+    [r, g, b] = [r / 255, g / 255, b / 255];
+    const max = Math.max(r, g, b);
+    const min = Math.min(r, g, b);
+    const l = (max + min) / 2;
+    const d = max - min;
+    if (!d) return { h: 0, s: 0, l };
+    const s = d / (1 - Math.abs(2 * l - 1));
+    const h = max === r ? ((g - b) / d + 6) % 6 : max === g ? (b - r) / d + 2 : (r - g) / d + 4;
+    return { h: h * 60, s, l };
+  };
+  const hued = uses.map(([c, meaning, what]) => ({ c, meaning, what, ...hsl(rgb(c)) })).filter((u) => u.s >= 0.25 && u.l > 0.12 && u.l < 0.92);
+  const clashes = [];
+  for (let i = 0; i < hued.length; i++) {
+    for (let j = i + 1; j < hued.length; j++) {
+      const a = hued[i];
+      const b = hued[j];
+      const dh = Math.min(Math.abs(a.h - b.h), 360 - Math.abs(a.h - b.h));
+      if (a.meaning !== b.meaning && dh < 12) clashes.push(`${a.what} (${a.meaning}, ${a.c}) and ${b.what} (${b.meaning}, ${b.c}) share a hue`);
+    }
+  }
+  assert.deepEqual(clashes, []);
+  assert.deepEqual(errors, []);
+  await page.context().close();
+});

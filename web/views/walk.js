@@ -4,14 +4,15 @@
 // table read out of the simulated frames, bounded to TREE_LIMIT pages and
 // marked truncated past that).
 
+import { LEVEL_COLORS } from '../palette.js';
 import { addr, byte, h, hex, hexPad, num, parseNumber } from '../format.js';
 
 export const LEVELS = [
-  // dark enough for white text on them and for text in them (≥ 4.5:1)
-  { level: 4, name: 'PML4', bits: '47–39', color: '#0072B2' },
-  { level: 3, name: 'PDPT', bits: '38–30', color: '#00785A' },
-  { level: 2, name: 'PD', bits: '29–21', color: '#8A5A00' },
-  { level: 1, name: 'PT', bits: '20–12', color: '#9C3F73' },
+  // shades of the page-table hue (palette.js), white text on each ≥ 5.6:1
+  { level: 4, name: 'PML4', bits: '47–39', color: LEVEL_COLORS[4] },
+  { level: 3, name: 'PDPT', bits: '38–30', color: LEVEL_COLORS[3] },
+  { level: 2, name: 'PD', bits: '29–21', color: LEVEL_COLORS[2] },
+  { level: 1, name: 'PT', bits: '20–12', color: LEVEL_COLORS[1] },
 ];
 
 /** The bits of an x86_64 paging-structure entry, low to high. */
