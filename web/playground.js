@@ -680,7 +680,7 @@ export class VmPlayground extends HTMLElement {
         }
         tree = this.tree;
       }
-      this.walk.update({ proc: wproc, va, walk, tree });
+      this.walk.update({ proc: wproc, va, walk, tree, stamp: `${s.generation}:${s.steps.length}` });
     }
     const asidNames = new Map(procs.map((p) => [num(p.asid), p.name]));
     if (!this.tlbBody.hidden && !this.tlbBody.closest('section').hidden) {

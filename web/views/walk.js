@@ -5,7 +5,7 @@
 // marked truncated past that).
 
 import { LEVEL_COLORS } from '../palette.js';
-import { addr, byte, h, hex, hexPad, num, parseNumber } from '../format.js';
+import { addr, byte, h, hex, hexPad, isCanonical, num, parseNumber } from '../format.js';
 
 export const LEVELS = [
   // shades of the page-table hue (palette.js), white text on each ≥ 5.6:1
@@ -57,21 +57,19 @@ export class WalkView {
       type: 'text',
       spellcheck: 'false',
       'aria-label': 'Virtual address to translate',
-      placeholder: '$arena+4K or 0x300000001000',
+      'aria-describedby': 'walk-problem',
+      placeholder: '$a+4K, $arena+4K or 0x300000001000',
     });
+    /** What is wrong with the address typed, shown instead of a walk (null: nothing). */
+    this.problem = null;
+    this.problemBox = h('p', { class: 'walk-problem', id: 'walk-problem', role: 'alert', hidden: true });
     this.form = h(
       'form',
       {
         class: 'walk-form',
         onsubmit: (ev) => {
           ev.preventDefault();
-          const v = parseNumber(this.input.value);
-          if (v === null) {
-            this.input.setAttribute('aria-invalid', 'true');
-            return;
-          }
-          this.input.removeAttribute('aria-invalid');
-          this.hooks.onWalk(v);
+          this.#submit(this.input.value);
         },
       },
       h('label', { class: 'inline-label' }, 'VA'),
@@ -80,7 +78,7 @@ export class WalkView {
     );
     this.body = h('div', { class: 'walk-body' });
     this.treeBox = h('details', { class: 'tree', open: true }, h('summary', null, 'Page-table frames of this process'), h('div', { class: 'tree-body' }));
-    root.append(this.form, this.body, this.treeBox);
+    root.append(this.form, this.problemBox, this.body, this.treeBox);
     this.treeBox.addEventListener('toggle', () => this.hooks.refresh());
   }
 
@@ -89,14 +87,27 @@ export class WalkView {
    * a new one whenever the tables may have changed.
    */
   update(m) {
-    if (m.va !== null && m.va !== undefined && this.root.getRootNode().activeElement !== this.input) {
+    // a page selected elsewhere replaces what was typed, and its problem
+    if (m.va !== this.shownVa || m.stamp !== this.shownStamp) {
+      this.shownVa = m.va;
+      this.shownStamp = m.stamp;
+      if (this.problem && !this.problemFresh) this.#setProblem(null);
+    }
+    this.problemFresh = false;
+    if (m.va !== null && m.va !== undefined && this.root.getRootNode().activeElement !== this.input && !this.problem) {
       this.input.value = hex(m.va);
     }
-    if (!m.proc) {
+    if (this.problem) {
+      // never the previous walk under an address that is not one
+      this.body.replaceChildren();
+      this.walkKey = null;
+    } else if (!m.proc) {
       this.body.replaceChildren(h('p', { class: 'muted' }, 'No process.'));
       return;
     }
-    if (m.va === null || m.va === undefined) {
+    if (this.problem) {
+      // the body was emptied above: the problem says why
+    } else if (m.va === null || m.va === undefined) {
       this.body.replaceChildren(
         h('div', { class: 'empty-note' }, h('p', null, 'Pick a page (click a page of an entry, or type an address) to follow CR3 down the four tables to the byte.')),
       );
@@ -119,6 +130,40 @@ export class WalkView {
         this.treeBox.querySelector('.tree-body').replaceChildren(this.#tree(view));
       }
     }
+  }
+
+  /** An address typed in the box: walk it, or say why not. */
+  #submit(text) {
+    const m = this.#machine();
+    const vars = new Map();
+    for (const { name, value } of (m && m.variables()) || []) if (value.kind === 'address') vars.set(name, value.value);
+    const v = parseNumber(text, vars);
+    if (v === null) {
+      const names = [...vars.keys()].map((n) => `$${n}`);
+      const unknown = /\$([A-Za-z_][A-Za-z0-9_]*)/.exec(text);
+      this.#setProblem(
+        unknown && unknown[1] !== 'arena' && !vars.has(unknown[1])
+          ? `$${unknown[1]} is not a variable of the scenario (so far: ${names.length ? names.join(', ') : 'none'}, and $arena).`
+          : `“${text.trim()}” is not an address: write a number (0x300000001000, 4K) or a variable plus an offset ($a+4K).`,
+      );
+      return;
+    }
+    if (!isCanonical(v)) {
+      this.#setProblem(`${hex(v)} is not canonical: bits 63–48 of an address must copy bit 47. The CPU raises a general-protection fault (#GP) on it; it walks no page table and raises no #PF.`);
+      return;
+    }
+    this.#setProblem(null);
+    this.hooks.onWalk(v);
+  }
+
+  #setProblem(text) {
+    this.problem = text;
+    this.problemFresh = !!text;
+    this.problemBox.hidden = !text;
+    this.problemBox.textContent = text || '';
+    if (text) this.input.setAttribute('aria-invalid', 'true');
+    else this.input.removeAttribute('aria-invalid');
+    if (text) this.hooks.refresh();
   }
 
   /** The machine the view shows (the playground's live one). */
