@@ -653,7 +653,7 @@ export class VmPlayground extends HTMLElement {
       this.outputDrawn = s.steps.length;
       this.outputGen = s.generation;
     }
-    this.console.setProc(proc ? proc.name : 'p1');
+    this.console.setProc(proc ? proc.name : null);
     this.#updateBar(procs);
 
     if (!this.space.root.closest('section').hidden) {

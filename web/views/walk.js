@@ -102,7 +102,10 @@ export class WalkView {
       this.body.replaceChildren();
       this.walkKey = null;
     } else if (!m.proc) {
-      this.body.replaceChildren(h('p', { class: 'muted' }, 'No process.'));
+      this.body.replaceChildren(h('p', { class: 'muted' }, 'No process: every process has exited. Reset to start again.'));
+      // nor the tables of a process that is gone
+      this.treeKey = null;
+      this.treeBox.querySelector('.tree-body').replaceChildren(h('p', { class: 'muted' }, 'No tables: no process.'));
       return;
     }
     if (this.problem) {
