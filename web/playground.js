@@ -28,6 +28,7 @@ import { ConsoleView } from './views/console.js';
 import { OutputView } from './views/output.js';
 import { failed, resultText } from './outcome.js';
 import { BACKING } from './palette.js';
+import { GLOSSARY, wireGlossary } from './glossary.js';
 
 const STYLE_URL = new URL('./playground.css', import.meta.url);
 const SCENARIOS_URL = new URL('../scenarios/', import.meta.url);
@@ -46,8 +47,8 @@ const TLB_CHOICES = [
   [64, 8],
 ];
 
-/** Lines from which a run goes in slices (with progress and Stop). */
-const SLICED_FROM = 400;
+/** Lines from which a run goes in slices (with progress and Stop): below, a run takes under ~100 ms. */
+const SLICED_FROM = 1500;
 const RUN_TITLE = 'Run to the end (Ctrl+Enter; in the editor Ctrl+Shift+Enter)';
 
 const PANELS = ['editor', 'console', 'space', 'walk', 'tlb', 'memory', 'events'];
@@ -164,6 +165,14 @@ export class VmPlayground extends HTMLElement {
       h('table', { class: 'data' }, h('tbody', null, SHORTCUTS.map(([k, v]) => h('tr', null, h('th', { scope: 'row' }, h('kbd', null, k)), h('td', null, v))))),
       h('form', { method: 'dialog' }, h('button', { class: 'btn' }, 'Close')),
     );
+    this.glossary = h(
+      'dialog',
+      { class: 'help glossary', 'aria-label': 'Glossary' },
+      h('h3', null, 'Glossary'),
+      h('p', { class: 'muted small' }, 'The words the views use. Each is also explained where it appears: point at it, focus it or tap it.'),
+      h('dl', { class: 'gl-list' }, Object.entries(GLOSSARY).flatMap(([k, g]) => [h('dt', { id: `gl-${k}` }, g.title), h('dd', null, g.text)])),
+      h('form', { method: 'dialog' }, h('button', { class: 'btn' }, 'Close')),
+    );
     this.stepInfo = h('div', { class: 'step-info', role: 'status', 'aria-live': 'polite' });
     this.progress = h('progress', { class: 'run-progress', 'aria-label': 'Run progress' });
     this.progressText = h('span', { class: 'muted small' });
@@ -175,7 +184,7 @@ export class VmPlayground extends HTMLElement {
       h('div', { class: 'bar-group' }, this.btnRun, this.btnStep, this.btnBack, this.btnReset),
       this.stepInfo,
       this.progressBox,
-      h('div', { class: 'bar-group right' }, this.gallery, h('label', { class: 'bar-label' }, 'RAM', this.memSel), h('label', { class: 'bar-label' }, 'TLB', this.tlbSel), h('button', { class: 'btn ghost kbd-only', title: 'Keyboard shortcuts', 'aria-label': 'Keyboard shortcuts', onclick: () => this.help.showModal() }, '?')),
+      h('div', { class: 'bar-group right' }, this.gallery, h('label', { class: 'bar-label' }, 'RAM', this.memSel), h('label', { class: 'bar-label' }, 'TLB', this.tlbSel), h('button', { class: 'btn ghost', title: 'What the words of the views mean', onclick: () => this.glossary.showModal() }, 'Glossary'), h('button', { class: 'btn ghost kbd-only', title: 'Keyboard shortcuts', 'aria-label': 'Keyboard shortcuts', onclick: () => this.help.showModal() }, '?')),
     );
 
     // panels
@@ -230,7 +239,9 @@ export class VmPlayground extends HTMLElement {
 
     this.loading = h('div', { class: 'loading', role: 'status' }, h('div', { class: 'spinner', 'aria-hidden': 'true' }), 'Loading the simulator…');
     this.notice = this.viewsProblem ? h('div', { class: 'notice', role: 'alert' }, this.viewsProblem) : null;
-    this.root.append(h('link', { rel: 'stylesheet', href: STYLE_URL.href }), h('div', { class: 'playground' }, bar, this.notice, grid, this.loading), this.help);
+    const frame = h('div', { class: 'playground' }, bar, this.notice, grid, this.loading);
+    this.root.append(h('link', { rel: 'stylesheet', href: STYLE_URL.href }), frame, this.help, this.glossary);
+    wireGlossary(this.root, frame);
     this.root.addEventListener('keydown', (ev) => this.#shortcut(ev));
   }
 

@@ -3,6 +3,7 @@
 // page is described in words under the grid (and announced when it changes
 // from the grid); arrow keys move, Enter or Space walks its page tables.
 
+import { GLOSSARY, term } from '../glossary.js';
 import { esc, h, hex, size, pages as pagesText, num } from '../format.js';
 import { BACKING, PAGE_BITS, backingKind, tint } from '../palette.js';
 
@@ -117,12 +118,12 @@ export class EntryView {
       prop(
         'flags',
         (entry.flags || []).length
-          ? h('span', null, ...(entry.flags || []).map((f) => h('span', { class: 'chip flag', title: FLAG_HELP[f] || f }, f)))
+          ? h('span', null, ...(entry.flags || []).map((f) => (GLOSSARY[f] ? h('button', { type: 'button', class: 'chip flag term', dataset: { term: f }, 'aria-describedby': 'term-tip' }, f) : h('span', { class: 'chip flag', title: FLAG_HELP[f] || f }, f))))
           : h('span', { class: 'muted' }, 'none'),
       ),
       entry.needs_copy !== undefined
         ? prop(
-            'needs-copy',
+            term('needs-copy'),
             h(
               'span',
               { title: 'UVM: the amap is still shared with the other side of a fork; the first write fault copies it (amap_copy).' },
@@ -131,8 +132,8 @@ export class EntryView {
           )
         : null,
       amapRef
-        ? prop('amap', h('span', { class: 'mono' }, `#${amapRef.id} · slot offset ${amapRef.slotoff} · ${amapRef.refs} ${amapRef.refs === 1 ? 'reference' : 'references'}`))
-        : prop('amap', h('span', { class: 'muted' }, 'none yet (allocated at the first write fault)')),
+        ? prop(term('amap'), h('span', { class: 'mono' }, `#${amapRef.id} · slot offset ${amapRef.slotoff} · ${amapRef.refs} ${amapRef.refs === 1 ? 'reference' : 'references'}`))
+        : prop(term('amap'), h('span', { class: 'muted' }, 'none yet (allocated at the first write fault)')),
       entry.object !== null && entry.object !== undefined ? prop('object', h('span', { class: 'mono' }, `#${entry.object} (${entry.backing})`)) : null,
       whole ? prop('resident', `${resident} of ${npages}${dirty ? ` · ${dirty} dirty` : ''}${shared ? ` · ${shared} shared` : ''}`) : null,
     );
@@ -275,7 +276,7 @@ export class EntryView {
       { class: 'amap', open: true },
       h('summary', null, `amap #${a.id} · ${a.refs} ${a.refs === 1 ? 'reference' : 'references'} · ${slots.length} ${slots.length === 1 ? 'anon' : 'anons'}`),
       slots.length
-        ? h('table', { class: 'data compact' }, h('thead', null, h('tr', null, h('th', null, 'slot'), h('th', null, 'anon'), h('th', null, 'anon refs'), h('th', null, 'frame'))), h('tbody', null, rows))
+        ? h('table', { class: 'data compact' }, h('thead', null, h('tr', null, h('th', null, 'slot'), h('th', null, term('anon')), h('th', null, 'anon refs'), h('th', null, 'frame'))), h('tbody', null, rows))
         : h('p', { class: 'muted' }, 'No anon in the amap yet.'),
       slots.length > 64 ? h('p', { class: 'muted' }, `…and ${slots.length - 64} more`) : null,
     );

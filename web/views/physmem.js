@@ -5,6 +5,7 @@
 // power-of-two group of frames and shows the kind most of its used frames
 // have (free only when all are free), so the whole memory is always seen.
 
+import { term } from '../glossary.js';
 import { h, hex, num } from '../format.js';
 import { FRAME_KINDS, rgb } from '../palette.js';
 
@@ -308,7 +309,7 @@ export class PhysMemView {
             'div',
             { class: 'pm-props' },
             f.owner !== undefined && f.owner !== null ? h('span', null, `owner ${fmtOwner(f.owner)}`) : null,
-            h('span', null, `mapcount ${f.mapcount ?? 0}`),
+            h('span', null, term('mapcount'), ` ${f.mapcount ?? 0}`),
             f.wired ? h('span', { class: 'chip' }, `wired ${f.wired}`) : null,
             f.dirty ? h('span', { class: 'chip' }, 'dirty') : null,
             f.referenced ? h('span', { class: 'chip' }, 'referenced') : null,

@@ -5,6 +5,7 @@
 // marked truncated past that).
 
 import { LEVEL_COLORS } from '../palette.js';
+import { term } from '../glossary.js';
 import { addr, byte, h, hex, hexPad, isCanonical, num, parseNumber } from '../format.js';
 
 export const LEVELS = [
@@ -198,7 +199,7 @@ export class WalkView {
         'li',
         { class: 'wstep cr3' },
         h('div', { class: 'wname' }, 'CR3'),
-        h('div', { class: 'wmain' }, 'PML4 table in ', frameLink(num(w.cr3), this.hooks), h('span', { class: 'muted' }, ` · ${proc.name}, asid ${proc.asid ?? '?'}`)),
+        h('div', { class: 'wmain' }, 'PML4 table in ', frameLink(num(w.cr3), this.hooks), h('span', { class: 'muted' }, ` · ${proc.name}, `, term('asid'), ` ${proc.asid ?? '?'}`)),
       ),
     );
     for (const st of w.steps || []) {
@@ -223,7 +224,7 @@ export class WalkView {
               'div',
               { class: 'bits', role: 'list', 'aria-label': `${L.name} entry bits` },
               ...d.bits.map((b) =>
-                h('span', { role: 'listitem', class: 'bit' + (b.on ? ' on' : ''), title: `bit ${b.bit} ${b.name}: ${b.help}`, 'aria-label': `${b.name} ${b.on ? 'set' : 'clear'}`, dataset: { bit: b.name, on: b.on ? '1' : '0' } }, b.name),
+                h('span', { role: 'listitem', class: 'bit' + (b.on ? ' on' : ''), 'aria-label': `${b.name} ${b.on ? 'set' : 'clear'}: ${b.help}`, dataset: { bit: b.name, on: b.on ? '1' : '0', term: b.name } }, b.name),
               ),
               h('span', { class: 'bit addr', title: 'bits 51–12: the physical frame number' }, `51–12: ${d.pfn}`),
             ),
