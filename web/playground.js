@@ -675,6 +675,7 @@ export class VmPlayground extends HTMLElement {
         amap: entry && selProc ? this.#amap(selProc.pid, entry) : null,
         changes: this.changes,
         selectedVa: selProc ? sel.pageIn(selProc.pid) : null,
+        stamp: `${s.generation}:${s.steps.length}`,
       });
     }
 
@@ -720,7 +721,11 @@ export class VmPlayground extends HTMLElement {
     // asked of the machine even when the (cached) entry has none yet: the
     // first write fault allocates one without changing the map
     try {
-      return this.session.machine.amap(pid, entry.start);
+      // the first 64 slots (what the table shows) and the selected page's
+      // (a 1 GiB entry has 262,144 slots: all of them took 90 ms a redraw)
+      const va = this.sel.pageIn(pid);
+      const slot = va !== null && va >= entry.start && va < entry.end ? (entry.amap ? entry.amap.slotoff : 0) + Math.floor((va - entry.start) / 4096) : undefined;
+      return this.session.machine.amap(pid, entry.start, 64, slot);
     } catch {
       return null;
     }

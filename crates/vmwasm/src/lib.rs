@@ -1263,20 +1263,52 @@ impl Machine {
     }
 
     /// The amap of the entry holding `va`, slot by slot; null when none.
+    /// `anons` is how many slots hold an anon. With `limit`, `slots` holds
+    /// only the first `limit` of them, and the one of slot `slot` if there
+    /// is one (a 1 GiB amap has 262,144: a viewer shows a few).
     #[wasm_bindgen(
-        unchecked_return_type = "{ id: number; refs: number; nslots: number; slotoff: number; needs_copy: boolean; slots: { slot: number; anon: number; anon_refs: number; pfn: number }[] } | null"
+        unchecked_return_type = "{ id: number; refs: number; nslots: number; slotoff: number; needs_copy: boolean; anons: number; slots: { slot: number; anon: number; anon_refs: number; pfn: number }[] } | null"
     )]
     pub fn amap(
         &self,
         #[wasm_bindgen(unchecked_param_type = "number")] pid: JsValue,
         #[wasm_bindgen(unchecked_param_type = "U64")] va: JsValue,
+        #[wasm_bindgen(unchecked_optional_param_type = "number")] limit: JsValue,
+        #[wasm_bindgen(unchecked_optional_param_type = "number")] slot: JsValue,
     ) -> Result<JsValue, JsValue> {
         let pid = pid_arg("amap", &pid)?;
         let va = u64_arg("amap", "va", &va)?;
+        let limit = if limit.is_undefined() {
+            None
+        } else {
+            Some(u64_arg("amap", "limit", &limit)?)
+        };
+        let slot = if slot.is_undefined() {
+            None
+        } else {
+            Some(u64_arg("amap", "slot", &slot)?)
+        };
         Ok(self.with(|i| {
-            i.m()
-                .amap_view(pid, va)
-                .map_or(JsValue::NULL, |v| js::to_js(&v))
+            let Some(mut v) = i.m().amap_view(pid, va) else {
+                return JsValue::NULL;
+            };
+            let anons = v.slots.len();
+            if let Some(limit) = limit {
+                let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+                if anons > limit {
+                    let wanted = slot.and_then(|k| v.slots.iter().position(|s| s.slot == k));
+                    let extra = wanted.filter(|&p| p >= limit).map(|p| v.slots[p].clone());
+                    v.slots.truncate(limit);
+                    v.slots.extend(extra);
+                }
+            }
+            let out = js::to_js(&v);
+            let _ = js_sys::Reflect::set(
+                &out,
+                &JsValue::from_str("anons"),
+                &JsValue::from(anons as f64),
+            );
+            out
         }))
     }
 

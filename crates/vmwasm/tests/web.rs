@@ -349,8 +349,11 @@ fn fork_shares_pages_until_a_write() {
     m.store(n(child), n(ARENA), n(2.0)).unwrap();
     assert_eq!(num(&m.load(n(1.0), n(ARENA)).unwrap(), "value"), 1.0);
     assert_eq!(num(&m.load(n(child), n(ARENA)).unwrap(), "value"), 2.0);
-    let am = m.amap(n(child), n(ARENA)).unwrap();
+    let am = m
+        .amap(n(child), n(ARENA), JsValue::UNDEFINED, JsValue::UNDEFINED)
+        .unwrap();
     assert!(!am.is_null());
+    assert_eq!(num(&am, "anons"), 1.0);
     let ev = m.take_events(JsValue::UNDEFINED).unwrap();
     let events: Array = get(&ev, "events").dyn_into().unwrap();
     assert!(events.iter().any(|e| string(&e, "type") == "frame_copy"));
@@ -951,4 +954,17 @@ fn a_snapshot_brings_the_machine_and_the_scenario_back() {
     assert!(!m.restore_snapshot(7));
     m.drop_snapshots(0);
     assert!(m.snapshot_keys().is_empty());
+}
+
+#[wasm_bindgen_test]
+fn an_amap_can_be_asked_for_a_few_slots_and_one_more() {
+    let m = small();
+    let map = "$a = mmap $arena 64K PROT_READ|PROT_WRITE MAP_PRIVATE|MAP_ANONYMOUS|MAP_FIXED -1 0";
+    assert!(is_ok(&m.exec_line(n(1.0), s(map)).unwrap()));
+    assert!(is_ok(&m.exec_line(n(2.0), s("fill $a 64K 1")).unwrap()));
+    let am = m.amap(n(1.0), n(ARENA), n(4.0), n(12.0)).unwrap();
+    assert_eq!(num(&am, "anons"), 16.0);
+    let slots: Array = get(&am, "slots").dyn_into().unwrap();
+    let got: Vec<f64> = slots.iter().map(|x| num(&x, "slot")).collect();
+    assert_eq!(got, vec![0.0, 1.0, 2.0, 3.0, 12.0]);
 }
