@@ -121,6 +121,8 @@ export class VmPlayground extends HTMLElement {
 
   /** Replace the scenario text and start from a fresh machine. */
   setScenario(text) {
+    if (this.gallery) this.gallery.value = '';
+    this.loadedExample = undefined;
     this.editor.value = text;
     this.session.text = text;
     this.session.reset();
@@ -328,7 +330,20 @@ export class VmPlayground extends HTMLElement {
       this.loading = h('div', { class: 'loading', role: 'status' });
       this.root.append(this.loading);
     }
-    this.loading.replaceChildren(h('div', { class: 'fail' }, h('b', null, 'The simulator could not start. '), String(err && err.message ? err.message : err)));
+    const message = String(err && err.message ? err.message : err);
+    if (err instanceof RangeError && /no room for/.test(message)) {
+      // the module's memory budget: say it in the teacher's words, with the detail after
+      const frames = posInt(this.getAttribute('frames'), 4096);
+      this.loading.replaceChildren(
+        h(
+          'div',
+          { class: 'fail' },
+          h('b', null, 'Not enough room for this playground. '),
+          `The playgrounds of one page can simulate 2 GiB of memory together, and the others on this page already use most of it; this one asks for ${size(frames * 4096)}. Give it less memory (a smaller frames="…"), or put it on a page of its own.`,
+          h('details', null, h('summary', null, 'Details'), message),
+        ),
+      );
+    } else this.loading.replaceChildren(h('div', { class: 'fail' }, h('b', null, 'The simulator could not start. '), message));
     this.dispatchEvent(new CustomEvent('vm-error', { bubbles: true, composed: true, detail: err }));
   }
 
@@ -364,9 +379,13 @@ export class VmPlayground extends HTMLElement {
     const res = await fetch(new URL(file, SCENARIOS_URL));
     const text = await res.text();
     this.sel.clear();
+    this.space.fit();
+    this.walk.clearInput();
     this.setScenario(text);
     this.console.clear(`Loaded ${file}.`);
-    this.gallery.value = '';
+    // the menu keeps saying which example is loaded (until the text is another)
+    this.gallery.value = file;
+    this.loadedExample = text;
   }
 
   #configure() {
@@ -395,8 +414,12 @@ export class VmPlayground extends HTMLElement {
     this.refresh();
   }
 
+  /** A fresh machine, and a fresh look: no selection, the whole range, an empty VA box. */
   reset() {
     if (this.running) return;
+    this.sel.clear();
+    this.space.fit();
+    this.walk.clearInput();
     this.session.reset();
     this.refresh();
   }
@@ -527,6 +550,10 @@ export class VmPlayground extends HTMLElement {
   #hooks() {
     return {
       onInput: (text) => {
+        if (this.loadedExample !== undefined && text !== this.loadedExample) {
+          this.loadedExample = undefined;
+          this.gallery.value = '';
+        }
         if (this.session.setText(text)) this.console.note('— the text of an executed line changed: the machine was reset —');
         this.refresh();
       },

@@ -151,6 +151,12 @@ export class EditorView {
   #paint() {
     const lines = this.ta.value.split('\n');
     this.lineCount = lines.length;
+    // room for the marker and every digit of the last line number
+    const gw = `${Math.max(42, 20 + String(lines.length).length * 7.5)}px`;
+    if (gw !== this.gw) {
+      this.gw = gw;
+      this.box.style.setProperty('--gw', gw);
+    }
     const { pc, next, error, results } = this.state;
     // only the lines in view (and a margin) are drawn in the three columns,
     // so a 10,000-line scenario lays out a hundred rows, not 30,000
@@ -168,12 +174,9 @@ export class EditorView {
       hl.push(`<div class="hl-line ${cls}">${this.#highlighted(i, lines[i])}</div>`);
       res.push(`<div class="rl ${cls}" data-line="${n}">${this.#result(n, r, isErr ? error : null)}</div>`);
     }
-    const pad = `${8 + a * LH}px`;
+    // the drawn rows start at row a: #sync moves them there (a padding of
+    // a rows would make the columns, and the grid row, as tall as the text)
     const put = (el, html) => {
-      if (el.dataset.pad !== pad) {
-        el.dataset.pad = pad;
-        el.style.paddingTop = pad;
-      }
       if (el.htmlCache !== html) {
         el.htmlCache = html;
         el.innerHTML = html;
@@ -216,7 +219,7 @@ export class EditorView {
   }
 
   #sync() {
-    const y = this.scrollY;
+    const y = this.scrollY - (this.drawn ? this.drawn[0] : 0) * LH;
     const x = this.scrollX;
     this.hl.style.transform = `translate(${-x}px, ${-y}px)`;
     this.gutter.style.transform = `translateY(${-y}px)`;

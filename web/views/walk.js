@@ -136,6 +136,12 @@ export class WalkView {
     }
   }
 
+  /** Empty the address box (and its problem), as after a reset. */
+  clearInput() {
+    this.input.value = '';
+    this.#setProblem(null);
+  }
+
   /** An address typed in the box: walk it, or say why not. */
   #submit(text) {
     const m = this.#machine();
