@@ -223,10 +223,8 @@ export class EntryView {
       const y = Math.floor(i / COLS) * CELL;
       const present = st & PAGE_BITS.PRESENT;
       const fill = st & PAGE_BITS.ZERO ? '#F0E442' : present ? color : st & PAGE_BITS.ANON ? tint(color, 0.45) : '#fff';
-      const changed = changes && changes.pages.has(`${pid}:${va}`);
-      const sel = selectedVa !== null && selectedVa !== undefined && Math.floor(selectedVa / 4096) * 4096 === va;
       cells.push(
-        `<g class="page${changed ? ' changed' : ''}${sel ? ' selected' : ''}" data-page="${pg}" data-pid="${pid}" data-va="${hex(va)}" data-state="${st}">` +
+        `<g class="page" data-page="${pg}" data-pid="${pid}" data-va="${hex(va)}" data-state="${st}">` +
           `<rect x="${x + 0.5}" y="${y + 0.5}" width="${CELL - 2}" height="${CELL - 2}" rx="2" fill="${fill}" stroke="${present || st & PAGE_BITS.ANON ? color : '#c3c8d1'}"/>` +
           (st & PAGE_BITS.SHARED ? `<rect x="${x + 0.5}" y="${y + 0.5}" width="${CELL - 2}" height="${CELL - 2}" rx="2" fill="url(#pg-shared)"/>` : '') +
           (st & PAGE_BITS.DIRTY
@@ -261,6 +259,20 @@ export class EntryView {
       this.gridHtml = html;
       this.gridKey = gridKey;
     }
+    // what the last step changed and the selected page: classes on the
+    // cells, so that the cells themselves are kept from step to step
+    for (const g of svg.querySelectorAll('g.page.changed, g.page.selected')) g.classList.remove('changed', 'selected');
+    const cell = (va) => {
+      const i = Math.round((va - entry.start) / 4096) - this.offset;
+      return i >= 0 && i < count ? svg.children[i + 1] : null; // children[0] is <defs>
+    };
+    if (changes) {
+      for (const key of changes.pages.keys()) {
+        const [p, v] = key.split(':').map(Number);
+        if (p === pid && v >= entry.start && v < entry.end) cell(v)?.classList.add('changed');
+      }
+    }
+    if (selectedVa !== null && selectedVa !== undefined) cell(Math.floor(selectedVa / 4096) * 4096)?.classList.add('selected');
     const nav =
       npages > MAX_CELLS
         ? h(
