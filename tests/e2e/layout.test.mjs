@@ -130,3 +130,21 @@ test('the physical-memory map shows every frame at 256 MiB and 1 GiB', { timeout
   assert.deepEqual(errors, []);
   await page.context().close();
 });
+
+test('the editor shows whole example lines on a wide screen, and most of one at 1440 (46 of the 84 columns of the longest)', { timeout: 60_000 }, async () => {
+  for (const [vp, columns] of [[{ width: 1920, height: 1080 }, 80], [{ width: 1440, height: 900 }, 46]]) {
+    const { page, errors } = await openPlayground(env.browser, env.site, vp);
+    const got = await page.evaluate(() => {
+      const ta = document.querySelector('vm-playground').shadowRoot.querySelector('.ed-ta');
+      const cs = getComputedStyle(ta);
+      const c = document.createElement('canvas').getContext('2d');
+      c.font = `${cs.fontSize} ${cs.fontFamily}`;
+      const ch = c.measureText('0').width;
+      return Math.floor((ta.clientWidth - parseFloat(cs.paddingLeft) - parseFloat(cs.paddingRight)) / ch);
+    });
+    assert.ok(got >= columns, `${vp.width} px: the editor shows ${got} columns (at least ${columns})`);
+    await screenshot(page, `layout-editor-${vp.width}`);
+    assert.deepEqual(errors, []);
+    await page.context().close();
+  }
+});
