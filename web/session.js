@@ -253,7 +253,11 @@ export class Session extends EventTarget {
     this.results.set(n, step);
     if (this.pure && ++this.sinceSnap >= SNAPSHOT_EVERY) {
       this.sinceSnap = 0;
-      if (this.machine.saveSnapshot(n)) this.snaps.push(n);
+      // kept in order, once each (after a Back, later snapshots may exist)
+      if (this.machine.saveSnapshot(n) && !this.snaps.includes(n)) {
+        this.snaps.push(n);
+        this.snaps.sort((x, y) => x - y);
+      }
     }
   }
 

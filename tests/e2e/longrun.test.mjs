@@ -129,8 +129,21 @@ test('Back from the end of a long scenario starts from a snapshot and gives the 
     pg.sessionObject.setText(text);
   });
   assert.ok((await page.evaluate(() => Math.max(...document.querySelector('vm-playground').sessionObject.snaps))) < 2000);
+  // the snapshots stay in order, once each, as the wasm side has them
+  const snaps = await page.evaluate(() => {
+    const s = document.querySelector('vm-playground').sessionObject;
+    return { js: s.snaps, wasm: [...s.machine.snapshotKeys()] };
+  });
+  assert.deepEqual(snaps.js, [...new Set(snaps.js)].sort((a, b) => a - b));
+  assert.deepEqual(snaps.js, snaps.wasm);
   await page.evaluate(() => document.querySelector('vm-playground').runTo(2500));
   const afterEdit = await state(page);
+  const again = await page.evaluate(() => {
+    const s = document.querySelector('vm-playground').sessionObject;
+    return { js: s.snaps, wasm: [...s.machine.snapshotKeys()] };
+  });
+  assert.deepEqual(again.js, [...new Set(again.js)].sort((a, b) => a - b), 'ordered after running on past old snapshots');
+  assert.deepEqual(again.js, again.wasm);
   await page.evaluate(() => {
     const s = document.querySelector('vm-playground').sessionObject;
     s.reset();
