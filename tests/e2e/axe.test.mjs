@@ -189,3 +189,31 @@ test('one colour meaning per hue: no two meanings share a hue across the views',
   assert.deepEqual(errors, []);
   await page.context().close();
 });
+
+test('the dark theme darkens the free frames of the memory map and the empty pages of the grid', { timeout: 60_000 }, async () => {
+  const { page, errors } = await newPage(env.browser, { viewport: { width: 1440, height: 900 }, colorScheme: 'dark' });
+  await page.goto(new URL('index.html', env.site.url).href);
+  await ready(page);
+  for (let i = 0; i < 4; i++) await button(page, 'Step').click();
+  const got = await page.evaluate(() => {
+    const pg = document.querySelector('vm-playground');
+    const root = pg.shadowRoot;
+    const cv = root.querySelector('.pm-canvas');
+    // the last frame is free: the centre of its cell
+    const { cols, cell, per } = pg.phys.g;
+    const n = pg.session.machine.frameCount();
+    const c = Math.floor((n - 1) / per);
+    const dpr = window.devicePixelRatio || 1;
+    const x = Math.round((7 + (c % cols) * cell + cell / 2) * dpr);
+    const y = Math.round((7 + Math.floor(c / cols) * cell + cell / 2) * dpr);
+    const [r, g, b] = cv.getContext('2d').getImageData(x, y, 1, 1).data;
+    const empty = [...root.querySelectorAll('.page-grid g.page')].find((g) => g.dataset.state === '0');
+    const fill = empty ? getComputedStyle(empty.querySelector('rect')).fill : null;
+    return { free: [r, g, b], fill };
+  });
+  const lum = ([r, g, b]) => (0.2126 * r + 0.7152 * g + 0.0722 * b) / 255;
+  assert.ok(lum(got.free) < 0.3, `a free frame is dark: rgb(${got.free})`);
+  assert.ok(got.fill && lum(got.fill.match(/\d+/g).map(Number)) < 0.3, `an empty page is dark: ${got.fill}`);
+  assert.deepEqual(errors, []);
+  await page.context().close();
+});

@@ -12,7 +12,15 @@ import { FRAME_KINDS, rgb } from '../palette.js';
 const KIND_RGB = FRAME_KINDS.map((k) => rgb(k.color));
 /** Room around the grid for the rings and numbers of marked frames. */
 const M = 7;
-const GAP_RGB = [255, 255, 255];
+/** The system's dark theme: free frames and the gaps between cells go dark too. */
+const DARK = typeof matchMedia === 'function' ? matchMedia('(prefers-color-scheme: dark)') : null;
+/** A free frame's colour in the dark theme (the palette's is for a white page). */
+const FREE_DARK = '#2b323d';
+/** Page tables are black on a white page, light grey on a dark one. */
+const TABLE_DARK = '#c6cfdb';
+/** A kind's colour in the theme in use. */
+const themed = (k) => (DARK && DARK.matches ? (k.id === 0 ? FREE_DARK : k.id === 3 ? TABLE_DARK : k.color) : k.color);
+const gapColor = () => (DARK && DARK.matches ? '#171c23' : '#ffffff');
 
 export class PhysMemView {
   constructor(root, hooks) {
@@ -43,6 +51,13 @@ export class PhysMemView {
     this.canvas.addEventListener('keydown', (ev) => this.#key(ev));
     this.boxW = 0;
     this.boxH = 0;
+    // the theme changed: paint every cell again in its colours
+    DARK?.addEventListener('change', () => {
+      this.lut = null;
+      this.prevKinds = null;
+      if (this.kindsFn) this.draw();
+      this.#drawLegend();
+    });
     new ResizeObserver((es) => {
       const r = es[es.length - 1].contentRect;
       if (r.width === this.boxW && r.height === this.boxH) return;
@@ -122,7 +137,7 @@ export class PhysMemView {
     this.prevKinds = kinds.slice();
     // one 32-bit RGBA word per cell, from a table indexed by the kind byte
     const px = new Uint32Array(this.img.data.buffer);
-    const lut = (this.lut ??= kindTable());
+    const lut = (this.lut ??= kindTable(!!(DARK && DARK.matches)));
     const counts = new Uint32Array(FRAME_KINDS.length + 2);
     if (per === 1) {
       for (let i = 0; i < n; i++) {
@@ -179,7 +194,7 @@ export class PhysMemView {
     ctx.drawImage(this.off, 0, 0, W, H);
     if (cell >= 4) {
       // gaps between cells
-      ctx.fillStyle = `rgb(${GAP_RGB.join(',')})`;
+      ctx.fillStyle = gapColor();
       for (let c = 1; c < cols; c++) ctx.fillRect(c * cell - 1, 0, 1, H);
       for (let r = 1; r < rows; r++) ctx.fillRect(0, r * cell - 1, W, 1);
     }
@@ -288,7 +303,7 @@ export class PhysMemView {
     if (!counts) return;
     const items = [
       ...FRAME_KINDS.map((k) =>
-        h('span', { class: 'lg', role: 'listitem', dataset: { kind: k.name, count: counts[k.id] } }, h('span', { class: 'lg-cell', style: `background:${k.color}` }), `${k.label} `, h('b', null, counts[k.id].toLocaleString('en'))),
+        h('span', { class: 'lg', role: 'listitem', dataset: { kind: k.name, count: counts[k.id] } }, h('span', { class: 'lg-cell', style: `background:${themed(k)}` }), `${k.label} `, h('b', null, counts[k.id].toLocaleString('en'))),
       ),
       counts[FRAME_KINDS.length + 1] ? h('span', { class: 'lg muted', role: 'listitem' }, h('span', { class: 'lg-cell lg-darker' }), `darker: mapped more than once (${counts[FRAME_KINDS.length + 1]})`) : null,
     ];
@@ -328,11 +343,11 @@ export class PhysMemView {
 }
 
 /** RGBA words (little-endian ABGR) for every kind byte; bit 7 (mapped more than once) darkens. */
-function kindTable() {
+function kindTable(dark) {
   const lut = new Uint32Array(256);
   for (let b = 0; b < 256; b++) {
     const k = b & 0x0f;
-    let [r, g, bl] = KIND_RGB[k] || KIND_RGB[0];
+    let [r, g, bl] = dark && (k === 0 || k === 3) ? rgb(k === 0 ? FREE_DARK : TABLE_DARK) : KIND_RGB[k] || KIND_RGB[0];
     if (b & 0x80 && k) [r, g, bl] = [r * 0.55, g * 0.55, bl * 0.55].map(Math.round);
     lut[b] = (255 << 24) | (bl << 16) | (g << 8) | r;
   }
