@@ -58,15 +58,25 @@ export function pages(n) {
   return n === 1 ? '1 page' : `${n.toLocaleString('en')} pages`;
 }
 
-/** Parse a number typed by a person: decimal, 0x hex, K/M/G suffix, `$arena`. */
-export function parseNumber(text) {
+/**
+ * Parse a number typed by a person: decimal, 0x hex, K/M/G suffix, `$arena`,
+ * and the scenario's variables when `vars` (name -> value) is given, as the
+ * .vms language writes them (`$a+4K`). Null when it is not one.
+ */
+export function parseNumber(text, vars = null) {
   let s = String(text).trim().replace(/_/g, '');
   if (!s) return null;
   let total = 0n;
   for (const term of s.split('+')) {
-    const m = /^(?:(\$arena)|(0x[0-9a-f]+)|([0-9]+))([kmg]?)$/i.exec(term.trim());
+    const m = /^(?:\$([A-Za-z_][A-Za-z0-9_]*)|(0x[0-9a-f]+)|([0-9]+))([kmg]?)$/i.exec(term.trim());
     if (!m) return null;
-    let v = m[1] ? BigInt(ARENA) : BigInt(m[2] || m[3]);
+    let v;
+    if (m[1] === 'arena') v = BigInt(ARENA);
+    else if (m[1]) {
+      const x = vars && vars.get(m[1]);
+      if (x === undefined || x === null) return null;
+      v = BigInt(x);
+    } else v = BigInt(m[2] || m[3]);
     const suf = (m[4] || '').toUpperCase();
     if (suf === 'K') v *= 1024n;
     else if (suf === 'M') v *= 1024n ** 2n;
@@ -75,6 +85,15 @@ export function parseNumber(text) {
   }
   total &= (1n << 64n) - 1n;
   return total <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(total) : total;
+}
+
+/**
+ * Whether an x86_64 address is canonical (48-bit): bits 63..48 copy bit 47.
+ * A non-canonical access raises #GP; no page walk happens.
+ */
+export function isCanonical(v) {
+  const top = BigInt(v) >> 47n;
+  return top === 0n || top === (1n << 17n) - 1n;
 }
 
 /** Number(v) for Number, BigInt or hex string. */

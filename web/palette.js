@@ -14,12 +14,41 @@ export const OKABE_ITO = {
   grey: '#999999',
 };
 
+/**
+ * One meaning per hue, in every view (issue 13, item 11):
+ *
+ *   blue        anonymous memory: private anonymous entries, anonymous frames
+ *   green       files: file entries, the page cache
+ *   purple      shared anonymous memory (shmem)
+ *   orange      memfd
+ *   yellow      the zero page
+ *   vermillion  faults and failures: page faults, signals, errno, out of memory
+ *   black/grey  page tables: their frames, and PML4 → PT in four shades
+ *
+ * Everything else (success, frame, TLB and system-call events, map changes)
+ * is ink or a neutral grey, and told by its words. (The interface's own
+ * accent, for buttons, links and the selection, is not a meaning of data.)
+ */
+export const HUE = {
+  anon: OKABE_ITO.blue,
+  file: OKABE_ITO.green,
+  shmem: OKABE_ITO.purple,
+  memfd: OKABE_ITO.orange,
+  zero: OKABE_ITO.yellow,
+  fault: OKABE_ITO.vermillion,
+  pageTable: '#2e3238',
+};
+
+/** The page-table levels, darkest at the root: shades of the page-table hue
+ * (white text on each is at least 5.6:1). */
+export const LEVEL_COLORS = { 4: '#000000', 3: '#2e3238', 2: '#4a4f57', 1: '#62676f' };
+
 /** Map-entry backing: private anonymous, shared anonymous, file, memfd. */
 export const BACKING = {
-  anon: { color: OKABE_ITO.blue, label: 'anonymous (private)' },
-  shmem: { color: OKABE_ITO.purple, label: 'shared anonymous' },
-  file: { color: OKABE_ITO.green, label: 'file' },
-  memfd: { color: OKABE_ITO.orange, label: 'memfd' },
+  anon: { color: HUE.anon, label: 'anonymous (private)' },
+  shmem: { color: HUE.shmem, label: 'shared anonymous' },
+  file: { color: HUE.file, label: 'file' },
+  memfd: { color: HUE.memfd, label: 'memfd' },
 };
 
 export function backingKind(backing) {
@@ -40,10 +69,10 @@ export const KIND = Object.freeze({ FREE: 0, ANON: 1, CACHE: 2, PAGE_TABLE: 3, Z
  */
 export const FRAME_KINDS = [
   { id: KIND.FREE, name: 'free', label: 'free', color: '#E9ECF1' },
-  { id: KIND.ANON, name: 'anon', label: 'anonymous', color: OKABE_ITO.blue },
-  { id: KIND.CACHE, name: 'cache', label: 'page cache', color: OKABE_ITO.green },
-  { id: KIND.PAGE_TABLE, name: 'page-table', label: 'page table', color: OKABE_ITO.vermillion },
-  { id: KIND.ZERO, name: 'zero', label: 'zero page', color: OKABE_ITO.yellow },
+  { id: KIND.ANON, name: 'anon', label: 'anonymous', color: HUE.anon },
+  { id: KIND.CACHE, name: 'cache', label: 'page cache', color: HUE.file },
+  { id: KIND.PAGE_TABLE, name: 'page-table', label: 'page table', color: HUE.pageTable },
+  { id: KIND.ZERO, name: 'zero', label: 'zero page', color: HUE.zero },
 ];
 
 const KIND_OF_NAME = new Map(FRAME_KINDS.map((k) => [k.name, k.id]));

@@ -25,7 +25,10 @@ import { PhysMemView } from './views/physmem.js';
 import { EventLogView } from './views/events.js';
 import { EditorView } from './views/editor.js';
 import { ConsoleView } from './views/console.js';
+import { OutputView } from './views/output.js';
+import { failed, resultText } from './outcome.js';
 import { BACKING } from './palette.js';
+import { GLOSSARY, wireGlossary } from './glossary.js';
 
 const STYLE_URL = new URL('./playground.css', import.meta.url);
 const SCENARIOS_URL = new URL('../scenarios/', import.meta.url);
@@ -43,6 +46,10 @@ const TLB_CHOICES = [
   [16, 4],
   [64, 8],
 ];
+
+/** Lines from which a run goes in slices (with progress and Stop): below, a run takes under ~100 ms. */
+const SLICED_FROM = 1500;
+const RUN_TITLE = 'Run to the end (Ctrl+Enter; in the editor Ctrl+Shift+Enter)';
 
 const PANELS = ['editor', 'console', 'space', 'walk', 'tlb', 'memory', 'events'];
 
@@ -90,8 +97,17 @@ export class VmPlayground extends HTMLElement {
     // a named region of the page (a custom element is generic otherwise)
     if (!this.hasAttribute('role')) this.setAttribute('role', 'region');
     if (!this.hasAttribute('aria-label') && !this.hasAttribute('aria-labelledby')) this.setAttribute('aria-label', 'Virtual-memory playground');
-    this.#build();
+    try {
+      this.#build();
+    } catch (err) {
+      return this.#fail(err);
+    }
     this.#start().catch((err) => this.#fail(err));
+    if (this.viewsProblem) {
+      console.warn(`<vm-playground>: ${this.viewsProblem}`);
+      // after the page's listeners had a chance to be added
+      queueMicrotask(() => this.dispatchEvent(new CustomEvent('vm-error', { bubbles: true, composed: true, detail: new Error(this.viewsProblem) })));
+    }
   }
 
   attributeChangedCallback(name, old, value) {
@@ -105,6 +121,8 @@ export class VmPlayground extends HTMLElement {
 
   /** Replace the scenario text and start from a fresh machine. */
   setScenario(text) {
+    if (this.gallery) this.gallery.value = '';
+    this.loadedExample = undefined;
     this.editor.value = text;
     this.session.text = text;
     this.session.reset();
@@ -115,8 +133,13 @@ export class VmPlayground extends HTMLElement {
   // ---- building -----------------------------------------------------------
 
   #build() {
-    const views = (this.getAttribute('views') || '').split(',').map((s) => s.trim()).filter(Boolean);
+    const { views, unknown } = parseViews(this.getAttribute('views'));
     this.custom = views.length > 0;
+    // a teacher's typo is said on the element and to the page, never an empty box
+    this.viewsProblem = unknown.length
+      ? `views="${this.getAttribute('views')}": ${unknown.length === 1 ? 'no panel is named' : 'no panels are named'} ${unknown.map((u) => `“${u}”`).join(', ')}. The panels are ${PANELS.join(', ')}.` +
+        (views.length ? '' : ' Showing them all.')
+      : null;
     const show = (p) => !this.custom || views.includes(p);
     const panel = (id, title, extra, body, opts = {}) =>
       h(
@@ -126,7 +149,7 @@ export class VmPlayground extends HTMLElement {
         body,
       );
 
-    this.btnRun = h('button', { class: 'btn primary', title: 'Run to the end (Ctrl+Enter; in the editor Ctrl+Shift+Enter)', onclick: () => this.run() }, icon('run'), 'Run');
+    this.btnRun = h('button', { class: 'btn primary', title: RUN_TITLE, onclick: () => (this.running ? this.stop() : this.run()) }, icon('run'), 'Run');
     this.btnStep = h('button', { class: 'btn', title: 'Execute the next line (Alt+↓)', onclick: () => this.step() }, icon('step'), 'Step');
     this.btnBack = h('button', { class: 'btn', title: 'Undo the last line: re-run to the line before on a fresh machine (Alt+↑)', onclick: () => this.stepBack() }, icon('back'), 'Back');
     this.btnReset = h('button', { class: 'btn', title: 'Fresh machine, nothing executed (Alt+R)', onclick: () => this.reset() }, icon('reset'), 'Reset');
@@ -144,14 +167,26 @@ export class VmPlayground extends HTMLElement {
       h('table', { class: 'data' }, h('tbody', null, SHORTCUTS.map(([k, v]) => h('tr', null, h('th', { scope: 'row' }, h('kbd', null, k)), h('td', null, v))))),
       h('form', { method: 'dialog' }, h('button', { class: 'btn' }, 'Close')),
     );
+    this.glossary = h(
+      'dialog',
+      { class: 'help glossary', 'aria-label': 'Glossary' },
+      h('h3', null, 'Glossary'),
+      h('p', { class: 'muted small' }, 'The words the views use. Each is also explained where it appears: point at it, focus it or tap it.'),
+      h('dl', { class: 'gl-list' }, Object.entries(GLOSSARY).flatMap(([k, g]) => [h('dt', { id: `gl-${k}` }, g.title), h('dd', null, g.text)])),
+      h('form', { method: 'dialog' }, h('button', { class: 'btn' }, 'Close')),
+    );
     this.stepInfo = h('div', { class: 'step-info', role: 'status', 'aria-live': 'polite' });
+    this.progress = h('progress', { class: 'run-progress', 'aria-label': 'Run progress' });
+    this.progressText = h('span', { class: 'muted small' });
+    this.progressBox = h('div', { class: 'run-box', hidden: true }, h('span', { class: 'si-line' }, 'Running…'), this.progress, this.progressText);
 
     const bar = h(
       'div',
       { class: 'bar', role: 'toolbar', 'aria-label': 'Scenario controls' },
       h('div', { class: 'bar-group' }, this.btnRun, this.btnStep, this.btnBack, this.btnReset),
       this.stepInfo,
-      h('div', { class: 'bar-group right' }, this.gallery, h('label', { class: 'bar-label' }, 'RAM', this.memSel), h('label', { class: 'bar-label' }, 'TLB', this.tlbSel), h('button', { class: 'btn ghost', title: 'Keyboard shortcuts', 'aria-label': 'Keyboard shortcuts', onclick: () => this.help.showModal() }, '?')),
+      this.progressBox,
+      h('div', { class: 'bar-group right' }, this.gallery, h('label', { class: 'bar-label' }, 'RAM', this.memSel), h('label', { class: 'bar-label' }, 'TLB', this.tlbSel), h('button', { class: 'btn ghost', title: 'What the words of the views mean', onclick: () => this.glossary.showModal() }, 'Glossary'), h('button', { class: 'btn ghost kbd-only', title: 'Keyboard shortcuts', 'aria-label': 'Keyboard shortcuts', onclick: () => this.help.showModal() }, '?')),
     );
 
     // panels
@@ -177,35 +212,38 @@ export class VmPlayground extends HTMLElement {
     this.tabTlb = h('button', { class: 'tab', role: 'tab', 'aria-selected': 'false', 'aria-controls': 'panel-tlbbody', id: 'tab-tlb', onclick: () => this.#tab('tlb') }, 'TLB');
     this.walkTabs = h('div', { class: 'tabs', role: 'tablist', 'aria-label': 'Translation views' }, this.tabWalk, this.tabTlb);
     this.walkBody.id = 'panel-walkbody';
-    this.walkBody.setAttribute('role', 'tabpanel');
-    this.walkBody.setAttribute('aria-labelledby', 'tab-walk');
     this.tlbBody.id = 'panel-tlbbody';
-    this.tlbBody.setAttribute('role', 'tabpanel');
-    this.tlbBody.setAttribute('aria-labelledby', 'tab-tlb');
-    this.tlbBody.hidden = true;
     this.tab = 'walk';
-    const bothTranslation = this.custom && show('walk') && show('tlb');
+    // the whole playground shows the walk and the TLB as two tabs of one
+    // panel; a chosen set of views gives each its own panel
+    if (!this.custom) {
+      this.walkBody.setAttribute('role', 'tabpanel');
+      this.walkBody.setAttribute('aria-labelledby', 'tab-walk');
+      this.tlbBody.setAttribute('role', 'tabpanel');
+      this.tlbBody.setAttribute('aria-labelledby', 'tab-tlb');
+      this.tlbBody.hidden = true;
+    }
 
     const grid = h(
       'div',
       { class: 'grid' + (this.custom ? ' custom' : '') },
       panel('editor', 'Scenario', h('span', { class: 'muted small' }, '.vms'), this.edBody),
       panel('space', 'Address space', asTools, h('div', { class: 'space-split' }, this.asBody, h('div', { class: 'entry-pane', role: 'group', 'aria-label': 'Selected map entry' }, this.entryBody))),
-      this.custom && !bothTranslation
-        ? show('tlb')
-          ? panel('tlb', 'TLB', null, this.tlbBody)
-          : panel('walk', 'Page-table walk', null, this.walkBody)
-        : panel('walk', bothTranslation ? 'Translation' : 'Translation', this.walkTabs, h('div', { class: 'pb-stack' }, this.walkBody, this.tlbBody), { key: 'walk' }),
+      ...(this.custom
+        ? [panel('walk', 'Page-table walk', null, this.walkBody), panel('tlb', 'TLB', null, this.tlbBody)]
+        : [panel('walk', 'Translation', this.walkTabs, h('div', { class: 'pb-stack' }, this.walkBody, this.tlbBody))]),
       panel('memory', 'Physical memory', h('span', { class: 'muted small pm-size' }), this.pmBody),
       panel('events', 'Events', null, this.evBody),
       panel('console', 'Console', null, this.conBody),
     );
-    if (this.custom && !bothTranslation && show('tlb')) this.tlbBody.hidden = false;
 
     if (this.custom) this.#placeCustom(grid);
 
     this.loading = h('div', { class: 'loading', role: 'status' }, h('div', { class: 'spinner', 'aria-hidden': 'true' }), 'Loading the simulator…');
-    this.root.append(h('link', { rel: 'stylesheet', href: STYLE_URL.href }), h('div', { class: 'playground' }, bar, grid, this.loading), this.help);
+    this.notice = this.viewsProblem ? h('div', { class: 'notice', role: 'alert' }, this.viewsProblem) : null;
+    const frame = h('div', { class: 'playground' }, bar, this.notice, grid, this.loading);
+    this.root.append(h('link', { rel: 'stylesheet', href: STYLE_URL.href }), frame, this.help, this.glossary);
+    wireGlossary(this.root, frame);
     this.root.addEventListener('keydown', (ev) => this.#shortcut(ev));
   }
 
@@ -222,7 +260,7 @@ export class VmPlayground extends HTMLElement {
     const cols = [];
     if (left.length) cols.push('minmax(250px, 0.95fr)');
     const tiled = right.length > 2;
-    const rightCols = tiled ? 2 : Math.max(1, right.length);
+    const rightCols = tiled ? 2 : right.length;
     for (let i = 0; i < rightCols; i++) cols.push(`minmax(0, ${tiled ? (i === 0 ? 1.4 : 1.15) : weight(right[i])}fr)`);
     const rows = tiled || left.length > 1 ? 2 : 1;
     grid.style.gridTemplateColumns = cols.join(' ');
@@ -256,6 +294,7 @@ export class VmPlayground extends HTMLElement {
 
     const hooks = this.#hooks();
     this.editor = new EditorView(this.edBody, hooks);
+    this.output = new OutputView(this.edBody, hooks);
     this.console = new ConsoleView(this.conBody, hooks);
     this.space = new AddressSpaceView(this.asBody, hooks);
     this.entry = new EntryView(this.entryBody, hooks);
@@ -287,7 +326,24 @@ export class VmPlayground extends HTMLElement {
 
   #fail(err) {
     console.error(err);
-    this.loading.replaceChildren(h('div', { class: 'fail' }, h('b', null, 'The simulator could not start. '), String(err && err.message ? err.message : err)));
+    if (!this.loading?.isConnected) {
+      this.loading = h('div', { class: 'loading', role: 'status' });
+      this.root.append(this.loading);
+    }
+    const message = String(err && err.message ? err.message : err);
+    if (err instanceof RangeError && /no room for/.test(message)) {
+      // the module's memory budget: say it in the teacher's words, with the detail after
+      const frames = posInt(this.getAttribute('frames'), 4096);
+      this.loading.replaceChildren(
+        h(
+          'div',
+          { class: 'fail' },
+          h('b', null, 'Not enough room for this playground. '),
+          `The playgrounds of one page can simulate 2 GiB of memory together, and the others on this page already use most of it; this one asks for ${size(frames * 4096)}. Give it less memory (a smaller frames="…"), or put it on a page of its own.`,
+          h('details', null, h('summary', null, 'Details'), message),
+        ),
+      );
+    } else this.loading.replaceChildren(h('div', { class: 'fail' }, h('b', null, 'The simulator could not start. '), message));
     this.dispatchEvent(new CustomEvent('vm-error', { bubbles: true, composed: true, detail: err }));
   }
 
@@ -323,9 +379,13 @@ export class VmPlayground extends HTMLElement {
     const res = await fetch(new URL(file, SCENARIOS_URL));
     const text = await res.text();
     this.sel.clear();
+    this.space.fit();
+    this.walk.clearInput();
     this.setScenario(text);
     this.console.clear(`Loaded ${file}.`);
-    this.gallery.value = '';
+    // the menu keeps saying which example is loaded (until the text is another)
+    this.gallery.value = file;
+    this.loadedExample = text;
   }
 
   #configure() {
@@ -337,29 +397,88 @@ export class VmPlayground extends HTMLElement {
 
   // ---- actions --------------------------------------------------------------
 
+  /** Run to the end (in slices, with progress and Stop, when it is long). */
   run() {
-    this.session.run();
-    this.refresh();
+    return this.runTo(Infinity);
   }
 
   step() {
+    if (this.running) return;
     this.session.step();
     this.refresh();
   }
 
   stepBack() {
+    if (this.running) return;
     this.session.stepBack();
     this.refresh();
   }
 
+  /** A fresh machine, and a fresh look: no selection, the whole range, an empty VA box. */
   reset() {
+    if (this.running) return;
+    this.sel.clear();
+    this.space.fit();
+    this.walk.clearInput();
     this.session.reset();
     this.refresh();
   }
 
+  /**
+   * Every op line up to `line`. A short way runs at once; a long one (more
+   * than SLICED_FROM lines) in slices: the page answers meanwhile, the bar
+   * shows the progress, and Run turns into Stop (Escape too).
+   * @returns {Promise<void>|undefined} the sliced run, when it is one
+   */
   runTo(line) {
-    this.session.runTo(line);
-    this.refresh();
+    if (this.running) return this.running.done;
+    const s = this.session;
+    if (s.costTo(line) < SLICED_FROM) {
+      if (line === Infinity) s.run();
+      else s.runTo(line);
+      this.refresh();
+      return undefined;
+    }
+    const stop = new AbortController();
+    this.#busy(true);
+    let shown = 0;
+    const done = s
+      .runSliced(line, {
+        signal: stop.signal,
+        onProgress: (pc, last) => {
+          const now = performance.now();
+          if (now - shown < 100) return;
+          shown = now;
+          this.progress.max = last;
+          this.progress.value = pc;
+          this.progressText.textContent = `line ${pc.toLocaleString('en')} of ${last.toLocaleString('en')}`;
+        },
+      })
+      .finally(() => {
+        this.running = null;
+        this.#busy(false);
+        this.refresh();
+      });
+    this.running = { stop, done };
+    return done;
+  }
+
+  /** Stop a sliced run where it is (the lines run so far stay run). */
+  stop() {
+    this.running?.stop.abort();
+  }
+
+  /** A sliced run is going: Run is Stop, the rest waits, the progress shows. */
+  #busy(on) {
+    this.btnRun.replaceChildren(icon(on ? 'stop' : 'run'), on ? 'Stop' : 'Run');
+    this.btnRun.title = on ? 'Stop the run here (Escape)' : RUN_TITLE;
+    for (const b of [this.btnStep, this.btnBack, this.btnReset, this.memSel, this.tlbSel, this.gallery]) b.disabled = on;
+    this.editor.setReadOnly(on);
+    this.progressBox.hidden = !on;
+    if (on) {
+      this.progress.removeAttribute('value');
+      this.progressText.textContent = 'starting';
+    }
   }
 
   #afterReset() {
@@ -382,6 +501,7 @@ export class VmPlayground extends HTMLElement {
 
   #tab(which, opts = {}) {
     this.tab = which;
+    if (this.custom) return this.refresh(opts); // each has its own panel
     const walk = which === 'walk';
     this.tabWalk.classList.toggle('on', walk);
     this.tabTlb.classList.toggle('on', !walk);
@@ -394,6 +514,10 @@ export class VmPlayground extends HTMLElement {
 
   #shortcut(ev) {
     if (!this.ready) return;
+    if (this.running) {
+      if (ev.key === 'Escape') this.stop();
+      return;
+    }
     if ((ev.ctrlKey || ev.metaKey) && ev.key === 'Enter') {
       ev.preventDefault();
       this.run();
@@ -426,11 +550,17 @@ export class VmPlayground extends HTMLElement {
   #hooks() {
     return {
       onInput: (text) => {
+        if (this.loadedExample !== undefined && text !== this.loadedExample) {
+          this.loadedExample = undefined;
+          this.gallery.value = '';
+        }
         if (this.session.setText(text)) this.console.note('— the text of an executed line changed: the machine was reset —');
         this.refresh();
       },
       onRunTo: (line) => this.runTo(line),
+      onShowOutput: (line) => this.output.reveal(line),
       onExec: (text) => {
+        if (this.running) return { ok: false, message: 'A run is going: wait for it, or Stop it.' };
         this.console.used = true;
         const st = this.session.consoleExec(text);
         this.refresh();
@@ -516,7 +646,13 @@ export class VmPlayground extends HTMLElement {
     const fresh = s.steps.slice(this.seenSteps);
     if (fresh.length) {
       this.seenSteps = s.steps.length;
-      for (const st of fresh) {
+      // many steps at once (a run, a Back): start the caches again rather
+      // than look through every step's events
+      if (fresh.length > 1) {
+        this.entryCache.clear();
+        this.tableVersion = (this.tableVersion || 0) + 1;
+      }
+      for (const st of fresh.length > 1 ? [] : fresh) {
         if (Changes.from(st.events).mapChanged || st.source === 'console') {
           this.entryCache.clear();
           this.tableVersion = (this.tableVersion || 0) + 1;
@@ -550,7 +686,12 @@ export class VmPlayground extends HTMLElement {
     const selProc = sel.entry ? procs.find((p) => p.pid === sel.entry.pid) : null;
 
     this.editor.update({ pc: s.pc, next: s.nextOp(), error: s.error, results: s.results });
-    this.console.setProc(proc ? proc.name : 'p1');
+    if (!this.edBody.closest('section').hidden && (this.outputDrawn !== s.steps.length || this.outputGen !== s.generation)) {
+      this.output.render(s.steps);
+      this.outputDrawn = s.steps.length;
+      this.outputGen = s.generation;
+    }
+    this.console.setProc(proc ? proc.name : null);
     this.#updateBar(procs);
 
     if (!this.space.root.closest('section').hidden) {
@@ -561,6 +702,7 @@ export class VmPlayground extends HTMLElement {
         amap: entry && selProc ? this.#amap(selProc.pid, entry) : null,
         changes: this.changes,
         selectedVa: selProc ? sel.pageIn(selProc.pid) : null,
+        stamp: `${s.generation}:${s.steps.length}`,
       });
     }
 
@@ -577,7 +719,7 @@ export class VmPlayground extends HTMLElement {
         }
         tree = this.tree;
       }
-      this.walk.update({ proc: wproc, va, walk, tree });
+      this.walk.update({ proc: wproc, va, walk, tree, stamp: `${s.generation}:${s.steps.length}` });
     }
     const asidNames = new Map(procs.map((p) => [num(p.asid), p.name]));
     if (!this.tlbBody.hidden && !this.tlbBody.closest('section').hidden) {
@@ -588,7 +730,8 @@ export class VmPlayground extends HTMLElement {
     if (!this.pmBody.closest('section').hidden) {
       this.phys.update({ kinds: () => frameKinds(this.session.vm, m), changes: this.changes, selected: sel.frame, marks: sel.markFrames });
       const pmSize = this.root.querySelector('.pm-size');
-      if (pmSize) pmSize.textContent = `${m.frameCount().toLocaleString('en')} frames · ${size(m.frameCount() * 4096)}`;
+      const per = this.phys.g ? this.phys.g.per : 1;
+      if (pmSize) pmSize.textContent = `${m.frameCount().toLocaleString('en')} frames · ${size(m.frameCount() * 4096)}${per > 1 ? ` · ${per} frames a cell` : ''}`;
     }
     if (!this.evBody.closest('section').hidden && (!opts.keepEvents || this.eventsDrawn !== s.steps.length)) {
       if (this.eventsDrawn !== s.steps.length || this.eventsGen !== s.generation) {
@@ -605,7 +748,11 @@ export class VmPlayground extends HTMLElement {
     // asked of the machine even when the (cached) entry has none yet: the
     // first write fault allocates one without changing the map
     try {
-      return this.session.machine.amap(pid, entry.start);
+      // the first 64 slots (what the table shows) and the selected page's
+      // (a 1 GiB entry has 262,144 slots: all of them took 90 ms a redraw)
+      const va = this.sel.pageIn(pid);
+      const slot = va !== null && va >= entry.start && va < entry.end ? (entry.amap ? entry.amap.slotoff : 0) + Math.floor((va - entry.start) / 4096) : undefined;
+      return this.session.machine.amap(pid, entry.start, 64, slot);
     } catch {
       return null;
     }
@@ -614,18 +761,42 @@ export class VmPlayground extends HTMLElement {
   #updateBar(procs) {
     const s = this.session;
     const next = s.nextOp();
-    this.btnStep.disabled = !next;
-    this.btnRun.disabled = !next;
-    this.btnBack.disabled = !s.pc;
+    this.btnStep.disabled = !next || !!this.running;
+    this.btnRun.disabled = !next && !this.running;
+    this.btnBack.disabled = !s.pc || !!this.running;
     const last = s.last;
     const info = [];
     if (last) {
-      const res = last.ok ? (last.output ? `${last.output.op} ${last.output.result}` : 'ok') : `error: ${last.message}`;
-      info.push(h('span', { class: 'si-line' }, last.source === 'console' ? 'console' : `line ${last.line}`), h('span', { class: 'mono si-res' + (last.ok && !/-E|SIG/.test(res) ? '' : ' bad') }, res), h('span', { class: 'muted' }, `${last.events.length + (last.dropped || 0)} events`));
+      const full = resultText(last);
+      // the bar is a live region: a 768-digit mincore is not read out (the output pane has it)
+      const res = full.length > 60 ? full.slice(0, 57) + '…' : full;
+      const bad = failed(last);
+      info.push(
+        h('span', { class: 'si-line' }, last.source === 'console' ? 'console' : `line ${last.line}`),
+        h('span', { class: 'mono si-res' + (bad ? ' bad' : ''), title: full }, (bad ? '✗ ' : '') + res),
+        h('span', { class: 'muted si-ev' }, `${last.events.length + (last.dropped || 0)} events`),
+      );
     } else info.push(h('span', { class: 'muted' }, 'Fresh machine'));
     info.push(h('span', { class: 'muted si-procs' }, `${procs.length} ${procs.length === 1 ? 'process' : 'processes'}`));
     this.stepInfo.replaceChildren(...info);
   }
+}
+
+/**
+ * The `views` attribute: panel names separated by commas or blanks, in any
+ * case. @returns {{ views: string[], unknown: string[] }}
+ */
+export function parseViews(attr) {
+  const words = (attr || '').split(/[\s,]+/).filter(Boolean);
+  const views = [];
+  const unknown = [];
+  for (const w of words) {
+    const v = w.toLowerCase();
+    if (PANELS.includes(v)) {
+      if (!views.includes(v)) views.push(v);
+    } else unknown.push(w);
+  }
+  return { views, unknown };
 }
 
 function posInt(v, dflt) {
@@ -644,6 +815,7 @@ function icon(name) {
     run: 'M3 2.5v11l5-5.5zM8.5 2.5v11l5-5.5z',
     step: 'M4 2.5v11l7-5.5zM12 2.5h1.8v11H12z',
     back: 'M12 2.5v11L5 8zM2.2 2.5H4v11H2.2z',
+    stop: 'M3.5 3.5h9v9h-9z',
     reset: 'M8 2.5a5.5 5.5 0 1 0 5.2 3.7l-1.7.6A3.7 3.7 0 1 1 8 4.3v2.2l3.2-3-3.2-3z',
   };
   return h('svg:svg', { class: 'ic', viewBox: '0 0 16 16', width: 14, height: 14, 'aria-hidden': 'true' }, h('svg:path', { d: paths[name], fill: 'currentColor' }));

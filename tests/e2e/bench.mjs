@@ -5,6 +5,13 @@
 //   interactive time from navigation to a ready playground, localhost,
 //               empty cache (target < 1 s)
 //   wasm size   gzip -9 size of the optimized module (target < 400 KB)
+//   long run    Run of a 10,000-line scenario through the playground, in
+//               slices (target < 1 s), and the longest the page went
+//               without running a timer meanwhile; Back from line 10,000
+//               (target < 100 ms) and a gutter click to line 5,000, each
+//               with its redraw
+//   1 GiB       a redraw with 262,144 frames, every one of them in use
+//               (target < 16 ms)
 //
 // Prints the figures and writes them to test-results/bench.json; exits 1
 // when a target is missed. Needs `make build` (www/pkg, www/web).
@@ -97,6 +104,80 @@ try {
   if (errors.length) figures.errors = errors;
   await page.context().close();
 
+  // --- a 10,000-line scenario: Run, Back, run to line ---------------------
+  {
+    const { page, errors } = await newPage(browser, { viewport: { width: 1440, height: 900 } });
+    await page.goto(new URL('index.html', site.url).href);
+    await page.waitForSelector('body[data-ready="1"]', { timeout: 30_000 });
+    figures.long_run = await page.evaluate(async (LONG) => {
+      const pg = document.querySelector('vm-playground');
+      const lines = ['$a = mmap $arena 16M PROT_READ|PROT_WRITE MAP_PRIVATE|MAP_ANONYMOUS|MAP_FIXED -1 0'];
+      for (let i = 1; i < LONG; i++) lines.push(i % 3 ? `store $a+${(i * 7) % 4096}K 0x${(i % 256).toString(16)}` : `load $a+${(i * 5) % 4096}K`);
+      pg.setScenario(lines.join('\n') + '\n');
+      await new Promise((r) => requestAnimationFrame(() => setTimeout(r, 0)));
+      let last = performance.now();
+      let gap = 0;
+      const timer = setInterval(() => {
+        const now = performance.now();
+        gap = Math.max(gap, now - last);
+        last = now;
+      }, 4);
+      const t0 = performance.now();
+      await pg.run();
+      const runMs = performance.now() - t0;
+      clearInterval(timer);
+      const pc = pg.session.pc;
+      await new Promise((r) => requestAnimationFrame(() => setTimeout(r, 0)));
+      const t1 = performance.now();
+      pg.stepBack();
+      const backMs = performance.now() - t1;
+      await new Promise((r) => requestAnimationFrame(() => setTimeout(r, 0)));
+      const backPaintedMs = performance.now() - t1;
+      const backPc = pg.session.pc;
+      const back2 = [];
+      for (let i = 0; i < 5; i++) {
+        const t = performance.now();
+        pg.stepBack();
+        back2.push(performance.now() - t);
+      }
+      const t2 = performance.now();
+      await pg.runTo(5000);
+      const gutterMs = performance.now() - t2;
+      return { lines: LONG, pc, runMs, maxTimerGapMs: gap, backMs, backPaintedMs, backPc, nextBacksMs: back2, gutterTo5000Ms: gutterMs, snapshots: pg.session.snaps.length };
+    }, 10_000);
+    if (errors.length) figures.errors = [...(figures.errors || []), ...errors];
+    await page.context().close();
+  }
+
+  // --- a redraw at 1 GiB with every frame in use ------------------------------
+  {
+    const { page, errors } = await newPage(browser, { viewport: { width: 1440, height: 900 } });
+    await page.goto(new URL('index.html', site.url).href);
+    await page.waitForSelector('body[data-ready="1"]', { timeout: 30_000 });
+    figures.gib = await page.evaluate(async () => {
+      const pg = document.querySelector('vm-playground');
+      pg.session.configure({ frames: 262144 });
+      pg.setScenario('$a = mmap $arena 1000M PROT_READ|PROT_WRITE MAP_PRIVATE|MAP_ANONYMOUS|MAP_FIXED -1 0\nfill $a 1000M 1\nstore $a 2\nstore $a+500M 3\nstore $a+999M 4\n');
+      const t0 = performance.now();
+      pg.runTo(2);
+      const fillMs = performance.now() - t0;
+      const nextFrame = () => new Promise((r) => requestAnimationFrame(() => setTimeout(r, 0)));
+      await nextFrame();
+      const redraw = [];
+      for (let i = 0; i < 3; i++) {
+        pg.session.step();
+        const t = performance.now();
+        pg.refresh();
+        redraw.push(performance.now() - t);
+        await nextFrame();
+      }
+      const s = pg.session.machine.framesSummary();
+      return { fillMs, redrawMs: redraw, used: s.total - s.free, total: s.total };
+    });
+    if (errors.length) figures.errors = [...(figures.errors || []), ...errors];
+    await page.context().close();
+  }
+
   // --- size of the module --------------------------------------------------
   const wasm = fs.readFileSync(path.join(wwwDir, 'pkg', 'vmwasm_bg.wasm'));
   figures.wasm_bytes = wasm.length;
@@ -110,6 +191,9 @@ const targets = [
   ['step redraw (median), 10,000 entries, 65,536 frames', figures.redraw_ms.median, 16, 'ms'],
   ['time to interactive (median), localhost', figures.interactive_ms.median, 1000, 'ms'],
   ['wasm size, gzip -9', figures.wasm_gzip_bytes / 1024, 400, 'KB'],
+  ['Run of 10,000 lines', figures.long_run.runMs, 1000, 'ms'],
+  ['Back from line 10,000 (with its redraw)', figures.long_run.backMs, 100, 'ms'],
+  ['redraw at 1 GiB, every frame in use (median)', median(figures.gib.redrawMs), 16, 'ms'],
 ];
 let missed = 0;
 console.log('vmplay playground benchmark (headless Chromium)');
@@ -119,6 +203,8 @@ for (const [name, v, max, unit] of targets) {
   console.log(`  ${ok ? 'ok  ' : 'MISS'} ${name}: ${v.toFixed(1)} ${unit} (target < ${max} ${unit})`);
 }
 console.log(`  redraw p90 ${figures.redraw_ms.p90.toFixed(1)} ms, max ${figures.redraw_ms.max.toFixed(1)} ms; step execution ${figures.step_exec_ms.median.toFixed(2)} ms; step to painted frame ${figures.step_to_painted_frame_ms.median.toFixed(1)} ms`);
+console.log(`  long run: Back to its painted frame ${figures.long_run.backPaintedMs.toFixed(1)} ms; longest the page went without a timer ${figures.long_run.maxTimerGapMs.toFixed(1)} ms; next Backs ${figures.long_run.nextBacksMs.map((x) => x.toFixed(1)).join(', ')} ms; gutter click to line 5,000 ${figures.long_run.gutterTo5000Ms.toFixed(1)} ms; ${figures.long_run.snapshots} snapshots`);
+console.log(`  1 GiB: fill of ${figures.gib.used} of ${figures.gib.total} frames ${figures.gib.fillMs.toFixed(0)} ms; redraws ${figures.gib.redrawMs.map((x) => x.toFixed(1)).join(', ')} ms`);
 console.log(`  interactive runs: ${figures.interactive_ms.runs.join(', ')} ms; wasm ${figures.wasm_bytes} bytes raw`);
 console.log(`  setup: ${figures.setup.entries} entries mapped in ${figures.setup.mapMs.toFixed(0)} ms, ${figures.setup.frames} frames`);
 if (figures.errors) console.log(`  page errors: ${figures.errors.join('; ')}`);

@@ -36,7 +36,8 @@ export class AddressSpaceView {
     this.tableMode = false;
     this.layoutKey = null;
 
-    this.header = h('div', { class: 'as-lanes', role: 'tablist', 'aria-label': 'Processes' });
+    // the lanes are all on screen at once: a group of toggle buttons, not tabs
+    this.header = h('div', { class: 'as-lanes', role: 'group', 'aria-label': 'Processes' });
     this.svg = h('svg:svg', {
       class: 'as-svg',
       role: 'img',
@@ -55,7 +56,7 @@ export class AddressSpaceView {
       this.svg,
     );
     this.table = h('div', { class: 'as-table', hidden: true });
-    this.status = h('div', { class: 'sr-only', 'aria-live': 'polite' });
+    this.status = h('div', { class: 'sr-only', 'aria-live': 'polite' }); // what a key in the diagram did
     root.append(this.header, this.scroller, this.table, this.status);
 
     // sizes and scroll position are cached (from the observer and scroll
@@ -293,7 +294,7 @@ export class AddressSpaceView {
     this.headerKey = key;
     const laneW = this.laneW || 200;
     this.header.replaceChildren(
-      h('div', { class: 'as-axis-head', style: `width:${AXIS_W}px` }, 'address'),
+      h('div', { class: 'as-axis-head', style: `width:${AXIS_W}px`, 'aria-hidden': 'true' }, 'address'),
       ...this.procs.map((p) => {
         const selected = p.pid === this.selectedPid;
         const mappedBytes = p.entries.reduce((a, e) => a + (e.end - e.start), 0);
@@ -301,8 +302,7 @@ export class AddressSpaceView {
           'button',
           {
             class: 'as-lane-head' + (selected ? ' selected' : ''),
-            role: 'tab',
-            'aria-selected': selected ? 'true' : 'false',
+            'aria-pressed': selected ? 'true' : 'false',
             style: this.tableMode ? '' : `width:${laneW}px`,
             dataset: { pid: p.pid },
             onclick: () => this.hooks.onSelectProc(p.pid),

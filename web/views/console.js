@@ -2,6 +2,9 @@
 // selected process unless the line names one. Not part of the scenario text.
 
 import { h } from '../format.js';
+import { failed } from '../outcome.js';
+
+const PLACEHOLDER = 'store $a+4K 0x41   ·   p2: maps   ·   $b = mmap 0 8K PROT_READ MAP_PRIVATE|MAP_ANONYMOUS -1 0';
 
 export class ConsoleView {
   constructor(root, hooks) {
@@ -17,7 +20,7 @@ export class ConsoleView {
       spellcheck: 'false',
       autocomplete: 'off',
       'aria-label': 'Console: one .vms line, run in the selected process',
-      placeholder: 'store $a+4K 0x41   ·   p2: maps   ·   $b = mmap 0 8K PROT_READ MAP_PRIVATE|MAP_ANONYMOUS -1 0',
+      placeholder: PLACEHOLDER,
     });
     const form = h(
       'form',
@@ -46,9 +49,14 @@ export class ConsoleView {
     this.clear('Type a .vms line and press Enter. Lines without a pN: prefix run in the selected process. Variables of the scenario ($a …) are in scope.');
   }
 
+  /** The process lines run in; null when every process has exited. */
   setProc(name) {
+    if (name === this.proc) return;
     this.proc = name;
-    this.prompt.textContent = `${name} ›`;
+    this.prompt.textContent = name ? `${name} ›` : '—';
+    this.input.disabled = !name;
+    if (!name) this.input.placeholder = 'No process is left: Reset to start again';
+    else if (this.input.placeholder !== PLACEHOLDER) this.input.placeholder = PLACEHOLDER;
   }
 
   clear(note) {
@@ -72,7 +80,7 @@ export class ConsoleView {
     lines.push(h('div', { class: 'con-in mono' }, `› ${text}`));
     if (!step.ok) lines.push(h('div', { class: 'con-err mono' }, step.message));
     else if (step.output) {
-      const bad = /^-E|^SIG/.test(step.output.result);
+      const bad = failed(step);
       lines.push(h('div', { class: 'con-out mono' + (bad ? ' bad' : '') }, `${step.output.op} ${step.output.result}`));
       for (const x of step.output.extra || []) lines.push(h('div', { class: 'con-out mono' }, x));
     }

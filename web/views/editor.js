@@ -5,6 +5,7 @@
 // of the caret.
 
 import { esc, h } from '../format.js';
+import { failed } from '../outcome.js';
 
 const OPS = new Set([
   'mmap', 'munmap', 'mprotect', 'madvise', 'mincore', 'mlock', 'munlock', 'mlockall', 'munlockall', 'msync', 'mremap',
@@ -38,6 +39,13 @@ export function highlightLine(line) {
   if (comment) html += `<span class="t-com">${esc(comment)}</span>`;
   return html;
 }
+
+/** Line height in pixels (--lh in playground.css). */
+const LH = 19;
+/** Texts up to this many lines are drawn whole; longer ones by a window. */
+const WINDOW_ALL = 400;
+/** Rows drawn above and below the view. */
+const WINDOW_MARGIN = 40;
 
 export class EditorView {
   constructor(root, hooks) {
@@ -82,7 +90,9 @@ export class EditorView {
     this.ta.addEventListener('scroll', () => {
       this.scrollY = this.ta.scrollTop;
       this.scrollX = this.ta.scrollLeft;
-      this.#sync();
+      const [a, b] = this.#window(this.lineCount || 0);
+      if (this.drawn && (a !== this.drawn[0] || b !== this.drawn[1])) this.#paint();
+      else this.#sync();
     });
     new ResizeObserver((es) => (this.viewH = es[es.length - 1].contentRect.height)).observe(this.ta);
     this.ta.addEventListener('keydown', (ev) => {
@@ -96,6 +106,11 @@ export class EditorView {
         ev.stopPropagation();
         this.hooks.onRunTo(this.caretLine());
       }
+    });
+    // the result column is a glance: a click opens the line's full output
+    this.res.addEventListener('click', (ev) => {
+      const rl = ev.target.closest('[data-line]');
+      if (rl && this.state.results.has(Number(rl.dataset.line))) this.hooks.onShowOutput?.(Number(rl.dataset.line));
     });
     this.gutter.addEventListener('click', (ev) => {
       const ln = ev.target.closest('[data-line]');
@@ -136,46 +151,62 @@ export class EditorView {
 
   #paint() {
     const lines = this.ta.value.split('\n');
-    const { pc, next, error, results } = this.state;
-    // one element per line in each column, rebuilt only when the number of
-    // lines changes; a step then touches just the lines whose state changed
-    if (!this.rows || this.rows.length !== lines.length) {
-      this.gutter.innerHTML = lines.map((_, i) => `<div class="gl" data-line="${i + 1}" title="Run to line ${i + 1} (from the keyboard: Ctrl+Enter with the caret on the line)"><span class="gm"></span>${i + 1}</div>`).join('');
-      this.hl.innerHTML = lines.map(() => '<div class="hl-line"></div>').join('');
-      this.res.innerHTML = lines.map(() => '<div class="rl">&nbsp;</div>').join('');
-      this.rows = lines.map((_, i) => ({ g: this.gutter.children[i], h: this.hl.children[i], r: this.res.children[i], cls: null, text: null, out: null }));
+    this.lineCount = lines.length;
+    // room for the marker and every digit of the last line number
+    const gw = `${Math.max(42, 20 + String(lines.length).length * 7.5)}px`;
+    if (gw !== this.gw) {
+      this.gw = gw;
+      this.box.style.setProperty('--gw', gw);
     }
-    lines.forEach((line, i) => {
+    const { pc, next, error, results } = this.state;
+    // only the lines in view (and a margin) are drawn in the three columns,
+    // so a 10,000-line scenario lays out a hundred rows, not 30,000
+    const [a, b] = this.#window(lines.length);
+    const g = [];
+    const hl = [];
+    const res = [];
+    for (let i = a; i < b; i++) {
       const n = i + 1;
-      const row = this.rows[i];
       const r = results.get(n);
       const isErr = error && error.line === n;
       const cls = isErr ? 'err' : n === pc ? 'cur' : r ? 'done' : n === next ? 'next' : '';
-      if (cls !== row.cls) {
-        row.cls = cls;
-        row.g.className = `gl ${cls}`;
-        row.g.firstChild.textContent = isErr ? '✗' : n === pc ? '▶' : r ? '✓' : n === next ? '▷' : '';
-        row.h.className = `hl-line ${cls}`;
-        row.r.className = `rl ${cls}`;
+      const mark = isErr ? '✗' : n === pc ? '▶' : r ? '✓' : n === next ? '▷' : '';
+      g.push(`<div class="gl ${cls}" data-line="${n}" title="Run to line ${n} (from the keyboard: Ctrl+Enter with the caret on the line)"><span class="gm">${mark}</span>${n}</div>`);
+      hl.push(`<div class="hl-line ${cls}">${this.#highlighted(i, lines[i])}</div>`);
+      res.push(`<div class="rl ${cls}" data-line="${n}">${this.#result(n, r, isErr ? error : null)}</div>`);
+    }
+    // the drawn rows start at row a: #sync moves them there (a padding of
+    // a rows would make the columns, and the grid row, as tall as the text)
+    const put = (el, html) => {
+      if (el.htmlCache !== html) {
+        el.htmlCache = html;
+        el.innerHTML = html;
       }
-      if (line !== row.text) {
-        row.text = line;
-        row.h.innerHTML = this.#highlighted(i, line);
-      }
-      let out = '&nbsp;';
-      if (isErr) out = `<span class="r-err" title="${esc(error.message)}">error</span>`;
-      else if (r && r.output) {
-        const res = r.output.result;
-        const bad = /^-E|^SIG/.test(res);
-        const extra = r.output.extra && r.output.extra.length ? ` <span class="r-extra">+${r.output.extra.length}</span>` : '';
-        out = `<span class="${bad ? 'r-bad' : 'r-ok'}" title="${esc(r.output.text)}">${esc(res)}</span>${extra}`;
-      }
-      if (out !== row.out) {
-        row.out = out;
-        row.r.innerHTML = out;
-      }
-    });
+    };
+    put(this.gutter, g.join(''));
+    put(this.hl, hl.join(''));
+    put(this.res, res.join(''));
+    this.drawn = [a, b];
     this.#sync();
+  }
+
+  /** The rows to draw: all of a short text, else those in view and a margin. */
+  #window(n) {
+    if (n <= WINDOW_ALL) return [0, n];
+    const view = this.viewH || 600;
+    const first = Math.max(0, Math.floor(this.scrollY / LH) - WINDOW_MARGIN);
+    return [first, Math.min(n, first + Math.ceil(view / LH) + 2 * WINDOW_MARGIN)];
+  }
+
+  /** The result cell of line n (HTML), cached by the step it shows. */
+  #result(n, r, error) {
+    if (error) return `<span class="r-err" title="${esc(error.message)}">error</span>`;
+    if (!r || !r.output) return '&nbsp;';
+    if (r.cell) return r.cell;
+    const bad = failed(r);
+    const extra = r.output.extra && r.output.extra.length ? ` <span class="r-extra">+${r.output.extra.length}</span>` : '';
+    r.cell = `<span class="${bad ? 'r-bad' : 'r-ok'}" title="${esc(r.output.text)}">${bad ? '✗ ' : ''}${esc(r.output.result)}</span>${extra}`;
+    return r.cell;
   }
 
   /** Highlighted HTML of a line, cached while its text is unchanged. */
@@ -189,7 +220,7 @@ export class EditorView {
   }
 
   #sync() {
-    const y = this.scrollY;
+    const y = this.scrollY - (this.drawn ? this.drawn[0] : 0) * LH;
     const x = this.scrollX;
     this.hl.style.transform = `translate(${-x}px, ${-y}px)`;
     this.gutter.style.transform = `translateY(${-y}px)`;
@@ -198,13 +229,17 @@ export class EditorView {
 
   #revealLine(n) {
     if (!n) return;
-    const lh = 19; // --lh in playground.css
+    const lh = LH;
     const top = (n - 1) * lh;
     const view = this.viewH || this.ta.clientHeight;
     if (top < this.scrollY || top + lh + 16 > this.scrollY + view) {
-      this.ta.scrollTop = Math.max(0, top - view / 3);
-      this.scrollY = this.ta.scrollTop;
-      this.#sync();
+      // written, not read back: reading it would lay out every line now (the
+      // scroll event corrects scrollY if the textarea clamps it)
+      this.scrollY = Math.max(0, top - view / 3);
+      this.ta.scrollTop = this.scrollY;
+      const [a, b] = this.#window(this.lineCount || 0);
+      if (this.drawn && (a !== this.drawn[0] || b !== this.drawn[1])) this.#paint();
+      else this.#sync();
     }
   }
 
@@ -217,5 +252,10 @@ export class EditorView {
 
   focus() {
     this.ta.focus();
+  }
+
+  /** No typing while a long run goes (the text must stay what runs). */
+  setReadOnly(on) {
+    this.ta.readOnly = on;
   }
 }

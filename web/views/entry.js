@@ -3,7 +3,8 @@
 // page is described in words under the grid (and announced when it changes
 // from the grid); arrow keys move, Enter or Space walks its page tables.
 
-import { esc, h, hex, size, pages as pagesText, num } from '../format.js';
+import { GLOSSARY, term } from '../glossary.js';
+import { h, hex, size, pages as pagesText, num } from '../format.js';
 import { BACKING, PAGE_BITS, backingKind, tint } from '../palette.js';
 
 const MAX_CELLS = 1024;
@@ -64,6 +65,16 @@ export class EntryView {
       }
     });
     root.addEventListener('keydown', (ev) => this.#key(ev));
+    // a page's state under the pointer: one title set on hover, not a
+    // <title> in each of a thousand cells (their parsing was most of a redraw)
+    root.addEventListener('mouseover', (ev) => {
+      const g = ev.target.closest?.('g.page');
+      if (g && !g.querySelector('title')) {
+        const t = document.createElementNS('http://www.w3.org/2000/svg', 'title');
+        t.textContent = `${g.dataset.va}: ${describePage(Number(g.dataset.state))}`;
+        g.prepend(t);
+      }
+    });
   }
 
   /**
@@ -89,11 +100,32 @@ export class EntryView {
     }
     const kind = backingKind(entry.backing);
     const npages = Math.round((entry.end - entry.start) / 4096);
-    // counts over the whole entry (up to 1 GiB of pages), then the window shown
-    const whole = npages <= 262144 ? this.hooks.pageStates(proc.pid, entry.start, npages) : null;
-    const resident = countBits(whole, PAGE_BITS.PRESENT | PAGE_BITS.ANON);
-    const dirty = countBits(whole, PAGE_BITS.DIRTY);
-    const shared = countBits(whole, PAGE_BITS.SHARED);
+    // counts over the whole entry (up to 1 GiB of pages), once per state of
+    // the machine; a big entry is counted after the frame is drawn, so that
+    // the redraw stays within a frame
+    const countKey = `${m.stamp}:${key}:${entry.end}`;
+    if (countKey !== this.countKey) {
+      this.countKey = countKey;
+      this.counts = null;
+      const count = () => {
+        const whole = this.hooks.pageStates(proc.pid, entry.start, npages);
+        return { resident: countBits(whole, PAGE_BITS.PRESENT | PAGE_BITS.ANON), dirty: countBits(whole, PAGE_BITS.DIRTY), shared: countBits(whole, PAGE_BITS.SHARED) };
+      };
+      if (npages <= LATER_FROM) this.counts = count();
+      else {
+        cancelAnimationFrame(this.countFrame);
+        clearTimeout(this.countTimer);
+        this.countFrame = requestAnimationFrame(() => {
+          this.countTimer = setTimeout(() => {
+            if (this.countKey !== countKey) return;
+            this.counts = count();
+            const dd = this.content.querySelector('dd.resident');
+            if (dd) dd.textContent = residentText(this.counts, npages);
+          }, 0);
+        });
+      }
+    }
+    const whole = npages <= 262144;
     if (this.offset >= npages) this.offset = 0;
     const shown = Math.min(MAX_CELLS, npages - this.offset);
     const states = this.hooks.pageStates(proc.pid, entry.start + this.offset * 4096, shown).slice();
@@ -117,12 +149,12 @@ export class EntryView {
       prop(
         'flags',
         (entry.flags || []).length
-          ? h('span', null, ...(entry.flags || []).map((f) => h('span', { class: 'chip flag', title: FLAG_HELP[f] || f }, f)))
+          ? h('span', null, ...(entry.flags || []).map((f) => (GLOSSARY[f] ? h('button', { type: 'button', class: 'chip flag term', dataset: { term: f }, 'aria-describedby': 'term-tip' }, f) : h('span', { class: 'chip flag', title: FLAG_HELP[f] || f }, f))))
           : h('span', { class: 'muted' }, 'none'),
       ),
       entry.needs_copy !== undefined
         ? prop(
-            'needs-copy',
+            term('needs-copy'),
             h(
               'span',
               { title: 'UVM: the amap is still shared with the other side of a fork; the first write fault copies it (amap_copy).' },
@@ -131,10 +163,10 @@ export class EntryView {
           )
         : null,
       amapRef
-        ? prop('amap', h('span', { class: 'mono' }, `#${amapRef.id} · slot offset ${amapRef.slotoff} · ${amapRef.refs} ${amapRef.refs === 1 ? 'reference' : 'references'}`))
-        : prop('amap', h('span', { class: 'muted' }, 'none yet (allocated at the first write fault)')),
+        ? prop(term('amap'), h('span', { class: 'mono' }, `#${amapRef.id} · slot offset ${amapRef.slotoff} · ${amapRef.refs} ${amapRef.refs === 1 ? 'reference' : 'references'}`))
+        : prop(term('amap'), h('span', { class: 'muted' }, 'none yet (allocated at the first write fault)')),
       entry.object !== null && entry.object !== undefined ? prop('object', h('span', { class: 'mono' }, `#${entry.object} (${entry.backing})`)) : null,
-      whole ? prop('resident', `${resident} of ${npages}${dirty ? ` · ${dirty} dirty` : ''}${shared ? ` · ${shared} shared` : ''}`) : null,
+      whole ? prop('resident', this.counts ? residentText(this.counts, npages) : 'counting…', 'resident') : null,
     );
 
     const desc = this.#describe(proc.pid, entry, states, npages, m.selectedVa, m.amap);
@@ -191,11 +223,8 @@ export class EntryView {
       const y = Math.floor(i / COLS) * CELL;
       const present = st & PAGE_BITS.PRESENT;
       const fill = st & PAGE_BITS.ZERO ? '#F0E442' : present ? color : st & PAGE_BITS.ANON ? tint(color, 0.45) : '#fff';
-      const changed = changes && changes.pages.has(`${pid}:${va}`);
-      const sel = selectedVa !== null && selectedVa !== undefined && Math.floor(selectedVa / 4096) * 4096 === va;
       cells.push(
-        `<g class="page${changed ? ' changed' : ''}${sel ? ' selected' : ''}" data-page="${pg}" data-pid="${pid}" data-va="${hex(va)}" data-state="${st}">` +
-          `<title>${esc(`${hex(va)}: ${describePage(st)}`)}</title>` +
+        `<g class="page" data-page="${pg}" data-pid="${pid}" data-va="${hex(va)}" data-state="${st}">` +
           `<rect x="${x + 0.5}" y="${y + 0.5}" width="${CELL - 2}" height="${CELL - 2}" rx="2" fill="${fill}" stroke="${present || st & PAGE_BITS.ANON ? color : '#c3c8d1'}"/>` +
           (st & PAGE_BITS.SHARED ? `<rect x="${x + 0.5}" y="${y + 0.5}" width="${CELL - 2}" height="${CELL - 2}" rx="2" fill="url(#pg-shared)"/>` : '') +
           (st & PAGE_BITS.DIRTY
@@ -208,16 +237,42 @@ export class EntryView {
           `</g>`,
       );
     }
-    const svg = h('svg:svg', {
-      class: 'page-grid',
-      width: COLS * CELL,
-      height: rows * CELL,
-      role: 'img',
-      'aria-label': `${count === npages ? `The ${npages} pages` : `Pages ${this.offset + 1} to ${this.offset + count} of ${npages}`} of the entry; the line under the grid describes the selected page`,
-      html:
-        `<defs><pattern id="pg-shared" width="4" height="4" patternUnits="userSpaceOnUse" patternTransform="rotate(-45)"><line x1="0" y1="0" x2="0" y2="4" stroke="#fff" stroke-width="1.5"/></pattern></defs>` +
-        cells.join(''),
-    });
+    const html = cells.join('');
+    const label = `${count === npages ? `The ${npages} pages` : `Pages ${this.offset + 1} to ${this.offset + count} of ${npages}`} of the entry; the line under the grid describes the selected page`;
+    // the same cells as last time (a step elsewhere): keep the drawn grid
+    // rather than parse a thousand cells again
+    const gridKey = `${COLS}:${CELL}:${rows}:${label}`;
+    let svg;
+    if (this.gridSvg && this.gridHtml === html && this.gridKey === gridKey) svg = this.gridSvg;
+    else {
+      svg = h('svg:svg', {
+        class: 'page-grid',
+        width: COLS * CELL,
+        height: rows * CELL,
+        role: 'img',
+        'aria-label': label,
+        html:
+          `<defs><pattern id="pg-shared" width="4" height="4" patternUnits="userSpaceOnUse" patternTransform="rotate(-45)"><line x1="0" y1="0" x2="0" y2="4" stroke="#fff" stroke-width="1.5"/></pattern></defs>` +
+          html,
+      });
+      this.gridSvg = svg;
+      this.gridHtml = html;
+      this.gridKey = gridKey;
+    }
+    // what the last step changed and the selected page: classes on the
+    // cells, so that the cells themselves are kept from step to step
+    for (const g of svg.querySelectorAll('g.page.changed, g.page.selected')) g.classList.remove('changed', 'selected');
+    const cell = (va) => {
+      const i = Math.round((va - entry.start) / 4096) - this.offset;
+      return i >= 0 && i < count ? svg.children[i + 1] : null; // children[0] is <defs>
+    };
+    if (changes) {
+      for (const key of changes.pages.keys()) {
+        const [p, v] = key.split(':').map(Number);
+        if (p === pid && v >= entry.start && v < entry.end) cell(v)?.classList.add('changed');
+      }
+    }
+    if (selectedVa !== null && selectedVa !== undefined) cell(Math.floor(selectedVa / 4096) * 4096)?.classList.add('selected');
     const nav =
       npages > MAX_CELLS
         ? h(
@@ -267,17 +322,18 @@ export class EntryView {
 
   #amap(a) {
     const slots = a.slots || [];
+    const anons = a.anons ?? slots.length;
     const rows = slots.slice(0, 64).map((s) =>
       h('tr', null, h('td', null, String(s.slot)), h('td', { class: 'mono' }, s.anon === null || s.anon === undefined ? '—' : `#${s.anon}`), h('td', null, String(s.anon_refs ?? '—')), h('td', null, s.pfn === null || s.pfn === undefined ? '—' : h('button', { class: 'linkish mono', onclick: () => this.hooks.onSelectFrame(num(s.pfn)) }, String(s.pfn)))),
     );
     return h(
       'details',
       { class: 'amap', open: true },
-      h('summary', null, `amap #${a.id} · ${a.refs} ${a.refs === 1 ? 'reference' : 'references'} · ${slots.length} ${slots.length === 1 ? 'anon' : 'anons'}`),
+      h('summary', null, `amap #${a.id} · ${a.refs} ${a.refs === 1 ? 'reference' : 'references'} · ${anons.toLocaleString('en')} ${anons === 1 ? 'anon' : 'anons'}`),
       slots.length
-        ? h('table', { class: 'data compact' }, h('thead', null, h('tr', null, h('th', null, 'slot'), h('th', null, 'anon'), h('th', null, 'anon refs'), h('th', null, 'frame'))), h('tbody', null, rows))
+        ? h('table', { class: 'data compact' }, h('thead', null, h('tr', null, h('th', null, 'slot'), h('th', null, term('anon')), h('th', null, 'anon refs'), h('th', null, 'frame'))), h('tbody', null, rows))
         : h('p', { class: 'muted' }, 'No anon in the amap yet.'),
-      slots.length > 64 ? h('p', { class: 'muted' }, `…and ${slots.length - 64} more`) : null,
+      anons > 64 ? h('p', { class: 'muted' }, `…and ${(anons - 64).toLocaleString('en')} more`) : null,
     );
   }
 
@@ -298,6 +354,13 @@ export class EntryView {
     this.announce = true;
     this.hooks.onSelectPage(Number(c.dataset.pid), num(c.dataset.va), { focus: 'grid' });
   }
+}
+
+/** Entries of more pages than this are counted after the redraw. */
+const LATER_FROM = 16384;
+
+function residentText({ resident, dirty, shared }, npages) {
+  return `${resident} of ${npages}${dirty ? ` · ${dirty} dirty` : ''}${shared ? ` · ${shared} shared` : ''}`;
 }
 
 function prop(name, value, cls) {

@@ -3,6 +3,7 @@
 // points the other views at the frame or the address it touched.
 
 import { h } from '../format.js';
+import { failed } from '../outcome.js';
 
 const GROUPS = {
   all: null,
@@ -47,7 +48,9 @@ export class EventLogView {
       h('button', { class: 'fchip' + (g === 'all' ? ' on' : ''), 'aria-pressed': g === 'all' ? 'true' : 'false', dataset: { group: g }, onclick: () => this.setFilter(g) }, g),
     );
     this.filters = h('div', { class: 'ev-filters', role: 'group', 'aria-label': 'Show events of kind' }, ...chips);
-    this.list = h('div', { class: 'ev-list', role: 'log', 'aria-label': 'Event log', tabindex: '0' });
+    // a log that is not read out as it grows (a step adds hundreds of events);
+    // the step bar says what the step did
+    this.list = h('div', { class: 'ev-list', role: 'log', 'aria-live': 'off', 'aria-label': 'Event log', tabindex: '0' });
     root.append(this.filters, this.list);
     this.list.addEventListener('click', (ev) => {
       const b = ev.target.closest('[data-ev]');
@@ -135,10 +138,10 @@ export class EventLogView {
     const result = st.ok ? (st.output ? st.output.result : '') : `error: ${st.message}`;
     const head = h(
       'div',
-      { class: 'ev-step' + (last ? ' last' : '') + (st.ok ? '' : ' failed'), dataset: { seq: st.seq, line: st.line } },
+      { class: 'ev-step' + (last ? ' last' : '') + (failed(st) ? ' failed' : ''), dataset: { seq: st.seq, line: st.line } },
       h('span', { class: 'ev-line' }, st.source === 'console' ? '›' : `L${st.line}`),
       h('span', { class: 'mono ev-src' }, st.text.replace(/#.*/, '').trim()),
-      result ? h('span', { class: 'mono ev-res' + (/^-E|SIG|error/.test(result) ? ' bad' : '') }, result) : null,
+      result ? h('span', { class: 'mono ev-res' + (failed(st) ? ' bad' : '') }, (failed(st) ? '✗ ' : '') + result) : null,
       h('span', { class: 'ev-count muted' }, `${st.events.length + (st.dropped || 0)} ev`),
     );
     const items = [];
@@ -164,7 +167,8 @@ export class EventLogView {
       ? h('button', { class: 'linkish ev-more', dataset: { more: st.seq } }, `show ${hidden} more event${hidden === 1 ? '' : 's'}`)
       : null;
     const dropped = st.dropped ? h('div', { class: 'ev-more muted' }, `${st.dropped} further events of this step were not kept`) : null;
-    const el = h('section', { class: 'ev-group', 'aria-label': `Step ${st.seq}` }, head, items.length ? h('div', { class: 'ev-items' }, items) : null, more, dropped);
+    // a group, not a section: up to 80 steps must not be 80 landmarks
+    const el = h('div', { class: 'ev-group', role: 'group', 'aria-label': `Step ${st.seq}` }, head, items.length ? h('div', { class: 'ev-items' }, items) : null, more, dropped);
     this.groups.set(st.seq, el);
     return el;
   }

@@ -1,14 +1,26 @@
 // Physical memory: every frame one cell of a canvas, coloured by what it
 // holds. The frame-kind bytes are read straight out of wasm memory; one
-// ImageData pixel per frame, scaled up without smoothing.
+// ImageData pixel per cell, scaled up without smoothing. When the frames
+// outnumber the pixels of the box (256 MiB, 1 GiB), a cell stands for a
+// power-of-two group of frames and shows the kind most of its used frames
+// have (free only when all are free), so the whole memory is always seen.
 
+import { term } from '../glossary.js';
 import { h, hex, num } from '../format.js';
 import { FRAME_KINDS, rgb } from '../palette.js';
 
 const KIND_RGB = FRAME_KINDS.map((k) => rgb(k.color));
 /** Room around the grid for the rings and numbers of marked frames. */
 const M = 7;
-const GAP_RGB = [255, 255, 255];
+/** The system's dark theme: free frames and the gaps between cells go dark too. */
+const DARK = typeof matchMedia === 'function' ? matchMedia('(prefers-color-scheme: dark)') : null;
+/** A free frame's colour in the dark theme (the palette's is for a white page). */
+const FREE_DARK = '#2b323d';
+/** Page tables are black on a white page, light grey on a dark one. */
+const TABLE_DARK = '#c6cfdb';
+/** A kind's colour in the theme in use. */
+const themed = (k) => (DARK && DARK.matches ? (k.id === 0 ? FREE_DARK : k.id === 3 ? TABLE_DARK : k.color) : k.color);
+const gapColor = () => (DARK && DARK.matches ? '#171c23' : '#ffffff');
 
 export class PhysMemView {
   constructor(root, hooks) {
@@ -25,7 +37,7 @@ export class PhysMemView {
       'aria-label': 'Physical memory map',
     });
     this.tip = h('div', { class: 'pm-tip', hidden: true, role: 'tooltip' });
-    this.detail = h('div', { class: 'pm-detail', 'aria-live': 'polite' });
+    this.detail = h('div', { class: 'pm-detail' });
     this.labelBox = h('div', { class: 'pm-labels', 'aria-hidden': 'true' });
     this.wrap = h('div', { class: 'pm-wrap' }, this.canvas, this.labelBox, this.tip);
     root.append(this.legend, this.wrap, this.detail);
@@ -39,6 +51,13 @@ export class PhysMemView {
     this.canvas.addEventListener('keydown', (ev) => this.#key(ev));
     this.boxW = 0;
     this.boxH = 0;
+    // the theme changed: paint every cell again in its colours
+    DARK?.addEventListener('change', () => {
+      this.lut = null;
+      this.prevKinds = null;
+      if (this.kindsFn) this.draw();
+      this.#drawLegend();
+    });
     new ResizeObserver((es) => {
       const r = es[es.length - 1].contentRect;
       if (r.width === this.boxW && r.height === this.boxH) return;
@@ -63,7 +82,11 @@ export class PhysMemView {
     return this.kindsFn ? this.kindsFn() : null;
   }
 
-  /** Columns and cell size that fill the box best (powers of two first). */
+  /**
+   * Columns, cell size and frames per cell that fill the box best (powers
+   * of two first): one frame per cell while the frames fit at a cell of at
+   * least 2 pixels, else the fewest frames per cell that fit.
+   */
   #geometry(n) {
     if (!this.boxW) {
       this.boxW = this.wrap.clientWidth;
@@ -71,15 +94,20 @@ export class PhysMemView {
     }
     const W = Math.max(120, this.boxW - 2 - 2 * M);
     const H = Math.max(60, this.boxH - 2 - 2 * M);
-    let best = null;
-    const tryCols = (cols) => {
-      const rows = Math.ceil(n / cols);
-      const cell = Math.min(14, Math.floor(Math.min(W / cols, H / rows)));
-      if (!best || cell > best.cell) best = { cols, rows, cell: Math.max(1, cell) };
-    };
-    for (let c = 16; c <= 4096; c *= 2) tryCols(c);
-    for (let c = 32; c <= 2048; c += 32) tryCols(c);
-    return best;
+    for (let per = 1; ; per *= 2) {
+      const m = Math.ceil(n / per);
+      let best = null;
+      // the biggest cell; between equal cells, the shape closest to the box's
+      const tryCols = (cols) => {
+        const rows = Math.ceil(m / cols);
+        const cell = Math.min(14, Math.floor(Math.min(W / cols, H / rows)));
+        const fill = Math.min((cols * cell) / W, (rows * cell) / H);
+        if (!best || cell > best.cell || (cell === best.cell && fill > best.fill)) best = { cols, rows, cell, per, cells: m, fill };
+      };
+      for (let c = 16; c <= 4096; c *= 2) tryCols(c);
+      for (let c = 32; c <= 2048; c += 32) tryCols(c);
+      if (best.cell >= 1 || per >= n) return { ...best, cell: Math.max(1, best.cell) };
+    }
   }
 
   draw() {
@@ -89,8 +117,9 @@ export class PhysMemView {
     const g = this.#geometry(n);
     this.g = g;
     const { cols, rows } = g;
-    // one pixel per frame
-    if (this.off.width !== cols || this.off.height !== rows) {
+    // one pixel per cell
+    if (this.off.width !== cols || this.off.height !== rows || this.per !== g.per) {
+      this.per = g.per;
       this.off.width = cols;
       this.off.height = rows;
       this.img = null;
@@ -98,24 +127,47 @@ export class PhysMemView {
     const octx = this.off.getContext('2d');
     // rebuild the one-pixel-per-frame image only when a frame changed kind
     const unchanged = this.img && this.prevKinds && this.prevKinds.length === n && sameBytes(this.prevKinds, kinds);
-    if (!unchanged) this.#paintImage(octx, kinds, n, cols, rows);
+    if (!unchanged) this.#paintImage(octx, kinds, n, g.per);
     this.#drawScaled(n, g);
   }
 
-  #paintImage(octx, kinds, n, cols, rows) {
+  #paintImage(octx, kinds, n, per) {
+    const { cols, rows } = this.g;
     this.img ??= octx.createImageData(cols, rows);
     this.prevKinds = kinds.slice();
-    // one 32-bit RGBA word per frame, from a table indexed by the kind byte
+    // one 32-bit RGBA word per cell, from a table indexed by the kind byte
     const px = new Uint32Array(this.img.data.buffer);
-    const lut = (this.lut ??= kindTable());
+    const lut = (this.lut ??= kindTable(!!(DARK && DARK.matches)));
     const counts = new Uint32Array(FRAME_KINDS.length + 2);
-    for (let i = 0; i < n; i++) {
-      const b = kinds[i];
-      px[i] = lut[b];
-      counts[b & 0x0f]++;
-      if (b & 0x80 && b & 0x0f) counts[FRAME_KINDS.length + 1]++;
+    if (per === 1) {
+      for (let i = 0; i < n; i++) {
+        const b = kinds[i];
+        px[i] = lut[b];
+        counts[b & 0x0f]++;
+        if (b & 0x80 && b & 0x0f) counts[FRAME_KINDS.length + 1]++;
+      }
+      px.fill(0, n);
+    } else {
+      // a group of frames: the kind most of its used frames have
+      const inGroup = new Uint32Array(16);
+      const cells = Math.ceil(n / per);
+      for (let c = 0; c < cells; c++) {
+        inGroup.fill(0);
+        let shared = 0;
+        const end = Math.min(n, (c + 1) * per);
+        for (let i = c * per; i < end; i++) {
+          const b = kinds[i];
+          inGroup[b & 0x0f]++;
+          if (b & 0x80 && b & 0x0f) shared++;
+        }
+        let k = 0;
+        for (let j = 1; j < 16; j++) if (inGroup[j] > (k ? inGroup[k] : 0)) k = j;
+        for (let j = 0; j < FRAME_KINDS.length; j++) counts[j] += inGroup[j];
+        counts[FRAME_KINDS.length + 1] += shared;
+        px[c] = lut[k && shared * 2 > inGroup[k] ? k | 0x80 : k];
+      }
+      px.fill(0, cells);
     }
-    px.fill(0, n);
     octx.putImageData(this.img, 0, 0);
     this.counts = counts;
   }
@@ -142,7 +194,7 @@ export class PhysMemView {
     ctx.drawImage(this.off, 0, 0, W, H);
     if (cell >= 4) {
       // gaps between cells
-      ctx.fillStyle = `rgb(${GAP_RGB.join(',')})`;
+      ctx.fillStyle = gapColor();
       for (let c = 1; c < cols; c++) ctx.fillRect(c * cell - 1, 0, 1, H);
       for (let r = 1; r < rows; r++) ctx.fillRect(0, r * cell - 1, W, 1);
     }
@@ -163,7 +215,9 @@ export class PhysMemView {
     this.labelBox.replaceChildren(...this.labels);
     const counts = this.counts;
     const summary = FRAME_KINDS.map((k) => `${counts[k.id]} ${k.label}`).join(', ');
-    cv.setAttribute('aria-label', `Physical memory: ${n} frames of 4 KiB; ${summary}. Arrow keys move the selected frame.`);
+    const grouped = g.per > 1 ? ` Each cell is ${g.per} frames and shows the kind most of its used frames have.` : '';
+    cv.setAttribute('aria-label', `Physical memory: ${n} frames of 4 KiB; ${summary}.${grouped} Arrow keys move the selected ${g.per > 1 ? 'cell' : 'frame'}.`);
+    this.wrap.dataset.per = g.per;
   }
 
   /** A ring around a frame, big enough to find at any cell size, and its number. */
@@ -181,15 +235,16 @@ export class PhysMemView {
     ctx.strokeStyle = color;
     ctx.strokeRect(cx - r / 2, cy - r / 2, r, r);
     // the number is an HTML label over the canvas (canvas text is slow here)
-    const right = (pfn % cols) * cell < cols * cell - 40 - r;
+    const right = x < cols * cell - 40 - r;
     this.labels.push(
       h('span', { class: 'pm-label', style: `left:${M + (right ? cx + r / 2 + 3 : cx - r / 2 - 3)}px;top:${M + cy - 7}px;color:${color};${right ? '' : 'transform:translateX(-100%)'}` }, String(pfn)),
     );
   }
 
   #xy(pfn) {
-    const { cols, cell } = this.g;
-    return [(pfn % cols) * cell, Math.floor(pfn / cols) * cell];
+    const { cols, cell, per } = this.g;
+    const c = Math.floor(pfn / per);
+    return [(c % cols) * cell, Math.floor(c / cols) * cell];
   }
 
   #pfnAt(ev) {
@@ -199,7 +254,7 @@ export class PhysMemView {
     const c = Math.floor((ev.clientX - r.left - M) / cell);
     const rr = Math.floor((ev.clientY - r.top - M) / cell);
     if (c < 0 || c >= cols || rr < 0) return null;
-    const pfn = rr * cols + c;
+    const pfn = (rr * cols + c) * this.g.per;
     const kinds = this.kinds;
     return kinds && pfn < kinds.length ? pfn : null;
   }
@@ -225,7 +280,8 @@ export class PhysMemView {
     if (!kinds || !this.g) return;
     const n = kinds.length;
     let p = this.selected ?? 0;
-    const moves = { ArrowRight: 1, ArrowLeft: -1, ArrowDown: this.g.cols, ArrowUp: -this.g.cols, PageDown: this.g.cols * 16, PageUp: -this.g.cols * 16 };
+    const per = this.g.per;
+    const moves = { ArrowRight: per, ArrowLeft: -per, ArrowDown: this.g.cols * per, ArrowUp: -this.g.cols * per, PageDown: this.g.cols * per * 16, PageUp: -this.g.cols * per * 16 };
     if (ev.key in moves) p += moves[ev.key];
     else if (ev.key === 'Home') p = 0;
     else if (ev.key === 'End') p = n - 1;
@@ -247,7 +303,7 @@ export class PhysMemView {
     if (!counts) return;
     const items = [
       ...FRAME_KINDS.map((k) =>
-        h('span', { class: 'lg', role: 'listitem', dataset: { kind: k.name, count: counts[k.id] } }, h('span', { class: 'lg-cell', style: `background:${k.color}` }), `${k.label} `, h('b', null, counts[k.id].toLocaleString('en'))),
+        h('span', { class: 'lg', role: 'listitem', dataset: { kind: k.name, count: counts[k.id] } }, h('span', { class: 'lg-cell', style: `background:${themed(k)}` }), `${k.label} `, h('b', null, counts[k.id].toLocaleString('en'))),
       ),
       counts[FRAME_KINDS.length + 1] ? h('span', { class: 'lg muted', role: 'listitem' }, h('span', { class: 'lg-cell lg-darker' }), `darker: mapped more than once (${counts[FRAME_KINDS.length + 1]})`) : null,
     ];
@@ -268,7 +324,7 @@ export class PhysMemView {
             'div',
             { class: 'pm-props' },
             f.owner !== undefined && f.owner !== null ? h('span', null, `owner ${fmtOwner(f.owner)}`) : null,
-            h('span', null, `mapcount ${f.mapcount ?? 0}`),
+            h('span', null, term('mapcount'), ` ${f.mapcount ?? 0}`),
             f.wired ? h('span', { class: 'chip' }, `wired ${f.wired}`) : null,
             f.dirty ? h('span', { class: 'chip' }, 'dirty') : null,
             f.referenced ? h('span', { class: 'chip' }, 'referenced') : null,
@@ -287,11 +343,11 @@ export class PhysMemView {
 }
 
 /** RGBA words (little-endian ABGR) for every kind byte; bit 7 (mapped more than once) darkens. */
-function kindTable() {
+function kindTable(dark) {
   const lut = new Uint32Array(256);
   for (let b = 0; b < 256; b++) {
     const k = b & 0x0f;
-    let [r, g, bl] = KIND_RGB[k] || KIND_RGB[0];
+    let [r, g, bl] = dark && (k === 0 || k === 3) ? rgb(k === 0 ? FREE_DARK : TABLE_DARK) : KIND_RGB[k] || KIND_RGB[0];
     if (b & 0x80 && k) [r, g, bl] = [r * 0.55, g * 0.55, bl * 0.55].map(Math.round);
     lut[b] = (255 << 24) | (bl << 16) | (g << 8) | r;
   }

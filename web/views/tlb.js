@@ -21,7 +21,7 @@ export class TlbView {
     this.root = root;
     this.hooks = hooks;
     this.prev = null;
-    this.stats = h('div', { class: 'tlb-stats', 'aria-live': 'polite' });
+    this.stats = h('div', { class: 'tlb-stats' });
     this.gridBox = h('div', { class: 'tlb-grid-box' });
     this.flushBox = h('div', { class: 'tlb-flushed' });
     // what the selected event concerns, in words (the marks are also drawn)

@@ -4,13 +4,16 @@
 // table read out of the simulated frames, bounded to TREE_LIMIT pages and
 // marked truncated past that).
 
-import { addr, byte, h, hex, hexPad, num, parseNumber } from '../format.js';
+import { LEVEL_COLORS } from '../palette.js';
+import { term } from '../glossary.js';
+import { addr, byte, h, hex, hexPad, isCanonical, num, parseNumber } from '../format.js';
 
 export const LEVELS = [
-  { level: 4, name: 'PML4', bits: '47–39', color: '#0072B2' },
-  { level: 3, name: 'PDPT', bits: '38–30', color: '#009E73' },
-  { level: 2, name: 'PD', bits: '29–21', color: '#E69F00' },
-  { level: 1, name: 'PT', bits: '20–12', color: '#CC79A7' },
+  // shades of the page-table hue (palette.js), white text on each ≥ 5.6:1
+  { level: 4, name: 'PML4', bits: '47–39', color: LEVEL_COLORS[4] },
+  { level: 3, name: 'PDPT', bits: '38–30', color: LEVEL_COLORS[3] },
+  { level: 2, name: 'PD', bits: '29–21', color: LEVEL_COLORS[2] },
+  { level: 1, name: 'PT', bits: '20–12', color: LEVEL_COLORS[1] },
 ];
 
 /** The bits of an x86_64 paging-structure entry, low to high. */
@@ -55,21 +58,19 @@ export class WalkView {
       type: 'text',
       spellcheck: 'false',
       'aria-label': 'Virtual address to translate',
-      placeholder: '$arena+4K or 0x300000001000',
+      'aria-describedby': 'walk-problem',
+      placeholder: '$a+4K, $arena+4K or 0x300000001000',
     });
+    /** What is wrong with the address typed, shown instead of a walk (null: nothing). */
+    this.problem = null;
+    this.problemBox = h('p', { class: 'walk-problem', id: 'walk-problem', role: 'alert', hidden: true });
     this.form = h(
       'form',
       {
         class: 'walk-form',
         onsubmit: (ev) => {
           ev.preventDefault();
-          const v = parseNumber(this.input.value);
-          if (v === null) {
-            this.input.setAttribute('aria-invalid', 'true');
-            return;
-          }
-          this.input.removeAttribute('aria-invalid');
-          this.hooks.onWalk(v);
+          this.#submit(this.input.value);
         },
       },
       h('label', { class: 'inline-label' }, 'VA'),
@@ -78,7 +79,7 @@ export class WalkView {
     );
     this.body = h('div', { class: 'walk-body' });
     this.treeBox = h('details', { class: 'tree', open: true }, h('summary', null, 'Page-table frames of this process'), h('div', { class: 'tree-body' }));
-    root.append(this.form, this.body, this.treeBox);
+    root.append(this.form, this.problemBox, this.body, this.treeBox);
     this.treeBox.addEventListener('toggle', () => this.hooks.refresh());
   }
 
@@ -87,14 +88,30 @@ export class WalkView {
    * a new one whenever the tables may have changed.
    */
   update(m) {
-    if (m.va !== null && m.va !== undefined && this.root.getRootNode().activeElement !== this.input) {
+    // a page selected elsewhere replaces what was typed, and its problem
+    if (m.va !== this.shownVa || m.stamp !== this.shownStamp) {
+      this.shownVa = m.va;
+      this.shownStamp = m.stamp;
+      if (this.problem && !this.problemFresh) this.#setProblem(null);
+    }
+    this.problemFresh = false;
+    if (m.va !== null && m.va !== undefined && this.root.getRootNode().activeElement !== this.input && !this.problem) {
       this.input.value = hex(m.va);
     }
-    if (!m.proc) {
-      this.body.replaceChildren(h('p', { class: 'muted' }, 'No process.'));
+    if (this.problem) {
+      // never the previous walk under an address that is not one
+      this.body.replaceChildren();
+      this.walkKey = null;
+    } else if (!m.proc) {
+      this.body.replaceChildren(h('p', { class: 'muted' }, 'No process: every process has exited. Reset to start again.'));
+      // nor the tables of a process that is gone
+      this.treeKey = null;
+      this.treeBox.querySelector('.tree-body').replaceChildren(h('p', { class: 'muted' }, 'No tables: no process.'));
       return;
     }
-    if (m.va === null || m.va === undefined) {
+    if (this.problem) {
+      // the body was emptied above: the problem says why
+    } else if (m.va === null || m.va === undefined) {
       this.body.replaceChildren(
         h('div', { class: 'empty-note' }, h('p', null, 'Pick a page (click a page of an entry, or type an address) to follow CR3 down the four tables to the byte.')),
       );
@@ -117,6 +134,46 @@ export class WalkView {
         this.treeBox.querySelector('.tree-body').replaceChildren(this.#tree(view));
       }
     }
+  }
+
+  /** Empty the address box (and its problem), as after a reset. */
+  clearInput() {
+    this.input.value = '';
+    this.#setProblem(null);
+  }
+
+  /** An address typed in the box: walk it, or say why not. */
+  #submit(text) {
+    const m = this.#machine();
+    const vars = new Map();
+    for (const { name, value } of (m && m.variables()) || []) if (value.kind === 'address') vars.set(name, value.value);
+    const v = parseNumber(text, vars);
+    if (v === null) {
+      const names = [...vars.keys()].map((n) => `$${n}`);
+      const unknown = /\$([A-Za-z_][A-Za-z0-9_]*)/.exec(text);
+      this.#setProblem(
+        unknown && unknown[1] !== 'arena' && !vars.has(unknown[1])
+          ? `$${unknown[1]} is not a variable of the scenario (so far: ${names.length ? names.join(', ') : 'none'}, and $arena).`
+          : `“${text.trim()}” is not an address: write a number (0x300000001000, 4K) or a variable plus an offset ($a+4K).`,
+      );
+      return;
+    }
+    if (!isCanonical(v)) {
+      this.#setProblem(`${hex(v)} is not canonical: bits 63–48 of an address must copy bit 47. The CPU raises a general-protection fault (#GP) on it; it walks no page table and raises no #PF.`);
+      return;
+    }
+    this.#setProblem(null);
+    this.hooks.onWalk(v);
+  }
+
+  #setProblem(text) {
+    this.problem = text;
+    this.problemFresh = !!text;
+    this.problemBox.hidden = !text;
+    this.problemBox.textContent = text || '';
+    if (text) this.input.setAttribute('aria-invalid', 'true');
+    else this.input.removeAttribute('aria-invalid');
+    if (text) this.hooks.refresh();
   }
 
   /** The machine the view shows (the playground's live one). */
@@ -148,7 +205,7 @@ export class WalkView {
         'li',
         { class: 'wstep cr3' },
         h('div', { class: 'wname' }, 'CR3'),
-        h('div', { class: 'wmain' }, 'PML4 table in ', frameLink(num(w.cr3), this.hooks), h('span', { class: 'muted' }, ` · ${proc.name}, asid ${proc.asid ?? '?'}`)),
+        h('div', { class: 'wmain' }, 'PML4 table in ', frameLink(num(w.cr3), this.hooks), h('span', { class: 'muted' }, ` · ${proc.name}, `, term('asid'), ` ${proc.asid ?? '?'}`)),
       ),
     );
     for (const st of w.steps || []) {
@@ -173,7 +230,7 @@ export class WalkView {
               'div',
               { class: 'bits', role: 'list', 'aria-label': `${L.name} entry bits` },
               ...d.bits.map((b) =>
-                h('span', { role: 'listitem', class: 'bit' + (b.on ? ' on' : ''), title: `bit ${b.bit} ${b.name}: ${b.help}`, 'aria-label': `${b.name} ${b.on ? 'set' : 'clear'}`, dataset: { bit: b.name, on: b.on ? '1' : '0' } }, b.name),
+                h('span', { role: 'listitem', class: 'bit' + (b.on ? ' on' : ''), 'aria-label': `${b.name} ${b.on ? 'set' : 'clear'}: ${b.help}`, dataset: { bit: b.name, on: b.on ? '1' : '0', term: b.name } }, b.name),
               ),
               h('span', { class: 'bit addr', title: 'bits 51–12: the physical frame number' }, `51–12: ${d.pfn}`),
             ),

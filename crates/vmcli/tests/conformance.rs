@@ -16,7 +16,11 @@ use vmscript::Runner;
 
 fn case_dirs() -> [PathBuf; 3] {
     let base = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/conformance");
-    [base.join("cases"), base.join("recorded"), base.join("cases-swap")]
+    [
+        base.join("cases"),
+        base.join("recorded"),
+        base.join("cases-swap"),
+    ]
 }
 
 /// The cases: (name, scenario, recorded output).

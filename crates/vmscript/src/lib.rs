@@ -20,7 +20,7 @@ pub mod swapfmt;
 
 pub use error::ScriptError;
 pub use parse::{Arg, ArgKind, Expr, FdRef, FlagSet, Op, Statement, Term, parse_line};
-pub use runner::{LineOutput, RunOutcome, Runner, Span, Touched, run_to_string};
+pub use runner::{Failure, LineOutput, RunOutcome, Runner, Span, Touched, run_to_string};
 
 /// Check every line of a text (syntax only, no machine): all the errors,
 /// not just the first. Names that only the running scenario knows

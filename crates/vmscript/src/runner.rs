@@ -10,6 +10,7 @@ use crate::swapfmt;
 use core::fmt;
 use serde::Serialize;
 use serde::ser::SerializeStruct;
+use std::cell::Cell;
 use std::collections::{BTreeMap, BTreeSet};
 use vmcore::{AccessError, Event, Fd, Machine, MachineConfig, PAGE_SIZE, Pid, SysError};
 
@@ -26,6 +27,9 @@ pub struct LineOutput {
     pub result: String,
     /// Further output lines (those of `maps`), each indented by two blanks.
     pub extra: Vec<String>,
+    /// How the operation failed, when it did (`None`: it succeeded). A
+    /// viewer styles the line by this, never by reading `result`.
+    pub failure: Option<Failure>,
     /// What the machine recorded while running the line.
     pub events: Vec<Event>,
     /// Events the line caused beyond what the log holds
@@ -34,6 +38,34 @@ pub struct LineOutput {
     /// The processes and addresses the line worked on, so that a viewer
     /// can point at them without reading the line again.
     pub touched: Touched,
+}
+
+/// How a line's operation failed. The line still ran (unlike a
+/// [`ScriptError`]): its result is the failure, as the kernel reports it.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Failure {
+    /// A system call returned -1 with errno (`-ENOMEM`).
+    Errno,
+    /// An access raised a signal (`SIGSEGV`, `SIGBUS`).
+    Signal,
+    /// No free frame for a fault: the access did not happen.
+    OutOfMemory,
+    /// The process does not exist.
+    NoProcess,
+    /// The OOM killer killed the process during the line (`killed`).
+    Killed,
+}
+
+impl Failure {
+    fn of_access(e: &AccessError) -> Failure {
+        match e {
+            AccessError::Signal(_) => Failure::Signal,
+            AccessError::OutOfMemory => Failure::OutOfMemory,
+            AccessError::NoProcess(_) => Failure::NoProcess,
+            AccessError::Killed => Failure::Killed,
+        }
+    }
 }
 
 /// Addresses `[start, end)`; `end` saturates at 2^64 - 1 when `start + len`
@@ -203,7 +235,9 @@ pub struct ProcessName {
 /// Runs scenario lines against one machine.
 ///
 /// `Serialize` writes the scenario's state (processes, variables, files
-/// created), not the machine.
+/// created), not the machine. A clone is an independent copy of both (a
+/// viewer keeps clones as snapshots to step back without replaying).
+#[derive(Clone)]
 pub struct Runner {
     machine: Machine,
     /// Live processes: number of the name `pN` -> pid.
@@ -220,7 +254,7 @@ pub struct Runner {
 }
 
 /// A replacement for `Machine::oom_killed` ([`Runner::set_oom_probe`]).
-pub type OomProbe = Box<dyn Fn(&Machine, Pid) -> bool + Send>;
+pub type OomProbe = std::sync::Arc<dyn Fn(&Machine, Pid) -> bool + Send + Sync>;
 
 impl Default for Runner {
     fn default() -> Self {
@@ -422,13 +456,14 @@ impl Runner {
             .live(num)
             .ok_or_else(|| err(format!("no process p{num}")))?;
         let vals = self.resolve(&h, pid).map_err(err)?;
-        let (mut result, mut extra, mut bound) = self.execute(pid, h.op, &vals);
+        let (mut result, mut extra, mut failure, mut bound) = self.execute(pid, h.op, &vals);
         // Version 2: the OOM killer may have killed processes during the
         // line; when it killed this one, the line prints `killed` and binds
         // nothing.
         if self.reap_killed().contains(&num) {
             result = swapfmt::KILLED.to_string();
             extra.clear();
+            failure = Some(Failure::Killed);
             bound = Bound {
                 child: bound.child.filter(|&c| self.machine.is_alive(c)),
                 ..Bound::default()
@@ -456,6 +491,7 @@ impl Runner {
             op: h.op.name(),
             result,
             extra,
+            failure,
             events,
             events_lost,
             touched,
@@ -532,7 +568,12 @@ impl Runner {
         }
     }
 
-    fn execute(&mut self, pid: Pid, op: Op, a: &[Val]) -> (String, Vec<String>, Bound) {
+    fn execute(
+        &mut self,
+        pid: Pid,
+        op: Op,
+        a: &[Val],
+    ) -> (String, Vec<String>, Option<Failure>, Bound) {
         let m = &mut self.machine;
         let mut bound = Bound::default();
         let n = |i: usize| a.get(i).map_or(0, Val::num);
@@ -541,6 +582,22 @@ impl Runner {
             Fd::try_from(fd).unwrap_or(-1)
         };
         let mut extra = Vec::new();
+        // each failed outcome says so here, as its text is made
+        let failed = Cell::new(None);
+        let errno = |e: &SysError| {
+            failed.set(Some(Failure::Errno));
+            errno_text(e)
+        };
+        let rc = |r: Result<(), SysError>| {
+            if r.is_err() {
+                failed.set(Some(Failure::Errno));
+            }
+            rc_text(r)
+        };
+        let access = |e: &AccessError| {
+            failed.set(Some(Failure::of_access(e)));
+            access_text(e)
+        };
         let result = match op {
             Op::Mmap | Op::Mremap => {
                 let r = if op == Op::Mmap {
@@ -564,13 +621,13 @@ impl Runner {
                     }
                     Err(e) => {
                         bound.raw = neg_errno(m, &e);
-                        errno_text(&e)
+                        errno(&e)
                     }
                 }
             }
-            Op::Munmap => rc_text(m.munmap(pid, n(0), n(1))),
-            Op::Mprotect => rc_text(m.mprotect(pid, n(0), n(1), n(2))),
-            Op::Madvise => rc_text(m.madvise(pid, n(0), n(1), n(2))),
+            Op::Munmap => rc(m.munmap(pid, n(0), n(1))),
+            Op::Mprotect => rc(m.mprotect(pid, n(0), n(1), n(2))),
+            Op::Madvise => rc(m.madvise(pid, n(0), n(1), n(2))),
             Op::Mincore => match m.mincore(pid, n(0), n(1)) {
                 Ok(_) if n(1) == 0 => "0".to_string(),
                 Ok(bits) => {
@@ -579,39 +636,39 @@ impl Runner {
                     s.extend(bits.iter().map(|&b| if b & 1 != 0 { '1' } else { '0' }));
                     s
                 }
-                Err(e) => errno_text(&e),
+                Err(e) => errno(&e),
             },
-            Op::Mlock => rc_text(m.mlock(pid, n(0), n(1))),
-            Op::Munlock => rc_text(m.munlock(pid, n(0), n(1))),
-            Op::Mlockall => rc_text(m.mlockall(pid, n(0))),
-            Op::Munlockall => rc_text(m.munlockall(pid)),
-            Op::Msync => rc_text(m.msync(pid, n(0), n(1), n(2))),
+            Op::Mlock => rc(m.mlock(pid, n(0), n(1))),
+            Op::Munlock => rc(m.munlock(pid, n(0), n(1))),
+            Op::Mlockall => rc(m.mlockall(pid, n(0))),
+            Op::Munlockall => rc(m.munlockall(pid)),
+            Op::Msync => rc(m.msync(pid, n(0), n(1), n(2))),
             Op::Load => match m.load(pid, n(0)) {
                 Ok(b) => format!("{b:#04x}"),
-                Err(e) => access_text(&e),
+                Err(e) => access(&e),
             },
             Op::Store => match m.store(pid, n(0), a[1].byte()) {
                 Ok(()) => "ok".to_string(),
-                Err(e) => access_text(&e),
+                Err(e) => access(&e),
             },
             Op::Fill => match m.fill(pid, n(0), n(1), a[2].byte()) {
                 Ok(()) => "ok".to_string(),
-                Err(e) => access_text(&e),
+                Err(e) => access(&e),
             },
             Op::Exec => match m.exec(pid, n(0)) {
                 Ok(()) => "ok".to_string(),
-                Err(e) => access_text(&e),
+                Err(e) => access(&e),
             },
             Op::Fork => match m.fork(pid) {
                 Ok(child) => {
                     bound.child = Some(child);
                     "ok".to_string()
                 }
-                Err(e) => errno_text(&e),
+                Err(e) => errno(&e),
             },
             Op::Exit => match m.exit(pid) {
                 Ok(()) => "ok".to_string(),
-                Err(e) => errno_text(&e),
+                Err(e) => errno(&e),
             },
             Op::Open | Op::Memfd => {
                 let Some(Val::Name(name)) = a.first() else {
@@ -630,20 +687,20 @@ impl Runner {
                             .map(|file| Descriptor { fd, file });
                         "ok".to_string()
                     }
-                    Err(e) => errno_text(&e),
+                    Err(e) => errno(&e),
                 }
             }
             Op::Pread => match m.pread(pid, fd32(0), n(1)) {
                 Ok(Some(b)) => format!("{b:#04x}"),
                 Ok(None) => "eof".to_string(),
-                Err(e) => errno_text(&e),
+                Err(e) => errno(&e),
             },
             Op::Pwrite => match m.pwrite(pid, fd32(0), n(1), a[2].byte()) {
                 Ok(()) => "ok".to_string(),
-                Err(e) => errno_text(&e),
+                Err(e) => errno(&e),
             },
-            Op::Ftruncate => rc_text(m.ftruncate(pid, fd32(0), n(1))),
-            Op::Close => rc_text(m.close(pid, fd32(0))),
+            Op::Ftruncate => rc(m.ftruncate(pid, fd32(0), n(1))),
+            Op::Close => rc(m.close(pid, fd32(0))),
             Op::Maps => match m.maps(pid) {
                 Ok(lines) => {
                     extra = lines
@@ -658,11 +715,11 @@ impl Runner {
                         .collect();
                     "ok".to_string()
                 }
-                Err(e) => errno_text(&e),
+                Err(e) => errno(&e),
             },
-            Op::Swapon => rc_text(m.swapon(n(0))),
-            Op::Swapoff => rc_text(m.swapoff()),
-            Op::Memlimit => rc_text(m.memlimit(n(0))),
+            Op::Swapon => rc(m.swapon(n(0))),
+            Op::Swapoff => rc(m.swapoff()),
+            Op::Memlimit => rc(m.memlimit(n(0))),
             Op::Swapped => m.swapped().to_string(),
             Op::Procs => swapfmt::procs_result(
                 self.procs
@@ -672,29 +729,29 @@ impl Runner {
             ),
             Op::Pagemap => match pagemap_words(m, pid, n(0), n(1)) {
                 Ok(words) => swapfmt::pagemap_result(&words),
-                Err(e) => errno_text(&e),
+                Err(e) => errno(&e),
             },
             Op::Smaps => match m.smaps(pid) {
                 Ok(views) => {
                     extra = swapfmt::smaps_lines(&views, ARENA, ARENA_END);
                     "ok".to_string()
                 }
-                Err(e) => errno_text(&e),
+                Err(e) => errno(&e),
             },
             Op::Faults => match m.take_major_faults(pid) {
                 Ok(n) => swapfmt::faults_result(n),
-                Err(e) => errno_text(&e),
+                Err(e) => errno(&e),
             },
         };
-        (result, extra, bound)
+        (result, extra, failed.get(), bound)
     }
 
     /// Decide with `probe` instead of `Machine::oom_killed` whether the OOM
     /// killer killed a process (asked after every line, for every live
     /// process). For tests of the `killed` results without a machine that
     /// kills.
-    pub fn set_oom_probe(&mut self, probe: impl Fn(&Machine, Pid) -> bool + Send + 'static) {
-        self.oom_probe = Some(Box::new(probe));
+    pub fn set_oom_probe(&mut self, probe: impl Fn(&Machine, Pid) -> bool + Send + Sync + 'static) {
+        self.oom_probe = Some(std::sync::Arc::new(probe));
     }
 
     /// The processes the OOM killer killed so far, by name (`p1` ...), in
@@ -744,19 +801,20 @@ impl Runner {
         };
         let pid = killed.unwrap_or(0);
         let vals = self.resolve(h, pid).map_err(err)?;
-        let (result, extra, touched) = match killed {
+        let (result, extra, failure, touched) = match killed {
             Some(pid) => (
                 swapfmt::KILLED.to_string(),
                 Vec::new(),
+                Some(Failure::Killed),
                 Touched {
                     pids: vec![pid],
                     ranges: Vec::new(),
                 },
             ),
             None => {
-                let (result, extra, _) = self.execute(0, h.op, &vals);
+                let (result, extra, failure, _) = self.execute(0, h.op, &vals);
                 self.reap_killed();
-                (result, extra, Touched::default())
+                (result, extra, failure, Touched::default())
             }
         };
         let events = self.machine.take_events();
@@ -770,6 +828,7 @@ impl Runner {
             events,
             events_lost,
             touched,
+            failure,
         })
     }
 }

@@ -3,7 +3,9 @@
 
 use proptest::prelude::*;
 use vmscript::runner::{Descriptor, Value};
-use vmscript::{LineOutput, RunOutcome, Runner, ScriptError, Span, Touched, run_to_string};
+use vmscript::{
+    Failure, LineOutput, RunOutcome, Runner, ScriptError, Span, Touched, run_to_string,
+};
 
 const ANON: &str = "PROT_READ|PROT_WRITE MAP_PRIVATE|MAP_ANONYMOUS|MAP_FIXED -1 0";
 
@@ -591,4 +593,35 @@ proptest! {
             }
         }
     }
+}
+
+#[test]
+fn a_failed_operation_says_how_it_failed() {
+    let config = vmcore::MachineConfig {
+        frames: 1024,
+        ..vmcore::MachineConfig::default()
+    };
+    let mut r = Runner::new(vmcore::Machine::new(config));
+    let failure =
+        |r: &mut Runner, n: usize, line: &str| r.exec_line(n, line).unwrap().unwrap().failure;
+    assert_eq!(
+        failure(&mut r, 1, &format!("$a = mmap $arena 3M {ANON}")),
+        None
+    );
+    assert_eq!(
+        failure(&mut r, 6, &format!("$b = mmap $arena+4M 3M {ANON}")),
+        None
+    );
+    assert_eq!(failure(&mut r, 2, "store $a 1"), None);
+    assert_eq!(failure(&mut r, 3, "munmap $a+1 4K"), Some(Failure::Errno));
+    assert_eq!(failure(&mut r, 4, "load $arena+1G"), Some(Failure::Signal));
+    // 6 MiB of stores in a 4 MiB machine without swap: when no frame is
+    // left and nothing can be reclaimed, the OOM killer kills the only
+    // process, during its own line.
+    assert_eq!(failure(&mut r, 7, "fill $a 3M 7"), None);
+    let out = r.exec_line(5, "fill $b 3M 7").unwrap().unwrap();
+    assert_eq!(out.result, "killed");
+    assert_eq!(out.failure, Some(Failure::Killed));
+    assert!(r.machine().processes().is_empty());
+    assert!(r.machine().check().is_ok());
 }

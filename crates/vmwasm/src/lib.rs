@@ -35,6 +35,7 @@ mod tables;
 use args::*;
 use budget::Reservation;
 use core::cell::Cell;
+use std::collections::BTreeMap;
 use vmcore::personality::{self, LINUX, Name};
 use vmcore::{Event, Machine as Core, MachineConfig};
 use vmscript::Runner;
@@ -163,9 +164,15 @@ export interface LineOutput {
   line: number; pid: number; op: string; result: string; extra: string[];
   /** `LINE OP RESULT` and the extra lines, newline-separated. */
   text: string;
+  /** How the operation failed (vmscript's `Failure`), or null when it
+   * succeeded: a page styles a line as failed by this, not by its text. */
+  failure: LineFailure | null;
   /** What the line worked on. */
   touched: Touched;
 }
+/** errno: a system call returned -1; signal: an access raised SIGSEGV or
+ * SIGBUS; out_of_memory: no free frame for a fault; no_process. */
+export type LineFailure = "errno" | "signal" | "out_of_memory" | "no_process" | "killed";
 /** Addresses `[start, end)` (`end` stops at 2^64 - 1). */
 export interface Span { start: U64; end: U64 }
 /** The processes and addresses a line worked on (vmscript's `Touched`).
@@ -256,7 +263,14 @@ struct Inner {
     lost: u64,
     /// The bytes `loadPageStates` filled, read from JS through `pageStatesPtr`.
     page_buf: Vec<u8>,
+    /// Copies of the runner kept by `saveSnapshot`, by key, with the
+    /// frames each had in use (what bounds their memory).
+    snapshots: BTreeMap<u32, (Box<Runner>, u64)>,
 }
+
+/// Frames in use that the snapshots of one machine may hold together
+/// (128 MiB of simulated memory): past that `saveSnapshot` declines.
+pub const SNAPSHOT_FRAMES: u64 = 32_768;
 
 impl Inner {
     fn new(cfg: MachineConfig) -> Inner {
@@ -265,7 +279,13 @@ impl Inner {
             pending: Vec::new(),
             lost: 0,
             page_buf: Vec::new(),
+            snapshots: BTreeMap::new(),
         }
+    }
+    /// Frames in use by the machine (neither free nor never handed out).
+    fn used_frames(&mut self) -> u64 {
+        let p = self.m().phys();
+        p.total_frames() - p.free_frames()
     }
     fn m(&mut self) -> &mut Core {
         self.runner.machine_mut()
@@ -455,6 +475,62 @@ impl Machine {
     /// Discard everything: a fresh machine with the same configuration.
     pub fn reset(&self) {
         self.inner.set(Some(Box::new(Inner::new(self.cfg))));
+    }
+
+    // ----- snapshots --------------------------------------------------------
+
+    /// Keep a copy of the machine and the scenario's state under `key`
+    /// (replacing one of the same key), so that `restoreSnapshot(key)` can
+    /// come back to it without replaying lines. Declines (returns false)
+    /// when the snapshots would hold more than `SNAPSHOT_FRAMES` frames in
+    /// use together.
+    #[wasm_bindgen(js_name = saveSnapshot)]
+    pub fn save_snapshot(&self, key: u32) -> bool {
+        self.with(|i| {
+            let used = i.used_frames();
+            let held: u64 = i
+                .snapshots
+                .iter()
+                .filter(|(k, _)| **k != key)
+                .map(|(_, (_, u))| u)
+                .sum();
+            if held + used > SNAPSHOT_FRAMES {
+                return false;
+            }
+            let copy = Box::new(i.runner.clone());
+            i.snapshots.insert(key, (copy, used));
+            true
+        })
+    }
+
+    /// Go back to the snapshot `key` (which stays kept): the machine and
+    /// the scenario's variables and processes as they were; events not yet
+    /// taken are dropped. False when there is no such snapshot.
+    #[wasm_bindgen(js_name = restoreSnapshot)]
+    pub fn restore_snapshot(&self, key: u32) -> bool {
+        self.with(|i| {
+            let Some((copy, _)) = i.snapshots.get(&key) else {
+                return false;
+            };
+            i.runner = (**copy).clone();
+            i.pending.clear();
+            i.lost = 0;
+            true
+        })
+    }
+
+    /// Drop the snapshots whose key is `from` or more (all with 0).
+    #[wasm_bindgen(js_name = dropSnapshots)]
+    pub fn drop_snapshots(&self, from: u32) {
+        self.with(|i| {
+            i.snapshots.split_off(&from);
+        })
+    }
+
+    /// The keys of the snapshots kept, in order.
+    #[wasm_bindgen(js_name = snapshotKeys)]
+    pub fn snapshot_keys(&self) -> Vec<u32> {
+        self.with(|i| i.snapshots.keys().copied().collect())
     }
 
     // ----- the scenario runner -------------------------------------------
@@ -1187,20 +1263,52 @@ impl Machine {
     }
 
     /// The amap of the entry holding `va`, slot by slot; null when none.
+    /// `anons` is how many slots hold an anon. With `limit`, `slots` holds
+    /// only the first `limit` of them, and the one of slot `slot` if there
+    /// is one (a 1 GiB amap has 262,144: a viewer shows a few).
     #[wasm_bindgen(
-        unchecked_return_type = "{ id: number; refs: number; nslots: number; slotoff: number; needs_copy: boolean; slots: { slot: number; anon: number; anon_refs: number; pfn: number }[] } | null"
+        unchecked_return_type = "{ id: number; refs: number; nslots: number; slotoff: number; needs_copy: boolean; anons: number; slots: { slot: number; anon: number; anon_refs: number; pfn: number }[] } | null"
     )]
     pub fn amap(
         &self,
         #[wasm_bindgen(unchecked_param_type = "number")] pid: JsValue,
         #[wasm_bindgen(unchecked_param_type = "U64")] va: JsValue,
+        #[wasm_bindgen(unchecked_optional_param_type = "number")] limit: JsValue,
+        #[wasm_bindgen(unchecked_optional_param_type = "number")] slot: JsValue,
     ) -> Result<JsValue, JsValue> {
         let pid = pid_arg("amap", &pid)?;
         let va = u64_arg("amap", "va", &va)?;
+        let limit = if limit.is_undefined() {
+            None
+        } else {
+            Some(u64_arg("amap", "limit", &limit)?)
+        };
+        let slot = if slot.is_undefined() {
+            None
+        } else {
+            Some(u64_arg("amap", "slot", &slot)?)
+        };
         Ok(self.with(|i| {
-            i.m()
-                .amap_view(pid, va)
-                .map_or(JsValue::NULL, |v| js::to_js(&v))
+            let Some(mut v) = i.m().amap_view(pid, va) else {
+                return JsValue::NULL;
+            };
+            let anons = v.slots.len();
+            if let Some(limit) = limit {
+                let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+                if anons > limit {
+                    let wanted = slot.and_then(|k| v.slots.iter().position(|s| s.slot == k));
+                    let extra = wanted.filter(|&p| p >= limit).map(|p| v.slots[p].clone());
+                    v.slots.truncate(limit);
+                    v.slots.extend(extra);
+                }
+            }
+            let out = js::to_js(&v);
+            let _ = js_sys::Reflect::set(
+                &out,
+                &JsValue::from_str("anons"),
+                &JsValue::from(anons as f64),
+            );
+            out
         }))
     }
 
@@ -1262,8 +1370,22 @@ fn line_output(o: &vmscript::LineOutput) -> JsValue {
         ("result", JsValue::from_str(&o.result)),
         ("extra", extra.into()),
         ("text", JsValue::from_str(&o.to_string())),
+        ("failure", failure(o.failure)),
         ("touched", touched(&o.touched)),
     ])
+}
+
+/// A `LineFailure` string, or null.
+fn failure(f: Option<vmscript::Failure>) -> JsValue {
+    use vmscript::Failure;
+    match f {
+        None => JsValue::NULL,
+        Some(Failure::Errno) => JsValue::from_str("errno"),
+        Some(Failure::Signal) => JsValue::from_str("signal"),
+        Some(Failure::OutOfMemory) => JsValue::from_str("out_of_memory"),
+        Some(Failure::NoProcess) => JsValue::from_str("no_process"),
+        Some(Failure::Killed) => JsValue::from_str("killed"),
+    }
 }
 
 /// `{ pids, ranges: [{ start, end }] }` (addresses as `U64`).

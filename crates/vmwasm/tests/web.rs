@@ -349,8 +349,11 @@ fn fork_shares_pages_until_a_write() {
     m.store(n(child), n(ARENA), n(2.0)).unwrap();
     assert_eq!(num(&m.load(n(1.0), n(ARENA)).unwrap(), "value"), 1.0);
     assert_eq!(num(&m.load(n(child), n(ARENA)).unwrap(), "value"), 2.0);
-    let am = m.amap(n(child), n(ARENA)).unwrap();
+    let am = m
+        .amap(n(child), n(ARENA), JsValue::UNDEFINED, JsValue::UNDEFINED)
+        .unwrap();
     assert!(!am.is_null());
+    assert_eq!(num(&am, "anons"), 1.0);
     let ev = m.take_events(JsValue::UNDEFINED).unwrap();
     let events: Array = get(&ev, "events").dyn_into().unwrap();
     assert!(events.iter().any(|e| string(&e, "type") == "frame_copy"));
@@ -916,4 +919,52 @@ fn large_values_come_back_as_bigints() {
     assert!(entries.iter().all(|e| get(&e, "start").is_bigint()));
     let maps: Array = get(&m.maps(n(1.0)).unwrap(), "value").dyn_into().unwrap();
     assert!(maps.iter().any(|l| get(&l, "offset").is_bigint()));
+}
+
+#[wasm_bindgen_test]
+fn a_line_output_says_how_it_failed() {
+    let m = small();
+    let failure = |line: f64, text: &str| {
+        let r = m.exec_line(n(line), s(text)).unwrap();
+        get(&get(&r, "output"), "failure").as_string()
+    };
+    let map = "$a = mmap $arena 8K PROT_READ MAP_PRIVATE|MAP_ANONYMOUS|MAP_FIXED -1 0";
+    assert_eq!(failure(1.0, map), None);
+    assert_eq!(failure(2.0, "munmap $a+1 4K").as_deref(), Some("errno"));
+    assert_eq!(failure(3.0, "store $a 1").as_deref(), Some("signal"));
+    assert_eq!(failure(4.0, "load $a"), None);
+}
+
+#[wasm_bindgen_test]
+fn a_snapshot_brings_the_machine_and_the_scenario_back() {
+    let m = small();
+    let map = "$a = mmap $arena 8K PROT_READ|PROT_WRITE MAP_PRIVATE|MAP_ANONYMOUS|MAP_FIXED -1 0";
+    assert!(is_ok(&m.exec_line(n(1.0), s(map)).unwrap()));
+    assert!(is_ok(&m.exec_line(n(2.0), s("store $a 0x41")).unwrap()));
+    assert!(m.save_snapshot(2));
+    assert!(is_ok(&m.exec_line(n(3.0), s("store $a 0x42")).unwrap()));
+    assert!(is_ok(&m.exec_line(n(4.0), s("munmap $a 8K")).unwrap()));
+    assert!(is_ok(&m.exec_line(n(5.0), s("fork p2")).unwrap()));
+    assert!(m.restore_snapshot(2));
+    // the byte, the mapping and the process table of line 2
+    let r = m.exec_line(n(3.0), s("load $a")).unwrap();
+    assert_eq!(string(&get(&r, "output"), "result"), "0x41");
+    assert!(!is_ok(&m.exec_line(n(4.0), s("p2: load $a")).unwrap()));
+    assert_eq!(m.snapshot_keys(), vec![2]);
+    assert!(!m.restore_snapshot(7));
+    m.drop_snapshots(0);
+    assert!(m.snapshot_keys().is_empty());
+}
+
+#[wasm_bindgen_test]
+fn an_amap_can_be_asked_for_a_few_slots_and_one_more() {
+    let m = small();
+    let map = "$a = mmap $arena 64K PROT_READ|PROT_WRITE MAP_PRIVATE|MAP_ANONYMOUS|MAP_FIXED -1 0";
+    assert!(is_ok(&m.exec_line(n(1.0), s(map)).unwrap()));
+    assert!(is_ok(&m.exec_line(n(2.0), s("fill $a 64K 1")).unwrap()));
+    let am = m.amap(n(1.0), n(ARENA), n(4.0), n(12.0)).unwrap();
+    assert_eq!(num(&am, "anons"), 16.0);
+    let slots: Array = get(&am, "slots").dyn_into().unwrap();
+    let got: Vec<f64> = slots.iter().map(|x| num(&x, "slot")).collect();
+    assert_eq!(got, vec![0.0, 1.0, 2.0, 3.0, 12.0]);
 }

@@ -1,0 +1,150 @@
+// Issue 13, items 3, 5 and 7: layouts a class meets. At a projector's
+// 1024 × 768, in a 760 px course column of a teacher-given height, and on a
+// 390 px phone, the editor and the view that changes on Step (the address
+// space) are on the first screen together; the teacher's height wins over
+// the element's own; on a phone every control of the bar is on screen, no
+// tap target is under 24 px and no Ctrl/Alt hint shows; the physical-memory
+// map shows every frame at 256 MiB and 1 GiB. Screenshots in test-results/.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { siteAndBrowser, newPage, openPlayground, screenshot, button } from './harness.mjs';
+
+const env = siteAndBrowser();
+
+/** The box of a panel of the first playground, in the viewport. */
+const box = (page, panel, which = 'vm-playground') =>
+  page.evaluate(
+    ({ panel, which }) => {
+      const r = document.querySelector(which).shadowRoot.querySelector(`.p-${panel}`).getBoundingClientRect();
+      return { x: r.x, y: r.y, w: r.width, h: r.height, bottom: r.bottom, right: r.right };
+    },
+    { panel, which },
+  );
+
+/** Whether at least `px` of the box's height and most of its width are in the viewport. */
+function onScreen(b, vp, px = 180) {
+  const top = Math.max(0, b.y);
+  const bottom = Math.min(vp.height, b.bottom);
+  return bottom - top >= px && b.x >= -1 && b.right <= vp.width + 1;
+}
+
+async function stepAndCheck(page, vp, name, which = 'vm-playground') {
+  const ed = await box(page, 'editor', which);
+  const sp = await box(page, 'space', which);
+  assert.ok(onScreen(ed, vp), `${name}: the editor is on the first screen (${JSON.stringify(ed)})`);
+  assert.ok(onScreen(sp, vp), `${name}: the address space is on the first screen with it (${JSON.stringify(sp)})`);
+  assert.ok(ed.w >= 240, `${name}: the editor is ${ed.w} px wide`);
+}
+
+test('1024 × 768 (a projector): the editor and the address space side by side', { timeout: 60_000 }, async () => {
+  const vp = { width: 1024, height: 768 };
+  const { page, errors } = await openPlayground(env.browser, env.site, vp);
+  await button(page, 'Step').click();
+  await stepAndCheck(page, vp, '1024×768');
+  const ed = await box(page, 'editor');
+  const sp = await box(page, 'space');
+  assert.ok(Math.abs(ed.y - sp.y) < 2, 'in one row');
+  await screenshot(page, 'layout-1024x768');
+  assert.deepEqual(errors, []);
+  await page.context().close();
+});
+
+test('a 760 px course column with a teacher-given height of 480 px', { timeout: 60_000 }, async () => {
+  const vp = { width: 1280, height: 900 };
+  const { page, errors } = await newPage(env.browser, { viewport: vp });
+  await page.goto(new URL('embed.html', env.site.url).href);
+  await page.waitForSelector('#lesson-fork[data-ready="1"]');
+  await page.evaluate(() => {
+    document.querySelector('article').style.maxWidth = '760px';
+    const pg = document.querySelector('#lesson-fork');
+    pg.style.height = '480px';
+    pg.scrollIntoView();
+  });
+  const h = await page.evaluate(() => document.querySelector('#lesson-fork').getBoundingClientRect().height);
+  assert.equal(h, 480, 'the teacher’s height wins over the element’s min-height');
+  await stepAndCheck(page, vp, '760 px column', '#lesson-fork');
+  const fork = page.locator('#lesson-fork');
+  await fork.getByRole('button', { name: 'Step', exact: true }).click();
+  await stepAndCheck(page, vp, '760 px column after a step', '#lesson-fork');
+  await page.locator('#lesson-fork').screenshot({ path: (await screenshot(page, 'layout-760-column-page')).replace('-page.png', '.png') });
+  assert.deepEqual(errors, []);
+  await page.context().close();
+});
+
+test('a 390 px phone: editor and address space on the first screen, the whole bar on screen, 24 px targets, no key hints', { timeout: 60_000 }, async () => {
+  const vp = { width: 390, height: 844 };
+  const { page, errors } = await newPage(env.browser, { viewport: vp, isMobile: true, hasTouch: true });
+  await page.goto(new URL('index.html', env.site.url).href);
+  await page.waitForSelector('body[data-ready="1"]');
+  await button(page, 'Step').tap();
+  await stepAndCheck(page, vp, '390 phone');
+  // every control of the bar is inside the screen, and no target is under 24 px
+  const controls = await page.evaluate(() => {
+    const root = document.querySelector('vm-playground').shadowRoot;
+    return [...root.querySelectorAll('.bar button, .bar select, .tab, .fchip, .btn, .out-sum')]
+      .filter((el) => el.offsetParent !== null)
+      .map((el) => {
+        const r = el.getBoundingClientRect();
+        return { name: el.getAttribute('aria-label') || el.textContent.trim().slice(0, 20), x: r.x, right: r.right, w: r.width, h: r.height, inBar: !!el.closest('.bar') };
+      });
+  });
+  for (const c of controls.filter((c) => c.inBar)) assert.ok(c.x >= 0 && c.right <= vp.width, `${c.name} is on screen (${c.x}-${c.right})`);
+  const small = controls.filter((c) => c.w < 24 || c.h < 24);
+  assert.deepEqual(small, [], 'no target under 24 × 24 px');
+  assert.ok(controls.some((c) => c.name === 'TLB geometry'), 'the TLB menu is there');
+  // no Ctrl/Alt hints on a touch screen
+  const hints = await page.evaluate(() =>
+    [...document.querySelector('vm-playground').shadowRoot.querySelectorAll('.ed-keys, .kbd-only')].filter((el) => el.offsetParent !== null).length,
+  );
+  assert.equal(hints, 0);
+  await screenshot(page, 'layout-390-phone');
+  assert.deepEqual(errors, []);
+  await page.context().close();
+});
+
+test('the physical-memory map shows every frame at 256 MiB and 1 GiB', { timeout: 90_000 }, async () => {
+  const { page, errors } = await openPlayground(env.browser, env.site, { width: 1440, height: 900 });
+  for (const [frames, label] of [[65536, '256MiB'], [262144, '1GiB']]) {
+    await page.locator('vm-playground select[aria-label="Physical memory size"]').selectOption(String(frames));
+    await page.evaluate(() => document.querySelector('vm-playground').run());
+    const g = await page.evaluate(() => {
+      const pg = document.querySelector('vm-playground');
+      const wrap = pg.shadowRoot.querySelector('.pm-wrap').getBoundingClientRect();
+      const cv = pg.shadowRoot.querySelector('.pm-canvas').getBoundingClientRect();
+      return { ...pg.phys.g, wrapW: wrap.width, wrapH: wrap.height, cvW: cv.width, cvH: cv.height };
+    });
+    assert.ok(g.cells * g.per >= frames, `${label}: every frame is in a cell`);
+    assert.ok(g.rows * g.cell <= g.wrapH, `${label}: every row is in the box (${g.rows} rows of ${g.cell} px in ${g.wrapH})`);
+    assert.ok(g.cvW >= g.wrapW * 0.5, `${label}: the map uses the width of its box (${g.cvW} of ${g.wrapW})`);
+    if (g.per > 1) {
+      // a cell for a group of frames says so, on screen and to a screen reader
+      assert.match(await page.locator('vm-playground .pm-size').textContent(), new RegExp(`${g.per} frames a cell`));
+      assert.match(await page.locator('vm-playground .pm-canvas').getAttribute('aria-label'), new RegExp(`Each cell is ${g.per} frames`));
+    }
+    if (frames === 262144) assert.ok(g.per > 1, '1 GiB does not fit one pixel a frame here');
+    // a click picks a frame of the cell under the pointer
+    await page.locator('vm-playground .pm-canvas').click({ position: { x: 12, y: 12 } });
+    assert.match(await page.locator('vm-playground .pm-detail').textContent(), /^frame \d+/);
+    await screenshot(page, `layout-physmem-${label}`);
+  }
+  assert.deepEqual(errors, []);
+  await page.context().close();
+});
+
+test('the editor shows whole example lines on a wide screen, and most of one at 1440 (46 of the 84 columns of the longest)', { timeout: 60_000 }, async () => {
+  for (const [vp, columns] of [[{ width: 1920, height: 1080 }, 80], [{ width: 1440, height: 900 }, 46]]) {
+    const { page, errors } = await openPlayground(env.browser, env.site, vp);
+    const got = await page.evaluate(() => {
+      const ta = document.querySelector('vm-playground').shadowRoot.querySelector('.ed-ta');
+      const cs = getComputedStyle(ta);
+      const c = document.createElement('canvas').getContext('2d');
+      c.font = `${cs.fontSize} ${cs.fontFamily}`;
+      const ch = c.measureText('0').width;
+      return Math.floor((ta.clientWidth - parseFloat(cs.paddingLeft) - parseFloat(cs.paddingRight)) / ch);
+    });
+    assert.ok(got >= columns, `${vp.width} px: the editor shows ${got} columns (at least ${columns})`);
+    await screenshot(page, `layout-editor-${vp.width}`);
+    assert.deepEqual(errors, []);
+    await page.context().close();
+  }
+});
