@@ -286,8 +286,6 @@ pub struct Machine {
     pub(crate) oom_pending: Option<Pid>,
     /// The process whose operation runs (a system call or an access).
     pub(crate) running: Pid,
-    /// The LRU lists of anonymous pages (`lruvec`).
-    pub(crate) lru: crate::vm::reclaim::Lru,
 }
 
 impl Machine {
@@ -319,7 +317,6 @@ impl Machine {
             oom_killed: Default::default(),
             oom_pending: None,
             running: 0,
-            lru: Default::default(),
         };
         m.zero_pfn = m
             .alloc_page(FrameOwner::Zero)

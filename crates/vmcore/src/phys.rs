@@ -106,11 +106,44 @@ pub struct FrameDesc {
     pub dirty: bool,
     /// Recently used (`PG_referenced`), for page reclaim.
     pub referenced: bool,
-    /// The page's place on an LRU list (`folio->lru`): its stamp there, 0
-    /// when on none (see `vm/reclaim.rs`).
-    pub lru: u64,
-    /// On the active list rather than the inactive one (`PG_active`).
-    pub active: bool,
+    /// The LRU list the page is on (`PG_lru`, `PG_active`).
+    pub lru: LruList,
+    /// Its neighbours there (`folio->lru`, a list threaded through the
+    /// descriptors): the next newer and the next older page, [`NIL`] at
+    /// the ends.
+    #[serde(skip)]
+    lru_newer: u32,
+    #[serde(skip)]
+    lru_older: u32,
+}
+
+/// No frame: the end of an LRU list.
+const NIL: u32 = u32::MAX;
+
+/// The LRU lists of pages (`enum lru_list`): anonymous pages only here.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LruList {
+    /// On no list.
+    None,
+    Inactive,
+    Active,
+}
+
+/// One LRU list's ends and length.
+#[derive(Clone, Copy, Debug)]
+struct LruEnds {
+    newest: u32,
+    oldest: u32,
+    len: u64,
+}
+
+impl LruEnds {
+    const EMPTY: LruEnds = LruEnds {
+        newest: NIL,
+        oldest: NIL,
+        len: 0,
+    };
 }
 
 impl FrameDesc {
@@ -123,8 +156,9 @@ impl FrameDesc {
             wired: 0,
             dirty: false,
             referenced: false,
-            lru: 0,
-            active: false,
+            lru: LruList::None,
+            lru_newer: NIL,
+            lru_older: NIL,
         }
     }
 }
@@ -207,6 +241,8 @@ pub struct PhysMem {
     failing: (u64, u64),
     /// The sum of every frame's `wired` count.
     wired_total: u64,
+    /// The inactive and the active list (`lruvec->lists`).
+    lru: [LruEnds; 2],
 }
 
 impl fmt::Debug for PhysMem {
@@ -236,7 +272,85 @@ impl PhysMem {
             requests: 0,
             failing: (0, 0),
             wired_total: 0,
+            lru: [LruEnds::EMPTY; 2],
         }
+    }
+
+    fn lru_ix(list: LruList) -> usize {
+        match list {
+            LruList::Active => 1,
+            _ => 0,
+        }
+    }
+
+    /// `lruvec_add_folio`: `pfn` (an allocated frame) becomes the newest
+    /// page of `list` (taken off the list it was on first).
+    #[inline]
+    pub fn lru_add(&mut self, pfn: Pfn, list: LruList) {
+        if pfn.0 >= self.bump {
+            debug_assert!(false, "lru_add of frame {pfn} never handed out");
+            return;
+        }
+        self.lru_del(pfn);
+        if list == LruList::None {
+            return;
+        }
+        let i = Self::lru_ix(list);
+        let p = pfn.0 as u32;
+        let old_newest = self.lru[i].newest;
+        let d = &mut self.frames[pfn.index()].desc;
+        d.lru = list;
+        d.lru_newer = NIL;
+        d.lru_older = old_newest;
+        if old_newest == NIL {
+            self.lru[i].oldest = p;
+        } else {
+            self.frames[old_newest as usize].desc.lru_newer = p;
+        }
+        self.lru[i].newest = p;
+        self.lru[i].len += 1;
+    }
+
+    /// `lruvec_del_folio`: `pfn` leaves its list, if it is on one.
+    #[inline]
+    pub fn lru_del(&mut self, pfn: Pfn) {
+        let Some(f) = self.frames.get_mut(pfn.index()) else {
+            return;
+        };
+        let d = &mut f.desc;
+        if d.lru == LruList::None {
+            return;
+        }
+        let (list, newer, older) = (d.lru, d.lru_newer, d.lru_older);
+        d.lru = LruList::None;
+        d.lru_newer = NIL;
+        d.lru_older = NIL;
+        let i = Self::lru_ix(list);
+        match newer {
+            NIL => self.lru[i].newest = older,
+            n => self.frames[n as usize].desc.lru_older = older,
+        }
+        match older {
+            NIL => self.lru[i].oldest = newer,
+            o => self.frames[o as usize].desc.lru_newer = newer,
+        }
+        self.lru[i].len -= 1;
+    }
+
+    /// The oldest page of `list`.
+    pub fn lru_oldest(&self, list: LruList) -> Option<Pfn> {
+        match self.lru[Self::lru_ix(list)].oldest {
+            NIL => None,
+            p => Some(Pfn(u64::from(p))),
+        }
+    }
+
+    /// Pages on `list`.
+    pub fn lru_len(&self, list: LruList) -> u64 {
+        if list == LruList::None {
+            return 0;
+        }
+        self.lru[Self::lru_ix(list)].len
     }
 
     /// The choke point every allocation passes, single frame or huge run,
@@ -395,6 +509,7 @@ impl PhysMem {
             debug_assert!(false, "free of unallocated frame {pfn}");
             return;
         }
+        self.lru_del(pfn);
         let f = &mut self.frames[pfn.index()];
         debug_assert!(f.desc.mapcount == 0, "freeing mapped frame {pfn}");
         debug_assert!(f.desc.wired == 0, "freeing wired frame {pfn}");

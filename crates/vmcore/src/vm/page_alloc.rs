@@ -66,7 +66,7 @@ impl Machine {
         }
         let pfn = self.phys.alloc(owner, &mut self.ev).ok_or(NoMemory)?;
         if let FrameOwner::Anon { .. } = owner {
-            self.lru.add(&mut self.phys, pfn);
+            self.phys.lru_add(pfn, crate::phys::LruList::Inactive);
         }
         Ok(pfn)
     }

@@ -37,78 +37,18 @@ use crate::addr::{HUGE_PAGE_SIZE, PAGE_SIZE, PAGES_PER_HUGE, Pfn, VirtAddr};
 use crate::arch::x86_64::pte::SwapPte;
 use crate::event::{Event, Pid};
 use crate::machine::Machine;
-use crate::phys::{FrameOwner, PhysMem};
+use crate::phys::{FrameOwner, LruList};
 use crate::vm::anon::{AnonId, AnonPage};
 use crate::vm::map::Entry;
 use crate::vm::page_alloc::NoMemory;
 use crate::vm::swap::Slot;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 /// Pages reclaimed per attempt (`SWAP_CLUSTER_MAX`).
 const SWAP_CLUSTER_MAX: u64 = 32;
 /// Attempts without progress before the OOM killer
 /// (`MAX_RECLAIM_RETRIES`).
 const MAX_RECLAIM_RETRIES: u32 = 16;
-
-/// The LRU lists of anonymous pages (`struct lruvec`): each maps a stamp
-/// to a frame, the lowest stamp the oldest. A frame's descriptor holds its
-/// stamp (`FrameDesc::lru`); an entry whose frame no longer carries it
-/// (freed, reused) is stale and dropped when met.
-#[derive(Clone, Debug, Default)]
-pub struct Lru {
-    inactive: BTreeMap<u64, Pfn>,
-    active: BTreeMap<u64, Pfn>,
-    next: u64,
-}
-
-impl Lru {
-    /// `lruvec_add_folio`: `pfn` goes to the head of the inactive list.
-    pub(crate) fn add(&mut self, phys: &mut PhysMem, pfn: Pfn) {
-        self.put(phys, pfn, false);
-    }
-
-    fn put(&mut self, phys: &mut PhysMem, pfn: Pfn, active: bool) {
-        self.next += 1;
-        let d = phys.desc_mut(pfn);
-        d.lru = self.next;
-        d.active = active;
-        let list = if active {
-            &mut self.active
-        } else {
-            &mut self.inactive
-        };
-        list.insert(self.next, pfn);
-    }
-
-    /// The oldest live page of a list, taken off it.
-    fn pop_oldest(&mut self, phys: &PhysMem, active: bool) -> Option<Pfn> {
-        let list = if active {
-            &mut self.active
-        } else {
-            &mut self.inactive
-        };
-        while let Some((stamp, pfn)) = list.pop_first() {
-            let d = phys.desc(pfn);
-            if phys.is_allocated(pfn) && d.lru == stamp && d.active == active {
-                return Some(pfn);
-            }
-        }
-        None
-    }
-
-    /// Live pages on the lists (stale entries dropped first).
-    fn len(&mut self, phys: &PhysMem, active: bool) -> usize {
-        let list = if active {
-            &mut self.active
-        } else {
-            &mut self.inactive
-        };
-        list.retain(|&stamp, &mut pfn| {
-            phys.is_allocated(pfn) && phys.desc(pfn).lru == stamp && phys.desc(pfn).active == active
-        });
-        list.len()
-    }
-}
 
 /// What `folio_check_references` decides for a page on the inactive list.
 enum Verdict {
@@ -493,42 +433,42 @@ impl Machine {
         if self.swap.as_ref().is_none_or(|a| a.inuse() >= a.size()) {
             return 0; // anonymous pages have nowhere to go
         }
-        while self.lru.len(&self.phys, false) < self.lru.len(&self.phys, true) {
-            let Some(pfn) = self.lru.pop_oldest(&self.phys, true) else {
+        while self.phys.lru_len(LruList::Inactive) < self.phys.lru_len(LruList::Active) {
+            let Some(pfn) = self.phys.lru_oldest(LruList::Active) else {
                 break;
             };
-            self.lru.put(&mut self.phys, pfn, false);
+            self.phys.lru_add(pfn, LruList::Inactive);
         }
         let rmap = self.anon_rmap();
         let mut done = 0;
         // Each page is met at most twice per call, so the scan ends.
-        let mut budget = 2 * self.lru.len(&self.phys, false) as u64 + 1;
+        let mut budget = 2 * self.phys.lru_len(LruList::Inactive) + 1;
         while done < goal && budget > 0 {
             budget -= 1;
-            let Some(pfn) = self.lru.pop_oldest(&self.phys, false) else {
+            let Some(pfn) = self.phys.lru_oldest(LruList::Inactive) else {
                 break;
             };
             let FrameOwner::Anon { anon } = self.phys.desc(pfn).owner else {
+                self.phys.lru_del(pfn);
                 continue;
             };
             let Some(&(pid, va)) = rmap.get(&anon) else {
                 // Not one process's alone (or not mapped): keep it.
-                self.lru.put(&mut self.phys, pfn, false);
+                self.phys.lru_add(pfn, LruList::Inactive);
                 continue;
             };
             match self.check_references(pid, va, pfn) {
                 Verdict::Keep => {
                     self.phys.desc_mut(pfn).referenced = true;
-                    self.lru.put(&mut self.phys, pfn, false);
+                    self.phys.lru_add(pfn, LruList::Inactive);
                 }
-                Verdict::Activate => self.lru.put(&mut self.phys, pfn, true),
+                Verdict::Activate => self.phys.lru_add(pfn, LruList::Active),
                 Verdict::Reclaim => {
-                    if self.swap_out_page(pid, va, anon, pfn) {
-                        done += 1;
-                    } else {
-                        self.lru.put(&mut self.phys, pfn, false);
+                    if !self.swap_out_page(pid, va, anon, pfn) {
+                        self.phys.lru_add(pfn, LruList::Inactive);
                         break; // no slot left
                     }
+                    done += 1;
                 }
             }
         }
@@ -696,10 +636,9 @@ impl Machine {
                 .pmap
                 .clear_accessed(&mut self.phys, VirtAddr(here), &mut self.ev);
             flush.flush(&mut self.tlb, &mut self.ev);
-            let d = self.phys.desc_mut(pfn);
-            d.referenced = false;
-            if d.active {
-                self.lru.put(&mut self.phys, pfn, false);
+            self.phys.desc_mut(pfn).referenced = false;
+            if self.phys.desc(pfn).lru == LruList::Active {
+                self.phys.lru_add(pfn, LruList::Inactive);
             }
         }
     }

@@ -155,7 +155,7 @@ impl Tlb {
 
     /// The slot holding the translation of `vpn`: a 4K entry first, then a
     /// 2 MiB entry covering it.
-    #[inline]
+    #[inline(always)]
     fn find(&self, asid: u16, vpn: u64) -> Option<usize> {
         let t = tag(asid, vpn, false);
         if self.tags.get(self.last) == Some(&t) {
