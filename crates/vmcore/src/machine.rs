@@ -286,6 +286,9 @@ pub struct Machine {
     pub(crate) oom_pending: Option<Pid>,
     /// The process whose operation runs (a system call or an access).
     pub(crate) running: Pid,
+    /// Whether running out of memory may call the OOM killer (not while
+    /// swapoff brings pages back).
+    pub(crate) oom_allowed: bool,
 }
 
 impl Machine {
@@ -317,6 +320,7 @@ impl Machine {
             oom_killed: Default::default(),
             oom_pending: None,
             running: 0,
+            oom_allowed: true,
         };
         m.zero_pfn = m
             .alloc_page(FrameOwner::Zero)
@@ -602,6 +606,13 @@ impl Machine {
             .procs
             .get_mut(&pid)
             .ok_or(AccessError::NoProcess(pid))?;
+        // A swap entry the new leaf replaces gives up its use of the slot
+        // once the leaf is in (`do_swap_page`, `unuse_pte`).
+        let replaced = if p.pmap.swap_entries() > 0 {
+            p.pmap.swap_entry(&self.phys, VirtAddr(va))
+        } else {
+            None
+        };
         let flush = p
             .pmap
             .enter(
@@ -616,6 +627,9 @@ impl Machine {
             )
             .map_err(|_| AccessError::OutOfMemory)?;
         flush.flush(&mut self.tlb, &mut self.ev);
+        if let Some(sw) = replaced {
+            self.swap_mut().put(crate::vm::swap::Slot(sw.offset as u32));
+        }
         Ok(())
     }
 

@@ -192,7 +192,21 @@ impl Machine {
         anon: u32,
         access: Access,
     ) -> Result<(), AccessError> {
-        self.swap_in(pid, e, page, anon, access)?;
+        let how = self.swap_in(pid, e, page, anon)?;
+        let r = self.fault_anon_mapped(pid, e, page, anon, access);
+        self.swap_settle(anon, how, e, access);
+        r
+    }
+
+    /// [`Machine::fault_anon`] once the anon's page is in memory.
+    fn fault_anon_mapped(
+        &mut self,
+        pid: Pid,
+        e: &Entry,
+        page: u64,
+        anon: u32,
+        access: Access,
+    ) -> Result<(), AccessError> {
         let a = self.anons.get(anon).expect("live anon").clone();
         let a_pfn = a.pfn().expect("swapped in");
         let exec = e.prot.executable();

@@ -416,7 +416,7 @@ impl Machine {
             if retries < MAX_RECLAIM_RETRIES {
                 continue;
             }
-            if !may_kill {
+            if !may_kill || !self.oom_allowed {
                 return Err(NoMemory);
             }
             match self.oom_kill() {

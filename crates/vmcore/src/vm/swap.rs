@@ -77,6 +77,8 @@ pub struct SwapArea {
     cursor: Option<u32>,
     /// Slots taken (`inuse_pages`), the header not included.
     inuse: u32,
+    /// New pages may go here (`SWP_WRITEOK`); swapoff clears it first.
+    writeok: bool,
 }
 
 impl SwapArea {
@@ -91,6 +93,7 @@ impl SwapArea {
             cluster_order: vec![ClusterOrder::Small; nclusters],
             cursor: None,
             inuse: 0,
+            writeok: true,
         };
         // The header counts as used (`SWAP_MAP_BAD`), so cluster 0 starts
         // on the nonfull list and the first page-out gets slot 1.
@@ -131,8 +134,12 @@ impl SwapArea {
         (from.max(start)..end).find(|&s| !self.slots[s as usize].taken)
     }
 
-    /// A slot for one 4 KiB page, or `None` when the area is full.
+    /// A slot for one 4 KiB page, or `None` when the area is full (or
+    /// being turned off).
     pub fn alloc(&mut self) -> Option<Slot> {
+        if !self.writeok {
+            return None;
+        }
         if let Some(cur) = self.cursor {
             let c = (cur / CLUSTER_SLOTS) as usize;
             if c < self.cluster_used.len()
@@ -162,6 +169,9 @@ impl SwapArea {
 
     /// A whole empty cluster for one huge page: its first slot, or `None`.
     pub fn alloc_huge(&mut self) -> Option<Slot> {
+        if !self.writeok {
+            return None;
+        }
         let c = (0..self.cluster_used.len())
             .find(|&c| self.cluster_used[c] == 0 && self.cluster_len(c) == CLUSTER_SLOTS)?;
         self.cluster_order[c] = ClusterOrder::Huge;
@@ -284,7 +294,17 @@ impl Machine {
         if self.swap.is_none() {
             return Err(einval("no swap area is on"));
         }
-        self.swap_unuse()?;
+        // No page goes out to the area any more (`SWP_WRITEOK` cleared),
+        // and bringing the pages back kills nobody: short of memory, the
+        // call fails and the area stays (`reinsert_swap_info`).
+        self.swap_mut().writeok = false;
+        self.oom_allowed = false;
+        let r = self.swap_unuse();
+        self.oom_allowed = true;
+        if let Err(e) = r {
+            self.swap_mut().writeok = true;
+            return Err(e);
+        }
         debug_assert_eq!(self.swap.as_ref().map(|a| a.inuse()), Some(0));
         self.swap = None;
         Ok(())

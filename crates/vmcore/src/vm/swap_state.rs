@@ -32,6 +32,17 @@ use crate::vm::anon::{AnonId, AnonPage};
 use crate::vm::map::Entry;
 use crate::vm::swap::Slot;
 
+/// How [`Machine::swap_in`] found the page.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum SwapIn {
+    /// In memory already, not in the swap cache.
+    Resident,
+    /// Read for this fault alone (no one else held the entry).
+    Sole,
+    /// In the swap cache (found there, or read there with readahead).
+    Cached,
+}
+
 /// `1 << vm.page-cluster` (3): the largest readahead window.
 const RA_MAX_WIN: u64 = 8;
 
@@ -84,39 +95,17 @@ impl Machine {
         e: &Entry,
         page: u64,
         anon: AnonId,
-        access: Access,
-    ) -> Result<(), AccessError> {
+    ) -> Result<SwapIn, AccessError> {
         let state = self.anons.get(anon).expect("live anon").page;
         let slot = match state {
-            AnonPage::Resident { .. } => return Ok(()),
+            AnonPage::Resident { .. } => return Ok(SwapIn::Resident),
             AnonPage::Cached { slot, .. } | AnonPage::Swapped { slot } => slot,
         };
         let pte_holds = self.procs[&pid]
             .pmap
             .swap_entry(&self.phys, VirtAddr(page))
             .is_some_and(|sw| sw.offset == u64::from(slot.0));
-        if let AnonPage::Swapped { .. } = state {
-            let area = self.swap.as_ref().expect("a slot implies an area");
-            let sole = area.count(slot) <= u32::from(pte_holds);
-            if sole {
-                // The synchronous path: read it, map it, free the slot.
-                let pfn = self.read_slot(anon, slot)?;
-                self.anons.get_mut(anon).expect("live").page = AnonPage::Resident { pfn };
-                if pte_holds {
-                    self.swap_mut().put(slot);
-                }
-                self.proc_mut(pid).maj_flt += 1;
-                return Ok(());
-            }
-            self.swap_readahead(pid, e, page)?;
-            if self.anons.get(anon).expect("live").pfn().is_none() {
-                // Readahead could not take this page (no frame): read it alone.
-                let pfn = self.read_slot(anon, slot)?;
-                self.anons.get_mut(anon).expect("live").page = AnonPage::Cached { pfn, slot };
-                self.swap_mut().set_cached(slot, true);
-            }
-            self.proc_mut(pid).maj_flt += 1;
-        } else {
+        let AnonPage::Swapped { .. } = state else {
             // A swap-cache hit: count it for the readahead window.
             let ra = &mut self
                 .proc_mut(pid)
@@ -126,25 +115,55 @@ impl Machine {
                 .expect("entry")
                 .ra;
             ra.hits += 1;
-        }
-        let pfn = self
-            .anons
-            .get(anon)
-            .expect("live")
-            .pfn()
-            .expect("in the cache");
-        if pte_holds {
-            self.swap_mut().put(slot);
-        }
+            return Ok(SwapIn::Cached);
+        };
         let area = self.swap.as_ref().expect("a slot implies an area");
-        let refs = self.anons.get(anon).expect("live").refs;
-        let last_write = access == Access::Write && area.count(slot) == 0 && refs == 1;
+        let sole = area.count(slot) <= u32::from(pte_holds);
+        if sole {
+            // The synchronous path: this page alone, its slot freed once
+            // mapped.
+            let pfn = self.read_slot(anon, slot)?;
+            self.anons.get_mut(anon).expect("live").page = AnonPage::Cached { pfn, slot };
+            self.swap_mut().set_cached(slot, true);
+            self.proc_mut(pid).maj_flt += 1;
+            return Ok(SwapIn::Sole);
+        }
+        self.swap_readahead(pid, e, page)?;
+        if self.anons.get(anon).expect("live").pfn().is_none() {
+            // Readahead could not take this page (no frame): read it alone.
+            let pfn = self.read_slot(anon, slot)?;
+            self.anons.get_mut(anon).expect("live").page = AnonPage::Cached { pfn, slot };
+            self.swap_mut().set_cached(slot, true);
+        }
+        self.proc_mut(pid).maj_flt += 1;
+        Ok(SwapIn::Cached)
+    }
+
+    /// After a fault mapped the page of `anon` (and so ended this page
+    /// table's use of its slot): the swap cache lets go of the slot when no
+    /// swap entry names it any more and the read was the sole one, or a
+    /// write by the last user, or the area is more than half full, or the
+    /// entry is locked (`should_try_to_free_swap`, `folio_free_swap`).
+    pub(crate) fn swap_settle(&mut self, anon: AnonId, how: SwapIn, e: &Entry, access: Access) {
+        if how == SwapIn::Resident {
+            return;
+        }
+        let Some(a) = self.anons.get(anon) else {
+            return;
+        };
+        let AnonPage::Cached { pfn, slot } = a.page else {
+            return;
+        };
+        let area = self.swap.as_ref().expect("a slot implies an area");
+        if area.count(slot) > 0 {
+            return;
+        }
+        let last_write = access == Access::Write && a.refs == 1;
         let full = u64::from(area.inuse()) * 2 > u64::from(area.size());
-        if last_write || full || e.flags.contains(VmFlags::LOCKED) {
+        if how == SwapIn::Sole || last_write || full || e.flags.contains(VmFlags::LOCKED) {
             self.anons.get_mut(anon).expect("live").page = AnonPage::Resident { pfn };
             self.swap_mut().set_cached(slot, false);
         }
-        Ok(())
     }
 
     /// A frame for `anon` holding the bytes of `slot` (`swap_read_folio`).
@@ -350,9 +369,11 @@ impl Machine {
                 let a = self.anons.get(anon).expect("live");
                 let pfn = a.pfn().expect("cached");
                 let writable = e.prot.writable() && a.refs == 1 && !e.needs_copy;
-                self.pmap_enter(pid, va, pfn, writable, e.prot.executable())
-                    .map_err(|_| nomem())?;
-                self.swap_mut().put(slot);
+                self.unwire_range(pid, va, va + PAGE_SIZE);
+                let r = self.pmap_enter(pid, va, pfn, writable, e.prot.executable());
+                // A locked entry's page is wired once mapped.
+                self.wire_range(pid, va, va + PAGE_SIZE);
+                r.map_err(|_| nomem())?;
             }
         }
         // shmem pages go back into their objects, unmapped.
