@@ -356,8 +356,21 @@ impl Pmap {
         let Some((s, e)) = page_span(start, end) else {
             return flush;
         };
-        let mut c = Cursor::<Edit>::new(phys, self.cr3, s, e);
         let mut zap = Zap { out, s, e };
+        if e - s == PAGE_SIZE {
+            // One page (munmap of a page, a page-out): straight down the
+            // path; only a 2 MiB leaf to split takes the range walk.
+            match point(phys, self.cr3, s, Walk::LEAVES) {
+                None => return flush,
+                Some(slot) if slot.level == 1 => {
+                    self.zap_pte(phys, &slot, &mut zap, &mut flush, ev);
+                    self.resident -= 1;
+                    return flush;
+                }
+                Some(_) => {}
+            }
+        }
+        let mut c = Cursor::<Edit>::new(phys, self.cr3, s, e);
         // Never `NoMemory`: a split that finds no frame hands the leaf out.
         while let Ok(Some(step)) = c.next_mut(self, phys, &mut flush, ev) {
             match step {
