@@ -40,6 +40,11 @@ pub struct Anon {
     pub refs: u32,
     /// MADV_FREE: clean and may be discarded instead of swapped.
     pub lazyfree: bool,
+    /// Where a fault last mapped it (process, address): the reverse map's
+    /// hint that reclaim checks before it trusts it (Linux finds the page
+    /// through `folio->mapping` and `folio->index`).
+    #[serde(skip)]
+    pub at: Option<(u32, u64)>,
 }
 
 impl Anon {
@@ -49,6 +54,7 @@ impl Anon {
             page: AnonPage::Resident { pfn },
             refs: 1,
             lazyfree: false,
+            at: None,
         }
     }
     /// The frame holding the page, if it is in memory.

@@ -209,6 +209,7 @@ impl Machine {
     ) -> Result<(), AccessError> {
         let a = self.anons.get(anon).expect("live anon").clone();
         let a_pfn = a.pfn().expect("swapped in");
+        self.anons.get_mut(anon).expect("live anon").at = Some((pid, page));
         let exec = e.prot.executable();
         if access != Access::Write {
             let writable = e.prot.writable() && a.refs == 1 && !e.needs_copy;
@@ -217,7 +218,10 @@ impl Machine {
             return Ok(());
         }
         if a.refs > 1 {
-            let new_id = self.anons.insert(Anon::resident(a_pfn));
+            let new_id = self.anons.insert(Anon {
+                at: Some((pid, page)),
+                ..Anon::resident(a_pfn)
+            });
             let Ok(pfn) = self.alloc_page(FrameOwner::Anon { anon: new_id }) else {
                 self.anons.remove(new_id);
                 return Err(AccessError::OutOfMemory);
@@ -292,7 +296,10 @@ impl Machine {
         if let Some(src) = copy_from {
             self.phys.copy_frame(src, pfn, &mut self.ev);
         }
-        let made = self.anons.insert(Anon::resident(pfn));
+        let made = self.anons.insert(Anon {
+            at: Some((pid, page)),
+            ..Anon::resident(pfn)
+        });
         if made != id {
             // Reclaim for the frame freed anons (the OOM killer took a
             // process): the id expected is not the one given.

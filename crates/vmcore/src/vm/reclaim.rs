@@ -439,7 +439,8 @@ impl Machine {
             };
             self.phys.lru_add(pfn, LruList::Inactive);
         }
-        let rmap = self.anon_rmap();
+        // The whole reverse map is built only when a hint fails.
+        let mut rmap = None;
         let mut done = 0;
         // Each page is met at most twice per call, so the scan ends.
         let mut budget = 2 * self.phys.lru_len(LruList::Inactive) + 1;
@@ -452,7 +453,12 @@ impl Machine {
                 self.phys.lru_del(pfn);
                 continue;
             };
-            let Some(&(pid, va)) = rmap.get(&anon) else {
+            let at = self.anon_location(anon).or_else(|| {
+                rmap.get_or_insert_with(|| self.anon_rmap())
+                    .get(&anon)
+                    .copied()
+            });
+            let Some((pid, va)) = at else {
                 // Not one process's alone (or not mapped): keep it.
                 self.phys.lru_add(pfn, LruList::Inactive);
                 continue;
@@ -537,6 +543,33 @@ impl Machine {
                     .is_some_and(|m| m.pfn == pfn && m.present && !m.huge)
         });
         out
+    }
+
+    /// Where `anon` is mapped, from its hint, if the hint holds and the
+    /// page may be reclaimed (the conditions of [`Machine::anon_rmap`]).
+    fn anon_location(&self, anon: AnonId) -> Option<(Pid, u64)> {
+        let a = self.anons.get(anon)?;
+        let (pid, va) = a.at?;
+        let AnonPage::Resident { pfn } = a.page else {
+            return None;
+        };
+        let d = self.phys.desc(pfn);
+        if a.refs != 1 || d.mapcount != 1 || d.wired != 0 {
+            return None;
+        }
+        let p = self.procs.get(&pid)?;
+        let e = p.map.find(va).filter(|e| e.contains(va))?;
+        if e.flags.contains(crate::flags::VmFlags::LOCKED) {
+            return None;
+        }
+        let (amap, s) = e.slot(va)?;
+        if self.amaps.get(amap)?.lookup(s) != Some(anon) {
+            return None;
+        }
+        p.pmap
+            .lookup(&self.phys, VirtAddr(va))
+            .filter(|m| m.pfn == pfn && m.present && !m.huge)
+            .map(|_| (pid, va))
     }
 
     /// `shrink_folio_list` -> `add_to_swap` + `try_to_unmap` +
