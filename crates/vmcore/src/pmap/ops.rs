@@ -411,6 +411,13 @@ impl Pmap {
         };
         // Both bounds are user addresses: the lower half of the space.
         let (floor, ceiling) = (floor.min(HALF), ceiling.min(HALF));
+        // The smallest table that may go is a page table, whose 2 MiB span
+        // must meet [s, e) and lie in the room: with none such, nothing
+        // (and no table above one) can be freed.
+        let first = (s & !(HUGE_PAGE_SIZE - 1)).max(floor.next_multiple_of(HUGE_PAGE_SIZE));
+        if first >= e || first.saturating_add(HUGE_PAGE_SIZE) > ceiling {
+            return;
+        }
         self.free_tables_in(phys, (s, e), (floor, ceiling, 3), ev);
     }
 
