@@ -347,3 +347,27 @@ fn swap_view_names_each_slot_its_owner_and_the_lru_pages() {
     assert_eq!(m.swap_view(0, 2).slots.len(), 0);
     assert_eq!(m.swap_view(1, 2).lru.len(), 2);
 }
+
+#[test]
+fn madv_pageout_narrates_each_page_it_swaps_out() {
+    use vmcore::Event;
+    let mut m = machine();
+    m.swapon(64 * K).unwrap();
+    m.mmap(1, A, 8 * K, RW, PA, -1, 0).unwrap();
+    m.fill(1, A, 8 * K, 0x11).unwrap();
+    m.take_events();
+    m.madvise(1, A, 8 * K, MADV_PAGEOUT).unwrap();
+    let outs: Vec<String> = m
+        .take_events()
+        .iter()
+        .filter(|e| matches!(e, Event::SwapOut { .. }))
+        .map(|e| e.to_string())
+        .collect();
+    assert_eq!(
+        outs,
+        [
+            "p1: page at 0x300000000000 written to swap slot 1",
+            "p1: page at 0x300000001000 written to swap slot 2"
+        ]
+    );
+}
