@@ -70,6 +70,7 @@ test('page-out and swap-in: the swap section, swapped pages and the narration', 
   assert.equal(await page.locator('vm-playground .sw-slot.taken[data-slot]').count(), 3);
   assert.equal(await page.locator('vm-playground .sw-slot.cached[data-slot]').count(), end.slots.filter((x) => x.cached).length);
   assert.equal(await swappedCells.count(), 3);
+  if (process.env.VMPLAY_SCREENSHOTS) await page.screenshot({ path: path.join(repoRoot, 'docs', 'screenshots', 'swap-pageout.png') });
   await screenshot(page, 'swap-pageout');
   assert.deepEqual(errors, []);
   await page.context().close();
