@@ -86,13 +86,23 @@ export function kindOf(name) {
 export const PAGE_BITS = {
   PRESENT: 1,
   WRITABLE: 2,
+  /** With PRESENT: the PTE's dirty bit. */
   DIRTY: 4,
+  /** Without PRESENT (the DIRTY bit, which only a present page has): the PTE holds a swap entry (pagemap's S). */
+  SWAPPED: 4,
   ACCESSED: 8,
   ANON: 16,
   SHARED: 32,
   HUGE: 64,
   ZERO: 128,
 };
+
+/** A present page whose PTE is dirty. */
+export const isDirty = (st) => (st & PAGE_BITS.PRESENT) !== 0 && (st & PAGE_BITS.DIRTY) !== 0;
+/** A page whose PTE holds a swap entry: its bytes are in a swap slot. */
+export const isSwapped = (st) => (st & PAGE_BITS.PRESENT) === 0 && (st & PAGE_BITS.SWAPPED) !== 0;
+/** Swapped-out pages and taken swap slots (Paul Tol's indigo: apart from every backing and frame kind). */
+export const SWAP_COLOR = '#332288';
 
 /** [r, g, b] of a #rrggbb colour. */
 export function rgb(hexColor) {

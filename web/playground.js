@@ -23,6 +23,7 @@ import { WalkView, buildTree } from './views/walk.js';
 import { TlbView } from './views/tlb.js';
 import { PhysMemView } from './views/physmem.js';
 import { EventLogView } from './views/events.js';
+import { SwapPanelView } from './views/swap.js';
 import { EditorView } from './views/editor.js';
 import { ConsoleView } from './views/console.js';
 import { OutputView } from './views/output.js';
@@ -301,6 +302,9 @@ export class VmPlayground extends HTMLElement {
     this.walk = new WalkView(this.walkBody, hooks);
     this.tlb = new TlbView(this.tlbBody, hooks);
     this.phys = new PhysMemView(this.pmBody, hooks);
+    this.swapBox = h('section', { class: 'pm-swap' });
+    this.pmBody.append(this.swapBox);
+    this.swap = new SwapPanelView(this.swapBox, hooks);
     this.events = new EventLogView(this.evBody, hooks);
     this.session.addEventListener('reset', () => this.#afterReset());
     // after a wasm trap the session moves to a fresh module instance and
@@ -729,6 +733,7 @@ export class VmPlayground extends HTMLElement {
     }
     if (!this.pmBody.closest('section').hidden) {
       this.phys.update({ kinds: () => frameKinds(this.session.vm, m), changes: this.changes, selected: sel.frame, marks: sel.markFrames });
+      this.swap.update(m.swapView(4096, 256), new Map(named.map((p) => [p.pid, p.name])));
       const pmSize = this.root.querySelector('.pm-size');
       const per = this.phys.g ? this.phys.g.per : 1;
       if (pmSize) pmSize.textContent = `${m.frameCount().toLocaleString('en')} frames · ${size(m.frameCount() * 4096)}${per > 1 ? ` · ${per} frames a cell` : ''}`;

@@ -23,6 +23,8 @@ import init, {
   type PageTableEntryView,
   type PageTableView,
   type PageTablesView,
+  type SwapSlotOwner,
+  type SwapView,
   type SysResult,
   type U64,
   type VmEvent,
@@ -156,6 +158,13 @@ export async function main(): Promise<string[]> {
   const frame = m.frame(kinds.findIndex((k) => k === 1));
   if (frame) log.push(`${frame.kind} frame ${frame.pfn} mapped by ${frame.mapped_by.map((x) => `${x.pid}@${x.va}`).join(', ')}`);
   const sum = m.framesSummary();
+  const sw: SwapView = m.swapView(64, 64);
+  for (const slot of sw.slots) {
+    const o: SwapSlotOwner = slot.owner;
+    log.push(`slot ${slot.slot}: ${slot.users} users${slot.cached ? ', cached' : ''}, ${o.kind === 'anon' ? `pid ${o.pid} at ${o.va}` : o.kind === 'shmem' ? `object ${o.object} page ${o.index}` : 'no owner'}`);
+  }
+  for (const p of sw.lru) log.push(`${p.pfn} ${p.list}${p.referenced ? ' referenced' : ''}`);
+  log.push(`${sw.inuse}/${sw.size} slots, ${sw.inactive}+${sw.active} on the LRU, ${sw.usage} of ${sw.limit ?? sw.total_frames} frames`);
   const tlb = m.tlb();
   for (const e of tlb.entries) log.push(`set ${e.set} way ${e.way}: ${e.va} -> ${e.pfn}`);
   const amap = m.amap(1, a + 2 * PAGE);

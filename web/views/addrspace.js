@@ -5,7 +5,7 @@
 // is still visible. Zoom stretches the axis; the view scrolls.
 
 import { ARENA, ARENA_END, USER_TOP, addr, esc, h, hex, size, num } from '../format.js';
-import { BACKING, PAGE_BITS, backingKind, tint } from '../palette.js';
+import { BACKING, PAGE_BITS, SWAP_COLOR, backingKind, isDirty, isSwapped, tint } from '../palette.js';
 
 const AXIS_W = 124;
 const PAD = 10;
@@ -486,10 +486,10 @@ export class AddressSpaceView {
       const ya = this.y(pb);
       const yb = this.y(pa);
       const hh = Math.max(0.8, yb - ya - (b - a === 1 && yb - ya > 5 ? 1 : 0));
-      const fill = st & PAGE_BITS.ZERO ? '#F0E442' : st & PAGE_BITS.PRESENT ? full : tint(full, 0.45);
+      const fill = st & PAGE_BITS.ZERO ? '#F0E442' : st & PAGE_BITS.PRESENT ? full : isSwapped(st) ? SWAP_COLOR : tint(full, 0.45);
       out.push(`<rect class="pgs" x="${x + 1}" y="${ya}" width="${w - 2}" height="${hh}" fill="${fill}"/>`);
       if (st & PAGE_BITS.SHARED) out.push(`<rect x="${x + 1}" y="${ya}" width="${w - 2}" height="${hh}" fill="url(#shared)"/>`);
-      if (st & PAGE_BITS.DIRTY) out.push(`<rect class="dirty-mark" x="${x + w - 7}" y="${ya}" width="5" height="${hh}"/>`);
+      if (isDirty(st)) out.push(`<rect class="dirty-mark" x="${x + w - 7}" y="${ya}" width="5" height="${hh}"/>`);
     };
     for (let i = 1; i <= states.length; i++) {
       const pxPerPage = px / states.length;

@@ -5,7 +5,7 @@
 
 import { GLOSSARY, term } from '../glossary.js';
 import { h, hex, size, pages as pagesText, num } from '../format.js';
-import { BACKING, PAGE_BITS, backingKind, tint } from '../palette.js';
+import { BACKING, PAGE_BITS, SWAP_COLOR, backingKind, isDirty, isSwapped, tint } from '../palette.js';
 
 const MAX_CELLS = 1024;
 
@@ -23,7 +23,8 @@ const FLAG_HELP = {
 export const PAGE_LEGEND = [
   ['present', 'PTE present', (st) => st & PAGE_BITS.PRESENT],
   ['writable', 'PTE writable', (st) => st & PAGE_BITS.WRITABLE],
-  ['dirty', 'dirty (D)', (st) => st & PAGE_BITS.DIRTY],
+  ['dirty', 'dirty (D)', isDirty],
+  ['swapped', 'swapped out (the PTE holds a swap entry)', isSwapped],
   ['accessed', 'accessed (A)', (st) => st & PAGE_BITS.ACCESSED],
   ['anon', 'anon page in the amap', (st) => st & PAGE_BITS.ANON],
   ['shared', 'shared (copy-on-write or mapped twice)', (st) => st & PAGE_BITS.SHARED],
@@ -109,7 +110,7 @@ export class EntryView {
       this.counts = null;
       const count = () => {
         const whole = this.hooks.pageStates(proc.pid, entry.start, npages);
-        return { resident: countBits(whole, PAGE_BITS.PRESENT | PAGE_BITS.ANON), dirty: countBits(whole, PAGE_BITS.DIRTY), shared: countBits(whole, PAGE_BITS.SHARED) };
+        return { resident: countBits(whole, PAGE_BITS.PRESENT | PAGE_BITS.ANON), dirty: countWhere(whole, isDirty), shared: countBits(whole, PAGE_BITS.SHARED) };
       };
       if (npages <= LATER_FROM) this.counts = count();
       else {
@@ -222,12 +223,14 @@ export class EntryView {
       const x = (i % COLS) * CELL;
       const y = Math.floor(i / COLS) * CELL;
       const present = st & PAGE_BITS.PRESENT;
-      const fill = st & PAGE_BITS.ZERO ? '#F0E442' : present ? color : st & PAGE_BITS.ANON ? tint(color, 0.45) : '#fff';
+      const swapped = isSwapped(st);
+      const fill = st & PAGE_BITS.ZERO ? '#F0E442' : present ? color : swapped ? SWAP_COLOR : st & PAGE_BITS.ANON ? tint(color, 0.45) : '#fff';
       cells.push(
         `<g class="page" data-page="${pg}" data-pid="${pid}" data-va="${hex(va)}" data-state="${st}">` +
-          `<rect x="${x + 0.5}" y="${y + 0.5}" width="${CELL - 2}" height="${CELL - 2}" rx="2" fill="${fill}" stroke="${present || st & PAGE_BITS.ANON ? color : '#c3c8d1'}"/>` +
+          `<rect x="${x + 0.5}" y="${y + 0.5}" width="${CELL - 2}" height="${CELL - 2}" rx="2" fill="${fill}" stroke="${swapped ? SWAP_COLOR : present || st & PAGE_BITS.ANON ? color : '#c3c8d1'}"/>` +
+          (swapped && big ? `<text x="${x + CELL / 2 - 0.5}" y="${y + CELL / 2 + 3}" class="swap-s" text-anchor="middle">S</text>` : '') +
           (st & PAGE_BITS.SHARED ? `<rect x="${x + 0.5}" y="${y + 0.5}" width="${CELL - 2}" height="${CELL - 2}" rx="2" fill="url(#pg-shared)"/>` : '') +
-          (st & PAGE_BITS.DIRTY
+          (isDirty(st)
             ? big
               ? `<circle cx="${x + CELL - 4.5}" cy="${y + 3.5}" r="2.2" class="dirty-dot"/>`
               : `<rect x="${x + CELL - 5}" y="${y + 1.5}" width="3" height="3" class="dirty-sq"/>`
@@ -288,6 +291,7 @@ export class EntryView {
       { class: 'page-legend', 'aria-hidden': 'true' },
       legendItem(h('span', { class: 'lg-cell', style: `background:${color};border-color:${color}` }), 'resident'),
       legendItem(h('span', { class: 'lg-cell', style: `background:${tint(color, 0.45)};border-color:${color}` }), 'anon, not mapped'),
+      legendItem(h('span', { class: 'lg-cell', style: `background:${SWAP_COLOR};border-color:${SWAP_COLOR}` }), 'swapped out'),
       legendItem(h('span', { class: 'lg-cell lg-zero' }), 'zero page'),
       legendItem(h('span', { class: 'lg-cell lg-shared', style: `background-color:${color}` }), 'shared'),
       legendItem(h('span', { class: 'lg-dot' }), 'dirty'),
@@ -369,6 +373,13 @@ function prop(name, value, cls) {
 
 function legendItem(sw, text) {
   return h('span', { class: 'lg' }, sw, text);
+}
+
+function countWhere(states, test) {
+  if (!states) return 0;
+  let n = 0;
+  for (let i = 0; i < states.length; i++) if (test(states[i])) n++;
+  return n;
 }
 
 function countBits(states, mask) {

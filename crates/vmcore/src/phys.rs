@@ -345,6 +345,22 @@ impl PhysMem {
         }
     }
 
+    /// The pages of `list`, oldest first (the order reclaim scans them in).
+    pub fn lru_pages(&self, list: LruList) -> impl Iterator<Item = Pfn> + '_ {
+        let first = if list == LruList::None {
+            NIL
+        } else {
+            self.lru[Self::lru_ix(list)].oldest
+        };
+        core::iter::successors((first != NIL).then_some(first), move |&p| {
+            match self.frames[p as usize].desc.lru_newer {
+                NIL => None,
+                n => Some(n),
+            }
+        })
+        .map(|p| Pfn(u64::from(p)))
+    }
+
     /// Pages on `list`.
     pub fn lru_len(&self, list: LruList) -> u64 {
         if list == LruList::None {

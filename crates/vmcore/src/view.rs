@@ -9,10 +9,11 @@ use crate::arch::x86_64::pte::level_name;
 use crate::errno::SysResult;
 use crate::event::Pid;
 use crate::machine::{Backing, Machine, MapsLine};
-use crate::phys::FrameOwner;
+use crate::phys::{FrameOwner, LruList};
 use crate::vm::map::Entry;
 use crate::vm::object::ObjKind;
 use serde::Serialize;
+use std::collections::BTreeMap;
 
 #[derive(Clone, Debug, Serialize)]
 pub struct ProcessView {
@@ -167,6 +168,69 @@ pub struct SmapsView {
     pub vm_flags: String,
 }
 
+/// Who holds a taken swap slot.
+#[derive(Clone, Debug, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum SwapSlotOwner {
+    /// An anonymous page: its anon, and the first process and address
+    /// whose map entry holds that anon (`None` when no entry does any more).
+    Anon {
+        anon: u32,
+        pid: Option<Pid>,
+        va: Option<u64>,
+    },
+    /// Page `index` of a shmem or memfd object (the object keeps the entry).
+    Shmem { object: u32, index: u64 },
+    /// No owner found (never the case when `Machine::check` passes).
+    None,
+}
+
+/// One taken slot of the swap area.
+#[derive(Clone, Debug, Serialize)]
+pub struct SwapSlotView {
+    pub slot: u32,
+    /// Swap entries naming the slot (the swap count).
+    pub users: u32,
+    /// The page is also in a frame (the swap cache).
+    pub cached: bool,
+    pub owner: SwapSlotOwner,
+}
+
+/// One anonymous page on an LRU list.
+#[derive(Clone, Debug, Serialize)]
+pub struct LruPageView {
+    pub pfn: u64,
+    pub list: LruList,
+    /// `PG_referenced`: seen used once already (a second use activates it).
+    pub referenced: bool,
+}
+
+/// Memory under pressure: the swap area slot by slot, the LRU lists of
+/// anonymous pages and the memory limit ([`Machine::swap_view`]).
+#[derive(Clone, Debug, Serialize)]
+pub struct SwapView {
+    /// Whether a swap area is on.
+    pub on: bool,
+    /// Usable slots (0 with no area).
+    pub size: u32,
+    /// Slots taken.
+    pub inuse: u32,
+    /// Taken slots, lowest first, at most the `max_slots` asked for.
+    pub slots: Vec<SwapSlotView>,
+    /// Pages on the inactive and the active list.
+    pub inactive: u64,
+    pub active: u64,
+    /// The pages of the inactive list then of the active list, each oldest
+    /// first, at most the `max_pages` asked for.
+    pub lru: Vec<LruPageView>,
+    /// The memory limit in pages, if one is set.
+    pub limit: Option<u64>,
+    /// Pages charged against the limit (every frame in use but the zero pages).
+    pub usage: u64,
+    pub total_frames: u64,
+    pub free_frames: u64,
+}
+
 /// Fractional bits of the proportional set size (`PSS_SHIFT` in
 /// `fs/proc/task_mmu.c`).
 const PSS_SHIFT: u32 = 12;
@@ -177,7 +241,11 @@ pub mod page_bits {
     /// PROT_NONE range count, as they do for mincore and smaps).
     pub const PRESENT: u8 = 1 << 0;
     pub const WRITABLE: u8 = 1 << 1;
+    /// With PRESENT: the PTE's dirty bit.
     pub const DIRTY: u8 = 1 << 2;
+    /// Without PRESENT (the same bit as DIRTY, which only a present page
+    /// has): the PTE holds a swap entry, pagemap's `S`.
+    pub const SWAPPED: u8 = 1 << 2;
     pub const ACCESSED: u8 = 1 << 3;
     pub const ANON: u8 = 1 << 4;
     pub const SHARED: u8 = 1 << 5;
@@ -290,6 +358,8 @@ impl Machine {
                 if d.mapcount > 1 {
                     b |= SHARED;
                 }
+            } else if p.pmap.swap_entry(&self.phys, VirtAddr(va)).is_some() {
+                b |= SWAPPED;
             }
             if let Some(e) = p.map.find(va)
                 && let Some((amap, slot)) = e.slot(va)
@@ -568,6 +638,97 @@ impl Machine {
             out.push(v);
         }
         Ok(out)
+    }
+
+    /// The swap area, the LRU lists and the memory limit, for the swap
+    /// panel: at most `max_slots` taken slots and `max_pages` LRU pages
+    /// (the counts are always whole).
+    pub fn swap_view(&self, max_slots: usize, max_pages: usize) -> SwapView {
+        let mut slots: Vec<SwapSlotView> = self.swap.as_ref().map_or_else(Vec::new, |a| {
+            a.taken()
+                .take(max_slots)
+                .map(|(s, users, cached)| SwapSlotView {
+                    slot: s.0,
+                    users,
+                    cached,
+                    owner: SwapSlotOwner::None,
+                })
+                .collect()
+        });
+        // slot -> owner: anons know their slot, shmem objects keep theirs
+        let index: BTreeMap<u32, usize> =
+            slots.iter().enumerate().map(|(i, v)| (v.slot, i)).collect();
+        let mut anon_slot: BTreeMap<u32, usize> = BTreeMap::new();
+        for (id, a) in self.anons.iter() {
+            if let Some(&i) = a.slot().and_then(|s| index.get(&s.0)) {
+                slots[i].owner = SwapSlotOwner::Anon {
+                    anon: id,
+                    pid: None,
+                    va: None,
+                };
+                anon_slot.insert(id, i);
+            }
+        }
+        for (id, o) in self.objects.iter() {
+            for (&page, (s, _)) in &o.swap {
+                if let Some(&i) = index.get(&s.0) {
+                    slots[i].owner = SwapSlotOwner::Shmem {
+                        object: id,
+                        index: page,
+                    };
+                }
+            }
+        }
+        // an anon's first mapper: the amap slots of every entry, lowest pid first
+        if !anon_slot.is_empty() {
+            for (&pid, p) in &self.procs {
+                for e in p.map.entries.values() {
+                    let Some(r) = e.aref else { continue };
+                    let Some(am) = self.amaps.get(r.amap) else {
+                        continue;
+                    };
+                    let pages = (e.end - e.start) / PAGE_SIZE;
+                    for (slot, anon) in am.iter() {
+                        if slot < r.slotoff || slot >= r.slotoff + pages {
+                            continue;
+                        }
+                        if let Some(i) = anon_slot.remove(&anon) {
+                            slots[i].owner = SwapSlotOwner::Anon {
+                                anon,
+                                pid: Some(pid),
+                                va: Some(e.start + (slot - r.slotoff) * PAGE_SIZE),
+                            };
+                        }
+                    }
+                }
+            }
+        }
+        let lru = [LruList::Inactive, LruList::Active]
+            .into_iter()
+            .flat_map(|l| self.phys.lru_pages(l))
+            .take(max_pages)
+            .map(|pfn| {
+                let d = self.phys.desc(pfn);
+                LruPageView {
+                    pfn: pfn.0,
+                    list: d.lru,
+                    referenced: d.referenced,
+                }
+            })
+            .collect();
+        SwapView {
+            on: self.swap.is_some(),
+            size: self.swap.as_ref().map_or(0, |a| a.size()),
+            inuse: self.swap.as_ref().map_or(0, |a| a.inuse()),
+            slots,
+            inactive: self.phys.lru_len(LruList::Inactive),
+            active: self.phys.lru_len(LruList::Active),
+            lru,
+            limit: self.memlimit,
+            usage: self.memcg_usage(),
+            total_frames: self.phys.total_frames(),
+            free_frames: self.phys.free_frames(),
+        }
     }
 
     /// `/proc/PID/pagemap` for `n` pages from `va`, as root reads it

@@ -312,3 +312,62 @@ fn oom_swap_full() {
     assert!(m.processes().is_empty());
     assert_eq!(m.swap_area().unwrap().inuse(), 0);
 }
+
+#[test]
+fn swap_view_names_each_slot_its_owner_and_the_lru_pages() {
+    use vmcore::phys::LruList;
+    use vmcore::view::SwapSlotOwner;
+    let mut m = machine();
+    let v = m.swap_view(16, 16);
+    assert!(!v.on && v.size == 0 && v.slots.is_empty() && v.limit.is_none());
+    m.swapon(64 * K).unwrap();
+    m.memlimit(4 << 20).unwrap();
+    m.mmap(1, A, 16 * K, RW, PA, -1, 0).unwrap();
+    m.fill(1, A, 16 * K, 0x11).unwrap();
+    m.madvise(1, A + 4 * K, 8 * K, MADV_PAGEOUT).unwrap();
+    assert_eq!(m.load(1, A + 8 * K), Ok(0x11));
+    ok(&m);
+    let v = m.swap_view(16, 16);
+    assert!(v.on);
+    assert_eq!((v.size, v.inuse, v.limit), (15, 1, Some(1024)));
+    let slots: Vec<_> = v
+        .slots
+        .iter()
+        .map(|s| match s.owner {
+            SwapSlotOwner::Anon { pid, va, .. } => (s.slot, s.users, s.cached, pid, va),
+            _ => panic!("slot {} has no anon owner", s.slot),
+        })
+        .collect();
+    // slot 1 still swapped; slot 2 read back by a load and freed (its only user)
+    assert_eq!(slots, vec![(1, 1, false, Some(1), Some(A + 4 * K))]);
+    assert_eq!(v.inactive + v.active, 3);
+    assert_eq!(v.lru.len(), 3);
+    assert!(v.lru.iter().all(|p| p.list != LruList::None));
+    assert_eq!(v.usage, v.total_frames - v.free_frames - 1);
+    assert_eq!(m.swap_view(0, 2).slots.len(), 0);
+    assert_eq!(m.swap_view(1, 2).lru.len(), 2);
+}
+
+#[test]
+fn madv_pageout_narrates_each_page_it_swaps_out() {
+    use vmcore::Event;
+    let mut m = machine();
+    m.swapon(64 * K).unwrap();
+    m.mmap(1, A, 8 * K, RW, PA, -1, 0).unwrap();
+    m.fill(1, A, 8 * K, 0x11).unwrap();
+    m.take_events();
+    m.madvise(1, A, 8 * K, MADV_PAGEOUT).unwrap();
+    let outs: Vec<String> = m
+        .take_events()
+        .iter()
+        .filter(|e| matches!(e, Event::SwapOut { .. }))
+        .map(|e| e.to_string())
+        .collect();
+    assert_eq!(
+        outs,
+        [
+            "p1: page at 0x300000000000 written to swap slot 1",
+            "p1: page at 0x300000001000 written to swap slot 2"
+        ]
+    );
+}

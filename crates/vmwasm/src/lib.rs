@@ -202,6 +202,33 @@ export interface WalkStepView { level: number; name: string; table: U64; index: 
 export interface WalkView { cr3: U64; va: U64; steps: WalkStepView[]; mapped: boolean; pfn: U64 | null; phys: U64 | null; huge: boolean; byte: number | null }
 /** A frame (frame numbers and user addresses always fit a Number). */
 export interface FrameView { pfn: number; kind: string; owner: string; mapcount: number; wired: number; dirty: boolean; referenced: boolean; mapped_by: { pid: number; va: number }[] }
+/** Who holds a taken swap slot: an anonymous page (its anon, and the first
+ * process and address mapping it, null when none does), or page `index` of a
+ * shmem or memfd object. */
+export type SwapSlotOwner =
+  | { kind: "anon"; anon: number; pid: number | null; va: number | null }
+  | { kind: "shmem"; object: number; index: number }
+  | { kind: "none" };
+/** Memory under pressure (all counts in pages). */
+export interface SwapView {
+  /** A swap area is on. */
+  on: boolean;
+  /** Usable slots (0 with no area), and slots taken. */
+  size: number;
+  inuse: number;
+  /** Taken slots, lowest first: users are the swap entries naming it; cached, the page is also in a frame (the swap cache). */
+  slots: { slot: number; users: number; cached: boolean; owner: SwapSlotOwner }[];
+  /** Pages on the inactive and the active LRU list. */
+  inactive: number;
+  active: number;
+  /** The inactive list then the active list, each oldest first. */
+  lru: { pfn: number; list: "inactive" | "active"; referenced: boolean }[];
+  /** The memory limit, null when none is set; the frames charged against it. */
+  limit: number | null;
+  usage: number;
+  total_frames: number;
+  free_frames: number;
+}
 /** The TLB (it caches user addresses only, which always fit a Number). */
 export interface TlbView { sets: number; ways: number; hits: number; misses: number; entries: { set: number; way: number; asid: number; va: number; pfn: number; huge: boolean; writable: boolean; user: boolean; executable: boolean; dirty: boolean }[] }
 /** A present entry of a page table. */
@@ -1149,8 +1176,9 @@ impl Machine {
     }
 
     /// Per-page state bytes of `npages` pages from `start` as a copied
-    /// Uint8Array: bit 0 present, 1 writable, 2 dirty, 3 accessed, 4 anon
-    /// page in the amap, 5 shared, 6 in a 2 MiB mapping, 7 the zero page.
+    /// Uint8Array: bit 0 present, 1 writable, 2 dirty (present) or swapped
+    /// (not present: the PTE holds a swap entry), 3 accessed, 4 anon page in
+    /// the amap, 5 shared, 6 in a 2 MiB mapping, 7 the zero page.
     #[wasm_bindgen(js_name = pageStates)]
     pub fn page_states(
         &self,
@@ -1254,6 +1282,32 @@ impl Machine {
     #[wasm_bindgen(js_name = framesSummary, unchecked_return_type = "{ total: number; free: number; anon: number; cache: number; page_table: number; zero: number }")]
     pub fn frames_summary(&self) -> JsValue {
         self.with(|i| js::to_js(&i.m().frames_summary()))
+    }
+
+    /// Memory under pressure: the swap area's taken slots with their users,
+    /// swap-cache state and owner; the LRU lists of anonymous pages (the
+    /// inactive list then the active one, oldest first) with each page's
+    /// referenced bit; the memory limit and the frames charged against it.
+    /// `maxSlots` and `maxPages` (default 4096 each) bound the two lists;
+    /// the counts are always whole.
+    #[wasm_bindgen(js_name = swapView, unchecked_return_type = "SwapView")]
+    pub fn swap_view(
+        &self,
+        #[wasm_bindgen(unchecked_optional_param_type = "number")] max_slots: JsValue,
+        #[wasm_bindgen(unchecked_optional_param_type = "number")] max_pages: JsValue,
+    ) -> Result<JsValue, JsValue> {
+        let bound = |v: &JsValue, name| -> Result<usize, JsValue> {
+            if v.is_undefined() {
+                return Ok(4096);
+            }
+            let n = u64_arg("swapView", name, v)?;
+            Ok(usize::try_from(n).unwrap_or(usize::MAX))
+        };
+        let (slots, pages) = (
+            bound(&max_slots, "maxSlots")?,
+            bound(&max_pages, "maxPages")?,
+        );
+        Ok(self.with(|i| js::to_js(&i.m().swap_view(slots, pages))))
     }
 
     /// The TLB: geometry, hit and miss counters, and every valid entry.

@@ -968,3 +968,45 @@ fn an_amap_can_be_asked_for_a_few_slots_and_one_more() {
     let got: Vec<f64> = slots.iter().map(|x| num(&x, "slot")).collect();
     assert_eq!(got, vec![0.0, 1.0, 2.0, 3.0, 12.0]);
 }
+
+#[wasm_bindgen_test]
+fn swap_view_shows_slots_lru_pages_and_the_limit() {
+    let m = small();
+    let v = m.swap_view(JsValue::UNDEFINED, JsValue::UNDEFINED).unwrap();
+    assert_eq!(get(&v, "on"), JsValue::FALSE);
+    assert!(get(&v, "limit").is_null());
+    for (k, line) in [
+        "swapon 64K",
+        "memlimit 4M",
+        "$a = mmap $arena 16K PROT_READ|PROT_WRITE MAP_PRIVATE|MAP_ANONYMOUS|MAP_FIXED -1 0",
+        "fill $a 16K 0x11",
+        "madvise $a 8K MADV_PAGEOUT",
+    ]
+    .iter()
+    .enumerate()
+    {
+        assert!(
+            is_ok(&m.exec_line(n(k as f64 + 1.0), s(line)).unwrap()),
+            "{line}"
+        );
+    }
+    let v = m.swap_view(JsValue::UNDEFINED, n(1.0)).unwrap();
+    assert_eq!((num(&v, "size"), num(&v, "inuse")), (15.0, 2.0));
+    assert_eq!(num(&v, "limit"), 1024.0);
+    let slots: Array = get(&v, "slots").dyn_into().unwrap();
+    let first = slots.get(0);
+    assert_eq!((num(&first, "slot"), num(&first, "users")), (1.0, 1.0));
+    assert_eq!(get(&first, "cached"), JsValue::FALSE);
+    let owner = get(&first, "owner");
+    assert_eq!(string(&owner, "kind"), "anon");
+    assert_eq!((num(&owner, "pid"), num(&owner, "va")), (1.0, ARENA));
+    assert_eq!(num(&v, "inactive") + num(&v, "active"), 2.0);
+    let lru: Array = get(&v, "lru").dyn_into().unwrap();
+    assert_eq!(lru.length(), 1);
+    assert!(["inactive", "active"].contains(&string(&lru.get(0), "list").as_str()));
+    assert!(get(&lru.get(0), "referenced").as_bool().is_some());
+    // the page states: bit 2 without bit 0 is a swapped page (with it, dirty)
+    let st = m.page_states(n(1.0), n(ARENA), n(4.0)).unwrap().to_vec();
+    assert_eq!(st.iter().map(|b| b & 5).collect::<Vec<_>>(), [4, 4, 5, 5]);
+    assert!(m.check().is_null());
+}

@@ -383,6 +383,11 @@ impl Machine {
             flush.flush(&mut self.tlb, &mut self.ev);
             self.anons.get_mut(anon).expect("live").page = AnonPage::Swapped { slot: s };
             self.phys.free(m.pfn, &mut self.ev);
+            self.ev.push_with(|| Event::SwapOut {
+                pid,
+                va: VirtAddr(here),
+                slot: s.0,
+            });
         }
     }
 
