@@ -76,6 +76,9 @@ bitflags! {
         const NORESERVE = 1 << 16;
         /// VM_MERGEABLE (MADV_MERGEABLE): offered to KSM.
         const MERGEABLE = 1 << 17;
+        /// VM_DROPPABLE (MAP_DROPPABLE): the kernel may drop the pages
+        /// under memory pressure instead of swapping them; never locked.
+        const DROPPABLE = 1 << 18;
     }
 }
 
@@ -98,6 +101,7 @@ impl VmFlags {
             (VmFlags::ACCOUNT, "account"),
             (VmFlags::NORESERVE, "noreserve"),
             (VmFlags::MERGEABLE, "mergeable"),
+            (VmFlags::DROPPABLE, "droppable"),
         ];
         NAMES
             .iter()

@@ -163,6 +163,22 @@ impl Machine {
                     vm |= VmFlags::SHARED | VmFlags::MAYSHARE;
                     entry_pgoff = 0;
                 }
+                MAP_DROPPABLE => {
+                    // do_mmap: droppable memory is never locked, never a
+                    // stack, never hugetlb; it is not reserved, not copied
+                    // on fork and not dumped (case mmap_droppable).
+                    if flags & (MAP_LOCKED | MAP_HUGETLB) != 0 {
+                        return Err(einval("MAP_DROPPABLE with MAP_LOCKED or MAP_HUGETLB"));
+                    }
+                    if vm.contains(VmFlags::GROWSDOWN) {
+                        return Err(einval("MAP_DROPPABLE with MAP_GROWSDOWN"));
+                    }
+                    vm |= VmFlags::DROPPABLE
+                        | VmFlags::NORESERVE
+                        | VmFlags::WIPEONFORK
+                        | VmFlags::DONTDUMP;
+                    entry_pgoff = start >> PAGE_SHIFT;
+                }
                 MAP_PRIVATE => entry_pgoff = start >> PAGE_SHIFT,
                 _ => return Err(einval("mapping type must be MAP_SHARED or MAP_PRIVATE")),
             },

@@ -151,10 +151,10 @@ impl FaultSpan {
 
 #[cfg(test)]
 mod tests {
-    use crate::personality::linux::abi::*;
     use crate::addr::{PAGE_SIZE, VirtAddr};
     use crate::event::Pid;
     use crate::machine::{Machine, MachineConfig};
+    use crate::personality::linux::abi::*;
 
     const A: u64 = 0x3000_0000_0000;
     const B: u64 = 0x3100_0000_0000;
