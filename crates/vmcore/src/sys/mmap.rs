@@ -2,7 +2,7 @@
 //! `mmap_region`, checks in the kernel's order.
 
 use super::{page_align, unaligned};
-use crate::addr::{PAGE_SHIFT, PAGE_SIZE};
+use crate::addr::{HUGE_PAGE_SIZE, PAGE_SHIFT, PAGE_SIZE};
 use crate::errno::{SysResult, ebadf, eexist, einval, enomem, eoverflow};
 use crate::event::Pid;
 use crate::flags::{Prot, VmFlags};
@@ -83,10 +83,15 @@ impl Machine {
             }
             Some(o)
         };
-        if anon && flags & MAP_HUGETLB != 0 {
-            // No huge pages are reserved in the hugetlb pool.
-            return Err(enomem("no hugetlb pages reserved"));
-        }
+        // ksys_mmap_pgoff: MAP_HUGETLB with MAP_ANONYMOUS maps an unlinked
+        // hugetlbfs file (`hugetlb_file_setup`), its length rounded up to
+        // the default huge page; do_mmap then treats it as a file.
+        let hugetlb = anon && flags & MAP_HUGETLB != 0;
+        let len = if hugetlb {
+            len.wrapping_add(HUGE_PAGE_SIZE - 1) & !(HUGE_PAGE_SIZE - 1)
+        } else {
+            len
+        };
         // do_mmap.
         if len == 0 {
             return Err(einval("length is zero"));
@@ -118,6 +123,11 @@ impl Machine {
             if unaligned(addr) {
                 return Err(einval("fixed address is not page aligned"));
             }
+            // hugetlb_get_unmapped_area: a fixed hugetlb address must be
+            // huge-page aligned (case mmap_hugetlb_anon).
+            if hugetlb && addr & (HUGE_PAGE_SIZE - 1) != 0 {
+                return Err(einval("fixed hugetlb address is not huge-page aligned"));
+            }
             // Below vm.mmap_min_addr only CAP_SYS_RAWIO may map; the
             // scenarios run as root, so it is allowed (`cap_mmap_addr`).
             addr
@@ -136,6 +146,28 @@ impl Machine {
         }
         if flags & MAP_LOCKED != 0 {
             vm |= VmFlags::LOCKED;
+        }
+        if hugetlb {
+            // do_mmap's switch for a file, then hugetlbfs_file_mmap.
+            match flags & MAP_TYPE {
+                MAP_SHARED_VALIDATE if flags & !LEGACY_MAP_MASK != 0 => {
+                    return Err(crate::errno::eopnotsupp(
+                        "unknown flag with MAP_SHARED_VALIDATE",
+                    ));
+                }
+                MAP_SHARED | MAP_SHARED_VALIDATE | MAP_PRIVATE => {}
+                _ => return Err(einval("mapping type must be MAP_SHARED or MAP_PRIVATE")),
+            }
+            if vm.contains(VmFlags::GROWSDOWN) {
+                return Err(einval("MAP_GROWSDOWN on a file"));
+            }
+            if off & (HUGE_PAGE_SIZE - 1) != 0 {
+                return Err(einval("hugetlb offset is not huge-page aligned"));
+            }
+            // hugetlb_reserve_pages: the pool has no pages. (With
+            // MAP_NORESERVE Linux maps without reserving and every fault
+            // raises SIGBUS; the simulator has no hugetlbfs and refuses.)
+            return Err(enomem("no hugetlb pages reserved"));
         }
         let entry_pgoff;
         match object {
