@@ -132,7 +132,7 @@ impl Machine {
             // scenarios run as root, so it is allowed (`cap_mmap_addr`).
             addr
         } else {
-            self.unmapped_area(pid, hint, len)
+            self.unmapped_area_flags(pid, hint, len, flags & MAP_32BIT != 0)
                 .ok_or(enomem("no free range large enough"))?
         };
         if flags & MAP_FIXED_NOREPLACE != 0 && !self.procs[&pid].map.is_free(start, start + len) {
