@@ -8,6 +8,7 @@ use crate::event::Pid;
 use crate::flags::{Prot, VmFlags};
 use crate::machine::Machine;
 use crate::personality::Sys;
+use crate::personality::linux::MAX_LFS_FILESIZE;
 use crate::personality::linux::abi::*;
 use crate::vm::mapops::NewMapping;
 
@@ -146,6 +147,14 @@ impl Machine {
         }
         if flags & MAP_LOCKED != 0 {
             vm |= VmFlags::LOCKED;
+        }
+        // file_mmap_ok: a file's mapping may not reach past
+        // MAX_LFS_FILESIZE (regular files, memfd and hugetlbfs alike;
+        // case mmap_offset_overflow).
+        if (object.is_some() || hugetlb)
+            && pgoff > (MAX_LFS_FILESIZE - len.min(MAX_LFS_FILESIZE)) >> PAGE_SHIFT
+        {
+            return Err(eoverflow("offset + length past the largest file position"));
         }
         if hugetlb {
             // do_mmap's switch for a file, then hugetlbfs_file_mmap.
