@@ -93,6 +93,22 @@ impl Machine {
         }
         // A zero old length duplicates a shared mapping (the DOS-emu case).
         let dup = old_len == 0;
+        // shrink_vma unmaps [addr + new_len, addr + old_len) with
+        // do_vmi_munmap, which refuses a range ending past TASK_SIZE (or
+        // wrapping): EINVAL. mremap_to has unmapped the target by then
+        // (case mremap_shrink_past_top).
+        let shrink_past_top =
+            old_len > new_len && addr.checked_add(old_len).is_none_or(|end| end > task_size);
+        if flags & MREMAP_FIXED != 0 && shrink_past_top {
+            self.unmap_range(pid, new_addr, new_addr + new_len);
+            if self.procs[&pid].map.find(addr).is_none() {
+                return Err(efault("the target's unmapping removed the old mapping"));
+            }
+            return Err(einval("the shrunk tail ends past the user address space"));
+        }
+        if flags & MREMAP_FIXED == 0 && flags & MREMAP_DONTUNMAP == 0 && shrink_past_top {
+            return Err(einval("the shrunk tail ends past the user address space"));
+        }
         if flags & MREMAP_FIXED != 0 {
             if spans && pure_move {
                 return self.move_many(pid, addr, old_len, new_addr, flags & MREMAP_DONTUNMAP != 0);
