@@ -14,11 +14,20 @@ use crate::vm::object::{ObjKind, Object, OpenFile};
 /// have the kernel's limits ([`Machine::max_bytes`]).
 pub const MAX_FILE_SIZE: u64 = 1 << 30;
 
-/// `rw_verify_area` for one byte at `pos`: a negative position, or one
-/// whose end does not fit in `loff_t`, is EINVAL.
+/// `ksys_pread64`/`ksys_pwrite64`: a negative position is EINVAL before
+/// the descriptor is looked up (case `file_position_limits_order`).
+fn check_pos(pos: u64) -> SysResult<()> {
+    if pos > MAX_LFS_FILESIZE {
+        return Err(einval("negative file position"));
+    }
+    Ok(())
+}
+
+/// `rw_verify_area` for one byte at `pos`, after the descriptor: an end
+/// that does not fit in `loff_t` is EINVAL.
 fn verify_pos(pos: u64) -> SysResult<()> {
     if pos >= MAX_LFS_FILESIZE {
-        return Err(einval("file position is negative or overflows"));
+        return Err(einval("file position overflows"));
     }
     Ok(())
 }
@@ -123,6 +132,7 @@ impl Machine {
     /// pread(2) of one byte; `None` at or past the end of the file.
     pub fn pread(&mut self, pid: Pid, fd: Fd, off: u64) -> SysResult<Option<u8>> {
         self.syscall(pid, Sys::Pread, &[fd as u64, off], |m| {
+            check_pos(off)?;
             let obj = m.fd_obj(pid, fd)?;
             verify_pos(off)?;
             m.object_read(obj, off)
@@ -132,6 +142,7 @@ impl Machine {
     /// pwrite(2) of one byte; writing past the end grows the file.
     pub fn pwrite(&mut self, pid: Pid, fd: Fd, off: u64, value: u8) -> SysResult<()> {
         self.syscall(pid, Sys::Pwrite, &[fd as u64, off, value as u64], |m| {
+            check_pos(off)?;
             let obj = m.fd_obj(pid, fd)?;
             verify_pos(off)?;
             // generic_write_check_limits: nothing may be written at or
@@ -148,11 +159,12 @@ impl Machine {
     /// and zeroes the tail of the last page; growing leaves a hole.
     pub fn ftruncate(&mut self, pid: Pid, fd: Fd, len: u64) -> SysResult<()> {
         self.syscall(pid, Sys::Ftruncate, &[fd as u64, len], |m| {
-            let obj = m.fd_obj(pid, fd)?;
-            // do_sys_ftruncate, then inode_newsize_ok against `s_maxbytes`.
+            // do_sys_ftruncate: a negative length before the descriptor,
+            // then inode_newsize_ok against `s_maxbytes`.
             if (len as i64) < 0 {
                 return Err(einval("negative length"));
             }
+            let obj = m.fd_obj(pid, fd)?;
             if len > m.max_bytes(obj) {
                 return Err(efbig("larger than the file system's largest file"));
             }
