@@ -112,10 +112,18 @@ PLACED_LEN = ["4K", "8K", "16K", "4095", "4097", "1"]
 HUGE_LEN = ["4095", "4097", "1G", "1G+4K", "2G", "16G", "32G", "64G", "128G", "0x800000000000",
             "0x7fffffffffff", "0xfffffffffffff000", "0xffffffffffffffff", "0x8000000000000000",
             "0x1000000000000", "64G+1"]
+# Addresses far into the arena and across its end, beyond the top of user
+# space, in the kernel half and low in memory: nothing is mapped at any of
+# them in either process, so every call may use them.
 FAR = ["$arena+63G", "$arena+0xffffff000", "$arena+64G", "$arena+64G+4K", "$arena+32G", "$arena+1G",
-       "$arena+63G+2M", "0x7ffffffff000", "0x7fffffffe000", "0x7ffffffff001", "0x800000000000",
-       "0x7fffffff0000", "0xffff800000000000", "0xfffffffffffff000", "0x10000", "0x1000", "0xfff",
-       "0x100000000", "0x40000000"]
+       "$arena+63G+2M", "0x800000000000", "0x800000001000", "0xffff800000000000", "0xfffffffffffff000",
+       "0x10000", "0x1000", "0xfff", "0x100000000", "0x40000000"]
+# Just below the top of user space the scenario's process has mappings of
+# its own (the simulator a stack, the recorder whatever its runtime put
+# there), outside the arena and outside the format's contract: these are
+# only used where the kernel answers before looking (hints, MAP_FIXED,
+# ranges that cross TASK_SIZE).
+TOP = ["0x7ffffffff000", "0x7fffffffe000", "0x7ffffffff001", "0x7fffffff0000", "0x7ffffffff800"]
 ANON = "MAP_PRIVATE|MAP_ANONYMOUS"
 EXTRA_MAPF = ["MAP_SHARED_VALIDATE", "MAP_GROWSDOWN", "MAP_STACK", "MAP_NORESERVE", "MAP_LOCKED",
               "MAP_NONBLOCK", "MAP_32BIT", "MAP_SYNC", "MAP_DROPPABLE", "MAP_HUGETLB", "MAP_POPULATE",
@@ -140,11 +148,19 @@ def _arena(R):
     return "$arena+" + R.choice(OFF)
 
 
+# (offset, length) pairs that stay inside the first page of a placed
+# mapping: past its end lies the process's own memory, outside the format's
+# contract.
+IN_PAGE = [("", "4K"), ("", "1"), ("+1", "4095"), ("+4095", "1"), ("+0x800", "0x800"), ("", "4095")]
+
+
 def _placed(R, st):
-    """An address in a mapping the kernel placed, when there is one."""
+    """An address and a length inside the first page of a mapping the
+    kernel placed, when there is one; else an arena address and 4K."""
     if st["placed"] and R.random() < 0.7:
-        return R.choice(st["placed"]) + R.choice(["", "+4K", "+1", "+4095", "+8K"])
-    return _arena(R)
+        o, n = R.choice(IN_PAGE)
+        return R.choice(st["placed"]) + o, n
+    return _arena(R), "4K"
 
 
 def _fd(R, st):
@@ -185,30 +201,40 @@ def c_hints(R, st):
         st["placed"].append(v)
         hint = R.choice(["0", "0", _arena(R), _arena(R) + "+" + R.choice(UNAL), "1", "4K", "0x10000",
                          "$arena+64G", "0x7ffffffff000", "0x200000000000", "$arena+2M+1"])
-        typ = R.choice([ANON, ANON, "MAP_SHARED|MAP_ANONYMOUS", "MAP_PRIVATE", "MAP_SHARED"])
-        return f"{v} = mmap {hint} {R.choice(PLACED_LEN + ['2M', '4M'])} {R.choice(PROT)} {typ} {_fd(R, st)} 0"
-    a = _placed(R, st)
+        # A file mapping only with a file: a failed mmap's $VAR is an
+        # error value, which MAP_FIXED would take for an error
+        # (IS_ERR_VALUE in __get_unmapped_area; see FIDELITY.md).
+        typ = R.choice([ANON, ANON, "MAP_SHARED|MAP_ANONYMOUS"] + (["MAP_PRIVATE", "MAP_SHARED"] if st["fds"] else []))
+        fd = R.choice(st["fds"]) if st["fds"] and "ANON" not in typ else _fd(R, st)
+        return f"{v} = mmap {hint} {R.choice(PLACED_LEN + ['2M', '4M'])} {R.choice(PROT)} {typ} {fd} 0"
+    a, n = _placed(R, st)
     return R.choice([
-        f"store {a} {R.randint(0, 255)}", f"load {a}", f"munmap {a} {R.choice(PLACED_LEN)}",
-        f"mprotect {a} {R.choice(PLACED_LEN)} {R.choice(PROT)}", f"mincore {a} 8K",
-        f"madvise {a} {R.choice(PLACED_LEN)} {R.choice(MADV)}",
-        f"mremap {a} {R.choice(PLACED_LEN)} {R.choice(PLACED_LEN)} {R.choice(MREMAPF)} {_arena(R)}",
-        f"mremap {_arena(R)} 4K 4K MREMAP_MAYMOVE|MREMAP_FIXED {a}",
-        f"mmap {a} 4K PROT_READ|PROT_WRITE MAP_PRIVATE|MAP_ANONYMOUS|MAP_FIXED -1 0",
-        f"fill {a} {R.choice(['1', '4K', '8K'])} {R.randint(0, 255)}",
-        f"mlock {a} 4K", f"msync {a} 4K MS_SYNC"])
+        f"store {a} {R.randint(0, 255)}", f"load {a}", f"munmap {a} {n}",
+        f"mprotect {a} {n} {R.choice(PROT)}", f"mincore {a} {n}",
+        f"madvise {a} {n} {R.choice(MADV)}",
+        f"mremap {a} {n} {R.choice(['4K', '1'])} {R.choice(MREMAPF)} {_arena(R)}",
+        f"mremap {_arena(R)} {n} {n} MREMAP_MAYMOVE|MREMAP_FIXED {a}",
+        f"mmap {a} {n} PROT_READ|PROT_WRITE MAP_PRIVATE|MAP_ANONYMOUS|MAP_FIXED -1 0",
+        f"fill {a} 1 {R.randint(0, 255)}", f"mlock {a} {n}", f"msync {a} {n} MS_SYNC"])
 
 
 def c_far(R, st):
     a = R.choice(FAR)
     ln = R.choice(["4K", "8K", "2M", "1", "0"])
+    if R.random() < 0.3:
+        t = R.choice(TOP)
+        cross = R.choice(["0x11000", "0x10001", "2M", "1G"])  # reaches past TASK_SIZE from any TOP
+        return R.choice([
+            f"mmap {t} {R.choice(['4K', '8K', '2M', '1'])} {R.choice(PROT)} {ANON} -1 0",
+            f"mmap {t} {cross} {R.choice(PROT)} {R.choice([ANON + '|MAP_FIXED', ANON + '|MAP_FIXED_NOREPLACE'])} -1 0",
+            f"munmap {t} {cross}", f"mremap {_arena(R)} 4K {cross} MREMAP_MAYMOVE|MREMAP_FIXED {t}"])
     return R.choice([
         f"mmap {a} {ln} {R.choice(PROT)} {R.choice([ANON, ANON + '|MAP_FIXED', ANON + '|MAP_FIXED_NOREPLACE'])} -1 0",
         f"munmap {a} {ln}", f"mprotect {a} {ln} {R.choice(PROT)}", f"madvise {a} {ln} {R.choice(MADV)}",
         f"mincore {a} {ln}", f"mlock {a} {ln}", f"munlock {a} {ln}", f"msync {a} {ln} MS_SYNC",
         f"mremap {a} {ln} {R.choice(LEN)} {R.choice(MREMAPF)} {_arena(R)}",
         f"mremap {_arena(R)} {ln} {ln} MREMAP_MAYMOVE|MREMAP_FIXED {a}",
-        f"load {a}", f"mmap {R.choice(FAR)} 4K PROT_READ {ANON} -1 0",
+        f"load {a}",
         f"mmap $arena+{R.choice(['63G', '0xffffe000+63G', '0xfffff000+63G'])} {R.choice(['4K', '8K', '16K', '2M'])} PROT_READ|PROT_WRITE {ANON}|MAP_FIXED -1 0",
         f"store $arena+{R.choice(['63G', '0xfffff000+63G'])} 1"])
 
