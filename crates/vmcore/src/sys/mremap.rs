@@ -99,13 +99,6 @@ impl Machine {
         // (case mremap_shrink_past_top).
         let shrink_past_top =
             old_len > new_len && addr.checked_add(old_len).is_none_or(|end| end > task_size);
-        if flags & MREMAP_FIXED != 0 && shrink_past_top {
-            self.unmap_range(pid, new_addr, new_addr + new_len);
-            if self.procs[&pid].map.find(addr).is_none() {
-                return Err(efault("the target's unmapping removed the old mapping"));
-            }
-            return Err(einval("the shrunk tail ends past the user address space"));
-        }
         if flags & MREMAP_FIXED == 0 && flags & MREMAP_DONTUNMAP == 0 && shrink_past_top {
             return Err(einval("the shrunk tail ends past the user address space"));
         }
@@ -116,6 +109,14 @@ impl Machine {
             if spans && new_len > e.end - addr {
                 // Shrinking may cross entries; what then moves may not.
                 return Err(efault("moved range crosses the end of its mapping"));
+            }
+            // After that check (case mremap_fixed_shrink_order).
+            if shrink_past_top {
+                self.unmap_range(pid, new_addr, new_addr + new_len);
+                if self.procs[&pid].map.find(addr).is_none() {
+                    return Err(efault("the target's unmapping removed the old mapping"));
+                }
+                return Err(einval("the shrunk tail ends past the user address space"));
             }
             return self.move_mapping(
                 pid,
