@@ -239,6 +239,20 @@ impl Machine {
                 && vm.contains(VmFlags::SHARED)
                 && !vm.contains(VmFlags::NORESERVE));
         if accounted && len / PAGE_SIZE > self.phys.total_frames() {
+            if fixed {
+                // __mmap_region: vms_gather_munmap_vmas has already split
+                // the entries the range cuts. A refused charge for private
+                // memory puts them back as they were, split
+                // (vms_abort_munmap_vmas); shmem is charged only in
+                // shmem_zero_setup, after the old pages were cleared, and
+                // the old entries are gone (case mmap_fixed_enomem_leftovers).
+                if object.is_none() && vm.contains(VmFlags::SHARED) {
+                    self.unmap_range(pid, start, start + len);
+                } else {
+                    self.clip(pid, start);
+                    self.clip(pid, start + len);
+                }
+            }
             return Err(enomem("more than RAM + swap (heuristic overcommit)"));
         }
         let populate = (flags & MAP_POPULATE != 0 && flags & MAP_NONBLOCK == 0)
