@@ -32,7 +32,7 @@ const LEGACY_MAP_MASK: u64 = MAP_SHARED
     | MAP_STACK
     | MAP_HUGETLB
     | MAP_32BIT
-    | 0xfc00_0000; // MAP_HUGE_MASK << MAP_HUGE_SHIFT
+    | MAP_HUGE_MASK << MAP_HUGE_SHIFT;
 
 impl Machine {
     /// mmap(2). `fd` is ignored with MAP_ANONYMOUS. (Six arguments, as the
@@ -88,8 +88,18 @@ impl Machine {
         // hugetlbfs file (`hugetlb_file_setup`), its length rounded up to
         // the default huge page; do_mmap then treats it as a file.
         let hugetlb = anon && flags & MAP_HUGETLB != 0;
+        // hstate_sizelog: bits 26..31 name the huge page size as a log2;
+        // 0 is the default (2 MiB). The recording machine has 2 MiB and
+        // 1 GiB hstates; any other size (MAP_UNINITIALIZED is bit 26, a
+        // size of 2 bytes) is EINVAL (case mmap_hugetlb_sizes).
+        let hpage = match (flags >> MAP_HUGE_SHIFT) & MAP_HUGE_MASK {
+            _ if !hugetlb => HUGE_PAGE_SIZE,
+            0 | 21 => HUGE_PAGE_SIZE,
+            30 => 1 << 30,
+            _ => return Err(einval("no huge page of that size")),
+        };
         let len = if hugetlb {
-            len.wrapping_add(HUGE_PAGE_SIZE - 1) & !(HUGE_PAGE_SIZE - 1)
+            len.wrapping_add(hpage - 1) & !(hpage - 1)
         } else {
             len
         };
@@ -126,7 +136,7 @@ impl Machine {
             }
             // hugetlb_get_unmapped_area: a fixed hugetlb address must be
             // huge-page aligned (case mmap_hugetlb_anon).
-            if hugetlb && addr & (HUGE_PAGE_SIZE - 1) != 0 {
+            if hugetlb && addr & (hpage - 1) != 0 {
                 return Err(einval("fixed hugetlb address is not huge-page aligned"));
             }
             // Below vm.mmap_min_addr only CAP_SYS_RAWIO may map; the
@@ -170,7 +180,13 @@ impl Machine {
             if vm.contains(VmFlags::GROWSDOWN) {
                 return Err(einval("MAP_GROWSDOWN on a file"));
             }
-            if off & (HUGE_PAGE_SIZE - 1) != 0 {
+            // From here on the errors come from hugetlbfs_file_mmap, called
+            // by __mmap_region after a MAP_FIXED range was cleared: what
+            // the range covered is gone (case mmap_hugetlb_fixed_unmaps).
+            if fixed {
+                self.unmap_range(pid, start, start + len);
+            }
+            if off & (hpage - 1) != 0 {
                 return Err(einval("hugetlb offset is not huge-page aligned"));
             }
             // hugetlb_reserve_pages: the pool has no pages. (With
