@@ -158,6 +158,12 @@ impl Machine {
         if flags & MAP_LOCKED != 0 {
             vm |= VmFlags::LOCKED;
         }
+        // calc_vm_flag_bits: a stack is never backed by huge pages (Linux
+        // 6.7+), so it merges only with other NOHUGEPAGE memory (case
+        // mmap_stack_nohugepage).
+        if flags & MAP_STACK != 0 {
+            vm |= VmFlags::NOHUGEPAGE;
+        }
         // file_mmap_ok: a file's mapping may not reach past
         // MAX_LFS_FILESIZE (regular files, memfd and hugetlbfs alike;
         // case mmap_offset_overflow).
