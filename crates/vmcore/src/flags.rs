@@ -79,6 +79,9 @@ bitflags! {
         /// VM_DROPPABLE (MAP_DROPPABLE): the kernel may drop the pages
         /// under memory pressure instead of swapping them; never locked.
         const DROPPABLE = 1 << 18;
+        /// VM_SYNC (MAP_SYNC): page faults wait for the file system's
+        /// metadata (DAX only; elsewhere it only keeps entries apart).
+        const SYNC = 1 << 19;
     }
 }
 
@@ -102,6 +105,7 @@ impl VmFlags {
             (VmFlags::NORESERVE, "noreserve"),
             (VmFlags::MERGEABLE, "mergeable"),
             (VmFlags::DROPPABLE, "droppable"),
+            (VmFlags::SYNC, "sync"),
         ];
         NAMES
             .iter()

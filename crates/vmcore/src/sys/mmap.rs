@@ -11,12 +11,13 @@ use crate::personality::Sys;
 use crate::personality::linux::MAX_LFS_FILESIZE;
 use crate::personality::linux::abi::*;
 use crate::vm::mapops::NewMapping;
+use crate::vm::object::ObjKind;
 
 /// `sysctl vm.max_map_count`.
 pub const MAX_MAP_COUNT: usize = 65_530;
 
-/// Flags `MAP_SHARED_VALIDATE` accepts (`LEGACY_MAP_MASK` plus MAP_SYNC,
-/// which needs DAX and so fails later on a plain file).
+/// Flags `MAP_SHARED_VALIDATE` accepts (`LEGACY_MAP_MASK`; a file system
+/// that offers MAP_SYNC, as ext4 does, adds it).
 const LEGACY_MAP_MASK: u64 = MAP_SHARED
     | MAP_PRIVATE
     | MAP_FIXED
@@ -201,10 +202,26 @@ impl Machine {
             return Err(enomem("no hugetlb pages reserved"));
         }
         let entry_pgoff;
+        // calc_vm_flag_bits: MAP_SYNC becomes VM_SYNC whatever the mapping
+        // type (it keeps the mapping from merging with one without it).
+        // ext4 offers MAP_SYNC (FOP_MMAP_SYNC), so MAP_SHARED_VALIDATE lets
+        // it through on a regular file; ext4_file_mmap then refuses VM_SYNC
+        // without DAX, after __mmap_region cleared a MAP_FIXED range (case
+        // mmap_sync_ext4). shmem neither offers nor checks it.
+        if flags & MAP_SYNC != 0 {
+            vm |= VmFlags::SYNC;
+        }
+        let on_ext4 = object
+            .is_some_and(|o| matches!(self.objects.get(o).expect("live").kind, ObjKind::File(_)));
+        let mask = if on_ext4 {
+            LEGACY_MAP_MASK | MAP_SYNC
+        } else {
+            LEGACY_MAP_MASK
+        };
         match object {
             Some(_) => {
                 match flags & MAP_TYPE {
-                    MAP_SHARED_VALIDATE if flags & !LEGACY_MAP_MASK != 0 => {
+                    MAP_SHARED_VALIDATE if flags & !mask != 0 => {
                         return Err(crate::errno::eopnotsupp(
                             "unknown flag with MAP_SHARED_VALIDATE",
                         ));
@@ -276,6 +293,12 @@ impl Machine {
                 }
             }
             return Err(enomem("more than RAM + swap (heuristic overcommit)"));
+        }
+        if on_ext4 && vm.contains(VmFlags::SYNC) {
+            if fixed {
+                self.unmap_range(pid, start, start + len);
+            }
+            return Err(crate::errno::eopnotsupp("MAP_SYNC needs DAX"));
         }
         let populate = (flags & MAP_POPULATE != 0 && flags & MAP_NONBLOCK == 0)
             || (vm.contains(VmFlags::LOCKED) && !vm.contains(VmFlags::LOCKONFAULT));
