@@ -99,6 +99,17 @@ impl Machine {
         // (case mremap_shrink_past_top).
         let shrink_past_top =
             old_len > new_len && addr.checked_add(old_len).is_none_or(|end| end > task_size);
+        // vrm_calc_charge: an accounted mapping is charged its growth (the
+        // whole new length with MREMAP_DONTUNMAP, which keeps the old);
+        // heuristic overcommit refuses more than RAM + swap at once (case
+        // mremap_grow_overcommit).
+        let charge = if flags & MREMAP_DONTUNMAP != 0 {
+            new_len
+        } else {
+            new_len.saturating_sub(old_len)
+        };
+        let overcommit = e.flags.contains(VmFlags::ACCOUNT)
+            && charge / crate::addr::PAGE_SIZE > self.phys.total_frames();
         if flags & MREMAP_FIXED == 0 && flags & MREMAP_DONTUNMAP == 0 && shrink_past_top {
             return Err(einval("the shrunk tail ends past the user address space"));
         }
@@ -118,6 +129,11 @@ impl Machine {
                 }
                 return Err(einval("the shrunk tail ends past the user address space"));
             }
+            if overcommit {
+                // move_vma charges after mremap_to cleared the target.
+                self.unmap_range(pid, new_addr, new_addr + new_len);
+                return Err(enomem("more than RAM + swap (heuristic overcommit)"));
+            }
             return self.move_mapping(
                 pid,
                 addr,
@@ -127,6 +143,9 @@ impl Machine {
                 flags & MREMAP_DONTUNMAP != 0,
                 dup,
             );
+        }
+        if overcommit {
+            return Err(enomem("more than RAM + swap (heuristic overcommit)"));
         }
         if flags & MREMAP_DONTUNMAP != 0 {
             return self.move_mapping(
