@@ -159,7 +159,10 @@ def _placed(R, st):
     kernel placed, when there is one; else an arena address and 4K."""
     if st["placed"] and R.random() < 0.7:
         o, n = R.choice(IN_PAGE)
-        return R.choice(st["placed"]) + o, n
+        v = R.choice(st["placed"])
+        st["last"] = v
+        return v + o, n
+    st["last"] = None
     return _arena(R), "4K"
 
 
@@ -208,7 +211,7 @@ def c_hints(R, st):
         fd = R.choice(st["fds"]) if st["fds"] and "ANON" not in typ else _fd(R, st)
         return f"{v} = mmap {hint} {R.choice(PLACED_LEN + ['2M', '4M'])} {R.choice(PROT)} {typ} {fd} 0"
     a, n = _placed(R, st)
-    return R.choice([
+    line = R.choice([
         f"store {a} {R.randint(0, 255)}", f"load {a}", f"munmap {a} {n}",
         f"mprotect {a} {n} {R.choice(PROT)}", f"mincore {a} {n}",
         f"madvise {a} {n} {R.choice(MADV)}",
@@ -216,6 +219,11 @@ def c_hints(R, st):
         f"mremap {_arena(R)} {n} {n} MREMAP_MAYMOVE|MREMAP_FIXED {a}",
         f"mmap {a} {n} PROT_READ|PROT_WRITE MAP_PRIVATE|MAP_ANONYMOUS|MAP_FIXED -1 0",
         f"fill {a} 1 {R.randint(0, 255)}", f"mlock {a} {n}", f"msync {a} {n} MS_SYNC"])
+    # Once unmapped or moved, the kernel may put anything there: the
+    # variable is not used again.
+    if st["last"] and line.split()[0] in ("munmap", "mremap") and line.split()[1].startswith(st["last"]):
+        st["placed"].remove(st["last"])
+    return line
 
 
 def c_far(R, st):
