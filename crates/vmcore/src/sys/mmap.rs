@@ -13,6 +13,9 @@ use crate::personality::linux::abi::*;
 use crate::vm::mapops::NewMapping;
 use crate::vm::object::ObjKind;
 
+/// `MAX_ERRNO`: the last 4095 values of an address are error numbers.
+const MAX_ERRNO: u64 = 4095;
+
 /// `sysctl vm.max_map_count`.
 pub const MAX_MAP_COUNT: usize = 65_530;
 
@@ -129,16 +132,32 @@ impl Machine {
             return Err(enomem("length larger than the address space"));
         }
         let start = if fixed {
+            // hugetlb_get_unmapped_area: a fixed hugetlb address must be
+            // huge-page aligned (case mmap_hugetlb_anon), checked first.
+            if hugetlb && addr & (hpage - 1) != 0 {
+                return Err(einval("fixed hugetlb address is not huge-page aligned"));
+            }
+            // __get_unmapped_area takes the address the placement returns
+            // for an error when it lies in the last 4095 bytes
+            // (IS_ERR_VALUE), and MAP_FIXED returns it unchanged: a failed
+            // mmap's result used as a fixed address fails with that very
+            // errno (case mmap_fixed_err_value).
+            if addr >= MAX_ERRNO.wrapping_neg()
+                && let Some(e) = self
+                    .personality()
+                    .errno
+                    .by_number(addr.wrapping_neg() as i32)
+            {
+                return Err(crate::errno::SysError::new(
+                    e,
+                    "the address reads as an error value",
+                ));
+            }
             if addr > layout.task_size - len {
                 return Err(enomem("fixed range ends beyond the user address space"));
             }
             if unaligned(addr) {
                 return Err(einval("fixed address is not page aligned"));
-            }
-            // hugetlb_get_unmapped_area: a fixed hugetlb address must be
-            // huge-page aligned (case mmap_hugetlb_anon).
-            if hugetlb && addr & (hpage - 1) != 0 {
-                return Err(einval("fixed hugetlb address is not huge-page aligned"));
             }
             // Below vm.mmap_min_addr only CAP_SYS_RAWIO may map; the
             // scenarios run as root, so it is allowed (`cap_mmap_addr`).
