@@ -163,8 +163,40 @@ impl Machine {
             // scenarios run as root, so it is allowed (`cap_mmap_addr`).
             addr
         } else {
-            self.unmapped_area_flags(pid, hint, len, flags & MAP_32BIT != 0)
-                .ok_or(enomem("no free range large enough"))?
+            let low32 = flags & MAP_32BIT != 0;
+            // __get_unmapped_area: private anonymous memory without a hint
+            // and a multiple of 2 MiB long is THP aligned
+            // (thp_get_unmapped_area_vmflags -> __thp_get_unmapped_area:
+            // a search padded by 2 MiB, then moved up to a 2 MiB boundary,
+            // or a whole 2 MiB up when already aligned, top down); if the
+            // padded search fails, the plain one (case
+            // placement_thp_aligned_anon).
+            let thp = anon
+                && !hugetlb
+                && flags & MAP_SHARED == 0
+                && hint == 0
+                && len % HUGE_PAGE_SIZE == 0;
+            let padded = if thp {
+                len.checked_add(HUGE_PAGE_SIZE)
+                    .and_then(|l| self.unmapped_area_flags(pid, 0, l, low32))
+                    .map(|ret| {
+                        // The offset of anonymous memory counts as 0 here.
+                        let off_sub = ret.wrapping_neg() & (HUGE_PAGE_SIZE - 1);
+                        if off_sub == 0 {
+                            ret + HUGE_PAGE_SIZE
+                        } else {
+                            ret + off_sub
+                        }
+                    })
+            } else {
+                None
+            };
+            match padded {
+                Some(a) => a,
+                None => self
+                    .unmapped_area_flags(pid, hint, len, low32)
+                    .ok_or(enomem("no free range large enough"))?,
+            }
         };
         if flags & MAP_FIXED_NOREPLACE != 0 && !self.procs[&pid].map.is_free(start, start + len) {
             return Err(eexist("MAP_FIXED_NOREPLACE range is in use"));
