@@ -76,6 +76,12 @@ bitflags! {
         const NORESERVE = 1 << 16;
         /// VM_MERGEABLE (MADV_MERGEABLE): offered to KSM.
         const MERGEABLE = 1 << 17;
+        /// VM_DROPPABLE (MAP_DROPPABLE): the kernel may drop the pages
+        /// under memory pressure instead of swapping them; never locked.
+        const DROPPABLE = 1 << 18;
+        /// VM_SYNC (MAP_SYNC): page faults wait for the file system's
+        /// metadata (DAX only; elsewhere it only keeps entries apart).
+        const SYNC = 1 << 19;
     }
 }
 
@@ -98,6 +104,8 @@ impl VmFlags {
             (VmFlags::ACCOUNT, "account"),
             (VmFlags::NORESERVE, "noreserve"),
             (VmFlags::MERGEABLE, "mergeable"),
+            (VmFlags::DROPPABLE, "droppable"),
+            (VmFlags::SYNC, "sync"),
         ];
         NAMES
             .iter()

@@ -6,10 +6,31 @@ use crate::errno::{SysResult, ebadf, efbig, einval};
 use crate::event::Pid;
 use crate::machine::{Fd, Machine};
 use crate::personality::Sys;
+use crate::personality::linux::{EXT4_MAX_BYTES, MAX_LFS_FILESIZE};
 use crate::vm::object::{ObjKind, Object, OpenFile};
 
-/// The largest file the simulator accepts (1 GiB; `EFBIG` beyond).
+/// The largest file `open` and `memfd` create (1 GiB; `EFBIG` beyond):
+/// the simulator's limit on the content they write. pwrite and ftruncate
+/// have the kernel's limits ([`Machine::max_bytes`]).
 pub const MAX_FILE_SIZE: u64 = 1 << 30;
+
+/// `ksys_pread64`/`ksys_pwrite64`: a negative position is EINVAL before
+/// the descriptor is looked up (case `file_position_limits_order`).
+fn check_pos(pos: u64) -> SysResult<()> {
+    if pos > MAX_LFS_FILESIZE {
+        return Err(einval("negative file position"));
+    }
+    Ok(())
+}
+
+/// `rw_verify_area` for one byte at `pos`, after the descriptor: an end
+/// that does not fit in `loff_t` is EINVAL.
+fn verify_pos(pos: u64) -> SysResult<()> {
+    if pos >= MAX_LFS_FILESIZE {
+        return Err(einval("file position overflows"));
+    }
+    Ok(())
+}
 
 impl Machine {
     /// Create (or truncate) the regular file `name` with `size` bytes, the
@@ -99,10 +120,21 @@ impl Machine {
             .ok_or(ebadf("not an open file descriptor"))
     }
 
+    /// The file system's `s_maxbytes` for object `obj`: ext4's for a
+    /// regular file, `MAX_LFS_FILESIZE` for shmem.
+    fn max_bytes(&self, obj: u32) -> u64 {
+        match self.objects.get(obj).expect("live").kind {
+            ObjKind::File(_) => EXT4_MAX_BYTES,
+            ObjKind::Memfd(_) | ObjKind::Shmem => MAX_LFS_FILESIZE,
+        }
+    }
+
     /// pread(2) of one byte; `None` at or past the end of the file.
     pub fn pread(&mut self, pid: Pid, fd: Fd, off: u64) -> SysResult<Option<u8>> {
         self.syscall(pid, Sys::Pread, &[fd as u64, off], |m| {
+            check_pos(off)?;
             let obj = m.fd_obj(pid, fd)?;
+            verify_pos(off)?;
             m.object_read(obj, off)
         })
     }
@@ -110,9 +142,13 @@ impl Machine {
     /// pwrite(2) of one byte; writing past the end grows the file.
     pub fn pwrite(&mut self, pid: Pid, fd: Fd, off: u64, value: u8) -> SysResult<()> {
         self.syscall(pid, Sys::Pwrite, &[fd as u64, off, value as u64], |m| {
+            check_pos(off)?;
             let obj = m.fd_obj(pid, fd)?;
-            if off >= MAX_FILE_SIZE {
-                return Err(efbig("file larger than the simulator's 1 GiB limit"));
+            verify_pos(off)?;
+            // generic_write_check_limits: nothing may be written at or
+            // past `s_maxbytes`.
+            if off >= m.max_bytes(obj) {
+                return Err(efbig("position at or past the file system's largest file"));
             }
             m.object_write(obj, off, value)
         })
@@ -123,13 +159,14 @@ impl Machine {
     /// and zeroes the tail of the last page; growing leaves a hole.
     pub fn ftruncate(&mut self, pid: Pid, fd: Fd, len: u64) -> SysResult<()> {
         self.syscall(pid, Sys::Ftruncate, &[fd as u64, len], |m| {
+            // do_sys_ftruncate: a negative length before the descriptor,
+            // then inode_newsize_ok against `s_maxbytes`.
+            if (len as i64) < 0 {
+                return Err(einval("negative length"));
+            }
             let obj = m.fd_obj(pid, fd)?;
-            if len > MAX_FILE_SIZE || (len as i64) < 0 {
-                return Err(if (len as i64) < 0 {
-                    einval("negative length")
-                } else {
-                    efbig("file larger than the simulator's 1 GiB limit")
-                });
+            if len > m.max_bytes(obj) {
+                return Err(efbig("larger than the file system's largest file"));
             }
             m.truncate(obj, len);
             Ok(())

@@ -126,6 +126,11 @@ impl Machine {
             MADV_DONTFORK => self.update_flags(pid, lo, hi, set(VmFlags::DONTCOPY)),
             MADV_DOFORK => self.update_flags(pid, lo, hi, |x| x - VmFlags::DONTCOPY),
             MADV_DONTDUMP => self.update_flags(pid, lo, hi, set(VmFlags::DONTDUMP)),
+            // madvise_vma_behavior: droppable memory stays out of dumps
+            // and out of fork children (case mmap_droppable).
+            MADV_DODUMP | MADV_KEEPONFORK if e.flags.contains(VmFlags::DROPPABLE) => {
+                return Err(einval("droppable memory is never dumped or inherited"));
+            }
             MADV_DODUMP => self.update_flags(pid, lo, hi, |x| x - VmFlags::DONTDUMP),
             MADV_WIPEONFORK => {
                 if !private_anon {

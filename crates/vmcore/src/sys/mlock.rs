@@ -11,6 +11,16 @@ use crate::personality::linux::abi::{MCL_CURRENT, MCL_FUTURE, MCL_ONFAULT, MLOCK
 
 const LOCK_MASK: VmFlags = VmFlags::LOCKED.union(VmFlags::LOCKONFAULT);
 
+/// `mlock_fixup`: the lock bits an entry with flags `x` gets; droppable
+/// memory is left as it is, neither locked nor counted.
+fn lock_flags(x: VmFlags, lock: VmFlags) -> VmFlags {
+    if x.contains(VmFlags::DROPPABLE) {
+        x
+    } else {
+        (x - LOCK_MASK) | lock
+    }
+}
+
 impl Machine {
     /// mlock(2): lock and populate. The address is rounded down.
     pub fn mlock(&mut self, pid: Pid, addr: u64, len: u64) -> SysResult<()> {
@@ -68,7 +78,7 @@ impl Machine {
                 break;
             }
             let hi = e.end.min(end);
-            self.update_flags(pid, va, hi, |x| (x - LOCK_MASK) | lock);
+            self.update_flags(pid, va, hi, |x| lock_flags(x, lock));
             va = hi;
         }
         if hole {
@@ -109,7 +119,7 @@ impl Machine {
             }
             if flags & MCL_CURRENT != 0 {
                 let task_size = m.layout().task_size;
-                m.update_flags(pid, 0, task_size, |x| (x - LOCK_MASK) | to_add);
+                m.update_flags(pid, 0, task_size, |x| lock_flags(x, to_add));
                 // Errors are ignored here (`mm_populate`).
                 let _ = m.populate(pid, 0, task_size);
             }

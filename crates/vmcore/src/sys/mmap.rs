@@ -2,20 +2,25 @@
 //! `mmap_region`, checks in the kernel's order.
 
 use super::{page_align, unaligned};
-use crate::addr::{PAGE_SHIFT, PAGE_SIZE};
+use crate::addr::{HUGE_PAGE_SIZE, PAGE_SHIFT, PAGE_SIZE};
 use crate::errno::{SysResult, ebadf, eexist, einval, enomem, eoverflow};
 use crate::event::Pid;
 use crate::flags::{Prot, VmFlags};
 use crate::machine::Machine;
 use crate::personality::Sys;
+use crate::personality::linux::MAX_LFS_FILESIZE;
 use crate::personality::linux::abi::*;
 use crate::vm::mapops::NewMapping;
+use crate::vm::object::ObjKind;
+
+/// `MAX_ERRNO`: the last 4095 values of an address are error numbers.
+const MAX_ERRNO: u64 = 4095;
 
 /// `sysctl vm.max_map_count`.
 pub const MAX_MAP_COUNT: usize = 65_530;
 
-/// Flags `MAP_SHARED_VALIDATE` accepts (`LEGACY_MAP_MASK` plus MAP_SYNC,
-/// which needs DAX and so fails later on a plain file).
+/// Flags `MAP_SHARED_VALIDATE` accepts (`LEGACY_MAP_MASK`; a file system
+/// that offers MAP_SYNC, as ext4 does, adds it).
 const LEGACY_MAP_MASK: u64 = MAP_SHARED
     | MAP_PRIVATE
     | MAP_FIXED
@@ -31,7 +36,7 @@ const LEGACY_MAP_MASK: u64 = MAP_SHARED
     | MAP_STACK
     | MAP_HUGETLB
     | MAP_32BIT
-    | 0xfc00_0000; // MAP_HUGE_MASK << MAP_HUGE_SHIFT
+    | MAP_HUGE_MASK << MAP_HUGE_SHIFT;
 
 impl Machine {
     /// mmap(2). `fd` is ignored with MAP_ANONYMOUS. (Six arguments, as the
@@ -83,10 +88,25 @@ impl Machine {
             }
             Some(o)
         };
-        if anon && flags & MAP_HUGETLB != 0 {
-            // No huge pages are reserved in the hugetlb pool.
-            return Err(enomem("no hugetlb pages reserved"));
-        }
+        // ksys_mmap_pgoff: MAP_HUGETLB with MAP_ANONYMOUS maps an unlinked
+        // hugetlbfs file (`hugetlb_file_setup`), its length rounded up to
+        // the default huge page; do_mmap then treats it as a file.
+        let hugetlb = anon && flags & MAP_HUGETLB != 0;
+        // hstate_sizelog: bits 26..31 name the huge page size as a log2;
+        // 0 is the default (2 MiB). The recording machine has 2 MiB and
+        // 1 GiB hstates; any other size (MAP_UNINITIALIZED is bit 26, a
+        // size of 2 bytes) is EINVAL (case mmap_hugetlb_sizes).
+        let hpage = match (flags >> MAP_HUGE_SHIFT) & MAP_HUGE_MASK {
+            _ if !hugetlb => HUGE_PAGE_SIZE,
+            0 | 21 => HUGE_PAGE_SIZE,
+            30 => 1 << 30,
+            _ => return Err(einval("no huge page of that size")),
+        };
+        let len = if hugetlb {
+            len.wrapping_add(hpage - 1) & !(hpage - 1)
+        } else {
+            len
+        };
         // do_mmap.
         if len == 0 {
             return Err(einval("length is zero"));
@@ -112,6 +132,27 @@ impl Machine {
             return Err(enomem("length larger than the address space"));
         }
         let start = if fixed {
+            // hugetlb_get_unmapped_area: a fixed hugetlb address must be
+            // huge-page aligned (case mmap_hugetlb_anon), checked first.
+            if hugetlb && addr & (hpage - 1) != 0 {
+                return Err(einval("fixed hugetlb address is not huge-page aligned"));
+            }
+            // __get_unmapped_area takes the address the placement returns
+            // for an error when it lies in the last 4095 bytes
+            // (IS_ERR_VALUE), and MAP_FIXED returns it unchanged: a failed
+            // mmap's result used as a fixed address fails with that very
+            // errno (case mmap_fixed_err_value).
+            if addr >= MAX_ERRNO.wrapping_neg()
+                && let Some(e) = self
+                    .personality()
+                    .errno
+                    .by_number(addr.wrapping_neg() as i32)
+            {
+                return Err(crate::errno::SysError::new(
+                    e,
+                    "the address reads as an error value",
+                ));
+            }
             if addr > layout.task_size - len {
                 return Err(enomem("fixed range ends beyond the user address space"));
             }
@@ -122,8 +163,40 @@ impl Machine {
             // scenarios run as root, so it is allowed (`cap_mmap_addr`).
             addr
         } else {
-            self.unmapped_area(pid, hint, len)
-                .ok_or(enomem("no free range large enough"))?
+            let low32 = flags & MAP_32BIT != 0;
+            // __get_unmapped_area: private anonymous memory without a hint
+            // and a multiple of 2 MiB long is THP aligned
+            // (thp_get_unmapped_area_vmflags -> __thp_get_unmapped_area:
+            // a search padded by 2 MiB, then moved up to a 2 MiB boundary,
+            // or a whole 2 MiB up when already aligned, top down); if the
+            // padded search fails, the plain one (case
+            // placement_thp_aligned_anon).
+            let thp = anon
+                && !hugetlb
+                && flags & MAP_SHARED == 0
+                && hint == 0
+                && len % HUGE_PAGE_SIZE == 0;
+            let padded = if thp {
+                len.checked_add(HUGE_PAGE_SIZE)
+                    .and_then(|l| self.unmapped_area_flags(pid, 0, l, low32))
+                    .map(|ret| {
+                        // The offset of anonymous memory counts as 0 here.
+                        let off_sub = ret.wrapping_neg() & (HUGE_PAGE_SIZE - 1);
+                        if off_sub == 0 {
+                            ret + HUGE_PAGE_SIZE
+                        } else {
+                            ret + off_sub
+                        }
+                    })
+            } else {
+                None
+            };
+            match padded {
+                Some(a) => a,
+                None => self
+                    .unmapped_area_flags(pid, hint, len, low32)
+                    .ok_or(enomem("no free range large enough"))?,
+            }
         };
         if flags & MAP_FIXED_NOREPLACE != 0 && !self.procs[&pid].map.is_free(start, start + len) {
             return Err(eexist("MAP_FIXED_NOREPLACE range is in use"));
@@ -137,11 +210,69 @@ impl Machine {
         if flags & MAP_LOCKED != 0 {
             vm |= VmFlags::LOCKED;
         }
+        // calc_vm_flag_bits: a stack is never backed by huge pages (Linux
+        // 6.7+), so it merges only with other NOHUGEPAGE memory (case
+        // mmap_stack_nohugepage).
+        if flags & MAP_STACK != 0 {
+            vm |= VmFlags::NOHUGEPAGE;
+        }
+        // file_mmap_ok: a file's mapping may not reach past
+        // MAX_LFS_FILESIZE (regular files, memfd and hugetlbfs alike;
+        // case mmap_offset_overflow).
+        if (object.is_some() || hugetlb)
+            && pgoff > (MAX_LFS_FILESIZE - len.min(MAX_LFS_FILESIZE)) >> PAGE_SHIFT
+        {
+            return Err(eoverflow("offset + length past the largest file position"));
+        }
+        if hugetlb {
+            // do_mmap's switch for a file, then hugetlbfs_file_mmap.
+            match flags & MAP_TYPE {
+                MAP_SHARED_VALIDATE if flags & !LEGACY_MAP_MASK != 0 => {
+                    return Err(crate::errno::eopnotsupp(
+                        "unknown flag with MAP_SHARED_VALIDATE",
+                    ));
+                }
+                MAP_SHARED | MAP_SHARED_VALIDATE | MAP_PRIVATE => {}
+                _ => return Err(einval("mapping type must be MAP_SHARED or MAP_PRIVATE")),
+            }
+            if vm.contains(VmFlags::GROWSDOWN) {
+                return Err(einval("MAP_GROWSDOWN on a file"));
+            }
+            // From here on the errors come from hugetlbfs_file_mmap, called
+            // by __mmap_region after a MAP_FIXED range was cleared: what
+            // the range covered is gone (case mmap_hugetlb_fixed_unmaps).
+            if fixed {
+                self.unmap_range(pid, start, start + len);
+            }
+            if off & (hpage - 1) != 0 {
+                return Err(einval("hugetlb offset is not huge-page aligned"));
+            }
+            // hugetlb_reserve_pages: the pool has no pages. (With
+            // MAP_NORESERVE Linux maps without reserving and every fault
+            // raises SIGBUS; the simulator has no hugetlbfs and refuses.)
+            return Err(enomem("no hugetlb pages reserved"));
+        }
         let entry_pgoff;
+        // calc_vm_flag_bits: MAP_SYNC becomes VM_SYNC whatever the mapping
+        // type (it keeps the mapping from merging with one without it).
+        // ext4 offers MAP_SYNC (FOP_MMAP_SYNC), so MAP_SHARED_VALIDATE lets
+        // it through on a regular file; ext4_file_mmap then refuses VM_SYNC
+        // without DAX, after __mmap_region cleared a MAP_FIXED range (case
+        // mmap_sync_ext4). shmem neither offers nor checks it.
+        if flags & MAP_SYNC != 0 {
+            vm |= VmFlags::SYNC;
+        }
+        let on_ext4 = object
+            .is_some_and(|o| matches!(self.objects.get(o).expect("live").kind, ObjKind::File(_)));
+        let mask = if on_ext4 {
+            LEGACY_MAP_MASK | MAP_SYNC
+        } else {
+            LEGACY_MAP_MASK
+        };
         match object {
             Some(_) => {
                 match flags & MAP_TYPE {
-                    MAP_SHARED_VALIDATE if flags & !LEGACY_MAP_MASK != 0 => {
+                    MAP_SHARED_VALIDATE if flags & !mask != 0 => {
                         return Err(crate::errno::eopnotsupp(
                             "unknown flag with MAP_SHARED_VALIDATE",
                         ));
@@ -163,6 +294,22 @@ impl Machine {
                     vm |= VmFlags::SHARED | VmFlags::MAYSHARE;
                     entry_pgoff = 0;
                 }
+                MAP_DROPPABLE => {
+                    // do_mmap: droppable memory is never locked, never a
+                    // stack, never hugetlb; it is not reserved, not copied
+                    // on fork and not dumped (case mmap_droppable).
+                    if flags & (MAP_LOCKED | MAP_HUGETLB) != 0 {
+                        return Err(einval("MAP_DROPPABLE with MAP_LOCKED or MAP_HUGETLB"));
+                    }
+                    if vm.contains(VmFlags::GROWSDOWN) {
+                        return Err(einval("MAP_DROPPABLE with MAP_GROWSDOWN"));
+                    }
+                    vm |= VmFlags::DROPPABLE
+                        | VmFlags::NORESERVE
+                        | VmFlags::WIPEONFORK
+                        | VmFlags::DONTDUMP;
+                    entry_pgoff = start >> PAGE_SHIFT;
+                }
                 MAP_PRIVATE => entry_pgoff = start >> PAGE_SHIFT,
                 _ => return Err(einval("mapping type must be MAP_SHARED or MAP_PRIVATE")),
             },
@@ -182,7 +329,27 @@ impl Machine {
                 && vm.contains(VmFlags::SHARED)
                 && !vm.contains(VmFlags::NORESERVE));
         if accounted && len / PAGE_SIZE > self.phys.total_frames() {
+            if fixed {
+                // __mmap_region: vms_gather_munmap_vmas has already split
+                // the entries the range cuts. A refused charge for private
+                // memory puts them back as they were, split
+                // (vms_abort_munmap_vmas); shmem is charged only in
+                // shmem_zero_setup, after the old pages were cleared, and
+                // the old entries are gone (case mmap_fixed_enomem_leftovers).
+                if object.is_none() && vm.contains(VmFlags::SHARED) {
+                    self.unmap_range(pid, start, start + len);
+                } else {
+                    self.clip(pid, start);
+                    self.clip(pid, start + len);
+                }
+            }
             return Err(enomem("more than RAM + swap (heuristic overcommit)"));
+        }
+        if on_ext4 && vm.contains(VmFlags::SYNC) {
+            if fixed {
+                self.unmap_range(pid, start, start + len);
+            }
+            return Err(crate::errno::eopnotsupp("MAP_SYNC needs DAX"));
         }
         let populate = (flags & MAP_POPULATE != 0 && flags & MAP_NONBLOCK == 0)
             || (vm.contains(VmFlags::LOCKED) && !vm.contains(VmFlags::LOCKONFAULT));

@@ -93,6 +93,26 @@ impl Machine {
         }
         // A zero old length duplicates a shared mapping (the DOS-emu case).
         let dup = old_len == 0;
+        // shrink_vma unmaps [addr + new_len, addr + old_len) with
+        // do_vmi_munmap, which refuses a range ending past TASK_SIZE (or
+        // wrapping): EINVAL. mremap_to has unmapped the target by then
+        // (case mremap_shrink_past_top).
+        let shrink_past_top =
+            old_len > new_len && addr.checked_add(old_len).is_none_or(|end| end > task_size);
+        // vrm_calc_charge: an accounted mapping is charged its growth (the
+        // whole new length with MREMAP_DONTUNMAP, which keeps the old);
+        // heuristic overcommit refuses more than RAM + swap at once (case
+        // mremap_grow_overcommit).
+        let charge = if flags & MREMAP_DONTUNMAP != 0 {
+            new_len
+        } else {
+            new_len.saturating_sub(old_len)
+        };
+        let overcommit = e.flags.contains(VmFlags::ACCOUNT)
+            && charge / crate::addr::PAGE_SIZE > self.phys.total_frames();
+        if flags & MREMAP_FIXED == 0 && flags & MREMAP_DONTUNMAP == 0 && shrink_past_top {
+            return Err(einval("the shrunk tail ends past the user address space"));
+        }
         if flags & MREMAP_FIXED != 0 {
             if spans && pure_move {
                 return self.move_many(pid, addr, old_len, new_addr, flags & MREMAP_DONTUNMAP != 0);
@@ -100,6 +120,19 @@ impl Machine {
             if spans && new_len > e.end - addr {
                 // Shrinking may cross entries; what then moves may not.
                 return Err(efault("moved range crosses the end of its mapping"));
+            }
+            // After that check (case mremap_fixed_shrink_order).
+            if shrink_past_top {
+                self.unmap_range(pid, new_addr, new_addr + new_len);
+                if self.procs[&pid].map.find(addr).is_none() {
+                    return Err(efault("the target's unmapping removed the old mapping"));
+                }
+                return Err(einval("the shrunk tail ends past the user address space"));
+            }
+            if overcommit {
+                // move_vma charges after mremap_to cleared the target.
+                self.unmap_range(pid, new_addr, new_addr + new_len);
+                return Err(enomem("more than RAM + swap (heuristic overcommit)"));
             }
             return self.move_mapping(
                 pid,
@@ -110,6 +143,9 @@ impl Machine {
                 flags & MREMAP_DONTUNMAP != 0,
                 dup,
             );
+        }
+        if overcommit {
+            return Err(enomem("more than RAM + swap (heuristic overcommit)"));
         }
         if flags & MREMAP_DONTUNMAP != 0 {
             return self.move_mapping(

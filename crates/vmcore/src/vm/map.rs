@@ -158,6 +158,30 @@ impl VmMap {
         found
     }
 
+    /// Bottom-up placement (`unmapped_area`): the lowest hole of `len`
+    /// bytes in `[low, top)`, keeping `guard` bytes below a
+    /// `MAP_GROWSDOWN` entry.
+    pub fn find_space_bottomup(&self, len: u64, low: u64, top: u64, guard: u64) -> Option<u64> {
+        let mut floor = low;
+        let first = self.find(low).map(|e| e.start).unwrap_or(low);
+        for e in self.entries.range(first..) {
+            let gap_top = if e.flags.contains(VmFlags::GROWSDOWN) {
+                e.start.saturating_sub(guard)
+            } else {
+                e.start
+            }
+            .min(top);
+            if gap_top > floor && gap_top - floor >= len {
+                return Some(floor);
+            }
+            floor = floor.max(e.end);
+            if floor >= top {
+                return None;
+            }
+        }
+        (top > floor && top - floor >= len).then_some(floor)
+    }
+
     fn search_down(&self, len: u64, low: u64, from: u64, guard: u64) -> (Option<u64>, u64) {
         // One walk down the entries at or below `from`; an entry reaching
         // the ceiling lowers it, a gap below the ceiling is a candidate.

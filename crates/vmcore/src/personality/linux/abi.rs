@@ -35,6 +35,9 @@ pub const MAP_HUGETLB: u64 = 0x40000;
 pub const MAP_SYNC: u64 = 0x80000;
 pub const MAP_FIXED_NOREPLACE: u64 = 0x10_0000;
 pub const MAP_UNINITIALIZED: u64 = 0x400_0000;
+/// The huge page size of MAP_HUGETLB, as a log2, in bits 26..31.
+pub const MAP_HUGE_SHIFT: u64 = 26;
+pub const MAP_HUGE_MASK: u64 = 0x3f;
 
 pub const MADV_NORMAL: u64 = 0;
 pub const MADV_RANDOM: u64 = 1;

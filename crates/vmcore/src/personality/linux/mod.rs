@@ -26,6 +26,15 @@ pub const STACK_RLIMIT: u64 = 8 << 20;
 pub const STACK_GUARD_GAP: u64 = 256 * PAGE_SIZE;
 /// Where the heap (`brk`) starts.
 pub const BRK_START: u64 = 0x5555_5555_9000;
+/// `MAX_LFS_FILESIZE` on 64-bit: the largest file position (`LLONG_MAX`),
+/// shmem's and memfd's `s_maxbytes`, and what `file_mmap_ok` allows a
+/// regular file's mapping to reach.
+pub const MAX_LFS_FILESIZE: u64 = i64::MAX as u64;
+/// ext4's `s_maxbytes` with 4 KiB blocks and extents (`ext4_max_size`):
+/// 2^32 - 1 blocks, 16 TiB - 4 KiB. Measured on the recording machine
+/// (case `file_position_limits`): pwrite at it is EFBIG, ftruncate to it
+/// succeeds.
+pub const EXT4_MAX_BYTES: u64 = 0x0fff_ffff_f000;
 
 /// The x86_64 errno numbers (`asm-generic/errno-base.h`, `errno.h`).
 const ERRNO: &[(Errno, i32)] = &[
