@@ -418,6 +418,13 @@ impl Pmap {
         if first >= e || first.saturating_add(HUGE_PAGE_SIZE) > ceiling {
             return;
         }
+        // Nothing is mapped in the 512 GiB around the range: no table to
+        // free (the PML4 itself stays).
+        let top = PAGE_SHIFT + 27;
+        if s >> top == (e - 1) >> top && rd(phys, self.cr3, ((s >> top) & 511) as usize).is_unused()
+        {
+            return;
+        }
         self.free_tables_in(phys, (s, e), (floor, ceiling, 3), ev);
     }
 

@@ -65,7 +65,11 @@ impl Machine {
             self.make_room(1, true)?;
         }
         let pfn = self.phys.alloc(owner, &mut self.ev).ok_or(NoMemory)?;
-        if let FrameOwner::Anon { .. } = owner {
+        // Reclaim has somewhere to put anonymous pages only while a swap
+        // area is on; only then are they kept on the LRU lists.
+        if self.swap.is_some()
+            && let FrameOwner::Anon { .. } = owner
+        {
             self.phys.lru_add(pfn, crate::phys::LruList::Inactive);
         }
         Ok(pfn)

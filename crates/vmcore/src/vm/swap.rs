@@ -284,6 +284,21 @@ impl Machine {
             .filter(|&p| p >= 2)
             .ok_or(einval("swap area size out of range"))?;
         self.swap = Some(SwapArea::new(pages));
+        // The anonymous pages already in memory join the inactive list, in
+        // frame order (their ages are not known: pages are kept on the
+        // lists only while an area is on).
+        let anon: Vec<crate::addr::Pfn> = self
+            .phys
+            .allocated()
+            .filter(|&p| {
+                let d = self.phys.desc(p);
+                matches!(d.owner, crate::phys::FrameOwner::Anon { .. })
+                    && d.lru == crate::phys::LruList::None
+            })
+            .collect();
+        for p in anon {
+            self.phys.lru_add(p, crate::phys::LruList::Inactive);
+        }
         Ok(())
     }
 
