@@ -6,7 +6,7 @@
 #
 #   make setup   install what is missing (idempotent, ~4 min cold, <1 s warm)
 #   make build   release wasm into www/pkg, web/ copied to www/web, vmplay CLI
-#   make bench   criterion benchmarks of vmcore (+ tests/e2e/bench.mjs if present)
+#   make bench   criterion benchmarks of vmcore, the browser and wasm benchmarks
 #   make fmt     cargo fmt
 #   make lint    cargo fmt --check and clippy with warnings denied
 #   make clean   remove build outputs (not the installed tools)
@@ -43,7 +43,8 @@ test: setup
 bench: setup
 	cargo bench -p vmcore --benches
 	@if [ -f tests/e2e/bench.mjs ]; then \
-	    bash scripts/build.sh wasm site && node tests/e2e/bench.mjs; \
+	    bash scripts/build.sh wasm site && node tests/e2e/bench.mjs && \
+	    node tests/bench/pressure-wasm.mjs; \
 	fi
 
 fmt:
