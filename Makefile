@@ -43,8 +43,8 @@ test: setup
 bench: setup
 	cargo bench -p vmcore --benches
 	@if [ -f tests/e2e/bench.mjs ]; then \
-	    bash scripts/build.sh wasm site && node tests/e2e/bench.mjs && \
-	    node tests/bench/pressure-wasm.mjs; \
+	    bash scripts/build.sh wasm site && \
+	    { node tests/e2e/bench.mjs; s=$$?; node tests/bench/pressure-wasm.mjs; exit $$s; }; \
 	fi
 
 fmt:
