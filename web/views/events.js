@@ -11,7 +11,7 @@ const GROUPS = {
   frames: new Set(['frame_alloc', 'huge_frame_alloc', 'frame_free', 'frame_copy']),
   tables: new Set(['table_alloc', 'table_free', 'pte_write', 'huge_demote', 'huge_collapse']),
   tlb: new Set(['tlb_miss', 'tlb_flush_page', 'tlb_flush_asid']),
-  swap: new Set(['swap_out', 'swap_in', 'oom_kill']),
+  swap: new Set(['swap_out', 'swap_in', 'swap_readahead', 'oom_kill']),
   map: new Set(['entry_insert', 'entry_remove', 'entry_split', 'entry_merge', 'amap_copy', 'page_drop', 'fork', 'exit']),
 };
 
@@ -34,6 +34,7 @@ const CLASS = {
   syscall: 'ev-sys',
   swap_out: 'ev-swap',
   swap_in: 'ev-swap',
+  swap_readahead: 'ev-swap',
   oom_kill: 'ev-oom',
   syscall_return: 'ev-sys',
 };

@@ -174,6 +174,15 @@ pub enum Event {
     SwapIn { slot: u32, pfn: Pfn },
     /// The OOM killer chose `pid` (its badness in pages).
     OomKill { pid: Pid, points: u64 },
+    /// A swap-in fault read ahead (`swap_vma_readahead`): the window
+    /// `[start, end)` of `pid`'s entry, `pages` of it read into the swap
+    /// cache.
+    SwapReadahead {
+        pid: Pid,
+        start: VirtAddr,
+        end: VirtAddr,
+        pages: u64,
+    },
 }
 
 fn level_name(level: u8) -> &'static str {
@@ -348,6 +357,15 @@ impl fmt::Display for Event {
                 write!(f, "p{pid}: page at {va} written to swap slot {slot}")
             }
             SwapIn { slot, pfn } => write!(f, "swap slot {slot} read into frame {pfn}"),
+            SwapReadahead {
+                pid,
+                start,
+                end,
+                pages,
+            } => write!(
+                f,
+                "p{pid}: swap readahead over {start}-{end}: {pages} pages read into the swap cache"
+            ),
             OomKill { pid, points } => write!(
                 f,
                 "out of memory: the OOM killer kills p{pid} (badness {points} pages)"

@@ -371,3 +371,27 @@ fn madv_pageout_narrates_each_page_it_swaps_out() {
         ]
     );
 }
+
+#[test]
+fn a_readahead_after_fork_is_narrated() {
+    let mut m = machine();
+    m.swapon(64 << 20).unwrap();
+    m.mmap(1, A, 64 * K, RW, PA, -1, 0).unwrap();
+    m.fill(1, A, 64 * K, 7).unwrap();
+    m.madvise(1, A, 64 * K, MADV_PAGEOUT).unwrap();
+    let c = m.fork(1).unwrap();
+    m.take_events();
+    assert_eq!(m.load(c, A + 5 * 4 * K), Ok(7));
+    let ra: Vec<String> = m
+        .take_events()
+        .iter()
+        .filter(|e| matches!(e, vmcore::Event::SwapReadahead { .. }))
+        .map(|e| e.to_string())
+        .collect();
+    // readahead_fork: a first fault at page 5 reads pages 2..9.
+    assert_eq!(
+        ra,
+        ["p2: swap readahead over 0x300000002000-0x30000000a000: 8 pages read into the swap cache"]
+    );
+    ok(&m);
+}

@@ -205,6 +205,7 @@ impl Machine {
             r.prev = fault;
         }
         let mut va = lo;
+        let mut pages = 0;
         while va < hi {
             let sw = self.procs[&pid].pmap.swap_entry(&self.phys, VirtAddr(va));
             if sw.is_some()
@@ -215,9 +216,16 @@ impl Machine {
                 let pfn = self.read_slot(a, slot)?;
                 self.anons.get_mut(a).expect("live").page = AnonPage::Cached { pfn, slot };
                 self.swap_mut().set_cached(slot, true);
+                pages += 1;
             }
             va += PAGE_SIZE;
         }
+        self.ev.push_with(|| Event::SwapReadahead {
+            pid,
+            start: VirtAddr(lo),
+            end: VirtAddr(hi),
+            pages,
+        });
         Ok(())
     }
 
