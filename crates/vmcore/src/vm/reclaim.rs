@@ -174,13 +174,7 @@ impl Machine {
             let Some(anon) = self.amaps.get(r.amap).and_then(|a| a.lookup(first + i)) else {
                 return false;
             };
-            let a = self.anons.get(anon).expect("live anon");
-            let d = self.phys.desc(m.pfn);
-            if a.page != (AnonPage::Resident { pfn: m.pfn })
-                || a.refs != 1
-                || d.mapcount != 1
-                || d.wired != 0
-            {
+            if !self.exclusive_anon(anon, m.pfn) {
                 return false;
             }
             pages.push((va, anon, m.pfn));
@@ -193,28 +187,7 @@ impl Machine {
             flush.flush(&mut self.tlb, &mut self.ev);
         }
         for (i, (va, anon, pfn)) in pages.into_iter().enumerate() {
-            let s = Slot(base.0 + i as u32);
-            let bytes = self.phys.frame_bytes(pfn).map(|b| b.to_vec());
-            let area = self.swap_mut();
-            area.write(s, bytes.as_deref().unwrap_or(&[]));
-            area.dup(s);
-            let sw = SwapPte {
-                area: 0,
-                offset: u64::from(s.0),
-                exclusive: true,
-            };
-            let p = self.procs.get_mut(&pid).expect("live");
-            let flush = p
-                .pmap
-                .swap_out(&mut self.phys, VirtAddr(va), sw, &mut self.ev);
-            flush.flush(&mut self.tlb, &mut self.ev);
-            self.anons.get_mut(anon).expect("live").page = AnonPage::Swapped { slot: s };
-            self.phys.free(pfn, &mut self.ev);
-            self.ev.push_with(|| Event::SwapOut {
-                pid,
-                va: VirtAddr(va),
-                slot: s.0,
-            });
+            self.write_out_anon(pid, va, anon, pfn, Slot(base.0 + i as u32));
         }
         true
     }
@@ -355,39 +328,12 @@ impl Machine {
             let Some(anon) = self.amaps.get(r.amap).and_then(|a| a.lookup(slot)) else {
                 continue;
             };
-            let a = self.anons.get(anon).expect("live anon");
-            let d = self.phys.desc(m.pfn);
-            if a.page != (AnonPage::Resident { pfn: m.pfn })
-                || a.refs != 1
-                || d.mapcount != 1
-                || d.wired != 0
-            {
+            if !self.exclusive_anon(anon, m.pfn) {
                 continue;
             }
-            let Some(s) = self.swap_mut().alloc() else {
+            if !self.swap_out_page(pid, here, anon, m.pfn) {
                 return; // the area is full: the rest stay in memory
-            };
-            let bytes = self.phys.frame_bytes(m.pfn).map(|b| b.to_vec());
-            let area = self.swap_mut();
-            area.write(s, bytes.as_deref().unwrap_or(&[]));
-            area.dup(s);
-            let sw = SwapPte {
-                area: 0,
-                offset: u64::from(s.0),
-                exclusive: true,
-            };
-            let p = self.procs.get_mut(&pid).expect("live");
-            let flush = p
-                .pmap
-                .swap_out(&mut self.phys, VirtAddr(here), sw, &mut self.ev);
-            flush.flush(&mut self.tlb, &mut self.ev);
-            self.anons.get_mut(anon).expect("live").page = AnonPage::Swapped { slot: s };
-            self.phys.free(m.pfn, &mut self.ev);
-            self.ev.push_with(|| Event::SwapOut {
-                pid,
-                va: VirtAddr(here),
-                slot: s.0,
-            });
+            }
         }
     }
 
@@ -532,49 +478,41 @@ impl Machine {
                 }
             }
         }
-        out.retain(|&anon, &mut (pid, va)| {
-            let Some(a) = self.anons.get(anon) else {
-                return false;
-            };
-            let AnonPage::Resident { pfn } = a.page else {
-                return false;
-            };
-            a.refs == 1
-                && self.phys.desc(pfn).mapcount == 1
-                && self.phys.desc(pfn).wired == 0
-                && self.procs[&pid]
-                    .pmap
-                    .lookup(&self.phys, VirtAddr(va))
-                    .is_some_and(|m| m.pfn == pfn && m.present && !m.huge)
-        });
+        out.retain(|&anon, &mut (pid, va)| self.reclaimable_at(anon, pid, va));
         out
     }
 
     /// Where `anon` is mapped, from its hint, if the hint holds and the
     /// page may be reclaimed (the conditions of [`Machine::anon_rmap`]).
     fn anon_location(&self, anon: AnonId) -> Option<(Pid, u64)> {
-        let a = self.anons.get(anon)?;
-        let (pid, va) = a.at?;
-        let AnonPage::Resident { pfn } = a.page else {
-            return None;
-        };
-        let d = self.phys.desc(pfn);
-        if a.refs != 1 || d.mapcount != 1 || d.wired != 0 {
-            return None;
-        }
-        let p = self.procs.get(&pid)?;
-        let e = p.map.find(va).filter(|e| e.contains(va))?;
+        let (pid, va) = self.anons.get(anon)?.at?;
+        let e = self
+            .procs
+            .get(&pid)?
+            .map
+            .find(va)
+            .filter(|e| e.contains(va))?;
         if e.flags.contains(crate::flags::VmFlags::LOCKED) {
             return None;
         }
         let (amap, s) = e.slot(va)?;
-        if self.amaps.get(amap)?.lookup(s) != Some(anon) {
-            return None;
-        }
-        p.pmap
-            .lookup(&self.phys, VirtAddr(va))
-            .filter(|m| m.pfn == pfn && m.present && !m.huge)
-            .map(|_| (pid, va))
+        (self.amaps.get(amap)?.lookup(s) == Some(anon) && self.reclaimable_at(anon, pid, va))
+            .then_some((pid, va))
+    }
+
+    /// Whether `anon` may be reclaimed from `pid`'s page at `va`: it is
+    /// resident, one mapping's alone ([`Machine::exclusive_anon`]), and
+    /// that mapping is a present 4 KiB leaf there.
+    fn reclaimable_at(&self, anon: AnonId, pid: Pid, va: u64) -> bool {
+        let Some(AnonPage::Resident { pfn }) = self.anons.get(anon).map(|a| a.page) else {
+            return false;
+        };
+        self.exclusive_anon(anon, pfn)
+            && self.procs.get(&pid).is_some_and(|p| {
+                p.pmap
+                    .lookup(&self.phys, VirtAddr(va))
+                    .is_some_and(|m| m.pfn == pfn && m.present && !m.huge)
+            })
     }
 
     /// `shrink_folio_list` -> `add_to_swap` + `try_to_unmap` +
@@ -584,6 +522,14 @@ impl Machine {
         let Some(s) = self.swap_mut().alloc() else {
             return false;
         };
+        self.write_out_anon(pid, va, anon, pfn, s);
+        true
+    }
+
+    /// The page of `anon` in frame `pfn`, mapped at `va` by `pid` alone,
+    /// goes to the taken slot `s`: its bytes are written there, its PTE
+    /// becomes an exclusive swap entry, its frame is freed.
+    fn write_out_anon(&mut self, pid: Pid, va: u64, anon: AnonId, pfn: Pfn, s: Slot) {
         let bytes = self.phys.frame_bytes(pfn).map(|b| b.to_vec());
         let area = self.swap_mut();
         area.write(s, bytes.as_deref().unwrap_or(&[]));
@@ -605,7 +551,17 @@ impl Machine {
             va: VirtAddr(va),
             slot: s.0,
         });
-        true
+    }
+
+    /// Whether `anon` is resident in `pfn` and the page is one mapping's
+    /// alone, unlocked: what page-out and reclaim may take
+    /// (`folio_maybe_mapped_shared` false, not mlocked).
+    fn exclusive_anon(&self, anon: AnonId, pfn: Pfn) -> bool {
+        let Some(a) = self.anons.get(anon) else {
+            return false;
+        };
+        let d = self.phys.desc(pfn);
+        a.page == (AnonPage::Resident { pfn }) && a.refs == 1 && d.mapcount == 1 && d.wired == 0
     }
 
     /// `out_of_memory` for the memory cgroup: the victim is the process

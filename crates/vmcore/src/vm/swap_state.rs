@@ -122,18 +122,14 @@ impl Machine {
         if sole {
             // The synchronous path: this page alone, its slot freed once
             // mapped.
-            let pfn = self.read_slot(anon, slot)?;
-            self.anons.get_mut(anon).expect("live").page = AnonPage::Cached { pfn, slot };
-            self.swap_mut().set_cached(slot, true);
+            self.read_into_cache(anon, slot)?;
             self.proc_mut(pid).maj_flt += 1;
             return Ok(SwapIn::Sole);
         }
         self.swap_readahead(pid, e, page)?;
         if self.anons.get(anon).expect("live").pfn().is_none() {
             // Readahead could not take this page (no frame): read it alone.
-            let pfn = self.read_slot(anon, slot)?;
-            self.anons.get_mut(anon).expect("live").page = AnonPage::Cached { pfn, slot };
-            self.swap_mut().set_cached(slot, true);
+            self.read_into_cache(anon, slot)?;
         }
         self.proc_mut(pid).maj_flt += 1;
         Ok(SwapIn::Cached)
@@ -164,6 +160,16 @@ impl Machine {
             self.anons.get_mut(anon).expect("live").page = AnonPage::Resident { pfn };
             self.swap_mut().set_cached(slot, false);
         }
+    }
+
+    /// `anon`'s page read from `slot` into the swap cache (`swap_read_folio`
+    /// into a folio added with `add_to_swap_cache`): it is in a frame and
+    /// still in its slot.
+    fn read_into_cache(&mut self, anon: AnonId, slot: Slot) -> Result<(), AccessError> {
+        let pfn = self.read_slot(anon, slot)?;
+        self.anons.get_mut(anon).expect("live").page = AnonPage::Cached { pfn, slot };
+        self.swap_mut().set_cached(slot, true);
+        Ok(())
     }
 
     /// A frame for `anon` holding the bytes of `slot` (`swap_read_folio`).
@@ -213,9 +219,7 @@ impl Machine {
                 && let Some(a) = self.amaps.get(amap).and_then(|am| am.lookup(s))
                 && let AnonPage::Swapped { slot } = self.anons.get(a).expect("live anon").page
             {
-                let pfn = self.read_slot(a, slot)?;
-                self.anons.get_mut(a).expect("live").page = AnonPage::Cached { pfn, slot };
-                self.swap_mut().set_cached(slot, true);
+                self.read_into_cache(a, slot)?;
                 pages += 1;
             }
             va += PAGE_SIZE;
@@ -335,11 +339,9 @@ impl Machine {
                 && let Some(a) = self.amaps.get(amap).and_then(|am| am.lookup(s))
                 && let AnonPage::Swapped { slot } = self.anons.get(a).expect("live anon").page
             {
-                let Ok(pfn) = self.read_slot(a, slot) else {
+                if self.read_into_cache(a, slot).is_err() {
                     return;
-                };
-                self.anons.get_mut(a).expect("live").page = AnonPage::Cached { pfn, slot };
-                self.swap_mut().set_cached(slot, true);
+                }
             }
             va += PAGE_SIZE;
         }
@@ -370,9 +372,7 @@ impl Machine {
                     .and_then(|(a, s)| self.amaps.get(a).and_then(|am| am.lookup(s)))
                     .expect("a swap entry's page has an anon");
                 if let AnonPage::Swapped { .. } = self.anons.get(anon).expect("live").page {
-                    let pfn = self.read_slot(anon, slot).map_err(|_| nomem())?;
-                    self.anons.get_mut(anon).expect("live").page = AnonPage::Cached { pfn, slot };
-                    self.swap_mut().set_cached(slot, true);
+                    self.read_into_cache(anon, slot).map_err(|_| nomem())?;
                 }
                 let a = self.anons.get(anon).expect("live");
                 let pfn = a.pfn().expect("cached");
