@@ -338,10 +338,9 @@ impl Machine {
                 && let Some((amap, s)) = e.slot(va)
                 && let Some(a) = self.amaps.get(amap).and_then(|am| am.lookup(s))
                 && let AnonPage::Swapped { slot } = self.anons.get(a).expect("live anon").page
+                && self.read_into_cache(a, slot).is_err()
             {
-                if self.read_into_cache(a, slot).is_err() {
-                    return;
-                }
+                return;
             }
             va += PAGE_SIZE;
         }
