@@ -122,3 +122,11 @@ impl Machine {
         Ok(old)
     }
 }
+
+impl Machine {
+    /// One line of the address-space listing (`maps`) as this kernel
+    /// shows an entry.
+    pub(crate) fn freebsd_maps_line(&self, e: &crate::vm::map::Entry) -> crate::machine::MapsLine {
+        self.linux_maps_line(e)
+    }
+}

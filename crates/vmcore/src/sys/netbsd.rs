@@ -116,3 +116,11 @@ impl Machine {
         self.do_mremap(pid, old, old_len, new_len, flags, new_addr)
     }
 }
+
+impl Machine {
+    /// One line of the address-space listing (`maps`) as this kernel
+    /// shows an entry.
+    pub(crate) fn netbsd_maps_line(&self, e: &crate::vm::map::Entry) -> crate::machine::MapsLine {
+        self.linux_maps_line(e)
+    }
+}
