@@ -584,6 +584,7 @@ impl Machine {
             };
             let mut pss_bytes = 0u64;
             let mut swap_pss_bytes = 0u64;
+            let mut locked_pss_bytes = 0u64;
             let mut va = e.start;
             while va < e.end {
                 if let Some(m) = p.pmap.lookup(&self.phys, VirtAddr(va)) {
@@ -617,8 +618,10 @@ impl Machine {
                             }
                             _ => {}
                         }
+                        // `Locked` is the PSS of a locked mapping's pages
+                        // (`mss->pss_locked`), not their RSS.
                         if e.flags.contains(crate::flags::VmFlags::LOCKED) {
-                            v.locked += kb;
+                            locked_pss_bytes += (PAGE_SIZE << PSS_SHIFT) / mc;
                         }
                     }
                 } else if let Some(sw) = p.pmap.swap_entry(&self.phys, VirtAddr(va)) {
@@ -645,6 +648,7 @@ impl Machine {
             }
             v.pss = (pss_bytes >> PSS_SHIFT) / 1024;
             v.swap_pss = (swap_pss_bytes >> PSS_SHIFT) / 1024;
+            v.locked = (locked_pss_bytes >> PSS_SHIFT) / 1024;
             out.push(v);
         }
         Ok(out)

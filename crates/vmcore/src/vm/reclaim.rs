@@ -62,27 +62,86 @@ enum Verdict {
 }
 
 impl Machine {
-    /// MADV_FREE (`madvise_free_single_vma`): exclusively owned pages become
-    /// clean and lazily freeable; with no memory pressure they keep their
-    /// data, and a later store cancels the free.
+    /// MADV_FREE of private anonymous memory (`madvise_free_pte_range`),
+    /// page by page in this page table:
+    ///
+    /// - a swap entry is freed (`free_swap_and_cache_nr`): the page is gone
+    ///   from this process, other holders of the entry keep it;
+    /// - a page that is dirty (the folio's flag, not the PTE's) or in the
+    ///   swap cache is left alone when another PTE maps it; otherwise its
+    ///   swap-cache copy is let go (`folio_free_swap`) and the flag cleared;
+    /// - then the PTE loses its dirty and accessed bits and the page is
+    ///   lazily freed (`folio_mark_lazyfree`), even one that fork shares
+    ///   and that no one has dirtied since: reclaim may drop it unless it
+    ///   is written again.
     pub(crate) fn lazyfree(&mut self, pid: Pid, e: &Entry, lo: u64, hi: u64) {
-        let Some(r) = e.aref else { return };
         let mut va = lo;
         while va < hi {
-            let slot = r.slotoff + (va - e.start) / PAGE_SIZE;
-            if let Some(anon) = self.amaps.get(r.amap).and_then(|a| a.lookup(slot))
-                && let Some(a) = self.anons.get_mut(anon)
-                && a.refs == 1
-            {
-                a.lazyfree = true;
-                let p = self.procs.get_mut(&pid).expect("live");
-                let flush = p
-                    .pmap
-                    .clear_dirty(&mut self.phys, VirtAddr(va), &mut self.ev);
-                flush.flush(&mut self.tlb, &mut self.ev);
-            }
+            let here = va;
             va += PAGE_SIZE;
+            let p = &self.procs[&pid];
+            if p.pmap.swap_entry(&self.phys, VirtAddr(here)).is_some() {
+                self.discard_private(pid, e.start, here, here + PAGE_SIZE);
+                continue;
+            }
+            let Some(m) = p.pmap.lookup(&self.phys, VirtAddr(here)) else {
+                continue;
+            };
+            let entry = p.map.entry(e.start);
+            let Some(anon) = entry
+                .slot(here)
+                .and_then(|(amap, s)| self.amaps.get(amap).and_then(|a| a.lookup(s)))
+            else {
+                continue; // the zero page: no folio (`vm_normal_folio`)
+            };
+            let Some(a) = self.anons.get(anon) else {
+                continue;
+            };
+            if a.pfn() != Some(m.pfn) {
+                continue;
+            }
+            if m.huge {
+                // A huge page is split by the kernel first; here it is
+                // lazily freed whole when one mapping has it.
+                if a.refs == 1 && self.phys.desc(m.pfn).mapcount == 1 {
+                    self.mark_lazyfree(pid, here, anon);
+                }
+                continue;
+            }
+            let cached = matches!(a.page, AnonPage::Cached { .. });
+            let d = self.phys.desc(m.pfn);
+            if cached || d.dirty {
+                if d.mapcount != 1 || a.refs != 1 {
+                    continue;
+                }
+                if let AnonPage::Cached { pfn, slot } = a.page {
+                    if self.swap.as_ref().is_some_and(|s| s.count(slot) > 0) {
+                        continue; // another swap entry still names it
+                    }
+                    self.anons.get_mut(anon).expect("live").page = AnonPage::Resident { pfn };
+                    self.swap_mut().set_cached(slot, false);
+                }
+                self.phys.desc_mut(m.pfn).dirty = false;
+            }
+            self.mark_lazyfree(pid, here, anon);
         }
+    }
+
+    /// The PTE at `va` loses its dirty and accessed bits, and `anon` is
+    /// lazily freed.
+    fn mark_lazyfree(&mut self, pid: Pid, va: u64, anon: AnonId) {
+        if let Some(a) = self.anons.get_mut(anon) {
+            a.lazyfree = true;
+        }
+        let p = self.procs.get_mut(&pid).expect("live");
+        let flush = p
+            .pmap
+            .clear_dirty(&mut self.phys, VirtAddr(va), &mut self.ev);
+        flush.flush(&mut self.tlb, &mut self.ev);
+        let p = self.procs.get_mut(&pid).expect("live");
+        p.pmap
+            .clear_accessed(&mut self.phys, VirtAddr(va), &mut self.ev)
+            .ignore();
     }
 
     /// MADV_PAGEOUT of lazily freed pages: those that stayed clean are
@@ -105,7 +164,14 @@ impl Machine {
                 .pmap
                 .lookup(&self.phys, VirtAddr(va))
                 .is_some_and(|m| m.dirty);
-            if lazy && !dirty {
+            // MADV_PAGEOUT leaves a page another PTE maps alone
+            // (`folio_maybe_mapped_shared`).
+            let shared = self.procs[&pid]
+                .pmap
+                .lookup(&self.phys, VirtAddr(va))
+                .is_some_and(|m| self.phys.desc(m.pfn).mapcount != 1);
+            if lazy && shared {
+            } else if lazy && !dirty {
                 self.discard_private(pid, e.start, va, va + PAGE_SIZE);
             } else if lazy {
                 let anon = self.amaps.get(r.amap).and_then(|a| a.lookup(slot));
