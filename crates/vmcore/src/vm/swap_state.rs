@@ -378,6 +378,11 @@ impl Machine {
                 let writable = e.prot.writable() && a.refs == 1 && !e.needs_copy;
                 self.unwire_range(pid, va, va + PAGE_SIZE);
                 let r = self.pmap_enter(pid, va, pfn, writable, e.prot.executable());
+                if r.is_ok() && e.prot.is_empty() {
+                    // `unuse_pte` maps with the entry's protection: a
+                    // PROT_NONE entry gets a PROTNONE leaf.
+                    self.pmap_protect(pid, va, va + PAGE_SIZE, e.prot);
+                }
                 // A locked entry's page is wired once mapped.
                 self.wire_range(pid, va, va + PAGE_SIZE);
                 r.map_err(|_| nomem())?;
