@@ -105,7 +105,8 @@ macro_rules! ctor {
 ctor!(einval => EINVAL, enomem => ENOMEM, ebadf => EBADF, eacces => EACCES,
       eexist => EEXIST, efault => EFAULT, ebusy => EBUSY, eperm => EPERM,
       eagain => EAGAIN, eoverflow => EOVERFLOW, enodev => ENODEV,
-      eopnotsupp => EOPNOTSUPP, esrch => ESRCH, efbig => EFBIG, enosys => ENOSYS);
+      eopnotsupp => EOPNOTSUPP, esrch => ESRCH, efbig => EFBIG, enosys => ENOSYS,
+      enoent => ENOENT);
 
 /// The result of a system call.
 pub type SysResult<T> = Result<T, SysError>;

@@ -36,3 +36,4 @@ pub use errno::{Errno, SysError, SysResult};
 pub use event::{Event, EventLog, Pid};
 pub use machine::{AccessError, Backing, Fd, Machine, MachineConfig, MapsLine, Signal};
 pub use personality::{Personality, Sys};
+pub use vm::loan::{Loan, LoanError, LoanId};
