@@ -182,13 +182,14 @@ impl Machine {
         self.oom_reap_pending();
         let pages = r.map_err(|(_, e, _)| e)?;
         self.next_loan += 1;
-        // The first loan of a page write-protects every mapping of it.
-        let first: BTreeSet<Pfn> = pages
+        // The first loan of a page write-protects every mapping of it (a
+        // page lent before has none writable left: nothing to do there).
+        let lent: BTreeSet<Pfn> = pages
             .iter()
             .copied()
-            .filter(|&p| self.phys.desc(p).loans == 1 && p != self.zero_pfn)
+            .filter(|&p| p != self.zero_pfn)
             .collect();
-        self.page_protect_read(&first);
+        self.page_protect_read(&lent);
         self.ev.push_with(|| Event::Loan {
             loan: id.0,
             pid,
@@ -460,11 +461,15 @@ impl Machine {
     }
 
     /// `pmap_page_protect(pg, VM_PROT_NONE)`: every mapping of `pfn` goes
-    /// (each process faults the page back in from its owner).
-    fn page_remove_all(&mut self, pfn: Pfn) {
+    /// (each process faults the page back in from its owner), but the
+    /// faulting leaf `writer`, which the fault replaces with the copy (and
+    /// whose wiring the fault path has taken off already, `vm/wire.rs`).
+    fn page_remove_all(&mut self, pfn: Pfn, writer: Option<(Pid, u64)>) {
         let one = BTreeSet::from([pfn]);
         for (pid, va, _, _) in self.leaves_mapping(&one) {
-            self.zap(pid, va, va + PAGE_SIZE);
+            if writer != Some((pid, va)) {
+                self.zap(pid, va, va + PAGE_SIZE);
+            }
         }
     }
 
@@ -496,7 +501,7 @@ impl Machine {
             return Err(AccessError::OutOfMemory);
         }
         self.phys.copy_frame(old, new, &mut self.ev);
-        self.page_remove_all(old);
+        self.page_remove_all(old, Some((pid, page)));
         let a = self.anons.get_mut(anon).expect("live anon");
         a.page = match a.page {
             AnonPage::Cached { slot, .. } => AnonPage::Cached { pfn: new, slot },
@@ -543,7 +548,7 @@ impl Machine {
             return None;
         }
         self.phys.copy_frame(old, new, &mut self.ev);
-        self.page_remove_all(old);
+        self.page_remove_all(old, va.map(|va| (pid, va)));
         self.objects
             .get_mut(obj)
             .expect("live object")
