@@ -1062,6 +1062,42 @@ mod tests {
     }
 
     #[test]
+    fn freeing_a_lent_frame_only_disowns_it_until_its_last_loan_ends() {
+        let mut m = PhysMem::new(1024);
+        let mut e = ev();
+        let p = m.alloc(FrameOwner::Anon { anon: 3 }, &mut e).unwrap();
+        m.write_u8(p.addr(), 0x5a);
+        m.lru_add(p, LruList::Inactive);
+        m.loan_inc(p);
+        m.loan_inc(p);
+        assert_eq!(m.desc(p).loans, 2);
+        assert_eq!(m.desc(p).lru, LruList::None, "a lent page leaves the LRU");
+        m.lru_add(p, LruList::Active);
+        assert_eq!(m.lru_len(LruList::Active), 0, "and cannot rejoin it");
+        let free = m.free_frames();
+        m.free(p, &mut e);
+        assert!(m.is_allocated(p), "the owner let go; the loans keep it");
+        assert_eq!(m.free_frames(), free);
+        assert_eq!(m.desc(p).owner, FrameOwner::Loaned);
+        assert_eq!(m.kind_bytes()[p.index()], FrameKind::Loaned as u8);
+        assert_eq!(m.read_u8(p.addr()), 0x5a, "with its bytes");
+        assert!(!m.loan_dec(p, &mut e));
+        assert!(m.is_allocated(p));
+        assert!(m.loan_dec(p, &mut e), "the last loan frees the orphan");
+        assert!(!m.is_allocated(p));
+        assert_eq!(m.free_frames(), free + 1);
+        let evs = e.take();
+        assert!(evs.contains(&Event::LoanOrphan { pfn: p }));
+        assert_eq!(evs.last(), Some(&Event::FrameFree { pfn: p }));
+        // A lent page whose owner keeps it is not freed by its last loan.
+        let q = m.alloc(FrameOwner::Zero, &mut e).unwrap();
+        m.loan_inc(q);
+        assert!(!m.loan_dec(q, &mut e));
+        assert!(m.is_allocated(q));
+        assert_eq!(m.desc(q).loans, 0);
+    }
+
+    #[test]
     fn huge_runs_are_aligned_zeroed_and_freed_one_by_one() {
         let mut m = PhysMem::new(2048);
         let mut e = ev();
