@@ -428,7 +428,20 @@ fn a_failed_loan_gives_back_what_it_had_lent() {
     // The range wraps; no such process; too large.
     assert_eq!(errno(m.loan(1, u64::MAX - 10, 100)), Errno::ENOENT);
     assert_eq!(errno(m.loan(99, A, 4 * K)), Errno::ESRCH);
-    assert_eq!(errno(m.loan(1, A, 1 << 40)), Errno::ENOMEM);
+    assert_eq!(
+        errno(m.loan(1, A + 64 * K, 1 << 40)),
+        Errno::EINVAL,
+        "page 1 first"
+    );
+    m.mmap(1, A + (1 << 30), 1 << 30, RW, PA | MAP_NORESERVE, -1, 0)
+        .unwrap();
+    assert_eq!(errno(m.loan(1, A + (1 << 30), 1 << 30)), Errno::ENOMEM);
+    ok(&m);
+    assert_eq!(
+        loans_of(&m, zero_page(&m)),
+        0,
+        "65536 zero-page loans given back"
+    );
     // A file page past the end of the file.
     let f = m.open(1, "short", 100).unwrap();
     m.mmap(

@@ -66,7 +66,8 @@ use std::collections::BTreeSet;
 
 /// Most pages one loan may hold (256 MiB): the borrower's array of page
 /// pointers must be allocated (`sosend_loan` lends at most 64 KiB at a
-/// time); a larger loan fails with ENOMEM before anything is lent.
+/// time); a loan that reaches past it fails with ENOMEM there, unless a
+/// page before it failed first.
 pub const LOAN_MAX_PAGES: u64 = 1 << 16;
 
 /// A loan, as the borrower holds it. Only [`Machine::loan`] makes one, and
@@ -140,8 +141,9 @@ impl Machine {
     ///    space). `EINVAL`: a page is wired (mlocked), an untouched page of
     ///    a shared anonymous mapping, a file page past the end of the file,
     ///    or a page that could not be brought in for want of memory.
-    ///    `ENOMEM`: more than [`LOAN_MAX_PAGES`] pages, or the OOM killer
-    ///    chose `pid` meanwhile. On failure nothing stays lent.
+    ///    `ENOMEM`: more than [`LOAN_MAX_PAGES`] pages (the first failure
+    ///    met, page by page, is the one returned), or the OOM killer chose
+    ///    `pid` meanwhile. On failure nothing stays lent.
     pub fn loan(&mut self, pid: Pid, addr: u64, len: u64) -> SysResult<LoanId> {
         self.proc_ref(pid)?;
         self.running = pid;
@@ -154,11 +156,6 @@ impl Machine {
             None => Err((
                 addr,
                 enoent("the range wraps past the end of the address space"),
-                0,
-            )),
-            Some(end) if (end - start) / PAGE_SIZE > LOAN_MAX_PAGES => Err((
-                start,
-                enomem("more pages than one loan may hold (LOAN_MAX_PAGES)"),
                 0,
             )),
             Some(end) => self.loan_pages(pid, id, start, end),
@@ -218,9 +215,14 @@ impl Machine {
         start: u64,
         end: u64,
     ) -> Result<Vec<Pfn>, (u64, SysError, u64)> {
-        let mut pages = Vec::with_capacity(((end - start) / PAGE_SIZE) as usize);
+        let n = ((end - start) / PAGE_SIZE).min(LOAN_MAX_PAGES);
+        let mut pages = Vec::with_capacity(n as usize);
         let mut va = start;
         while va < end {
+            if pages.len() as u64 == LOAN_MAX_PAGES {
+                let e = enomem("more pages than one loan may hold (LOAN_MAX_PAGES)");
+                return Err((va, e, self.give_back(&pages)));
+            }
             match self.loan_one(pid, va) {
                 Ok(pfn) => {
                     self.phys.loan_inc(pfn);
