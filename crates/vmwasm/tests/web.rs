@@ -598,6 +598,7 @@ fn frame_kind_names_spell_the_kinds_of_frames_and_events() {
             (2.0, "cache".to_string()),
             (3.0, "page-table".to_string()),
             (4.0, "zero".to_string()),
+            (5.0, "loaned".to_string()),
         ]
     );
     // every frame_alloc event and every frame view uses those names for the
