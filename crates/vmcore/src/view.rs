@@ -9,6 +9,7 @@ use crate::arch::x86_64::pte::level_name;
 use crate::errno::SysResult;
 use crate::event::Pid;
 use crate::machine::{Backing, Machine, MapsLine};
+use crate::personality::Kernel;
 use crate::phys::{FrameOwner, LruList};
 use crate::vm::map::Entry;
 use crate::vm::object::ObjKind;
@@ -276,18 +277,27 @@ impl Machine {
         Ok(p.map
             .entries
             .values()
-            .map(|e| MapsLine {
-                start: e.start,
-                end: e.end,
-                perms: e.perms(),
-                offset: if e.object.is_some() {
-                    e.pgoff * PAGE_SIZE
-                } else {
-                    0
-                },
-                backing: self.backing(e),
+            .map(|e| match self.personality().kernel {
+                Kernel::Linux => self.linux_maps_line(e),
+                Kernel::FreeBsd => self.freebsd_maps_line(e),
+                Kernel::NetBsd => self.netbsd_maps_line(e),
             })
             .collect())
+    }
+
+    /// One line of Linux's `/proc/PID/maps` (`show_map_vma`).
+    pub(crate) fn linux_maps_line(&self, e: &crate::vm::map::Entry) -> MapsLine {
+        MapsLine {
+            start: e.start,
+            end: e.end,
+            perms: e.perms(),
+            offset: if e.object.is_some() {
+                e.pgoff * PAGE_SIZE
+            } else {
+                0
+            },
+            backing: self.backing(e),
+        }
     }
 
     pub fn process_view(&self, pid: Pid) -> Option<ProcessView> {

@@ -85,46 +85,6 @@ impl Machine {
         }
     }
 
-    /// MADV_PAGEOUT of shared memory pages (shared anonymous memory, memfd)
-    /// without swap: a page that was never written since it was allocated
-    /// (a read fault made it) can go, for it reads back as zeros; a dirty
-    /// one would need swap and stays. This is `shrink_folio_list` removing
-    /// a clean folio from the page cache (`__remove_mapping`), after
-    /// `madvise_cold_or_pageout_pte_range` has skipped pages that another
-    /// PTE also maps (`folio_maybe_mapped_shared`). Only pages this entry
-    /// maps are looked at, through a private mapping of the object too.
-    /// Regular files keep their pages: the recording kernel kept them,
-    /// dirty or written back (recorded in `pageout_shared_clean`).
-    pub(crate) fn reclaim_clean_swapbacked(&mut self, pid: Pid, e: &Entry, lo: u64, hi: u64) {
-        let Some(obj) = e.object else { return };
-        if !self.objects.get(obj).is_some_and(|o| o.is_shmem()) {
-            return;
-        }
-        let mut va = lo;
-        while va < hi {
-            let index = e.object_index(va);
-            let cached = self
-                .objects
-                .get(obj)
-                .and_then(|o| o.pages.get(&index).copied());
-            let mapped = self.procs[&pid].pmap.lookup(&self.phys, VirtAddr(va));
-            if let (Some(pfn), Some(m)) = (cached, mapped) {
-                let d = self.phys.desc(pfn);
-                if m.pfn == pfn
-                    && !m.huge
-                    && !m.dirty
-                    && !d.dirty
-                    && d.mapcount == 1
-                    && d.wired == 0
-                    && d.loans == 0
-                {
-                    self.punch_hole(obj, index, 1);
-                }
-            }
-            va += PAGE_SIZE;
-        }
-    }
-
     /// MADV_PAGEOUT of lazily freed pages: those that stayed clean are
     /// discarded and read back as zero; one written again since is
     /// swap-backed once more (`folio_set_swapbacked`) and kept by this
@@ -238,11 +198,21 @@ impl Machine {
         true
     }
 
-    /// MADV_PAGEOUT of shmem (shared anonymous memory, memfds) with a swap
-    /// area on: each page of the object that this page table alone maps
-    /// in `[lo, hi)` is unmapped and written to the next free slot, and the
-    /// object keeps the swap entry (`shmem_writeout`); no page table names
-    /// it. With no slot free the rest stay.
+    /// MADV_PAGEOUT of shmem (shared anonymous memory, memfds): each page of
+    /// the object in `[lo, hi)` that this page table alone maps (a
+    /// PROT_NONE entry too: `pte_present` holds for it), not wired, goes
+    /// through `shrink_folio_list`, which for a shmem folio unmaps it
+    /// first (`try_to_unmap`) and then:
+    ///
+    /// - a clean page (never written since a read fault made it) leaves
+    ///   the page cache (`__remove_mapping`): it reads back as zeros;
+    /// - a dirty one is written to the next free slot and the object keeps
+    ///   the swap entry (`shmem_writeout`); with no area on or no slot free
+    ///   it is redirtied and stays in the page cache, unmapped
+    ///   (AOP_WRITEPAGE_ACTIVATE).
+    ///
+    /// Regular files keep their pages and mappings: the recording kernel
+    /// kept them (case `pageout_shared_clean`).
     pub(crate) fn pageout_shmem(&mut self, pid: Pid, e: &Entry, lo: u64, hi: u64) {
         let Some(obj) = e.object else { return };
         if !self.objects.get(obj).is_some_and(|o| o.is_shmem()) {
@@ -260,19 +230,26 @@ impl Machine {
                 continue;
             };
             let d = self.phys.desc(pfn);
-            if m.pfn != pfn
-                || m.huge
-                || !m.present
-                || d.mapcount != 1
-                || d.wired != 0
-                || d.loans != 0
-            {
+            // A lent page is on no paging queue: reclaim never meets it.
+            if m.pfn != pfn || m.huge || d.mapcount != 1 || d.wired != 0 || d.loans != 0 {
                 continue;
             }
-            let Some(s) = self.swap_mut().alloc() else {
-                return;
+            if !m.dirty && !d.dirty {
+                self.zap(pid, here, here + PAGE_SIZE);
+                self.punch_hole(obj, index, 1);
+                continue;
+            }
+            let slot = if self.swap.is_some() {
+                self.swap_mut().alloc()
+            } else {
+                None
             };
             self.zap(pid, here, here + PAGE_SIZE);
+            let Some(s) = slot else {
+                // Unmapped and still dirty (the zap carried the PTE's
+                // dirty bit to the page): it stays in the page cache.
+                continue;
+            };
             let bytes = self.phys.frame_bytes(pfn).map(|b| b.to_vec());
             let area = self.swap_mut();
             area.write(s, bytes.as_deref().unwrap_or(&[]));
@@ -333,7 +310,8 @@ impl Machine {
                     None => continue,
                 }
             }
-            if !m.present || m.huge {
+            // A PROT_NONE leaf is taken too (`pte_present`).
+            if m.huge {
                 continue;
             }
             let slot = r.slotoff + (here - e.start) / PAGE_SIZE;
@@ -468,7 +446,7 @@ impl Machine {
     }
 
     /// The one place each reclaimable anonymous page is mapped: anons with
-    /// one amap slot, resident, mapped by a present 4 KiB leaf of the one
+    /// one amap slot, resident, mapped by a 4 KiB leaf (PROT_NONE too) of the one
     /// process whose entry covers the slot, and by nothing else.
     fn anon_rmap(&self) -> HashMap<AnonId, (Pid, u64)> {
         let mut out = HashMap::new();
@@ -514,7 +492,7 @@ impl Machine {
 
     /// Whether `anon` may be reclaimed from `pid`'s page at `va`: it is
     /// resident, one mapping's alone ([`Machine::exclusive_anon`]), and
-    /// that mapping is a present 4 KiB leaf there.
+    /// that mapping is a 4 KiB leaf there (PROT_NONE too: `pte_present`).
     fn reclaimable_at(&self, anon: AnonId, pid: Pid, va: u64) -> bool {
         let Some(AnonPage::Resident { pfn }) = self.anons.get(anon).map(|a| a.page) else {
             return false;
@@ -523,7 +501,7 @@ impl Machine {
             && self.procs.get(&pid).is_some_and(|p| {
                 p.pmap
                     .lookup(&self.phys, VirtAddr(va))
-                    .is_some_and(|m| m.pfn == pfn && m.present && !m.huge)
+                    .is_some_and(|m| m.pfn == pfn && !m.huge)
             })
     }
 
