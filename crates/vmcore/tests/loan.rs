@@ -299,23 +299,50 @@ fn a_copy_on_write_fault_copies_and_leaves_the_lent_page_alone() {
 
 #[test]
 fn a_loan_break_is_seen_by_every_mapping_of_the_anon() {
-    let mut m = machine();
-    // An anon has several mappings with one reference only through an
-    // amap shared without needs-copy (NetBSD's MAP_INHERIT_SHARE), which
-    // the calls of this machine do not make yet; what makes every mapping
-    // see the copy is that the break removes every mapping of the old
-    // page (`pmap_page_protect(VM_PROT_NONE)`): its mapcount drops to 0.
-    // (A shared anonymous page seen by two processes: see
-    // `nb_loan_anon_as_the_case_runs_it`.)
-    m.mmap(1, A, 4 * K, RW, PA, -1, 0).unwrap();
-    m.store(1, A, 5).unwrap();
+    use vmcore::personality::netbsd::abi as nb;
+    // NetBSD's MAP_INHERIT_SHARE: parent and child share the amap itself,
+    // so the anon has one reference and two mappings.
+    let mut m = Machine::new(MachineConfig {
+        frames: 8192,
+        personality: &vmcore::personality::NETBSD,
+        ..MachineConfig::default()
+    });
+    // A private file mapping (its flags are spelt alike by every kernel);
+    // the store promotes the page into an anon.
+    let f = m.open(1, "shared-amap", 4 * K).unwrap();
+    let flags = nb::MAP_PRIVATE | nb::MAP_FIXED;
+    m.mmap(
+        1,
+        A,
+        4 * K,
+        nb::PROT_READ | nb::PROT_WRITE,
+        flags,
+        f as i64,
+        0,
+    )
+    .unwrap();
+    m.store(1, A, 0x11).unwrap();
+    m.minherit(1, A, 4 * K, nb::MAP_INHERIT_SHARE).unwrap();
+    let c = m.fork(1).unwrap();
+    assert_eq!(m.load(c, A), Ok(0x11));
     let l = m.loan(1, A, 4 * K).unwrap();
-    m.store(1, A, 6).unwrap();
     ok(&m);
-    assert_eq!(m.loan_read(l, 0), Ok(5));
-    // Every mapping of the old page went: the lent frame is mapped by nobody.
     let old = m.loan_info(l).unwrap().pages[0];
+    assert_eq!(m.phys().desc(old).mapcount, 2);
+    assert!(!leaf(&m, 1, A).unwrap().1 && !leaf(&m, c, A).unwrap().1);
+    // The child writes: uvm_loanbreak_anon gives the anon a copy and takes
+    // the old page from every mapping, so the parent sees the child's byte.
+    m.store(c, A, 0x22).unwrap();
+    ok(&m);
     assert_eq!(m.phys().desc(old).mapcount, 0);
+    assert_eq!(
+        leaf(&m, 1, A),
+        None,
+        "the parent's mapping of the old page went"
+    );
+    assert_eq!(m.load(1, A), Ok(0x22));
+    assert_eq!(frame_of(&m, 1, A), frame_of(&m, c, A));
+    assert_eq!(m.loan_read(l, 0), Ok(0x11));
     all_free_at_the_end(&mut m);
 }
 
