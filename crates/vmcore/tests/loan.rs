@@ -678,3 +678,39 @@ fn loan_events_are_narrated() {
     );
     all_free_at_the_end(&mut m);
 }
+
+#[test]
+fn madv_dontneed_frees_a_lent_page_into_the_borrowers_hands() {
+    let mut m = machine();
+    m.mmap(1, A, 4 * K, RW, PA, -1, 0).unwrap();
+    m.store(1, A, 0x5c).unwrap();
+    let l = m.loan(1, A, 4 * K).unwrap();
+    let p = frame_of(&m, 1, A);
+    m.madvise(1, A, 4 * K, MADV_DONTNEED).unwrap();
+    ok(&m);
+    assert_eq!(m.load(1, A), Ok(0), "the owner's page is gone");
+    assert_eq!(m.phys().desc(p).owner, vmcore::phys::FrameOwner::Loaned);
+    assert_eq!(m.loan_read(l, 0), Ok(0x5c), "the borrower's is not");
+    all_free_at_the_end(&mut m);
+}
+
+#[test]
+fn swapoff_maps_a_lent_page_back_read_only() {
+    let mut m = machine();
+    m.swapon(64 * K).unwrap();
+    m.mmap(1, A, 4 * K, RW, PA, -1, 0).unwrap();
+    m.store(1, A, 0x42).unwrap();
+    m.madvise(1, A, 4 * K, MADV_PAGEOUT).unwrap();
+    // The loan reads the page back into the swap cache; the PTE still
+    // holds the swap entry.
+    let l = m.loan(1, A, 4 * K).unwrap();
+    ok(&m);
+    assert_eq!(leaf(&m, 1, A), None);
+    m.swapoff().unwrap();
+    ok(&m);
+    assert_eq!(leaf(&m, 1, A).map(|x| x.1), Some(false), "read-only: lent");
+    m.store(1, A, 0x43).unwrap();
+    ok(&m);
+    assert_eq!((m.loan_read(l, 0), m.load(1, A)), (Ok(0x42), Ok(0x43)));
+    all_free_at_the_end(&mut m);
+}
