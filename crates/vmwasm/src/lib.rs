@@ -91,10 +91,10 @@ pub fn frame_kind_names() -> JsValue {
     use vmcore::phys::FrameKind::{self, *};
     // A kind added to the core stops this compiling until it is listed below.
     const _: fn(FrameKind) = |k| match k {
-        Free | Anon | Cache | PageTable | Zero => {}
+        Free | Anon | Cache | PageTable | Zero | Loaned => {}
     };
     let a = js_sys::Array::new();
-    for k in [Free, Anon, Cache, PageTable, Zero] {
+    for k in [Free, Anon, Cache, PageTable, Zero, Loaned] {
         a.push(&js::obj(&[
             ("id", JsValue::from(k as u8)),
             ("name", JsValue::from_str(k.name())),
@@ -185,7 +185,7 @@ export interface Span { start: U64; end: U64 }
 export interface Touched { pids: number[]; ranges: Span[] }
 /** A frame kind: its byte in `frameKindsPtr()` (low bits) and its name, as
  * in `FrameView.kind` and in the `kind` of a `frame_alloc` event. */
-export interface FrameKindName { id: number; name: "free" | "anon" | "cache" | "page-table" | "zero" }
+export interface FrameKindName { id: number; name: "free" | "anon" | "cache" | "page-table" | "zero" | "loaned" }
 export type LineResult = { ok: true; output: LineOutput | null } | { ok: false; line: number; message: string };
 /** One event: `type` (snake_case), its fields, and `text`, a narrated sentence. */
 export interface VmEvent { type: string; text: string; [field: string]: unknown }
@@ -201,7 +201,7 @@ export interface WalkStepView { level: number; name: string; table: U64; index: 
 /** A page walk. An address past 2^53 (walk(1, 2n ** 64n - 1n)) makes every 64-bit field a BigInt. */
 export interface WalkView { cr3: U64; va: U64; steps: WalkStepView[]; mapped: boolean; pfn: U64 | null; phys: U64 | null; huge: boolean; byte: number | null }
 /** A frame (frame numbers and user addresses always fit a Number). */
-export interface FrameView { pfn: number; kind: string; owner: string; mapcount: number; wired: number; dirty: boolean; referenced: boolean; mapped_by: { pid: number; va: number }[] }
+export interface FrameView { pfn: number; kind: string; owner: string; mapcount: number; wired: number; dirty: boolean; referenced: boolean; mapped_by: { pid: number; va: number }[]; loans: number; borrowed_by: number[] }
 /** Who holds a taken swap slot: an anonymous page (its anon, and the first
  * process and address mapping it, null when none does), or page `index` of a
  * shmem or memfd object. */

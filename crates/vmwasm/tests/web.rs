@@ -243,9 +243,11 @@ fn options_are_checked() {
     );
     assert!(Machine::new(s("big")).is_err());
     assert!(Machine::new(opts("personality", s("linux"))).is_ok());
+    assert!(Machine::new(opts("personality", s("netbsd"))).is_ok());
+    assert!(Machine::new(opts("personality", s("freebsd"))).is_ok());
     assert!(
-        Machine::new(opts("personality", s("netbsd"))).is_err(),
-        "not implemented yet"
+        Machine::new(opts("personality", s("openbsd"))).is_err(),
+        "no such personality"
     );
     assert!(Machine::new(opts("personality", n(1.0))).is_err());
     let m = Machine::new(opts("tlbSets", n(8.0))).unwrap();
@@ -598,6 +600,7 @@ fn frame_kind_names_spell_the_kinds_of_frames_and_events() {
             (2.0, "cache".to_string()),
             (3.0, "page-table".to_string()),
             (4.0, "zero".to_string()),
+            (5.0, "loaned".to_string()),
         ]
     );
     // every frame_alloc event and every frame view uses those names for the

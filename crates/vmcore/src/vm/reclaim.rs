@@ -154,12 +154,14 @@ impl Machine {
         let mut va = lo;
         while va < hi {
             let slot = r.slotoff + (va - e.start) / PAGE_SIZE;
-            let lazy = self
+            let anon = self
                 .amaps
                 .get(r.amap)
                 .and_then(|a| a.lookup(slot))
-                .and_then(|a| self.anons.get(a))
-                .is_some_and(|a| a.lazyfree);
+                .and_then(|a| self.anons.get(a));
+            let lazy = anon.is_some_and(|a| a.lazyfree);
+            // A lent page is on no paging queue: reclaim never meets it.
+            let lent = anon.and_then(|a| a.pfn()).is_some_and(|p| self.lent(p));
             let dirty = self.procs[&pid]
                 .pmap
                 .lookup(&self.phys, VirtAddr(va))
@@ -170,10 +172,15 @@ impl Machine {
                 .pmap
                 .lookup(&self.phys, VirtAddr(va))
                 .is_some_and(|m| self.phys.desc(m.pfn).mapcount != 1);
-            if lazy && shared {
-            } else if lazy && !dirty {
+            if !lazy || shared {
+                va += PAGE_SIZE;
+                continue;
+            }
+            if lent {
+                kept.push(va);
+            } else if !dirty {
                 self.discard_private(pid, e.start, va, va + PAGE_SIZE);
-            } else if lazy {
+            } else {
                 let anon = self.amaps.get(r.amap).and_then(|a| a.lookup(slot));
                 if let Some(a) = anon.and_then(|a| self.anons.get_mut(a)) {
                     a.lazyfree = false;
@@ -237,7 +244,8 @@ impl Machine {
             let Some(m) = self.procs[&pid].pmap.lookup(&self.phys, VirtAddr(va)) else {
                 continue;
             };
-            if self.phys.frame_bytes(m.pfn).is_some() || m.pfn == self.zero_pfn {
+            if self.phys.frame_bytes(m.pfn).is_some() || m.pfn == self.zero_pfn || self.lent(m.pfn)
+            {
                 continue;
             }
             let Some(anon) = self.amaps.get(r.amap).and_then(|a| a.lookup(first + i)) else {
@@ -291,7 +299,8 @@ impl Machine {
                 continue;
             };
             let d = self.phys.desc(pfn);
-            if m.pfn != pfn || m.huge || d.mapcount != 1 || d.wired != 0 {
+            // A lent page is on no paging queue: reclaim never meets it.
+            if m.pfn != pfn || m.huge || d.mapcount != 1 || d.wired != 0 || d.loans != 0 {
                 continue;
             }
             if !m.dirty && !d.dirty {
@@ -611,7 +620,15 @@ impl Machine {
             return false;
         };
         let d = self.phys.desc(pfn);
-        a.page == (AnonPage::Resident { pfn }) && a.refs == 1 && d.mapcount == 1 && d.wired == 0
+        // A page on loan is never taken: UVM keeps it off the paging
+        // queues (`uvm_pagedequeue` when it is lent), so the page daemon
+        // cannot swap it out or free it; it returns to a queue when its
+        // last loan ends (`uvm_unloanpage` -> `uvm_pageactivate`).
+        a.page == (AnonPage::Resident { pfn })
+            && a.refs == 1
+            && d.mapcount == 1
+            && d.wired == 0
+            && d.loans == 0
     }
 
     /// `out_of_memory` for the memory cgroup: the victim is the process
