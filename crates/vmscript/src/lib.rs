@@ -2,7 +2,8 @@
 //!
 //! A scenario is a text of system calls and memory accesses against one
 //! simulated machine (`tests/conformance/FORMAT.md` is the language, and
-//! `tests/conformance/FORMAT-v2-swap.md` its swap operations). The
+//! `tests/conformance/FORMAT-v2-swap.md` its swap operations, and
+//! `tests/conformance/FORMAT-expect.md` the `expect` lines of exercises). The
 //! parser ([`parse`]) mirrors the recorder that ran the conformance cases on
 //! a real Linux kernel, rule for rule; the [`Runner`] executes lines on a
 //! [`vmcore::Machine`] and prints their results exactly as recorded.
@@ -14,11 +15,13 @@
 #![forbid(unsafe_code)]
 
 pub mod error;
+pub mod expect;
 pub mod parse;
 pub mod runner;
 pub mod swapfmt;
 
 pub use error::ScriptError;
+pub use expect::Expectation;
 pub use parse::{Arg, ArgKind, Expr, FdRef, FlagSet, Op, Statement, Term, parse_line};
 pub use runner::{Failure, LineOutput, RunOutcome, Runner, Span, Touched, run_to_string};
 
@@ -27,6 +30,12 @@ pub use runner::{Failure, LineOutput, RunOutcome, Runner, Span, Touched, run_to_
 /// (variables, processes, files) are not checked.
 pub fn check_syntax(text: &str) -> Vec<ScriptError> {
     parse::script_lines(text)
-        .filter_map(|(n, l)| parse::parse_line(l).err().map(|m| ScriptError::new(n, m)))
+        .filter_map(|(n, l)| {
+            let r = match expect::parse_expect(l) {
+                Ok(None) => parse::parse_line(l).map(|_| ()),
+                other => other.map(|_| ()),
+            };
+            r.err().map(|m| ScriptError::new(n, m))
+        })
         .collect()
 }
