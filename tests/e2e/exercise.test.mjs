@@ -1,0 +1,83 @@
+// Exercises in the page: the lesson index links every lesson, each
+// lesson's exercise passes when checked, and the shared exercise
+// (tests/exercises/) shows the same passes and fails as the CLI, Node and
+// wasm-pack test, per expectation, in <vm-exercise> and in the
+// `vm-exercise` event. Needs `make build`.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { siteAndBrowser, newPage, screenshot, repoRoot } from './harness.mjs';
+
+const env = siteAndBrowser();
+
+/** Open a lesson page and wait for both playgrounds. */
+async function openLesson(page, url) {
+  await page.goto(url);
+  await page.waitForFunction(() => [...document.querySelectorAll('vm-playground')].every((p) => p.dataset.ready === '1'), null, { timeout: 30_000 });
+}
+
+test('the main page links the lessons, the index links ten lessons, and each exercise passes', { timeout: 240_000 }, async () => {
+  const { page, errors } = await newPage(env.browser, { viewport: { width: 1024, height: 768 } });
+  await page.goto(new URL('index.html', env.site.url).href);
+  await page.getByRole('link', { name: 'Lessons', exact: true }).click();
+  await page.waitForURL(/lessons\/(index\.html)?$/);
+  const links = await page.locator('ol.lessons a').evaluateAll((as) => as.map((a) => a.href));
+  assert.ok(links.length >= 10, `${links.length} lessons`);
+  for (const href of links) {
+    await openLesson(page, href);
+    const title = await page.locator('h1').textContent();
+    const ex = page.locator('vm-exercise');
+    await ex.getByRole('button', { name: 'Check' }).click();
+    await page.waitForFunction(() => ['pass', 'fail'].includes(document.querySelector('vm-exercise').dataset.state ?? '') &&
+      document.querySelector('vm-exercise').dataset.total === String(document.querySelectorAll('vm-exercise .ex-list li').length), null, { timeout: 30_000 });
+    const state = await ex.getAttribute('data-state');
+    const why = await ex.locator('.ex-why').allTextContents();
+    assert.equal(state, 'pass', `${title}: ${why.join('; ')}`);
+    const total = Number(await ex.getAttribute('data-total'));
+    assert.ok(total >= 3, `${title}: ${total} checks`);
+    assert.equal(await ex.locator('.ex-pass').count(), total, title);
+    assert.match(await ex.locator('.ex-summary').textContent(), new RegExp(`All ${total} checks pass`));
+    // back to the index the way a reader goes
+    await page.getByRole('navigation', { name: 'Lessons' }).getByRole('link', { name: 'All lessons' }).click();
+    await page.waitForSelector('ol.lessons');
+  }
+  assert.deepEqual(errors, [], 'no console errors, page errors or failed requests');
+  await page.context().close();
+});
+
+for (const [name, failedLines] of [['cow_fork_pass', []], ['cow_fork_fail', [10, 11, 13]]]) {
+  test(`the shared exercise ${name} passes and fails in the page as everywhere`, { timeout: 60_000 }, async () => {
+    const { page, errors } = await newPage(env.browser, { viewport: { width: 390, height: 844 } });
+    await openLesson(page, new URL('lessons/07-cow-fork.html', env.site.url).href);
+    const text = fs.readFileSync(path.join(repoRoot, 'tests/exercises', `${name}.vms`), 'utf8');
+    const want = fs.readFileSync(path.join(repoRoot, 'tests/exercises', `${name}.out`), 'utf8');
+    // every vm-exercise event the playground sends, as the course page gets it
+    await page.evaluate((t) => {
+      const pg = document.getElementById('exercise');
+      window.reports = [];
+      pg.addEventListener('vm-exercise', (e) => window.reports.push(e.detail));
+      pg.setScenario(t);
+    }, text);
+    await page.locator('vm-exercise').getByRole('button', { name: 'Check' }).click();
+    await page.waitForFunction(() => window.reports.some((r) => r.complete), null, { timeout: 30_000 });
+    const last = await page.evaluate(() => window.reports[window.reports.length - 1]);
+    assert.equal(last.total, 8);
+    assert.deepEqual(last.results.filter((r) => !r.passed).map((r) => r.line), failedLines);
+    // each verdict is the one the CLI printed for that line
+    const cli = new Map(want.split('\n').filter((l) => / expect /.test(l)).map((l) => [Number(l.split(' ')[0]), l.split(' expect ')[1]]));
+    for (const r of last.results) {
+      assert.equal(r.passed ? 'pass' : `FAIL ${r.what}: expected ${r.expected}, found ${r.found}`, cli.get(r.line), `line ${r.line}`);
+    }
+    const ex = page.locator('vm-exercise');
+    assert.equal(await ex.getAttribute('data-state'), failedLines.length ? 'fail' : 'pass');
+    assert.equal(await ex.locator('.ex-fail').count(), failedLines.length);
+    for (const line of failedLines) {
+      const item = ex.locator(`.ex-fail[data-line="${line}"]`);
+      assert.match(await item.textContent(), /FAIL.*expected .*, found /);
+    }
+    await screenshot(page, `exercise-${name}`);
+    assert.deepEqual(errors, []);
+    await page.context().close();
+  });
+}
