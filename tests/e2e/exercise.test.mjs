@@ -10,6 +10,27 @@ import path from 'node:path';
 import { siteAndBrowser, newPage, screenshot, repoRoot } from './harness.mjs';
 
 const env = siteAndBrowser();
+const AXE = path.join(repoRoot, 'node_modules', 'axe-core', 'axe.min.js');
+
+/** axe's serious and critical violations, and text under 4.5:1. */
+async function audit(page) {
+  await page.addScriptTag({ path: AXE });
+  return page.evaluate(async () => {
+    // eslint-disable-next-line no-undef
+    const r = await axe.run(document, { resultTypes: ['violations', 'passes'] });
+    const bad = r.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => `${v.id}: ${v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(' | ')}`);
+    const low = [];
+    for (const kind of ['violations', 'passes']) {
+      for (const v of r[kind].filter((x) => x.id === 'color-contrast')) {
+        for (const n of v.nodes) {
+          const d = n.any[0] && n.any[0].data;
+          if (d && d.contrastRatio && d.contrastRatio < 4.5) low.push(`${n.target.join(' ')}: ${d.contrastRatio}`);
+        }
+      }
+    }
+    return { bad, low };
+  });
+}
 
 /** Open a lesson page and wait for both playgrounds. */
 async function openLesson(page, url) {
@@ -77,6 +98,31 @@ for (const [name, failedLines] of [['cow_fork_pass', []], ['cow_fork_fail', [10,
       assert.match(await item.textContent(), /FAIL.*expected .*, found /);
     }
     await screenshot(page, `exercise-${name}`);
+    assert.deepEqual(errors, []);
+    await page.context().close();
+  });
+}
+
+for (const colorScheme of ['light', 'dark']) {
+  test(`the lesson index and a checked exercise pass axe (${colorScheme})`, { timeout: 90_000 }, async () => {
+    const { page, errors } = await newPage(env.browser, { viewport: { width: 1024, height: 768 }, colorScheme });
+    await page.goto(new URL('lessons/index.html', env.site.url).href);
+    let r = await audit(page);
+    assert.deepEqual(r.bad, [], 'index');
+    assert.deepEqual(r.low, [], 'index contrast');
+    await openLesson(page, new URL('lessons/09-mprotect.html', env.site.url).href);
+    // one check made to fail, so that both marks are on the page
+    await page.evaluate(() => {
+      const pg = document.getElementById('exercise');
+      pg.setScenario(pg.sessionObject.text.replace('expect entries 1', 'expect entries 3'));
+    });
+    await page.locator('vm-exercise').getByRole('button', { name: 'Check' }).click();
+    await page.waitForSelector('vm-exercise[data-state="fail"]');
+    assert.equal(await page.locator('vm-exercise .ex-fail').count(), 1);
+    r = await audit(page);
+    assert.deepEqual(r.bad, [], 'lesson');
+    assert.deepEqual(r.low, [], 'lesson contrast');
+    await screenshot(page, `exercise-axe-${colorScheme}`);
     assert.deepEqual(errors, []);
     await page.context().close();
   });
