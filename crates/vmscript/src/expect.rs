@@ -485,14 +485,11 @@ impl EventTally {
     /// Count a line's events.
     pub fn of(events: &[Event]) -> EventTally {
         let mut n = [0u32; EVENT_COUNTS.len()];
-        let mut add = |name: &str| {
-            if let Some(i) = EVENT_COUNTS.iter().position(|&x| x == name) {
-                n[i] = n[i].saturating_add(1);
-            }
-        };
         for e in events {
-            for name in event_names(e) {
-                add(name);
+            for slot in event_slots(e) {
+                if let Some(c) = n.get_mut(usize::from(slot)) {
+                    *c = c.saturating_add(1);
+                }
             }
         }
         EventTally(
@@ -516,60 +513,87 @@ impl EventTally {
     }
 }
 
-/// The names one event counts under (its type, and how for a fault's
-/// resolution, a signal's name, `tlb_flush` for either flush).
-fn event_names(e: &Event) -> [&'static str; 2] {
+/// No slot (an event that counts under one name only).
+const NONE: u8 = u8::MAX;
+
+/// The slot of a name of [`EVENT_COUNTS`], found at compile time (a name
+/// that is not there does not compile).
+const fn slot(name: &str) -> u8 {
+    let mut i = 0;
+    while i < EVENT_COUNTS.len() {
+        let (a, b) = (EVENT_COUNTS[i].as_bytes(), name.as_bytes());
+        if a.len() == b.len() {
+            let mut k = 0;
+            while k < a.len() && a[k] == b[k] {
+                k += 1;
+            }
+            if k == a.len() {
+                return i as u8;
+            }
+        }
+        i += 1;
+    }
+    panic!("not a name of EVENT_COUNTS")
+}
+
+macro_rules! at {
+    ($name:literal) => {
+        const { slot($name) }
+    };
+}
+
+fn event_slots(e: &Event) -> [u8; 2] {
     use Event::*;
     match e {
-        Syscall { .. } => ["syscall", ""],
-        SyscallReturn { .. } => ["syscall_return", ""],
-        FrameAlloc { .. } => ["frame_alloc", ""],
-        HugeFrameAlloc { .. } => ["huge_frame_alloc", ""],
-        FrameFree { .. } => ["frame_free", ""],
-        FrameCopy { .. } => ["frame_copy", ""],
-        TableAlloc { .. } => ["table_alloc", ""],
-        TableFree { .. } => ["table_free", ""],
-        PteWrite { .. } => ["pte_write", ""],
-        HugeDemote { .. } => ["huge_demote", ""],
-        HugeCollapse { .. } => ["huge_collapse", ""],
-        TlbMiss { .. } => ["tlb_miss", ""],
-        TlbFlushPage { .. } => ["tlb_flush_page", "tlb_flush"],
-        TlbFlushAsid { .. } => ["tlb_flush_asid", "tlb_flush"],
-        PageFault { .. } => ["page_fault", ""],
+        Syscall { .. } => [at!("syscall"), NONE],
+        SyscallReturn { .. } => [at!("syscall_return"), NONE],
+        FrameAlloc { .. } => [at!("frame_alloc"), NONE],
+        HugeFrameAlloc { .. } => [at!("huge_frame_alloc"), NONE],
+        FrameFree { .. } => [at!("frame_free"), NONE],
+        FrameCopy { .. } => [at!("frame_copy"), NONE],
+        TableAlloc { .. } => [at!("table_alloc"), NONE],
+        TableFree { .. } => [at!("table_free"), NONE],
+        PteWrite { .. } => [at!("pte_write"), NONE],
+        HugeDemote { .. } => [at!("huge_demote"), NONE],
+        HugeCollapse { .. } => [at!("huge_collapse"), NONE],
+        TlbMiss { .. } => [at!("tlb_miss"), NONE],
+        TlbFlushPage { .. } => [at!("tlb_flush_page"), at!("tlb_flush")],
+        TlbFlushAsid { .. } => [at!("tlb_flush_asid"), at!("tlb_flush")],
+        PageFault { .. } => [at!("page_fault"), NONE],
         FaultResolved { how, .. } => [
-            "fault_resolved",
+            at!("fault_resolved"),
             match how {
-                FaultResolution::ZeroPage => "zero_page",
-                FaultResolution::ZeroFill => "zero_fill",
-                FaultResolution::CowCopy => "cow_copy",
-                FaultResolution::CowReuse => "cow_reuse",
-                FaultResolution::PageCache => "page_cache",
-                FaultResolution::FilePromote => "file_promote",
-                FaultResolution::HugeZeroFill => "huge_zero_fill",
-                FaultResolution::HugeZeroPage => "huge_zero_page",
-                FaultResolution::Remap => "remap",
-                FaultResolution::WriteEnable => "write_enable",
+                FaultResolution::ZeroPage => at!("zero_page"),
+                FaultResolution::ZeroFill => at!("zero_fill"),
+                FaultResolution::CowCopy => at!("cow_copy"),
+                FaultResolution::CowReuse => at!("cow_reuse"),
+                FaultResolution::PageCache => at!("page_cache"),
+                FaultResolution::FilePromote => at!("file_promote"),
+                FaultResolution::HugeZeroFill => at!("huge_zero_fill"),
+                FaultResolution::HugeZeroPage => at!("huge_zero_page"),
+                FaultResolution::Remap => at!("remap"),
+                FaultResolution::WriteEnable => at!("write_enable"),
             },
         ],
         Signal { code, .. } => [
-            "signal",
+            at!("signal"),
             match code {
-                SignalCode::SegvMaperr | SignalCode::SegvAccerr => "sigsegv",
-                SignalCode::BusAdrerr => "sigbus",
+                SignalCode::SegvMaperr | SignalCode::SegvAccerr => at!("sigsegv"),
+                SignalCode::BusAdrerr => at!("sigbus"),
             },
         ],
-        EntryInsert { .. } => ["entry_insert", ""],
-        EntryRemove { .. } => ["entry_remove", ""],
-        EntrySplit { .. } => ["entry_split", ""],
-        EntryMerge { .. } => ["entry_merge", ""],
-        AmapCopy { .. } => ["amap_copy", ""],
-        PageDrop { .. } => ["page_drop", ""],
-        Fork { .. } => ["fork", ""],
-        Exit { .. } => ["exit", ""],
-        SwapOut { .. } => ["swap_out", ""],
-        SwapIn { .. } => ["swap_in", ""],
-        OomKill { .. } => ["oom_kill", ""],
-        SwapReadahead { .. } => ["swap_readahead", ""],
+        EntryInsert { .. } => [at!("entry_insert"), NONE],
+        EntryRemove { .. } => [at!("entry_remove"), NONE],
+        EntrySplit { .. } => [at!("entry_split"), NONE],
+        EntryMerge { .. } => [at!("entry_merge"), NONE],
+        AmapCopy { .. } => [at!("amap_copy"), NONE],
+        PageDrop { .. } => [at!("page_drop"), NONE],
+        Fork { .. } => [at!("fork"), NONE],
+        Exit { .. } => [at!("exit"), NONE],
+        SwapOut { .. } => [at!("swap_out"), NONE],
+        SwapIn { .. } => [at!("swap_in"), NONE],
+        OomKill { .. } => [at!("oom_kill"), NONE],
+        SwapReadahead { .. } => [at!("swap_readahead"), NONE],
     }
 }
 
