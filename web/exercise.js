@@ -13,6 +13,7 @@
 //     e.detail.failed    // ... and failed
 //     e.detail.complete  // every expect line ran
 //     e.detail.results   // [{ line, passed, what, expected, found, text }] in line order
+//     e.detail.error     // { line, message } when a line could not run (the run stopped there), else null
 //   });
 //
 // and `<vm-exercise for="PLAYGROUND-ID">` shows them beside the
@@ -41,12 +42,15 @@ export function exerciseReport(session) {
     results.push({ line, passed: e.passed, what: e.what, expected: e.expected, found: e.found, text: st.text.replace(/#.*/, '').trim() });
   }
   const passed = results.filter((r) => r.passed).length;
-  return { total, ran: results.length, passed, failed: results.length - passed, complete: results.length === total, results };
+  const error = session.error ? { line: session.error.line, message: session.error.message } : null;
+  return { total, ran: results.length, passed, failed: results.length - passed, complete: results.length === total, results, error };
 }
 
 /** A key that changes when the report does (so the event is sent once per change). */
 export function reportKey(report) {
-  return report ? `${report.total}:${report.results.map((r) => `${r.line}${r.passed ? '+' : '-'}${r.found}`).join(',')}` : '';
+  if (!report) return '';
+  const error = report.error ? `!${report.error.line}:${report.error.message}` : '';
+  return `${report.total}:${report.results.map((r) => `${r.line}${r.passed ? '+' : '-'}${r.found}`).join(',')}${error}`;
 }
 
 /** `<vm-exercise for="ID">`: the checks of the playground with that id. */
@@ -84,11 +88,12 @@ export class VmExercise extends HTMLElement {
     this.dataset.passed = String(passed);
     this.dataset.failed = String(failed);
     this.dataset.total = String(total);
-    this.dataset.state = failed ? 'fail' : ran === total ? 'pass' : 'partial';
+    this.dataset.state = report.error || failed ? 'fail' : ran === total ? 'pass' : 'partial';
+    const stopped = report.error ? ` Line ${report.error.line} could not run (${report.error.message}), so the run stopped there.` : '';
     this.summary.textContent =
-      failed ? `${failed} of ${total} checks failed (${passed} passed${ran < total ? `, ${total - ran} not reached` : ''}).`
+      (failed ? `${failed} of ${total} checks failed (${passed} passed${ran < total ? `, ${total - ran} not reached` : ''}).`
       : ran === total ? `All ${total} checks pass.`
-      : `${passed} of ${total} checks pass so far; ${total - ran} not reached yet.`;
+      : `${passed} of ${total} checks pass so far; ${total - ran} not reached yet.`) + stopped;
     this.list.replaceChildren(
       ...report.results.map((r) =>
         h(

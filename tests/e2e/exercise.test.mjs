@@ -43,10 +43,13 @@ test('the main page links the lessons, the index links ten lessons, and each exe
   await page.goto(new URL('index.html', env.site.url).href);
   await page.getByRole('link', { name: 'Lessons', exact: true }).click();
   await page.waitForURL(/lessons\/(index\.html)?$/);
-  const links = await page.locator('ol.lessons a').evaluateAll((as) => as.map((a) => a.href));
-  assert.ok(links.length >= 10, `${links.length} lessons`);
-  for (const href of links) {
-    await openLesson(page, href);
+  const count = await page.locator('ol.lessons a').count();
+  assert.ok(count >= 10, `${count} lessons`);
+  for (let i = 0; i < count; i++) {
+    // follow the index's link, as a reader does
+    await page.locator('ol.lessons a').nth(i).click();
+    await page.waitForFunction(() => document.querySelectorAll('vm-playground').length >= 2 &&
+      [...document.querySelectorAll('vm-playground')].every((p) => p.dataset.ready === '1'), null, { timeout: 30_000 });
     const title = await page.locator('h1').textContent();
     const ex = page.locator('vm-exercise');
     await ex.getByRole('button', { name: 'Check' }).click();
@@ -98,6 +101,7 @@ for (const [name, failedLines] of [['cow_fork_pass', []], ['cow_fork_fail', [10,
       assert.match(await item.textContent(), /FAIL.*expected .*, found /);
     }
     await screenshot(page, `exercise-${name}`);
+    assert.equal(last.error, null);
     assert.deepEqual(errors, []);
     await page.context().close();
   });
@@ -127,3 +131,19 @@ for (const colorScheme of ['light', 'dark']) {
     await page.context().close();
   });
 }
+
+test('a line that cannot run stops the exercise, and the checklist says so', { timeout: 60_000 }, async () => {
+  const { page, errors } = await newPage(env.browser, { viewport: { width: 1024, height: 768 } });
+  await openLesson(page, new URL('lessons/01-address-spaces.html', env.site.url).href);
+  await page.evaluate(() => {
+    const pg = document.getElementById('exercise');
+    pg.setScenario(pg.sessionObject.text.replace('expect entries 2', 'expect entries two'));
+  });
+  await page.locator('vm-exercise').getByRole('button', { name: 'Check' }).click();
+  await page.waitForSelector('vm-exercise[data-state="fail"]');
+  const summary = await page.locator('vm-exercise .ex-summary').textContent();
+  assert.match(summary, /Line 15 could not run \(bad number 'two'\)/);
+  assert.match(summary, /4 of 8 checks pass so far; 4 not reached yet\./);
+  assert.deepEqual(errors, []);
+  await page.context().close();
+});

@@ -27,7 +27,8 @@ pub use runner::{Failure, LineOutput, RunOutcome, Runner, Span, Touched, run_to_
 
 /// Check every line of a text (syntax only, no machine): all the errors,
 /// not just the first. Names that only the running scenario knows
-/// (variables, processes, files) are not checked.
+/// (variables, processes, files, labels) are not checked. `expect` lines
+/// are read by [`expect::parse_expect`], the others by [`parse_line`].
 pub fn check_syntax(text: &str) -> Vec<ScriptError> {
     parse::script_lines(text)
         .filter_map(|(n, l)| {
