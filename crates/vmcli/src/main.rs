@@ -23,15 +23,17 @@
 
 use std::io::{self, Read, Write};
 use std::process::ExitCode;
+use vmcore::personality::{LINUX, Personality};
+use vmcore::{Machine, MachineConfig};
 use vmscript::Runner;
 
 mod ostep_policy;
 
 const USAGE: &str = "\
-vmplay - a simulated Linux virtual-memory subsystem
+vmplay - a simulated virtual-memory subsystem (Linux, FreeBSD, NetBSD)
 
 Usage:
-  vmplay run [--trace] [--check] FILE.vms
+  vmplay run [--trace] [--check] [--personality NAME] FILE.vms
                                     run a scenario and print its results
   vmplay ostep-policy [OPTIONS]     OSTEP's paging-policy.py, same options,
                                     same output (-h lists its options)
@@ -52,6 +54,9 @@ prints `LINE OP killed`. An `expect` line (an exercise's check) prints
   --check    after each line, check the machine's invariants (page tables
              against map entries, frame ownership, reference counts, the
              TLB against the page tables); stop at the first broken one
+  --personality NAME
+             the kernel a scenario without a `personality` line follows:
+             linux (the default), freebsd or netbsd (FORMAT-v2-bsd.md)
 
 Exit status: 0 the scenario ran to its end and every `expect` held; 4 it ran
 to its end and an `expect` failed (counted on standard error); 2 a line could
@@ -91,8 +96,17 @@ fn read_input(path: &str) -> io::Result<String> {
 }
 
 /// Run a scenario, printing as it goes.
-fn run(text: &str, trace: bool, check: bool, out: &mut impl Write) -> io::Result<Ended> {
-    let mut runner = Runner::default();
+fn run(
+    text: &str,
+    personality: &'static Personality,
+    trace: bool,
+    check: bool,
+    out: &mut impl Write,
+) -> io::Result<Ended> {
+    let mut runner = Runner::new(Machine::new(MachineConfig {
+        personality,
+        ..MachineConfig::reference()
+    }));
     let (mut expects, mut failed) = (0, 0);
     for (lineno, line) in vmscript::parse::script_lines(text) {
         let r = runner.exec_line(lineno, line);
@@ -149,8 +163,19 @@ fn main() -> ExitCode {
             let mut check = false;
             let mut file = None;
             let mut only_files = false;
-            for a in &args[1..] {
+            let mut personality = &LINUX;
+            let mut it = args[1..].iter();
+            while let Some(a) = it.next() {
                 match a.as_str() {
+                    "--personality" if !only_files => {
+                        let Some(name) = it.next() else {
+                            return usage_error("--personality needs a NAME");
+                        };
+                        match vmscript::parse::personality_named(name) {
+                            Ok(p) => personality = p,
+                            Err(e) => return usage_error(&e),
+                        }
+                    }
                     "--" if !only_files => only_files = true,
                     "--trace" if !only_files => trace = true,
                     "--check" if !only_files => check = true,
@@ -178,7 +203,8 @@ fn main() -> ExitCode {
             // Line-buffered, as the recorder flushes each line: what ran is
             // printed even if a later line brings the simulator down.
             let mut out = io::stdout().lock();
-            let done = run(&text, trace, check, &mut out).and_then(|d| out.flush().map(|()| d));
+            let done = run(&text, personality, trace, check, &mut out)
+                .and_then(|d| out.flush().map(|()| d));
             match done {
                 Ok(Ended::Done { failed: 0, .. }) => ExitCode::SUCCESS,
                 Ok(Ended::Done { expects, failed }) => {

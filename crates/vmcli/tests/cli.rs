@@ -115,7 +115,9 @@ fn reads_standard_input() {
 fn help_and_usage_errors() {
     let o = vmplay(&["--help"]);
     assert_eq!(o.status.code(), Some(0));
-    assert!(text(&o.stdout).contains("vmplay run [--trace] [--check] FILE.vms"));
+    assert!(
+        text(&o.stdout).contains("vmplay run [--trace] [--check] [--personality NAME] FILE.vms")
+    );
     assert_eq!(vmplay(&["run", "--help"]).status.code(), Some(0));
     for args in [
         &[][..],
@@ -123,6 +125,8 @@ fn help_and_usage_errors() {
         &["frob"],
         &["run", "--bogus", "x.vms"],
         &["run", "a.vms", "b.vms"],
+        &["run", "--personality", "openbsd", "a.vms"],
+        &["run", "--personality"],
     ] {
         let o = vmplay(args);
         assert_eq!(o.status.code(), Some(1), "{args:?}");
@@ -210,4 +214,30 @@ fn trace_prints_no_events_for_an_expectation() {
         "{}",
         text(&o.stdout)
     );
+}
+
+#[test]
+fn personality_comes_from_the_line_or_the_option() {
+    // MS_SYNC is 0 under FreeBSD, 4 under Linux: `msync ... 0` is the
+    // same call as MS_SYNC only under FreeBSD; minherit exists only there.
+    let text_bsd = "personality freebsd\nminherit $arena 4K INHERIT_NONE\n";
+    let o = vmplay_stdin(&["run", "-"], text_bsd);
+    assert_eq!(o.status.code(), Some(0));
+    assert_eq!(text(&o.stdout), "1 personality ok\n2 minherit 0\n");
+    let plain = "minherit $arena 4K INHERIT_NONE\n";
+    let o = vmplay_stdin(&["run", "-"], plain);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o.stdout).starts_with("1 error minherit is not offered under linux"));
+    let o = vmplay_stdin(&["run", "--personality", "netbsd", "-"], plain);
+    assert_eq!(o.status.code(), Some(2), "MAP_INHERIT_ names under NetBSD");
+    let o = vmplay_stdin(
+        &["run", "--personality", "netbsd", "-"],
+        "minherit $arena 4K MAP_INHERIT_NONE\n",
+    );
+    assert_eq!(text(&o.stdout), "1 minherit 0\n");
+    // The line wins over the option; a second personality line is an error.
+    let o = vmplay_stdin(&["run", "--personality", "netbsd", "-"], text_bsd);
+    assert_eq!(text(&o.stdout), "1 personality ok\n2 minherit 0\n");
+    let o = vmplay_stdin(&["run", "-"], "maps\npersonality netbsd\n");
+    assert_eq!(o.status.code(), Some(2));
 }

@@ -28,6 +28,9 @@ pub enum Errno {
     ENOSYS,
     EOVERFLOW,
     EOPNOTSUPP,
+    /// `ENOTSUP`: the same number as EOPNOTSUPP on Linux and FreeBSD, its
+    /// own on NetBSD; FreeBSD's PROT_MAX check names it.
+    ENOTSUP,
 }
 
 impl Errno {
@@ -50,6 +53,7 @@ impl Errno {
             Errno::ENOSYS => "ENOSYS",
             Errno::EOVERFLOW => "EOVERFLOW",
             Errno::EOPNOTSUPP => "EOPNOTSUPP",
+            Errno::ENOTSUP => "ENOTSUP",
         }
     }
     /// Every errno, for tables that must list them all.
@@ -70,6 +74,7 @@ impl Errno {
         Errno::ENOSYS,
         Errno::EOVERFLOW,
         Errno::EOPNOTSUPP,
+        Errno::ENOTSUP,
     ];
 }
 
@@ -105,7 +110,8 @@ macro_rules! ctor {
 ctor!(einval => EINVAL, enomem => ENOMEM, ebadf => EBADF, eacces => EACCES,
       eexist => EEXIST, efault => EFAULT, ebusy => EBUSY, eperm => EPERM,
       eagain => EAGAIN, eoverflow => EOVERFLOW, enodev => ENODEV,
-      eopnotsupp => EOPNOTSUPP, esrch => ESRCH, efbig => EFBIG, enosys => ENOSYS);
+      eopnotsupp => EOPNOTSUPP, esrch => ESRCH, efbig => EFBIG, enosys => ENOSYS,
+      enotsup => ENOTSUP);
 
 /// The result of a system call.
 pub type SysResult<T> = Result<T, SysError>;

@@ -35,4 +35,5 @@ pub use addr::{PAGE_SIZE, Pfn, PhysAddr, VirtAddr, Vpn};
 pub use errno::{Errno, SysError, SysResult};
 pub use event::{Event, EventLog, Pid};
 pub use machine::{AccessError, Backing, Fd, Machine, MachineConfig, MapsLine, Signal};
-pub use personality::{Personality, Sys};
+pub use personality::{Kernel, Personality, Sys};
+pub use vm::object::Access;

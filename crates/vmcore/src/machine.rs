@@ -160,6 +160,8 @@ pub struct Process {
     pub def_flags: VmFlags,
     pub brk_start: u64,
     pub brk: u64,
+    /// `RLIMIT_MEMLOCK` in bytes (`None`: RLIM_INFINITY, root's default).
+    pub memlock_limit: Option<u64>,
     /// Major faults (a page read from the swap device) not yet taken by
     /// [`Machine::take_major_faults`] (`min_flt`/`maj_flt` of the task).
     pub maj_flt: u64,
@@ -346,6 +348,7 @@ impl Machine {
                 needs_copy: false,
                 anon_vma: None,
                 anon_vma_forked: false,
+                inherit: crate::vm::map::Inherit::Copy,
                 ra: Default::default(),
             };
             m.procs
@@ -382,6 +385,7 @@ impl Machine {
             maj_flt: 0,
             brk_start: self.cfg.personality.layout.brk_start,
             brk: self.cfg.personality.layout.brk_start,
+            memlock_limit: None,
         };
         self.procs.insert(pid, proc);
         Some(pid)

@@ -588,7 +588,10 @@ impl PhysMem {
 
     /// One leaf PTE fewer maps `pfn`, and what that leaf's A and D bits
     /// said is kept in the descriptor (`page_remove_rmap` with
-    /// `set_page_dirty` / `mark_page_accessed` in `zap_pte_range`).
+    /// `set_page_dirty` / `mark_page_accessed` in `zap_pte_range`). An
+    /// anonymous page's D bit is not kept (`zap_present_folio_ptes` only
+    /// dirties file folios, `wp_page_copy` leaves the old page alone): the
+    /// page lives on in its other mappings, each with its own D bit.
     #[inline]
     pub fn unmap_leaf(&mut self, pfn: Pfn, dirty: bool, accessed: bool) {
         let Some(f) = self.frames.get_mut(pfn.index()) else {
@@ -597,7 +600,7 @@ impl PhysMem {
         };
         let d = &mut f.desc;
         d.mapcount = d.mapcount.saturating_sub(1);
-        d.dirty |= dirty;
+        d.dirty |= dirty && !matches!(d.owner, FrameOwner::Anon { .. });
         d.referenced |= accessed;
         let shared = d.mapcount > 1;
         if let Some(k) = self.kinds.get_mut(pfn.index()) {

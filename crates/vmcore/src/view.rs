@@ -9,6 +9,7 @@ use crate::arch::x86_64::pte::level_name;
 use crate::errno::SysResult;
 use crate::event::Pid;
 use crate::machine::{Backing, Machine, MapsLine};
+use crate::personality::Kernel;
 use crate::phys::{FrameOwner, LruList};
 use crate::vm::map::Entry;
 use crate::vm::object::ObjKind;
@@ -270,18 +271,27 @@ impl Machine {
         Ok(p.map
             .entries
             .values()
-            .map(|e| MapsLine {
-                start: e.start,
-                end: e.end,
-                perms: e.perms(),
-                offset: if e.object.is_some() {
-                    e.pgoff * PAGE_SIZE
-                } else {
-                    0
-                },
-                backing: self.backing(e),
+            .map(|e| match self.personality().kernel {
+                Kernel::Linux => self.linux_maps_line(e),
+                Kernel::FreeBsd => self.freebsd_maps_line(e),
+                Kernel::NetBsd => self.netbsd_maps_line(e),
             })
             .collect())
+    }
+
+    /// One line of Linux's `/proc/PID/maps` (`show_map_vma`).
+    pub(crate) fn linux_maps_line(&self, e: &crate::vm::map::Entry) -> MapsLine {
+        MapsLine {
+            start: e.start,
+            end: e.end,
+            perms: e.perms(),
+            offset: if e.object.is_some() {
+                e.pgoff * PAGE_SIZE
+            } else {
+                0
+            },
+            backing: self.backing(e),
+        }
     }
 
     pub fn process_view(&self, pid: Pid) -> Option<ProcessView> {
@@ -574,6 +584,7 @@ impl Machine {
             };
             let mut pss_bytes = 0u64;
             let mut swap_pss_bytes = 0u64;
+            let mut locked_pss_bytes = 0u64;
             let mut va = e.start;
             while va < e.end {
                 if let Some(m) = p.pmap.lookup(&self.phys, VirtAddr(va)) {
@@ -607,8 +618,10 @@ impl Machine {
                             }
                             _ => {}
                         }
+                        // `Locked` is the PSS of a locked mapping's pages
+                        // (`mss->pss_locked`), not their RSS.
                         if e.flags.contains(crate::flags::VmFlags::LOCKED) {
-                            v.locked += kb;
+                            locked_pss_bytes += (PAGE_SIZE << PSS_SHIFT) / mc;
                         }
                     }
                 } else if let Some(sw) = p.pmap.swap_entry(&self.phys, VirtAddr(va)) {
@@ -635,6 +648,7 @@ impl Machine {
             }
             v.pss = (pss_bytes >> PSS_SHIFT) / 1024;
             v.swap_pss = (swap_pss_bytes >> PSS_SHIFT) / 1024;
+            v.locked = (locked_pss_bytes >> PSS_SHIFT) / 1024;
             out.push(v);
         }
         Ok(out)

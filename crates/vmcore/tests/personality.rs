@@ -6,7 +6,8 @@
 use vmcore::event::SignalCode;
 use vmcore::personality::linux::abi::*;
 use vmcore::personality::{
-    AbiNames, Calls, ErrnoTable, LINUX, Layout, MapPolicy, MergeRule, Personality, Placement,
+    AbiNames, Calls, ErrnoTable, Kernel, LINUX, Layout, MapPolicy, MergeRule, Personality,
+    Placement,
 };
 use vmcore::{AccessError, Errno, Event, Machine, MachineConfig};
 
@@ -28,12 +29,14 @@ const STUB_ERRNO: &[(Errno, i32)] = &[
     (Errno::ENOSYS, 1038),
     (Errno::EOVERFLOW, 1075),
     (Errno::EOPNOTSUPP, 1095),
+    (Errno::ENOTSUP, 1096),
 ];
 
 /// A user space that ends at 1 TiB, a stack, heap and mmap base of its own,
 /// and no mremap.
 static STUB: Personality = Personality {
     name: "stub",
+    kernel: Kernel::Linux,
     layout: Layout {
         task_size: 0x100_0000_0000,
         mmap_min_addr: 0x10_0000,
@@ -53,6 +56,10 @@ static STUB: Personality = Personality {
         mcl: &[],
         mlock: &[],
         mremap: &[],
+        inherit: &[],
+        prot_macro: None,
+        map_aligned: false,
+        raw_numbers: false,
     },
     calls: Calls::all().difference(Calls::MREMAP),
     map_policy: MapPolicy {

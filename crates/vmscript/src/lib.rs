@@ -27,16 +27,30 @@ pub use runner::{Failure, LineOutput, RunOutcome, Runner, Span, Touched, run_to_
 
 /// Check every line of a text (syntax only, no machine): all the errors,
 /// not just the first. Names that only the running scenario knows
-/// (variables, processes, files, labels) are not checked. `expect` lines
-/// are read by [`expect::parse_expect`], the others by [`parse_line`].
+/// (variables, processes, files, labels) are not checked. The lines are
+/// read under the personality of the text's `personality` line (Linux
+/// without one); `expect` lines are read by [`expect::parse_expect`].
 pub fn check_syntax(text: &str) -> Vec<ScriptError> {
+    let p = scenario_personality(text).unwrap_or(&vmcore::personality::LINUX);
     parse::script_lines(text)
         .filter_map(|(n, l)| {
             let r = match expect::parse_expect(l) {
-                Ok(None) => parse::parse_line(l).map(|_| ()),
+                Ok(None) => parse::parse_line_in(l, p).map(|_| ()),
                 other => other.map(|_| ()),
             };
             r.err().map(|m| ScriptError::new(n, m))
         })
         .collect()
+}
+
+/// The personality a text's first line that is neither blank nor a comment
+/// names, when it is a `personality` line with a known name.
+pub fn scenario_personality(text: &str) -> Option<&'static vmcore::Personality> {
+    let first = parse::script_lines(text)
+        .map(|(_, l)| parse::tokenize(l))
+        .find(|t| !t.is_empty())?;
+    match first.as_slice() {
+        ["personality", name] => vmcore::personality::by_name(name),
+        _ => None,
+    }
 }

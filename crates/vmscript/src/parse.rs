@@ -7,7 +7,8 @@
 //! created) are done by the [`crate::Runner`] while it resolves arguments.
 
 use serde::Serialize;
-use vmcore::personality::{self, LINUX, Name};
+use vmcore::Access;
+use vmcore::personality::{self, AbiNames, Kernel, LINUX, Name, Personality};
 
 /// The fixed address of `$arena`.
 pub const ARENA: u64 = 0x3000_0000_0000;
@@ -82,6 +83,13 @@ pub enum Op {
     Pagemap,
     Smaps,
     Faults,
+    // Version 2, BSD personalities (FORMAT-v2-bsd.md).
+    Personality,
+    Minherit,
+    Mincorex,
+    Setrlimit,
+    Brk,
+    Sbrk,
 }
 
 /// Which table a flag argument takes its names from.
@@ -94,13 +102,17 @@ pub enum FlagSet {
     Ms,
     Mcl,
     Mremap,
+    Inherit,
 }
 
 impl FlagSet {
-    /// The names this argument accepts: the personality's
-    /// (`vmcore::personality::AbiNames`; scenarios follow Linux).
+    /// The names this argument accepts under Linux.
     pub fn table(self) -> &'static [Name] {
-        let names = &LINUX.names;
+        self.table_in(&LINUX.names)
+    }
+    /// The names this argument accepts under a personality
+    /// (`vmcore::personality::AbiNames`).
+    pub fn table_in(self, names: &AbiNames) -> &'static [Name] {
         match self {
             FlagSet::Prot => names.prot,
             FlagSet::Map => names.map,
@@ -108,6 +120,7 @@ impl FlagSet {
             FlagSet::Ms => names.ms,
             FlagSet::Mcl => names.mcl,
             FlagSet::Mremap => names.mremap,
+            FlagSet::Inherit => names.inherit,
         }
     }
     /// The common prefix of the names, for messages.
@@ -119,6 +132,7 @@ impl FlagSet {
             FlagSet::Ms => "MS",
             FlagSet::Mcl => "MCL",
             FlagSet::Mremap => "MREMAP",
+            FlagSet::Inherit => "INHERIT",
         }
     }
 }
@@ -139,6 +153,14 @@ pub enum ArgKind {
     Name,
     /// The name of a new process (`fork`).
     Proc,
+    /// A personality's name (`personality`).
+    Kernel,
+    /// A resource of `setrlimit`: `RLIMIT_MEMLOCK`, the only one offered.
+    Resource,
+    /// A limit: a number of bytes or `RLIM_INFINITY`.
+    Rlim,
+    /// An access mode of `open`: `RDWR`, `RDONLY` or `WRONLY`.
+    Mode,
 }
 
 /// What `$VAR =` binds for an operation.
@@ -150,10 +172,18 @@ pub enum Binds {
     Descriptor,
 }
 
+/// The personality a scenario follows, by its `personality` line.
+pub fn personality_named(name: &str) -> Result<&'static Personality, String> {
+    personality::by_name(name).ok_or_else(|| {
+        let known: Vec<&str> = personality::ALL.iter().map(|p| p.name).collect();
+        format!("unknown personality '{name}' (known: {})", known.join(", "))
+    })
+}
+
 impl Op {
     /// Every operation, in the order of the format's tables (version 1,
     /// then the swap operations of version 2).
-    pub const ALL: [Op; 32] = [
+    pub const ALL: [Op; 38] = [
         Op::Mmap,
         Op::Munmap,
         Op::Mprotect,
@@ -186,6 +216,12 @@ impl Op {
         Op::Pagemap,
         Op::Smaps,
         Op::Faults,
+        Op::Personality,
+        Op::Minherit,
+        Op::Mincorex,
+        Op::Setrlimit,
+        Op::Brk,
+        Op::Sbrk,
     ];
 
     /// The name as written in scenarios and printed in results.
@@ -223,6 +259,12 @@ impl Op {
             Op::Pagemap => "pagemap",
             Op::Smaps => "smaps",
             Op::Faults => "faults",
+            Op::Personality => "personality",
+            Op::Minherit => "minherit",
+            Op::Mincorex => "mincorex",
+            Op::Setrlimit => "setrlimit",
+            Op::Brk => "brk",
+            Op::Sbrk => "sbrk",
         }
     }
 
@@ -243,7 +285,11 @@ impl Op {
                 Fd,
                 Expr,
             ],
-            Op::Munmap | Op::Mincore | Op::Mlock | Op::Munlock => &[Expr, Expr],
+            Op::Munmap | Op::Mincore | Op::Mincorex | Op::Mlock | Op::Munlock => &[Expr, Expr],
+            Op::Minherit => &[Expr, Expr, Flags(FlagSet::Inherit)],
+            Op::Personality => &[Kernel],
+            Op::Setrlimit => &[Resource, Rlim],
+            Op::Brk | Op::Sbrk => &[Expr],
             Op::Mprotect => &[Expr, Expr, Flags(FlagSet::Prot)],
             Op::Madvise => &[Expr, Expr, Flags(FlagSet::Madv)],
             Op::Mlockall => &[Flags(FlagSet::Mcl)],
@@ -257,7 +303,8 @@ impl Op {
             Op::Store => &[Expr, Byte],
             Op::Fill => &[Expr, Expr, Byte],
             Op::Fork => &[Proc],
-            Op::Open | Op::Memfd => &[Name, Expr],
+            Op::Open => &[Name, Expr, Mode],
+            Op::Memfd => &[Name, Expr],
             Op::Pread | Op::Ftruncate => &[Fd, Expr],
             Op::Pwrite => &[Fd, Expr, Byte],
             Op::Close => &[Fd],
@@ -269,6 +316,7 @@ impl Op {
     pub const fn required_args(self) -> usize {
         match self {
             Op::Mremap => 4,
+            Op::Open => 2,
             _ => self.args().len(),
         }
     }
@@ -283,10 +331,33 @@ impl Op {
         )
     }
 
+    /// Whether the personality offers the operation (FORMAT-v2-bsd.md):
+    /// the swap operations only under Linux, `minherit` and `setrlimit`
+    /// only under the BSDs, `mremap` not under FreeBSD, `memfd` not under
+    /// NetBSD, `brk` and `sbrk` only under FreeBSD.
+    pub const fn offered(self, kernel: Kernel) -> bool {
+        use Kernel::*;
+        match self {
+            Op::Swapon
+            | Op::Swapoff
+            | Op::Memlimit
+            | Op::Swapped
+            | Op::Procs
+            | Op::Pagemap
+            | Op::Smaps
+            | Op::Faults => matches!(kernel, Linux),
+            Op::Minherit | Op::Setrlimit => !matches!(kernel, Linux),
+            Op::Mremap => !matches!(kernel, FreeBsd),
+            Op::Memfd => !matches!(kernel, NetBsd),
+            Op::Brk | Op::Sbrk => matches!(kernel, FreeBsd),
+            _ => true,
+        }
+    }
+
     /// What `$VAR =` binds on this operation.
     pub const fn binds(self) -> Binds {
         match self {
-            Op::Mmap | Op::Mremap => Binds::Address,
+            Op::Mmap | Op::Mremap | Op::Sbrk => Binds::Address,
             Op::Open | Op::Memfd => Binds::Descriptor,
             _ => Binds::Nothing,
         }
@@ -340,6 +411,14 @@ pub enum Arg {
     Name(String),
     /// A process number (`p3` is 3).
     Proc(u32),
+    /// A personality (`personality`), by name.
+    Kernel(String),
+    /// `RLIMIT_MEMLOCK`.
+    Resource,
+    /// A limit in bytes; `None` is RLIM_INFINITY.
+    Rlim(Option<u64>),
+    /// An access mode of `open`.
+    Mode(Access),
 }
 
 /// The head of a line: process, binding and operation, with the argument
@@ -482,33 +561,133 @@ pub fn parse_expr(tok: &str) -> Result<Expr, String> {
     Ok(Expr(terms))
 }
 
-/// Parse a flag argument: names of one table joined by `|`; a number in it
-/// must be 0.
+/// Parse a flag argument under Linux: names of one table joined by `|`; a
+/// number in it must be 0.
 pub fn parse_flags(tok: &str, set: FlagSet) -> Result<u64, String> {
-    let mut v = 0;
-    for part in tok.split('|') {
+    parse_flags_in(tok, set, &LINUX.names)
+}
+
+/// The parts of a flag argument: split on the `|` outside parentheses
+/// (`PROT_READ|PROT_MAX(PROT_READ|PROT_WRITE)` is two parts).
+fn flag_parts(tok: &str) -> Vec<&str> {
+    let mut parts = Vec::new();
+    let (mut depth, mut start) = (0usize, 0);
+    for (i, c) in tok.char_indices() {
+        match c {
+            '(' => depth += 1,
+            ')' => depth = depth.saturating_sub(1),
+            '|' if depth == 0 => {
+                parts.push(&tok[start..i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    parts.push(&tok[start..]);
+    parts
+}
+
+/// Parse a flag argument under a personality's names:
+///
+/// - names of the argument's table joined by `|`;
+/// - under the BSDs, numbers below 2^32 too (the undefined bits their
+///   test suites pass), the result cut to the low 32 bits as the C `int`
+///   the system call receives; under Linux a number must be 0;
+/// - `PROT_MAX(P)` (FreeBSD) or `PROT_MPROTECT(P)` (NetBSD) in a PROT
+///   argument, P itself a PROT argument;
+/// - `MAP_ALIGNED(N)`, N from 0 to 255 in decimal, in a MAP (or NetBSD
+///   mremap) argument.
+pub fn parse_flags_in(tok: &str, set: FlagSet, names: &AbiNames) -> Result<u64, String> {
+    let mut v: u64 = 0;
+    for part in flag_parts(tok) {
         if part.is_empty() {
             return Err(format!("bad flags '{tok}'"));
         }
         if part.as_bytes()[0].is_ascii_digit() {
-            if parse_number(part)? != 0 {
+            let n = parse_number(part)?;
+            if names.raw_numbers {
+                if n >> 32 != 0 {
+                    return Err(format!("flag number '{part}' does not fit in 32 bits"));
+                }
+                v |= n;
+            } else if n != 0 {
                 return Err(format!("flags are names or 0, not '{part}'"));
             }
+        } else if let Some((func, inner)) = part.strip_suffix(')').and_then(|p| p.split_once('(')) {
+            v |= flag_macro(func, inner, set, names)
+                .ok_or_else(|| format!("unknown {} flag '{part}'", set.prefix()))??;
         } else {
-            match personality::lookup(set.table(), part) {
+            match personality::lookup(set.table_in(names), part) {
                 Some(f) => v |= f,
                 None => return Err(format!("unknown {} flag '{part}'", set.prefix())),
             }
         }
     }
-    Ok(v)
+    Ok(if names.raw_numbers {
+        v & 0xffff_ffff
+    } else {
+        v
+    })
 }
 
-/// Parse one argument of the given kind (pure syntax).
+/// `NAME(ARG)` in a flag argument: `None` when the personality has no such
+/// macro for this argument.
+fn flag_macro(
+    func: &str,
+    inner: &str,
+    set: FlagSet,
+    names: &AbiNames,
+) -> Option<Result<u64, String>> {
+    match set {
+        FlagSet::Prot => {
+            let m = names.prot_macro.filter(|m| m.name == func)?;
+            if inner.contains('(') {
+                return Some(Err(format!("{func}(...) cannot nest")));
+            }
+            Some(parse_flags_in(inner, FlagSet::Prot, names).map(|p| p << m.shift))
+        }
+        FlagSet::Map | FlagSet::Mremap if names.map_aligned && func == "MAP_ALIGNED" => {
+            let ok =
+                !inner.is_empty() && inner.len() <= 3 && inner.bytes().all(|c| c.is_ascii_digit());
+            Some(match inner.parse::<u64>() {
+                Ok(n) if ok && n <= 255 => Ok(n << 24),
+                _ => Err(format!(
+                    "MAP_ALIGNED takes a number from 0 to 255, not '{inner}'"
+                )),
+            })
+        }
+        _ => None,
+    }
+}
+
+/// Parse one argument of the given kind under Linux (pure syntax).
 pub fn parse_arg(kind: ArgKind, tok: &str) -> Result<Arg, String> {
+    parse_arg_in(kind, tok, &LINUX.names)
+}
+
+/// Parse one argument of the given kind under a personality's names.
+pub fn parse_arg_in(kind: ArgKind, tok: &str, names: &AbiNames) -> Result<Arg, String> {
     Ok(match kind {
         ArgKind::Expr => Arg::Expr(parse_expr(tok)?),
-        ArgKind::Flags(set) => Arg::Flags(parse_flags(tok, set)?),
+        ArgKind::Flags(set) => Arg::Flags(parse_flags_in(tok, set, names)?),
+        ArgKind::Kernel => Arg::Kernel(personality_named(tok)?.name.to_string()),
+        ArgKind::Resource => {
+            if tok != "RLIMIT_MEMLOCK" {
+                return Err(format!("setrlimit offers RLIMIT_MEMLOCK only, not '{tok}'"));
+            }
+            Arg::Resource
+        }
+        ArgKind::Rlim => Arg::Rlim(if tok == "RLIM_INFINITY" {
+            None
+        } else {
+            Some(parse_number(tok)?)
+        }),
+        ArgKind::Mode => Arg::Mode(match tok {
+            "RDWR" => Access::ReadWrite,
+            "RDONLY" => Access::ReadOnly,
+            "WRONLY" => Access::WriteOnly,
+            _ => return Err(format!("open mode is RDWR, RDONLY or WRONLY, not '{tok}'")),
+        }),
         ArgKind::Byte => {
             let v = parse_number(tok)?;
             match u8::try_from(v) {
@@ -535,8 +714,15 @@ pub fn parse_arg(kind: ArgKind, tok: &str) -> Result<Arg, String> {
     })
 }
 
-/// Parse the head of a line. `Ok(None)` for a blank or comment line.
+/// Parse the head of a line under Linux. `Ok(None)` for a blank or
+/// comment line.
 pub fn parse_header(line: &str) -> Result<Option<Header<'_>>, String> {
+    parse_header_in(line, &LINUX)
+}
+
+/// Parse the head of a line under a personality: an operation the
+/// personality does not offer is an error of the line.
+pub fn parse_header_in<'a>(line: &'a str, p: &Personality) -> Result<Option<Header<'a>>, String> {
     let toks = tokenize(line);
     if toks.is_empty() {
         return Ok(None);
@@ -566,6 +752,9 @@ pub fn parse_header(line: &str) -> Result<Option<Header<'_>>, String> {
         return Err("missing operation".into());
     };
     let op = Op::from_name(optok).ok_or_else(|| format!("unknown operation '{optok}'"))?;
+    if !op.offered(p.kernel) {
+        return Err(format!("{} is not offered under {}", op.name(), p.name));
+    }
     if bind.is_some() && op.binds() == Binds::Nothing {
         return Err(format!("{} has no result to bind", op.name()));
     }
@@ -595,16 +784,22 @@ pub fn parse_header(line: &str) -> Result<Option<Header<'_>>, String> {
     }))
 }
 
-/// Parse a whole line (syntax only). `Ok(None)` for a blank or comment line.
+/// Parse a whole line under Linux (syntax only). `Ok(None)` for a blank or
+/// comment line.
 pub fn parse_line(line: &str) -> Result<Option<Statement>, String> {
-    let Some(h) = parse_header(line)? else {
+    parse_line_in(line, &LINUX)
+}
+
+/// Parse a whole line under a personality (syntax only).
+pub fn parse_line_in(line: &str, p: &Personality) -> Result<Option<Statement>, String> {
+    let Some(h) = parse_header_in(line, p)? else {
         return Ok(None);
     };
     let args =
         h.op.args()
             .iter()
             .zip(&h.args)
-            .map(|(&kind, tok)| parse_arg(kind, tok))
+            .map(|(&kind, tok)| parse_arg_in(kind, tok, &p.names))
             .collect::<Result<Vec<_>, _>>()?;
     // Range checks of the version-2 operations, when every argument is
     // known without the scenario's variables (the runner checks the values

@@ -139,6 +139,8 @@ impl Touched {
             | Op::Mlock
             | Op::Munlock
             | Op::Msync
+            | Op::Mincorex
+            | Op::Minherit
             | Op::Fill => vec![Span::at(n(0), n(1))],
             Op::Load | Op::Store | Op::Exec => vec![Span::at(n(0), 1)],
             Op::Mlockall
@@ -159,7 +161,11 @@ impl Touched {
             | Op::Swapped
             | Op::Procs
             | Op::Smaps
-            | Op::Faults => Vec::new(),
+            | Op::Faults
+            | Op::Personality
+            | Op::Setrlimit
+            | Op::Brk
+            | Op::Sbrk => Vec::new(),
         };
         let mut pids = vec![pid];
         pids.extend(bound.child);
@@ -258,6 +264,9 @@ pub struct Runner {
     vars: BTreeMap<String, Value>,
     /// Names passed to `open` so far (each may be created once).
     files: BTreeSet<String>,
+    /// A line other than a blank or a comment has been run (after which a
+    /// `personality` line is an error).
+    started: bool,
     /// Processes the OOM killer killed: number of the name -> pid. Their
     /// lines print `killed`; their names stay taken.
     killed: BTreeMap<u32, Pid>,
@@ -372,6 +381,8 @@ enum Val {
     Fd(i64),
     Name(String),
     Proc(u32),
+    Rlim(Option<u64>),
+    Mode(vmcore::Access),
 }
 
 impl Val {
@@ -429,6 +440,7 @@ impl Runner {
             procs,
             vars: BTreeMap::new(),
             files: BTreeSet::new(),
+            started: false,
             killed: BTreeMap::new(),
             oom_probe: None,
             history: History::default(),
@@ -532,11 +544,18 @@ impl Runner {
         if line.contains(expect::EXPECT)
             && let Some(x) = expect::parse_expect(line).map_err(err)?
         {
-            return self.exec_expect(lineno, &x).map(Some);
+            let out = self.exec_expect(lineno, &x)?;
+            self.started = true;
+            return Ok(Some(out));
         }
-        let Some(h) = parse::parse_header(line).map_err(err)? else {
+        let Some(h) = parse::parse_header_in(line, self.machine.personality()).map_err(err)? else {
             return Ok(None);
         };
+        let first = !self.started;
+        self.started = true;
+        if h.op == Op::Personality {
+            return self.exec_personality(lineno, &h, first).map(Some);
+        }
         let num = h.proc.unwrap_or(1);
         if h.op.in_machine() || self.killed.contains_key(&num) {
             let out = self.exec_v2_line(lineno, &h)?;
@@ -816,13 +835,16 @@ impl Runner {
     fn resolve(&self, h: &Header<'_>, pid: Pid) -> Result<Vec<Val>, String> {
         let mut vals = Vec::with_capacity(h.args.len());
         for (&kind, tok) in h.op.args().iter().zip(&h.args) {
-            let v = match parse::parse_arg(kind, tok)? {
+            let v = match parse::parse_arg_in(kind, tok, &self.machine.personality().names)? {
                 Arg::Expr(e) => Val::Num(self.eval(&e)?),
                 Arg::Flags(v) => Val::Num(v),
                 Arg::Byte(b) => Val::Num(u64::from(b)),
                 Arg::Fd(FdRef::None) => Val::Fd(-1),
                 Arg::Fd(FdRef::Var(name)) => Val::Fd(self.descriptor(&name, pid)?),
-                Arg::Name(n) => Val::Name(n),
+                Arg::Name(n) | Arg::Kernel(n) => Val::Name(n),
+                Arg::Resource => Val::Num(0),
+                Arg::Rlim(v) => Val::Rlim(v),
+                Arg::Mode(a) => Val::Mode(a),
                 Arg::Proc(n) => {
                     // A killed process's name stays taken (version 2).
                     if self.live(n).is_some() || self.killed.contains_key(&n) {
@@ -842,6 +864,54 @@ impl Runner {
             return Err(format!("file {n} was already created"));
         }
         Ok(vals)
+    }
+
+    /// `personality NAME` (FORMAT-v2-bsd.md): only as the first line that
+    /// is neither blank nor a comment; the machine is made anew, its
+    /// configuration kept, under that personality.
+    fn exec_personality(
+        &mut self,
+        lineno: usize,
+        h: &Header<'_>,
+        first: bool,
+    ) -> Result<LineOutput, ScriptError> {
+        let err = |message: String| ScriptError {
+            line: lineno,
+            message,
+        };
+        if h.proc.is_some() {
+            return Err(err("personality is not run by a process".into()));
+        }
+        if !first {
+            return Err(err(
+                "personality must be the first line that is not blank or a comment".into(),
+            ));
+        }
+        let p = parse::personality_named(h.args[0]).map_err(err)?;
+        let cfg = MachineConfig {
+            personality: p,
+            ..*self.machine.config()
+        };
+        *self = Runner {
+            started: true,
+            oom_probe: self.oom_probe.take(),
+            ..Runner::new(Machine::new(cfg))
+        };
+        Ok(LineOutput {
+            line: lineno,
+            pid: 1,
+            op: Op::Personality.name(),
+            result: "ok".to_string(),
+            extra: Vec::new(),
+            failure: None,
+            events: self.machine.take_events(),
+            events_lost: self.machine.take_events_lost(),
+            touched: Touched {
+                pids: vec![1],
+                ranges: Vec::new(),
+            },
+            expectation: None,
+        })
     }
 
     /// The value of a sum, modulo 2^64.
@@ -951,6 +1021,37 @@ impl Runner {
                 }
                 Err(e) => errno(&e),
             },
+            Op::Mincorex => match m.mincore(pid, n(0), n(1)) {
+                Ok(bytes) => {
+                    let mut s = String::with_capacity(1 + 3 * bytes.len());
+                    s.push('0');
+                    for b in bytes {
+                        s.push_str(&format!(" {b:02x}"));
+                    }
+                    s
+                }
+                Err(e) => errno(&e),
+            },
+            Op::Minherit => rc(m.minherit(pid, n(0), n(1), n(2))),
+            Op::Setrlimit => {
+                let limit = match a.get(1) {
+                    Some(Val::Rlim(v)) => *v,
+                    _ => None,
+                };
+                rc(m.setrlimit_memlock(pid, limit))
+            }
+            Op::Brk => rc(m.brk(pid, n(0)).map(|_| ())),
+            Op::Sbrk => match m.sbrk(pid, n(0)) {
+                Ok(old) => {
+                    bound.raw = old;
+                    format_addr(old)
+                }
+                Err(e) => {
+                    bound.raw = neg_errno(m, &e);
+                    errno(&e)
+                }
+            },
+            Op::Personality => unreachable!("run by exec_personality"),
             Op::Mlock => rc(m.mlock(pid, n(0), n(1))),
             Op::Munlock => rc(m.munlock(pid, n(0), n(1))),
             Op::Mlockall => rc(m.mlockall(pid, n(0))),
@@ -989,7 +1090,11 @@ impl Runner {
                 };
                 let r = if op == Op::Open {
                     self.files.insert(name.clone());
-                    m.open(pid, name, n(1))
+                    let access = match a.get(2) {
+                        Some(Val::Mode(a)) => *a,
+                        _ => vmcore::Access::ReadWrite,
+                    };
+                    m.open_with(pid, name, n(1), access)
                 } else {
                     m.memfd(pid, name, n(1))
                 };

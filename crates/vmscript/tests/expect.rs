@@ -252,3 +252,18 @@ fn the_shared_exercise_prints_its_recorded_output() {
         assert_eq!(got, want, "{name}");
     }
 }
+
+#[test]
+fn an_expect_line_counts_as_a_line_before_the_personality_line() {
+    let (_, e) = run_to_string("expect frames free>0\npersonality freebsd\n", false);
+    let e = e.expect("an error");
+    assert_eq!(e.line, 2);
+    assert!(
+        e.message.contains("must be the first line"),
+        "{}",
+        e.message
+    );
+    let (t, e) = run_to_string("personality freebsd\nexpect frames free>0 anon=0\n", false);
+    assert_eq!(e, None);
+    assert_eq!(t, "1 personality ok\n2 expect pass\n");
+}

@@ -18,18 +18,24 @@
 //! split the BSDs make between `sys/uvm` (one VM system) and the
 //! `compat/linux` emulation that only translates numbers and checks.
 //!
-//! Today there is one personality, [`LINUX`] (Linux 6.18 x86_64, the kernel
-//! the conformance cases were recorded on). FreeBSD and NetBSD come next;
-//! they add a value of this type, their system-call checks, and variants of
-//! [`Placement`] and [`MergeRule`].
+//! Three personalities exist: [`LINUX`] (Linux 6.18 x86_64, the kernel the
+//! conformance cases were recorded on), [`FREEBSD`] (FreeBSD 14 amd64) and
+//! [`NETBSD`] (NetBSD 10 amd64). Each is a value of this type; its
+//! [`Kernel`] selects the system-call checks in `crate::sys` (`sys/` for
+//! Linux, `sys/freebsd/`, `sys/netbsd/`), and its [`MapPolicy`] the
+//! placement and merge rules of the map layer.
 
+pub mod freebsd;
 pub mod linux;
+pub mod netbsd;
 
 use crate::errno::Errno;
 use bitflags::bitflags;
 use core::fmt;
 
+pub use freebsd::FREEBSD;
 pub use linux::LINUX;
+pub use netbsd::NETBSD;
 
 /// One symbolic name of the ABI and its value.
 pub type Name = (&'static str, u64);
@@ -68,7 +74,8 @@ impl ErrnoTable {
     pub fn number(&self, e: Errno) -> i32 {
         self.0.iter().find(|(x, _)| *x == e).map_or(0, |&(_, n)| n)
     }
-    /// The errno whose number is `n`, if any.
+    /// The errno whose number is `n`, if any (the first listed, when two
+    /// names share a number, as EOPNOTSUPP and ENOTSUP do on Linux).
     pub fn by_number(&self, n: i32) -> Option<Errno> {
         self.0.iter().find(|&&(_, x)| x == n).map(|&(e, _)| e)
     }
@@ -86,6 +93,23 @@ pub struct AbiNames {
     pub mcl: &'static [Name],
     pub mlock: &'static [Name],
     pub mremap: &'static [Name],
+    /// `minherit`'s values (the BSDs; empty where there is no minherit).
+    pub inherit: &'static [Name],
+    /// The macro that carries a maximum protection in a PROT argument:
+    /// FreeBSD's `PROT_MAX(P)`, NetBSD's `PROT_MPROTECT(P)`.
+    pub prot_macro: Option<ProtMacro>,
+    /// `MAP_ALIGNED(N)` (N << 24) is offered in MAP (and mremap) arguments.
+    pub map_aligned: bool,
+    /// Flag arguments may carry numbers (undefined bits, as the BSD test
+    /// suites pass them); on Linux a number in a flag argument must be 0.
+    pub raw_numbers: bool,
+}
+
+/// A macro of one PROT argument: `NAME(P)` is `P << shift`.
+#[derive(Clone, Copy, Debug)]
+pub struct ProtMacro {
+    pub name: &'static str,
+    pub shift: u32,
 }
 
 impl AbiNames {
@@ -129,6 +153,8 @@ bitflags! {
         const PWRITE = 1 << 18;
         const FTRUNCATE = 1 << 19;
         const CLOSE = 1 << 20;
+        const MINHERIT = 1 << 21;
+        const SETRLIMIT = 1 << 22;
     }
 }
 
@@ -156,6 +182,8 @@ pub enum Sys {
     Pwrite,
     Ftruncate,
     Close,
+    Minherit,
+    Setrlimit,
 }
 
 impl Sys {
@@ -183,6 +211,8 @@ impl Sys {
             Sys::Pwrite => "pwrite",
             Sys::Ftruncate => "ftruncate",
             Sys::Close => "close",
+            Sys::Minherit => "minherit",
+            Sys::Setrlimit => "setrlimit",
         }
     }
     /// The call's bit in [`Calls`].
@@ -217,10 +247,20 @@ pub struct MapPolicy {
     pub merge: MergeRule,
 }
 
+/// Which kernel's system-call checks a personality runs (`crate::sys`).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Kernel {
+    Linux,
+    FreeBsd,
+    NetBsd,
+}
+
 /// A kernel as a process sees it. See the module doc.
 pub struct Personality {
-    /// The name the `.vms` language and the bindings use: `linux`.
+    /// The name the `.vms` language and the bindings use: `linux`,
+    /// `freebsd`, `netbsd`.
     pub name: &'static str,
+    pub kernel: Kernel,
     pub layout: Layout,
     pub errno: ErrnoTable,
     pub names: AbiNames,
@@ -252,9 +292,9 @@ impl PartialEq for Personality {
 }
 
 /// The personalities that exist, by name.
-pub static ALL: &[&Personality] = &[&LINUX];
+pub static ALL: &[&Personality] = &[&LINUX, &FREEBSD, &NETBSD];
 
-/// A personality by its name (`linux`).
+/// A personality by its name (`linux`, `freebsd`, `netbsd`).
 pub fn by_name(name: &str) -> Option<&'static Personality> {
     ALL.iter().copied().find(|p| p.name == name)
 }
@@ -269,7 +309,10 @@ mod tests {
             for &e in Errno::ALL {
                 let n = p.errno_number(e);
                 assert!(n > 0, "{}: {e} has no number", p.name);
-                assert_eq!(p.errno.by_number(n), Some(e), "{}: {e}", p.name);
+                // Only EOPNOTSUPP and ENOTSUP may share a number.
+                let first = p.errno.by_number(n);
+                let alias = matches!((first, e), (Some(Errno::EOPNOTSUPP), Errno::ENOTSUP));
+                assert!(first == Some(e) || alias, "{}: {e}", p.name);
             }
         }
     }
@@ -306,6 +349,8 @@ mod tests {
             Sys::Pwrite,
             Sys::Ftruncate,
             Sys::Close,
+            Sys::Minherit,
+            Sys::Setrlimit,
         ];
         let mut seen = Calls::empty();
         for c in all {
@@ -318,13 +363,17 @@ mod tests {
             seen |= c.bit();
         }
         assert_eq!(seen, Calls::all());
-        assert_eq!(LINUX.calls, Calls::all());
+        assert!(!LINUX.has(Sys::Minherit));
+        assert!(FREEBSD.has(Sys::Minherit) && NETBSD.has(Sys::Minherit));
+        assert!(!FREEBSD.has(Sys::Mremap) && NETBSD.has(Sys::Mremap));
     }
 
     #[test]
     fn personalities_are_found_by_name() {
         assert_eq!(by_name("linux").map(|p| p.name), Some("linux"));
         assert!(by_name("Linux").is_none());
-        assert!(by_name("freebsd").is_none());
+        assert_eq!(by_name("freebsd").map(|p| p.kernel), Some(Kernel::FreeBsd));
+        assert_eq!(by_name("netbsd").map(|p| p.kernel), Some(Kernel::NetBsd));
+        assert!(by_name("openbsd").is_none());
     }
 }

@@ -7,7 +7,7 @@ use crate::event::Pid;
 use crate::machine::{Fd, Machine};
 use crate::personality::Sys;
 use crate::personality::linux::{EXT4_MAX_BYTES, MAX_LFS_FILESIZE};
-use crate::vm::object::{ObjKind, Object, OpenFile};
+use crate::vm::object::{Access, ObjKind, Object, OpenFile};
 
 /// The largest file `open` and `memfd` create (1 GiB; `EFBIG` beyond):
 /// the simulator's limit on the content they write. pwrite and ftruncate
@@ -37,6 +37,11 @@ impl Machine {
     /// byte at offset i being `i % 251`, and open it read-write. The data is
     /// left in the page cache, as after `write(2)`.
     pub fn open(&mut self, pid: Pid, name: &str, size: u64) -> SysResult<Fd> {
+        self.open_with(pid, name, size, Access::ReadWrite)
+    }
+
+    /// [`Machine::open`], the descriptor then opened with `access` only.
+    pub fn open_with(&mut self, pid: Pid, name: &str, size: u64, access: Access) -> SysResult<Fd> {
         self.syscall(pid, Sys::Open, &[size], |m| {
             if size > MAX_FILE_SIZE {
                 return Err(efbig("file larger than the simulator's 1 GiB limit"));
@@ -56,7 +61,7 @@ impl Machine {
                 }
             };
             m.fill_pattern(obj, size)?;
-            m.install_fd(pid, obj)
+            m.install_fd(pid, obj, access)
         })
     }
 
@@ -72,18 +77,19 @@ impl Machine {
             m.objects.get_mut(obj).expect("just made").refs = 1; // held while we fill it
             let r = m
                 .fill_pattern(obj, size)
-                .and_then(|_| m.install_fd(pid, obj));
+                .and_then(|_| m.install_fd(pid, obj, Access::ReadWrite));
             m.object_unref(obj);
             r
         })
     }
 
-    fn install_fd(&mut self, pid: Pid, obj: u32) -> SysResult<Fd> {
+    fn install_fd(&mut self, pid: Pid, obj: u32, access: Access) -> SysResult<Fd> {
         self.object_ref(obj);
         let serial = self.next_file_serial;
         self.next_file_serial += 1;
         let of = self.open_files.insert(OpenFile {
             object: obj,
+            access,
             serial,
             refs: 1,
         });
@@ -115,6 +121,13 @@ impl Machine {
         Some(self.open_files.get(of)?.object)
     }
 
+    /// The access mode of descriptor `fd` in `pid`.
+    pub(crate) fn fd_access(&self, pid: Pid, fd: i64) -> Option<Access> {
+        let fd = i32::try_from(fd).ok()?;
+        let of = self.open_file(pid, fd)?;
+        Some(self.open_files.get(of)?.access)
+    }
+
     fn fd_obj(&self, pid: Pid, fd: Fd) -> SysResult<u32> {
         self.fd_object(pid, fd as i64)
             .ok_or(ebadf("not an open file descriptor"))
@@ -134,6 +147,10 @@ impl Machine {
         self.syscall(pid, Sys::Pread, &[fd as u64, off], |m| {
             check_pos(off)?;
             let obj = m.fd_obj(pid, fd)?;
+            // vfs_read: a descriptor without FMODE_READ.
+            if !m.fd_access(pid, fd as i64).is_some_and(Access::readable) {
+                return Err(ebadf("descriptor not open for reading"));
+            }
             verify_pos(off)?;
             m.object_read(obj, off)
         })
@@ -144,6 +161,10 @@ impl Machine {
         self.syscall(pid, Sys::Pwrite, &[fd as u64, off, value as u64], |m| {
             check_pos(off)?;
             let obj = m.fd_obj(pid, fd)?;
+            // vfs_write: a descriptor without FMODE_WRITE.
+            if !m.fd_access(pid, fd as i64).is_some_and(Access::writable) {
+                return Err(ebadf("descriptor not open for writing"));
+            }
             verify_pos(off)?;
             // generic_write_check_limits: nothing may be written at or
             // past `s_maxbytes`.
@@ -165,6 +186,10 @@ impl Machine {
                 return Err(einval("negative length"));
             }
             let obj = m.fd_obj(pid, fd)?;
+            // do_ftruncate: only a descriptor open for writing.
+            if !m.fd_access(pid, fd as i64).is_some_and(Access::writable) {
+                return Err(einval("descriptor not open for writing"));
+            }
             if len > m.max_bytes(obj) {
                 return Err(efbig("larger than the file system's largest file"));
             }

@@ -7,8 +7,8 @@ use crate::errno::{SysError, SysResult, eacces, einval, enomem, eperm};
 use crate::event::Pid;
 use crate::flags::VmFlags;
 use crate::machine::Machine;
-use crate::personality::Sys;
 use crate::personality::linux::abi::*;
+use crate::personality::{Kernel, Sys};
 use crate::vm::map::Entry;
 
 /// `madvise_behavior_valid`.
@@ -50,11 +50,21 @@ impl Machine {
     /// call returns ENOMEM at the end.
     pub fn madvise(&mut self, pid: Pid, addr: u64, len: u64, advice: u64) -> SysResult<()> {
         self.syscall(pid, Sys::Madvise, &[addr, len, advice], |m| {
-            m.do_madvise(pid, addr, len, advice)
+            match m.kernel() {
+                Kernel::Linux => m.do_madvise(pid, addr, len, advice),
+                Kernel::FreeBsd => m.freebsd_madvise(pid, addr, len, advice),
+                Kernel::NetBsd => m.netbsd_madvise(pid, addr, len, advice),
+            }
         })
     }
 
-    fn do_madvise(&mut self, pid: Pid, start: u64, len_in: u64, advice: u64) -> SysResult<()> {
+    pub(super) fn do_madvise(
+        &mut self,
+        pid: Pid,
+        start: u64,
+        len_in: u64,
+        advice: u64,
+    ) -> SysResult<()> {
         if !valid(advice) {
             return Err(einval("unknown advice"));
         }
@@ -203,11 +213,7 @@ impl Machine {
                 }
                 if advice == MADV_PAGEOUT {
                     let kept = self.reclaim_lazyfree(pid, e, lo, hi);
-                    if self.swap_area().is_some() {
-                        self.pageout_shmem(pid, e, lo, hi);
-                    } else {
-                        self.reclaim_clean_swapbacked(pid, e, lo, hi);
-                    }
+                    self.pageout_shmem(pid, e, lo, hi);
                     self.pageout_anon(pid, e, lo, hi, &kept);
                 }
             }

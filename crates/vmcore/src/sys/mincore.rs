@@ -5,18 +5,20 @@ use crate::addr::{PAGE_SHIFT, PAGE_SIZE};
 use crate::errno::{SysResult, einval, enomem};
 use crate::event::Pid;
 use crate::machine::Machine;
-use crate::personality::Sys;
+use crate::personality::{Kernel, Sys};
 
 impl Machine {
     /// mincore(2): one byte per page, 1 when resident. Fails with ENOMEM
     /// at the first unmapped page.
     pub fn mincore(&mut self, pid: Pid, addr: u64, len: u64) -> SysResult<Vec<u8>> {
-        self.syscall(pid, Sys::Mincore, &[addr, len], |m| {
-            m.do_mincore(pid, addr, len)
+        self.syscall(pid, Sys::Mincore, &[addr, len], |m| match m.kernel() {
+            Kernel::Linux => m.do_mincore(pid, addr, len),
+            Kernel::FreeBsd => m.freebsd_mincore(pid, addr, len),
+            Kernel::NetBsd => m.netbsd_mincore(pid, addr, len),
         })
     }
 
-    fn do_mincore(&mut self, pid: Pid, start: u64, len: u64) -> SysResult<Vec<u8>> {
+    pub(super) fn do_mincore(&mut self, pid: Pid, start: u64, len: u64) -> SysResult<Vec<u8>> {
         if unaligned(start) {
             return Err(einval("address is not page aligned"));
         }

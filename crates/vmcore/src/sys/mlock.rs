@@ -6,8 +6,8 @@ use crate::errno::{SysResult, einval, enomem};
 use crate::event::Pid;
 use crate::flags::VmFlags;
 use crate::machine::Machine;
-use crate::personality::Sys;
 use crate::personality::linux::abi::{MCL_CURRENT, MCL_FUTURE, MCL_ONFAULT, MLOCK_ONFAULT};
+use crate::personality::{Kernel, Sys};
 
 const LOCK_MASK: VmFlags = VmFlags::LOCKED.union(VmFlags::LOCKONFAULT);
 
@@ -24,8 +24,10 @@ fn lock_flags(x: VmFlags, lock: VmFlags) -> VmFlags {
 impl Machine {
     /// mlock(2): lock and populate. The address is rounded down.
     pub fn mlock(&mut self, pid: Pid, addr: u64, len: u64) -> SysResult<()> {
-        self.syscall(pid, Sys::Mlock, &[addr, len], |m| {
-            m.do_mlock(pid, addr, len, VmFlags::LOCKED)
+        self.syscall(pid, Sys::Mlock, &[addr, len], |m| match m.kernel() {
+            Kernel::Linux => m.do_mlock(pid, addr, len, VmFlags::LOCKED),
+            Kernel::FreeBsd => m.freebsd_mlock(pid, addr, len),
+            Kernel::NetBsd => m.netbsd_mlock(pid, addr, len),
         })
     }
 
@@ -46,12 +48,20 @@ impl Machine {
 
     /// munlock(2).
     pub fn munlock(&mut self, pid: Pid, addr: u64, len: u64) -> SysResult<()> {
-        self.syscall(pid, Sys::Munlock, &[addr, len], |m| {
-            m.do_mlock(pid, addr, len, VmFlags::empty())
+        self.syscall(pid, Sys::Munlock, &[addr, len], |m| match m.kernel() {
+            Kernel::Linux => m.do_mlock(pid, addr, len, VmFlags::empty()),
+            Kernel::FreeBsd => m.freebsd_munlock(pid, addr, len),
+            Kernel::NetBsd => m.netbsd_munlock(pid, addr, len),
         })
     }
 
-    fn do_mlock(&mut self, pid: Pid, addr: u64, len: u64, lock: VmFlags) -> SysResult<()> {
+    pub(super) fn do_mlock(
+        &mut self,
+        pid: Pid,
+        addr: u64,
+        len: u64,
+        lock: VmFlags,
+    ) -> SysResult<()> {
         let off = addr & (PAGE_SIZE - 1);
         let len = len.wrapping_add(off).wrapping_add(PAGE_SIZE - 1) & !(PAGE_SIZE - 1);
         let start = addr & !(PAGE_SIZE - 1);
@@ -100,7 +110,16 @@ impl Machine {
 
     /// mlockall(2).
     pub fn mlockall(&mut self, pid: Pid, flags: u64) -> SysResult<()> {
-        self.syscall(pid, Sys::Mlockall, &[flags], |m| {
+        self.syscall(pid, Sys::Mlockall, &[flags], |m| match m.kernel() {
+            Kernel::Linux => m.do_mlockall(pid, flags),
+            Kernel::FreeBsd => m.freebsd_mlockall(pid, flags),
+            Kernel::NetBsd => m.netbsd_mlockall(pid, flags),
+        })
+    }
+
+    pub(super) fn do_mlockall(&mut self, pid: Pid, flags: u64) -> SysResult<()> {
+        {
+            let m = self;
             if flags == 0
                 || flags & !(MCL_CURRENT | MCL_FUTURE | MCL_ONFAULT) != 0
                 || flags == MCL_ONFAULT
@@ -124,16 +143,22 @@ impl Machine {
                 let _ = m.populate(pid, 0, task_size);
             }
             Ok(())
-        })
+        }
     }
 
     /// munlockall(2).
     pub fn munlockall(&mut self, pid: Pid) -> SysResult<()> {
-        self.syscall(pid, Sys::Munlockall, &[], |m| {
-            m.proc_mut(pid).def_flags -= LOCK_MASK;
-            let task_size = m.layout().task_size;
-            m.update_flags(pid, 0, task_size, |x| x - LOCK_MASK);
-            Ok(())
+        self.syscall(pid, Sys::Munlockall, &[], |m| match m.kernel() {
+            Kernel::Linux => m.do_munlockall(pid),
+            Kernel::FreeBsd => m.freebsd_munlockall(pid),
+            Kernel::NetBsd => m.netbsd_munlockall(pid),
         })
+    }
+
+    pub(super) fn do_munlockall(&mut self, pid: Pid) -> SysResult<()> {
+        self.proc_mut(pid).def_flags -= LOCK_MASK;
+        let task_size = self.layout().task_size;
+        self.update_flags(pid, 0, task_size, |x| x - LOCK_MASK);
+        Ok(())
     }
 }

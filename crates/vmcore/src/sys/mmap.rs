@@ -3,13 +3,13 @@
 
 use super::{page_align, unaligned};
 use crate::addr::{HUGE_PAGE_SIZE, PAGE_SHIFT, PAGE_SIZE};
-use crate::errno::{SysResult, ebadf, eexist, einval, enomem, eoverflow};
+use crate::errno::{SysResult, eacces, ebadf, eexist, einval, enomem, eoverflow};
 use crate::event::Pid;
 use crate::flags::{Prot, VmFlags};
 use crate::machine::Machine;
-use crate::personality::Sys;
 use crate::personality::linux::MAX_LFS_FILESIZE;
 use crate::personality::linux::abi::*;
+use crate::personality::{Kernel, Sys};
 use crate::vm::mapops::NewMapping;
 use crate::vm::object::ObjKind;
 
@@ -56,12 +56,16 @@ impl Machine {
             pid,
             Sys::Mmap,
             &[addr, len, prot, flags, fd as u64, off],
-            |m| m.do_mmap(pid, addr, len, prot, flags, fd, off),
+            |m| match m.kernel() {
+                Kernel::Linux => m.do_mmap(pid, addr, len, prot, flags, fd, off),
+                Kernel::FreeBsd => m.freebsd_mmap(pid, addr, len, prot, flags, fd, off),
+                Kernel::NetBsd => m.netbsd_mmap(pid, addr, len, prot, flags, fd, off),
+            },
         )
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn do_mmap(
+    pub(super) fn do_mmap(
         &mut self,
         pid: Pid,
         addr: u64,
@@ -262,6 +266,7 @@ impl Machine {
         if flags & MAP_SYNC != 0 {
             vm |= VmFlags::SYNC;
         }
+        let access = self.fd_access(pid, fd).unwrap_or_default();
         let on_ext4 = object
             .is_some_and(|o| matches!(self.objects.get(o).expect("live").kind, ObjKind::File(_)));
         let mask = if on_ext4 {
@@ -277,9 +282,26 @@ impl Machine {
                             "unknown flag with MAP_SHARED_VALIDATE",
                         ));
                     }
-                    MAP_SHARED | MAP_SHARED_VALIDATE => vm |= VmFlags::SHARED | VmFlags::MAYSHARE,
+                    MAP_SHARED | MAP_SHARED_VALIDATE => {
+                        // A shared writable mapping needs a descriptor open
+                        // for writing; without FMODE_WRITE the mapping can
+                        // never become writable (VM_MAYWRITE cleared).
+                        if prot & PROT_WRITE != 0 && !access.writable() {
+                            return Err(eacces(
+                                "shared writable mapping of a read-only descriptor",
+                            ));
+                        }
+                        vm |= VmFlags::SHARED | VmFlags::MAYSHARE;
+                        if !access.writable() {
+                            vm -= VmFlags::MAYWRITE | VmFlags::SHARED;
+                        }
+                    }
                     MAP_PRIVATE => {}
                     _ => return Err(einval("mapping type must be MAP_SHARED or MAP_PRIVATE")),
+                }
+                // Every file mapping reads the file: FMODE_READ.
+                if !access.readable() {
+                    return Err(eacces("mapping of a descriptor not open for reading"));
                 }
                 if vm.contains(VmFlags::GROWSDOWN) {
                     return Err(einval("MAP_GROWSDOWN on a file"));

@@ -5,6 +5,8 @@
 mod brk;
 mod file;
 mod fork;
+mod freebsd;
+mod inherit;
 mod madvise;
 mod mincore;
 mod mlock;
@@ -13,12 +15,14 @@ mod mprotect;
 mod mremap;
 mod msync;
 mod munmap;
+mod netbsd;
+mod resource;
 
 use crate::addr::PAGE_SIZE;
 use crate::errno::{SysError, SysResult, enosys};
 use crate::event::{Event, Pid};
 use crate::machine::Machine;
-use crate::personality::Sys;
+use crate::personality::{Kernel, Sys};
 
 /// What a system call returns, as the raw value the kernel would.
 pub(crate) trait RawRet {
@@ -66,6 +70,11 @@ pub(crate) const fn page_align(x: u64) -> Option<u64> {
 }
 
 impl Machine {
+    /// Which kernel's checks the system calls run.
+    pub(crate) fn kernel(&self) -> Kernel {
+        self.personality().kernel
+    }
+
     /// Run one system call for `pid`: check the process and that the
     /// personality has the call (ENOSYS otherwise), record the call and its
     /// result, with the personality's errno number, as events.

@@ -5,21 +5,31 @@ use crate::errno::{SysResult, eacces, einval, enomem};
 use crate::event::Pid;
 use crate::flags::{Prot, VmFlags};
 use crate::machine::Machine;
-use crate::personality::Sys;
 use crate::personality::linux::abi::{
     PROT_EXEC, PROT_GROWSDOWN, PROT_GROWSUP, PROT_READ, PROT_SEM, PROT_WRITE,
 };
+use crate::personality::{Kernel, Sys};
 
 impl Machine {
     /// mprotect(2). Entries before a hole keep their new protection when
     /// the call fails with ENOMEM at the hole, as in Linux.
     pub fn mprotect(&mut self, pid: Pid, addr: u64, len: u64, prot: u64) -> SysResult<()> {
         self.syscall(pid, Sys::Mprotect, &[addr, len, prot], |m| {
-            m.do_mprotect(pid, addr, len, prot)
+            match m.kernel() {
+                Kernel::Linux => m.do_mprotect(pid, addr, len, prot),
+                Kernel::FreeBsd => m.freebsd_mprotect(pid, addr, len, prot),
+                Kernel::NetBsd => m.netbsd_mprotect(pid, addr, len, prot),
+            }
         })
     }
 
-    fn do_mprotect(&mut self, pid: Pid, mut start: u64, len: u64, prot: u64) -> SysResult<()> {
+    pub(super) fn do_mprotect(
+        &mut self,
+        pid: Pid,
+        mut start: u64,
+        len: u64,
+        prot: u64,
+    ) -> SysResult<()> {
         let grows = prot & (PROT_GROWSDOWN | PROT_GROWSUP);
         if grows == PROT_GROWSDOWN | PROT_GROWSUP {
             return Err(einval("PROT_GROWSDOWN and PROT_GROWSUP together"));

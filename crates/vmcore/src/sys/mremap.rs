@@ -6,8 +6,8 @@ use crate::errno::{SysResult, efault, einval, enomem};
 use crate::event::Pid;
 use crate::flags::VmFlags;
 use crate::machine::Machine;
-use crate::personality::Sys;
 use crate::personality::linux::abi::{MREMAP_DONTUNMAP, MREMAP_FIXED, MREMAP_MAYMOVE};
+use crate::personality::{Kernel, Sys};
 use crate::vm::remap::Target;
 
 impl Machine {
@@ -25,11 +25,16 @@ impl Machine {
             pid,
             Sys::Mremap,
             &[old, old_len, new_len, flags, new_addr],
-            |m| m.do_mremap(pid, old, old_len, new_len, flags, new_addr),
+            |m| match m.kernel() {
+                Kernel::Linux => m.do_mremap(pid, old, old_len, new_len, flags, new_addr),
+                Kernel::FreeBsd => m.freebsd_mremap(pid, old, old_len, new_len, flags, new_addr),
+                Kernel::NetBsd => m.netbsd_mremap(pid, old, old_len, new_len, flags, new_addr),
+            },
         )
     }
 
-    fn do_mremap(
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn do_mremap(
         &mut self,
         pid: Pid,
         addr: u64,

@@ -6,18 +6,26 @@ use crate::errno::{SysResult, ebusy, einval, enomem};
 use crate::event::Pid;
 use crate::flags::VmFlags;
 use crate::machine::Machine;
-use crate::personality::Sys;
 use crate::personality::linux::abi::{MS_ASYNC, MS_INVALIDATE, MS_SYNC};
+use crate::personality::{Kernel, Sys};
 
 impl Machine {
     /// msync(2). MS_SYNC writes dirty pages of shared file mappings back.
     pub fn msync(&mut self, pid: Pid, addr: u64, len: u64, flags: u64) -> SysResult<()> {
-        self.syscall(pid, Sys::Msync, &[addr, len, flags], |m| {
-            m.do_msync(pid, addr, len, flags)
+        self.syscall(pid, Sys::Msync, &[addr, len, flags], |m| match m.kernel() {
+            Kernel::Linux => m.do_msync(pid, addr, len, flags),
+            Kernel::FreeBsd => m.freebsd_msync(pid, addr, len, flags),
+            Kernel::NetBsd => m.netbsd_msync(pid, addr, len, flags),
         })
     }
 
-    fn do_msync(&mut self, pid: Pid, mut start: u64, len: u64, flags: u64) -> SysResult<()> {
+    pub(super) fn do_msync(
+        &mut self,
+        pid: Pid,
+        mut start: u64,
+        len: u64,
+        flags: u64,
+    ) -> SysResult<()> {
         if flags & !(MS_ASYNC | MS_INVALIDATE | MS_SYNC) != 0 {
             return Err(einval("unknown msync flags"));
         }

@@ -388,6 +388,7 @@ mod tests {
             needs_copy: false,
             anon_vma: None,
             anon_vma_forked: false,
+            inherit: crate::vm::map::Inherit::Copy,
             ra: Default::default(),
         }
     }

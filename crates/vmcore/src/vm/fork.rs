@@ -11,7 +11,7 @@ use crate::event::{Event, Pid};
 use crate::flags::VmFlags;
 use crate::machine::Machine;
 use crate::pmap::PteProt;
-use crate::vm::map::Entry;
+use crate::vm::map::{Entry, Inherit};
 
 impl Machine {
     pub(crate) fn vmspace_fork(&mut self, pid: Pid) -> SysResult<Pid> {
@@ -21,55 +21,23 @@ impl Machine {
         let parent = &self.procs[&pid];
         let entries: Vec<_> = parent.map.entries.values().cloned().collect();
         let (brk_start, brk, fds) = (parent.brk_start, parent.brk, parent.fds.clone());
+        let memlock_limit = parent.memlock_limit;
         for e in entries {
-            if e.flags.contains(VmFlags::DONTCOPY) {
-                continue;
+            // Linux's madvise flags are its inheritance values.
+            let inherit = if e.flags.contains(VmFlags::DONTCOPY) {
+                Inherit::None
+            } else if e.flags.contains(VmFlags::WIPEONFORK) {
+                Inherit::Zero
+            } else {
+                e.inherit
+            };
+            match inherit {
+                Inherit::None => continue,
+                Inherit::Zero => self.fork_zero(pid, child, &e),
+                Inherit::Share if !e.is_shared() => self.fork_share_private(pid, child, &e),
+                Inherit::Copy if e.is_shared() => self.fork_copy_shared(pid, child, &e),
+                Inherit::Copy | Inherit::Share => self.fork_copy(pid, child, &e),
             }
-            let mut c = e.clone();
-            c.flags -= VmFlags::LOCKED | VmFlags::LOCKONFAULT;
-            if let Some(o) = c.object {
-                self.object_ref(o);
-            }
-            if e.flags.contains(VmFlags::WIPEONFORK) {
-                c.aref = None;
-                c.needs_copy = false;
-                c.anon_vma = None;
-                c.anon_vma_forked = false;
-            } else if let Some(r) = e.aref {
-                self.amap_ref(r.amap, r.slotoff, e.pages());
-                c.needs_copy = true;
-                self.proc_mut(pid)
-                    .map
-                    .entries
-                    .get_mut(&e.start)
-                    .expect("entry")
-                    .needs_copy = true;
-                // Copy the parent's PTEs into the child read-only, and
-                // write-protect the parent's.
-                self.copy_leaves(pid, child, &e);
-                self.pmap_protect(pid, e.start, e.end, e.prot);
-            } else if e.anon_vma.is_some() {
-                // No private page yet, but an anon_vma: Linux copies the
-                // page tables all the same (`vma_needs_copy`), so the child
-                // also has the zero pages and page-cache pages mapped.
-                self.copy_leaves(pid, child, &e);
-            }
-            if !e.flags.contains(VmFlags::WIPEONFORK) && e.anon_vma.is_some() {
-                // `anon_vma_fork`: the child's entry gets an anon_vma of its
-                // own, chained to the parent's (so it never merges with an
-                // entry that has none), whether or not pages were copied.
-                c.anon_vma = Some(self.new_anon_vma());
-                c.anon_vma_forked = true;
-            }
-            if !e.flags.contains(VmFlags::WIPEONFORK) {
-                let g: Vec<u64> = self.procs[&pid]
-                    .guards
-                    .range(e.start..e.end)
-                    .copied()
-                    .collect();
-                self.proc_mut(child).guards.extend(g);
-            }
-            self.proc_mut(child).map.entries.insert(c);
         }
         for fd in fds.values() {
             self.open_files.get_mut(*fd).expect("open file").refs += 1;
@@ -78,8 +46,114 @@ impl Machine {
         cp.fds = fds;
         cp.brk_start = brk_start;
         cp.brk = brk;
+        cp.memlock_limit = memlock_limit;
         self.ev.push(Event::Fork { parent: pid, child });
         Ok(child)
+    }
+
+    /// The usual inheritance: shared memory stays shared, private memory
+    /// becomes copy-on-write in both (`uvm_mapent_forkcopy`, `dup_mmap`).
+    fn fork_copy(&mut self, pid: Pid, child: Pid, e: &Entry) {
+        let mut c = e.clone();
+        c.flags -= VmFlags::LOCKED | VmFlags::LOCKONFAULT;
+        if let Some(o) = c.object {
+            self.object_ref(o);
+        }
+        if let Some(r) = e.aref {
+            self.amap_ref(r.amap, r.slotoff, e.pages());
+            c.needs_copy = true;
+            self.proc_mut(pid)
+                .map
+                .entries
+                .get_mut(&e.start)
+                .expect("entry")
+                .needs_copy = true;
+            // Copy the parent's PTEs into the child read-only, and
+            // write-protect the parent's.
+            self.copy_leaves(pid, child, e);
+            self.pmap_protect(pid, e.start, e.end, e.prot);
+        } else if e.anon_vma.is_some() {
+            // No private page yet, but an anon_vma: Linux copies the
+            // page tables all the same (`vma_needs_copy`), so the child
+            // also has the zero pages and page-cache pages mapped.
+            self.copy_leaves(pid, child, e);
+        }
+        if e.anon_vma.is_some() {
+            // `anon_vma_fork`: the child's entry gets an anon_vma of its
+            // own, chained to the parent's (so it never merges with an
+            // entry that has none), whether or not pages were copied.
+            c.anon_vma = Some(self.new_anon_vma());
+            c.anon_vma_forked = true;
+        }
+        self.fork_guards(pid, child, e);
+        self.proc_mut(child).map.entries.insert(c);
+    }
+
+    /// MADV_WIPEONFORK, `VM_INHERIT_ZERO`: the child gets fresh
+    /// zero-filled private memory in the entry's place; a shared entry's
+    /// object is not the child's.
+    fn fork_zero(&mut self, _pid: Pid, child: Pid, e: &Entry) {
+        let mut c = e.clone();
+        c.flags -= VmFlags::LOCKED | VmFlags::LOCKONFAULT;
+        c.aref = None;
+        c.needs_copy = false;
+        c.anon_vma = None;
+        c.anon_vma_forked = false;
+        if e.is_shared() {
+            c.flags -= VmFlags::SHARED | VmFlags::MAYSHARE;
+            c.object = None;
+            c.pgoff = e.start >> crate::addr::PAGE_SHIFT;
+        } else if let Some(o) = c.object {
+            self.object_ref(o);
+        }
+        self.proc_mut(child).map.entries.insert(c);
+    }
+
+    /// `VM_INHERIT_SHARE` of private memory (`uvm_mapent_forkshared`):
+    /// the parent's amap is made its own first (`amap_copy` if it still
+    /// needs copying, a new one if it has none), then parent and child
+    /// hold the same amap without needs-copy, so a write by either lands
+    /// in the one anon both map.
+    fn fork_share_private(&mut self, pid: Pid, child: Pid, e: &Entry) {
+        if e.needs_copy {
+            self.amap_copy(pid, e.start);
+        }
+        let mut pe = self.procs[&pid].map.entry(e.start).clone();
+        self.amap_ensure(pid, &mut pe);
+        let pe = self.procs[&pid].map.entry(e.start).clone();
+        let mut c = pe.clone();
+        c.flags -= VmFlags::LOCKED | VmFlags::LOCKONFAULT;
+        if let Some(o) = c.object {
+            self.object_ref(o);
+        }
+        if let Some(r) = pe.aref {
+            self.amap_ref(r.amap, r.slotoff, pe.pages());
+        }
+        self.copy_leaves(pid, child, &pe);
+        self.fork_guards(pid, child, &pe);
+        self.proc_mut(child).map.entries.insert(c);
+    }
+
+    /// minherit COPY of a shared mapping (the BSDs only): the child's
+    /// entry is a private copy-on-write mapping of the same object, as
+    /// `uvm_mapent_forkcopy` and `vm_map_copy_entry` make it.
+    fn fork_copy_shared(&mut self, pid: Pid, child: Pid, e: &Entry) {
+        let mut c = e.clone();
+        c.flags -= VmFlags::LOCKED | VmFlags::LOCKONFAULT | VmFlags::SHARED | VmFlags::MAYSHARE;
+        if let Some(o) = c.object {
+            self.object_ref(o);
+        }
+        self.copy_leaves(pid, child, &c);
+        self.proc_mut(child).map.entries.insert(c);
+    }
+
+    fn fork_guards(&mut self, pid: Pid, child: Pid, e: &Entry) {
+        let g: Vec<u64> = self.procs[&pid]
+            .guards
+            .range(e.start..e.end)
+            .copied()
+            .collect();
+        self.proc_mut(child).guards.extend(g);
     }
 
     /// `copy_page_range` for one entry: the parent's leaves inside it,

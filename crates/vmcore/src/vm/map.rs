@@ -8,6 +8,25 @@ use crate::addr::PAGE_SHIFT;
 use crate::flags::{Prot, VmFlags};
 use serde::Serialize;
 
+/// What fork gives the child of a map entry (`VM_INHERIT_*` in FreeBSD,
+/// `MAP_INHERIT_*` in NetBSD UVM).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Inherit {
+    /// Copy-on-write in the child: what a private mapping gets, and what
+    /// the BSDs' minherit COPY makes of a shared one.
+    #[default]
+    Copy,
+    /// Parent and child share the pages: what a shared mapping gets, and
+    /// what minherit SHARE makes of private memory, whose writes by either
+    /// are then seen by the other (`uvm_mapent_forkshared`).
+    Share,
+    /// The child has nothing here.
+    None,
+    /// The child gets fresh zero-filled private memory (`VM_INHERIT_ZERO`).
+    Zero,
+}
+
 /// One contiguous mapping `[start, end)` with uniform protection and flags.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Entry {
@@ -31,6 +50,10 @@ pub struct Entry {
     /// The anon_vma chain came from a parent through fork: such an entry
     /// never merges with one that has no anon_vma (`list_is_singular`).
     pub anon_vma_forked: bool,
+    /// What a child gets of this entry at fork (`vm_inherit_t`): set by
+    /// the BSDs' minherit; Linux entries stay [`Inherit::Copy`] and use
+    /// VM_DONTCOPY / VM_WIPEONFORK instead.
+    pub inherit: Inherit,
     /// Swap readahead state (`vma->swap_readahead_info`): split halves and
     /// fork's copies keep it.
     #[serde(skip)]

@@ -13,6 +13,7 @@ use crate::flags::VmFlags;
 use crate::machine::Machine;
 use crate::personality::MergeRule;
 use crate::phys::FrameOwner;
+use crate::vm::map::Inherit;
 use crate::vm::object::{ObjKind, Object};
 
 impl MergeRule {
@@ -73,6 +74,13 @@ impl Machine {
             needs_copy: false,
             anon_vma: None,
             anon_vma_forked: false,
+            // A shared mapping is inherited shared, a private one copied
+            // (`MAP_INHERIT_SHARE` is what the BSDs' mmap gives MAP_SHARED).
+            inherit: if m.flags.contains(VmFlags::MAYSHARE) {
+                crate::vm::map::Inherit::Share
+            } else {
+                crate::vm::map::Inherit::Copy
+            },
             ra: Default::default(),
         };
         self.insert_entry(pid, e);
@@ -358,6 +366,7 @@ impl Machine {
         a.end == b.start
             && a.prot == b.prot
             && a.flags == b.flags
+            && a.inherit == b.inherit
             && a.object == b.object
             && a.pgoff + a.pages() == b.pgoff
             && anon_ok
@@ -619,6 +628,32 @@ impl Machine {
             .take_range(first, first + n);
         for a in dead {
             self.anon_unref(a);
+        }
+    }
+
+    /// Set the inheritance of the entries in `[start, end)` (holes are
+    /// skipped), clipping them at the edges as `vm_map_inherit` and
+    /// `uvm_map_inherit` do, then merging where the merge rule allows.
+    pub(crate) fn set_inherit(&mut self, pid: Pid, start: u64, end: u64, inherit: Inherit) {
+        if start >= end {
+            return;
+        }
+        self.clip(pid, start);
+        self.clip(pid, end);
+        let starts = self.procs[&pid].map.overlapping(start, end);
+        for &s in &starts {
+            self.proc_mut(pid)
+                .map
+                .entries
+                .get_mut(&s)
+                .expect("listed")
+                .inherit = inherit;
+        }
+        for s in starts {
+            if let Some(e) = self.procs[&pid].map.find(s) {
+                let s = e.start;
+                self.merge_around(pid, s);
+            }
         }
     }
 

@@ -79,11 +79,33 @@ impl Object {
 #[derive(Clone, Debug, Serialize)]
 pub struct OpenFile {
     pub object: ObjId,
+    /// The access mode it was opened with (`f_mode`'s FMODE_READ and
+    /// FMODE_WRITE).
+    pub access: Access,
     /// Never given to another open file, unlike the slab id (which is
     /// reused once this one is closed everywhere).
     pub serial: u64,
     /// Descriptors (in any process) naming this open file.
     pub refs: u32,
+}
+
+/// An open file's access mode: `O_RDWR`, `O_RDONLY` or `O_WRONLY`.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Access {
+    #[default]
+    ReadWrite,
+    ReadOnly,
+    WriteOnly,
+}
+
+impl Access {
+    pub const fn readable(self) -> bool {
+        !matches!(self, Access::WriteOnly)
+    }
+    pub const fn writable(self) -> bool {
+        !matches!(self, Access::ReadOnly)
+    }
 }
 
 /// The page cache's operations on the machine: filling a new file,

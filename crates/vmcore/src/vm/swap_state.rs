@@ -408,6 +408,10 @@ impl Machine {
                 AnonPage::Resident { .. } => continue,
             };
             self.anons.get_mut(id).expect("live").page = AnonPage::Resident { pfn };
+            // `folio_free_swap`: with its slot gone the page's only copy is
+            // in memory, so it is dirty (smaps `Private_Dirty` after
+            // swapoff, whatever the PTE says).
+            self.phys.desc_mut(pfn).dirty = true;
             self.swap_mut().set_cached(slot, false);
         }
         Ok(())

@@ -6,7 +6,9 @@
 
 pub mod abi;
 
-use super::{AbiNames, Calls, ErrnoTable, Layout, MapPolicy, MergeRule, Personality, Placement};
+use super::{
+    AbiNames, Calls, ErrnoTable, Kernel, Layout, MapPolicy, MergeRule, Personality, Placement,
+};
 use crate::addr::PAGE_SIZE;
 use crate::errno::Errno;
 
@@ -54,11 +56,13 @@ const ERRNO: &[(Errno, i32)] = &[
     (Errno::ENOSYS, 38),
     (Errno::EOVERFLOW, 75),
     (Errno::EOPNOTSUPP, 95),
+    (Errno::ENOTSUP, 95),
 ];
 
 /// Linux x86_64.
 pub static LINUX: Personality = Personality {
     name: "linux",
+    kernel: Kernel::Linux,
     layout: Layout {
         task_size: TASK_SIZE,
         mmap_min_addr: MMAP_MIN_ADDR,
@@ -78,8 +82,14 @@ pub static LINUX: Personality = Personality {
         mcl: abi::MCL_NAMES,
         mlock: abi::MLOCK_NAMES,
         mremap: abi::MREMAP_NAMES,
+        inherit: &[],
+        prot_macro: None,
+        map_aligned: false,
+        raw_numbers: false,
     },
-    calls: Calls::all(),
+    calls: Calls::all()
+        .difference(Calls::MINHERIT)
+        .difference(Calls::SETRLIMIT),
     map_policy: MapPolicy {
         placement: Placement::TopDown,
         merge: MergeRule::Linux,
