@@ -1,7 +1,8 @@
 //! The lessons' exercises (`www/lessons/scenarios/`): each checks itself
 //! (`vmplay run` exits 0, every `expect` passes), and each was recorded on
 //! Linux with its `expect` lines turned into comments
-//! (`tests/conformance/recorded/lesson_*`): without those lines, the
+//! (`tests/conformance/recorded/lesson_*`, and `recorded-swap/` for the
+//! swap lessons): without those lines, the
 //! simulator prints exactly what the kernel printed.
 
 use std::path::{Path, PathBuf};
@@ -54,7 +55,11 @@ fn every_lesson_exercise_passes_and_matches_its_linux_recording() {
         assert_eq!(out.matches(" expect pass\n").count(), expects, "{stem}");
 
         let name = format!("lesson_{}", stem.replace('-', "_"));
-        let rec = root().join("tests/conformance/recorded");
+        let rec = ["recorded", "recorded-swap"]
+            .map(|d| root().join("tests/conformance").join(d))
+            .into_iter()
+            .find(|d| d.join(format!("{name}.vms")).exists())
+            .unwrap_or_else(|| panic!("{name}.vms is in recorded/ or recorded-swap/"));
         let recorded_vms = std::fs::read_to_string(rec.join(format!("{name}.vms")))
             .unwrap_or_else(|e| panic!("{name}.vms: {e}"));
         assert_eq!(
