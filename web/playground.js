@@ -28,6 +28,7 @@ import { EditorView } from './views/editor.js';
 import { ConsoleView } from './views/console.js';
 import { OutputView } from './views/output.js';
 import { failed, resultText } from './outcome.js';
+import { exerciseReport, reportKey } from './exercise.js';
 import { BACKING } from './palette.js';
 import { GLOSSARY, wireGlossary } from './glossary.js';
 
@@ -747,6 +748,19 @@ export class VmPlayground extends HTMLElement {
     }
     this.lastRedrawMs = performance.now() - t0;
     this.dispatchEvent(new CustomEvent('vm-redraw', { detail: { ms: this.lastRedrawMs } }));
+    this.#reportExercise();
+  }
+
+  /** The verdicts of the text's `expect` lines (exercise.js), sent as a
+   * `vm-exercise` event whenever they change. */
+  #reportExercise() {
+    const report = exerciseReport(this.session);
+    const key = reportKey(report);
+    if (key === this.exerciseKey) return;
+    this.exerciseKey = key;
+    /** The last report sent (null: the text has no expect line). */
+    this.exercise = report;
+    if (report) this.dispatchEvent(new CustomEvent('vm-exercise', { bubbles: true, composed: true, detail: report }));
   }
 
   #amap(pid, entry) {

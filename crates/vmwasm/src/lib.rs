@@ -169,10 +169,15 @@ export interface LineOutput {
   failure: LineFailure | null;
   /** What the line worked on. */
   touched: Touched;
+  /** For an `expect` line, what it checked and found; null otherwise. */
+  expectation: ExpectationResult | null;
 }
 /** errno: a system call returned -1; signal: an access raised SIGSEGV or
  * SIGBUS; out_of_memory: no free frame for a fault; no_process. */
-export type LineFailure = "errno" | "signal" | "out_of_memory" | "no_process" | "killed";
+export type LineFailure = "errno" | "signal" | "out_of_memory" | "no_process" | "killed" | "expectation";
+/** What an `expect` line checked and found (FORMAT-expect.md): `what` in
+ * words, `expected` and `found` as its FAIL line prints them. */
+export interface ExpectationResult { line: number; passed: boolean; what: string; expected: string; found: string }
 /** Addresses `[start, end)` (`end` stops at 2^64 - 1). */
 export interface Span { start: U64; end: U64 }
 /** The processes and addresses a line worked on (vmscript's `Touched`).
@@ -600,8 +605,10 @@ impl Machine {
 
     /// Run a whole scenario text, stopping at the first line that cannot be
     /// run. Returns `{ outputs: LineOutput[], error: {line, message} | null,
-    /// text }` where `text` is exactly what `vmplay run` prints.
-    #[wasm_bindgen(js_name = runText, unchecked_return_type = "{ outputs: LineOutput[]; error: { line: number; message: string } | null; text: string }")]
+    /// text, expectations }` where `text` is exactly what `vmplay run`
+    /// prints and `expectations` the results of its `expect` lines, in
+    /// order (an autograder's verdict: every one `passed` and `error` null).
+    #[wasm_bindgen(js_name = runText, unchecked_return_type = "{ outputs: LineOutput[]; error: { line: number; message: string } | null; text: string; expectations: ExpectationResult[] }")]
     pub fn run_text(
         &self,
         #[wasm_bindgen(unchecked_param_type = "string")] text: JsValue,
@@ -610,6 +617,10 @@ impl Machine {
         Ok(self.with(|i| {
             let mut outcome = i.runner.run_text(&text);
             let printed = outcome.to_text();
+            let expects = js_sys::Array::new();
+            for (line, e) in outcome.expectations() {
+                expects.push(&expectation(line, e));
+            }
             let outs = js_sys::Array::new();
             for o in &mut outcome.outputs {
                 outs.push(&line_output(o));
@@ -626,6 +637,7 @@ impl Machine {
                 ("outputs", outs.into()),
                 ("error", err),
                 ("text", JsValue::from_str(&printed)),
+                ("expectations", expects.into()),
             ])
         }))
     }
@@ -1426,6 +1438,23 @@ fn line_output(o: &vmscript::LineOutput) -> JsValue {
         ("text", JsValue::from_str(&o.to_string())),
         ("failure", failure(o.failure)),
         ("touched", touched(&o.touched)),
+        (
+            "expectation",
+            o.expectation
+                .as_ref()
+                .map_or(JsValue::NULL, |e| expectation(o.line, e)),
+        ),
+    ])
+}
+
+/// An `ExpectationResult`.
+fn expectation(line: usize, e: &vmscript::Expectation) -> JsValue {
+    js::obj(&[
+        ("line", JsValue::from(line as u32)),
+        ("passed", JsValue::from_bool(e.passed)),
+        ("what", JsValue::from_str(&e.what)),
+        ("expected", JsValue::from_str(&e.expected)),
+        ("found", JsValue::from_str(&e.found)),
     ])
 }
 
@@ -1439,6 +1468,7 @@ fn failure(f: Option<vmscript::Failure>) -> JsValue {
         Some(Failure::OutOfMemory) => JsValue::from_str("out_of_memory"),
         Some(Failure::NoProcess) => JsValue::from_str("no_process"),
         Some(Failure::Killed) => JsValue::from_str("killed"),
+        Some(Failure::Expectation) => JsValue::from_str("expectation"),
     }
 }
 
