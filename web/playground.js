@@ -10,7 +10,8 @@
 // 4096 = 16 MiB), tlb-sets / tlb-ways (TLB geometry), autorun (run to the end
 // on load, or to line N with autorun="N"), views (comma list of panels to
 // show: editor, console, space, walk, tlb, memory, events), no-gallery (or,
-// with views, gallery to keep the examples menu).
+// with views, gallery to keep the examples menu), personality (the kernel:
+// linux, freebsd or netbsd; a scenario's `personality` line wins).
 
 import { loadVm, frameKinds, pageStates } from './vm.js';
 import { Session } from './session.js';
@@ -30,6 +31,7 @@ import { OutputView } from './views/output.js';
 import { failed, resultText } from './outcome.js';
 import { BACKING } from './palette.js';
 import { GLOSSARY, wireGlossary } from './glossary.js';
+import { kernel, kernelName, personalityOf } from './kernels.js';
 
 const STYLE_URL = new URL('./playground.css', import.meta.url);
 const SCENARIOS_URL = new URL('../scenarios/', import.meta.url);
@@ -67,7 +69,7 @@ const SHORTCUTS = [
 ];
 
 export class VmPlayground extends HTMLElement {
-  static observedAttributes = ['scenario'];
+  static observedAttributes = ['scenario', 'personality'];
 
   constructor() {
     super();
@@ -113,6 +115,11 @@ export class VmPlayground extends HTMLElement {
 
   attributeChangedCallback(name, old, value) {
     if (name === 'scenario' && this.ready && old !== value) this.#loadScenario().then((t) => this.setScenario(t));
+    // another kernel: a fresh machine under it (a scenario's personality line still wins)
+    if (name === 'personality' && this.ready && old !== value) {
+      this.session.configure({ personality: kernelName(value) || undefined });
+      this.refresh();
+    }
   }
 
   /** The session (machine + text) behind the element; for tests and pages. */
@@ -228,7 +235,7 @@ export class VmPlayground extends HTMLElement {
     const grid = h(
       'div',
       { class: 'grid' + (this.custom ? ' custom' : '') },
-      panel('editor', 'Scenario', h('span', { class: 'muted small' }, '.vms'), this.edBody),
+      panel('editor', 'Scenario', (this.kernelNote = h('span', { class: 'muted small' }, '.vms')), this.edBody),
       panel('space', 'Address space', asTools, h('div', { class: 'space-split' }, this.asBody, h('div', { class: 'entry-pane', role: 'group', 'aria-label': 'Selected map entry' }, this.entryBody))),
       ...(this.custom
         ? [panel('walk', 'Page-table walk', null, this.walkBody), panel('tlb', 'TLB', null, this.tlbBody)]
@@ -287,7 +294,7 @@ export class VmPlayground extends HTMLElement {
     const frames = posInt(this.getAttribute('frames'), 4096);
     const tlbSets = posInt(this.getAttribute('tlb-sets'), 16);
     const tlbWays = posInt(this.getAttribute('tlb-ways'), 4);
-    this.session = new Session(this.vm, { frames, tlbSets, tlbWays });
+    this.session = new Session(this.vm, { frames, tlbSets, tlbWays, personality: kernelName(this.getAttribute('personality')) || undefined });
     for (const [f, label] of MEMORY_CHOICES) this.memSel.append(h('option', { value: f, selected: f === frames }, label));
     if (!MEMORY_CHOICES.some(([f]) => f === frames)) this.memSel.append(h('option', { value: frames, selected: true }, size(frames * 4096)));
     for (const [s, w] of TLB_CHOICES) this.tlbSel.append(h('option', { value: `${s}x${w}`, selected: s === tlbSets && w === tlbWays }, `${s} × ${w}`));
@@ -679,6 +686,7 @@ export class VmPlayground extends HTMLElement {
       if (pv) this.asidToPid.set(num(pv.asid), pid);
       procs.push({ name, pid, asid: pv ? pv.asid : null, cr3: pv ? pv.cr3 : null, resident: pv ? pv.resident : 0, entries: this.#entries(pid) });
     }
+    this.#showKernel();
     const last = s.last;
     this.changes = last ? Changes.from(last.events, this.asidToPid) : new Changes();
     const sel = this.sel;
@@ -706,6 +714,7 @@ export class VmPlayground extends HTMLElement {
         amap: entry && selProc ? this.#amap(selProc.pid, entry) : null,
         changes: this.changes,
         selectedVa: selProc ? sel.pageIn(selProc.pid) : null,
+        kernel: this.kernel,
         stamp: `${s.generation}:${s.steps.length}`,
       });
     }
@@ -747,6 +756,24 @@ export class VmPlayground extends HTMLElement {
     }
     this.lastRedrawMs = performance.now() - t0;
     this.dispatchEvent(new CustomEvent('vm-redraw', { detail: { ms: this.lastRedrawMs } }));
+  }
+
+  /**
+   * The kernel the scenario follows: its personality line, else the
+   * element's attribute, else Linux. Said beside the editor's title; the
+   * page hears of a change (vm-kernel) to keep its own control in step.
+   */
+  #showKernel() {
+    const fromText = kernelName(personalityOf(this.session.text));
+    const name = fromText || kernelName(this.getAttribute('personality')) || 'linux';
+    const k = kernel(name);
+    this.kernelNote.textContent = `.vms · ${k.label}`;
+    this.kernelNote.title = fromText ? `The scenario's personality line: ${k.label}'s rules` : `${k.label}'s rules (the kernel chosen for this playground)`;
+    if (this.kernel !== name || this.kernelFrom !== (fromText ? 'scenario' : 'element')) {
+      this.kernel = name;
+      this.kernelFrom = fromText ? 'scenario' : 'element';
+      this.dispatchEvent(new CustomEvent('vm-kernel', { bubbles: true, composed: true, detail: { kernel: name, from: this.kernelFrom } }));
+    }
   }
 
   #amap(pid, entry) {
