@@ -258,7 +258,7 @@ export class VmCompare extends HTMLElement {
             return h(
               'td',
               { class: `cmp-res${r.failure ? ' failed' : ''}`, role: 'cell', dataset: { kernel: runs[i].kernel, label: KERNELS[runs[i].kernel].label, failure: r.failure || '' } },
-              h('code', null, (r.failure ? '✗ ' : '') + r.result),
+              h('code', { class: r.result.length > 36 ? 'long' : null }, (r.failure ? '✗ ' : '') + r.result),
               extra,
             );
           }),
@@ -301,7 +301,8 @@ export class VmCompare extends HTMLElement {
         'section',
         { class: 'cmp-col', 'aria-labelledby': hid, dataset: { kernel: r.kernel } },
         h('h3', { id: hid }, k.label),
-        h('p', { class: 'cmp-struct' }, 'Map entries are ', h('b', null, k.structure), '.', GLOSSARY[k.term] ? h('span', { class: 'cmp-def' }, ` ${GLOSSARY[k.term].text}`) : ''),
+        h('p', { class: 'cmp-struct' }, 'Map entries are ', h('b', null, k.structure), '.'),
+        GLOSSARY[k.term] ? h('details', { class: 'cmp-def' }, h('summary', null, `How ${k.label} keeps a map`), h('p', null, GLOSSARY[k.term].text)) : '',
         ...procs,
         ...missing.map((name) => h('p', { class: 'differs cmp-gone' }, h('span', { class: 'cmp-mark' }, '≠ '), `No process ${name} here (the other kernels have one).`)),
         this.#frames(r, diff),
@@ -320,11 +321,10 @@ export class VmCompare extends HTMLElement {
       h(
         'tr',
         { class: odd.has(e.key) ? 'differs' : null, dataset: { key: e.key } },
-        h('td', { class: 'mono' }, `${e.start}–${e.end}`, inArena(e) ? '' : h('span', { class: 'muted' }, ' (outside the arena)')),
+        h('td', { class: 'mono cmp-range' }, h('span', null, e.start), h('span', null, `–${e.end}`), h('span', { class: 'muted' }, size(Number(e.end) - Number(e.start)), inArena(e) ? '' : ', outside the arena')),
         h('td', { class: 'mono' }, e.perms),
         h('td', null, e.backing),
-        h('td', { class: 'num' }, size(Number(e.end) - Number(e.start))),
-        h('td', { class: 'cmp-flag' }, odd.has(e.key) ? h('span', { class: 'cmp-mark' }, '≠ differs') : h('span', { class: 'muted' }, 'same')),
+        h('td', { class: 'cmp-flag' }, flag(odd.has(e.key))),
       ),
     );
     return h(
@@ -339,7 +339,7 @@ export class VmCompare extends HTMLElement {
           'table',
           { class: 'cmp-maps' },
           h('caption', { class: 'sr-only' }, `Map entries of ${p.name} under ${KERNELS[run.kernel].label}; the diagram above draws the ones in the arena.`),
-          h('thead', null, h('tr', null, ...['Range', 'Perms', 'Backing', 'Size', 'In the others'].map((t) => h('th', { scope: 'col' }, t)))),
+          h('thead', null, h('tr', null, ...['Range', 'Perms', 'Backing', 'Diff'].map((t) => h('th', { scope: 'col' }, t)))),
           h('tbody', null, rows),
         ),
       ),
@@ -355,7 +355,7 @@ export class VmCompare extends HTMLElement {
       h(
         'table',
         { class: 'cmp-fr', 'aria-labelledby': tid },
-        h('thead', null, h('tr', null, h('th', { scope: 'col' }, 'Kind'), h('th', { scope: 'col' }, 'Frames'), h('th', { scope: 'col' }, 'In the others'))),
+        h('thead', null, h('tr', null, h('th', { scope: 'col' }, 'Kind'), h('th', { scope: 'col' }, 'Frames'), h('th', { scope: 'col' }, 'Diff'))),
         h(
           'tbody',
           null,
@@ -365,13 +365,20 @@ export class VmCompare extends HTMLElement {
               { class: diff.frames.has(k) ? 'differs' : null, dataset: { kind: k } },
               h('th', { scope: 'row' }, label),
               h('td', { class: 'num' }, run.frames[k].toLocaleString('en')),
-              h('td', { class: 'cmp-flag' }, diff.frames.has(k) ? h('span', { class: 'cmp-mark' }, '≠ differs') : h('span', { class: 'muted' }, 'same')),
+              h('td', { class: 'cmp-flag' }, flag(diff.frames.has(k))),
             ),
           ),
         ),
       ),
     );
   }
+}
+
+/** The mark of a row that differs from the other kernels: a sign, and the word for screen readers. */
+function flag(differs) {
+  return differs
+    ? h('span', { class: 'cmp-mark', title: 'differs: not the same in every kernel' }, '≠', h('span', { class: 'sr-only' }, ' differs'))
+    : h('span', { class: 'muted', title: 'the same in every kernel' }, '=', h('span', { class: 'sr-only' }, ' same'));
 }
 
 function inArena(e) {
