@@ -255,8 +255,14 @@ for (const scheme of ['light', 'dark']) {
   });
 }
 
-test('the main page links the comparison', { timeout: 30_000 }, async () => {
-  const { page, errors } = await openPlayground(env.browser, env.site, { width: 1024, height: 768 });
+test('the main page on a phone: the Kernel menu and the comparison link fit the header, and the link opens the comparison', { timeout: 30_000 }, async () => {
+  const { page, errors } = await openPlayground(env.browser, env.site, { width: 390, height: 844 });
+  const fit = await page.evaluate(() => ({
+    scroll: document.documentElement.scrollWidth - document.documentElement.clientWidth,
+    menu: document.getElementById('kernel').getBoundingClientRect().right,
+  }));
+  assert.ok(fit.scroll <= 0, `no sideways scrolling (${fit.scroll} px)`);
+  assert.ok(fit.menu <= 390, `the Kernel menu is on screen (${fit.menu})`);
   await page.getByRole('link', { name: 'Compare kernels' }).click();
   await page.waitForSelector('vm-compare[data-ready="1"]', { timeout: 30_000 });
   assert.match(page.url(), /compare\.html$/);
