@@ -4,7 +4,7 @@
 // whatever the BSD personalities answer for mmap and friends: a line one
 // kernel does not offer (`minherit` under Linux) against one it does, the
 // layout, axe. The MADV_DONTNEED difference, which needs the FreeBSD
-// personality's madvise, is in compare-dontneed.test.mjs.
+// personality's madvise, is in compare-bsd.test.mjs.
 // Needs `make build`; screenshots in test-results/.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
