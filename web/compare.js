@@ -20,7 +20,7 @@ import { loadVm } from './vm.js';
 import { h, s, size, ARENA, ARENA_END } from './format.js';
 import { BACKING, backingKind } from './palette.js';
 import { KERNELS, KERNEL_NAMES, kernelName, personalityOf } from './kernels.js';
-import { runUnder, differences, FRAME_COUNTS } from './comparison.js';
+import { runUnder, differences, opLines, FRAME_COUNTS, MAX_COMPARE_LINES } from './comparison.js';
 import { GLOSSARY } from './glossary.js';
 
 const SCENARIOS_URL = new URL('../scenarios/', import.meta.url);
@@ -202,6 +202,15 @@ export class VmCompare extends HTMLElement {
       return null;
     }
     const text = this.text.value;
+    const n = opLines(text);
+    if (n > MAX_COMPARE_LINES) {
+      this.summary.textContent = `This scenario has ${n.toLocaleString('en')} lines to run; a comparison runs at most ${MAX_COMPARE_LINES.toLocaleString('en')} (the playground runs longer ones). Nothing was compared.`;
+      this.summary.classList.add('bad');
+      this.linesBox.replaceChildren();
+      this.colsBox.replaceChildren();
+      this.last = null;
+      return null;
+    }
     let runs;
     try {
       runs = kernels.map((k) => runUnder(this.vm, text, k));

@@ -28,6 +28,17 @@ export const FRAME_COUNTS = [
   ['free', 'free'],
 ];
 
+/**
+ * Most lines a comparison runs: it runs every kernel at once, without the
+ * playground's slices, so it stays under about a second.
+ */
+export const MAX_COMPARE_LINES = 5000;
+
+/** How many lines of `text` hold an operation. */
+export function opLines(text) {
+  return String(text).split('\n').filter(isOpLine).length;
+}
+
 /** Physical memory of each machine of a comparison: 16 MiB, as a playground. */
 export const COMPARE_FRAMES = 4096;
 

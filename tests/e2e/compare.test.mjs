@@ -129,6 +129,21 @@ test('two kernels: unchecking one compares the other two; one alone is refused i
   await page.context().close();
 });
 
+test('a scenario too long to compare at once is refused in words, and nothing stale stays drawn', { timeout: 60_000 }, async () => {
+  const { page, errors } = await openCompare();
+  const long = '$a = mmap $arena 4K PROT_READ MAP_PRIVATE|MAP_ANONYMOUS|MAP_FIXED -1 0\n' + 'load $a\n'.repeat(5000);
+  // (set, not typed: typing 40,000 characters takes longer than the test)
+  await page.evaluate((t) => (document.querySelector('vm-compare textarea').value = t), long);
+  await page.locator('vm-compare').getByRole('button', { name: 'Compare' }).click();
+  await page.waitForFunction(() => document.querySelector('vm-compare').comparison === null);
+  assert.match(await page.locator('vm-compare .cmp-summary').textContent(), /5,001 lines to run; a comparison runs at most 5,000/);
+  assert.equal(await page.locator('vm-compare .cmp-summary').getAttribute('class'), 'cmp-summary bad');
+  assert.equal(await page.locator('vm-compare table.cmp-lines').count(), 0);
+  assert.equal(await page.locator('vm-compare .cmp-col').count(), 0);
+  assert.deepEqual(errors, []);
+  await page.context().close();
+});
+
 test('the playground’s kernel: the main page’s control, the element’s attribute and the scenario’s personality line', { timeout: 60_000 }, async () => {
   const { page, errors } = await openPlayground(env.browser, env.site, { width: 1280, height: 900 });
   const config = () => page.evaluate(() => document.querySelector('vm-playground').sessionObject.machine.config().personality);
