@@ -15,6 +15,17 @@ const pg = document.getElementById('playground');
 const pick = document.getElementById('kernel');
 const note = document.getElementById('kernel-note');
 pick.addEventListener('change', () => pg.setAttribute('personality', pick.value));
+// "Compare kernels" takes the scenario along (compare.html#playground reads it).
+const handOff = () => {
+  try {
+    if (pg.sessionObject) sessionStorage.setItem('vmplay:compare', pg.sessionObject.text);
+  } catch {
+    // no session storage (a private window may refuse): the page opens with its example
+  }
+};
+const link = document.getElementById('compare-link');
+link.addEventListener('click', handOff);
+link.addEventListener('auxclick', handOff);
 pg.addEventListener('vm-kernel', (ev) => {
   const fromText = ev.detail.from === 'scenario';
   pick.value = fromText ? ev.detail.kernel : pg.getAttribute('personality') || 'linux';

@@ -9,7 +9,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { siteAndBrowser, newPage, openPlayground, screenshot, repoRoot, button } from './harness.mjs';
+import { siteAndBrowser, newPage, openPlayground, loadExample, screenshot, repoRoot, button } from './harness.mjs';
 
 const env = siteAndBrowser();
 const AXE = path.join(repoRoot, 'node_modules', 'axe-core', 'axe.min.js');
@@ -270,7 +270,7 @@ for (const scheme of ['light', 'dark']) {
   });
 }
 
-test('the main page on a phone: the Kernel menu and the comparison link fit the header, and the link opens the comparison', { timeout: 30_000 }, async () => {
+test('the main page on a phone: the Kernel menu and the comparison link fit the header, and the link opens the comparison with the playground’s scenario', { timeout: 30_000 }, async () => {
   const { page, errors } = await openPlayground(env.browser, env.site, { width: 390, height: 844 });
   const fit = await page.evaluate(() => ({
     scroll: document.documentElement.scrollWidth - document.documentElement.clientWidth,
@@ -278,9 +278,13 @@ test('the main page on a phone: the Kernel menu and the comparison link fit the 
   }));
   assert.ok(fit.scroll <= 0, `no sideways scrolling (${fit.scroll} px)`);
   assert.ok(fit.menu <= 390, `the Kernel menu is on screen (${fit.menu})`);
+  // the link takes the playground's scenario along
+  const text = await loadExample(page, 'cow_fork.vms');
   await page.getByRole('link', { name: 'Compare kernels' }).click();
   await page.waitForSelector('vm-compare[data-ready="1"]', { timeout: 30_000 });
-  assert.match(page.url(), /compare\.html$/);
+  assert.match(page.url(), /compare\.html#playground$/);
+  assert.equal(await page.locator('vm-compare textarea').inputValue(), text);
+  assert.equal(await page.evaluate(() => document.querySelector('vm-compare').comparison.text), text);
   assert.deepEqual(errors, []);
   await page.context().close();
 });
