@@ -65,10 +65,12 @@ function personalityLine(lines) {
 /**
  * The name a scenario's `personality` line gives, lower-cased as written
  * (possibly one the simulator does not know: running the line says so),
- * or null when the text has no such line.
+ * or null when the text has no such line. `text` is the text or its lines.
  */
 export function personalityOf(text) {
-  const lines = String(text).split('\n');
+  // a long scenario's lines are not split again on every redraw: the
+  // playground passes the session's lines
+  const lines = Array.isArray(text) ? text : String(text).split('\n');
   const i = personalityLine(lines);
   return i < 0 ? null : lines[i].replace(/#.*/, '').trim().split(/\s+/)[1].toLowerCase();
 }

@@ -117,8 +117,14 @@ export class VmPlayground extends HTMLElement {
     if (name === 'scenario' && this.ready && old !== value) this.#loadScenario().then((t) => this.setScenario(t));
     // another kernel: a fresh machine under it (a scenario's personality line still wins)
     if (name === 'personality' && this.ready && old !== value) {
-      this.session.configure({ personality: kernelName(value) || undefined });
-      this.refresh();
+      try {
+        this.session.configure({ personality: this.#personalityAttr() });
+        this.refresh();
+      } catch (err) {
+        // the machine under the old kernel stays; the page hears why
+        console.warn(`<vm-playground>: ${err.message}`);
+        this.dispatchEvent(new CustomEvent('vm-error', { bubbles: true, composed: true, detail: err }));
+      }
     }
   }
 
@@ -235,7 +241,7 @@ export class VmPlayground extends HTMLElement {
     const grid = h(
       'div',
       { class: 'grid' + (this.custom ? ' custom' : '') },
-      panel('editor', 'Scenario', (this.kernelNote = h('span', { class: 'muted small' }, '.vms')), this.edBody),
+      panel('editor', 'Scenario', h('span', { class: 'muted small' }, '.vms'), this.edBody),
       panel('space', 'Address space', asTools, h('div', { class: 'space-split' }, this.asBody, h('div', { class: 'entry-pane', role: 'group', 'aria-label': 'Selected map entry' }, this.entryBody))),
       ...(this.custom
         ? [panel('walk', 'Page-table walk', null, this.walkBody), panel('tlb', 'TLB', null, this.tlbBody)]
@@ -294,7 +300,7 @@ export class VmPlayground extends HTMLElement {
     const frames = posInt(this.getAttribute('frames'), 4096);
     const tlbSets = posInt(this.getAttribute('tlb-sets'), 16);
     const tlbWays = posInt(this.getAttribute('tlb-ways'), 4);
-    this.session = new Session(this.vm, { frames, tlbSets, tlbWays, personality: kernelName(this.getAttribute('personality')) || undefined });
+    this.session = new Session(this.vm, { frames, tlbSets, tlbWays, personality: this.#personalityAttr() });
     for (const [f, label] of MEMORY_CHOICES) this.memSel.append(h('option', { value: f, selected: f === frames }, label));
     if (!MEMORY_CHOICES.some(([f]) => f === frames)) this.memSel.append(h('option', { value: frames, selected: true }, size(frames * 4096)));
     for (const [s, w] of TLB_CHOICES) this.tlbSel.append(h('option', { value: `${s}x${w}`, selected: s === tlbSets && w === tlbWays }, `${s} × ${w}`));
@@ -764,16 +770,29 @@ export class VmPlayground extends HTMLElement {
    * page hears of a change (vm-kernel) to keep its own control in step.
    */
   #showKernel() {
-    const fromText = kernelName(personalityOf(this.session.text));
+    const fromText = kernelName(personalityOf(this.session.lines));
     const name = fromText || kernelName(this.getAttribute('personality')) || 'linux';
     const k = kernel(name);
-    this.kernelNote.textContent = `.vms · ${k.label}`;
+    if (!this.kernelNote) {
+      this.kernelNote = h('span', { class: 'muted small kernel-note' });
+      this.edBody.closest('section').querySelector('.ph-tools')?.prepend(this.kernelNote);
+    }
+    this.kernelNote.textContent = k.label;
     this.kernelNote.title = fromText ? `The scenario's personality line: ${k.label}'s rules` : `${k.label}'s rules (the kernel chosen for this playground)`;
     if (this.kernel !== name || this.kernelFrom !== (fromText ? 'scenario' : 'element')) {
       this.kernel = name;
       this.kernelFrom = fromText ? 'scenario' : 'element';
       this.dispatchEvent(new CustomEvent('vm-kernel', { bubbles: true, composed: true, detail: { kernel: name, from: this.kernelFrom } }));
     }
+  }
+
+  /** The personality attribute: a kernel's name, undefined when absent; another word throws. */
+  #personalityAttr() {
+    const v = this.getAttribute('personality');
+    if (v === null || !v.trim()) return undefined;
+    const name = kernelName(v);
+    if (!name) throw new Error(`personality="${v}": no such kernel (the kernels are linux, freebsd, netbsd)`);
+    return name;
   }
 
   #amap(pid, entry) {

@@ -186,7 +186,7 @@ test('the playground’s kernel: the main page’s control, the element’s attr
   await page.context().close();
 });
 
-test('embed: <vm-playground personality="netbsd"> starts its machine under NetBSD', { timeout: 60_000 }, async () => {
+test('embed: <vm-playground personality="netbsd"> starts its machine under NetBSD; a kernel that does not exist is a failure, at the start and on a change', { timeout: 60_000 }, async () => {
   const { page, errors } = await newPage(env.browser, { viewport: { width: 1024, height: 768 } });
   await page.goto(new URL('embed.html', env.site.url).href);
   await page.waitForSelector('#lesson-walk[data-ready="1"]');
@@ -202,6 +202,28 @@ test('embed: <vm-playground personality="netbsd"> starts its machine under NetBS
     return pg.sessionObject.machine.config().personality;
   });
   assert.equal(k, 'netbsd');
+  // a kernel that does not exist is a failure on the element, not Linux in silence
+  const bad = await page.evaluate(async () => {
+    const pg = document.createElement('vm-playground');
+    pg.setAttribute('personality', 'solaris');
+    pg.setAttribute('views', 'editor');
+    pg.setAttribute('frames', '1024');
+    const failed = new Promise((r) => pg.addEventListener('vm-error', (ev) => r(ev.detail.message), { once: true }));
+    document.querySelector('article').append(pg);
+    return { message: await failed, shown: pg.shadowRoot.querySelector('.fail').textContent };
+  });
+  assert.match(bad.message, /personality="solaris": no such kernel/);
+  assert.match(bad.shown, /could not start.*solaris/);
+  errors.splice(0, errors.length, ...errors.filter((e) => !/solaris/.test(e)));
+  // and a change to one keeps the machine it had, saying why
+  const kept = await page.evaluate(async () => {
+    const pg = document.querySelector('#lesson-walk');
+    const failed = new Promise((r) => pg.addEventListener('vm-error', (ev) => r(ev.detail.message), { once: true }));
+    pg.setAttribute('personality', 'plan9');
+    return { message: await failed, kernel: pg.sessionObject.machine.config().personality, ready: pg.dataset.ready };
+  });
+  assert.match(kept.message, /personality="plan9"/);
+  assert.equal(kept.kernel, 'linux');
   assert.deepEqual(errors, []);
   await page.context().close();
 });
