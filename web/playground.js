@@ -10,8 +10,7 @@
 // 4096 = 16 MiB), tlb-sets / tlb-ways (TLB geometry), autorun (run to the end
 // on load, or to line N with autorun="N"), views (comma list of panels to
 // show: editor, console, space, walk, tlb, memory, events), no-gallery (or,
-// with views, gallery to keep the examples menu), personality (the kernel:
-// linux, freebsd or netbsd; a scenario's `personality` line wins).
+// with views, gallery to keep the examples menu).
 
 import { loadVm, frameKinds, pageStates } from './vm.js';
 import { Session } from './session.js';
@@ -29,9 +28,9 @@ import { EditorView } from './views/editor.js';
 import { ConsoleView } from './views/console.js';
 import { OutputView } from './views/output.js';
 import { failed, resultText } from './outcome.js';
+import { kernel, kernelName, personalityOf } from './kernels.js';
 import { BACKING } from './palette.js';
 import { GLOSSARY, wireGlossary } from './glossary.js';
-import { kernel, kernelName, personalityOf } from './kernels.js';
 
 const STYLE_URL = new URL('./playground.css', import.meta.url);
 const SCENARIOS_URL = new URL('../scenarios/', import.meta.url);
