@@ -28,8 +28,8 @@ import { EditorView } from './views/editor.js';
 import { ConsoleView } from './views/console.js';
 import { OutputView } from './views/output.js';
 import { failed, resultText } from './outcome.js';
-import { kernel, kernelName, personalityOf } from './kernels.js';
 import { BACKING } from './palette.js';
+import { kernel, kernelName, personalityOf } from './kernels.js';
 import { GLOSSARY, wireGlossary } from './glossary.js';
 
 const STYLE_URL = new URL('./playground.css', import.meta.url);
