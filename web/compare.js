@@ -20,7 +20,7 @@ import { loadVm } from './vm.js';
 import { h, s, size, ARENA, ARENA_END } from './format.js';
 import { BACKING, backingKind } from './palette.js';
 import { KERNELS, KERNEL_NAMES, kernelName, personalityOf } from './kernels.js';
-import { runUnder, differences, opLines, FRAME_COUNTS, MAX_COMPARE_LINES } from './comparison.js';
+import { runUnder, differences, opLines, frameKinds, MAX_COMPARE_LINES } from './comparison.js';
 import { GLOSSARY } from './glossary.js';
 
 const SCENARIOS_URL = new URL('../scenarios/', import.meta.url);
@@ -368,12 +368,12 @@ export class VmCompare extends HTMLElement {
         h(
           'tbody',
           null,
-          FRAME_COUNTS.map(([k, label]) =>
+          frameKinds(this.last.runs).map(([k, label]) =>
             h(
               'tr',
               { class: diff.frames.has(k) ? 'differs' : null, dataset: { kind: k } },
               h('th', { scope: 'row' }, label),
-              h('td', { class: 'num' }, run.frames[k].toLocaleString('en')),
+              h('td', { class: 'num' }, (run.frames[k] ?? 0).toLocaleString('en')),
               h('td', { class: 'cmp-flag' }, flag(diff.frames.has(k))),
             ),
           ),

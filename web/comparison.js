@@ -85,10 +85,7 @@ export function runUnder(vm, text, name, { frames = COMPARE_FRAMES } = {}) {
         return { start, end, perms: e.perms, backing: e.backing, key: `${start}-${end} ${e.perms} ${e.backing}` };
       }),
     }));
-    const summary = machine.framesSummary();
-    const counts = {};
-    for (const [k] of FRAME_COUNTS) counts[k] = summary[k];
-    counts.total = summary.total;
+    const counts = { ...machine.framesSummary() };
     return { kernel: name, results, procs, frames: counts, check: crashed ? null : machine.check(), crashed };
   } finally {
     machine.free();
@@ -128,7 +125,7 @@ export function differences(runs) {
     });
   }
 
-  const frames = new Set(FRAME_COUNTS.map(([k]) => k).filter((k) => runs.some((r) => r.frames[k] !== runs[0].frames[k])));
+  const frames = new Set(frameKinds(runs).map(([k]) => k).filter((k) => runs.some((r) => r.frames[k] !== runs[0].frames[k])));
   const count = {
     lines: [...lines.values()].filter(Boolean).length,
     entries: [...entries.values()].reduce((n, s) => n + s.size, 0),
@@ -136,6 +133,16 @@ export function differences(runs) {
     frames: frames.size,
   };
   return { lines, entries, procs, frames, count };
+}
+
+/**
+ * The frame kinds to show for `runs`: FRAME_COUNTS, then any other count the
+ * module's framesSummary() gives (a kind added later shows under its name).
+ */
+export function frameKinds(runs) {
+  const known = new Set([...FRAME_COUNTS.map(([k]) => k), 'total']);
+  const more = new Set(runs.flatMap((r) => Object.keys(r.frames).filter((k) => !known.has(k) && typeof r.frames[k] === 'number')));
+  return [...FRAME_COUNTS, ...[...more].map((k) => [k, k.replace(/_/g, ' ')])];
 }
 
 /** What a line printed, as the comparison compares it (result and extra lines). */
