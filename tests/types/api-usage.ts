@@ -80,8 +80,10 @@ export async function main(): Promise<string[]> {
   void (() => new Machine({ frames: '4096' }));
   // @ts-expect-error no such option
   void (() => new Machine({ frame: 4096 }));
-  // @ts-expect-error only Linux exists
   void (() => new Machine({ personality: 'netbsd' }));
+  void (() => new Machine({ personality: 'freebsd' }));
+  // @ts-expect-error no such personality
+  void (() => new Machine({ personality: 'solaris' }));
 
   // the budget of this module instance
   const budget: FrameBudget = frameBudget();

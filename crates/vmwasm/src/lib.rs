@@ -143,8 +143,9 @@ export interface MachineOptions {
   events?: boolean;
   /** Give new processes a stack mapping below the top of user space (default true). */
   stack?: boolean;
-  /** The OS personality: argument checks and errno (only "linux" today). */
-  personality?: "linux";
+  /** The OS personality: layout, argument checks, errno and the calls on
+   * offer (default "linux"). A scenario's `personality` line overrides it. */
+  personality?: "linux" | "freebsd" | "netbsd";
 }
 /** The frames of the module's memory budget (see `frameBudget()`). */
 export interface FrameBudget {
