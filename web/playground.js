@@ -594,7 +594,7 @@ export class VmPlayground extends HTMLElement {
           h('details', null, h('summary', null, 'Details'), message),
         ),
       );
-    } else this.loading.replaceChildren(h('div', { class: 'fail' }, h('b', null, 'The simulator could not start. '), message));
+    } else this.loading.replaceChildren(h('div', { class: 'fail' }, h('b', null, 'The simulator could not start. '), message, this.vm ? null : h('p', null, whyNoStart())));
     this.dispatchEvent(new CustomEvent('vm-error', { bubbles: true, composed: true, detail: err }));
   }
 
@@ -1068,6 +1068,13 @@ export function parseViews(attr) {
     } else unknown.push(w);
   }
   return { views, unknown };
+}
+
+/** Where the element looks for its module, and what keeps it from loading there. */
+function whyNoStart() {
+  const wasm = new URL('../pkg/vmwasm_bg.wasm', import.meta.url).href;
+  if (location.protocol === 'file:') return `This page was opened as a file (file://): browsers load modules and WebAssembly only from a server. Serve the folder (for example npx serve, or python3 -m http.server) and open it from there.`;
+  return `The simulator is loaded from ${wasm} (beside web/playground.js, with the package's pkg/ folder). That address must answer with the file, served as application/wasm; from another site than this page's, the server must also allow cross-origin requests (CORS: Access-Control-Allow-Origin).`;
 }
 
 function posInt(v, dflt) {
