@@ -386,6 +386,7 @@ export class VmPlayground extends HTMLElement {
     }
     if (this.readonly) {
       this.editor.setReadOnly(true);
+      this.console.locked = true;
       this.console.input.disabled = true;
       this.console.input.placeholder = 'read-only playground';
     }
