@@ -189,3 +189,39 @@ test('frame.html: the iframe page opens a shared state, read-only and titled as 
   assert.deepEqual(errors, []);
   await page.context().close();
 });
+
+test('the new controls fit a 760 px course column, 1024 × 768 and a phone, and are reached by Tab', { timeout: 90_000 }, async () => {
+  for (const [vp, column] of [[{ width: 1280, height: 900 }, 760], [{ width: 1024, height: 768 }, null], [{ width: 390, height: 844 }, null]]) {
+    const { page, errors, pg } = await make({ label: 'Controls', views: 'editor,space,walk' }, vp);
+    if (column) await page.evaluate((w) => (document.querySelector('article').style.maxWidth = `${w}px`), column);
+    const got = await page.evaluate(() => {
+      const el = document.querySelector('#pg');
+      const outer = el.getBoundingClientRect();
+      return [...el.shadowRoot.querySelectorAll('.bar button, .ph-tools button')]
+        .filter((b) => b.offsetParent !== null)
+        .map((b) => {
+          const r = b.getBoundingClientRect();
+          return { name: b.getAttribute('aria-label') || b.textContent.trim(), inside: r.left >= outer.left - 1 && r.right <= outer.right + 1, w: r.width, h: r.height };
+        });
+    });
+    for (const name of ['Predict', 'Share', 'Export', 'Open…', 'Save']) {
+      const c = got.find((x) => x.name === name);
+      assert.ok(c, `${vp.width}: ${name} is shown`);
+      assert.ok(c.inside, `${vp.width}: ${name} is inside the element`);
+      assert.ok(c.w >= 24 && c.h >= 24, `${vp.width}: ${name} is at least 24 × 24 px`);
+    }
+    // Tab reaches Share from the Step button, and Enter opens its dialog
+    await pg.getByRole('button', { name: 'Step', exact: true }).focus();
+    let reached = false;
+    for (let i = 0; i < 20 && !reached; i++) {
+      await page.keyboard.press('Tab');
+      reached = await page.evaluate(() => document.querySelector('#pg').shadowRoot.activeElement?.textContent === 'Share');
+    }
+    assert.ok(reached, `${vp.width}: Tab reaches Share`);
+    await page.keyboard.press('Enter');
+    assert.ok(await pg.getByRole('dialog', { name: 'Share' }).isVisible());
+    await screenshot(page, `embed-controls-${vp.width}`);
+    assert.deepEqual(errors, []);
+    await page.context().close();
+  }
+});
