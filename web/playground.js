@@ -291,7 +291,14 @@ export class VmPlayground extends HTMLElement {
     const frame = h('div', { class: 'playground' + (this.readonly ? ' readonly' : '') }, bar, this.notice, this.predict.panel, grid, this.loading);
     this.frame = frame;
     this.grid = grid;
-    this.root.append(h('link', { rel: 'stylesheet', href: STYLE_URL.href }), frame, this.help, this.glossary, this.share.dialog, this.exporter.dialog);
+    const style = h('link', { rel: 'stylesheet', href: STYLE_URL.href });
+    // vm-ready waits for the styles: an element made once the module is
+    // loaded would otherwise say it is ready while still unstyled
+    this.styled = new Promise((resolve) => {
+      style.addEventListener('load', resolve, { once: true });
+      style.addEventListener('error', resolve, { once: true });
+    });
+    this.root.append(style, frame, this.help, this.glossary, this.share.dialog, this.exporter.dialog);
     if (this.untitled) {
       console.warn('<vm-playground>: no title. Give it label="…" (what it shows) for screen readers and the page outline.');
       this.say('This playground has no title: give it label="…" saying what it shows (screen readers announce it).', 'note');
@@ -373,7 +380,7 @@ export class VmPlayground extends HTMLElement {
     const text = state ? state.text : kept ? kept.text : await this.#loadScenario();
     this.editor.value = text;
     this.session.setText(text);
-    this.baseline = kept ? null : text;
+    this.baseline = text;
     this.#loadGallery();
     const auto = this.getAttribute('autorun');
     const stepN = this.getAttribute('step');
@@ -392,10 +399,18 @@ export class VmPlayground extends HTMLElement {
     }
     if (kept) this.console.note('— the scenario you were editing here, kept in this browser —');
     guardUnload(() => this.unsaved());
+    await this.styled;
     this.loading.remove();
     this.ready = true;
     this.refresh();
-    if (state) await this.#restore(state);
+    if (state) {
+      await this.#restore(state);
+      // the link's scenario is now the one being edited: kept like any
+      // other, and the address loses its #vm1 part, so that a reload shows
+      // the edits made since rather than the link again
+      this.#keep();
+      if (this.autosave) history.replaceState(history.state, '', location.href.split('#')[0]);
+    }
     if (link && link.error) this.#linkFailed(link.error);
     this.stepKey = `${this.session.generation}:${this.session.steps.length}`;
     performance.mark('vm-ready');
@@ -432,7 +447,14 @@ export class VmPlayground extends HTMLElement {
 
   /** The Share dialog's texts for the current state. */
   shareTexts() {
-    return shareTexts(this.linkState(), { base: this.getAttribute('share-base') || (this.hasAttribute('permalink') ? location.href.split('#')[0] : null), title: this.getAttribute('aria-label') });
+    return shareTexts(this.linkState(), { base: this.getAttribute('share-base') || (this.hasAttribute('permalink') ? location.href.split('#')[0] : null), title: this.titleText() });
+  }
+
+  /** The playground's title: its label, or the text of the element that labels it. */
+  titleText() {
+    const by = this.getAttribute('aria-labelledby');
+    const named = by ? by.split(/\s+/).map((id) => document.getElementById(id)?.textContent.trim()).filter(Boolean).join(' ') : '';
+    return this.getAttribute('aria-label') || named || 'Virtual-memory playground';
   }
 
   async #openShare() {
@@ -557,7 +579,7 @@ export class VmPlayground extends HTMLElement {
     this.#placeCustom(grid);
     this.frame.classList.add('spoiled');
     const show = h('button', { class: 'btn primary', type: 'button', onclick: () => reveal() }, 'Show the whole playground');
-    const cover = h('div', { class: 'spoiler-bar' }, h('span', { class: 'spoiler-title' }, this.getAttribute('aria-label')), show);
+    const cover = h('div', { class: 'spoiler-bar' }, h('span', { class: 'spoiler-title' }, this.titleText()), show);
     this.bar.before(cover);
     const reveal = () => {
       cover.remove();

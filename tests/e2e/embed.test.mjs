@@ -219,7 +219,7 @@ test('the new controls fit a 760 px course column, 1024 × 768 and a phone, and 
     }
     assert.ok(reached, `${vp.width}: Tab reaches Share`);
     await page.keyboard.press('Enter');
-    assert.ok(await pg.getByRole('dialog', { name: 'Share' }).isVisible());
+    await pg.getByRole('dialog', { name: 'Share' }).waitFor();
     await screenshot(page, `embed-controls-${vp.width}`);
     assert.deepEqual(errors, []);
     await page.context().close();

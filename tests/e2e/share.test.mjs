@@ -217,3 +217,16 @@ test('the reload guard: an edit nothing kept asks before the page goes; a kept o
   await new Promise((r) => setTimeout(r, 500));
   assert.deepEqual(asked2, []);
 });
+
+test('a link opened on the main page becomes the kept scenario: a reload shows the edits made since', { timeout: 60_000 }, async () => {
+  const { page, errors } = await openLink(PINNED_V1.cowForkViews);
+  assert.equal(new URL(page.url()).hash, '', 'the address lost its #vm1 part');
+  const ta = pg(page).locator('.ed-ta');
+  await ta.fill(read('cow_fork.vms') + 'load $a+4K\n');
+  await page.waitForTimeout(400);
+  await page.reload();
+  await page.waitForSelector('body[data-ready="1"]');
+  assert.equal(await ta.inputValue(), read('cow_fork.vms') + 'load $a+4K\n');
+  assert.deepEqual(errors, []);
+  await page.context().close();
+});
