@@ -1,7 +1,8 @@
 // Predict, then reveal: before a line runs, the student says what it will
 // do (its result, the fault it takes, the frames it allocates); then the
 // line runs, the views highlight what changed as on every step, and the
-// answers are marked against what the simulator did, with a running score.
+// answers are marked (an answer about the map entries is right when the
+// line made that kind of change, or none when "unchanged" is picked) against what the simulator did, with a running score.
 //
 // On for every line with the Predict button (or the element's `predict`
 // attribute), or only for the lines a teacher marks with a `#?` comment
@@ -38,6 +39,21 @@ export function faultOf(step) {
   return ev.some((e) => e.type === 'page_fault') ? 'remap' : 'none';
 }
 
+/** How a line changes the map entries: what the student picks from. */
+export const ENTRY_CHANGES = [
+  ['none', 'unchanged'],
+  ['entry_insert', 'a new entry'],
+  ['entry_split', 'an entry split'],
+  ['entry_merge', 'entries merged'],
+  ['entry_remove', 'an entry removed'],
+];
+
+/** The kinds of map-entry change a step made (empty: none). */
+export function entryChangesOf(step) {
+  const kinds = new Set((step.events || []).map((e) => e.type).filter((t) => ENTRY_CHANGES.some(([k]) => k === t)));
+  return ENTRY_CHANGES.map(([k]) => k).filter((k) => kinds.has(k));
+}
+
 /** Frames a step allocated (page tables included; a huge page is 512). */
 export function framesOf(step) {
   let n = 0;
@@ -70,6 +86,7 @@ export class PredictMode {
     this.question = h('p', { class: 'pr-q' });
     this.result = h('input', { class: 'pr-in mono', id: 'pr-result', autocomplete: 'off', spellcheck: 'false', placeholder: 'e.g. ok, 0x41, ENOMEM, SIGSEGV' });
     this.fault = h('select', { class: 'sel', id: 'pr-fault' }, h('option', { value: '' }, '(no answer)'), FAULTS.map(([k, t]) => h('option', { value: k }, t)));
+    this.entries = h('select', { class: 'sel', id: 'pr-entries' }, h('option', { value: '' }, '(no answer)'), ENTRY_CHANGES.map(([k, t]) => h('option', { value: k }, t)));
     this.frames = h('input', { class: 'pr-in pr-num mono', id: 'pr-frames', type: 'number', min: '0', step: '1', inputmode: 'numeric' });
     this.marks = h('ul', { class: 'pr-marks' });
     this.scoreText = h('span', { class: 'pr-score', role: 'status' });
@@ -81,6 +98,7 @@ export class PredictMode {
       field('pr-result', 'Result', this.result),
       field('pr-fault', 'Page fault', this.fault),
       field('pr-frames', 'Frames allocated (page tables too)', this.frames),
+      field('pr-entries', 'Map entries', this.entries),
       h('div', { class: 'pr-actions' }, this.reveal, h('button', { class: 'btn ghost', type: 'button', onclick: () => this.skip() }, 'Skip')),
     );
     this.form.addEventListener('submit', (ev) => {
@@ -143,12 +161,18 @@ export class PredictMode {
       result: st.ok ? (st.output ? st.output.result : 'ok') : `error: ${st.message}`,
       fault: faultOf(st),
       frames: framesOf(st),
+      entries: entryChangesOf(st),
     };
     const results = [];
     const faultName = (k) => (FAULTS.find(([f]) => f === k) || [k, k])[1];
     if (this.result.value.trim()) results.push({ label: 'result', answered: this.result.value.trim(), expected: actual.result, passed: sameResult(this.result.value, actual.result) });
     if (this.fault.value) results.push({ label: 'page fault', answered: faultName(this.fault.value), expected: faultName(actual.fault), passed: this.fault.value === actual.fault });
     if (this.frames.value !== '') results.push({ label: 'frames allocated', answered: this.frames.value, expected: String(actual.frames), passed: num(this.frames.value) === actual.frames });
+    const entryName = (k) => (ENTRY_CHANGES.find(([e]) => e === k) || [k, k])[1];
+    if (this.entries.value) {
+      const passed = this.entries.value === 'none' ? actual.entries.length === 0 : actual.entries.includes(this.entries.value);
+      results.push({ label: 'map entries', answered: entryName(this.entries.value), expected: actual.entries.length ? actual.entries.map(entryName).join(', ') : 'unchanged', passed });
+    }
     for (const r of results) {
       this.score.asked++;
       if (r.passed) this.score.right++;

@@ -38,6 +38,7 @@ for (const vp of [{ width: 1024, height: 768 }, { width: 390, height: 844 }]) {
     // the form from the keyboard: the result field has the focus
     await page.keyboard.type('0x300000000000');
     await pg.getByLabel('Page fault').selectOption('none');
+    await pg.getByLabel('Map entries', { exact: true }).selectOption('entry_insert');
     await pg.getByLabel('Frames allocated (page tables too)').fill('3');
     await page.keyboard.press('Enter'); // submits: Reveal
     assert.equal(await pc(), 1, 'Reveal ran the line');
@@ -45,7 +46,8 @@ for (const vp of [{ width: 1024, height: 768 }, { width: 390, height: 844 }]) {
     assert.match(marks[0], /result: 0x300000000000 — right/);
     assert.match(marks[1], /page fault: no page fault — right/);
     assert.match(marks[2], /frames allocated: 3 — wrong: it was 0/);
-    assert.equal(await panel.locator('.pr-score').textContent(), 'Score: 2 of 3');
+    assert.match(marks[3], /map entries: a new entry — right/);
+    assert.equal(await panel.locator('.pr-score').textContent(), 'Score: 3 of 4');
 
     // line 2: a read of untouched memory maps the zero page (its tables allocated)
     await button(page, 'Step').click();
@@ -53,7 +55,7 @@ for (const vp of [{ width: 1024, height: 768 }, { width: 390, height: 844 }]) {
     await pg.getByLabel('Page fault').selectOption('zero_fill');
     await pg.getByRole('button', { name: 'Reveal' }).click();
     assert.match((await panel.locator('.pr-marks li').allTextContents())[0], /page fault: zero-fill \(a fresh zeroed frame\) — wrong: it was zero page mapped/);
-    assert.equal(await panel.locator('.pr-score').textContent(), 'Score: 2 of 4');
+    assert.equal(await panel.locator('.pr-score').textContent(), 'Score: 3 of 5');
     // the views highlight what the line changed, as on every step
     assert.equal(await pg.locator('.page-grid g.page.changed').getAttribute('data-va'), '0x300000000000');
 
@@ -67,13 +69,15 @@ for (const vp of [{ width: 1024, height: 768 }, { width: 390, height: 844 }]) {
     await pg.getByLabel('Result').fill('ok');
     await pg.getByLabel('Page fault').selectOption('cow_copy');
     await pg.getByLabel('Frames allocated (page tables too)').fill('1');
+    await pg.getByLabel('Map entries', { exact: true }).selectOption('entry_split');
     await pg.getByRole('button', { name: 'Reveal' }).click();
-    assert.equal(await panel.locator('.pr-score').textContent(), 'Score: 5 of 7');
+    assert.match((await panel.locator('.pr-marks li').allTextContents())[3], /map entries: an entry split — wrong: it was unchanged/);
+    assert.equal(await panel.locator('.pr-score').textContent(), 'Score: 6 of 9');
     await screenshot(page, `predict-${vp.width}`);
 
     const ex = await page.evaluate(() => window.exercises);
-    assert.deepEqual(ex.map((e) => [e.line, e.passed, e.total]), [[1, 2, 3], [2, 0, 1], [5, 3, 3]]);
-    assert.deepEqual(ex[2].score, { right: 5, asked: 7 });
+    assert.deepEqual(ex.map((e) => [e.line, e.passed, e.total]), [[1, 3, 4], [2, 0, 1], [5, 3, 4]]);
+    assert.deepEqual(ex[2].score, { right: 6, asked: 9 });
     // off again: Step steps
     await predict.click();
     assert.equal(await panel.isVisible(), false);
