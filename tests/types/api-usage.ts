@@ -10,6 +10,7 @@ import init, {
   abiNames,
   frameBudget,
   frameKindNames,
+  rawCodes,
   version,
   wasmMemory,
   type AccessResult,
@@ -23,6 +24,8 @@ import init, {
   type PageTableEntryView,
   type PageTableView,
   type PageTablesView,
+  type RawCodes,
+  type RawError,
   type SwapSlotOwner,
   type SwapView,
   type SysResult,
@@ -202,6 +205,25 @@ export async function main(): Promise<string[]> {
   for (const e of events) log.push(`${e.type}: ${e.text}`);
   m.setEvents(false);
   log.push(`${all.dropped + few.dropped} dropped`);
+
+  // the raw API: numbers in, numbers out, details on demand
+  const codes: RawCodes = rawCodes();
+  const at: number = m.rawMmap(1, 0, 8 * PAGE, 3, 0x22, -1, 0);
+  if (at < 0) log.push(`mmap failed: ${-at}`);
+  const got: number = m.rawStore(1, at, 7) === 0 ? m.rawLoad(1, at) : -1;
+  if (got === codes.SEGV_MAPERR) {
+    const why: RawError | null = m.lastError();
+    if (why && 'signal' in why) log.push(`${why.signal} ${why.code}`);
+    else if (why && 'errno' in why) log.push(why.errno);
+    else if (why) log.push(why.message);
+  }
+  const results = new Int32Array(2);
+  const faults: number = m.runTrace(
+    Uint8Array.of(codes.STORE, codes.LOAD), Uint32Array.of(1, 1), Float64Array.of(at, at), Uint8Array.of(9, 0), results);
+  log.push(`${faults} faults, loaded ${results[1]}`);
+  // @ts-expect-error the raw API takes Numbers only
+  m.rawLoad(1, 5n);
+  log.push(String(m.rawFork(1) + m.rawExit(2) + m.rawMunmap(1, at, PAGE) + m.rawMprotect(1, at, PAGE, 1)));
 
   const broken: string | null = m.check();
   if (broken) log.push(broken);

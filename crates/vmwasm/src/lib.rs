@@ -30,7 +30,10 @@
 mod args;
 mod budget;
 mod js;
+mod raw;
 mod tables;
+
+pub use raw::{BAD_ARGUMENT, Fault, TraceOp};
 
 use args::*;
 use budget::Reservation;
@@ -159,6 +162,17 @@ export interface FrameBudget {
   /** Frames of machines whose call died in an internal error (never given back). */
   lost: number;
 }
+/** The statuses of the raw API (`rawCodes()`): the negative fault kinds an
+ * access returns, the status of an argument that is not a valid number, and
+ * the op bytes of `runTrace`. */
+export interface RawCodes {
+  SEGV_MAPERR: -1; SEGV_ACCERR: -2; BUS_ADRERR: -3; KILLED: -4; NO_PROCESS: -5; OUT_OF_MEMORY: -6;
+  BAD_ARGUMENT: -4096; LOAD: 0; STORE: 1; EXEC: 2;
+}
+/** Why the last raw call failed (`lastError()`). */
+export type RawError =
+  | Extract<AccessResult<never>, { ok: false }>
+  | { ok: false; message: string };
 /** One line's output, as the runner prints it. */
 export interface LineOutput {
   line: number; pid: number; op: string; result: string; extra: string[];
@@ -293,6 +307,8 @@ struct Inner {
     /// Copies of the runner kept by `saveSnapshot`, by key, with the
     /// frames each had in use (what bounds their memory).
     snapshots: BTreeMap<u32, (Box<Runner>, u64)>,
+    /// Why the last raw call failed (`lastError()`).
+    last_error: raw::LastError,
 }
 
 /// Frames in use that the snapshots of one machine may hold together
@@ -307,6 +323,7 @@ impl Inner {
             lost: 0,
             page_buf: Vec::new(),
             snapshots: BTreeMap::new(),
+            last_error: raw::LastError::None,
         }
     }
     /// Frames in use by the machine (neither free nor never handed out).
