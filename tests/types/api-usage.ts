@@ -14,6 +14,7 @@ import init, {
   version,
   wasmMemory,
   type AccessResult,
+  type BulkRun,
   type EntryView,
   type FrameBudget,
   type FrameKindName,
@@ -197,6 +198,11 @@ export async function main(): Promise<string[]> {
   log.push(run.text);
   if (run.error) log.push(`line ${run.error.line}: ${run.error.message}`);
   for (const o of run.outputs) log.push(`${o.line} ${o.op} ${o.result} ${o.extra.join('|')}`);
+  const bulk: BulkRun = m.runTextBulk('load $b\nstore $b 1\n');
+  for (let k = 0; k < bulk.count; k++) {
+    if (bulk.failures[k] !== 0) log.push(`line ${bulk.lines[k]} failed: ${m.output(k)?.text ?? ''}`);
+  }
+  log.push(bulk.text);
   log.push(m.processNames().map((p) => `${p.name}=${p.pid}`).join(' '));
   log.push(m.variables().map((v) => v.name).join(' '));
   const all = m.takeEvents();

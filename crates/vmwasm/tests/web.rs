@@ -1191,3 +1191,43 @@ fn a_trace_runs_in_one_call_with_a_result_per_access() {
     );
     assert_eq!(one, [0, 0]);
 }
+
+#[wasm_bindgen_test]
+fn run_text_bulk_gives_what_run_text_gives_without_an_object_per_line() {
+    let text = "$a = mmap $arena 8K PROT_READ MAP_PRIVATE|MAP_ANONYMOUS|MAP_FIXED -1 0\nload $a\nstore $a 1\nfork p2\np2: load $a\nmunmap $a 3\nmaps\nbogus line\nload $a\n";
+    let (c, b) = pair();
+    let r = c.run_text(s(text)).unwrap();
+    let bulk = b.run_text_bulk(s(text)).unwrap();
+    assert_eq!(string(&bulk, "text"), string(&r, "text"));
+    assert_eq!(
+        string(&get(&bulk, "error"), "message"),
+        string(&get(&r, "error"), "message")
+    );
+    let outs: Array = get(&r, "outputs").dyn_into().unwrap();
+    assert_eq!(num(&bulk, "count"), f64::from(outs.length()));
+    let lines: js_sys::Uint32Array = get(&bulk, "lines").dyn_into().unwrap();
+    let failures: Uint8Array = get(&bulk, "failures").dyn_into().unwrap();
+    assert_eq!(lines.to_vec(), vec![1, 2, 3, 4, 5, 6, 7]);
+    // store on a read-only page: a signal; munmap of an
+    // unaligned length succeeds
+    assert_eq!(failures.to_vec(), vec![0, 0, 2, 0, 0, 0, 0]);
+    for k in 0..outs.length() {
+        let (want, got) = (outs.get(k), b.output(n(f64::from(k))).unwrap());
+        let json = |v: &JsValue| String::from(js_sys::JSON::stringify(v).unwrap());
+        assert_eq!(json(&got), json(&want), "output {k}");
+    }
+    assert_eq!(b.output(n(7.0)).unwrap(), JsValue::NULL);
+    assert_eq!(b.output(n(2f64.powi(52))).unwrap(), JsValue::NULL);
+    assert!(
+        b.output(n(-1.0)).is_err(),
+        "a negative index throws like every checked method"
+    );
+    // events are kept for takeEvents as runText keeps them
+    let ev = |m: &Machine| {
+        num(
+            &get(&m.take_events(JsValue::UNDEFINED).unwrap(), "events"),
+            "length",
+        )
+    };
+    assert_eq!(ev(&b), ev(&c));
+}
