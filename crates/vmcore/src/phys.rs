@@ -743,11 +743,25 @@ impl PhysMem {
     pub fn write_u64(&mut self, pa: PhysAddr, v: u64) {
         debug_assert!(pa.0.is_multiple_of(8), "unaligned write_u64 at {pa}");
         let pfn = pa.0 >> PAGE_SHIFT;
+        let off = pa.frame_offset() & !7;
+        // The common case: the frame's chunk exists (a page table being
+        // edited, a page in use).
+        if let (Some(Some(chunk)), Some(f)) = (
+            self.ram.get_mut((pa.0 >> CHUNK_SHIFT) as usize),
+            self.frames.get_mut(pfn as usize),
+        ) {
+            if v == 0 && f.written.is_clear() {
+                return;
+            }
+            let at = Self::chunk_offset(pfn) + off;
+            chunk[at..at + 8].copy_from_slice(&v.to_le_bytes());
+            f.written.touch(off, 8);
+            return;
+        }
         if v == 0 && !self.written(pfn) {
             return;
         }
         if let Some((bytes, ext)) = self.frame_mut(pfn) {
-            let off = pa.frame_offset() & !7;
             bytes[off..off + 8].copy_from_slice(&v.to_le_bytes());
             ext.touch(off, 8);
         }
