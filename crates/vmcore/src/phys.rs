@@ -177,6 +177,10 @@ const CHUNK_BYTES: usize = CHUNK_FRAMES as usize * FRAME_BYTES;
 /// A physical address shifted right by this is its chunk.
 const CHUNK_SHIFT: u32 = PAGE_SHIFT + CHUNK_FRAMES.trailing_zeros();
 
+/// The bytes of [`CHUNK_FRAMES`] frames (a fixed size, so that an offset
+/// masked to it needs no bounds check).
+type Chunk = [u8; CHUNK_BYTES];
+
 /// The extent of a frame's bytes ever written since it was last cleared
 /// (bytes outside `lo..hi` are zero; `lo >= hi`: none).
 #[derive(Clone, Copy)]
@@ -237,7 +241,7 @@ pub struct PhysMem {
     /// physical address >> [`CHUNK_SHIFT`]; a chunk never written is
     /// `None` (it reads as zero) and the vector is only as long as the
     /// highest chunk written.
-    ram: Vec<Option<Box<[u8]>>>,
+    ram: Vec<Option<Box<Chunk>>>,
     /// One [`FrameKind`] byte per frame, `total` long.
     kinds: Vec<u8>,
     /// Returned by `desc_mut` for an out-of-range frame (never read back).
@@ -665,7 +669,7 @@ impl PhysMem {
 
     /// The chunk holding physical address `pa`, if it was ever written.
     #[inline(always)]
-    fn chunk(&self, pa: u64) -> Option<&[u8]> {
+    fn chunk(&self, pa: u64) -> Option<&Chunk> {
         self.ram.get((pa >> CHUNK_SHIFT) as usize)?.as_deref()
     }
 
@@ -697,7 +701,13 @@ impl PhysMem {
         if c >= self.ram.len() {
             self.ram.resize_with(c + 1, || None);
         }
-        let chunk = self.ram[c].get_or_insert_with(|| vec![0; CHUNK_BYTES].into_boxed_slice());
+        let chunk = self.ram[c].get_or_insert_with(|| {
+            // Straight onto the heap (a 256 KiB array would pass the stack).
+            vec![0; CHUNK_BYTES]
+                .into_boxed_slice()
+                .try_into()
+                .expect("CHUNK_BYTES long")
+        });
         let at = Self::chunk_offset(pfn);
         Some((
             &mut chunk[at..at + FRAME_BYTES],
