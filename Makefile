@@ -7,7 +7,8 @@
 #   make setup   install what is missing (idempotent, ~4 min cold, <1 s warm)
 #   make build   release wasm into www/pkg, web/ copied to www/web, vmplay CLI
 #   make dist    the npm package: dist/vmplay-VERSION.tgz (docs/embedding.md)
-#   make bench   criterion benchmarks of vmcore, the browser and wasm benchmarks
+#   make bench   criterion benchmarks of vmcore, the browser and wasm benchmarks,
+#                then the speed table (host kernel, native, wasm in Node and Chromium)
 #   make fmt     cargo fmt
 #   make lint    cargo fmt --check and clippy with warnings denied
 #   make clean   remove build outputs (not the installed tools)
@@ -25,7 +26,7 @@ PORT ?= 8000
 .PHONY: help setup build serve test bench clean fmt lint dist
 
 help:
-	@sed -n '3,13p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '3,14p' Makefile | sed 's/^# \{0,1\}//'
 
 setup:
 	@bash scripts/setup.sh
@@ -52,6 +53,7 @@ bench: setup
 	    bash scripts/build.sh wasm site && \
 	    { node tests/e2e/bench.mjs; s=$$?; node tests/bench/pressure-wasm.mjs; exit $$s; }; \
 	fi
+	node tests/bench/speed.mjs
 
 fmt:
 	cargo fmt --all

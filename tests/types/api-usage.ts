@@ -10,9 +10,11 @@ import init, {
   abiNames,
   frameBudget,
   frameKindNames,
+  rawCodes,
   version,
   wasmMemory,
   type AccessResult,
+  type BulkRun,
   type EntryView,
   type ExpectationResult,
   type FrameBudget,
@@ -24,6 +26,8 @@ import init, {
   type PageTableEntryView,
   type PageTableView,
   type PageTablesView,
+  type RawCodes,
+  type RawError,
   type SwapSlotOwner,
   type SwapView,
   type SysResult,
@@ -202,6 +206,11 @@ export async function main(): Promise<string[]> {
   const verdicts: ExpectationResult[] = graded.expectations;
   for (const e of verdicts) log.push(`${e.line} ${e.passed ? 'pass' : `FAIL ${e.what}: expected ${e.expected}, found ${e.found}`}`);
   for (const o of graded.outputs) if (o.expectation && o.failure === 'expectation') log.push(o.expectation.found);
+  const bulk: BulkRun = m.runTextBulk('load $b\nstore $b 1\n');
+  for (let k = 0; k < bulk.count; k++) {
+    if (bulk.failures[k] !== 0) log.push(`line ${bulk.lines[k]} failed: ${m.output(k)?.text ?? ''}`);
+  }
+  log.push(bulk.text);
   log.push(m.processNames().map((p) => `${p.name}=${p.pid}`).join(' '));
   log.push(m.variables().map((v) => v.name).join(' '));
   const all = m.takeEvents();
@@ -210,6 +219,25 @@ export async function main(): Promise<string[]> {
   for (const e of events) log.push(`${e.type}: ${e.text}`);
   m.setEvents(false);
   log.push(`${all.dropped + few.dropped} dropped`);
+
+  // the raw API: numbers in, numbers out, details on demand
+  const codes: RawCodes = rawCodes();
+  const at: number = m.rawMmap(1, 0, 8 * PAGE, 3, 0x22, -1, 0);
+  if (at < 0) log.push(`mmap failed: ${-at}`);
+  const got: number = m.rawStore(1, at, 7) === 0 ? m.rawLoad(1, at) : -1;
+  if (got === codes.SEGV_MAPERR) {
+    const why: RawError | null = m.lastError();
+    if (why && 'signal' in why) log.push(`${why.signal} ${why.code}`);
+    else if (why && 'errno' in why) log.push(why.errno);
+    else if (why) log.push(why.message);
+  }
+  const results = new Int32Array(2);
+  const faults: number = m.runTrace(
+    Uint8Array.of(codes.STORE, codes.LOAD), Uint32Array.of(1, 1), Float64Array.of(at, at), Uint8Array.of(9, 0), results);
+  log.push(`${faults} faults, loaded ${results[1]}`);
+  // @ts-expect-error the raw API takes Numbers only
+  m.rawLoad(1, 5n);
+  log.push(String(m.rawFork(1) + m.rawExit(2) + m.rawMunmap(1, at, PAGE) + m.rawMprotect(1, at, PAGE, 1)));
 
   const broken: string | null = m.check();
   if (broken) log.push(broken);

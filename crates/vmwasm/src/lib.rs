@@ -30,7 +30,10 @@
 mod args;
 mod budget;
 mod js;
+mod raw;
 mod tables;
+
+pub use raw::{BAD_ARGUMENT, Fault, TraceOp};
 
 use args::*;
 use budget::Reservation;
@@ -160,6 +163,17 @@ export interface FrameBudget {
   /** Frames of machines whose call died in an internal error (never given back). */
   lost: number;
 }
+/** The statuses of the raw API (`rawCodes()`): the negative fault kinds an
+ * access returns, the status of an argument that is not a valid number, and
+ * the op bytes of `runTrace`. */
+export interface RawCodes {
+  SEGV_MAPERR: -1; SEGV_ACCERR: -2; BUS_ADRERR: -3; KILLED: -4; NO_PROCESS: -5; OUT_OF_MEMORY: -6;
+  BAD_ARGUMENT: -4096; LOAD: 0; STORE: 1; EXEC: 2;
+}
+/** Why the last raw call failed (`lastError()`). */
+export type RawError =
+  | Extract<AccessResult<never>, { ok: false }>
+  | { ok: false; message: string };
 /** One line's output, as the runner prints it. */
 export interface LineOutput {
   line: number; pid: number; op: string; result: string; extra: string[];
@@ -192,6 +206,19 @@ export interface Touched { pids: number[]; ranges: Span[] }
 /** A frame kind: its byte in `frameKindsPtr()` (low bits) and its name, as
  * in `FrameView.kind` and in the `kind` of a `frame_alloc` event. */
 export interface FrameKindName { id: number; name: "free" | "anon" | "cache" | "page-table" | "zero" | "loaned" }
+/** What `runTextBulk` returns: the outputs without an object per line. */
+export interface BulkRun {
+  /** How many outputs (`output(k)` for k below it gives each as a LineOutput). */
+  count: number;
+  /** The first line that could not be run, or null. */
+  error: { line: number; message: string } | null;
+  /** Exactly what `vmplay run` prints. */
+  text: string;
+  /** The line number of each output. */
+  lines: Uint32Array;
+  /** How each output failed: 0 it did not, 1 errno, 2 signal, 3 out_of_memory, 4 no_process, 5 killed, 6 expectation. */
+  failures: Uint8Array;
+}
 export type LineResult = { ok: true; output: LineOutput | null } | { ok: false; line: number; message: string };
 /** One event: `type` (snake_case), its fields, and `text`, a narrated sentence. */
 export interface VmEvent { type: string; text: string; [field: string]: unknown }
@@ -299,6 +326,11 @@ struct Inner {
     /// Copies of the runner kept by `saveSnapshot`, by key, with the
     /// frames each had in use (what bounds their memory).
     snapshots: BTreeMap<u32, (Box<Runner>, u64)>,
+    /// Why the last raw call failed (`lastError()`).
+    last_error: raw::LastError,
+    /// The outputs of the last `runTextBulk`, for `output(k)` (events
+    /// already moved to `pending`).
+    outputs: Vec<vmscript::LineOutput>,
 }
 
 /// Frames in use that the snapshots of one machine may hold together
@@ -313,6 +345,8 @@ impl Inner {
             lost: 0,
             page_buf: Vec::new(),
             snapshots: BTreeMap::new(),
+            last_error: raw::LastError::None,
+            outputs: Vec::new(),
         }
     }
     /// Frames in use by the machine (neither free nor never handed out).
@@ -640,6 +674,65 @@ impl Machine {
                 ("text", JsValue::from_str(&printed)),
                 ("expectations", expects.into()),
             ])
+        }))
+    }
+
+    /// Run a whole scenario text as `runText` does, returning its outputs
+    /// in bulk: `{ count, error, text, lines, failures }`, where `lines[k]`
+    /// is the line number of output `k` and `failures[k]` how it failed (0
+    /// it succeeded, 1 errno, 2 signal, 3 out_of_memory, 4 no_process, 5
+    /// killed). No object is made per line: `output(k)` makes output `k`'s
+    /// `LineOutput` (the object `runText` puts in `outputs[k]`) for the
+    /// lines a page shows, until the next `runTextBulk`.
+    #[wasm_bindgen(js_name = runTextBulk, unchecked_return_type = "BulkRun")]
+    pub fn run_text_bulk(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "string")] text: JsValue,
+    ) -> Result<JsValue, JsValue> {
+        let text = str_arg("runTextBulk", "text", &text, MAX_TEXT)?;
+        Ok(self.with(|i| {
+            i.outputs.clear();
+            let mut outcome = i.runner.run_text(&text);
+            let printed = outcome.to_text();
+            let n = outcome.outputs.len();
+            let mut lines = Vec::with_capacity(n);
+            let mut failures = Vec::with_capacity(n);
+            for o in &mut outcome.outputs {
+                lines.push(o.line as u32);
+                failures.push(failure_byte(o.failure));
+                i.keep_events(o);
+            }
+            let err = match &outcome.error {
+                Some(e) => js::obj(&[
+                    ("line", JsValue::from(e.line as u32)),
+                    ("message", JsValue::from_str(&e.message)),
+                ]),
+                None => JsValue::NULL,
+            };
+            i.outputs = outcome.outputs;
+            js::obj(&[
+                ("count", JsValue::from(n as u32)),
+                ("error", err),
+                ("text", JsValue::from_str(&printed)),
+                ("lines", js_sys::Uint32Array::from(&lines[..]).into()),
+                ("failures", js_sys::Uint8Array::from(&failures[..]).into()),
+            ])
+        }))
+    }
+
+    /// Output `k` of the last `runTextBulk` as a `LineOutput`; null past
+    /// the last one.
+    #[wasm_bindgen(unchecked_return_type = "LineOutput | null")]
+    pub fn output(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "number")] k: JsValue,
+    ) -> Result<JsValue, JsValue> {
+        let k = u64_arg("output", "k", &k)?;
+        Ok(self.with(|i| {
+            usize::try_from(k)
+                .ok()
+                .and_then(|k| i.outputs.get(k))
+                .map_or(JsValue::NULL, line_output)
         }))
     }
 
@@ -1457,6 +1550,21 @@ fn expectation(line: usize, e: &vmscript::Expectation) -> JsValue {
         ("expected", JsValue::from_str(&e.expected)),
         ("found", JsValue::from_str(&e.found)),
     ])
+}
+
+/// The byte `runTextBulk` gives a line's failure: 0 none, then
+/// `LineFailure` in the order of its type.
+fn failure_byte(f: Option<vmscript::Failure>) -> u8 {
+    use vmscript::Failure;
+    match f {
+        None => 0,
+        Some(Failure::Errno) => 1,
+        Some(Failure::Signal) => 2,
+        Some(Failure::OutOfMemory) => 3,
+        Some(Failure::NoProcess) => 4,
+        Some(Failure::Killed) => 5,
+        Some(Failure::Expectation) => 6,
+    }
 }
 
 /// A `LineFailure` string, or null.
