@@ -23,4 +23,5 @@ pub(crate) mod remap;
 pub mod slab;
 pub mod swap;
 pub mod swap_state;
+mod uvm_merge;
 mod wire;

@@ -81,7 +81,7 @@ pub static NETBSD: Personality = Personality {
         .difference(Calls::MEMFD_CREATE)
         .difference(Calls::BRK),
     map_policy: MapPolicy {
-        placement: Placement::TopDown,
-        merge: MergeRule::Linux,
+        placement: Placement::UvmTopDown,
+        merge: MergeRule::Uvm,
     },
 };
