@@ -335,6 +335,17 @@ fn mlock_errors() {
     );
     m.setrlimit_memlock(1, Some(K4 - 1)).unwrap();
     assert_eq!(errno(m.mlock(1, a, K4)), Errno::EAGAIN);
+    // uvmexp.wiredmax: a third of memory (8192 frames here).
+    m.setrlimit_memlock(1, None).unwrap();
+    let big = ARENA + (1 << 30);
+    m.mmap(1, big, 16 << 20, RW, ANON, -1, 0).unwrap();
+    assert_eq!(errno(m.mlock(1, big, 16 << 20)), Errno::EAGAIN);
+    let wired = ANON | MAP_WIRED;
+    assert_eq!(
+        errno(m.mmap(1, big, 16 << 20, RW, wired, -1, 0)),
+        Errno::ENOMEM
+    );
+    assert!(m.maps(1).unwrap().iter().all(|l| l.start != big));
     done(&m);
 }
 
@@ -555,6 +566,13 @@ fn placement_hint_topdown() {
     );
     let below = m.mmap(1, a, K4, RW, anon, -1, 0).unwrap();
     assert_eq!(below, a - K4);
+    // More than the map holds, hinted: no room, no panic.
+    let huge = 0x7000_0000_0000;
+    assert_eq!(errno(m.mmap(1, a, huge, RW, anon, -1, 0)), Errno::ENOMEM);
+    assert_eq!(
+        errno(m.mmap(1, a, huge, RW, anon | MAP_TRYFIXED, -1, 0)),
+        Errno::ENOMEM
+    );
     // A file mapping is moved by PaX ASLR whatever its hint.
     let f = m.open(1, "f", K4).unwrap() as i64;
     let fm = m

@@ -60,7 +60,10 @@ impl Machine {
             return map.find_space_topdown(len, l.mmap_min_addr, l.mmap_base, 0);
         }
         let h = align_up(hint, PAGE_SIZE)?;
-        if h >= l.mmap_min_addr && l.task_size - len >= h && map.is_free(h, h + len) {
+        if h >= l.mmap_min_addr
+            && h.checked_add(len).is_some_and(|e| e <= l.task_size)
+            && map.is_free(h, h + len)
+        {
             return Some(h);
         }
         let top = h.checked_add(len)?.min(l.mmap_base);

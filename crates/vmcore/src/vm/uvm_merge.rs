@@ -181,6 +181,13 @@ impl Machine {
         self.amap_ensure(pid, &mut e);
     }
 
+    /// Whether wiring `size` more bytes passes `uvmexp.wiredmax`, the
+    /// system-wide limit on wired pages (a third of memory by default).
+    pub(crate) fn past_wiredmax(&self, size: u64) -> bool {
+        let wiredmax = self.phys.total_frames() / 3;
+        (size >> PAGE_SHIFT).saturating_add(self.phys.wired_total()) > wiredmax
+    }
+
     /// Pages of `pid` in wired (locked) entries: what
     /// `pmap_wired_count` gives once every wired page is faulted in.
     pub(crate) fn wired_bytes(&self, pid: Pid) -> u64 {

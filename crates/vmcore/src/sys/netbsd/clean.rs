@@ -48,10 +48,10 @@ impl Machine {
                 if start < end {
                     self.clip(pid, start);
                     self.clip(pid, end);
+                    self.update_flags(pid, start, end, |x| {
+                        (x - (VmFlags::RAND_READ | VmFlags::SEQ_READ)) | set
+                    });
                 }
-                self.update_flags(pid, start, end, |x| {
-                    (x - (VmFlags::RAND_READ | VmFlags::SEQ_READ)) | set
-                });
                 Ok(())
             }
             MADV_WILLNEED => Ok(()),
@@ -141,7 +141,7 @@ impl Machine {
         if !self.nb_contiguous(pid, start, end) {
             return Err(efault("a hole in the range"));
         }
-        for s in self.procs[&pid].map.overlapping(start, end) {
+        for s in self.nb_entries_in(pid, start, end) {
             let e = self.procs[&pid].map.entry(s).clone();
             let (lo, hi) = (e.start.max(start), e.end.min(end));
             if how.free

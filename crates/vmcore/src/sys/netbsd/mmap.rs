@@ -221,7 +221,7 @@ impl Machine {
         // unmapped again.
         if prot != 0 && (flags & MAP_WIRED != 0 || self.nb_wirefuture(pid)) {
             let limit = self.memlock_limit(pid).unwrap_or(u64::MAX);
-            if size.saturating_add(self.wired_bytes(pid)) > limit {
+            if self.past_wiredmax(size) || size.saturating_add(self.wired_bytes(pid)) > limit {
                 self.unmap_range(pid, start, start + size);
                 return Err(enomem("more than RLIMIT_MEMLOCK would be wired"));
             }
@@ -246,9 +246,11 @@ impl Machine {
         if align <= PAGE_SIZE {
             return self.unmapped_area(pid, hint, size);
         }
-        if hint != 0
+        let l = self.layout();
+        if hint >= l.mmap_min_addr
             && hint & (align - 1) == 0
-            && self.procs[&pid].map.is_free(hint, hint.checked_add(size)?)
+            && hint.checked_add(size).is_some_and(|e| e <= l.task_size)
+            && self.procs[&pid].map.is_free(hint, hint + size)
         {
             return Some(hint);
         }

@@ -89,6 +89,15 @@ impl Machine {
         self.procs[&pid].map.find(va).map(|e| e.start)
     }
 
+    /// The starts of the entries overlapping `[start, end)`: none when the
+    /// range is empty (the kernel's loops run `while entry->start < end`).
+    fn nb_entries_in(&self, pid: Pid, start: u64, end: u64) -> Vec<u64> {
+        if start >= end {
+            return Vec::new();
+        }
+        self.procs[&pid].map.overlapping(start, end)
+    }
+
     /// Whether `[start, end)` is mapped without a hole from `start` on,
     /// the test `uvm_map_pageable`, `uvm_map_clean` and `sys_mincore` make
     /// entry by entry.

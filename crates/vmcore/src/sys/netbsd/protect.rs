@@ -34,7 +34,7 @@ impl Machine {
         let end = start + size;
         pax_mprotect_validate(prot)?;
         self.clip(pid, start);
-        let starts = self.procs[&pid].map.overlapping(start, end);
+        let starts = self.nb_entries_in(pid, start, end);
         for &s in &starts {
             let e = self.procs[&pid].map.entry(s);
             if prot & max_prot(e.flags) != prot {

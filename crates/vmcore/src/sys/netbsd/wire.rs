@@ -13,13 +13,17 @@ use crate::machine::Machine;
 use crate::personality::netbsd::abi::{MCL_CURRENT, MCL_FUTURE};
 
 impl Machine {
-    /// `sys_mlock`: a bad range is ENOMEM; more than RLIMIT_MEMLOCK wired
-    /// is EAGAIN (applies to root; PR kern/48962); then
+    /// `sys_mlock`: a bad range is ENOMEM; more than `uvmexp.wiredmax`
+    /// pages wired in the system, or more than RLIMIT_MEMLOCK bytes in the
+    /// process, is EAGAIN (the limit applies to root; PR kern/48962); then
     /// `uvm_map_pageable`, whose EFAULT (nothing at the start) becomes
     /// ENOMEM and whose EINVAL (a hole, PROT_NONE) stays.
     pub(crate) fn netbsd_mlock(&mut self, pid: Pid, addr: u64, len: u64) -> SysResult<()> {
         let (addr, size) = round_and_check(self.layout(), addr, len)
             .ok_or(enomem("range outside the user address space"))?;
+        if self.past_wiredmax(size) {
+            return Err(eagain("more than uvmexp.wiredmax pages would be wired"));
+        }
         let limit = self.memlock_limit(pid).unwrap_or(u64::MAX);
         if size.saturating_add(self.wired_bytes(pid)) > limit {
             return Err(eagain("more than RLIMIT_MEMLOCK would be wired"));
@@ -85,6 +89,9 @@ impl Machine {
         if self.nb_lookup(pid, start).is_none() {
             return Err(enomem("nothing mapped at the address"));
         }
+        if start == end {
+            return Ok(());
+        }
         self.clip(pid, start);
         let mut va = start;
         while va < end {
@@ -125,7 +132,7 @@ impl Machine {
             .collect();
         let size: u64 = todo.iter().map(|(s, e)| e - s).sum();
         let limit = self.memlock_limit(pid).unwrap_or(u64::MAX);
-        if size.saturating_add(self.wired_bytes(pid)) > limit {
+        if self.past_wiredmax(size) || size.saturating_add(self.wired_bytes(pid)) > limit {
             return Err(enomem("more than RLIMIT_MEMLOCK would be wired"));
         }
         for (s, e) in todo {
