@@ -597,5 +597,15 @@ fn shared_anonymous_memory_extends_at_mmap() {
     m.mmap(1, ARENA + 2 * K4, K4, RW, sh, -1, 0).unwrap();
     assert_eq!(maps(&m).len(), 2);
     m.exit(c).unwrap();
+    // Growing in place grows the memory too.
+    let g = ARENA + 64 * K4;
+    m.mmap(1, g, K4, RW, sh, -1, 0).unwrap();
+    m.store(1, g, 9).unwrap();
+    assert_eq!(m.mremap(1, g, K4, 3 * K4, 0, 0).unwrap(), g);
+    m.store(1, g + 2 * K4, 10).unwrap();
+    assert_eq!(
+        (m.load(1, g).unwrap(), m.load(1, g + 2 * K4).unwrap()),
+        (9, 10)
+    );
     done(&m);
 }

@@ -13,6 +13,7 @@ use crate::personality::netbsd::abi::{
     MAP_ALIGNMENT_MASK, MAP_ALIGNMENT_SHIFT, MAP_FIXED, MAP_REMAPDUP,
 };
 use crate::vm::amap::AmapRef;
+use crate::vm::object::ObjKind;
 
 impl Machine {
     /// `uvm_mremap`. Unknown flags, an unaligned address, a zero or
@@ -180,10 +181,20 @@ impl Machine {
         c.anon_vma_forked = false;
         c.needs_copy = false;
         if prev.is_shared() {
-            // Shared memory continues in its object: the pages past the
-            // object's end raise SIGBUS, as for a file.
+            // Shared memory continues in its object. Shared anonymous
+            // memory held by this entry alone grows with it, as its amap
+            // would (`amap_extend`); past a file's end, or past shared
+            // anonymous memory someone else holds too, a touch raises
+            // SIGBUS.
             c.aref = None;
             c.pgoff = prev.pgoff + prev.pages();
+            if let Some(o) = prev.object.and_then(|o| self.objects.get_mut(o))
+                && o.kind == ObjKind::Shmem
+                && o.refs == 1
+                && o.size == c.pgoff << PAGE_SHIFT
+            {
+                o.size += end - start;
+            }
         } else {
             c.aref = None;
             c.pgoff = if prev.object.is_some() {
