@@ -579,6 +579,19 @@ fn placement_hint_topdown() {
         .mmap(1, a + 32 * K4, K4, PROT_READ, MAP_PRIVATE, f, 0)
         .unwrap();
     assert!(fm > a + (64 << 30));
+    let ft = m.mmap(
+        1,
+        a + 40 * K4,
+        K4,
+        PROT_READ,
+        MAP_PRIVATE | MAP_TRYFIXED,
+        f,
+        0,
+    );
+    assert!(ft.unwrap() > a + (64 << 30));
+    // MAP_TRYFIXED keeps an anonymous hint, searching down from it.
+    let t = m.mmap(1, a + 48 * K4, K4, RW, anon | MAP_TRYFIXED, -1, 0);
+    assert_eq!(t.unwrap(), a + 48 * K4);
     done(&m);
 }
 

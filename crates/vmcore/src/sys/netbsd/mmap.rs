@@ -81,7 +81,10 @@ impl Machine {
         }
         let size = round_page(size + pageoff);
         let fixed = flags & MAP_FIXED != 0;
+        let orig_addr = addr;
         let mut addr = addr;
+        // VM_DEFAULT_ADDRESS_TOPDOWN: just below the stack area.
+        let default_addr = l.mmap_base.saturating_sub(size) & !PAGE_MASK;
         let mut defaddr = 0;
         let mut addrhint = false;
         if fixed {
@@ -91,8 +94,7 @@ impl Machine {
             }
             range_test(&l, addr, size, true)?;
         } else if addr == 0 || flags & MAP_TRYFIXED == 0 {
-            // VM_DEFAULT_ADDRESS_TOPDOWN: just below the stack area.
-            defaddr = l.mmap_base.saturating_sub(size) & !PAGE_MASK;
+            defaddr = default_addr;
             addr = if addr == 0 {
                 defaddr
             } else {
@@ -144,10 +146,11 @@ impl Machine {
         }
         let maxprot = want & maxprot;
         pax_mprotect_validate(prot)?;
-        // `pax_aslr_mmap`: a file mapping, or one without a hint, is
-        // moved by the per-process delta: outside the arena here.
-        if !fixed && (!anon || !addrhint) && defaddr != 0 {
-            addr = defaddr;
+        // `pax_aslr_mmap`: a non-fixed mapping that had no hint, or maps a
+        // file, is moved by the per-process delta: outside the arena here,
+        // where the default address lies.
+        if !fixed && (orig_addr == 0 || !anon) {
+            addr = default_addr;
             addrhint = false;
         }
         // uvm_mmap.
