@@ -28,7 +28,9 @@ import { EditorView } from './views/editor.js';
 import { ConsoleView } from './views/console.js';
 import { OutputView } from './views/output.js';
 import { failed, resultText } from './outcome.js';
+import { exerciseReport, reportKey } from './exercise.js';
 import { BACKING } from './palette.js';
+import { kernel, kernelName, personalityOf } from './kernels.js';
 import { GLOSSARY, wireGlossary } from './glossary.js';
 
 const STYLE_URL = new URL('./playground.css', import.meta.url);
@@ -67,7 +69,7 @@ const SHORTCUTS = [
 ];
 
 export class VmPlayground extends HTMLElement {
-  static observedAttributes = ['scenario'];
+  static observedAttributes = ['scenario', 'personality'];
 
   constructor() {
     super();
@@ -113,6 +115,17 @@ export class VmPlayground extends HTMLElement {
 
   attributeChangedCallback(name, old, value) {
     if (name === 'scenario' && this.ready && old !== value) this.#loadScenario().then((t) => this.setScenario(t));
+    // another kernel: a fresh machine under it (a scenario's personality line still wins)
+    if (name === 'personality' && this.ready && old !== value) {
+      try {
+        this.session.configure({ personality: this.#personalityAttr() });
+        this.refresh();
+      } catch (err) {
+        // the machine under the old kernel stays; the page hears why
+        console.warn(`<vm-playground>: ${err.message}`);
+        this.dispatchEvent(new CustomEvent('vm-error', { bubbles: true, composed: true, detail: err }));
+      }
+    }
   }
 
   /** The session (machine + text) behind the element; for tests and pages. */
@@ -287,7 +300,7 @@ export class VmPlayground extends HTMLElement {
     const frames = posInt(this.getAttribute('frames'), 4096);
     const tlbSets = posInt(this.getAttribute('tlb-sets'), 16);
     const tlbWays = posInt(this.getAttribute('tlb-ways'), 4);
-    this.session = new Session(this.vm, { frames, tlbSets, tlbWays });
+    this.session = new Session(this.vm, { frames, tlbSets, tlbWays, personality: this.#personalityAttr() });
     for (const [f, label] of MEMORY_CHOICES) this.memSel.append(h('option', { value: f, selected: f === frames }, label));
     if (!MEMORY_CHOICES.some(([f]) => f === frames)) this.memSel.append(h('option', { value: frames, selected: true }, size(frames * 4096)));
     for (const [s, w] of TLB_CHOICES) this.tlbSel.append(h('option', { value: `${s}x${w}`, selected: s === tlbSets && w === tlbWays }, `${s} × ${w}`));
@@ -679,6 +692,7 @@ export class VmPlayground extends HTMLElement {
       if (pv) this.asidToPid.set(num(pv.asid), pid);
       procs.push({ name, pid, asid: pv ? pv.asid : null, cr3: pv ? pv.cr3 : null, resident: pv ? pv.resident : 0, entries: this.#entries(pid) });
     }
+    this.#showKernel();
     const last = s.last;
     this.changes = last ? Changes.from(last.events, this.asidToPid) : new Changes();
     const sel = this.sel;
@@ -706,6 +720,7 @@ export class VmPlayground extends HTMLElement {
         amap: entry && selProc ? this.#amap(selProc.pid, entry) : null,
         changes: this.changes,
         selectedVa: selProc ? sel.pageIn(selProc.pid) : null,
+        kernel: this.kernel,
         stamp: `${s.generation}:${s.steps.length}`,
       });
     }
@@ -747,6 +762,50 @@ export class VmPlayground extends HTMLElement {
     }
     this.lastRedrawMs = performance.now() - t0;
     this.dispatchEvent(new CustomEvent('vm-redraw', { detail: { ms: this.lastRedrawMs } }));
+    this.#reportExercise();
+  }
+
+  /** The verdicts of the text's `expect` lines (exercise.js), sent as a
+   * `vm-exercise` event whenever they change. */
+  #reportExercise() {
+    const report = exerciseReport(this.session);
+    const key = reportKey(report);
+    if (key === this.exerciseKey) return;
+    this.exerciseKey = key;
+    /** The last report sent (null: the text has no expect line). */
+    this.exercise = report;
+    if (report) this.dispatchEvent(new CustomEvent('vm-exercise', { bubbles: true, composed: true, detail: report }));
+  }
+
+  /**
+   * The kernel the scenario follows: its personality line, else the
+   * element's attribute, else Linux. Said beside the editor's title; the
+   * page hears of a change (vm-kernel) to keep its own control in step.
+   */
+  #showKernel() {
+    const fromText = kernelName(personalityOf(this.session.lines));
+    const name = fromText || kernelName(this.getAttribute('personality')) || 'linux';
+    const k = kernel(name);
+    if (!this.kernelNote) {
+      this.kernelNote = h('span', { class: 'muted small kernel-note' });
+      this.edBody.closest('section').querySelector('.ph-tools')?.prepend(this.kernelNote);
+    }
+    this.kernelNote.textContent = k.label;
+    this.kernelNote.title = fromText ? `The scenario's personality line: ${k.label}'s rules` : `${k.label}'s rules (the kernel chosen for this playground)`;
+    if (this.kernel !== name || this.kernelFrom !== (fromText ? 'scenario' : 'element')) {
+      this.kernel = name;
+      this.kernelFrom = fromText ? 'scenario' : 'element';
+      this.dispatchEvent(new CustomEvent('vm-kernel', { bubbles: true, composed: true, detail: { kernel: name, from: this.kernelFrom } }));
+    }
+  }
+
+  /** The personality attribute: a kernel's name, undefined when absent; another word throws. */
+  #personalityAttr() {
+    const v = this.getAttribute('personality');
+    if (v === null || !v.trim()) return undefined;
+    const name = kernelName(v);
+    if (!name) throw new Error(`personality="${v}": no such kernel (the kernels are linux, freebsd, netbsd)`);
+    return name;
   }
 
   #amap(pid, entry) {

@@ -138,7 +138,7 @@ test('one colour meaning per hue: no two meanings share a hue across the views',
     const out = [];
     const kindMeaning = { anon: 'anonymous memory', shmem: 'shared memory', file: 'files', memfd: 'memfd' };
     for (const [k, b] of Object.entries(pal.BACKING)) out.push([b.color, kindMeaning[k], `map entry ${k}`]);
-    const frameMeaning = { anon: 'anonymous memory', cache: 'files', 'page-table': 'page tables', zero: 'zero page', free: 'free' };
+    const frameMeaning = { anon: 'anonymous memory', cache: 'files', 'page-table': 'page tables', zero: 'zero page', free: 'free', loaned: 'pages on loan' };
     for (const k of pal.FRAME_KINDS) out.push([k.color, frameMeaning[k.name], `frame ${k.name}`]);
     for (const L of LEVELS) out.push([L.color, 'page tables', `level ${L.name}`]);
     // the event log's colours, as drawn

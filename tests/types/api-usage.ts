@@ -14,6 +14,7 @@ import init, {
   wasmMemory,
   type AccessResult,
   type EntryView,
+  type ExpectationResult,
   type FrameBudget,
   type FrameKindName,
   type LineResult,
@@ -79,8 +80,10 @@ export async function main(): Promise<string[]> {
   void (() => new Machine({ frames: '4096' }));
   // @ts-expect-error no such option
   void (() => new Machine({ frame: 4096 }));
-  // @ts-expect-error only Linux exists
   void (() => new Machine({ personality: 'netbsd' }));
+  void (() => new Machine({ personality: 'freebsd' }));
+  // @ts-expect-error no such personality
+  void (() => new Machine({ personality: 'solaris' }));
 
   // the budget of this module instance
   const budget: FrameBudget = frameBudget();
@@ -194,6 +197,11 @@ export async function main(): Promise<string[]> {
   log.push(run.text);
   if (run.error) log.push(`line ${run.error.line}: ${run.error.message}`);
   for (const o of run.outputs) log.push(`${o.line} ${o.op} ${o.result} ${o.extra.join('|')}`);
+  // an exercise's verdicts (FORMAT-expect.md): per expect line, and on its output
+  const graded = m.runText('expect frames anon>=0\n');
+  const verdicts: ExpectationResult[] = graded.expectations;
+  for (const e of verdicts) log.push(`${e.line} ${e.passed ? 'pass' : `FAIL ${e.what}: expected ${e.expected}, found ${e.found}`}`);
+  for (const o of graded.outputs) if (o.expectation && o.failure === 'expectation') log.push(o.expectation.found);
   log.push(m.processNames().map((p) => `${p.name}=${p.pid}`).join(' '));
   log.push(m.variables().map((v) => v.name).join(' '));
   const all = m.takeEvents();

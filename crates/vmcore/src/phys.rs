@@ -51,6 +51,9 @@ pub enum FrameKind {
     PageTable = 3,
     /// The shared zero page (or a frame of the huge zero page).
     Zero = 4,
+    /// A page its owner let go while it was on loan (UVM's orphan): only
+    /// the loans keep it, and the last `uvm_unloan` frees it.
+    Loaned = 5,
 }
 
 impl FrameKind {
@@ -61,6 +64,7 @@ impl FrameKind {
             FrameKind::Cache => "cache",
             FrameKind::PageTable => "page-table",
             FrameKind::Zero => "zero",
+            FrameKind::Loaned => "loaned",
         }
     }
 }
@@ -79,6 +83,10 @@ pub enum FrameOwner {
     PageTable { asid: u16, level: u8 },
     /// The shared zero page.
     Zero,
+    /// Nobody but its loans (`vm/loan.rs`): the owner freed the page while
+    /// it was lent, and the borrower still reads it (UVM's orphaned page,
+    /// no `uobject` and no `uanon`).
+    Loaned,
 }
 
 impl FrameOwner {
@@ -89,6 +97,7 @@ impl FrameOwner {
             FrameOwner::Cache { .. } => FrameKind::Cache,
             FrameOwner::PageTable { .. } => FrameKind::PageTable,
             FrameOwner::Zero => FrameKind::Zero,
+            FrameOwner::Loaned => FrameKind::Loaned,
         }
     }
 }
@@ -102,6 +111,10 @@ pub struct FrameDesc {
     pub mapcount: u32,
     /// mlock/wiring count: a wired frame is never paged out.
     pub wired: u32,
+    /// Loans of the page to the kernel (UVM's `loan_count`, `vm/loan.rs`):
+    /// while non-zero every user mapping of the page is read-only, the
+    /// page is on no LRU list, and freeing it only disowns it.
+    pub loans: u32,
     /// Contents differ from the backing store (`PG_dirty`).
     pub dirty: bool,
     /// Recently used (`PG_referenced`), for page reclaim.
@@ -154,6 +167,7 @@ impl FrameDesc {
             owner,
             mapcount: 0,
             wired: 0,
+            loans: 0,
             dirty: false,
             referenced: false,
             lru: LruList::None,
@@ -292,7 +306,9 @@ impl PhysMem {
             return;
         }
         self.lru_del(pfn);
-        if list == LruList::None {
+        // A page on loan is on no paging queue (`uvm_pagedequeue` in
+        // `uvm_loananon` / `uvm_loanpage`): the page daemon never meets it.
+        if list == LruList::None || self.frames[pfn.index()].desc.loans > 0 {
             return;
         }
         let i = Self::lru_ix(list);
@@ -518,6 +534,11 @@ impl PhysMem {
     /// Return a frame to the free list (`free_page`). Its contents are
     /// forgotten: the next owner reads zeros.
     ///
+    /// A page on loan is not freed: its owner only lets go of it and it
+    /// stays, an orphan ([`FrameOwner::Loaned`]), until its last loan ends
+    /// (`uvm_pagefree` of a page with `loan_count` set, `uvm_anfree` on a
+    /// loaned anon page).
+    ///
     /// => caller must pass an allocated frame (anything else is ignored,
     ///    with a debug assertion).
     pub fn free(&mut self, pfn: Pfn, ev: &mut EventLog) {
@@ -526,6 +547,11 @@ impl PhysMem {
             return;
         }
         self.lru_del(pfn);
+        if self.frames[pfn.index()].desc.loans > 0 {
+            self.disown(pfn);
+            ev.push_with(|| Event::LoanOrphan { pfn });
+            return;
+        }
         let f = &mut self.frames[pfn.index()];
         debug_assert!(f.desc.mapcount == 0, "freeing mapped frame {pfn}");
         debug_assert!(f.desc.wired == 0, "freeing wired frame {pfn}");
@@ -543,6 +569,45 @@ impl PhysMem {
         self.free_stack.push(pfn.0 as u32);
         self.free += 1;
         ev.push_with(|| Event::FrameFree { pfn });
+    }
+
+    /// The owner of lent page `pfn` gives it up: only its loans keep it
+    /// (`pg->uanon = NULL`, `uvm_pageremove` for an object page). It keeps
+    /// its bytes; nothing maps it any more.
+    pub fn disown(&mut self, pfn: Pfn) {
+        self.lru_del(pfn);
+        let d = self.desc_mut(pfn);
+        d.dirty = false;
+        d.referenced = false;
+        self.set_owner(pfn, FrameOwner::Loaned);
+    }
+
+    /// One more loan of `pfn` (`pg->loan_count++`); the page leaves the
+    /// LRU lists (`uvm_pagedequeue`).
+    pub fn loan_inc(&mut self, pfn: Pfn) {
+        if self.is_allocated(pfn) {
+            self.lru_del(pfn);
+            let d = self.desc_mut(pfn);
+            d.loans = d.loans.saturating_add(1);
+        } else {
+            debug_assert!(false, "loan of free frame {pfn}");
+        }
+    }
+
+    /// One loan of `pfn` fewer (`pg->loan_count--` in `uvm_unloanpage`).
+    /// An orphan whose last loan ends is freed: returns true then.
+    pub fn loan_dec(&mut self, pfn: Pfn, ev: &mut EventLog) -> bool {
+        if !self.is_allocated(pfn) || self.desc(pfn).loans == 0 {
+            debug_assert!(false, "unloan of frame {pfn}, which is not on loan");
+            return false;
+        }
+        let d = self.desc_mut(pfn);
+        d.loans -= 1;
+        if d.loans == 0 && d.owner == FrameOwner::Loaned {
+            self.free(pfn, ev);
+            return true;
+        }
+        false
     }
 
     /// Whether `pfn` is handed out (false for a frame beyond RAM too).
@@ -588,7 +653,10 @@ impl PhysMem {
 
     /// One leaf PTE fewer maps `pfn`, and what that leaf's A and D bits
     /// said is kept in the descriptor (`page_remove_rmap` with
-    /// `set_page_dirty` / `mark_page_accessed` in `zap_pte_range`).
+    /// `set_page_dirty` / `mark_page_accessed` in `zap_pte_range`). An
+    /// anonymous page's D bit is not kept (`zap_present_folio_ptes` only
+    /// dirties file folios, `wp_page_copy` leaves the old page alone): the
+    /// page lives on in its other mappings, each with its own D bit.
     #[inline]
     pub fn unmap_leaf(&mut self, pfn: Pfn, dirty: bool, accessed: bool) {
         let Some(f) = self.frames.get_mut(pfn.index()) else {
@@ -597,7 +665,7 @@ impl PhysMem {
         };
         let d = &mut f.desc;
         d.mapcount = d.mapcount.saturating_sub(1);
-        d.dirty |= dirty;
+        d.dirty |= dirty && !matches!(d.owner, FrameOwner::Anon { .. });
         d.referenced |= accessed;
         let shared = d.mapcount > 1;
         if let Some(k) = self.kinds.get_mut(pfn.index()) {
@@ -994,6 +1062,42 @@ mod tests {
         assert_eq!(m.desc(Pfn(1 << 40)).owner, FrameOwner::None);
         assert!(!m.is_allocated(Pfn(1 << 40)));
         assert_eq!(FrameKind::PageTable.name(), "page-table");
+    }
+
+    #[test]
+    fn freeing_a_lent_frame_only_disowns_it_until_its_last_loan_ends() {
+        let mut m = PhysMem::new(1024);
+        let mut e = ev();
+        let p = m.alloc(FrameOwner::Anon { anon: 3 }, &mut e).unwrap();
+        m.write_u8(p.addr(), 0x5a);
+        m.lru_add(p, LruList::Inactive);
+        m.loan_inc(p);
+        m.loan_inc(p);
+        assert_eq!(m.desc(p).loans, 2);
+        assert_eq!(m.desc(p).lru, LruList::None, "a lent page leaves the LRU");
+        m.lru_add(p, LruList::Active);
+        assert_eq!(m.lru_len(LruList::Active), 0, "and cannot rejoin it");
+        let free = m.free_frames();
+        m.free(p, &mut e);
+        assert!(m.is_allocated(p), "the owner let go; the loans keep it");
+        assert_eq!(m.free_frames(), free);
+        assert_eq!(m.desc(p).owner, FrameOwner::Loaned);
+        assert_eq!(m.kind_bytes()[p.index()], FrameKind::Loaned as u8);
+        assert_eq!(m.read_u8(p.addr()), 0x5a, "with its bytes");
+        assert!(!m.loan_dec(p, &mut e));
+        assert!(m.is_allocated(p));
+        assert!(m.loan_dec(p, &mut e), "the last loan frees the orphan");
+        assert!(!m.is_allocated(p));
+        assert_eq!(m.free_frames(), free + 1);
+        let evs = e.take();
+        assert!(evs.contains(&Event::LoanOrphan { pfn: p }));
+        assert_eq!(evs.last(), Some(&Event::FrameFree { pfn: p }));
+        // A lent page whose owner keeps it is not freed by its last loan.
+        let q = m.alloc(FrameOwner::Zero, &mut e).unwrap();
+        m.loan_inc(q);
+        assert!(!m.loan_dec(q, &mut e));
+        assert!(m.is_allocated(q));
+        assert_eq!(m.desc(q).loans, 0);
     }
 
     #[test]

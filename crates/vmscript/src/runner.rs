@@ -3,6 +3,7 @@
 //! a time, as the recorder does.
 
 use crate::error::ScriptError;
+use crate::expect::{self, Check, EventTally, Expect, Expectation, LineRef};
 use crate::parse::{
     self, ARENA, ARENA_END, Arg, ArgKind, Binds, Expr, FdRef, Header, Op, Term, format_addr,
 };
@@ -12,6 +13,7 @@ use serde::Serialize;
 use serde::ser::SerializeStruct;
 use std::cell::Cell;
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 use vmcore::{AccessError, Event, Fd, Machine, MachineConfig, PAGE_SIZE, Pid, SysError};
 
 /// What one executed line printed, and the events it caused.
@@ -38,6 +40,8 @@ pub struct LineOutput {
     /// The processes and addresses the line worked on, so that a viewer
     /// can point at them without reading the line again.
     pub touched: Touched,
+    /// For an `expect` line, what it checked and found.
+    pub expectation: Option<Expectation>,
 }
 
 /// How a line's operation failed. The line still ran (unlike a
@@ -55,6 +59,8 @@ pub enum Failure {
     NoProcess,
     /// The OOM killer killed the process during the line (`killed`).
     Killed,
+    /// An `expect` line found something else than it expected (`FAIL`).
+    Expectation,
 }
 
 impl Failure {
@@ -188,6 +194,13 @@ pub struct RunOutcome {
 }
 
 impl RunOutcome {
+    /// The results of the `expect` lines that ran, in order.
+    pub fn expectations(&self) -> impl Iterator<Item = (usize, &Expectation)> {
+        self.outputs
+            .iter()
+            .filter_map(|o| o.expectation.as_ref().map(|e| (o.line, e)))
+    }
+
     /// The text the runner prints: every output line, then the error line.
     pub fn to_text(&self) -> String {
         let mut s = String::new();
@@ -260,6 +273,76 @@ pub struct Runner {
     /// Whether the OOM killer killed a process: `Machine::oom_killed`
     /// unless a test replaced it ([`Runner::set_oom_probe`]).
     oom_probe: Option<OomProbe>,
+    /// What the lines run so far printed and caused, for `expect`.
+    history: History,
+}
+
+/// What one executed line left for the `expect` lines after it.
+#[derive(Clone, Debug)]
+struct LineRecord {
+    line: usize,
+    result: String,
+    /// The events it caused, counted; `None` when they were not all
+    /// recorded (events off, or more than the log keeps).
+    events: Option<EventTally>,
+}
+
+/// The lines run so far, with the labels and bindings that name them.
+///
+/// A runner is cloned for every snapshot a viewer keeps, so the records
+/// are kept in sealed chunks that clones share (`Arc`), and only the open
+/// chunk is copied.
+#[derive(Clone, Debug, Default)]
+struct History {
+    sealed: Vec<Arc<Vec<LineRecord>>>,
+    open: Vec<LineRecord>,
+    /// `@label` -> the last line that carried it.
+    labels: BTreeMap<String, usize>,
+    /// `$VAR` -> the last line that bound it.
+    bound_by: BTreeMap<String, usize>,
+    /// The last line run (not an `expect`).
+    last: Option<usize>,
+}
+
+impl History {
+    const CHUNK: usize = 256;
+
+    fn push(&mut self, r: LineRecord) {
+        self.last = Some(r.line);
+        self.open.push(r);
+        if self.open.len() == Self::CHUNK {
+            let full = core::mem::replace(&mut self.open, Vec::with_capacity(Self::CHUNK));
+            self.sealed.push(Arc::new(full));
+        }
+    }
+
+    /// The latest run of line `n`.
+    fn find(&self, n: usize) -> Option<&LineRecord> {
+        self.open.iter().rev().find(|r| r.line == n).or_else(|| {
+            self.sealed
+                .iter()
+                .rev()
+                .find_map(|c| c.iter().rev().find(|r| r.line == n))
+        })
+    }
+
+    /// The line a reference names, or why it names none.
+    fn resolve(&self, r: &LineRef) -> Result<usize, String> {
+        match r {
+            LineRef::Number(n) => Ok(*n),
+            LineRef::Label(l) => self
+                .labels
+                .get(l)
+                .copied()
+                .ok_or_else(|| format!("no line labelled @{l} has run")),
+            LineRef::Var(v) => self
+                .bound_by
+                .get(v)
+                .copied()
+                .ok_or_else(|| format!("no line has bound ${v}")),
+            LineRef::Last => self.last.ok_or_else(|| "no line has run yet".to_string()),
+        }
+    }
 }
 
 /// A replacement for `Machine::oom_killed` ([`Runner::set_oom_probe`]).
@@ -360,6 +443,7 @@ impl Runner {
             started: false,
             killed: BTreeMap::new(),
             oom_probe: None,
+            history: History::default(),
         }
     }
 
@@ -457,6 +541,13 @@ impl Runner {
             line: lineno,
             message,
         };
+        if line.contains(expect::EXPECT)
+            && let Some(x) = expect::parse_expect(line).map_err(err)?
+        {
+            let out = self.exec_expect(lineno, &x)?;
+            self.started = true;
+            return Ok(Some(out));
+        }
         let Some(h) = parse::parse_header_in(line, self.machine.personality()).map_err(err)? else {
             return Ok(None);
         };
@@ -467,7 +558,9 @@ impl Runner {
         }
         let num = h.proc.unwrap_or(1);
         if h.op.in_machine() || self.killed.contains_key(&num) {
-            return self.exec_v2_line(lineno, &h).map(Some);
+            let out = self.exec_v2_line(lineno, &h)?;
+            self.remember(&out, line, None);
+            return Ok(Some(out));
         }
         let pid = self
             .live(num)
@@ -493,7 +586,8 @@ impl Runner {
         if h.op == Op::Exit && !self.machine.is_alive(pid) {
             self.procs.remove(&num);
         }
-        if let Some(name) = h.bind.filter(|_| !self.killed.contains_key(&num)) {
+        let binding = h.bind.filter(|_| !self.killed.contains_key(&num));
+        if let Some(name) = binding {
             let value = match h.op.binds() {
                 Binds::Descriptor => Value::Descriptor(bound.descriptor),
                 _ => Value::Address(bound.raw),
@@ -502,7 +596,7 @@ impl Runner {
         }
         let events = self.machine.take_events();
         let events_lost = self.machine.take_events_lost();
-        Ok(Some(LineOutput {
+        let out = LineOutput {
             line: lineno,
             pid,
             op: h.op.name(),
@@ -512,7 +606,228 @@ impl Runner {
             events,
             events_lost,
             touched,
-        }))
+            expectation: None,
+        };
+        self.remember(&out, line, binding);
+        Ok(Some(out))
+    }
+
+    /// Keep what a line printed and caused for the `expect` lines after it.
+    fn remember(&mut self, out: &LineOutput, line: &str, binding: Option<&str>) {
+        let complete = self.machine.events_mut().enabled() && out.events_lost == 0;
+        self.history.push(LineRecord {
+            line: out.line,
+            result: out.result.clone(),
+            events: complete.then(|| EventTally::of(&out.events)),
+        });
+        if let Some(label) = expect::line_label(line) {
+            self.history.labels.insert(label.to_string(), out.line);
+        }
+        if let Some(name) = binding {
+            self.history.bound_by.insert(name.to_string(), out.line);
+        }
+    }
+
+    /// Run an `expect` line: check, and print `pass` or `FAIL ...`. Its
+    /// own looking (a `mincore`) leaves no events behind. An error of the
+    /// line (a line not run, an undefined variable, no such process)
+    /// leaves everything untouched.
+    fn exec_expect(&mut self, lineno: usize, x: &Expect) -> Result<LineOutput, ScriptError> {
+        let err = |message: String| ScriptError {
+            line: lineno,
+            message,
+        };
+        let pid = if x.check.in_process() {
+            let num = x.proc.unwrap_or(1);
+            self.live(num)
+                .ok_or_else(|| err(format!("no process p{num}")))?
+        } else {
+            0
+        };
+        let before = self.machine.take_events();
+        let checked = self.check_expectation(pid, &x.check);
+        let _ = self.machine.take_events();
+        for e in before {
+            self.machine.events_mut().push(e);
+        }
+        let (e, ranges) = checked.map_err(err)?;
+        Ok(LineOutput {
+            line: lineno,
+            pid,
+            op: expect::EXPECT,
+            result: e.result_text(),
+            extra: Vec::new(),
+            failure: (!e.passed).then_some(Failure::Expectation),
+            events: Vec::new(),
+            events_lost: 0,
+            touched: Touched {
+                pids: if pid == 0 { Vec::new() } else { vec![pid] },
+                ranges,
+            },
+            expectation: Some(e),
+        })
+    }
+
+    /// Evaluate one check: what it found, and the range it looked at.
+    fn check_expectation(
+        &mut self,
+        pid: Pid,
+        check: &Check,
+    ) -> Result<(Expectation, Vec<Span>), String> {
+        let verdict = |passed: bool, what: String, expected: String, found: String| Expectation {
+            passed,
+            what,
+            expected,
+            found,
+        };
+        let record = |r: &LineRef| -> Result<(usize, &LineRecord), String> {
+            let n = self.history.resolve(r)?;
+            let rec = self
+                .history
+                .find(n)
+                .ok_or_else(|| format!("line {n} has not run an operation"))?;
+            Ok((n, rec))
+        };
+        Ok(match check {
+            Check::Result { line, text } => {
+                let (n, rec) = record(line)?;
+                let e = verdict(
+                    rec.result == *text,
+                    format!("line {n} result"),
+                    text.clone(),
+                    rec.result.clone(),
+                );
+                (e, Vec::new())
+            }
+            Check::Events { line, counts } => {
+                let (n, rec) = record(line)?;
+                let Some(tally) = &rec.events else {
+                    return Err(format!(
+                        "the events of line {n} were not all recorded (events off, or too many)"
+                    ));
+                };
+                let (passed, expected, found) = expect::compare_counts(counts, |k| tally.get(k));
+                (
+                    verdict(passed, format!("line {n} events"), expected, found),
+                    Vec::new(),
+                )
+            }
+            Check::Frames { counts } => {
+                let m = &self.machine;
+                let s = m.frames_summary();
+                let swapped = m.swapped();
+                let (passed, expected, found) = expect::compare_counts(counts, |k| match k {
+                    "free" => s.free,
+                    "used" => s.total - s.free,
+                    "anon" => s.anon,
+                    "cache" => s.cache,
+                    "page-table" => s.page_table,
+                    "zero" => s.zero,
+                    "swapped" => swapped,
+                    _ => 0,
+                });
+                (
+                    verdict(passed, "frames".to_string(), expected, found),
+                    Vec::new(),
+                )
+            }
+            Check::Mincore { addr, len, bits } => {
+                let (addr, len) = (self.eval(addr)?, self.eval(len)?);
+                let found = match self.machine.mincore(pid, addr, len) {
+                    Ok(v) => v
+                        .iter()
+                        .map(|&b| if b & 1 != 0 { '1' } else { '0' })
+                        .collect(),
+                    Err(e) => errno_text(&e),
+                };
+                let pages = len.div_ceil(PAGE_SIZE);
+                let e = verdict(
+                    found == *bits,
+                    format!("mincore of {pages} pages at {addr:#x}"),
+                    bits.clone(),
+                    found,
+                );
+                (e, vec![Span::at(addr, len)])
+            }
+            Check::Entry {
+                addr,
+                perms,
+                backing,
+            } => {
+                let addr = self.eval(addr)?;
+                let lines = self.machine.maps(pid).map_err(|e| errno_text(&e))?;
+                let at = lines.iter().find(|l| l.start <= addr && addr < l.end);
+                let found = match at {
+                    None => "no entry".to_string(),
+                    Some(l) => format!("{} {} {:#x}-{:#x}", l.perms, l.backing, l.start, l.end),
+                };
+                let (passed, expected) = match (perms, at) {
+                    (None, at) => (at.is_none(), "no entry".to_string()),
+                    (Some(p), None) => (false, words(p, backing)),
+                    (Some(p), Some(l)) => (
+                        l.perms == *p
+                            && backing.as_ref().is_none_or(|b| *b == l.backing.to_string()),
+                        words(p, backing),
+                    ),
+                };
+                (
+                    verdict(passed, format!("entry at {addr:#x}"), expected, found),
+                    vec![Span::at(addr, 1)],
+                )
+            }
+            Check::Entries { count } => {
+                let lines = self.machine.maps(pid).map_err(|e| errno_text(&e))?;
+                let n = lines
+                    .iter()
+                    .filter(|l| l.start < ARENA_END && l.end > ARENA)
+                    .count() as u64;
+                (
+                    verdict(
+                        n == *count,
+                        "entries in the arena".to_string(),
+                        count.to_string(),
+                        n.to_string(),
+                    ),
+                    Vec::new(),
+                )
+            }
+            Check::Pte { addr, bits } => {
+                let addr = self.eval(addr)?;
+                let w = self.machine.walk(pid, addr).map_err(|e| errno_text(&e))?;
+                // The last entry the walk read: the leaf, or the first
+                // entry that was not present.
+                let last = w.steps.last();
+                let flags: Vec<&str> = last.map_or_else(Vec::new, |s| s.flags.clone());
+                let empty = last.is_none_or(|s| u64::from_str_radix(&s.entry[2..], 16) == Ok(0));
+                let found = if empty {
+                    "none".to_string()
+                } else {
+                    let name = last.map_or("", |s| s.name);
+                    format!("{} ({name})", flags.join(" "))
+                };
+                let (passed, expected) = if bits.is_empty() {
+                    (empty, "none".to_string())
+                } else {
+                    let ok = |b: &expect::PteBit| flags.contains(&b.name) == b.set;
+                    let shown = bits
+                        .iter()
+                        .map(|b| {
+                            if b.set {
+                                b.name.to_string()
+                            } else {
+                                format!("!{}", b.name)
+                            }
+                        })
+                        .collect::<Vec<_>>()
+                        .join(" ");
+                    (!empty && bits.iter().all(ok), shown)
+                };
+                (
+                    verdict(passed, format!("pte for {addr:#x}"), expected, found),
+                    vec![Span::at(addr, 1)],
+                )
+            }
+        })
     }
 
     /// Resolve the arguments in order, as the recorder does: each is parsed
@@ -595,6 +910,7 @@ impl Runner {
                 pids: vec![1],
                 ranges: Vec::new(),
             },
+            expectation: None,
         })
     }
 
@@ -931,7 +1247,16 @@ impl Runner {
             events_lost,
             touched,
             failure,
+            expectation: None,
         })
+    }
+}
+
+/// `PERMS [BACKING]` as an expectation was written.
+fn words(perms: &str, backing: &Option<String>) -> String {
+    match backing {
+        Some(b) => format!("{perms} {b}"),
+        None => perms.to_string(),
     }
 }
 

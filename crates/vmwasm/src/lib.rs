@@ -91,10 +91,10 @@ pub fn frame_kind_names() -> JsValue {
     use vmcore::phys::FrameKind::{self, *};
     // A kind added to the core stops this compiling until it is listed below.
     const _: fn(FrameKind) = |k| match k {
-        Free | Anon | Cache | PageTable | Zero => {}
+        Free | Anon | Cache | PageTable | Zero | Loaned => {}
     };
     let a = js_sys::Array::new();
-    for k in [Free, Anon, Cache, PageTable, Zero] {
+    for k in [Free, Anon, Cache, PageTable, Zero, Loaned] {
         a.push(&js::obj(&[
             ("id", JsValue::from(k as u8)),
             ("name", JsValue::from_str(k.name())),
@@ -143,8 +143,9 @@ export interface MachineOptions {
   events?: boolean;
   /** Give new processes a stack mapping below the top of user space (default true). */
   stack?: boolean;
-  /** The OS personality: argument checks and errno (only "linux" today). */
-  personality?: "linux";
+  /** The OS personality: layout, argument checks, errno and the calls on
+   * offer (default "linux"). A scenario's `personality` line overrides it. */
+  personality?: "linux" | "freebsd" | "netbsd";
 }
 /** The frames of the module's memory budget (see `frameBudget()`). */
 export interface FrameBudget {
@@ -169,10 +170,15 @@ export interface LineOutput {
   failure: LineFailure | null;
   /** What the line worked on. */
   touched: Touched;
+  /** For an `expect` line, what it checked and found; null otherwise. */
+  expectation: ExpectationResult | null;
 }
 /** errno: a system call returned -1; signal: an access raised SIGSEGV or
  * SIGBUS; out_of_memory: no free frame for a fault; no_process. */
-export type LineFailure = "errno" | "signal" | "out_of_memory" | "no_process" | "killed";
+export type LineFailure = "errno" | "signal" | "out_of_memory" | "no_process" | "killed" | "expectation";
+/** What an `expect` line checked and found (FORMAT-expect.md): `what` in
+ * words, `expected` and `found` as its FAIL line prints them. */
+export interface ExpectationResult { line: number; passed: boolean; what: string; expected: string; found: string }
 /** Addresses `[start, end)` (`end` stops at 2^64 - 1). */
 export interface Span { start: U64; end: U64 }
 /** The processes and addresses a line worked on (vmscript's `Touched`).
@@ -185,7 +191,7 @@ export interface Span { start: U64; end: U64 }
 export interface Touched { pids: number[]; ranges: Span[] }
 /** A frame kind: its byte in `frameKindsPtr()` (low bits) and its name, as
  * in `FrameView.kind` and in the `kind` of a `frame_alloc` event. */
-export interface FrameKindName { id: number; name: "free" | "anon" | "cache" | "page-table" | "zero" }
+export interface FrameKindName { id: number; name: "free" | "anon" | "cache" | "page-table" | "zero" | "loaned" }
 export type LineResult = { ok: true; output: LineOutput | null } | { ok: false; line: number; message: string };
 /** One event: `type` (snake_case), its fields, and `text`, a narrated sentence. */
 export interface VmEvent { type: string; text: string; [field: string]: unknown }
@@ -201,7 +207,7 @@ export interface WalkStepView { level: number; name: string; table: U64; index: 
 /** A page walk. An address past 2^53 (walk(1, 2n ** 64n - 1n)) makes every 64-bit field a BigInt. */
 export interface WalkView { cr3: U64; va: U64; steps: WalkStepView[]; mapped: boolean; pfn: U64 | null; phys: U64 | null; huge: boolean; byte: number | null }
 /** A frame (frame numbers and user addresses always fit a Number). */
-export interface FrameView { pfn: number; kind: string; owner: string; mapcount: number; wired: number; dirty: boolean; referenced: boolean; mapped_by: { pid: number; va: number }[] }
+export interface FrameView { pfn: number; kind: string; owner: string; mapcount: number; wired: number; dirty: boolean; referenced: boolean; mapped_by: { pid: number; va: number }[]; loans: number; borrowed_by: number[] }
 /** Who holds a taken swap slot: an anonymous page (its anon, and the first
  * process and address mapping it, null when none does), or page `index` of a
  * shmem or memfd object. */
@@ -600,8 +606,10 @@ impl Machine {
 
     /// Run a whole scenario text, stopping at the first line that cannot be
     /// run. Returns `{ outputs: LineOutput[], error: {line, message} | null,
-    /// text }` where `text` is exactly what `vmplay run` prints.
-    #[wasm_bindgen(js_name = runText, unchecked_return_type = "{ outputs: LineOutput[]; error: { line: number; message: string } | null; text: string }")]
+    /// text, expectations }` where `text` is exactly what `vmplay run`
+    /// prints and `expectations` the results of its `expect` lines, in
+    /// order (an autograder's verdict: every one `passed` and `error` null).
+    #[wasm_bindgen(js_name = runText, unchecked_return_type = "{ outputs: LineOutput[]; error: { line: number; message: string } | null; text: string; expectations: ExpectationResult[] }")]
     pub fn run_text(
         &self,
         #[wasm_bindgen(unchecked_param_type = "string")] text: JsValue,
@@ -610,6 +618,10 @@ impl Machine {
         Ok(self.with(|i| {
             let mut outcome = i.runner.run_text(&text);
             let printed = outcome.to_text();
+            let expects = js_sys::Array::new();
+            for (line, e) in outcome.expectations() {
+                expects.push(&expectation(line, e));
+            }
             let outs = js_sys::Array::new();
             for o in &mut outcome.outputs {
                 outs.push(&line_output(o));
@@ -626,6 +638,7 @@ impl Machine {
                 ("outputs", outs.into()),
                 ("error", err),
                 ("text", JsValue::from_str(&printed)),
+                ("expectations", expects.into()),
             ])
         }))
     }
@@ -1426,6 +1439,23 @@ fn line_output(o: &vmscript::LineOutput) -> JsValue {
         ("text", JsValue::from_str(&o.to_string())),
         ("failure", failure(o.failure)),
         ("touched", touched(&o.touched)),
+        (
+            "expectation",
+            o.expectation
+                .as_ref()
+                .map_or(JsValue::NULL, |e| expectation(o.line, e)),
+        ),
+    ])
+}
+
+/// An `ExpectationResult`.
+fn expectation(line: usize, e: &vmscript::Expectation) -> JsValue {
+    js::obj(&[
+        ("line", JsValue::from(line as u32)),
+        ("passed", JsValue::from_bool(e.passed)),
+        ("what", JsValue::from_str(&e.what)),
+        ("expected", JsValue::from_str(&e.expected)),
+        ("found", JsValue::from_str(&e.found)),
     ])
 }
 
@@ -1439,6 +1469,7 @@ fn failure(f: Option<vmscript::Failure>) -> JsValue {
         Some(Failure::OutOfMemory) => JsValue::from_str("out_of_memory"),
         Some(Failure::NoProcess) => JsValue::from_str("no_process"),
         Some(Failure::Killed) => JsValue::from_str("killed"),
+        Some(Failure::Expectation) => JsValue::from_str("expectation"),
     }
 }
 

@@ -243,9 +243,11 @@ fn options_are_checked() {
     );
     assert!(Machine::new(s("big")).is_err());
     assert!(Machine::new(opts("personality", s("linux"))).is_ok());
+    assert!(Machine::new(opts("personality", s("netbsd"))).is_ok());
+    assert!(Machine::new(opts("personality", s("freebsd"))).is_ok());
     assert!(
-        Machine::new(opts("personality", s("netbsd"))).is_err(),
-        "not implemented yet"
+        Machine::new(opts("personality", s("openbsd"))).is_err(),
+        "no such personality"
     );
     assert!(Machine::new(opts("personality", n(1.0))).is_err());
     let m = Machine::new(opts("tlbSets", n(8.0))).unwrap();
@@ -598,6 +600,7 @@ fn frame_kind_names_spell_the_kinds_of_frames_and_events() {
             (2.0, "cache".to_string()),
             (3.0, "page-table".to_string()),
             (4.0, "zero".to_string()),
+            (5.0, "loaned".to_string()),
         ]
     );
     // every frame_alloc event and every frame view uses those names for the
@@ -632,6 +635,79 @@ fn run_text_prints_what_the_cli_prints() {
     );
     assert_eq!(num(&get(&r, "error"), "line"), 8.0);
     assert_eq!(get(&r, "outputs").dyn_into::<Array>().unwrap().length(), 6);
+}
+
+/// The exercise every runner shares (`tests/exercises/`), run the way
+/// Node and the page run it: `runText` prints what `vmplay run` prints and
+/// reports each `expect` line's verdict.
+fn run_exercise(vms: &str, out: &str) -> Vec<(u32, bool, String)> {
+    let m = small();
+    let r = m.run_text(s(vms)).unwrap();
+    assert_eq!(string(&r, "text"), out);
+    assert!(get(&r, "error").is_null());
+    let list: Array = get(&r, "expectations").dyn_into().unwrap();
+    let outputs: Array = get(&r, "outputs").dyn_into().unwrap();
+    let expect_lines = outputs
+        .iter()
+        .filter(|o| !get(o, "expectation").is_null())
+        .count();
+    assert_eq!(expect_lines as u32, list.length());
+    list.iter()
+        .map(|e| {
+            (
+                num(&e, "line") as u32,
+                get(&e, "passed") == JsValue::TRUE,
+                string(&e, "found"),
+            )
+        })
+        .collect()
+}
+
+#[wasm_bindgen_test]
+fn an_exercise_answered_right_passes_every_expectation() {
+    let r = run_exercise(
+        include_str!("../../../tests/exercises/cow_fork_pass.vms"),
+        include_str!("../../../tests/exercises/cow_fork_pass.out"),
+    );
+    assert_eq!(r.len(), 8);
+    assert!(r.iter().all(|(_, passed, _)| *passed), "{r:?}");
+}
+
+#[wasm_bindgen_test]
+fn an_exercise_answered_wrong_fails_the_same_three() {
+    let r = run_exercise(
+        include_str!("../../../tests/exercises/cow_fork_fail.vms"),
+        include_str!("../../../tests/exercises/cow_fork_fail.out"),
+    );
+    let failed: Vec<(u32, String)> = r
+        .into_iter()
+        .filter(|(_, passed, _)| !passed)
+        .map(|(line, _, found)| (line, found))
+        .collect();
+    assert_eq!(
+        failed,
+        vec![
+            (10, "cow_copy=1 zero_fill=0".to_string()),
+            (11, "0x41".to_string()),
+            (13, "10".to_string()),
+        ]
+    );
+}
+
+#[wasm_bindgen_test]
+fn a_failed_expectation_is_a_failure_of_its_line() {
+    let m = small();
+    anon_rw(&m, ARENA, 4096.0);
+    let r = m
+        .exec_line(n(2.0), s("expect mincore $arena 4K 1"))
+        .unwrap();
+    let out = get(&r, "output");
+    assert_eq!(
+        string(&out, "result"),
+        "FAIL mincore of 1 pages at 0x300000000000: expected 1, found 0"
+    );
+    assert_eq!(string(&out, "failure"), "expectation");
+    assert_eq!(get(&get(&out, "expectation"), "passed"), JsValue::FALSE);
 }
 
 #[wasm_bindgen_test]

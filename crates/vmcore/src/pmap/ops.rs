@@ -682,6 +682,35 @@ impl Pmap {
         flush
     }
 
+    /// Set `bits` (A, D) in the leaf mapping `va`, as a moved PTE keeps
+    /// them (`move_ptes`). No flush: the TLB may only lack them.
+    pub(super) fn keep_bits(
+        &mut self,
+        phys: &mut PhysMem,
+        va: VirtAddr,
+        bits: PteFlags,
+        ev: &mut EventLog,
+    ) {
+        if bits.is_empty() {
+            return;
+        }
+        if let Some(slot) = self.find_leaf(phys, va)
+            && !slot.pte.flags().contains(bits)
+        {
+            let (old, level) = (slot.pte, slot.level);
+            let new = old.with(bits);
+            wr(phys, slot.table, slot.idx, new);
+            let asid = self.asid;
+            ev.push_with(|| Event::PteWrite {
+                asid,
+                va,
+                level,
+                old: old.0,
+                new: new.0,
+            });
+        }
+    }
+
     /// `pmap_clear_modify`: clear D in the leaf mapping `va` (the whole 2 MiB
     /// leaf if huge). The flush matters: a TLB entry cached dirty lets
     /// writes through without setting D again.
@@ -838,19 +867,24 @@ impl Pmap {
                 executable: !f.contains(PteFlags::NO_EXECUTE),
             };
             let pfn = slot.pte.pfn();
+            // The moved entry keeps its accessed and dirty bits.
+            let bits = f & (PteFlags::ACCESSED | PteFlags::DIRTY);
             if slot.level == 2 && nva.is_multiple_of(HUGE_PAGE_SIZE) {
                 if let Ok(f) = self.enter_huge(phys, VirtAddr(nva), pfn, prot, ev) {
                     flush.merge(f);
+                    self.keep_bits(phys, VirtAddr(nva), bits, ev);
                 }
             } else if slot.level == 2 {
                 for i in 0..PAGES_PER_HUGE {
                     let va = VirtAddr(nva + i * PAGE_SIZE);
                     if let Ok(f) = self.enter(phys, va, pfn.add(i), prot, ev) {
                         flush.merge(f);
+                        self.keep_bits(phys, va, bits, ev);
                     }
                 }
             } else if let Ok(f) = self.enter(phys, VirtAddr(nva), pfn, prot, ev) {
                 flush.merge(f);
+                self.keep_bits(phys, VirtAddr(nva), bits, ev);
             }
         }
         flush

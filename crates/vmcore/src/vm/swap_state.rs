@@ -165,7 +165,7 @@ impl Machine {
     /// `anon`'s page read from `slot` into the swap cache (`swap_read_folio`
     /// into a folio added with `add_to_swap_cache`): it is in a frame and
     /// still in its slot.
-    fn read_into_cache(&mut self, anon: AnonId, slot: Slot) -> Result<(), AccessError> {
+    pub(crate) fn read_into_cache(&mut self, anon: AnonId, slot: Slot) -> Result<(), AccessError> {
         let pfn = self.read_slot(anon, slot)?;
         self.anons.get_mut(anon).expect("live").page = AnonPage::Cached { pfn, slot };
         self.swap_mut().set_cached(slot, true);
@@ -375,9 +375,14 @@ impl Machine {
                 }
                 let a = self.anons.get(anon).expect("live");
                 let pfn = a.pfn().expect("cached");
-                let writable = e.prot.writable() && a.refs == 1 && !e.needs_copy;
+                let writable = e.prot.writable() && a.refs == 1 && !e.needs_copy && !self.lent(pfn);
                 self.unwire_range(pid, va, va + PAGE_SIZE);
                 let r = self.pmap_enter(pid, va, pfn, writable, e.prot.executable());
+                if r.is_ok() && e.prot.is_empty() {
+                    // `unuse_pte` maps with the entry's protection: a
+                    // PROT_NONE entry gets a PROTNONE leaf.
+                    self.pmap_protect(pid, va, va + PAGE_SIZE, e.prot);
+                }
                 // A locked entry's page is wired once mapped.
                 self.wire_range(pid, va, va + PAGE_SIZE);
                 r.map_err(|_| nomem())?;
@@ -408,6 +413,10 @@ impl Machine {
                 AnonPage::Resident { .. } => continue,
             };
             self.anons.get_mut(id).expect("live").page = AnonPage::Resident { pfn };
+            // `folio_free_swap`: with its slot gone the page's only copy is
+            // in memory, so it is dirty (smaps `Private_Dirty` after
+            // swapoff, whatever the PTE says).
+            self.phys.desc_mut(pfn).dirty = true;
             self.swap_mut().set_cached(slot, false);
         }
         Ok(())
