@@ -193,6 +193,12 @@ pub const EVENT_COUNTS: &[&str] = &[
     "swap_in",
     "swap_readahead",
     "oom_kill",
+    "loan",
+    "loan_page",
+    "loan_refused",
+    "loan_break",
+    "loan_orphan",
+    "unloan",
     "syscall",
     "syscall_return",
 ];
@@ -573,6 +579,7 @@ fn event_slots(e: &Event) -> [u8; 2] {
                 FaultResolution::HugeZeroPage => at!("huge_zero_page"),
                 FaultResolution::Remap => at!("remap"),
                 FaultResolution::WriteEnable => at!("write_enable"),
+                FaultResolution::LoanBreak => at!("loan_break"),
             },
         ],
         Signal { code, .. } => [
@@ -594,6 +601,12 @@ fn event_slots(e: &Event) -> [u8; 2] {
         SwapIn { .. } => [at!("swap_in"), NONE],
         OomKill { .. } => [at!("oom_kill"), NONE],
         SwapReadahead { .. } => [at!("swap_readahead"), NONE],
+        Loan { .. } => [at!("loan"), NONE],
+        LoanPage { .. } => [at!("loan_page"), NONE],
+        LoanRefused { .. } => [at!("loan_refused"), NONE],
+        LoanBreak { .. } => [at!("loan_break"), NONE],
+        LoanOrphan { .. } => [at!("loan_orphan"), NONE],
+        Unloan { .. } => [at!("unloan"), NONE],
     }
 }
 

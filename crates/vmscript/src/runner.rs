@@ -165,7 +165,10 @@ impl Touched {
             | Op::Personality
             | Op::Setrlimit
             | Op::Brk
-            | Op::Sbrk => Vec::new(),
+            | Op::Sbrk
+            | Op::Loanread
+            | Op::Unloan => Vec::new(),
+            Op::Loan => vec![Span::at(n(0), n(1))],
         };
         let mut pids = vec![pid];
         pids.extend(bound.child);
@@ -235,6 +238,8 @@ pub enum Value {
     /// Bound by `open`/`memfd`; `None` when the call failed (a descriptor
     /// that no process has).
     Descriptor(Option<Descriptor>),
+    /// Bound by `loan` (NetBSD); `None` when the loan failed.
+    Loan(Option<vmcore::LoanId>),
 }
 
 /// A variable as views list it.
@@ -383,6 +388,7 @@ enum Val {
     Proc(u32),
     Rlim(Option<u64>),
     Mode(vmcore::Access),
+    Loan(vmcore::LoanId),
 }
 
 impl Val {
@@ -590,6 +596,7 @@ impl Runner {
         if let Some(name) = binding {
             let value = match h.op.binds() {
                 Binds::Descriptor => Value::Descriptor(bound.descriptor),
+                Binds::Loan => Value::Loan(bound.loan),
                 _ => Value::Address(bound.raw),
             };
             self.vars.insert(name.to_string(), value);
@@ -845,6 +852,7 @@ impl Runner {
                 Arg::Resource => Val::Num(0),
                 Arg::Rlim(v) => Val::Rlim(v),
                 Arg::Mode(a) => Val::Mode(a),
+                Arg::Loan(name) => Val::Loan(self.loan_var(&name)?),
                 Arg::Proc(n) => {
                     // A killed process's name stays taken (version 2).
                     if self.live(n).is_some() || self.killed.contains_key(&n) {
@@ -858,6 +866,18 @@ impl Runner {
         }
         let nums: Vec<u64> = vals.iter().map(Val::num).collect();
         parse::check_values(h.op, &nums)?;
+        if let (Op::Loanread, Some(&Val::Loan(id))) = (h.op, vals.first()) {
+            let len = self
+                .machine
+                .loan_info(id)
+                .map_or(0, |l| l.pages.len() as u64 * PAGE_SIZE);
+            if nums[1] >= len {
+                return Err(format!(
+                    "offset {:#x} is outside the loan ({len:#x} bytes)",
+                    nums[1]
+                ));
+            }
+        }
         if let (Op::Open, Some(Val::Name(n))) = (h.op, vals.first())
             && self.files.contains(n)
         {
@@ -914,6 +934,18 @@ impl Runner {
         })
     }
 
+    /// The loan a variable holds: an error of the line when it is not a
+    /// loan, the loan failed, or it has ended.
+    fn loan_var(&self, name: &str) -> Result<vmcore::LoanId, String> {
+        match self.vars.get(name) {
+            None => Err(format!("undefined variable ${name}")),
+            Some(Value::Loan(Some(id))) if self.machine.loan_info(*id).is_some() => Ok(*id),
+            Some(Value::Loan(Some(_))) => Err(format!("the loan ${name} has ended")),
+            Some(Value::Loan(None)) => Err(format!("the loan ${name} failed")),
+            Some(_) => Err(format!("${name} is not a loan")),
+        }
+    }
+
     /// The value of a sum, modulo 2^64.
     fn eval(&self, e: &Expr) -> Result<u64, String> {
         let mut sum = 0u64;
@@ -925,6 +957,9 @@ impl Runner {
                     None => return Err(format!("undefined variable ${name}")),
                     Some(Value::Descriptor(_)) => {
                         return Err(format!("${name} is a descriptor, not an address"));
+                    }
+                    Some(Value::Loan(_)) => {
+                        return Err(format!("${name} is a loan, not an address"));
                     }
                     Some(Value::Address(v)) => *v,
                 },
@@ -939,7 +974,7 @@ impl Runner {
     fn descriptor(&self, name: &str, pid: Pid) -> Result<i64, String> {
         match self.vars.get(name) {
             None => Err(format!("undefined variable ${name}")),
-            Some(Value::Address(_)) => Err(format!("${name} is not a descriptor")),
+            Some(Value::Address(_) | Value::Loan(_)) => Err(format!("${name} is not a descriptor")),
             Some(Value::Descriptor(None)) => Ok(-1),
             Some(Value::Descriptor(Some(d))) => Ok(
                 if self.machine.open_file_serial(pid, d.fd) == Some(d.file) {
@@ -1050,6 +1085,31 @@ impl Runner {
                     bound.raw = neg_errno(m, &e);
                     errno(&e)
                 }
+            },
+            Op::Loan => match m.loan(pid, n(0), n(1)) {
+                Ok(id) => {
+                    bound.loan = Some(id);
+                    "ok".to_string()
+                }
+                Err(e) => errno(&e),
+            },
+            Op::Loanread => match a.first() {
+                // The variable and the offset were checked when resolved.
+                Some(&Val::Loan(id)) => match m.loan_read(id, n(1)) {
+                    Ok(b) => format!("{b:#04x}"),
+                    Err(e) => {
+                        failed.set(Some(Failure::Errno));
+                        e.to_string()
+                    }
+                },
+                _ => "ok".to_string(),
+            },
+            Op::Unloan => match a.first() {
+                Some(&Val::Loan(id)) => match m.unloan(id) {
+                    Ok(()) => "ok".to_string(),
+                    Err(e) => errno(&e),
+                },
+                _ => "ok".to_string(),
             },
             Op::Personality => unreachable!("run by exec_personality"),
             Op::Mlock => rc(m.mlock(pid, n(0), n(1))),
@@ -1283,6 +1343,7 @@ struct Bound {
     mapped: Option<u64>,
     descriptor: Option<Descriptor>,
     child: Option<Pid>,
+    loan: Option<vmcore::LoanId>,
 }
 
 /// Run a whole scenario on a fresh default machine and return what the
