@@ -124,6 +124,15 @@ enum Step {
         proc: u8,
         file: u8,
     },
+    /// UVM page loaning (`uvm_loan`), ended later by `Unloan`.
+    Loan {
+        proc: u8,
+        page: u64,
+        pages: u64,
+    },
+    Unloan {
+        n: u8,
+    },
 }
 
 fn prot() -> impl Strategy<Value = u64> {
@@ -166,7 +175,9 @@ fn step() -> impl Strategy<Value = Step> {
         1 => (p.clone(), 0u64..40_000).prop_map(|(proc, size)| Step::Open { proc, size }),
         1 => (p.clone(), any::<u8>(), 0u64..40_000).prop_map(|(proc, file, off)| Step::Pwrite { proc, file, off }),
         1 => (p.clone(), any::<u8>(), 0u64..40_000).prop_map(|(proc, file, len)| Step::Ftruncate { proc, file, len }),
-        1 => (p, any::<u8>()).prop_map(|(proc, file)| Step::Close { proc, file }),
+        1 => (p.clone(), any::<u8>()).prop_map(|(proc, file)| Step::Close { proc, file }),
+        2 => (p, page.clone(), 1u64..6).prop_map(|(proc, page, pages)| Step::Loan { proc, page, pages }),
+        1 => any::<u8>().prop_map(|n| Step::Unloan { n }),
     ]
 }
 
@@ -175,6 +186,7 @@ struct Driver {
     pids: Vec<u32>,
     fds: Vec<(u32, i32)>,
     names: u32,
+    loans: Vec<vmcore::LoanId>,
 }
 
 impl Driver {
@@ -188,6 +200,7 @@ impl Driver {
             pids: vec![1],
             fds: vec![],
             names: 0,
+            loans: vec![],
         }
     }
     fn pid(&self, n: u8) -> u32 {
@@ -375,6 +388,19 @@ impl Driver {
                 let pid = self.pid(proc);
                 let _ = self.m.ftruncate(pid, self.fd(pid, file), len);
             }
+            Step::Loan { proc, page, pages } => {
+                if let Ok(l) = self.m.loan(self.pid(proc), a(page), pages * k) {
+                    // What was lent reads back through the loan.
+                    let _ = self.m.loan_read(l, 0).unwrap();
+                    self.loans.push(l);
+                }
+            }
+            Step::Unloan { n } => {
+                if !self.loans.is_empty() {
+                    let l = self.loans.remove(n as usize % self.loans.len());
+                    self.m.unloan(l).unwrap();
+                }
+            }
             Step::Close { proc, file } => {
                 let pid = self.pid(proc);
                 let fd = self.fd(pid, file);
@@ -400,6 +426,11 @@ proptest! {
         }
         for pid in d.m.processes() {
             d.m.exit(pid).unwrap();
+            d.m.check().unwrap();
+        }
+        // Lent pages outlive their owners until the loans end.
+        for l in std::mem::take(&mut d.loans) {
+            d.m.unloan(l).unwrap();
             d.m.check().unwrap();
         }
         let f = d.m.frames_summary();
