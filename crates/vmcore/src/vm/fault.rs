@@ -265,6 +265,12 @@ impl Machine {
                 .is_some();
             self.pmap_enter(pid, page, a_pfn, true, exec)?;
             self.anons.get_mut(anon).expect("live anon").lazyfree = false;
+            if was_mapped {
+                // `wp_can_reuse_anon_folio`: the page this process alone
+                // maps leaves the swap cache when no swap entry names its
+                // slot any more (`folio_free_swap`, which dirties it).
+                self.free_swap_cache(anon);
+            }
             let how = if was_mapped {
                 FaultResolution::CowReuse
             } else {

@@ -106,6 +106,11 @@ impl Machine {
             .swap_entry(&self.phys, VirtAddr(page))
             .is_some_and(|sw| sw.offset == u64::from(slot.0));
         let AnonPage::Swapped { .. } = state else {
+            if !pte_holds {
+                // The page table maps the cached page already: a
+                // protection fault (`do_wp_page`), not a swap-in.
+                return Ok(SwapIn::Resident);
+            }
             // A swap-cache hit: count it for the readahead window.
             let ra = &mut self
                 .proc_mut(pid)
@@ -159,7 +164,29 @@ impl Machine {
         if how == SwapIn::Sole || last_write || full || e.flags.contains(VmFlags::LOCKED) {
             self.anons.get_mut(anon).expect("live").page = AnonPage::Resident { pfn };
             self.swap_mut().set_cached(slot, false);
+            if how != SwapIn::Sole {
+                // `folio_free_swap` takes the page out of the swap cache:
+                // its only copy is in memory now, so it is dirty. (The
+                // synchronous read of a sole page never entered the swap
+                // cache and stays clean.)
+                self.phys.desc_mut(pfn).dirty = true;
+            }
         }
+    }
+
+    /// `folio_free_swap` for `anon`'s page: out of the swap cache, its slot
+    /// freed, when no swap entry names the slot; the page is dirty then
+    /// (its only copy is in memory). Nothing when it is not in the cache.
+    pub(crate) fn free_swap_cache(&mut self, anon: AnonId) {
+        let Some(AnonPage::Cached { pfn, slot }) = self.anons.get(anon).map(|a| a.page) else {
+            return;
+        };
+        if self.swap.as_ref().is_some_and(|s| s.count(slot) > 0) {
+            return;
+        }
+        self.anons.get_mut(anon).expect("live").page = AnonPage::Resident { pfn };
+        self.swap_mut().set_cached(slot, false);
+        self.phys.desc_mut(pfn).dirty = true;
     }
 
     /// `anon`'s page read from `slot` into the swap cache (`swap_read_folio`
