@@ -622,3 +622,22 @@ fn shared_anonymous_memory_extends_at_mmap() {
     );
     done(&m);
 }
+
+#[test]
+fn a_copy_on_write_in_a_shared_amap_reaches_every_view() {
+    let mut m = machine();
+    let a = ARENA;
+    m.mmap(1, a, K4, RW, ANON, -1, 0).unwrap();
+    m.store(1, a, 1).unwrap();
+    // The child shares the anon; the parent's amap is then copied for the
+    // duplicate view, so both views hold an anon the child holds too.
+    let c = m.fork(1).unwrap();
+    let d = m.mremap(1, a, K4, K4, MAP_REMAPDUP, 0).unwrap();
+    assert_eq!(m.load(1, a).unwrap(), 1);
+    // A store through the duplicate copies the page (the child keeps the
+    // old one); the first view must see the copy, not the child's page.
+    m.store(1, d, 2).unwrap();
+    assert_eq!(m.load(1, a).unwrap(), 2);
+    assert_eq!(m.load(c, a).unwrap(), 1);
+    done(&m);
+}

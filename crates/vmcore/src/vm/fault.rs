@@ -248,10 +248,16 @@ impl Machine {
                 return Err(err);
             }
             let (amap, slot) = e.slot(page).expect("anon implies amap");
-            self.amaps
-                .get_mut(amap)
-                .expect("live amap")
-                .set(slot, Some(new_id));
+            let am = self.amaps.get_mut(amap).expect("live amap");
+            am.set(slot, Some(new_id));
+            // `amap_add(..., replace)`: a slot that several entries map at
+            // once (a MAP_REMAPDUP view, minherit SHARE) now holds the
+            // copy for all of them, so the old page leaves every other
+            // mapping (`pmap_page_protect(VM_PROT_NONE)`); each faults the
+            // page of its own amap back in.
+            if am.max_refs_in(slot, slot + 1) > 1 {
+                self.page_remove_all(a_pfn, Some((pid, page)));
+            }
             self.anon_unref(anon);
             self.resolved(pid, page, FaultResolution::CowCopy, pfn);
         } else if self.lent(a_pfn) {
