@@ -105,7 +105,7 @@ fn operations_are_offered_by_their_personalities() {
 
 #[test]
 fn loan_variables_are_checked_before_the_line_runs() {
-    let head = "personality netbsd\n$a = mmap $arena 4K PROT_READ MAP_PRIVATE|MAP_FIXED|0x20 -1 0\n$m = loan $a 4K\n";
+    let head = "personality netbsd\n$a = mmap $arena 4K PROT_READ MAP_PRIVATE|MAP_FIXED|MAP_ANON -1 0\n$m = loan $a 4K\n";
     let out = run(&format!("{head}loanread $m 0\nunloan $m\nloanread $m 0\n"));
     assert!(
         out.contains("3 loan ok\n4 loanread 0x00\n5 unloan ok\n6 error the loan $m has ended"),

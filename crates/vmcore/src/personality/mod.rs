@@ -229,6 +229,13 @@ pub enum Placement {
     /// searched from a cached start (the classic `free_area_cache`),
     /// keeping the stack guard gap.
     TopDown,
+    /// NetBSD's `uvm_map_findspace` on a top-down map, as `sys_mmap`
+    /// drives it with PaX ASLR on: a free hint is used as it is; a busy
+    /// one sends the search down from the hint to the highest free range
+    /// below it. With no hint the range is taken below the default
+    /// address (`VM_DEFAULT_ADDRESS_TOPDOWN`, `mmap_base` here); PaX ASLR
+    /// (`pax_aslr_mmap`) makes every unhinted or file mapping land there.
+    UvmTopDown,
 }
 
 /// When two touching map entries are one.
@@ -238,6 +245,13 @@ pub enum MergeRule {
     /// after mmap, mprotect, madvise, mlock, mremap and brk, never after
     /// munmap (`vma_merge_new_range`, `vma_modify`).
     Linux,
+    /// NetBSD UVM: `uvm_map_enter` merges a new mapping into a compatible
+    /// neighbour (`UVM_ET_ISCOMPATIBLE`, `amap_extend`); the first fault
+    /// of an entry without an amap joins it to a neighbour that has one
+    /// (`amap_copy` -> `uvm_mapent_trymerge(UVM_MERGE_COPYING)`), after
+    /// clipping a large entry to its 64 KiB chunk; mprotect, minherit,
+    /// madvise, mlock and munlock clip and never merge.
+    Uvm,
 }
 
 /// The map policy that the map layer (`vm/`) consults.

@@ -94,6 +94,18 @@ impl Machine {
             return Ok(());
         }
         let write = access == Access::Write;
+        // UVM (`uvm_fault_check`): an entry that still needs copying gets
+        // its amap now, on a write, or on any fault when no object lies
+        // below; the first one may clip and join (vm/uvm_merge.rs).
+        let e = if self.uvm_rules()
+            && (e.aref.is_none() || e.needs_copy)
+            && (write || e.object.is_none())
+        {
+            let s = self.uvm_amap_copy(pid, page, page + 1);
+            self.procs[&pid].map.entry(s).clone()
+        } else {
+            e
+        };
         let e = if write && e.needs_copy {
             self.amap_copy(pid, e.start);
             self.procs[&pid].map.entry(e.start).clone()
@@ -236,10 +248,16 @@ impl Machine {
                 return Err(err);
             }
             let (amap, slot) = e.slot(page).expect("anon implies amap");
-            self.amaps
-                .get_mut(amap)
-                .expect("live amap")
-                .set(slot, Some(new_id));
+            let am = self.amaps.get_mut(amap).expect("live amap");
+            am.set(slot, Some(new_id));
+            // `amap_add(..., replace)`: a slot that several entries map at
+            // once (a MAP_REMAPDUP view, minherit SHARE) now holds the
+            // copy for all of them, so the old page leaves every other
+            // mapping (`pmap_page_protect(VM_PROT_NONE)`); each faults the
+            // page of its own amap back in.
+            if am.max_refs_in(slot, slot + 1) > 1 {
+                self.page_remove_all(a_pfn, Some((pid, page)));
+            }
             self.anon_unref(anon);
             self.resolved(pid, page, FaultResolution::CowCopy, pfn);
         } else if self.lent(a_pfn) {
@@ -280,7 +298,9 @@ impl Machine {
         page: u64,
         access: Access,
     ) -> Result<(), AccessError> {
-        if access != Access::Write {
+        // UVM has no shared zero page for user memory: a read allocates a
+        // zeroed anon as a write does (`uvm_fault_upper` case 2B).
+        if access != Access::Write && !self.uvm_rules() {
             let zero = self.zero_pfn;
             self.pmap_enter(pid, page, zero, false, e.prot.executable())?;
             self.resolved(pid, page, FaultResolution::ZeroPage, zero);
@@ -318,7 +338,7 @@ impl Machine {
             self.phys.set_owner(pfn, FrameOwner::Anon { anon: made });
         }
         let id = made;
-        if let Err(err) = self.pmap_enter(pid, page, pfn, true, e.prot.executable()) {
+        if let Err(err) = self.pmap_enter(pid, page, pfn, e.prot.writable(), e.prot.executable()) {
             self.anons.remove(id);
             self.phys.free(pfn, &mut self.ev);
             return Err(err);

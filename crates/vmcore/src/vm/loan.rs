@@ -466,7 +466,7 @@ impl Machine {
     /// (each process faults the page back in from its owner), but the
     /// faulting leaf `writer`, which the fault replaces with the copy (and
     /// whose wiring the fault path has taken off already, `vm/wire.rs`).
-    fn page_remove_all(&mut self, pfn: Pfn, writer: Option<(Pid, u64)>) {
+    pub(crate) fn page_remove_all(&mut self, pfn: Pfn, writer: Option<(Pid, u64)>) {
         let one = BTreeSet::from([pfn]);
         for (pid, va, _, _) in self.leaves_mapping(&one) {
             if writer != Some((pid, va)) {

@@ -205,6 +205,13 @@ impl VmMap {
         (top > floor && top - floor >= len).then_some(floor)
     }
 
+    /// The highest hole of `len` bytes in `[low, top)`, searched down from
+    /// `top` without the cached start (UVM's top-down `uvm_map_findspace`
+    /// from a hint).
+    pub fn search_down_from(&self, len: u64, low: u64, top: u64) -> Option<u64> {
+        self.search_down(len, low, top, 0).0
+    }
+
     fn search_down(&self, len: u64, low: u64, from: u64, guard: u64) -> (Option<u64>, u64) {
         // One walk down the entries at or below `from`; an entry reaching
         // the ceiling lowers it, a gap below the ceiling is a candidate.

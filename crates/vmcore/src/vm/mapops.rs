@@ -22,6 +22,7 @@ impl MergeRule {
     pub(crate) fn mergeable(self, a: &Entry, b: &Entry) -> bool {
         match self {
             MergeRule::Linux => Machine::linux_mergeable(a, b),
+            MergeRule::Uvm => Machine::uvm_mergeable(a, b),
         }
     }
 }
@@ -393,6 +394,16 @@ impl Machine {
         if a.end != addr || !self.cfg.personality.map_policy.merge.mergeable(a, b) {
             return false;
         }
+        self.join_entries(pid, addr);
+        true
+    }
+
+    /// Make the entry ending at `addr` and the one starting there one
+    /// entry; the caller has checked that they may be.
+    pub(crate) fn join_entries(&mut self, pid: Pid, addr: u64) {
+        let map = &self.procs[&pid].map;
+        let b = map.entries.get(&addr).expect("entry above");
+        let a = map.prev_of(addr).expect("entry below");
         let (a_start, b_start) = (a.start, b.start);
         // The upper layers join too. Entries that already cover adjacent
         // slots of one amap just drop a reference; otherwise each side is
@@ -460,12 +471,16 @@ impl Machine {
             start: VirtAddr(m.start),
             end: VirtAddr(m.end),
         });
-        true
     }
 
     /// Try merging the entry starting at `start` with both neighbours.
     /// Returns the start of the entry that now contains `start`.
     pub(crate) fn merge_around(&mut self, pid: Pid, start: u64) -> u64 {
+        // UVM never merges an entry that already exists (`uvm_map_protect`,
+        // `uvm_map_inherit`, `uvm_map_advice`, `uvm_map_pageable` only clip).
+        if self.cfg.personality.map_policy.merge == MergeRule::Uvm {
+            return start;
+        }
         let map = &self.procs[&pid].map;
         let Some(e) = map.entries.get(&start) else {
             return start;

@@ -24,4 +24,5 @@ pub(crate) mod remap;
 pub mod slab;
 pub mod swap;
 pub mod swap_state;
+mod uvm_merge;
 mod wire;

@@ -43,7 +43,31 @@ impl Machine {
         }
         match self.personality().map_policy.placement {
             Placement::TopDown => self.unmapped_area_topdown(pid, hint, len),
+            Placement::UvmTopDown => self.uvm_findspace(pid, hint, len),
         }
+    }
+
+    /// `uvm_map_findspace` on a top-down map (NetBSD): the hint, rounded
+    /// up to its page, when `[hint, hint+len)` is free and inside the
+    /// map; else the highest free range starting at or below the hint
+    /// (so a busy hint in the arena may give a lower gap of the arena,
+    /// case `nb_hint_topdown`). Without a hint the search starts at the
+    /// default address, `mmap_base` (`VM_DEFAULT_ADDRESS_TOPDOWN`).
+    fn uvm_findspace(&mut self, pid: Pid, hint: u64, len: u64) -> Option<u64> {
+        let l = *self.layout();
+        let map = &mut self.proc_mut(pid).map;
+        if hint == 0 || hint >= l.mmap_base {
+            return map.find_space_topdown(len, l.mmap_min_addr, l.mmap_base, 0);
+        }
+        let h = align_up(hint, PAGE_SIZE)?;
+        if h >= l.mmap_min_addr
+            && h.checked_add(len).is_some_and(|e| e <= l.task_size)
+            && map.is_free(h, h + len)
+        {
+            return Some(h);
+        }
+        let top = h.checked_add(len)?.min(l.mmap_base);
+        map.search_down_from(len, l.mmap_min_addr, top)
     }
 
     /// `arch_get_unmapped_area_topdown` (arch/x86/kernel/sys_x86_64.c):

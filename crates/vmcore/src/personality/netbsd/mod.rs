@@ -11,16 +11,21 @@ use super::{
 };
 use crate::errno::Errno;
 
-/// `VM_MAXUSER_ADDRESS` on amd64.
-pub const VM_MAXUSER_ADDRESS: u64 = 0x7f7f_ffff_c000;
+/// `VM_MAXUSER_ADDRESS` on amd64 (`sys/arch/amd64/include/vmparam.h`
+/// since 2018: one page below 0x7f8000000000).
+pub const VM_MAXUSER_ADDRESS: u64 = 0x7f80_0000_0000 - 0x1000;
 /// `vm.user_va0_disable=1`: page 0 is outside the map.
 pub const VM_MIN_ADDRESS: u64 = 0x1000;
-/// The top of the stack area (`USRSTACK`), just below `VM_MAXUSER_ADDRESS`.
+/// The top of the stack area (`USRSTACK` = `VM_MAXUSER_ADDRESS`).
 pub const USRSTACK: u64 = VM_MAXUSER_ADDRESS;
 pub const STACK_SIZE: u64 = 128 * 1024;
-/// `MAXSSIZ` on amd64: 512 MiB. `VM_DEFAULT_ADDRESS_TOPDOWN` places
-/// mappings below the largest stack.
-pub const MAXSSIZ: u64 = 512 << 20;
+/// `MAXSSIZ` on amd64: 128 MiB.
+pub const MAXSSIZ: u64 = 128 << 20;
+/// `vm.user_stack_guard_size`: 1 MiB kept free below the largest stack.
+pub const USER_STACK_GUARD_SIZE: u64 = 1 << 20;
+/// Where top-down placement starts: `VM_DEFAULT_ADDRESS_TOPDOWN` is
+/// `trunc_page(USRSTACK - MAXSSIZ - size - user_stack_guard_size)`.
+pub const DEFAULT_ADDRESS_TOP: u64 = USRSTACK - MAXSSIZ - USER_STACK_GUARD_SIZE;
 /// The initial break of a small program.
 pub const BRK_START: u64 = 0x0000_0000_0060_0000;
 
@@ -52,7 +57,7 @@ pub static NETBSD: Personality = Personality {
     layout: Layout {
         task_size: VM_MAXUSER_ADDRESS,
         mmap_min_addr: VM_MIN_ADDRESS,
-        mmap_base: USRSTACK - MAXSSIZ,
+        mmap_base: DEFAULT_ADDRESS_TOP,
         stack_top: USRSTACK,
         stack_size: STACK_SIZE,
         stack_rlimit: MAXSSIZ,
@@ -81,7 +86,7 @@ pub static NETBSD: Personality = Personality {
         .difference(Calls::MEMFD_CREATE)
         .difference(Calls::BRK),
     map_policy: MapPolicy {
-        placement: Placement::TopDown,
-        merge: MergeRule::Linux,
+        placement: Placement::UvmTopDown,
+        merge: MergeRule::Uvm,
     },
 };
