@@ -229,6 +229,11 @@ pub enum Placement {
     /// searched from a cached start (the classic `free_area_cache`),
     /// keeping the stack guard gap.
     TopDown,
+    /// FreeBSD's `vm_map_find` with ASLR off: the first free range at or
+    /// above the hint (`vm_map_findspace`); without a hint, anonymous
+    /// memory clusters upward from `anon_loc` and the rest starts above
+    /// the largest heap (`daddr + maxdsiz`).
+    FirstFitUp,
 }
 
 /// When two touching map entries are one.
@@ -238,6 +243,12 @@ pub enum MergeRule {
     /// after mmap, mprotect, madvise, mlock, mremap and brk, never after
     /// munmap (`vma_merge_new_range`, `vma_modify`).
     Linux,
+    /// FreeBSD's `vm_map_mergeable_neighbors`, attempted by
+    /// `vm_map_try_merge_entries` after mmap, mprotect, minherit, mlock,
+    /// munlock and entry advice; a new anonymous mapping also extends the
+    /// anonymous memory before it (`vm_map_insert1`, `vm_object_coalesce`).
+    /// Stack entries and stack gaps never merge.
+    FreeBsd,
 }
 
 /// The map policy that the map layer (`vm/`) consults.

@@ -37,6 +37,14 @@ impl Machine {
         code: u32,
     ) -> Result<(), AccessError> {
         let e = match self.procs[&pid].map.find(va) {
+            // FreeBSD: a fault in the gap below a MAP_STACK entry grows it.
+            Some(e) if e.flags.contains(VmFlags::STACK_GAP) => {
+                let gap = e.clone();
+                match self.grow_into_gap(pid, gap, va) {
+                    Some(e) => e,
+                    None => return Err(self.signal(pid, va, SignalCode::SegvMaperr)),
+                }
+            }
             Some(e) => e.clone(),
             None => match self.grow_stack(pid, va) {
                 Some(e) => e,
@@ -312,11 +320,95 @@ impl Machine {
             return Err(err);
         }
         let (amap, slot) = e.slot(page).expect("amap ensured");
-        self.amaps
-            .get_mut(amap)
-            .expect("live amap")
-            .set(slot, Some(id));
+        let am = self.amaps.get_mut(amap).expect("live amap");
+        am.set(slot, Some(id));
+        // An amap shared through the BSDs' INHERIT_SHARE: the others that
+        // map this slot still map what lay below it (the file's page, or
+        // the one their parent copied); they must fault and find the new
+        // anon (the CVE-2021-29626 fix, `tests/sys/vm/shared_shadow_inval_test.c`).
+        if am.refs > 1 && self.personality().kernel != crate::personality::Kernel::Linux {
+            self.unmap_slot_elsewhere(pid, amap, slot);
+        }
         Ok(pfn)
+    }
+
+    /// Remove the leaves of every other mapping of slot `slot` of `amap`.
+    fn unmap_slot_elsewhere(&mut self, pid: Pid, amap: u32, slot: u64) {
+        let mut gone = Vec::new();
+        for p in self.procs.values() {
+            for e in p.map.entries.values() {
+                if let Some(r) = e.aref
+                    && r.amap == amap
+                    && slot >= r.slotoff
+                    && slot < r.slotoff + e.pages()
+                {
+                    let va = e.start + ((slot - r.slotoff) << crate::addr::PAGE_SHIFT);
+                    if p.pid != pid {
+                        gone.push((p.pid, va));
+                    }
+                }
+            }
+        }
+        for (p, va) in gone {
+            self.zap(p, va, va + PAGE_SIZE);
+        }
+    }
+
+    /// FreeBSD's `vm_map_growstack`: a fault in the gap below a MAP_STACK
+    /// entry grows the stack down to cover it, by a multiple of
+    /// `sgrowsiz` (128 KiB) but never into the guard page left at the
+    /// bottom of the gap, with the protection the gap keeps in its offset
+    /// (`prot | PROT_MAX(max)`), even if the stack's lowest page has been
+    /// given another one since (PR 272585). The grown part is an entry of
+    /// its own (stacks never merge).
+    fn grow_into_gap(&mut self, pid: Pid, gap: Entry, va: u64) -> Option<Entry> {
+        use crate::personality::freebsd::{STACK_SIZE, abi::PROT_MAX_SHIFT};
+        let stack = self.procs[&pid].map.entries.get(&gap.end)?.clone();
+        if !stack.flags.contains(VmFlags::GROWSDOWN) {
+            return None;
+        }
+        let guard = self.layout().stack_guard_gap;
+        let page = va & !(PAGE_SIZE - 1);
+        let need = stack.start - page;
+        let max_grow = (gap.end - gap.start).checked_sub(guard)?;
+        if need > max_grow {
+            return None;
+        }
+        let grow = need
+            .div_ceil(STACK_SIZE)
+            .saturating_mul(STACK_SIZE)
+            .min(max_grow);
+        let new_start = stack.start - grow;
+        let prot = crate::flags::Prot::from_raw(gap.pgoff);
+        let max = crate::flags::Prot::from_raw(gap.pgoff >> PROT_MAX_SHIFT);
+        let mut flags = VmFlags::GROWSDOWN;
+        for (p, f) in [
+            (crate::flags::Prot::READ, VmFlags::MAYREAD),
+            (crate::flags::Prot::WRITE, VmFlags::MAYWRITE),
+            (crate::flags::Prot::EXEC, VmFlags::MAYEXEC),
+        ] {
+            if max.contains(p) {
+                flags |= f;
+            }
+        }
+        if self.procs[&pid].def_flags.contains(VmFlags::LOCKED) {
+            flags |= VmFlags::LOCKED;
+        }
+        self.unmap_range(pid, new_start, gap.end);
+        self.map_region(
+            pid,
+            crate::vm::mapops::NewMapping {
+                start: new_start,
+                len: grow,
+                prot,
+                flags,
+                object: None,
+                pgoff: new_start >> crate::addr::PAGE_SHIFT,
+                replace: false,
+                populate: false,
+            },
+        );
+        self.procs[&pid].map.find(va).cloned()
     }
 
     /// Private file mapping, page not yet copied: a read maps the page
@@ -339,6 +431,15 @@ impl Machine {
         }
         let index = e.object_index(page);
         if self.objects.get(obj).is_none_or(|o| o.beyond_eof(index)) {
+            // FreeBSD raises SIGSEGV here, not SIGBUS: the failure its own
+            // test suite expects of `mmap_truncate_signal` (bug 211924).
+            let vnode = self
+                .objects
+                .get(obj)
+                .is_some_and(|o| matches!(o.kind, crate::vm::object::ObjKind::File(_)));
+            if vnode && self.personality().kernel == crate::personality::Kernel::FreeBsd {
+                return Err(self.signal(pid, page, SignalCode::SegvMaperr));
+            }
             return Err(self.signal(pid, page, SignalCode::BusAdrerr));
         }
         let cache = self

@@ -22,6 +22,7 @@ impl Machine {
         let entries: Vec<_> = parent.map.entries.values().cloned().collect();
         let (brk_start, brk, fds) = (parent.brk_start, parent.brk, parent.fds.clone());
         let memlock_limit = parent.memlock_limit;
+        let anon_loc = parent.map.anon_loc;
         for e in entries {
             // Linux's madvise flags are its inheritance values.
             let inherit = if e.flags.contains(VmFlags::DONTCOPY) {
@@ -47,6 +48,7 @@ impl Machine {
         cp.brk_start = brk_start;
         cp.brk = brk;
         cp.memlock_limit = memlock_limit;
+        cp.map.anon_loc = anon_loc;
         self.ev.push(Event::Fork { parent: pid, child });
         Ok(child)
     }
