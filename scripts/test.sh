@@ -7,8 +7,9 @@
 #                     tests/conformance/recorded, and ../shared/conformance/cases
 #                     when it is beside the checkout), and the version-2
 #                     swap cases (tests/conformance/cases-swap, and
-#                     ../shared/conformance/cases-swap), each line followed
-#                     by Machine::check()
+#                     ../shared/conformance/cases-swap), and the FreeBSD
+#                     cases (tests/conformance/cases-freebsd), each line
+#                     followed by Machine::check()
 #   wasm (chrome)     wasm-pack test --headless --chrome crates/vmwasm
 #   site build        release wasm + wasm-opt + www/web (scripts/build.sh)
 #   typescript        tsc --strict on tests/types/ against the generated
@@ -69,7 +70,7 @@ for c in tests/conformance/check ../shared/conformance/check; do
     if [ -f "$c" ]; then check="$c"; break; fi
 done
 for d in tests/conformance/cases tests/conformance/recorded tests/conformance/cases-swap \
-         ../shared/conformance/cases ../shared/conformance/cases-swap; do
+         tests/conformance/cases-freebsd ../shared/conformance/cases ../shared/conformance/cases-swap; do
     if [ ! -d "$d" ]; then
         if [ "${d#tests/}" != "$d" ]; then
             skip_suite "conformance $d" "not in the repository yet"
