@@ -718,3 +718,24 @@ fn mremap_does_not_exist() {
     let mut m = mapped(1);
     assert_eq!(errno(m.mremap(1, ARENA, K, 2 * K, 0, 0)), Errno::ENOSYS);
 }
+
+#[test]
+fn inherit_copy_of_shared_memory_makes_the_parent_copy_on_write_too() {
+    let mut m = freebsd();
+    let f = MAP_SHARED | MAP_ANON | MAP_FIXED;
+    m.mmap(1, ARENA, K, RW, f, -1, 0).unwrap();
+    m.store(1, ARENA, 1).unwrap();
+    let sharer = m.fork(1).unwrap();
+    m.minherit(1, ARENA, K, INHERIT_COPY).unwrap();
+    let child = m.fork(1).unwrap();
+    // vm_map_copy_entry: both entries are copy-on-write now.
+    m.store(1, ARENA, 2).unwrap();
+    m.store(child, ARENA, 3).unwrap();
+    assert_eq!(m.load(sharer, ARENA), Ok(1));
+    assert_eq!(m.load(child, ARENA), Ok(3));
+    assert_eq!(m.load(1, ARENA), Ok(2));
+    // The one that still shares it writes for itself and nobody else sees it.
+    m.store(sharer, ARENA, 4).unwrap();
+    assert_eq!(m.load(1, ARENA), Ok(2));
+    m.check().unwrap();
+}

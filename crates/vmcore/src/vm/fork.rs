@@ -138,8 +138,22 @@ impl Machine {
 
     /// minherit COPY of a shared mapping (the BSDs only): the child's
     /// entry is a private copy-on-write mapping of the same object, as
-    /// `uvm_mapent_forkcopy` and `vm_map_copy_entry` make it.
+    /// `uvm_mapent_forkcopy` and `vm_map_copy_entry` make it. FreeBSD's
+    /// `vm_map_copy_entry` marks the parent's entry copy-on-write too
+    /// (`MAP_ENTRY_COW | MAP_ENTRY_NEEDS_COPY`, its pages write-protected):
+    /// from then on the parent's own writes go to private copies, no
+    /// longer seen by those that share the object.
     fn fork_copy_shared(&mut self, pid: Pid, child: Pid, e: &Entry) {
+        if self.personality().kernel == crate::personality::Kernel::FreeBsd {
+            let en = self
+                .proc_mut(pid)
+                .map
+                .entries
+                .get_mut(&e.start)
+                .expect("entry");
+            en.flags -= VmFlags::SHARED | VmFlags::MAYSHARE;
+            self.pmap_protect(pid, e.start, e.end, e.prot);
+        }
         let mut c = e.clone();
         c.flags -= VmFlags::LOCKED | VmFlags::LOCKONFAULT | VmFlags::SHARED | VmFlags::MAYSHARE;
         if let Some(o) = c.object {
