@@ -122,6 +122,11 @@ impl Machine {
     /// Below a `MAP_GROWSDOWN` entry a fault grows it (`expand_stack`), as
     /// long as `stack_guard_gap` stays free below the new start.
     fn grow_stack(&mut self, pid: Pid, va: u64) -> Option<Entry> {
+        // A FreeBSD stack grows only into the gap reserved below it
+        // (`grow_into_gap`); below anything else a fault is SIGSEGV.
+        if self.personality().kernel == crate::personality::Kernel::FreeBsd {
+            return None;
+        }
         let l = self.layout();
         let map = &self.procs[&pid].map;
         let next = map.entries.range(va..).next()?;
@@ -242,10 +247,13 @@ impl Machine {
                 return Err(err);
             }
             let (amap, slot) = e.slot(page).expect("anon implies amap");
-            self.amaps
-                .get_mut(amap)
-                .expect("live amap")
-                .set(slot, Some(new_id));
+            let am = self.amaps.get_mut(amap).expect("live amap");
+            am.set(slot, Some(new_id));
+            // Others sharing this amap (INHERIT_SHARE) still map the old
+            // page: they must fault and find the copy.
+            if am.refs > 1 && self.personality().kernel != crate::personality::Kernel::Linux {
+                self.unmap_slot_elsewhere(pid, amap, slot);
+            }
             self.anon_unref(anon);
             self.resolved(pid, page, FaultResolution::CowCopy, pfn);
         } else {
