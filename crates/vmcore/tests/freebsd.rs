@@ -739,3 +739,20 @@ fn inherit_copy_of_shared_memory_makes_the_parent_copy_on_write_too() {
     assert_eq!(m.load(1, ARENA), Ok(2));
     m.check().unwrap();
 }
+
+#[test]
+fn mmap_under_mcl_future_beyond_rlimit_memlock_is_enomem() {
+    let mut m = freebsd();
+    m.mlockall(1, MCL_FUTURE).unwrap();
+    m.setrlimit_memlock(1, Some(2 * K)).unwrap();
+    assert_eq!(m.mmap(1, ARENA, K, RW, FIXED, -1, 0), Ok(ARENA));
+    assert_eq!(
+        errno(m.mmap(1, ARENA + 4 * K, 2 * K, RW, FIXED, -1, 0)),
+        Errno::ENOMEM
+    );
+    assert_eq!(
+        m.mmap(1, ARENA + 4 * K, K, RW, FIXED, -1, 0),
+        Ok(ARENA + 4 * K)
+    );
+    m.check().unwrap();
+}

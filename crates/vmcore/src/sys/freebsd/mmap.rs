@@ -165,6 +165,15 @@ impl Machine {
         if kind == Kind::Guard {
             maxprot = PROT_NONE;
         }
+        // vm_mmap_object: under mlockall(MCL_FUTURE) the new range is to
+        // be wired, so it must fit under RLIMIT_MEMLOCK with what is
+        // wired already.
+        if self.procs[&pid].def_flags.contains(VmFlags::LOCKED)
+            && let Some(limit) = self.memlock_limit(pid)
+            && self.freebsd_wired_bytes(pid).saturating_add(size) > limit
+        {
+            return Err(enomem("MCL_FUTURE mapping beyond RLIMIT_MEMLOCK"));
+        }
         // 14 and vm_mmap_object: where it goes.
         let start = if fixed {
             if flags & MAP_EXCL != 0 && !self.procs[&pid].map.is_free(addr, addr + size) {
