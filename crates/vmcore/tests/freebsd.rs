@@ -756,3 +756,18 @@ fn mmap_under_mcl_future_beyond_rlimit_memlock_is_enomem() {
     );
     m.check().unwrap();
 }
+
+#[test]
+fn a_read_fault_on_anonymous_memory_allocates_a_zeroed_page() {
+    let mut m = mapped(2);
+    let before = m.frames_summary().anon;
+    assert_eq!(m.load(1, ARENA), Ok(0));
+    // No shared zero page: the page is the entry's own, referenced but
+    // not modified; a store then needs no copy.
+    assert_eq!(m.frames_summary().anon, before + 1);
+    assert_eq!(m.mincore(1, ARENA, K), Ok(vec![0x0b]));
+    m.store(1, ARENA, 3).unwrap();
+    assert_eq!(m.frames_summary().anon, before + 1);
+    assert_eq!(m.mincore(1, ARENA, K), Ok(vec![0x1f]));
+    m.check().unwrap();
+}

@@ -285,6 +285,16 @@ impl Machine {
         access: Access,
     ) -> Result<(), AccessError> {
         if access != Access::Write {
+            // FreeBSD has no shared zero page for anonymous memory: a read
+            // fault allocates a zeroed page in the object as a write does
+            // (`vm_fault` -> `vm_page_alloc` + zero fill), mapped with the
+            // entry's protection but not modified.
+            if self.personality().kernel == crate::personality::Kernel::FreeBsd {
+                self.amap_ensure(pid, &mut e);
+                let pfn = self.new_anon_page_as(pid, &e, page, None, e.prot.writable())?;
+                self.resolved(pid, page, FaultResolution::ZeroFill, pfn);
+                return Ok(());
+            }
             let zero = self.zero_pfn;
             self.pmap_enter(pid, page, zero, false, e.prot.executable())?;
             self.resolved(pid, page, FaultResolution::ZeroPage, zero);
@@ -305,6 +315,18 @@ impl Machine {
         page: u64,
         copy_from: Option<Pfn>,
     ) -> Result<Pfn, AccessError> {
+        self.new_anon_page_as(pid, e, page, copy_from, true)
+    }
+
+    /// [`Machine::new_anon_page`], mapped `writable` or read-only.
+    fn new_anon_page_as(
+        &mut self,
+        pid: Pid,
+        e: &Entry,
+        page: u64,
+        copy_from: Option<Pfn>,
+        writable: bool,
+    ) -> Result<Pfn, AccessError> {
         let id = self.anons.next_id();
         let Ok(pfn) = self.alloc_page(FrameOwner::Anon { anon: id }) else {
             return Err(AccessError::OutOfMemory);
@@ -322,7 +344,7 @@ impl Machine {
             self.phys.set_owner(pfn, FrameOwner::Anon { anon: made });
         }
         let id = made;
-        if let Err(err) = self.pmap_enter(pid, page, pfn, true, e.prot.executable()) {
+        if let Err(err) = self.pmap_enter(pid, page, pfn, writable, e.prot.executable()) {
             self.anons.remove(id);
             self.phys.free(pfn, &mut self.ev);
             return Err(err);
