@@ -6,7 +6,9 @@
 #
 #   make setup   install what is missing (idempotent, ~4 min cold, <1 s warm)
 #   make build   release wasm into www/pkg, web/ copied to www/web, vmplay CLI
-#   make bench   criterion benchmarks of vmcore, the browser and wasm benchmarks
+#   make dist    the npm package: dist/vmplay-VERSION.tgz (docs/embedding.md)
+#   make bench   criterion benchmarks of vmcore, the browser and wasm benchmarks,
+#                then the speed table (host kernel, native, wasm in Node and Chromium)
 #   make fmt     cargo fmt
 #   make lint    cargo fmt --check and clippy with warnings denied
 #   make clean   remove build outputs (not the installed tools)
@@ -21,10 +23,10 @@ SHELL := /bin/bash
 export PATH := $(or $(CARGO_HOME),$(HOME)/.cargo)/bin:$(PATH)
 PORT ?= 8000
 
-.PHONY: help setup build serve test bench clean fmt lint
+.PHONY: help setup build serve test bench clean fmt lint dist
 
 help:
-	@sed -n '3,12p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '3,14p' Makefile | sed 's/^# \{0,1\}//'
 
 setup:
 	@bash scripts/setup.sh
@@ -40,12 +42,18 @@ serve: setup
 test: setup
 	@bash scripts/test.sh
 
+# The npm package (element, wasm, CSS, scenarios, types), packed with npm pack.
+dist: setup
+	@bash scripts/build.sh wasm site
+	@bash scripts/dist.sh
+
 bench: setup
 	cargo bench -p vmcore --benches
 	@if [ -f tests/e2e/bench.mjs ]; then \
 	    bash scripts/build.sh wasm site && \
 	    { node tests/e2e/bench.mjs; s=$$?; node tests/bench/pressure-wasm.mjs; exit $$s; }; \
 	fi
+	node tests/bench/speed.mjs
 
 fmt:
 	cargo fmt --all
@@ -58,4 +66,4 @@ lint:
 
 clean:
 	cargo clean
-	rm -rf www/pkg www/web test-results
+	rm -rf www/pkg www/web test-results dist

@@ -40,15 +40,16 @@ export function mimeType(file) {
 /**
  * Serve the folder `root` on http://HOST:PORT/.
  * @param {string} root folder to serve
- * @param {{port?: number, host?: string, log?: (line: string) => void}} [opts]
- *   port 0 (the default) picks a free port.
+ * @param {{port?: number, host?: string, log?: (line: string) => void, headers?: Record<string, string>}} [opts]
+ *   port 0 (the default) picks a free port; headers go on every answer
+ *   (e.g. Access-Control-Allow-Origin, as a CDN sends it).
  * @returns {Promise<{url: string, port: number, server: http.Server, close: () => Promise<void>}>}
  */
-export async function startServer(root, { port = 0, host = '127.0.0.1', log } = {}) {
+export async function startServer(root, { port = 0, host = '127.0.0.1', log, headers: always = {} } = {}) {
   const base = path.resolve(root);
   const server = http.createServer((req, res) => {
     const done = (status, headers, body) => {
-      res.writeHead(status, { 'Cache-Control': 'no-store', ...headers });
+      res.writeHead(status, { 'Cache-Control': 'no-store', ...always, ...headers });
       res.end(req.method === 'HEAD' ? undefined : body);
       log?.(`${status} ${req.method} ${req.url}`);
     };

@@ -6,7 +6,8 @@
 #   conformance       vmplay run on every recorded case (tests/conformance/cases,
 #                     tests/conformance/recorded, and ../shared/conformance/cases
 #                     when it is beside the checkout), and the version-2
-#                     swap cases (tests/conformance/cases-swap, and
+#                     swap cases (tests/conformance/cases-swap, the project's own
+#                     swap recordings tests/conformance/recorded-swap, and
 #                     ../shared/conformance/cases-swap), and the FreeBSD
 #                     cases (tests/conformance/cases-freebsd), each line
 #                     followed by Machine::check()
@@ -70,7 +71,8 @@ for c in tests/conformance/check ../shared/conformance/check; do
     if [ -f "$c" ]; then check="$c"; break; fi
 done
 for d in tests/conformance/cases tests/conformance/recorded tests/conformance/cases-swap \
-         tests/conformance/cases-freebsd ../shared/conformance/cases ../shared/conformance/cases-swap; do
+         tests/conformance/recorded-swap tests/conformance/cases-freebsd \
+         ../shared/conformance/cases ../shared/conformance/cases-swap; do
     if [ ! -d "$d" ]; then
         if [ "${d#tests/}" != "$d" ]; then
             skip_suite "conformance $d" "not in the repository yet"

@@ -9,7 +9,7 @@ const pageOf = (va) => Math.floor(va / 4096) * 4096;
 
 export class Changes {
   constructor() {
-    /** pfn -> 'alloc' | 'free' | 'copy' | 'table' | 'mapped' */
+    /** pfn -> 'alloc' | 'free' | 'copy' | 'table' | 'mapped' | 'loan' */
     this.frames = new Map();
     /** `${pid}:${pageVa}` -> what happened */
     this.pages = new Map();
@@ -106,6 +106,18 @@ export class Changes {
         this.procs.add(e.pid);
         this.mapChanged = true;
         break;
+      case 'loan_page':
+        this.frames.set(num(e.pfn), 'loan');
+        break;
+      case 'loan_break':
+        // the borrower keeps `old`; the owner maps the copy in `new`
+        this.frames.set(num(e.old), 'loan');
+        this.frames.set(num(e.new), 'copy');
+        if (e.va !== null && e.va !== undefined) this.page(e.pid, e.va, 'loan_break');
+        break;
+      case 'loan_orphan':
+        this.frames.set(num(e.pfn), 'loan');
+        break;
       case 'syscall':
         // mprotect/madvise/mlock of a whole entry change it without a split
         this.mapChanged = true;
@@ -139,8 +151,8 @@ export class Changes {
 export function eventTargets(e) {
   const t = { frames: [], pid: null, va: null, range: null };
   if ('pid' in e) t.pid = e.pid;
-  for (const k of ['pfn', 'from', 'to', 'table']) if (k in e) t.frames.push(num(e[k]));
-  if ('va' in e) t.va = num(e.va);
+  for (const k of ['pfn', 'from', 'to', 'table', 'old', 'new']) if (k in e) t.frames.push(num(e[k]));
+  if ('va' in e && e.va !== null && e.va !== undefined) t.va = num(e.va);
   if ('start' in e && 'end' in e) t.range = { start: num(e.start), end: num(e.end) };
   if (e.type === 'fork') t.pid = e.child;
   return t;

@@ -62,6 +62,18 @@ export const GLOSSARY = {
   nohugepage: { title: 'nohugepage', text: 'MADV_NOHUGEPAGE: never 2 MiB pages here.' },
   dontdump: { title: 'dontdump', text: 'MADV_DONTDUMP: left out of core dumps.' },
   account: { title: 'account', text: 'The entry is counted as committed memory (private writable memory is, against overcommit).' },
+  'kernel-linux': {
+    title: 'Linux: VMA + anon_vma',
+    text: 'Linux keeps a process’s map as vm_area_structs (VMAs) in a maple tree; anonymous pages hang off the VMA, and an anon_vma links every VMA that may map them (the reverse map). MADV_DONTNEED drops the pages: a later read sees zeroes (mm/mmap.c, mm/rmap.c, mm/madvise.c).',
+  },
+  'kernel-freebsd': {
+    title: 'FreeBSD: vm_map_entry + vm_object',
+    text: 'FreeBSD’s map is a list of vm_map_entry; anonymous memory is a vm_object, and copy-on-write after fork puts shadow objects in front of it. Touching neighbours with the same object and rights merge again (vm_map_simplify_entry); MADV_DONTNEED only deactivates pages, so their data stays (sys/vm/vm_map.c).',
+  },
+  'kernel-netbsd': {
+    title: 'NetBSD UVM: vm_map_entry + amap',
+    text: 'NetBSD’s UVM puts an amap of anons above the memory object of each vm_map_entry (the simulator’s own anonymous layer). Entries merge only when a mapping is made next to a compatible one, never after mprotect; PaX MPROTECT refuses writable-and-executable memory (sys/uvm/uvm_map.c, uvm_amap.c).',
+  },
   growsdown: { title: 'growsdown', text: 'MAP_GROWSDOWN: a stack; a fault just below it grows it down.' },
 };
 

@@ -9,12 +9,13 @@ export const FAILURE_TEXT = {
   out_of_memory: 'Out of memory: no free physical frame was left for the fault, so the access did not happen.',
   no_process: 'There is no such process.',
   killed: 'Killed: memory ran out, nothing could be reclaimed, and the OOM killer chose this process.',
+  expectation: 'The expectation did not hold: this check of the exercise failed (what was expected and what was found are shown).',
   error: 'The line could not run; nothing changed.',
 };
 
 /**
  * How a step failed: 'errno', 'signal', 'out_of_memory', 'no_process',
- * 'killed'
+ * 'killed', 'expectation'
  * (the runner's LineFailure), 'error' (the line could not run), or null.
  */
 export function failure(step) {

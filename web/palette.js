@@ -23,6 +23,7 @@ export const OKABE_ITO = {
  *   orange      memfd
  *   yellow      the zero page
  *   vermillion  faults and failures: page faults, signals, errno, out of memory
+ *   rose        pages on loan whose owner freed them (kept by the borrower)
  *   black/grey  page tables: their frames, and PML4 → PT in four shades
  *
  * Everything else (success, frame, TLB and system-call events, map changes)
@@ -37,6 +38,8 @@ export const HUE = {
   zero: OKABE_ITO.yellow,
   fault: OKABE_ITO.vermillion,
   pageTable: '#2e3238',
+  /** Paul Tol's rose: apart from every Okabe–Ito hue in use. */
+  loaned: '#CC6677',
 };
 
 /** The page-table levels, darkest at the root: shades of the page-table hue
@@ -60,7 +63,7 @@ export function backingKind(backing) {
 }
 
 /** The frame-kind bytes of Machine.frameKindsPtr (low bits; bit 7: mapped more than once). */
-export const KIND = Object.freeze({ FREE: 0, ANON: 1, CACHE: 2, PAGE_TABLE: 3, ZERO: 4 });
+export const KIND = Object.freeze({ FREE: 0, ANON: 1, CACHE: 2, PAGE_TABLE: 3, ZERO: 4, LOANED: 5 });
 
 /**
  * Physical frame kinds, by their byte. `name` is the core's spelling of the
@@ -73,6 +76,7 @@ export const FRAME_KINDS = [
   { id: KIND.CACHE, name: 'cache', label: 'page cache', color: HUE.file },
   { id: KIND.PAGE_TABLE, name: 'page-table', label: 'page table', color: HUE.pageTable },
   { id: KIND.ZERO, name: 'zero', label: 'zero page', color: HUE.zero },
+  { id: KIND.LOANED, name: 'loaned', label: 'on loan, owner gone', color: HUE.loaned },
 ];
 
 const KIND_OF_NAME = new Map(FRAME_KINDS.map((k) => [k.name, k.id]));

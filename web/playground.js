@@ -8,9 +8,15 @@
 //
 // Attributes: scenario (URL or inline text), frames (physical frames, default
 // 4096 = 16 MiB), tlb-sets / tlb-ways (TLB geometry), autorun (run to the end
-// on load, or to line N with autorun="N"), views (comma list of panels to
-// show: editor, console, space, walk, tlb, memory, events), no-gallery (or,
-// with views, gallery to keep the examples menu).
+// on load, or to line N with autorun="N"), step (start after the first N
+// lines of the scenario, step="N"), views (comma list of panels to show:
+// editor, console, space, walk, tlb, memory, events), no-gallery (or, with
+// views, gallery to keep the examples menu), label (the accessible title;
+// aria-label and aria-labelledby count too), readonly (the text cannot be
+// edited), spoiler (one view until a click shows the playground: spoiler="walk"
+// names it), personality (the kernel, "linux"), autosave (keep the editor in
+// local storage), permalink (take the state from the page's #vm1.… link).
+// Events: vm-ready, vm-step, vm-error, vm-exercise (docs/embedding.md).
 
 import { loadVm, frameKinds, pageStates } from './vm.js';
 import { Session } from './session.js';
@@ -27,9 +33,15 @@ import { SwapPanelView } from './views/swap.js';
 import { EditorView } from './views/editor.js';
 import { ConsoleView } from './views/console.js';
 import { OutputView } from './views/output.js';
-import { failed, resultText } from './outcome.js';
+import { failed, failure, resultText } from './outcome.js';
+import { exerciseReport, reportKey } from './exercise.js';
 import { BACKING } from './palette.js';
+import { kernel, kernelName, personalityOf } from './kernels.js';
 import { GLOSSARY, wireGlossary } from './glossary.js';
+import { codeOf, decodeState, outputHash, printedText } from './permalink.js';
+import { autosaveKey, loadAutosave, saveAutosave, downloadText, scenarioName, shareDialog, shareTexts, guardUnload, lineOfStep } from './share.js';
+import { PredictMode } from './predict.js';
+import { exportDialog } from './export.js';
 
 const STYLE_URL = new URL('./playground.css', import.meta.url);
 const SCENARIOS_URL = new URL('../scenarios/', import.meta.url);
@@ -67,7 +79,7 @@ const SHORTCUTS = [
 ];
 
 export class VmPlayground extends HTMLElement {
-  static observedAttributes = ['scenario'];
+  static observedAttributes = ['scenario', 'personality'];
 
   constructor() {
     super();
@@ -95,15 +107,33 @@ export class VmPlayground extends HTMLElement {
   connectedCallback() {
     if (this.started) return;
     this.started = true;
-    // a named region of the page (a custom element is generic otherwise)
+    // a named region of the page (a custom element is generic otherwise),
+    // named by the teacher's title
     if (!this.hasAttribute('role')) this.setAttribute('role', 'region');
-    if (!this.hasAttribute('aria-label') && !this.hasAttribute('aria-labelledby')) this.setAttribute('aria-label', 'Virtual-memory playground');
+    if (this.hasAttribute('label')) this.setAttribute('aria-label', this.getAttribute('label'));
+    this.untitled = !this.hasAttribute('aria-label') && !this.hasAttribute('aria-labelledby');
+    if (this.untitled) this.setAttribute('aria-label', 'Virtual-memory playground');
+    // a permalink is unpacked first: it may name the views to build
+    const code = this.hasAttribute('permalink') ? codeOf(location.hash) : null;
+    if (code) {
+      decodeState(code)
+        .then((state) => {
+          if (state.views) this.setAttribute('views', state.views.join(','));
+          if (state.views && !this.hasAttribute('no-gallery')) this.setAttribute('gallery', '');
+          return { state };
+        })
+        .catch((error) => ({ error }))
+        .then((link) => this.#begin(link));
+    } else this.#begin(null);
+  }
+
+  #begin(link) {
     try {
       this.#build();
     } catch (err) {
       return this.#fail(err);
     }
-    this.#start().catch((err) => this.#fail(err));
+    this.#start(link).catch((err) => this.#fail(err));
     if (this.viewsProblem) {
       console.warn(`<vm-playground>: ${this.viewsProblem}`);
       // after the page's listeners had a chance to be added
@@ -113,6 +143,17 @@ export class VmPlayground extends HTMLElement {
 
   attributeChangedCallback(name, old, value) {
     if (name === 'scenario' && this.ready && old !== value) this.#loadScenario().then((t) => this.setScenario(t));
+    // another kernel: a fresh machine under it (a scenario's personality line still wins)
+    if (name === 'personality' && this.ready && old !== value) {
+      try {
+        this.session.configure({ personality: this.#personalityAttr() });
+        this.refresh();
+      } catch (err) {
+        // the machine under the old kernel stays; the page hears why
+        console.warn(`<vm-playground>: ${err.message}`);
+        this.dispatchEvent(new CustomEvent('vm-error', { bubbles: true, composed: true, detail: err }));
+      }
+    }
   }
 
   /** The session (machine + text) behind the element; for tests and pages. */
@@ -136,6 +177,8 @@ export class VmPlayground extends HTMLElement {
   #build() {
     const { views, unknown } = parseViews(this.getAttribute('views'));
     this.custom = views.length > 0;
+    this.viewList = views;
+    this.readonly = this.hasAttribute('readonly');
     // a teacher's typo is said on the element and to the page, never an empty box
     this.viewsProblem = unknown.length
       ? `views="${this.getAttribute('views')}": ${unknown.length === 1 ? 'no panel is named' : 'no panels are named'} ${unknown.map((u) => `“${u}”`).join(', ')}. The panels are ${PANELS.join(', ')}.` +
@@ -176,6 +219,10 @@ export class VmPlayground extends HTMLElement {
       h('dl', { class: 'gl-list' }, Object.entries(GLOSSARY).flatMap(([k, g]) => [h('dt', { id: `gl-${k}` }, g.title), h('dd', null, g.text)])),
       h('form', { method: 'dialog' }, h('button', { class: 'btn' }, 'Close')),
     );
+    this.predict = new PredictMode(this);
+    this.btnPredict = this.predict.button;
+    this.share = shareDialog();
+    this.exporter = exportDialog(this);
     this.stepInfo = h('div', { class: 'step-info', role: 'status', 'aria-live': 'polite' });
     this.progress = h('progress', { class: 'run-progress', 'aria-label': 'Run progress' });
     this.progressText = h('span', { class: 'muted small' });
@@ -187,8 +234,20 @@ export class VmPlayground extends HTMLElement {
       h('div', { class: 'bar-group' }, this.btnRun, this.btnStep, this.btnBack, this.btnReset),
       this.stepInfo,
       this.progressBox,
-      h('div', { class: 'bar-group right' }, this.gallery, h('label', { class: 'bar-label' }, 'RAM', this.memSel), h('label', { class: 'bar-label' }, 'TLB', this.tlbSel), h('button', { class: 'btn ghost', title: 'What the words of the views mean', onclick: () => this.glossary.showModal() }, 'Glossary'), h('button', { class: 'btn ghost kbd-only', title: 'Keyboard shortcuts', 'aria-label': 'Keyboard shortcuts', onclick: () => this.help.showModal() }, '?')),
+      h(
+        'div',
+        { class: 'bar-group right' },
+        this.gallery,
+        h('label', { class: 'bar-label' }, 'RAM', this.memSel),
+        h('label', { class: 'bar-label' }, 'TLB', this.tlbSel),
+        this.btnPredict,
+        h('button', { class: 'btn ghost', title: 'A link to this state, an iframe, an embed snippet', 'aria-haspopup': 'dialog', onclick: () => this.#openShare() }, 'Share'),
+        h('button', { class: 'btn ghost', title: 'Save a diagram (SVG, PNG) or the outputs (text)', 'aria-haspopup': 'dialog', onclick: () => this.exporter.open() }, 'Export'),
+        h('button', { class: 'btn ghost', title: 'What the words of the views mean', onclick: () => this.glossary.showModal() }, 'Glossary'),
+        h('button', { class: 'btn ghost kbd-only', title: 'Keyboard shortcuts', 'aria-label': 'Keyboard shortcuts', onclick: () => this.help.showModal() }, '?'),
+      ),
     );
+    this.bar = bar;
 
     // panels
     this.edBody = h('div', { class: 'pb pb-editor' });
@@ -228,7 +287,7 @@ export class VmPlayground extends HTMLElement {
     const grid = h(
       'div',
       { class: 'grid' + (this.custom ? ' custom' : '') },
-      panel('editor', 'Scenario', h('span', { class: 'muted small' }, '.vms'), this.edBody),
+      panel('editor', 'Scenario', this.#fileTools(), this.edBody),
       panel('space', 'Address space', asTools, h('div', { class: 'space-split' }, this.asBody, h('div', { class: 'entry-pane', role: 'group', 'aria-label': 'Selected map entry' }, this.entryBody))),
       ...(this.custom
         ? [panel('walk', 'Page-table walk', null, this.walkBody), panel('tlb', 'TLB', null, this.tlbBody)]
@@ -242,8 +301,22 @@ export class VmPlayground extends HTMLElement {
 
     this.loading = h('div', { class: 'loading', role: 'status' }, h('div', { class: 'spinner', 'aria-hidden': 'true' }), 'Loading the simulator…');
     this.notice = this.viewsProblem ? h('div', { class: 'notice', role: 'alert' }, this.viewsProblem) : null;
-    const frame = h('div', { class: 'playground' }, bar, this.notice, grid, this.loading);
-    this.root.append(h('link', { rel: 'stylesheet', href: STYLE_URL.href }), frame, this.help, this.glossary);
+    const frame = h('div', { class: 'playground' + (this.readonly ? ' readonly' : '') }, bar, this.notice, this.predict.panel, grid, this.loading);
+    this.frame = frame;
+    this.grid = grid;
+    const style = h('link', { rel: 'stylesheet', href: STYLE_URL.href });
+    // vm-ready waits for the styles: an element made once the module is
+    // loaded would otherwise say it is ready while still unstyled
+    this.styled = new Promise((resolve) => {
+      style.addEventListener('load', resolve, { once: true });
+      style.addEventListener('error', resolve, { once: true });
+    });
+    this.root.append(style, frame, this.help, this.glossary, this.share.dialog, this.exporter.dialog);
+    if (this.untitled) {
+      console.warn('<vm-playground>: no title. Give it label="…" (what it shows) for screen readers and the page outline.');
+      this.say('This playground has no title: give it label="…" saying what it shows (screen readers announce it).', 'note');
+    }
+    if (this.hasAttribute('spoiler')) this.#spoiler(grid);
     wireGlossary(this.root, frame);
     this.root.addEventListener('keydown', (ev) => this.#shortcut(ev));
   }
@@ -282,12 +355,18 @@ export class VmPlayground extends HTMLElement {
     });
   }
 
-  async #start() {
+  async #start(link) {
     this.vm = await loadVm();
-    const frames = posInt(this.getAttribute('frames'), 4096);
-    const tlbSets = posInt(this.getAttribute('tlb-sets'), 16);
-    const tlbWays = posInt(this.getAttribute('tlb-ways'), 4);
-    this.session = new Session(this.vm, { frames, tlbSets, tlbWays });
+    // where the state comes from: a permalink, else the autosave, else the attributes
+    const state = link && link.state ? link.state : null;
+    this.autosave = this.hasAttribute('autosave') && !this.readonly ? autosaveKey(this.getAttribute('autosave')) : null;
+    const kept = !state && this.autosave ? loadAutosave(this.autosave) : null;
+    const given = state ? state.machine : kept && kept.machine ? kept.machine : {};
+    const frames = posInt(given.frames ?? this.getAttribute('frames'), 4096);
+    const tlbSets = posInt(given.tlbSets ?? this.getAttribute('tlb-sets'), 16);
+    const tlbWays = posInt(given.tlbWays ?? this.getAttribute('tlb-ways'), 4);
+    const personality = given.personality || this.#personalityAttr() || 'linux';
+    this.session = new Session(this.vm, { ...given, frames, tlbSets, tlbWays, personality });
     for (const [f, label] of MEMORY_CHOICES) this.memSel.append(h('option', { value: f, selected: f === frames }, label));
     if (!MEMORY_CHOICES.some(([f]) => f === frames)) this.memSel.append(h('option', { value: frames, selected: true }, size(frames * 4096)));
     for (const [s, w] of TLB_CHOICES) this.tlbSel.append(h('option', { value: `${s}x${w}`, selected: s === tlbSets && w === tlbWays }, `${s} × ${w}`));
@@ -311,21 +390,225 @@ export class VmPlayground extends HTMLElement {
     // replays its lines there: draw what it rebuilt
     this.session.addEventListener('rehosted', () => this.refresh());
 
-    const text = await this.#loadScenario();
+    const text = state ? state.text : kept ? kept.text : await this.#loadScenario();
     this.editor.value = text;
     this.session.setText(text);
+    this.baseline = text;
     this.#loadGallery();
     const auto = this.getAttribute('autorun');
-    if (auto !== null) {
+    const stepN = this.getAttribute('step');
+    if (state) {
+      // #restore runs it, once the views are there
+    } else if (stepN !== null) this.session.runTo(lineOfStep(text, posInt(stepN, 0)));
+    else if (auto !== null) {
       if (auto === '' || auto === 'true') this.session.run();
       else this.session.runTo(posInt(auto, 0));
     }
+    if (this.readonly) {
+      this.editor.setReadOnly(true);
+      this.console.locked = true;
+      this.console.input.disabled = true;
+      this.console.input.placeholder = 'read-only playground';
+    }
+    if (kept) this.console.note('— the scenario you were editing here, kept in this browser —');
+    guardUnload(() => this.unsaved());
+    await this.styled;
     this.loading.remove();
     this.ready = true;
     this.refresh();
+    if (state) {
+      await this.#restore(state);
+      // the link's scenario is now the one being edited: kept like any
+      // other, and the address loses its #vm1 part, so that a reload shows
+      // the edits made since rather than the link again
+      this.#keep();
+      if (this.autosave) history.replaceState(history.state, '', location.href.split('#')[0]);
+    }
+    if (link && link.error) this.#linkFailed(link.error);
+    this.stepKey = `${this.session.generation}:${this.session.steps.length}`;
     performance.mark('vm-ready');
     this.dataset.ready = '1';
     this.dispatchEvent(new CustomEvent('vm-ready', { bubbles: true, composed: true, detail: { version: this.vm.version() } }));
+  }
+
+  // ---- keeping and sharing (share.js, permalink.js) ------------------------------
+
+  /**
+   * The state a permalink holds (see permalink.js): the text, the machine,
+   * the last executed line, the selection and the views.
+   */
+  linkState() {
+    const s = this.session;
+    const sel = this.sel;
+    return {
+      sim: this.vm.version(),
+      text: s.text,
+      machine: { ...s.options },
+      line: s.pc,
+      sel: {
+        pid: sel.pid ?? 1,
+        entry: sel.entry ? [sel.entry.pid, num(sel.entry.start)] : null,
+        page: sel.page ? [sel.page.pid, num(sel.page.va)] : null,
+        frame: sel.frame ?? null,
+      },
+      views: this.custom ? [...this.viewList] : null,
+      tab: this.tab,
+      table: this.tableToggle.getAttribute('aria-pressed') === 'true',
+      out: outputHash(printedText(s.steps)),
+    };
+  }
+
+  /** The Share dialog's texts for the current state. */
+  shareTexts() {
+    return shareTexts(this.linkState(), { base: this.getAttribute('share-base') || (this.hasAttribute('permalink') ? location.href.split('#')[0] : null), title: this.titleText() });
+  }
+
+  /** The playground's title: its label, or the text of the element that labels it. */
+  titleText() {
+    const by = this.getAttribute('aria-labelledby');
+    const named = by ? by.split(/\s+/).map((id) => document.getElementById(id)?.textContent.trim()).filter(Boolean).join(' ') : '';
+    return this.getAttribute('aria-label') || named || 'Virtual-memory playground';
+  }
+
+  async #openShare() {
+    try {
+      this.share.fill(await this.shareTexts());
+      this.share.dialog.showModal();
+    } catch (err) {
+      this.say(`Share: the link could not be made (${err && err.message ? err.message : err}).`);
+    }
+  }
+
+  /** Bring a permalink's state back: the machine to its line, then what was selected and shown. */
+  async #restore(st) {
+    if (st.line) await this.runTo(st.line);
+    this.refresh();
+    const { entry, page, frame, pid } = st.sel;
+    const alive = this.session.machine.processes();
+    if (page && alive.includes(page[0])) this.sel.select({ page: { pid: page[0], va: page[1] } });
+    if (entry && alive.includes(entry[0])) this.sel.select({ entry: { pid: entry[0], start: entry[1] } });
+    this.sel.frame = frame;
+    if (alive.includes(pid)) this.sel.pid = pid;
+    if (st.table !== (this.tableToggle.getAttribute('aria-pressed') === 'true')) this.#toggleTable();
+    if (st.tab !== this.tab) this.#tab(st.tab, { keepEvents: true });
+    else this.refresh({ keepEvents: true });
+    // today's simulator against the one the link was made with
+    const out = outputHash(printedText(this.session.steps));
+    const today = this.vm.version();
+    this.linkCheck = { sim: st.sim, today, same: !st.out || out === st.out };
+    if (!this.linkCheck.same) {
+      this.say(
+        `This link was made with vmplay ${st.sim || '(an unknown version)'}; today's simulator (${today}) answers differently up to line ${st.line}. ` +
+          'The scenario is the link’s; the results shown are today’s.',
+        'note',
+      );
+      this.dataset.linkDiffers = '1';
+    }
+  }
+
+  #linkFailed(err) {
+    const message = `This link could not be opened: ${err && err.message ? err.message : err}.`;
+    this.say(message);
+    this.dispatchEvent(new CustomEvent('vm-error', { bubbles: true, composed: true, detail: new Error(message) }));
+  }
+
+  /** A notice under the bar: 'alert' (a problem) or 'note' (for information). */
+  say(text, kind = 'alert') {
+    const n = h('div', { class: 'notice' + (kind === 'note' ? ' note' : ''), role: kind === 'note' ? 'note' : 'alert' }, h('span', null, text), h('button', { class: 'btn small ghost', type: 'button', 'aria-label': 'Dismiss this notice', onclick: () => n.remove() }, '×'));
+    this.bar.after(n);
+    return n;
+  }
+
+  /** Whether an edit would be lost by leaving the page (nothing kept it). */
+  unsaved() {
+    if (!this.ready || this.readonly) return false;
+    const text = this.editor.value;
+    if (this.autosave && this.autosaved === text) return false;
+    return this.baseline !== null && text !== this.baseline;
+  }
+
+  #keep() {
+    if (!this.autosave) return;
+    clearTimeout(this.keepTimer);
+    this.keepTimer = setTimeout(() => {
+      const text = this.editor.value;
+      if (saveAutosave(this.autosave, { text, machine: { ...this.session.options } })) this.autosaved = text;
+    }, 250);
+  }
+
+  /** The editor's header: open a .vms file, save the text as one. */
+  #fileTools() {
+    this.fileInput = h('input', { type: 'file', accept: '.vms,text/plain', hidden: true, tabindex: '-1', 'aria-hidden': 'true' });
+    this.fileInput.addEventListener('change', () => this.#openFile(this.fileInput.files[0]));
+    const open = h('button', { class: 'btn small ghost', type: 'button', title: 'Open a .vms file from this computer', hidden: this.readonly, onclick: () => this.fileInput.click() }, 'Open…');
+    const save = h('button', { class: 'btn small ghost', type: 'button', title: 'Download the scenario as a .vms file', onclick: () => this.download() }, 'Save');
+    return [h('span', { class: 'muted small' }, '.vms'), open, save, this.fileInput];
+  }
+
+  /** Download the editor's text as a .vms file. */
+  download() {
+    const text = this.editor.value;
+    downloadText(scenarioName(text, this.gallery.value || null), text);
+    this.baseline = text;
+  }
+
+  async #openFile(file) {
+    this.fileInput.value = '';
+    if (!file) return;
+    if (file.size > 4 << 20) return this.say(`${file.name} is ${size(file.size)}: a scenario file is text of at most 4 MiB.`);
+    const text = await file.text();
+    this.sel.clear();
+    this.space.fit();
+    this.walk.clearInput();
+    this.setScenario(text);
+    this.baseline = text;
+    this.console.clear(`Opened ${file.name}.`);
+    this.#keep();
+  }
+
+  /**
+   * Results of an exercise for the page: fires `vm-exercise` with `detail`
+   * ({ kind, results: [{ label, passed, ... }], passed, total }). Predict
+   * mode reports through it; checked expectations will too.
+   */
+  reportExercise(detail) {
+    const results = detail.results || [];
+    const full = { ...detail, results, passed: results.filter((r) => r.passed).length, total: results.length };
+    this.dispatchEvent(new CustomEvent('vm-exercise', { bubbles: true, composed: true, detail: full }));
+    return full;
+  }
+
+  /** Spoiler: one view until a click (or Enter) shows the whole playground. */
+  #spoiler(grid) {
+    const want = (this.getAttribute('spoiler') || '').toLowerCase();
+    const one = PANELS.includes(want) ? want : this.custom ? this.viewList.find((v) => v !== 'editor' && v !== 'console') || this.viewList[0] : 'space';
+    const panels = [...grid.children];
+    const shown = panels.map((p) => p.hidden);
+    const key = (p) => [...p.classList].find((c) => c.startsWith('p-')).slice(2);
+    for (const p of panels) p.hidden = key(p) !== one && !(one === 'tlb' && key(p) === 'walk' && !this.custom);
+    const wasCustom = this.custom;
+    const style = grid.getAttribute('style');
+    grid.classList.add('custom');
+    this.#placeCustom(grid);
+    this.frame.classList.add('spoiled');
+    const show = h('button', { class: 'btn primary', type: 'button', onclick: () => reveal() }, 'Show the whole playground');
+    const cover = h('div', { class: 'spoiler-bar' }, h('span', { class: 'spoiler-title' }, this.titleText()), show);
+    this.bar.before(cover);
+    const reveal = () => {
+      cover.remove();
+      this.frame.classList.remove('spoiled');
+      panels.forEach((p, i) => (p.hidden = shown[i]));
+      if (wasCustom) this.#placeCustom(grid);
+      else {
+        grid.classList.remove('custom');
+        if (style) grid.setAttribute('style', style);
+        else grid.removeAttribute('style');
+      }
+      this.dataset.spoiler = 'open';
+      this.refresh();
+      this.btnStep.focus();
+    };
+    this.dataset.spoiler = 'closed';
   }
 
   #fail(err) {
@@ -347,7 +630,7 @@ export class VmPlayground extends HTMLElement {
           h('details', null, h('summary', null, 'Details'), message),
         ),
       );
-    } else this.loading.replaceChildren(h('div', { class: 'fail' }, h('b', null, 'The simulator could not start. '), message));
+    } else this.loading.replaceChildren(h('div', { class: 'fail' }, h('b', null, 'The simulator could not start. '), message, this.vm ? null : h('p', null, whyNoStart())));
     this.dispatchEvent(new CustomEvent('vm-error', { bubbles: true, composed: true, detail: err }));
   }
 
@@ -390,12 +673,15 @@ export class VmPlayground extends HTMLElement {
     // the menu keeps saying which example is loaded (until the text is another)
     this.gallery.value = file;
     this.loadedExample = text;
+    this.baseline = text;
+    this.#keep();
   }
 
   #configure() {
     const frames = Number(this.memSel.value);
     const [tlbSets, tlbWays] = this.tlbSel.value.split('x').map(Number);
     this.session.configure({ frames, tlbSets, tlbWays });
+    this.#keep();
     this.refresh();
   }
 
@@ -408,6 +694,8 @@ export class VmPlayground extends HTMLElement {
 
   step() {
     if (this.running) return;
+    // predict mode asks before the line runs (predict.js)
+    if (this.predict.intercept()) return;
     this.session.step();
     this.refresh();
   }
@@ -477,7 +765,7 @@ export class VmPlayground extends HTMLElement {
     this.btnRun.replaceChildren(icon(on ? 'stop' : 'run'), on ? 'Stop' : 'Run');
     this.btnRun.title = on ? 'Stop the run here (Escape)' : RUN_TITLE;
     for (const b of [this.btnStep, this.btnBack, this.btnReset, this.memSel, this.tlbSel, this.gallery]) b.disabled = on;
-    this.editor.setReadOnly(on);
+    this.editor.setReadOnly(on || this.readonly);
     this.progressBox.hidden = !on;
     if (on) {
       this.progress.removeAttribute('value');
@@ -559,6 +847,7 @@ export class VmPlayground extends HTMLElement {
           this.gallery.value = '';
         }
         if (this.session.setText(text)) this.console.note('— the text of an executed line changed: the machine was reset —');
+        this.#keep();
         this.refresh();
       },
       onRunTo: (line) => this.runTo(line),
@@ -679,6 +968,7 @@ export class VmPlayground extends HTMLElement {
       if (pv) this.asidToPid.set(num(pv.asid), pid);
       procs.push({ name, pid, asid: pv ? pv.asid : null, cr3: pv ? pv.cr3 : null, resident: pv ? pv.resident : 0, entries: this.#entries(pid) });
     }
+    this.#showKernel();
     const last = s.last;
     this.changes = last ? Changes.from(last.events, this.asidToPid) : new Changes();
     const sel = this.sel;
@@ -706,6 +996,7 @@ export class VmPlayground extends HTMLElement {
         amap: entry && selProc ? this.#amap(selProc.pid, entry) : null,
         changes: this.changes,
         selectedVa: selProc ? sel.pageIn(selProc.pid) : null,
+        kernel: this.kernel,
         stamp: `${s.generation}:${s.steps.length}`,
       });
     }
@@ -747,6 +1038,63 @@ export class VmPlayground extends HTMLElement {
     }
     this.lastRedrawMs = performance.now() - t0;
     this.dispatchEvent(new CustomEvent('vm-redraw', { detail: { ms: this.lastRedrawMs } }));
+    // the page hears of every move of the machine (a step, a run, Back, a reset)
+    const key = `${s.generation}:${s.steps.length}`;
+    if (this.stepKey !== undefined && key !== this.stepKey) {
+      this.stepKey = key;
+      const st = s.last;
+      this.dispatchEvent(
+        new CustomEvent('vm-step', {
+          bubbles: true,
+          composed: true,
+          detail: { line: s.pc, steps: s.steps.length, next: s.nextOp(), step: st ? { line: st.line, source: st.source, text: st.text, ok: st.ok, result: resultText(st), failure: failure(st) } : null },
+        }),
+      );
+    }
+    this.#reportExercise();
+  }
+
+  /** The verdicts of the text's `expect` lines (exercise.js), sent as a
+   * `vm-exercise` event whenever they change. */
+  #reportExercise() {
+    const report = exerciseReport(this.session);
+    const key = reportKey(report);
+    if (key === this.exerciseKey) return;
+    this.exerciseKey = key;
+    /** The last report sent (null: the text has no expect line). */
+    this.exercise = report;
+    if (report) this.dispatchEvent(new CustomEvent('vm-exercise', { bubbles: true, composed: true, detail: report }));
+  }
+
+  /**
+   * The kernel the scenario follows: its personality line, else the
+   * element's attribute, else Linux. Said beside the editor's title; the
+   * page hears of a change (vm-kernel) to keep its own control in step.
+   */
+  #showKernel() {
+    const fromText = kernelName(personalityOf(this.session.lines));
+    const name = fromText || kernelName(this.getAttribute('personality')) || 'linux';
+    const k = kernel(name);
+    if (!this.kernelNote) {
+      this.kernelNote = h('span', { class: 'muted small kernel-note' });
+      this.edBody.closest('section').querySelector('.ph-tools')?.prepend(this.kernelNote);
+    }
+    this.kernelNote.textContent = k.label;
+    this.kernelNote.title = fromText ? `The scenario's personality line: ${k.label}'s rules` : `${k.label}'s rules (the kernel chosen for this playground)`;
+    if (this.kernel !== name || this.kernelFrom !== (fromText ? 'scenario' : 'element')) {
+      this.kernel = name;
+      this.kernelFrom = fromText ? 'scenario' : 'element';
+      this.dispatchEvent(new CustomEvent('vm-kernel', { bubbles: true, composed: true, detail: { kernel: name, from: this.kernelFrom } }));
+    }
+  }
+
+  /** The personality attribute: a kernel's name, undefined when absent; another word throws. */
+  #personalityAttr() {
+    const v = this.getAttribute('personality');
+    if (v === null || !v.trim()) return undefined;
+    const name = kernelName(v);
+    if (!name) throw new Error(`personality="${v}": no such kernel (the kernels are linux, freebsd, netbsd)`);
+    return name;
   }
 
   #amap(pid, entry) {
@@ -802,6 +1150,13 @@ export function parseViews(attr) {
     } else unknown.push(w);
   }
   return { views, unknown };
+}
+
+/** Where the element looks for its module, and what keeps it from loading there. */
+function whyNoStart() {
+  const wasm = new URL('../pkg/vmwasm_bg.wasm', import.meta.url).href;
+  if (location.protocol === 'file:') return `This page was opened as a file (file://): browsers load modules and WebAssembly only from a server. Serve the folder (for example npx serve, or python3 -m http.server) and open it from there.`;
+  return `The simulator is loaded from ${wasm} (beside web/playground.js, with the package's pkg/ folder). That address must answer with the file, served as application/wasm; from another site than this page's, the server must also allow cross-origin requests (CORS: Access-Control-Allow-Origin).`;
 }
 
 function posInt(v, dflt) {

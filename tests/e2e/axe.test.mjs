@@ -138,7 +138,7 @@ test('one colour meaning per hue: no two meanings share a hue across the views',
     const out = [];
     const kindMeaning = { anon: 'anonymous memory', shmem: 'shared memory', file: 'files', memfd: 'memfd' };
     for (const [k, b] of Object.entries(pal.BACKING)) out.push([b.color, kindMeaning[k], `map entry ${k}`]);
-    const frameMeaning = { anon: 'anonymous memory', cache: 'files', 'page-table': 'page tables', zero: 'zero page', free: 'free' };
+    const frameMeaning = { anon: 'anonymous memory', cache: 'files', 'page-table': 'page tables', zero: 'zero page', free: 'free', loaned: 'pages on loan' };
     for (const k of pal.FRAME_KINDS) out.push([k.color, frameMeaning[k.name], `frame ${k.name}`]);
     for (const L of LEVELS) out.push([L.color, 'page tables', `level ${L.name}`]);
     // the event log's colours, as drawn
@@ -217,3 +217,48 @@ test('the dark theme darkens the free frames of the memory map and the empty pag
   assert.deepEqual(errors, []);
   await page.context().close();
 });
+
+// Issue 14: the controls it added (Share, Export, Predict, the spoiler embed), open, in both themes.
+for (const scheme of ['light', 'dark']) {
+  test(`axe: the Share and Export dialogs, the predict panel and a spoiler embed, ${scheme}`, { timeout: 120_000 }, async () => {
+    const { page, errors } = await newPage(env.browser, { viewport: { width: 1024, height: 768 }, colorScheme: scheme });
+    await page.goto(new URL('index.html', env.site.url).href);
+    await ready(page);
+    const pg = page.locator('vm-playground');
+    const found = [];
+    const add = (r, where) => found.push(...r.bad.map((x) => `${where}: ${x}`), ...r.low.map((x) => `${where}: contrast ${x}`));
+    await pg.getByRole('button', { name: 'Predict', exact: true }).click();
+    await button(page, 'Step').click();
+    add(await audit(page), 'predict question');
+    await pg.getByRole('button', { name: 'Reveal' }).click();
+    add(await audit(page), 'predict marks');
+    await pg.getByRole('button', { name: 'Share', exact: true }).click();
+    await pg.getByRole('dialog', { name: 'Share' }).getByLabel('Link', { exact: true }).waitFor();
+    add(await audit(page), 'share dialog');
+    await page.keyboard.press('Escape');
+    await pg.getByRole('button', { name: 'Export', exact: true }).click();
+    add(await audit(page), 'export dialog');
+    await page.keyboard.press('Escape');
+    await screenshot(page, `axe-share-${scheme}`);
+    await page.mouse.move(0, 0); // no button left hovered (its colour fades back over 0.12 s)
+    await page.goto(new URL('embed.html', env.site.url).href);
+    await ready(page);
+    await page.evaluate(
+      () =>
+        new Promise((resolve) => {
+          const el = document.createElement('vm-playground');
+          el.setAttribute('label', 'A spoiler');
+          el.setAttribute('spoiler', '');
+          el.setAttribute('step', '2');
+          el.setAttribute('views', 'editor,space');
+          el.style.height = '400px';
+          el.addEventListener('vm-ready', resolve, { once: true });
+          document.querySelector('article').prepend(el);
+        }),
+    );
+    add(await audit(page), 'spoiler embed');
+    assert.deepEqual(found, []);
+    assert.deepEqual(errors, []);
+    await page.context().close();
+  });
+}

@@ -10,10 +10,13 @@ import init, {
   abiNames,
   frameBudget,
   frameKindNames,
+  rawCodes,
   version,
   wasmMemory,
   type AccessResult,
+  type BulkRun,
   type EntryView,
+  type ExpectationResult,
   type FrameBudget,
   type FrameKindName,
   type LineResult,
@@ -23,6 +26,8 @@ import init, {
   type PageTableEntryView,
   type PageTableView,
   type PageTablesView,
+  type RawCodes,
+  type RawError,
   type SwapSlotOwner,
   type SwapView,
   type SysResult,
@@ -79,8 +84,10 @@ export async function main(): Promise<string[]> {
   void (() => new Machine({ frames: '4096' }));
   // @ts-expect-error no such option
   void (() => new Machine({ frame: 4096 }));
-  // @ts-expect-error only Linux exists
   void (() => new Machine({ personality: 'netbsd' }));
+  void (() => new Machine({ personality: 'freebsd' }));
+  // @ts-expect-error no such personality
+  void (() => new Machine({ personality: 'solaris' }));
 
   // the budget of this module instance
   const budget: FrameBudget = frameBudget();
@@ -194,6 +201,16 @@ export async function main(): Promise<string[]> {
   log.push(run.text);
   if (run.error) log.push(`line ${run.error.line}: ${run.error.message}`);
   for (const o of run.outputs) log.push(`${o.line} ${o.op} ${o.result} ${o.extra.join('|')}`);
+  // an exercise's verdicts (FORMAT-expect.md): per expect line, and on its output
+  const graded = m.runText('expect frames anon>=0\n');
+  const verdicts: ExpectationResult[] = graded.expectations;
+  for (const e of verdicts) log.push(`${e.line} ${e.passed ? 'pass' : `FAIL ${e.what}: expected ${e.expected}, found ${e.found}`}`);
+  for (const o of graded.outputs) if (o.expectation && o.failure === 'expectation') log.push(o.expectation.found);
+  const bulk: BulkRun = m.runTextBulk('load $b\nstore $b 1\n');
+  for (let k = 0; k < bulk.count; k++) {
+    if (bulk.failures[k] !== 0) log.push(`line ${bulk.lines[k]} failed: ${m.output(k)?.text ?? ''}`);
+  }
+  log.push(bulk.text);
   log.push(m.processNames().map((p) => `${p.name}=${p.pid}`).join(' '));
   log.push(m.variables().map((v) => v.name).join(' '));
   const all = m.takeEvents();
@@ -202,6 +219,25 @@ export async function main(): Promise<string[]> {
   for (const e of events) log.push(`${e.type}: ${e.text}`);
   m.setEvents(false);
   log.push(`${all.dropped + few.dropped} dropped`);
+
+  // the raw API: numbers in, numbers out, details on demand
+  const codes: RawCodes = rawCodes();
+  const at: number = m.rawMmap(1, 0, 8 * PAGE, 3, 0x22, -1, 0);
+  if (at < 0) log.push(`mmap failed: ${-at}`);
+  const got: number = m.rawStore(1, at, 7) === 0 ? m.rawLoad(1, at) : -1;
+  if (got === codes.SEGV_MAPERR) {
+    const why: RawError | null = m.lastError();
+    if (why && 'signal' in why) log.push(`${why.signal} ${why.code}`);
+    else if (why && 'errno' in why) log.push(why.errno);
+    else if (why) log.push(why.message);
+  }
+  const results = new Int32Array(2);
+  const faults: number = m.runTrace(
+    Uint8Array.of(codes.STORE, codes.LOAD), Uint32Array.of(1, 1), Float64Array.of(at, at), Uint8Array.of(9, 0), results);
+  log.push(`${faults} faults, loaded ${results[1]}`);
+  // @ts-expect-error the raw API takes Numbers only
+  m.rawLoad(1, 5n);
+  log.push(String(m.rawFork(1) + m.rawExit(2) + m.rawMunmap(1, at, PAGE) + m.rawMprotect(1, at, PAGE, 1)));
 
   const broken: string | null = m.check();
   if (broken) log.push(broken);

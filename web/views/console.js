@@ -54,8 +54,10 @@ export class ConsoleView {
     if (name === this.proc) return;
     this.proc = name;
     this.prompt.textContent = name ? `${name} ›` : '—';
-    this.input.disabled = !name;
-    if (!name) this.input.placeholder = 'No process is left: Reset to start again';
+    // a read-only playground takes no console lines (`locked`)
+    this.input.disabled = !name || !!this.locked;
+    if (this.locked) this.input.placeholder = 'read-only playground';
+    else if (!name) this.input.placeholder = 'No process is left: Reset to start again';
     else if (this.input.placeholder !== PLACEHOLDER) this.input.placeholder = PLACEHOLDER;
   }
 

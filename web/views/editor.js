@@ -11,6 +11,7 @@ const OPS = new Set([
   'mmap', 'munmap', 'mprotect', 'madvise', 'mincore', 'mlock', 'munlock', 'mlockall', 'munlockall', 'msync', 'mremap',
   'load', 'store', 'fill', 'exec', 'fork', 'exit', 'open', 'memfd', 'pread', 'pwrite', 'ftruncate', 'close', 'maps', 'brk', 'mlock2',
   'swapon', 'swapoff', 'memlimit', 'swapped', 'procs', 'pagemap', 'smaps', 'faults',
+  'expect',
 ]);
 
 /** Highlight one line of .vms text as HTML. */

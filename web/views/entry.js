@@ -5,6 +5,7 @@
 
 import { GLOSSARY, term } from '../glossary.js';
 import { h, hex, size, pages as pagesText, num } from '../format.js';
+import { kernel } from '../kernels.js';
 import { BACKING, PAGE_BITS, SWAP_COLOR, backingKind, isDirty, isSwapped, tint } from '../palette.js';
 
 const MAX_CELLS = 1024;
@@ -145,6 +146,8 @@ export class EntryView {
     const props = h(
       'dl',
       { class: 'props' },
+      // what this kernel calls the entry and its anonymous memory (kernels.js)
+      m.kernel ? prop('kernel', term(kernel(m.kernel).term, kernel(m.kernel).structure)) : null,
       prop('size', `${size(entry.end - entry.start)} · ${pagesText(npages)}`),
       prop('offset', hex(entry.offset), 'mono'),
       prop(

@@ -12,6 +12,7 @@ const GROUPS = {
   tables: new Set(['table_alloc', 'table_free', 'pte_write', 'huge_demote', 'huge_collapse']),
   tlb: new Set(['tlb_miss', 'tlb_flush_page', 'tlb_flush_asid']),
   swap: new Set(['swap_out', 'swap_in', 'swap_readahead', 'oom_kill']),
+  loans: new Set(['loan', 'loan_page', 'loan_refused', 'loan_break', 'loan_orphan', 'unloan']),
   map: new Set(['entry_insert', 'entry_remove', 'entry_split', 'entry_merge', 'amap_copy', 'page_drop', 'fork', 'exit']),
 };
 
@@ -36,6 +37,12 @@ const CLASS = {
   swap_in: 'ev-swap',
   swap_readahead: 'ev-swap',
   oom_kill: 'ev-oom',
+  loan: 'ev-frame',
+  loan_page: 'ev-frame',
+  loan_refused: 'ev-signal',
+  loan_break: 'ev-resolved',
+  loan_orphan: 'ev-frame',
+  unloan: 'ev-frame',
   syscall_return: 'ev-sys',
 };
 

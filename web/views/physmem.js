@@ -328,6 +328,7 @@ export class PhysMemView {
             f.wired ? h('span', { class: 'chip' }, `wired ${f.wired}`) : null,
             f.dirty ? h('span', { class: 'chip' }, 'dirty') : null,
             f.referenced ? h('span', { class: 'chip' }, 'referenced') : null,
+            f.loans ? h('span', { class: 'chip' }, `on loan ×${f.loans}: lent to the kernel (${(f.borrowed_by || []).map((n) => `loan #${n}`).join(', ')}), mapped read-only`) : null,
           )
         : null,
       mappedBy.length
@@ -384,5 +385,6 @@ function fmtOwner(o) {
 export function describeFrame(pfn, f) {
   if (!f) return `frame ${pfn}`;
   const by = (f.mapped_by || []).map((m) => `pid ${m.pid} @ ${hex(m.va)}`).join(', ');
-  return `frame ${pfn} · ${kindLabel(f.kind)}${f.owner !== undefined && f.owner !== null ? ' · ' + fmtOwner(f.owner) : ''} · mapcount ${f.mapcount ?? 0}${by ? ' · ' + by : ''}`;
+  const lent = f.loans ? ` · on loan ×${f.loans}` : '';
+  return `frame ${pfn} · ${kindLabel(f.kind)}${f.owner !== undefined && f.owner !== null ? ' · ' + fmtOwner(f.owner) : ''} · mapcount ${f.mapcount ?? 0}${lent}${by ? ' · ' + by : ''}`;
 }

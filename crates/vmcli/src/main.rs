@@ -5,10 +5,13 @@
 //! ```
 //!
 //! prints each line's result exactly as the conformance recordings do
-//! (`tests/conformance/FORMAT.md`, and `FORMAT-v2-swap.md` for swap). Exit status: 0 when the scenario ran to
-//! its end, 2 when a line could not be parsed (after printing
-//! `LINE error MESSAGE`), 3 when `--check` found a broken invariant, 1 for
-//! bad usage or an unreadable file.
+//! (`tests/conformance/FORMAT.md`, and `FORMAT-v2-swap.md` for swap), and
+//! checks its `expect` lines (`FORMAT-expect.md`). Exit status: 0 when the
+//! scenario ran to its end and every expectation held, 4 when it ran to its
+//! end and an expectation failed (an autograder's "wrong answer"), 2 when a
+//! line could not be parsed (after printing `LINE error MESSAGE`), 3 when
+//! `--check` found a broken invariant, 1 for bad usage or an unreadable
+//! file.
 //!
 //! ```text
 //! vmplay ostep-policy [paging-policy.py's options]
@@ -42,7 +45,8 @@ scenarios recorded on a real Linux kernel print them (`maps` and `smaps` add
 one indented line per mapping in the arena). FILE may be `-` for standard
 input. The swap operations of version 2 (swapon, swapoff, memlimit, swapped,
 procs, pagemap, smaps, faults) are run too; a process the OOM killer killed
-prints `LINE OP killed`.
+prints `LINE OP killed`. An `expect` line (an exercise's check) prints
+`LINE expect pass` or `LINE expect FAIL WHAT: expected E, found F`.
 
   --trace    after each line, also print the events it caused in the
              simulated machine (faults, page-table writes, TLB flushes,
@@ -54,14 +58,20 @@ prints `LINE OP killed`.
              the kernel a scenario without a `personality` line follows:
              linux (the default), freebsd or netbsd (FORMAT-v2-bsd.md)
 
-Exit status: 0 the scenario ran to its end; 2 a line could not be parsed
-(`LINE error MESSAGE` is printed after the lines before it); 3 --check found
-an invariant broken (said on standard error); 1 bad usage or unreadable file.
+Exit status: 0 the scenario ran to its end and every `expect` held; 4 it ran
+to its end and an `expect` failed (counted on standard error); 2 a line could
+not be parsed (`LINE error MESSAGE` is printed after the lines before it); 3
+--check found an invariant broken (said on standard error); 1 bad usage or
+unreadable file.
 ";
 
 /// How a run ended.
 enum Ended {
-    Done,
+    /// Ran to the end: how many `expect` lines ran and how many failed.
+    Done {
+        expects: usize,
+        failed: usize,
+    },
     LineError,
     Broken,
 }
@@ -97,6 +107,7 @@ fn run(
         personality,
         ..MachineConfig::reference()
     }));
+    let (mut expects, mut failed) = (0, 0);
     for (lineno, line) in vmscript::parse::script_lines(text) {
         let r = runner.exec_line(lineno, line);
         if check && let Err(msg) = runner.machine().check() {
@@ -107,6 +118,10 @@ fn run(
         match r {
             Ok(Some(o)) => {
                 writeln!(out, "{o}")?;
+                if let Some(e) = &o.expectation {
+                    expects += 1;
+                    failed += usize::from(!e.passed);
+                }
                 if trace {
                     for e in &o.events {
                         writeln!(out, "    {e}")?;
@@ -123,7 +138,7 @@ fn run(
             }
         }
     }
-    Ok(Ended::Done)
+    Ok(Ended::Done { expects, failed })
 }
 
 fn main() -> ExitCode {
@@ -191,7 +206,11 @@ fn main() -> ExitCode {
             let done = run(&text, personality, trace, check, &mut out)
                 .and_then(|d| out.flush().map(|()| d));
             match done {
-                Ok(Ended::Done) => ExitCode::SUCCESS,
+                Ok(Ended::Done { failed: 0, .. }) => ExitCode::SUCCESS,
+                Ok(Ended::Done { expects, failed }) => {
+                    eprintln!("vmplay: {failed} of {expects} expectations failed");
+                    ExitCode::from(4)
+                }
                 Ok(Ended::LineError) => ExitCode::from(2),
                 Ok(Ended::Broken) => ExitCode::from(3),
                 Err(e) if e.kind() == io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,

@@ -157,6 +157,65 @@ fn run_prints_the_swap_operations() {
     );
 }
 
+/// The exercise every runner shares (`tests/exercises/`): its text and the
+/// output all of them print.
+fn exercise(name: &str) -> (PathBuf, String) {
+    let dir = PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../tests/exercises"
+    ));
+    let out = std::fs::read_to_string(dir.join(format!("{name}.out"))).unwrap();
+    (dir.join(format!("{name}.vms")), out)
+}
+
+#[test]
+fn an_exercise_answered_right_exits_0() {
+    let (p, want) = exercise("cow_fork_pass");
+    let o = vmplay(&["run", p.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    assert_eq!(text(&o.stdout), want);
+    assert_eq!(text(&o.stdout).matches(" expect pass\n").count(), 8);
+    assert_eq!(text(&o.stderr), "");
+}
+
+#[test]
+fn an_exercise_answered_wrong_exits_4_after_running_to_the_end() {
+    let (p, want) = exercise("cow_fork_fail");
+    let o = vmplay(&["run", "--check", p.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(4));
+    assert_eq!(text(&o.stdout), want);
+    assert!(text(&o.stdout).contains("11 expect FAIL line 7 result: expected 0x42, found 0x41\n"));
+    assert!(text(&o.stdout).ends_with("16 expect pass\n"));
+    assert_eq!(text(&o.stderr), "vmplay: 3 of 8 expectations failed\n");
+}
+
+#[test]
+fn a_malformed_expectation_exits_2_not_4() {
+    let o = vmplay_stdin(
+        &["run", "-"],
+        &format!("{MAP}expect 1 result 0x1\nexpect mincore $a 4K 2\nexpect 1 result 0x2\n"),
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(
+        text(&o.stdout),
+        "1 mmap 0x300000000000\n2 expect FAIL line 1 result: expected 0x1, found 0x300000000000\n3 error mincore BITS are 0s and 1s, one per page, not '2'\n"
+    );
+}
+
+#[test]
+fn trace_prints_no_events_for_an_expectation() {
+    let o = vmplay_stdin(
+        &["run", "--trace", "-"],
+        &format!("{MAP}store $a 1\nexpect mincore $a 4K 1\n"),
+    );
+    assert_eq!(o.status.code(), Some(0));
+    assert!(
+        text(&o.stdout).ends_with("\n3 expect pass\n"),
+        "{}",
+        text(&o.stdout)
+    );
+}
+
 #[test]
 fn personality_comes_from_the_line_or_the_option() {
     // MS_SYNC is 0 under FreeBSD, 4 under Linux: `msync ... 0` is the

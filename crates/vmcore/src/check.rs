@@ -19,6 +19,10 @@
 //!    zero pages never count; see `vm/wire.rs`).
 //! 8. TLB coherence: every cached translation is what a walk would give
 //!    now, with no more permission than the PTE.
+//! 9. Loans (`vm/loan.rs`): each frame's loan count equals the pages of
+//!    live loans that hold it; a lent frame is allocated, on no LRU list
+//!    and mapped read-only everywhere (6); a frame owned by its loans alone
+//!    (an orphan) has at least one, and nothing else owns it.
 
 use crate::addr::{PAGE_SIZE, PAGES_PER_HUGE, Pfn, VirtAddr};
 use crate::arch::x86_64::mmu::{self, WalkOutcome};
@@ -290,6 +294,34 @@ impl Machine {
             }
         }
         self.check_swap(&swap_owner)?;
+        // 9. loans
+        let mut lent: BTreeMap<u64, u32> = BTreeMap::new();
+        for (id, l) in &self.loans {
+            ensure!(*id == l.id, "{id}: filed under another id");
+            ensure!(
+                id.number() < self.next_loan,
+                "{id}: numbered past the next loan"
+            );
+            for &pfn in &l.pages {
+                ensure!(self.phys.is_allocated(pfn), "{id}: frame {pfn} is free");
+                *lent.entry(pfn.0).or_default() += 1;
+            }
+        }
+        for (&pfn, &n) in &lent {
+            let d = self.phys.desc(Pfn(pfn));
+            ensure!(
+                d.loans == n,
+                "frame {pfn}: loan count {} but {n} loaned pages hold it",
+                d.loans
+            );
+            ensure!(
+                d.lru == crate::phys::LruList::None,
+                "frame {pfn}: on loan but on an LRU list"
+            );
+            if d.owner == FrameOwner::Loaned {
+                own(Pfn(pfn), "orphan kept by its loans")?;
+            }
+        }
         // 5. frame accounting
         let allocated: BTreeSet<u64> = self.phys.allocated().map(|p| p.0).collect();
         ensure!(
@@ -315,6 +347,12 @@ impl Machine {
             self.phys.wired_total()
         );
         for &pfn in &allocated {
+            let loans = lent.get(&pfn).copied().unwrap_or(0);
+            ensure!(
+                self.phys.desc(Pfn(pfn)).loans == loans,
+                "frame {pfn}: loan count {} but {loans} loaned pages hold it",
+                self.phys.desc(Pfn(pfn)).loans
+            );
             let want = wired.get(&pfn).copied().unwrap_or(0);
             let have = self.phys.desc(Pfn(pfn)).wired;
             ensure!(
@@ -391,6 +429,10 @@ impl Machine {
         let present = flags.contains(PteFlags::PRESENT);
         let w = present && flags.contains(PteFlags::WRITABLE);
         let x = present && !flags.contains(PteFlags::NO_EXECUTE);
+        ensure!(
+            !w || self.phys.desc(pfn).loans == 0,
+            "p{pid}: {va:#x} maps lent frame {pfn} writable"
+        );
         ensure!(
             !w || e.prot.writable(),
             "p{pid}: {va:#x} writable PTE in a read-only entry"

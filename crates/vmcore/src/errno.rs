@@ -111,7 +111,7 @@ ctor!(einval => EINVAL, enomem => ENOMEM, ebadf => EBADF, eacces => EACCES,
       eexist => EEXIST, efault => EFAULT, ebusy => EBUSY, eperm => EPERM,
       eagain => EAGAIN, eoverflow => EOVERFLOW, enodev => ENODEV,
       eopnotsupp => EOPNOTSUPP, esrch => ESRCH, efbig => EFBIG, enosys => ENOSYS,
-      enotsup => ENOTSUP);
+      enotsup => ENOTSUP, enoent => ENOENT);
 
 /// The result of a system call.
 pub type SysResult<T> = Result<T, SysError>;

@@ -38,6 +38,9 @@ pub enum FaultResolution {
     Remap,
     /// The PTE lacked the accessed/dirty permission only: made writable.
     WriteEnable,
+    /// Write to a page on loan that would change it in place: the loan was
+    /// broken, the owner took a copy (`uvm_loanbreak_anon`, `uvm_loanbreak`).
+    LoanBreak,
 }
 
 /// The signal a bad access raises, with its si_code.
@@ -183,6 +186,49 @@ pub enum Event {
         end: VirtAddr,
         pages: u64,
     },
+    /// `uvm_loan(UVM_LOAN_TOPAGE)`: `pid` lent `pages` pages from `start`
+    /// to the kernel as loan `loan`; every user mapping of them is now
+    /// read-only.
+    Loan {
+        loan: u64,
+        pid: Pid,
+        start: VirtAddr,
+        pages: u64,
+    },
+    /// One page of a loan: the frame lent and its loan count now.
+    LoanPage {
+        loan: u64,
+        va: VirtAddr,
+        pfn: Pfn,
+        loans: u32,
+    },
+    /// A loan failed at `va` with `errno`; the `returned` pages already
+    /// lent were given back.
+    LoanRefused {
+        pid: Pid,
+        va: VirtAddr,
+        errno: &'static str,
+        reason: &'static str,
+        returned: u64,
+    },
+    /// A write to a lent page broke its loan (`uvm_loanbreak_anon` for an
+    /// anon, `uvm_loanbreak` for a page of a file): the owner now holds the
+    /// copy in `new`; `old` stays with the borrower.
+    LoanBreak {
+        pid: Pid,
+        /// The faulting address; `None` for a write through the page cache
+        /// (`pwrite`, the zeroing of a page cut by truncation).
+        va: Option<VirtAddr>,
+        old: Pfn,
+        new: Pfn,
+        anon: bool,
+    },
+    /// The owner freed a page that is on loan: it stays, held by its loans
+    /// alone (an orphan).
+    LoanOrphan { pfn: Pfn },
+    /// `uvm_unloan`: loan `loan` ended; `freed` of its `pages` frames were
+    /// orphans and went back to the free list.
+    Unloan { loan: u64, pages: u64, freed: u64 },
 }
 
 fn level_name(level: u8) -> &'static str {
@@ -208,6 +254,9 @@ impl fmt::Display for FaultResolution {
             FaultResolution::HugeZeroPage => "mapped the huge zero page read-only",
             FaultResolution::Remap => "re-entered the resident page",
             FaultResolution::WriteEnable => "made the resident page writable",
+            FaultResolution::LoanBreak => {
+                "broke the loan: the owner took a copy, the borrower keeps the old frame"
+            }
         })
     }
 }
@@ -365,6 +414,66 @@ impl fmt::Display for Event {
             } => write!(
                 f,
                 "p{pid}: swap readahead over {start}-{end}: {pages} pages read into the swap cache"
+            ),
+            Loan {
+                loan,
+                pid,
+                start,
+                pages,
+            } => write!(
+                f,
+                "p{pid} lent {pages} pages from {start} to the kernel (loan #{loan}): \
+                 its mappings of them are read-only now"
+            ),
+            LoanPage {
+                loan,
+                va,
+                pfn,
+                loans,
+            } => write!(
+                f,
+                "loan #{loan}: page {va} lends frame {pfn} (loan count {loans})"
+            ),
+            LoanRefused {
+                pid,
+                va,
+                errno,
+                reason,
+                returned,
+            } => write!(
+                f,
+                "p{pid}: loan failed at {va}: -{errno} ({reason}); \
+                 {returned} pages already lent given back"
+            ),
+            LoanBreak {
+                pid,
+                va,
+                old,
+                new,
+                anon,
+            } => {
+                let (how, who) = if *anon {
+                    ("uvm_loanbreak_anon", "the anon")
+                } else {
+                    ("uvm_loanbreak", "the file's page cache")
+                };
+                match va {
+                    Some(va) => write!(f, "p{pid}: write to lent page {va}")?,
+                    None => write!(f, "p{pid}: write through the page cache into a lent page")?,
+                }
+                write!(
+                    f,
+                    " breaks the loan ({how}): {who} takes a copy in frame {new}; \
+                     frame {old} stays with the borrower"
+                )
+            }
+            LoanOrphan { pfn } => write!(
+                f,
+                "frame {pfn} freed by its owner while on loan: it stays with the borrower"
+            ),
+            Unloan { loan, pages, freed } => write!(
+                f,
+                "loan #{loan} ended: {pages} pages given back, {freed} orphaned frames freed"
             ),
             OomKill { pid, points } => write!(
                 f,

@@ -36,4 +36,5 @@ pub use errno::{Errno, SysError, SysResult};
 pub use event::{Event, EventLog, Pid};
 pub use machine::{AccessError, Backing, Fd, Machine, MachineConfig, MapsLine, Signal};
 pub use personality::{Kernel, Personality, Sys};
+pub use vm::loan::{Loan, LoanError, LoanId};
 pub use vm::object::Access;

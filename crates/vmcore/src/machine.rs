@@ -294,6 +294,10 @@ pub struct Machine {
     /// Whether running out of memory may call the OOM killer (not while
     /// swapoff brings pages back).
     pub(crate) oom_allowed: bool,
+    /// Pages lent to the kernel (`vm/loan.rs`), by loan.
+    pub(crate) loans: BTreeMap<crate::vm::loan::LoanId, crate::vm::loan::Loan>,
+    /// The number the next loan gets (never reused).
+    pub(crate) next_loan: u64,
 }
 
 impl Machine {
@@ -326,6 +330,8 @@ impl Machine {
             oom_pending: None,
             running: 0,
             oom_allowed: true,
+            loans: BTreeMap::new(),
+            next_loan: 1,
         };
         m.zero_pfn = m
             .alloc_page(FrameOwner::Zero)

@@ -6,9 +6,12 @@
 //! how many PTEs map it. Contents are real bytes, so a page table really is
 //! 512 little-endian `u64`s and the MMU walker reads them from here.
 //!
-//! Costs: byte storage is allocated the first time a frame is written with a
-//! non-zero value, and descriptors only up to the highest frame ever handed
-//! out, so a 4 GiB machine costs almost nothing until touched. The allocator
+//! Costs: byte storage is allocated a chunk of 64 frames at a time, the
+//! first time one of them is written with a non-zero value, and descriptors
+//! only up to the highest frame ever handed out, so a 4 GiB machine costs
+//! almost nothing until touched. The chunks are found by the physical
+//! address alone (no descriptor on the way), which keeps a page walk and a
+//! load to a few host cache lines. The allocator
 //! is O(1): a bump pointer over never-used frames plus a LIFO stack of freed
 //! ones (the same idea as the buddy allocator's per-CPU free lists). Each
 //! frame remembers the extent of bytes ever written, so freeing it clears
@@ -51,6 +54,9 @@ pub enum FrameKind {
     PageTable = 3,
     /// The shared zero page (or a frame of the huge zero page).
     Zero = 4,
+    /// A page its owner let go while it was on loan (UVM's orphan): only
+    /// the loans keep it, and the last `uvm_unloan` frees it.
+    Loaned = 5,
 }
 
 impl FrameKind {
@@ -61,6 +67,7 @@ impl FrameKind {
             FrameKind::Cache => "cache",
             FrameKind::PageTable => "page-table",
             FrameKind::Zero => "zero",
+            FrameKind::Loaned => "loaned",
         }
     }
 }
@@ -79,6 +86,10 @@ pub enum FrameOwner {
     PageTable { asid: u16, level: u8 },
     /// The shared zero page.
     Zero,
+    /// Nobody but its loans (`vm/loan.rs`): the owner freed the page while
+    /// it was lent, and the borrower still reads it (UVM's orphaned page,
+    /// no `uobject` and no `uanon`).
+    Loaned,
 }
 
 impl FrameOwner {
@@ -89,6 +100,7 @@ impl FrameOwner {
             FrameOwner::Cache { .. } => FrameKind::Cache,
             FrameOwner::PageTable { .. } => FrameKind::PageTable,
             FrameOwner::Zero => FrameKind::Zero,
+            FrameOwner::Loaned => FrameKind::Loaned,
         }
     }
 }
@@ -102,6 +114,10 @@ pub struct FrameDesc {
     pub mapcount: u32,
     /// mlock/wiring count: a wired frame is never paged out.
     pub wired: u32,
+    /// Loans of the page to the kernel (UVM's `loan_count`, `vm/loan.rs`):
+    /// while non-zero every user mapping of the page is read-only, the
+    /// page is on no LRU list, and freeing it only disowns it.
+    pub loans: u32,
     /// Contents differ from the backing store (`PG_dirty`).
     pub dirty: bool,
     /// Recently used (`PG_referenced`), for page reclaim.
@@ -154,6 +170,7 @@ impl FrameDesc {
             owner,
             mapcount: 0,
             wired: 0,
+            loans: 0,
             dirty: false,
             referenced: false,
             lru: LruList::None,
@@ -163,38 +180,42 @@ impl FrameDesc {
     }
 }
 
-/// The bytes of a frame, plus the extent ever written since it was last
-/// cleared (bytes outside `lo..hi` are zero).
-#[derive(Clone)]
-struct FrameData {
-    bytes: [u8; FRAME_BYTES],
+/// Frames per storage chunk: RAM's bytes are kept in chunks of 64 frames
+/// (256 KiB), found by the physical address alone, so that a page walk or
+/// a load after a TLB hit goes from the address straight to the byte
+/// (QEMU's softmmu keeps the host address in its TLB for the same reason)
+/// and neighbouring frames, page tables among them, share host memory.
+const CHUNK_FRAMES: u64 = 64;
+/// Bytes of one chunk.
+const CHUNK_BYTES: usize = CHUNK_FRAMES as usize * FRAME_BYTES;
+/// A physical address shifted right by this is its chunk.
+const CHUNK_SHIFT: u32 = PAGE_SHIFT + CHUNK_FRAMES.trailing_zeros();
+
+/// The bytes of [`CHUNK_FRAMES`] frames (a fixed size, so that an offset
+/// masked to it needs no bounds check).
+type Chunk = [u8; CHUNK_BYTES];
+
+/// The extent of a frame's bytes ever written since it was last cleared
+/// (bytes outside `lo..hi` are zero; `lo >= hi`: none).
+#[derive(Clone, Copy)]
+struct Extent {
     lo: u16,
     hi: u16,
 }
 
-impl FrameData {
-    fn new_boxed() -> Box<FrameData> {
-        Box::new(FrameData {
-            bytes: [0; FRAME_BYTES],
-            lo: FRAME_BYTES as u16,
-            hi: 0,
-        })
-    }
+impl Extent {
+    const CLEAR: Extent = Extent {
+        lo: FRAME_BYTES as u16,
+        hi: 0,
+    };
     #[inline]
     fn touch(&mut self, off: usize, len: usize) {
         self.lo = self.lo.min(off as u16);
         self.hi = self.hi.max((off + len) as u16);
     }
     #[inline]
-    fn is_clear(&self) -> bool {
+    fn is_clear(self) -> bool {
         self.lo >= self.hi
-    }
-    fn clear(&mut self) {
-        if !self.is_clear() {
-            self.bytes[self.lo as usize..self.hi as usize].fill(0);
-        }
-        self.lo = FRAME_BYTES as u16;
-        self.hi = 0;
     }
 }
 
@@ -204,7 +225,8 @@ struct Frame {
     allocated: bool,
     /// Non-zero entries, when the frame is a page table.
     table_entries: u16,
-    data: Option<Box<FrameData>>,
+    /// What of its bytes may be non-zero.
+    written: Extent,
 }
 
 impl Frame {
@@ -213,7 +235,7 @@ impl Frame {
             desc: FrameDesc::FREE,
             allocated: false,
             table_entries: 0,
-            data: None,
+            written: Extent::CLEAR,
         }
     }
 }
@@ -229,6 +251,11 @@ pub struct PhysMem {
     free_stack: Vec<u32>,
     /// Frames `0..bump` (grown lazily).
     frames: Vec<Frame>,
+    /// The bytes of RAM, [`CHUNK_FRAMES`] frames a chunk, indexed by
+    /// physical address >> [`CHUNK_SHIFT`]; a chunk never written is
+    /// `None` (it reads as zero) and the vector is only as long as the
+    /// highest chunk written.
+    ram: Vec<Option<Box<Chunk>>>,
     /// One [`FrameKind`] byte per frame, `total` long.
     kinds: Vec<u8>,
     /// Returned by `desc_mut` for an out-of-range frame (never read back).
@@ -267,6 +294,7 @@ impl PhysMem {
             bump: 0,
             free_stack: Vec::new(),
             frames: Vec::new(),
+            ram: Vec::new(),
             kinds: vec![FrameKind::Free as u8; total as usize],
             scratch: FrameDesc::FREE,
             requests: 0,
@@ -292,7 +320,9 @@ impl PhysMem {
             return;
         }
         self.lru_del(pfn);
-        if list == LruList::None {
+        // A page on loan is on no paging queue (`uvm_pagedequeue` in
+        // `uvm_loananon` / `uvm_loanpage`): the page daemon never meets it.
+        if list == LruList::None || self.frames[pfn.index()].desc.loans > 0 {
             return;
         }
         let i = Self::lru_ix(list);
@@ -444,10 +474,7 @@ impl PhysMem {
     fn take(&mut self, pfn: u64, owner: FrameOwner) {
         let f = &mut self.frames[pfn as usize];
         debug_assert!(!f.allocated, "frame {pfn} handed out twice");
-        debug_assert!(
-            f.data.as_ref().is_none_or(|d| d.is_clear()),
-            "free frame {pfn} not zero"
-        );
+        debug_assert!(f.written.is_clear(), "free frame {pfn} not zero");
         f.allocated = true;
         f.table_entries = 0;
         f.desc = FrameDesc::new(owner);
@@ -518,6 +545,11 @@ impl PhysMem {
     /// Return a frame to the free list (`free_page`). Its contents are
     /// forgotten: the next owner reads zeros.
     ///
+    /// A page on loan is not freed: its owner only lets go of it and it
+    /// stays, an orphan ([`FrameOwner::Loaned`]), until its last loan ends
+    /// (`uvm_pagefree` of a page with `loan_count` set, `uvm_anfree` on a
+    /// loaned anon page).
+    ///
     /// => caller must pass an allocated frame (anything else is ignored,
     ///    with a debug assertion).
     pub fn free(&mut self, pfn: Pfn, ev: &mut EventLog) {
@@ -526,6 +558,11 @@ impl PhysMem {
             return;
         }
         self.lru_del(pfn);
+        if self.frames[pfn.index()].desc.loans > 0 {
+            self.disown(pfn);
+            ev.push_with(|| Event::LoanOrphan { pfn });
+            return;
+        }
         let f = &mut self.frames[pfn.index()];
         debug_assert!(f.desc.mapcount == 0, "freeing mapped frame {pfn}");
         debug_assert!(f.desc.wired == 0, "freeing wired frame {pfn}");
@@ -536,13 +573,50 @@ impl PhysMem {
         f.allocated = false;
         f.table_entries = 0;
         f.desc = FrameDesc::FREE;
-        if let Some(d) = &mut f.data {
-            d.clear();
-        }
+        self.zero_frame(pfn);
         self.kinds[pfn.index()] = FrameKind::Free as u8;
         self.free_stack.push(pfn.0 as u32);
         self.free += 1;
         ev.push_with(|| Event::FrameFree { pfn });
+    }
+
+    /// The owner of lent page `pfn` gives it up: only its loans keep it
+    /// (`pg->uanon = NULL`, `uvm_pageremove` for an object page). It keeps
+    /// its bytes; nothing maps it any more.
+    pub fn disown(&mut self, pfn: Pfn) {
+        self.lru_del(pfn);
+        let d = self.desc_mut(pfn);
+        d.dirty = false;
+        d.referenced = false;
+        self.set_owner(pfn, FrameOwner::Loaned);
+    }
+
+    /// One more loan of `pfn` (`pg->loan_count++`); the page leaves the
+    /// LRU lists (`uvm_pagedequeue`).
+    pub fn loan_inc(&mut self, pfn: Pfn) {
+        if self.is_allocated(pfn) {
+            self.lru_del(pfn);
+            let d = self.desc_mut(pfn);
+            d.loans = d.loans.saturating_add(1);
+        } else {
+            debug_assert!(false, "loan of free frame {pfn}");
+        }
+    }
+
+    /// One loan of `pfn` fewer (`pg->loan_count--` in `uvm_unloanpage`).
+    /// An orphan whose last loan ends is freed: returns true then.
+    pub fn loan_dec(&mut self, pfn: Pfn, ev: &mut EventLog) -> bool {
+        if !self.is_allocated(pfn) || self.desc(pfn).loans == 0 {
+            debug_assert!(false, "unloan of frame {pfn}, which is not on loan");
+            return false;
+        }
+        let d = self.desc_mut(pfn);
+        d.loans -= 1;
+        if d.loans == 0 && d.owner == FrameOwner::Loaned {
+            self.free(pfn, ev);
+            return true;
+        }
+        false
     }
 
     /// Whether `pfn` is handed out (false for a frame beyond RAM too).
@@ -588,7 +662,10 @@ impl PhysMem {
 
     /// One leaf PTE fewer maps `pfn`, and what that leaf's A and D bits
     /// said is kept in the descriptor (`page_remove_rmap` with
-    /// `set_page_dirty` / `mark_page_accessed` in `zap_pte_range`).
+    /// `set_page_dirty` / `mark_page_accessed` in `zap_pte_range`). An
+    /// anonymous page's D bit is not kept (`zap_present_folio_ptes` only
+    /// dirties file folios, `wp_page_copy` leaves the old page alone): the
+    /// page lives on in its other mappings, each with its own D bit.
     #[inline]
     pub fn unmap_leaf(&mut self, pfn: Pfn, dirty: bool, accessed: bool) {
         let Some(f) = self.frames.get_mut(pfn.index()) else {
@@ -597,7 +674,7 @@ impl PhysMem {
         };
         let d = &mut f.desc;
         d.mapcount = d.mapcount.saturating_sub(1);
-        d.dirty |= dirty;
+        d.dirty |= dirty && !matches!(d.owner, FrameOwner::Anon { .. });
         d.referenced |= accessed;
         let shared = d.mapcount > 1;
         if let Some(k) = self.kinds.get_mut(pfn.index()) {
@@ -658,69 +735,83 @@ impl PhysMem {
         }
     }
 
+    /// The chunk holding physical address `pa`, if it was ever written.
+    #[inline(always)]
+    fn chunk(&self, pa: u64) -> Option<&Chunk> {
+        self.ram.get((pa >> CHUNK_SHIFT) as usize)?.as_deref()
+    }
+
+    /// Where frame `pfn` starts in its chunk.
+    #[inline(always)]
+    fn chunk_offset(pfn: u64) -> usize {
+        (pfn & (CHUNK_FRAMES - 1)) as usize * FRAME_BYTES
+    }
+
+    /// Whether frame `pfn` may hold a non-zero byte.
     #[inline]
-    fn data(&self, pfn: u64) -> Option<&FrameData> {
+    fn written(&self, pfn: u64) -> bool {
         self.frames
             .get(pfn as usize)
-            .and_then(|f| f.data.as_deref())
+            .is_some_and(|f| !f.written.is_clear())
     }
 
-    /// The storage of `pfn`, created on first use; `None` beyond RAM.
+    /// The 4096 bytes of frame `pfn` for writing, with its extent (chunk
+    /// storage and descriptors created on first use); `None` beyond RAM.
     #[inline]
-    fn data_mut(&mut self, pfn: u64) -> Option<&mut FrameData> {
-        if (pfn as usize) < self.frames.len() {
-            Some(
-                self.frames[pfn as usize]
-                    .data
-                    .get_or_insert_with(FrameData::new_boxed),
-            )
-        } else {
-            self.data_mut_slow(pfn)
-        }
-    }
-
-    #[cold]
-    fn data_mut_slow(&mut self, pfn: u64) -> Option<&mut FrameData> {
+    fn frame_mut(&mut self, pfn: u64) -> Option<(&mut [u8], &mut Extent)> {
         if pfn >= self.total {
             return None;
         }
-        self.grow(pfn + 1);
-        Some(
-            self.frames[pfn as usize]
-                .data
-                .get_or_insert_with(FrameData::new_boxed),
-        )
+        if pfn as usize >= self.frames.len() {
+            self.grow(pfn + 1);
+        }
+        let c = (pfn / CHUNK_FRAMES) as usize;
+        if c >= self.ram.len() {
+            self.ram.resize_with(c + 1, || None);
+        }
+        let chunk = self.ram[c].get_or_insert_with(|| {
+            // Straight onto the heap (a 256 KiB array would pass the stack).
+            vec![0; CHUNK_BYTES]
+                .into_boxed_slice()
+                .try_into()
+                .expect("CHUNK_BYTES long")
+        });
+        let at = Self::chunk_offset(pfn);
+        Some((
+            &mut chunk[at..at + FRAME_BYTES],
+            &mut self.frames[pfn as usize].written,
+        ))
     }
 
     /// The byte at `pa` (0 beyond RAM).
-    #[inline]
+    #[inline(always)]
     pub fn read_u8(&self, pa: PhysAddr) -> u8 {
-        self.data(pa.0 >> PAGE_SHIFT)
-            .map_or(0, |d| d.bytes[pa.frame_offset()])
+        self.chunk(pa.0)
+            .map_or(0, |c| c[pa.0 as usize & (CHUNK_BYTES - 1)])
     }
 
     /// Store a byte at `pa` (ignored beyond RAM).
     #[inline]
     pub fn write_u8(&mut self, pa: PhysAddr, v: u8) {
         let pfn = pa.0 >> PAGE_SHIFT;
-        if v == 0 && self.data(pfn).is_none() {
-            return; // already zero; no storage needed
+        if v == 0 && !self.written(pfn) {
+            return; // already zero
         }
-        if let Some(d) = self.data_mut(pfn) {
+        if let Some((bytes, ext)) = self.frame_mut(pfn) {
             let off = pa.frame_offset();
-            d.bytes[off] = v;
-            d.touch(off, 1);
+            bytes[off] = v;
+            ext.touch(off, 1);
         }
     }
 
     /// The little-endian `u64` at `pa` (8-aligned; low bits are ignored).
-    #[inline]
+    #[inline(always)]
     pub fn read_u64(&self, pa: PhysAddr) -> u64 {
         debug_assert!(pa.0.is_multiple_of(8), "unaligned read_u64 at {pa}");
-        let off = (pa.frame_offset() & !7).min(FRAME_BYTES - 8);
-        self.data(pa.0 >> PAGE_SHIFT).map_or(0, |d| {
+        self.chunk(pa.0).map_or(0, |c| {
+            let off = pa.0 as usize & (CHUNK_BYTES - 1) & !7;
             let mut b = [0u8; 8];
-            b.copy_from_slice(&d.bytes[off..off + 8]);
+            b.copy_from_slice(&c[off..off + 8]);
             u64::from_le_bytes(b)
         })
     }
@@ -730,13 +821,27 @@ impl PhysMem {
     pub fn write_u64(&mut self, pa: PhysAddr, v: u64) {
         debug_assert!(pa.0.is_multiple_of(8), "unaligned write_u64 at {pa}");
         let pfn = pa.0 >> PAGE_SHIFT;
-        if v == 0 && self.data(pfn).is_none() {
+        let off = pa.frame_offset() & !7;
+        // The common case: the frame's chunk exists (a page table being
+        // edited, a page in use).
+        if let (Some(Some(chunk)), Some(f)) = (
+            self.ram.get_mut((pa.0 >> CHUNK_SHIFT) as usize),
+            self.frames.get_mut(pfn as usize),
+        ) {
+            if v == 0 && f.written.is_clear() {
+                return;
+            }
+            let at = Self::chunk_offset(pfn) + off;
+            chunk[at..at + 8].copy_from_slice(&v.to_le_bytes());
+            f.written.touch(off, 8);
             return;
         }
-        if let Some(d) = self.data_mut(pfn) {
-            let off = (pa.frame_offset() & !7).min(FRAME_BYTES - 8);
-            d.bytes[off..off + 8].copy_from_slice(&v.to_le_bytes());
-            d.touch(off, 8);
+        if v == 0 && !self.written(pfn) {
+            return;
+        }
+        if let Some((bytes, ext)) = self.frame_mut(pfn) {
+            bytes[off..off + 8].copy_from_slice(&v.to_le_bytes());
+            ext.touch(off, 8);
         }
     }
 
@@ -745,18 +850,23 @@ impl PhysMem {
         let pfn = pa.0 >> PAGE_SHIFT;
         let off = pa.frame_offset();
         let len = len.min(FRAME_BYTES - off);
-        if len == 0 || (v == 0 && self.data(pfn).is_none()) {
+        if len == 0 || (v == 0 && !self.written(pfn)) {
             return;
         }
-        if let Some(d) = self.data_mut(pfn) {
-            d.bytes[off..off + len].fill(v);
-            d.touch(off, len);
+        if let Some((bytes, ext)) = self.frame_mut(pfn) {
+            bytes[off..off + len].fill(v);
+            ext.touch(off, len);
         }
     }
 
     /// The 4096 bytes of `pfn`; `None` means all zero.
     pub fn frame_bytes(&self, pfn: Pfn) -> Option<&[u8; 4096]> {
-        self.data(pfn.0).filter(|d| !d.is_clear()).map(|d| &d.bytes)
+        if !self.written(pfn.0) {
+            return None;
+        }
+        let at = Self::chunk_offset(pfn.0);
+        self.chunk(pfn.0 << PAGE_SHIFT)
+            .and_then(|c| c[at..at + FRAME_BYTES].try_into().ok())
     }
 
     /// Copy the contents of frame `from` into frame `to` (`copy_user_highpage`,
@@ -767,22 +877,17 @@ impl PhysMem {
             return;
         }
         self.zero_frame(to);
-        let Some(src) = self
-            .frames
-            .get_mut(from.index())
-            .and_then(|f| f.data.take())
-        else {
+        let Some(src) = self.frame_bytes(from) else {
             return; // source reads as zero: so does the copy
         };
-        if !src.is_clear() {
-            let (lo, hi) = (src.lo as usize, src.hi as usize);
-            if let Some(dst) = self.data_mut(to.0) {
-                dst.bytes[lo..hi].copy_from_slice(&src.bytes[lo..hi]);
-                dst.lo = src.lo;
-                dst.hi = src.hi;
-            }
+        let ext = self.frames[from.index()].written;
+        let (lo, hi) = (ext.lo as usize, ext.hi as usize);
+        let mut page = [0u8; FRAME_BYTES];
+        page[lo..hi].copy_from_slice(&src[lo..hi]);
+        if let Some((dst, dext)) = self.frame_mut(to.0) {
+            dst[lo..hi].copy_from_slice(&page[lo..hi]);
+            *dext = ext;
         }
-        self.frames[from.index()].data = Some(src);
     }
 
     /// Set the 4096 bytes of `pfn` to `bytes` (a page read from swap).
@@ -791,21 +896,22 @@ impl PhysMem {
         if bytes.iter().all(|&b| b == 0) {
             return;
         }
-        if let Some(d) = self.data_mut(pfn.0) {
+        if let Some((dst, ext)) = self.frame_mut(pfn.0) {
             let n = bytes.len().min(FRAME_BYTES);
-            d.bytes[..n].copy_from_slice(&bytes[..n]);
-            d.touch(0, n);
+            dst[..n].copy_from_slice(&bytes[..n]);
+            ext.touch(0, n);
         }
     }
 
-    /// Make every byte of `pfn` zero (`clear_page`).
+    /// Make every byte of `pfn` zero (`clear_page`): only the extent ever
+    /// written needs it.
     pub fn zero_frame(&mut self, pfn: Pfn) {
-        if let Some(d) = self
-            .frames
-            .get_mut(pfn.index())
-            .and_then(|f| f.data.as_deref_mut())
-        {
-            d.clear();
+        if !self.written(pfn.0) {
+            return;
+        }
+        if let Some((bytes, ext)) = self.frame_mut(pfn.0) {
+            bytes[ext.lo as usize..ext.hi as usize].fill(0);
+            *ext = Extent::CLEAR;
         }
     }
 
@@ -833,6 +939,49 @@ mod tests {
 
     fn ev() -> EventLog {
         EventLog::new(true)
+    }
+
+    #[test]
+    fn frames_sharing_a_chunk_keep_their_own_bytes() {
+        let mut m = PhysMem::new(1024);
+        let mut e = ev();
+        let a = m.alloc(FrameOwner::Anon { anon: 1 }, &mut e).unwrap();
+        let b = m.alloc(FrameOwner::Anon { anon: 1 }, &mut e).unwrap();
+        assert_eq!(
+            a.0 / CHUNK_FRAMES,
+            b.0 / CHUNK_FRAMES,
+            "neighbours share a chunk"
+        );
+        m.write_u8(PhysAddr((a.0 << PAGE_SHIFT) + 4095), 7);
+        m.write_u64(PhysAddr(b.0 << PAGE_SHIFT), 0x0102_0304_0506_0708);
+        assert_eq!(m.read_u8(PhysAddr((a.0 << PAGE_SHIFT) + 4095)), 7);
+        assert_eq!(m.read_u8(PhysAddr(b.0 << PAGE_SHIFT)), 8, "little-endian");
+        assert_eq!(
+            m.read_u64(PhysAddr(b.0 << PAGE_SHIFT)),
+            0x0102_0304_0506_0708
+        );
+        // copy-on-write's copy, then freeing the source: the copy stays
+        let c = m.alloc(FrameOwner::Anon { anon: 1 }, &mut e).unwrap();
+        m.copy_frame(b, c, &mut e);
+        m.free(b, &mut e);
+        assert_eq!(m.frame_bytes(b), None, "a freed frame reads as zero");
+        assert_eq!(
+            m.read_u64(PhysAddr(c.0 << PAGE_SHIFT)),
+            0x0102_0304_0506_0708
+        );
+        assert_eq!(
+            m.read_u8(PhysAddr((a.0 << PAGE_SHIFT) + 4095)),
+            7,
+            "the neighbour untouched"
+        );
+        // a frame in a chunk never written reads as zero and costs nothing
+        let far = Pfn(900);
+        assert_eq!(m.read_u8(PhysAddr(far.0 << PAGE_SHIFT)), 0);
+        m.write_u8(PhysAddr(far.0 << PAGE_SHIFT), 0);
+        assert_eq!(m.ram.len() as u64, 1, "a zero store allocates nothing");
+        // beyond RAM: ignored, reads zero
+        m.write_u8(PhysAddr(1024 << PAGE_SHIFT), 9);
+        assert_eq!(m.read_u8(PhysAddr(1024 << PAGE_SHIFT)), 0);
     }
 
     #[test]
@@ -994,6 +1143,42 @@ mod tests {
         assert_eq!(m.desc(Pfn(1 << 40)).owner, FrameOwner::None);
         assert!(!m.is_allocated(Pfn(1 << 40)));
         assert_eq!(FrameKind::PageTable.name(), "page-table");
+    }
+
+    #[test]
+    fn freeing_a_lent_frame_only_disowns_it_until_its_last_loan_ends() {
+        let mut m = PhysMem::new(1024);
+        let mut e = ev();
+        let p = m.alloc(FrameOwner::Anon { anon: 3 }, &mut e).unwrap();
+        m.write_u8(p.addr(), 0x5a);
+        m.lru_add(p, LruList::Inactive);
+        m.loan_inc(p);
+        m.loan_inc(p);
+        assert_eq!(m.desc(p).loans, 2);
+        assert_eq!(m.desc(p).lru, LruList::None, "a lent page leaves the LRU");
+        m.lru_add(p, LruList::Active);
+        assert_eq!(m.lru_len(LruList::Active), 0, "and cannot rejoin it");
+        let free = m.free_frames();
+        m.free(p, &mut e);
+        assert!(m.is_allocated(p), "the owner let go; the loans keep it");
+        assert_eq!(m.free_frames(), free);
+        assert_eq!(m.desc(p).owner, FrameOwner::Loaned);
+        assert_eq!(m.kind_bytes()[p.index()], FrameKind::Loaned as u8);
+        assert_eq!(m.read_u8(p.addr()), 0x5a, "with its bytes");
+        assert!(!m.loan_dec(p, &mut e));
+        assert!(m.is_allocated(p));
+        assert!(m.loan_dec(p, &mut e), "the last loan frees the orphan");
+        assert!(!m.is_allocated(p));
+        assert_eq!(m.free_frames(), free + 1);
+        let evs = e.take();
+        assert!(evs.contains(&Event::LoanOrphan { pfn: p }));
+        assert_eq!(evs.last(), Some(&Event::FrameFree { pfn: p }));
+        // A lent page whose owner keeps it is not freed by its last loan.
+        let q = m.alloc(FrameOwner::Zero, &mut e).unwrap();
+        m.loan_inc(q);
+        assert!(!m.loan_dec(q, &mut e));
+        assert!(m.is_allocated(q));
+        assert_eq!(m.desc(q).loans, 0);
     }
 
     #[test]

@@ -87,6 +87,10 @@ pub struct FrameView {
     pub dirty: bool,
     pub referenced: bool,
     pub mapped_by: Vec<Mapper>,
+    /// Loans of the page to the kernel (UVM's `loan_count`, `vm/loan.rs`).
+    pub loans: u32,
+    /// Who borrowed it: the numbers of the loans holding it.
+    pub borrowed_by: Vec<u64>,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -97,6 +101,8 @@ pub struct FramesSummary {
     pub cache: u64,
     pub page_table: u64,
     pub zero: u64,
+    /// Pages their owner freed while on loan, kept by the loans alone.
+    pub loaned: u64,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -441,6 +447,7 @@ impl Machine {
             cache: 0,
             page_table: 0,
             zero: 0,
+            loaned: 0,
         };
         for &k in self.phys.kind_bytes() {
             match k & !crate::phys::SHARED_BIT {
@@ -448,6 +455,7 @@ impl Machine {
                 2 => s.cache += 1,
                 3 => s.page_table += 1,
                 4 => s.zero += 1,
+                5 => s.loaned += 1,
                 _ => {}
             }
         }
@@ -476,6 +484,7 @@ impl Machine {
                 format!("{} table of asid {asid}", level_name(level))
             }
             FrameOwner::Zero => "the zero page".to_string(),
+            FrameOwner::Loaned => "nobody: its owner freed it while on loan".to_string(),
         };
         let mut mapped_by = Vec::new();
         if d.mapcount > 0 {
@@ -501,6 +510,12 @@ impl Machine {
             dirty: d.dirty,
             referenced: d.referenced,
             mapped_by,
+            loans: d.loans,
+            borrowed_by: self
+                .borrowers(pfn)
+                .into_iter()
+                .map(|l| l.number())
+                .collect(),
         })
     }
 
@@ -584,6 +599,7 @@ impl Machine {
             };
             let mut pss_bytes = 0u64;
             let mut swap_pss_bytes = 0u64;
+            let mut locked_pss_bytes = 0u64;
             let mut va = e.start;
             while va < e.end {
                 if let Some(m) = p.pmap.lookup(&self.phys, VirtAddr(va)) {
@@ -617,8 +633,10 @@ impl Machine {
                             }
                             _ => {}
                         }
+                        // `Locked` is the PSS of a locked mapping's pages
+                        // (`mss->pss_locked`), not their RSS.
                         if e.flags.contains(crate::flags::VmFlags::LOCKED) {
-                            v.locked += kb;
+                            locked_pss_bytes += (PAGE_SIZE << PSS_SHIFT) / mc;
                         }
                     }
                 } else if let Some(sw) = p.pmap.swap_entry(&self.phys, VirtAddr(va)) {
@@ -645,6 +663,7 @@ impl Machine {
             }
             v.pss = (pss_bytes >> PSS_SHIFT) / 1024;
             v.swap_pss = (swap_pss_bytes >> PSS_SHIFT) / 1024;
+            v.locked = (locked_pss_bytes >> PSS_SHIFT) / 1024;
             out.push(v);
         }
         Ok(out)

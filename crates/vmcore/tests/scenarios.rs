@@ -442,3 +442,58 @@ fn dontneed_keeps_page_tables_munmap_frees_them() {
     ok(&m);
     assert_eq!(m.frames_summary().page_table, tables - 1);
 }
+
+#[test]
+fn fork_copies_a_dirty_private_leaf_clean_then_marks_it_dirty_leaf_by_leaf() {
+    // copy_page_range works a page table at a time; the child's leaves are
+    // still written one by one, each as pmap_enter writes it (read-only,
+    // A/D clear) and then with D set, in address order.
+    let mut m = machine();
+    let a = m
+        .mmap(
+            1,
+            0,
+            3 * 4096,
+            PROT_READ | PROT_WRITE,
+            MAP_PRIVATE | MAP_ANONYMOUS,
+            -1,
+            0,
+        )
+        .unwrap();
+    for i in 0..3 {
+        m.store(1, a + i * 4096 + 1, 7).unwrap();
+    }
+    m.take_events();
+    let c = m.fork(1).unwrap();
+    let asid = m.process_view(c).unwrap().asid;
+    let leaves: Vec<(u64, u64, u64)> = m
+        .take_events()
+        .into_iter()
+        .filter_map(|e| match e {
+            vmcore::Event::PteWrite {
+                asid: x,
+                va,
+                level: 1,
+                old,
+                new,
+            } if x == asid => Some((va.0, old, new)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(leaves.len(), 6, "{leaves:x?}");
+    for (i, pair) in leaves.chunks(2).enumerate() {
+        let va = a + i as u64 * 4096;
+        let (v0, old0, new0) = pair[0];
+        let (v1, old1, new1) = pair[1];
+        assert_eq!((v0, v1), (va, va));
+        assert_eq!(old0, 0, "an empty slot");
+        assert_eq!(
+            new0 & 0x62,
+            0,
+            "entered read-only with A and D clear: {new0:#x}"
+        );
+        assert_eq!((old1, new1), (new0, new0 | 0x40), "then D set");
+    }
+    assert_eq!(m.load(c, a + 4096 + 1), Ok(7));
+    ok(&m);
+}

@@ -2,7 +2,8 @@
 //!
 //! A scenario is a text of system calls and memory accesses against one
 //! simulated machine (`tests/conformance/FORMAT.md` is the language, and
-//! `tests/conformance/FORMAT-v2-swap.md` its swap operations). The
+//! `tests/conformance/FORMAT-v2-swap.md` its swap operations, and
+//! `tests/conformance/FORMAT-expect.md` the `expect` lines of exercises). The
 //! parser ([`parse`]) mirrors the recorder that ran the conformance cases on
 //! a real Linux kernel, rule for rule; the [`Runner`] executes lines on a
 //! [`vmcore::Machine`] and prints their results exactly as recorded.
@@ -14,25 +15,30 @@
 #![forbid(unsafe_code)]
 
 pub mod error;
+pub mod expect;
 pub mod parse;
 pub mod runner;
 pub mod swapfmt;
 
 pub use error::ScriptError;
+pub use expect::Expectation;
 pub use parse::{Arg, ArgKind, Expr, FdRef, FlagSet, Op, Statement, Term, parse_line};
 pub use runner::{Failure, LineOutput, RunOutcome, Runner, Span, Touched, run_to_string};
 
 /// Check every line of a text (syntax only, no machine): all the errors,
 /// not just the first. Names that only the running scenario knows
-/// (variables, processes, files) are not checked. The lines are read under
-/// the personality of the text's `personality` line (Linux without one).
+/// (variables, processes, files, labels) are not checked. The lines are
+/// read under the personality of the text's `personality` line (Linux
+/// without one); `expect` lines are read by [`expect::parse_expect`].
 pub fn check_syntax(text: &str) -> Vec<ScriptError> {
     let p = scenario_personality(text).unwrap_or(&vmcore::personality::LINUX);
     parse::script_lines(text)
         .filter_map(|(n, l)| {
-            parse::parse_line_in(l, p)
-                .err()
-                .map(|m| ScriptError::new(n, m))
+            let r = match expect::parse_expect(l) {
+                Ok(None) => parse::parse_line_in(l, p).map(|_| ()),
+                other => other.map(|_| ()),
+            };
+            r.err().map(|m| ScriptError::new(n, m))
         })
         .collect()
 }

@@ -90,6 +90,9 @@ pub enum Op {
     Setrlimit,
     Brk,
     Sbrk,
+    Loan,
+    Loanread,
+    Unloan,
 }
 
 /// Which table a flag argument takes its names from.
@@ -161,6 +164,8 @@ pub enum ArgKind {
     Rlim,
     /// An access mode of `open`: `RDWR`, `RDONLY` or `WRONLY`.
     Mode,
+    /// A loan: a `$VAR` bound by `loan`.
+    LoanVar,
 }
 
 /// What `$VAR =` binds for an operation.
@@ -170,6 +175,8 @@ pub enum Binds {
     Nothing,
     Address,
     Descriptor,
+    /// A loan (`loan`), used only by `loanread` and `unloan`.
+    Loan,
 }
 
 /// The personality a scenario follows, by its `personality` line.
@@ -183,7 +190,7 @@ pub fn personality_named(name: &str) -> Result<&'static Personality, String> {
 impl Op {
     /// Every operation, in the order of the format's tables (version 1,
     /// then the swap operations of version 2).
-    pub const ALL: [Op; 38] = [
+    pub const ALL: [Op; 41] = [
         Op::Mmap,
         Op::Munmap,
         Op::Mprotect,
@@ -222,6 +229,9 @@ impl Op {
         Op::Setrlimit,
         Op::Brk,
         Op::Sbrk,
+        Op::Loan,
+        Op::Loanread,
+        Op::Unloan,
     ];
 
     /// The name as written in scenarios and printed in results.
@@ -265,6 +275,9 @@ impl Op {
             Op::Setrlimit => "setrlimit",
             Op::Brk => "brk",
             Op::Sbrk => "sbrk",
+            Op::Loan => "loan",
+            Op::Loanread => "loanread",
+            Op::Unloan => "unloan",
         }
     }
 
@@ -290,6 +303,9 @@ impl Op {
             Op::Personality => &[Kernel],
             Op::Setrlimit => &[Resource, Rlim],
             Op::Brk | Op::Sbrk => &[Expr],
+            Op::Loan => &[Expr, Expr],
+            Op::Loanread => &[LoanVar, Expr],
+            Op::Unloan => &[LoanVar],
             Op::Mprotect => &[Expr, Expr, Flags(FlagSet::Prot)],
             Op::Madvise => &[Expr, Expr, Flags(FlagSet::Madv)],
             Op::Mlockall => &[Flags(FlagSet::Mcl)],
@@ -350,6 +366,7 @@ impl Op {
             Op::Mremap => !matches!(kernel, FreeBsd),
             Op::Memfd => !matches!(kernel, NetBsd),
             Op::Brk | Op::Sbrk => matches!(kernel, FreeBsd),
+            Op::Loan | Op::Loanread | Op::Unloan => matches!(kernel, NetBsd),
             _ => true,
         }
     }
@@ -359,6 +376,7 @@ impl Op {
         match self {
             Op::Mmap | Op::Mremap | Op::Sbrk => Binds::Address,
             Op::Open | Op::Memfd => Binds::Descriptor,
+            Op::Loan => Binds::Loan,
             _ => Binds::Nothing,
         }
     }
@@ -419,6 +437,8 @@ pub enum Arg {
     Rlim(Option<u64>),
     /// An access mode of `open`.
     Mode(Access),
+    /// A loan variable (the name after `$`).
+    Loan(String),
 }
 
 /// The head of a line: process, binding and operation, with the argument
@@ -682,6 +702,10 @@ pub fn parse_arg_in(kind: ArgKind, tok: &str, names: &AbiNames) -> Result<Arg, S
         } else {
             Some(parse_number(tok)?)
         }),
+        ArgKind::LoanVar => match tok.strip_prefix('$') {
+            Some(name) if valid_varname(name) && name != "arena" => Arg::Loan(name.to_string()),
+            _ => return Err(format!("a loan is a $variable bound by loan, not '{tok}'")),
+        },
         ArgKind::Mode => Arg::Mode(match tok {
             "RDWR" => Access::ReadWrite,
             "RDONLY" => Access::ReadOnly,

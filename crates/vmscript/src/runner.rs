@@ -3,6 +3,7 @@
 //! a time, as the recorder does.
 
 use crate::error::ScriptError;
+use crate::expect::{self, Check, EventTally, Expect, Expectation, LineRef};
 use crate::parse::{
     self, ARENA, ARENA_END, Arg, ArgKind, Binds, Expr, FdRef, Header, Op, Term, format_addr,
 };
@@ -12,6 +13,7 @@ use serde::Serialize;
 use serde::ser::SerializeStruct;
 use std::cell::Cell;
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 use vmcore::{AccessError, Event, Fd, Machine, MachineConfig, PAGE_SIZE, Pid, SysError};
 
 /// What one executed line printed, and the events it caused.
@@ -38,6 +40,8 @@ pub struct LineOutput {
     /// The processes and addresses the line worked on, so that a viewer
     /// can point at them without reading the line again.
     pub touched: Touched,
+    /// For an `expect` line, what it checked and found.
+    pub expectation: Option<Expectation>,
 }
 
 /// How a line's operation failed. The line still ran (unlike a
@@ -55,6 +59,8 @@ pub enum Failure {
     NoProcess,
     /// The OOM killer killed the process during the line (`killed`).
     Killed,
+    /// An `expect` line found something else than it expected (`FAIL`).
+    Expectation,
 }
 
 impl Failure {
@@ -159,7 +165,10 @@ impl Touched {
             | Op::Personality
             | Op::Setrlimit
             | Op::Brk
-            | Op::Sbrk => Vec::new(),
+            | Op::Sbrk
+            | Op::Loanread
+            | Op::Unloan => Vec::new(),
+            Op::Loan => vec![Span::at(n(0), n(1))],
         };
         let mut pids = vec![pid];
         pids.extend(bound.child);
@@ -188,6 +197,13 @@ pub struct RunOutcome {
 }
 
 impl RunOutcome {
+    /// The results of the `expect` lines that ran, in order.
+    pub fn expectations(&self) -> impl Iterator<Item = (usize, &Expectation)> {
+        self.outputs
+            .iter()
+            .filter_map(|o| o.expectation.as_ref().map(|e| (o.line, e)))
+    }
+
     /// The text the runner prints: every output line, then the error line.
     pub fn to_text(&self) -> String {
         let mut s = String::new();
@@ -222,6 +238,8 @@ pub enum Value {
     /// Bound by `open`/`memfd`; `None` when the call failed (a descriptor
     /// that no process has).
     Descriptor(Option<Descriptor>),
+    /// Bound by `loan` (NetBSD); `None` when the loan failed.
+    Loan(Option<vmcore::LoanId>),
 }
 
 /// A variable as views list it.
@@ -260,6 +278,76 @@ pub struct Runner {
     /// Whether the OOM killer killed a process: `Machine::oom_killed`
     /// unless a test replaced it ([`Runner::set_oom_probe`]).
     oom_probe: Option<OomProbe>,
+    /// What the lines run so far printed and caused, for `expect`.
+    history: History,
+}
+
+/// What one executed line left for the `expect` lines after it.
+#[derive(Clone, Debug)]
+struct LineRecord {
+    line: usize,
+    result: String,
+    /// The events it caused, counted; `None` when they were not all
+    /// recorded (events off, or more than the log keeps).
+    events: Option<EventTally>,
+}
+
+/// The lines run so far, with the labels and bindings that name them.
+///
+/// A runner is cloned for every snapshot a viewer keeps, so the records
+/// are kept in sealed chunks that clones share (`Arc`), and only the open
+/// chunk is copied.
+#[derive(Clone, Debug, Default)]
+struct History {
+    sealed: Vec<Arc<Vec<LineRecord>>>,
+    open: Vec<LineRecord>,
+    /// `@label` -> the last line that carried it.
+    labels: BTreeMap<String, usize>,
+    /// `$VAR` -> the last line that bound it.
+    bound_by: BTreeMap<String, usize>,
+    /// The last line run (not an `expect`).
+    last: Option<usize>,
+}
+
+impl History {
+    const CHUNK: usize = 256;
+
+    fn push(&mut self, r: LineRecord) {
+        self.last = Some(r.line);
+        self.open.push(r);
+        if self.open.len() == Self::CHUNK {
+            let full = core::mem::replace(&mut self.open, Vec::with_capacity(Self::CHUNK));
+            self.sealed.push(Arc::new(full));
+        }
+    }
+
+    /// The latest run of line `n`.
+    fn find(&self, n: usize) -> Option<&LineRecord> {
+        self.open.iter().rev().find(|r| r.line == n).or_else(|| {
+            self.sealed
+                .iter()
+                .rev()
+                .find_map(|c| c.iter().rev().find(|r| r.line == n))
+        })
+    }
+
+    /// The line a reference names, or why it names none.
+    fn resolve(&self, r: &LineRef) -> Result<usize, String> {
+        match r {
+            LineRef::Number(n) => Ok(*n),
+            LineRef::Label(l) => self
+                .labels
+                .get(l)
+                .copied()
+                .ok_or_else(|| format!("no line labelled @{l} has run")),
+            LineRef::Var(v) => self
+                .bound_by
+                .get(v)
+                .copied()
+                .ok_or_else(|| format!("no line has bound ${v}")),
+            LineRef::Last => self.last.ok_or_else(|| "no line has run yet".to_string()),
+        }
+    }
 }
 
 /// A replacement for `Machine::oom_killed` ([`Runner::set_oom_probe`]).
@@ -300,6 +388,7 @@ enum Val {
     Proc(u32),
     Rlim(Option<u64>),
     Mode(vmcore::Access),
+    Loan(vmcore::LoanId),
 }
 
 impl Val {
@@ -360,6 +449,7 @@ impl Runner {
             started: false,
             killed: BTreeMap::new(),
             oom_probe: None,
+            history: History::default(),
         }
     }
 
@@ -457,6 +547,13 @@ impl Runner {
             line: lineno,
             message,
         };
+        if line.contains(expect::EXPECT)
+            && let Some(x) = expect::parse_expect(line).map_err(err)?
+        {
+            let out = self.exec_expect(lineno, &x)?;
+            self.started = true;
+            return Ok(Some(out));
+        }
         let Some(h) = parse::parse_header_in(line, self.machine.personality()).map_err(err)? else {
             return Ok(None);
         };
@@ -467,7 +564,9 @@ impl Runner {
         }
         let num = h.proc.unwrap_or(1);
         if h.op.in_machine() || self.killed.contains_key(&num) {
-            return self.exec_v2_line(lineno, &h).map(Some);
+            let out = self.exec_v2_line(lineno, &h)?;
+            self.remember(&out, line, None);
+            return Ok(Some(out));
         }
         let pid = self
             .live(num)
@@ -493,16 +592,18 @@ impl Runner {
         if h.op == Op::Exit && !self.machine.is_alive(pid) {
             self.procs.remove(&num);
         }
-        if let Some(name) = h.bind.filter(|_| !self.killed.contains_key(&num)) {
+        let binding = h.bind.filter(|_| !self.killed.contains_key(&num));
+        if let Some(name) = binding {
             let value = match h.op.binds() {
                 Binds::Descriptor => Value::Descriptor(bound.descriptor),
+                Binds::Loan => Value::Loan(bound.loan),
                 _ => Value::Address(bound.raw),
             };
             self.vars.insert(name.to_string(), value);
         }
         let events = self.machine.take_events();
         let events_lost = self.machine.take_events_lost();
-        Ok(Some(LineOutput {
+        let out = LineOutput {
             line: lineno,
             pid,
             op: h.op.name(),
@@ -512,7 +613,228 @@ impl Runner {
             events,
             events_lost,
             touched,
-        }))
+            expectation: None,
+        };
+        self.remember(&out, line, binding);
+        Ok(Some(out))
+    }
+
+    /// Keep what a line printed and caused for the `expect` lines after it.
+    fn remember(&mut self, out: &LineOutput, line: &str, binding: Option<&str>) {
+        let complete = self.machine.events_mut().enabled() && out.events_lost == 0;
+        self.history.push(LineRecord {
+            line: out.line,
+            result: out.result.clone(),
+            events: complete.then(|| EventTally::of(&out.events)),
+        });
+        if let Some(label) = expect::line_label(line) {
+            self.history.labels.insert(label.to_string(), out.line);
+        }
+        if let Some(name) = binding {
+            self.history.bound_by.insert(name.to_string(), out.line);
+        }
+    }
+
+    /// Run an `expect` line: check, and print `pass` or `FAIL ...`. Its
+    /// own looking (a `mincore`) leaves no events behind. An error of the
+    /// line (a line not run, an undefined variable, no such process)
+    /// leaves everything untouched.
+    fn exec_expect(&mut self, lineno: usize, x: &Expect) -> Result<LineOutput, ScriptError> {
+        let err = |message: String| ScriptError {
+            line: lineno,
+            message,
+        };
+        let pid = if x.check.in_process() {
+            let num = x.proc.unwrap_or(1);
+            self.live(num)
+                .ok_or_else(|| err(format!("no process p{num}")))?
+        } else {
+            0
+        };
+        let before = self.machine.take_events();
+        let checked = self.check_expectation(pid, &x.check);
+        let _ = self.machine.take_events();
+        for e in before {
+            self.machine.events_mut().push(e);
+        }
+        let (e, ranges) = checked.map_err(err)?;
+        Ok(LineOutput {
+            line: lineno,
+            pid,
+            op: expect::EXPECT,
+            result: e.result_text(),
+            extra: Vec::new(),
+            failure: (!e.passed).then_some(Failure::Expectation),
+            events: Vec::new(),
+            events_lost: 0,
+            touched: Touched {
+                pids: if pid == 0 { Vec::new() } else { vec![pid] },
+                ranges,
+            },
+            expectation: Some(e),
+        })
+    }
+
+    /// Evaluate one check: what it found, and the range it looked at.
+    fn check_expectation(
+        &mut self,
+        pid: Pid,
+        check: &Check,
+    ) -> Result<(Expectation, Vec<Span>), String> {
+        let verdict = |passed: bool, what: String, expected: String, found: String| Expectation {
+            passed,
+            what,
+            expected,
+            found,
+        };
+        let record = |r: &LineRef| -> Result<(usize, &LineRecord), String> {
+            let n = self.history.resolve(r)?;
+            let rec = self
+                .history
+                .find(n)
+                .ok_or_else(|| format!("line {n} has not run an operation"))?;
+            Ok((n, rec))
+        };
+        Ok(match check {
+            Check::Result { line, text } => {
+                let (n, rec) = record(line)?;
+                let e = verdict(
+                    rec.result == *text,
+                    format!("line {n} result"),
+                    text.clone(),
+                    rec.result.clone(),
+                );
+                (e, Vec::new())
+            }
+            Check::Events { line, counts } => {
+                let (n, rec) = record(line)?;
+                let Some(tally) = &rec.events else {
+                    return Err(format!(
+                        "the events of line {n} were not all recorded (events off, or too many)"
+                    ));
+                };
+                let (passed, expected, found) = expect::compare_counts(counts, |k| tally.get(k));
+                (
+                    verdict(passed, format!("line {n} events"), expected, found),
+                    Vec::new(),
+                )
+            }
+            Check::Frames { counts } => {
+                let m = &self.machine;
+                let s = m.frames_summary();
+                let swapped = m.swapped();
+                let (passed, expected, found) = expect::compare_counts(counts, |k| match k {
+                    "free" => s.free,
+                    "used" => s.total - s.free,
+                    "anon" => s.anon,
+                    "cache" => s.cache,
+                    "page-table" => s.page_table,
+                    "zero" => s.zero,
+                    "swapped" => swapped,
+                    _ => 0,
+                });
+                (
+                    verdict(passed, "frames".to_string(), expected, found),
+                    Vec::new(),
+                )
+            }
+            Check::Mincore { addr, len, bits } => {
+                let (addr, len) = (self.eval(addr)?, self.eval(len)?);
+                let found = match self.machine.mincore(pid, addr, len) {
+                    Ok(v) => v
+                        .iter()
+                        .map(|&b| if b & 1 != 0 { '1' } else { '0' })
+                        .collect(),
+                    Err(e) => errno_text(&e),
+                };
+                let pages = len.div_ceil(PAGE_SIZE);
+                let e = verdict(
+                    found == *bits,
+                    format!("mincore of {pages} pages at {addr:#x}"),
+                    bits.clone(),
+                    found,
+                );
+                (e, vec![Span::at(addr, len)])
+            }
+            Check::Entry {
+                addr,
+                perms,
+                backing,
+            } => {
+                let addr = self.eval(addr)?;
+                let lines = self.machine.maps(pid).map_err(|e| errno_text(&e))?;
+                let at = lines.iter().find(|l| l.start <= addr && addr < l.end);
+                let found = match at {
+                    None => "no entry".to_string(),
+                    Some(l) => format!("{} {} {:#x}-{:#x}", l.perms, l.backing, l.start, l.end),
+                };
+                let (passed, expected) = match (perms, at) {
+                    (None, at) => (at.is_none(), "no entry".to_string()),
+                    (Some(p), None) => (false, words(p, backing)),
+                    (Some(p), Some(l)) => (
+                        l.perms == *p
+                            && backing.as_ref().is_none_or(|b| *b == l.backing.to_string()),
+                        words(p, backing),
+                    ),
+                };
+                (
+                    verdict(passed, format!("entry at {addr:#x}"), expected, found),
+                    vec![Span::at(addr, 1)],
+                )
+            }
+            Check::Entries { count } => {
+                let lines = self.machine.maps(pid).map_err(|e| errno_text(&e))?;
+                let n = lines
+                    .iter()
+                    .filter(|l| l.start < ARENA_END && l.end > ARENA)
+                    .count() as u64;
+                (
+                    verdict(
+                        n == *count,
+                        "entries in the arena".to_string(),
+                        count.to_string(),
+                        n.to_string(),
+                    ),
+                    Vec::new(),
+                )
+            }
+            Check::Pte { addr, bits } => {
+                let addr = self.eval(addr)?;
+                let w = self.machine.walk(pid, addr).map_err(|e| errno_text(&e))?;
+                // The last entry the walk read: the leaf, or the first
+                // entry that was not present.
+                let last = w.steps.last();
+                let flags: Vec<&str> = last.map_or_else(Vec::new, |s| s.flags.clone());
+                let empty = last.is_none_or(|s| u64::from_str_radix(&s.entry[2..], 16) == Ok(0));
+                let found = if empty {
+                    "none".to_string()
+                } else {
+                    let name = last.map_or("", |s| s.name);
+                    format!("{} ({name})", flags.join(" "))
+                };
+                let (passed, expected) = if bits.is_empty() {
+                    (empty, "none".to_string())
+                } else {
+                    let ok = |b: &expect::PteBit| flags.contains(&b.name) == b.set;
+                    let shown = bits
+                        .iter()
+                        .map(|b| {
+                            if b.set {
+                                b.name.to_string()
+                            } else {
+                                format!("!{}", b.name)
+                            }
+                        })
+                        .collect::<Vec<_>>()
+                        .join(" ");
+                    (!empty && bits.iter().all(ok), shown)
+                };
+                (
+                    verdict(passed, format!("pte for {addr:#x}"), expected, found),
+                    vec![Span::at(addr, 1)],
+                )
+            }
+        })
     }
 
     /// Resolve the arguments in order, as the recorder does: each is parsed
@@ -530,6 +852,7 @@ impl Runner {
                 Arg::Resource => Val::Num(0),
                 Arg::Rlim(v) => Val::Rlim(v),
                 Arg::Mode(a) => Val::Mode(a),
+                Arg::Loan(name) => Val::Loan(self.loan_var(&name)?),
                 Arg::Proc(n) => {
                     // A killed process's name stays taken (version 2).
                     if self.live(n).is_some() || self.killed.contains_key(&n) {
@@ -543,6 +866,18 @@ impl Runner {
         }
         let nums: Vec<u64> = vals.iter().map(Val::num).collect();
         parse::check_values(h.op, &nums)?;
+        if let (Op::Loanread, Some(&Val::Loan(id))) = (h.op, vals.first()) {
+            let len = self
+                .machine
+                .loan_info(id)
+                .map_or(0, |l| l.pages.len() as u64 * PAGE_SIZE);
+            if nums[1] >= len {
+                return Err(format!(
+                    "offset {:#x} is outside the loan ({len:#x} bytes)",
+                    nums[1]
+                ));
+            }
+        }
         if let (Op::Open, Some(Val::Name(n))) = (h.op, vals.first())
             && self.files.contains(n)
         {
@@ -595,7 +930,20 @@ impl Runner {
                 pids: vec![1],
                 ranges: Vec::new(),
             },
+            expectation: None,
         })
+    }
+
+    /// The loan a variable holds: an error of the line when it is not a
+    /// loan, the loan failed, or it has ended.
+    fn loan_var(&self, name: &str) -> Result<vmcore::LoanId, String> {
+        match self.vars.get(name) {
+            None => Err(format!("undefined variable ${name}")),
+            Some(Value::Loan(Some(id))) if self.machine.loan_info(*id).is_some() => Ok(*id),
+            Some(Value::Loan(Some(_))) => Err(format!("the loan ${name} has ended")),
+            Some(Value::Loan(None)) => Err(format!("the loan ${name} failed")),
+            Some(_) => Err(format!("${name} is not a loan")),
+        }
     }
 
     /// The value of a sum, modulo 2^64.
@@ -610,6 +958,9 @@ impl Runner {
                     Some(Value::Descriptor(_)) => {
                         return Err(format!("${name} is a descriptor, not an address"));
                     }
+                    Some(Value::Loan(_)) => {
+                        return Err(format!("${name} is a loan, not an address"));
+                    }
                     Some(Value::Address(v)) => *v,
                 },
             };
@@ -623,7 +974,7 @@ impl Runner {
     fn descriptor(&self, name: &str, pid: Pid) -> Result<i64, String> {
         match self.vars.get(name) {
             None => Err(format!("undefined variable ${name}")),
-            Some(Value::Address(_)) => Err(format!("${name} is not a descriptor")),
+            Some(Value::Address(_) | Value::Loan(_)) => Err(format!("${name} is not a descriptor")),
             Some(Value::Descriptor(None)) => Ok(-1),
             Some(Value::Descriptor(Some(d))) => Ok(
                 if self.machine.open_file_serial(pid, d.fd) == Some(d.file) {
@@ -734,6 +1085,31 @@ impl Runner {
                     bound.raw = neg_errno(m, &e);
                     errno(&e)
                 }
+            },
+            Op::Loan => match m.loan(pid, n(0), n(1)) {
+                Ok(id) => {
+                    bound.loan = Some(id);
+                    "ok".to_string()
+                }
+                Err(e) => errno(&e),
+            },
+            Op::Loanread => match a.first() {
+                // The variable and the offset were checked when resolved.
+                Some(&Val::Loan(id)) => match m.loan_read(id, n(1)) {
+                    Ok(b) => format!("{b:#04x}"),
+                    Err(e) => {
+                        failed.set(Some(Failure::Errno));
+                        e.to_string()
+                    }
+                },
+                _ => "ok".to_string(),
+            },
+            Op::Unloan => match a.first() {
+                Some(&Val::Loan(id)) => match m.unloan(id) {
+                    Ok(()) => "ok".to_string(),
+                    Err(e) => errno(&e),
+                },
+                _ => "ok".to_string(),
             },
             Op::Personality => unreachable!("run by exec_personality"),
             Op::Mlock => rc(m.mlock(pid, n(0), n(1))),
@@ -931,7 +1307,16 @@ impl Runner {
             events_lost,
             touched,
             failure,
+            expectation: None,
         })
+    }
+}
+
+/// `PERMS [BACKING]` as an expectation was written.
+fn words(perms: &str, backing: &Option<String>) -> String {
+    match backing {
+        Some(b) => format!("{perms} {b}"),
+        None => perms.to_string(),
     }
 }
 
@@ -958,6 +1343,7 @@ struct Bound {
     mapped: Option<u64>,
     descriptor: Option<Descriptor>,
     child: Option<Pid>,
+    loan: Option<vmcore::LoanId>,
 }
 
 /// Run a whole scenario on a fresh default machine and return what the

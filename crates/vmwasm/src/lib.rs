@@ -30,7 +30,10 @@
 mod args;
 mod budget;
 mod js;
+mod raw;
 mod tables;
+
+pub use raw::{BAD_ARGUMENT, Fault, TraceOp};
 
 use args::*;
 use budget::Reservation;
@@ -91,10 +94,10 @@ pub fn frame_kind_names() -> JsValue {
     use vmcore::phys::FrameKind::{self, *};
     // A kind added to the core stops this compiling until it is listed below.
     const _: fn(FrameKind) = |k| match k {
-        Free | Anon | Cache | PageTable | Zero => {}
+        Free | Anon | Cache | PageTable | Zero | Loaned => {}
     };
     let a = js_sys::Array::new();
-    for k in [Free, Anon, Cache, PageTable, Zero] {
+    for k in [Free, Anon, Cache, PageTable, Zero, Loaned] {
         a.push(&js::obj(&[
             ("id", JsValue::from(k as u8)),
             ("name", JsValue::from_str(k.name())),
@@ -143,8 +146,9 @@ export interface MachineOptions {
   events?: boolean;
   /** Give new processes a stack mapping below the top of user space (default true). */
   stack?: boolean;
-  /** The OS personality: argument checks and errno (only "linux" today). */
-  personality?: "linux";
+  /** The OS personality: layout, argument checks, errno and the calls on
+   * offer (default "linux"). A scenario's `personality` line overrides it. */
+  personality?: "linux" | "freebsd" | "netbsd";
 }
 /** The frames of the module's memory budget (see `frameBudget()`). */
 export interface FrameBudget {
@@ -159,6 +163,17 @@ export interface FrameBudget {
   /** Frames of machines whose call died in an internal error (never given back). */
   lost: number;
 }
+/** The statuses of the raw API (`rawCodes()`): the negative fault kinds an
+ * access returns, the status of an argument that is not a valid number, and
+ * the op bytes of `runTrace`. */
+export interface RawCodes {
+  SEGV_MAPERR: -1; SEGV_ACCERR: -2; BUS_ADRERR: -3; KILLED: -4; NO_PROCESS: -5; OUT_OF_MEMORY: -6;
+  BAD_ARGUMENT: -4096; LOAD: 0; STORE: 1; EXEC: 2;
+}
+/** Why the last raw call failed (`lastError()`). */
+export type RawError =
+  | Extract<AccessResult<never>, { ok: false }>
+  | { ok: false; message: string };
 /** One line's output, as the runner prints it. */
 export interface LineOutput {
   line: number; pid: number; op: string; result: string; extra: string[];
@@ -169,10 +184,15 @@ export interface LineOutput {
   failure: LineFailure | null;
   /** What the line worked on. */
   touched: Touched;
+  /** For an `expect` line, what it checked and found; null otherwise. */
+  expectation: ExpectationResult | null;
 }
 /** errno: a system call returned -1; signal: an access raised SIGSEGV or
  * SIGBUS; out_of_memory: no free frame for a fault; no_process. */
-export type LineFailure = "errno" | "signal" | "out_of_memory" | "no_process" | "killed";
+export type LineFailure = "errno" | "signal" | "out_of_memory" | "no_process" | "killed" | "expectation";
+/** What an `expect` line checked and found (FORMAT-expect.md): `what` in
+ * words, `expected` and `found` as its FAIL line prints them. */
+export interface ExpectationResult { line: number; passed: boolean; what: string; expected: string; found: string }
 /** Addresses `[start, end)` (`end` stops at 2^64 - 1). */
 export interface Span { start: U64; end: U64 }
 /** The processes and addresses a line worked on (vmscript's `Touched`).
@@ -185,7 +205,20 @@ export interface Span { start: U64; end: U64 }
 export interface Touched { pids: number[]; ranges: Span[] }
 /** A frame kind: its byte in `frameKindsPtr()` (low bits) and its name, as
  * in `FrameView.kind` and in the `kind` of a `frame_alloc` event. */
-export interface FrameKindName { id: number; name: "free" | "anon" | "cache" | "page-table" | "zero" }
+export interface FrameKindName { id: number; name: "free" | "anon" | "cache" | "page-table" | "zero" | "loaned" }
+/** What `runTextBulk` returns: the outputs without an object per line. */
+export interface BulkRun {
+  /** How many outputs (`output(k)` for k below it gives each as a LineOutput). */
+  count: number;
+  /** The first line that could not be run, or null. */
+  error: { line: number; message: string } | null;
+  /** Exactly what `vmplay run` prints. */
+  text: string;
+  /** The line number of each output. */
+  lines: Uint32Array;
+  /** How each output failed: 0 it did not, 1 errno, 2 signal, 3 out_of_memory, 4 no_process, 5 killed, 6 expectation. */
+  failures: Uint8Array;
+}
 export type LineResult = { ok: true; output: LineOutput | null } | { ok: false; line: number; message: string };
 /** One event: `type` (snake_case), its fields, and `text`, a narrated sentence. */
 export interface VmEvent { type: string; text: string; [field: string]: unknown }
@@ -201,7 +234,7 @@ export interface WalkStepView { level: number; name: string; table: U64; index: 
 /** A page walk. An address past 2^53 (walk(1, 2n ** 64n - 1n)) makes every 64-bit field a BigInt. */
 export interface WalkView { cr3: U64; va: U64; steps: WalkStepView[]; mapped: boolean; pfn: U64 | null; phys: U64 | null; huge: boolean; byte: number | null }
 /** A frame (frame numbers and user addresses always fit a Number). */
-export interface FrameView { pfn: number; kind: string; owner: string; mapcount: number; wired: number; dirty: boolean; referenced: boolean; mapped_by: { pid: number; va: number }[] }
+export interface FrameView { pfn: number; kind: string; owner: string; mapcount: number; wired: number; dirty: boolean; referenced: boolean; mapped_by: { pid: number; va: number }[]; loans: number; borrowed_by: number[] }
 /** Who holds a taken swap slot: an anonymous page (its anon, and the first
  * process and address mapping it, null when none does), or page `index` of a
  * shmem or memfd object. */
@@ -293,6 +326,11 @@ struct Inner {
     /// Copies of the runner kept by `saveSnapshot`, by key, with the
     /// frames each had in use (what bounds their memory).
     snapshots: BTreeMap<u32, (Box<Runner>, u64)>,
+    /// Why the last raw call failed (`lastError()`).
+    last_error: raw::LastError,
+    /// The outputs of the last `runTextBulk`, for `output(k)` (events
+    /// already moved to `pending`).
+    outputs: Vec<vmscript::LineOutput>,
 }
 
 /// Frames in use that the snapshots of one machine may hold together
@@ -307,6 +345,8 @@ impl Inner {
             lost: 0,
             page_buf: Vec::new(),
             snapshots: BTreeMap::new(),
+            last_error: raw::LastError::None,
+            outputs: Vec::new(),
         }
     }
     /// Frames in use by the machine (neither free nor never handed out).
@@ -600,8 +640,10 @@ impl Machine {
 
     /// Run a whole scenario text, stopping at the first line that cannot be
     /// run. Returns `{ outputs: LineOutput[], error: {line, message} | null,
-    /// text }` where `text` is exactly what `vmplay run` prints.
-    #[wasm_bindgen(js_name = runText, unchecked_return_type = "{ outputs: LineOutput[]; error: { line: number; message: string } | null; text: string }")]
+    /// text, expectations }` where `text` is exactly what `vmplay run`
+    /// prints and `expectations` the results of its `expect` lines, in
+    /// order (an autograder's verdict: every one `passed` and `error` null).
+    #[wasm_bindgen(js_name = runText, unchecked_return_type = "{ outputs: LineOutput[]; error: { line: number; message: string } | null; text: string; expectations: ExpectationResult[] }")]
     pub fn run_text(
         &self,
         #[wasm_bindgen(unchecked_param_type = "string")] text: JsValue,
@@ -610,6 +652,10 @@ impl Machine {
         Ok(self.with(|i| {
             let mut outcome = i.runner.run_text(&text);
             let printed = outcome.to_text();
+            let expects = js_sys::Array::new();
+            for (line, e) in outcome.expectations() {
+                expects.push(&expectation(line, e));
+            }
             let outs = js_sys::Array::new();
             for o in &mut outcome.outputs {
                 outs.push(&line_output(o));
@@ -626,7 +672,67 @@ impl Machine {
                 ("outputs", outs.into()),
                 ("error", err),
                 ("text", JsValue::from_str(&printed)),
+                ("expectations", expects.into()),
             ])
+        }))
+    }
+
+    /// Run a whole scenario text as `runText` does, returning its outputs
+    /// in bulk: `{ count, error, text, lines, failures }`, where `lines[k]`
+    /// is the line number of output `k` and `failures[k]` how it failed (0
+    /// it succeeded, 1 errno, 2 signal, 3 out_of_memory, 4 no_process, 5
+    /// killed). No object is made per line: `output(k)` makes output `k`'s
+    /// `LineOutput` (the object `runText` puts in `outputs[k]`) for the
+    /// lines a page shows, until the next `runTextBulk`.
+    #[wasm_bindgen(js_name = runTextBulk, unchecked_return_type = "BulkRun")]
+    pub fn run_text_bulk(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "string")] text: JsValue,
+    ) -> Result<JsValue, JsValue> {
+        let text = str_arg("runTextBulk", "text", &text, MAX_TEXT)?;
+        Ok(self.with(|i| {
+            i.outputs.clear();
+            let mut outcome = i.runner.run_text(&text);
+            let printed = outcome.to_text();
+            let n = outcome.outputs.len();
+            let mut lines = Vec::with_capacity(n);
+            let mut failures = Vec::with_capacity(n);
+            for o in &mut outcome.outputs {
+                lines.push(o.line as u32);
+                failures.push(failure_byte(o.failure));
+                i.keep_events(o);
+            }
+            let err = match &outcome.error {
+                Some(e) => js::obj(&[
+                    ("line", JsValue::from(e.line as u32)),
+                    ("message", JsValue::from_str(&e.message)),
+                ]),
+                None => JsValue::NULL,
+            };
+            i.outputs = outcome.outputs;
+            js::obj(&[
+                ("count", JsValue::from(n as u32)),
+                ("error", err),
+                ("text", JsValue::from_str(&printed)),
+                ("lines", js_sys::Uint32Array::from(&lines[..]).into()),
+                ("failures", js_sys::Uint8Array::from(&failures[..]).into()),
+            ])
+        }))
+    }
+
+    /// Output `k` of the last `runTextBulk` as a `LineOutput`; null past
+    /// the last one.
+    #[wasm_bindgen(unchecked_return_type = "LineOutput | null")]
+    pub fn output(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "number")] k: JsValue,
+    ) -> Result<JsValue, JsValue> {
+        let k = u64_arg("output", "k", &k)?;
+        Ok(self.with(|i| {
+            usize::try_from(k)
+                .ok()
+                .and_then(|k| i.outputs.get(k))
+                .map_or(JsValue::NULL, line_output)
         }))
     }
 
@@ -1426,7 +1532,39 @@ fn line_output(o: &vmscript::LineOutput) -> JsValue {
         ("text", JsValue::from_str(&o.to_string())),
         ("failure", failure(o.failure)),
         ("touched", touched(&o.touched)),
+        (
+            "expectation",
+            o.expectation
+                .as_ref()
+                .map_or(JsValue::NULL, |e| expectation(o.line, e)),
+        ),
     ])
+}
+
+/// An `ExpectationResult`.
+fn expectation(line: usize, e: &vmscript::Expectation) -> JsValue {
+    js::obj(&[
+        ("line", JsValue::from(line as u32)),
+        ("passed", JsValue::from_bool(e.passed)),
+        ("what", JsValue::from_str(&e.what)),
+        ("expected", JsValue::from_str(&e.expected)),
+        ("found", JsValue::from_str(&e.found)),
+    ])
+}
+
+/// The byte `runTextBulk` gives a line's failure: 0 none, then
+/// `LineFailure` in the order of its type.
+fn failure_byte(f: Option<vmscript::Failure>) -> u8 {
+    use vmscript::Failure;
+    match f {
+        None => 0,
+        Some(Failure::Errno) => 1,
+        Some(Failure::Signal) => 2,
+        Some(Failure::OutOfMemory) => 3,
+        Some(Failure::NoProcess) => 4,
+        Some(Failure::Killed) => 5,
+        Some(Failure::Expectation) => 6,
+    }
 }
 
 /// A `LineFailure` string, or null.
@@ -1439,6 +1577,7 @@ fn failure(f: Option<vmscript::Failure>) -> JsValue {
         Some(Failure::OutOfMemory) => JsValue::from_str("out_of_memory"),
         Some(Failure::NoProcess) => JsValue::from_str("no_process"),
         Some(Failure::Killed) => JsValue::from_str("killed"),
+        Some(Failure::Expectation) => JsValue::from_str("expectation"),
     }
 }
 

@@ -4,7 +4,7 @@
 //! `JsValue`, every result a plain object read back with `Reflect`.
 
 use js_sys::{Array, BigInt, Reflect, Uint8Array};
-use vmwasm::Machine;
+use vmwasm::{BAD_ARGUMENT, Fault, Machine};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_test::*;
 
@@ -243,9 +243,11 @@ fn options_are_checked() {
     );
     assert!(Machine::new(s("big")).is_err());
     assert!(Machine::new(opts("personality", s("linux"))).is_ok());
+    assert!(Machine::new(opts("personality", s("netbsd"))).is_ok());
+    assert!(Machine::new(opts("personality", s("freebsd"))).is_ok());
     assert!(
-        Machine::new(opts("personality", s("netbsd"))).is_err(),
-        "not implemented yet"
+        Machine::new(opts("personality", s("openbsd"))).is_err(),
+        "no such personality"
     );
     assert!(Machine::new(opts("personality", n(1.0))).is_err());
     let m = Machine::new(opts("tlbSets", n(8.0))).unwrap();
@@ -598,6 +600,7 @@ fn frame_kind_names_spell_the_kinds_of_frames_and_events() {
             (2.0, "cache".to_string()),
             (3.0, "page-table".to_string()),
             (4.0, "zero".to_string()),
+            (5.0, "loaned".to_string()),
         ]
     );
     // every frame_alloc event and every frame view uses those names for the
@@ -632,6 +635,79 @@ fn run_text_prints_what_the_cli_prints() {
     );
     assert_eq!(num(&get(&r, "error"), "line"), 8.0);
     assert_eq!(get(&r, "outputs").dyn_into::<Array>().unwrap().length(), 6);
+}
+
+/// The exercise every runner shares (`tests/exercises/`), run the way
+/// Node and the page run it: `runText` prints what `vmplay run` prints and
+/// reports each `expect` line's verdict.
+fn run_exercise(vms: &str, out: &str) -> Vec<(u32, bool, String)> {
+    let m = small();
+    let r = m.run_text(s(vms)).unwrap();
+    assert_eq!(string(&r, "text"), out);
+    assert!(get(&r, "error").is_null());
+    let list: Array = get(&r, "expectations").dyn_into().unwrap();
+    let outputs: Array = get(&r, "outputs").dyn_into().unwrap();
+    let expect_lines = outputs
+        .iter()
+        .filter(|o| !get(o, "expectation").is_null())
+        .count();
+    assert_eq!(expect_lines as u32, list.length());
+    list.iter()
+        .map(|e| {
+            (
+                num(&e, "line") as u32,
+                get(&e, "passed") == JsValue::TRUE,
+                string(&e, "found"),
+            )
+        })
+        .collect()
+}
+
+#[wasm_bindgen_test]
+fn an_exercise_answered_right_passes_every_expectation() {
+    let r = run_exercise(
+        include_str!("../../../tests/exercises/cow_fork_pass.vms"),
+        include_str!("../../../tests/exercises/cow_fork_pass.out"),
+    );
+    assert_eq!(r.len(), 8);
+    assert!(r.iter().all(|(_, passed, _)| *passed), "{r:?}");
+}
+
+#[wasm_bindgen_test]
+fn an_exercise_answered_wrong_fails_the_same_three() {
+    let r = run_exercise(
+        include_str!("../../../tests/exercises/cow_fork_fail.vms"),
+        include_str!("../../../tests/exercises/cow_fork_fail.out"),
+    );
+    let failed: Vec<(u32, String)> = r
+        .into_iter()
+        .filter(|(_, passed, _)| !passed)
+        .map(|(line, _, found)| (line, found))
+        .collect();
+    assert_eq!(
+        failed,
+        vec![
+            (10, "cow_copy=1 zero_fill=0".to_string()),
+            (11, "0x41".to_string()),
+            (13, "10".to_string()),
+        ]
+    );
+}
+
+#[wasm_bindgen_test]
+fn a_failed_expectation_is_a_failure_of_its_line() {
+    let m = small();
+    anon_rw(&m, ARENA, 4096.0);
+    let r = m
+        .exec_line(n(2.0), s("expect mincore $arena 4K 1"))
+        .unwrap();
+    let out = get(&r, "output");
+    assert_eq!(
+        string(&out, "result"),
+        "FAIL mincore of 1 pages at 0x300000000000: expected 1, found 0"
+    );
+    assert_eq!(string(&out, "failure"), "expectation");
+    assert_eq!(get(&get(&out, "expectation"), "passed"), JsValue::FALSE);
 }
 
 #[wasm_bindgen_test]
@@ -1009,4 +1085,225 @@ fn swap_view_shows_slots_lru_pages_and_the_limit() {
     let st = m.page_states(n(1.0), n(ARENA), n(4.0)).unwrap().to_vec();
     assert_eq!(st.iter().map(|b| b & 5).collect::<Vec<_>>(), [4, 4, 5, 5]);
     assert!(m.check().is_null());
+}
+
+// ----- the raw API: numbers in, numbers out ------------------------------------
+
+/// The same calls through the checked and the raw methods, on two machines.
+fn pair() -> (Machine, Machine) {
+    (small(), small())
+}
+
+#[wasm_bindgen_test]
+fn raw_calls_return_what_the_checked_calls_return_as_numbers() {
+    let (c, r) = pair();
+    let mapped = c.mmap(n(1.0), n(0.0), n(8192.0), n(3.0), n(34.0), n(-1.0), n(0.0));
+    let a = num(&mapped.unwrap(), "value");
+    let b = r.raw_mmap(1.0, 0.0, 8192.0, 3.0, 0x22 as f64, -1.0, 0.0);
+    assert_eq!(a, b, "the same address from both");
+    c.store(n(1.0), n(a + 5.0), n(0x77 as f64)).unwrap();
+    assert_eq!(r.raw_store(1.0, b + 5.0, 0x77 as f64), 0);
+    assert_eq!(num(&c.load(n(1.0), n(a + 5.0)).unwrap(), "value"), 119.0);
+    assert_eq!(r.raw_load(1.0, b + 5.0), 0x77);
+    assert_eq!(
+        r.raw_exec(1.0, b),
+        Fault::SegvAccerr as i32,
+        "not executable"
+    );
+    assert_eq!(r.raw_fill(1.0, b + 4096.0, 10.0, 9.0), 0);
+    assert_eq!(r.raw_load(1.0, b + 4106.0), 0, "fill stops after len bytes");
+    assert_eq!(r.raw_load(1.0, b + 4105.0), 9);
+    assert_eq!(r.raw_mprotect(1.0, b, 4096.0, 1.0), 0.0);
+    assert_eq!(r.raw_store(1.0, b, 1.0), Fault::SegvAccerr as i32);
+    let child = r.raw_fork(1.0);
+    assert_eq!(child, 2.0);
+    assert_eq!(
+        r.raw_load(child, b + 5.0),
+        0x77,
+        "the child sees the parent's byte"
+    );
+    assert_eq!(r.raw_exit(child), 0.0);
+    assert_eq!(r.raw_load(child, b), Fault::NoProcess as i32);
+    assert_eq!(r.raw_munmap(1.0, b, 8192.0), 0.0);
+    assert_eq!(r.raw_load(1.0, b), Fault::SegvMaperr as i32);
+    assert_eq!(r.check(), JsValue::NULL);
+}
+
+#[wasm_bindgen_test]
+fn raw_failures_are_negative_numbers_and_last_error_says_why() {
+    let m = small();
+    assert_eq!(m.last_error(), JsValue::NULL, "nothing failed yet");
+    assert_eq!(m.raw_munmap(1.0, 3.0, 1.0), -22.0, "-EINVAL");
+    let e = m.last_error();
+    assert_eq!(string(&e, "errno"), "EINVAL");
+    assert_eq!(num(&e, "code"), 22.0);
+    assert_eq!(m.raw_fork(99.0), -3.0, "-ESRCH");
+    assert_eq!(string(&m.last_error(), "errno"), "ESRCH");
+    assert_eq!(m.raw_load(1.0, ARENA), Fault::SegvMaperr as i32);
+    let e = m.last_error();
+    assert_eq!(string(&e, "signal"), "SIGSEGV");
+    assert_eq!(string(&e, "code"), "segv_maperr");
+    assert_eq!(num(&e, "addr"), ARENA);
+}
+
+#[wasm_bindgen_test]
+fn raw_garbage_is_a_bad_argument_status_that_names_the_argument_and_changes_nothing() {
+    let m = small();
+    let a = m.raw_mmap(1.0, ARENA, 4096.0, 3.0, 0x32 as f64, -1.0, 0.0);
+    assert_eq!(a, ARENA);
+    assert_eq!(m.raw_store(1.0, a, 5.0), 0);
+    let garbage = [
+        f64::NAN,
+        -1.0,
+        -0.5,
+        1.5,
+        f64::INFINITY,
+        f64::NEG_INFINITY,
+        2f64.powi(53),
+        1e300,
+    ];
+    for g in garbage {
+        let bad = BAD_ARGUMENT as f64;
+        let msg = |m: &Machine| string(&m.last_error(), "message");
+        assert_eq!(m.raw_load(g, a), BAD_ARGUMENT, "pid {g}");
+        assert!(msg(&m).starts_with("rawLoad: pid must be"), "{}", msg(&m));
+        assert_eq!(m.raw_load(1.0, g), BAD_ARGUMENT, "va {g}");
+        assert!(msg(&m).starts_with("rawLoad: va must be"), "{}", msg(&m));
+        assert_eq!(m.raw_store(1.0, a, g), BAD_ARGUMENT, "value {g}");
+        assert!(
+            msg(&m).starts_with("rawStore: value must be a byte"),
+            "{}",
+            msg(&m)
+        );
+        assert_eq!(m.raw_fill(1.0, a, g, 1.0), BAD_ARGUMENT, "len {g}");
+        assert_eq!(m.raw_munmap(1.0, a, g), bad, "len {g}");
+        assert!(msg(&m).starts_with("rawMunmap: len must be"), "{}", msg(&m));
+        assert_eq!(m.raw_mprotect(1.0, a, 4096.0, g), bad, "prot {g}");
+        assert!(
+            msg(&m).starts_with("rawMprotect: prot must be"),
+            "{}",
+            msg(&m)
+        );
+        let mapped = m.raw_mmap(1.0, 0.0, 4096.0, 3.0, 0x22 as f64, g, 0.0);
+        if g == -1.0 {
+            assert!(mapped > 0.0, "fd -1 is no descriptor: {mapped}");
+            assert_eq!(m.raw_munmap(1.0, mapped, 4096.0), 0.0);
+        } else {
+            assert_eq!(mapped, bad, "fd {g}");
+            assert!(
+                msg(&m).starts_with("rawMmap: fd must be -1 or"),
+                "{}",
+                msg(&m)
+            );
+        }
+        assert_eq!(m.raw_fork(g), bad, "pid {g}");
+        assert_eq!(m.raw_exit(g), bad, "pid {g}");
+    }
+    assert_eq!(m.raw_store(1.0, a, 256.0), BAD_ARGUMENT, "a byte is 0..255");
+    assert_eq!(m.raw_load(1.0, a), 5, "the machine is as it was");
+    assert_eq!(Array::from(&m.processes()).to_vec(), vec![n(1.0)]);
+    assert_eq!(m.check(), JsValue::NULL);
+}
+
+#[wasm_bindgen_test]
+fn a_trace_runs_in_one_call_with_a_result_per_access() {
+    let (c, r) = pair();
+    for m in [&c, &r] {
+        assert_eq!(
+            m.raw_mmap(1.0, ARENA, 8192.0, 1.0, 0x32 as f64, -1.0, 0.0),
+            ARENA
+        );
+        assert_eq!(
+            m.raw_mmap(1.0, ARENA + 8192.0, 4096.0, 3.0, 0x32 as f64, -1.0, 0.0),
+            ARENA + 8192.0
+        );
+    }
+    let rw = ARENA + 8192.0;
+    let ops = [1u8, 0, 0, 1, 2, 0, 7, 0];
+    let pids = [1u32, 1, 1, 1, 1, 9, 1, 1];
+    let addrs = [rw + 1.0, rw + 1.0, ARENA, ARENA, rw, rw, rw, f64::NAN];
+    let values = [0xabu8, 0, 0, 1, 0, 0, 0, 0];
+    let mut results = [99i32; 8];
+    let faults = r.run_trace(&ops, &pids, &addrs, &values, &mut results);
+    let s = |f: Fault| f as i32;
+    assert_eq!(
+        results,
+        [
+            0,
+            0xab,
+            0,
+            s(Fault::SegvAccerr),
+            s(Fault::SegvAccerr),
+            s(Fault::NoProcess),
+            BAD_ARGUMENT,
+            BAD_ARGUMENT
+        ]
+    );
+    assert_eq!(faults, 5);
+    // the same accesses one by one leave the same machine
+    assert_eq!(c.raw_store(1.0, rw + 1.0, 0xab as f64), 0);
+    assert_eq!(c.raw_load(1.0, rw + 1.0), 0xab);
+    assert_eq!(c.raw_load(1.0, ARENA), 0);
+    assert_eq!(c.raw_store(1.0, ARENA, 1.0), s(Fault::SegvAccerr));
+    assert_eq!(c.raw_exec(1.0, rw), s(Fault::SegvAccerr));
+    assert_eq!(c.raw_load(9.0, rw), s(Fault::NoProcess));
+    let tlb = |m: &Machine| (num(&m.tlb(), "hits"), num(&m.tlb(), "misses"));
+    assert_eq!(tlb(&c), tlb(&r), "the TLB counted the same hits and misses");
+    assert_eq!(r.check(), JsValue::NULL);
+    // arrays of different lengths: nothing runs
+    let mut short = [0i32; 7];
+    assert_eq!(
+        r.run_trace(&ops, &pids, &addrs, &values, &mut short),
+        BAD_ARGUMENT
+    );
+    assert_eq!(short, [0; 7]);
+    assert!(string(&r.last_error(), "message").starts_with("runTrace: ops, pids"));
+    assert_eq!(tlb(&c), tlb(&r));
+    // values may be left out: stores write 0
+    let mut one = [5i32; 2];
+    assert_eq!(
+        r.run_trace(&[1, 0], &[1, 1], &[rw + 1.0, rw + 1.0], &[], &mut one),
+        0
+    );
+    assert_eq!(one, [0, 0]);
+}
+
+#[wasm_bindgen_test]
+fn run_text_bulk_gives_what_run_text_gives_without_an_object_per_line() {
+    let text = "$a = mmap $arena 8K PROT_READ MAP_PRIVATE|MAP_ANONYMOUS|MAP_FIXED -1 0\nload $a\nstore $a 1\nfork p2\np2: load $a\nmunmap $a 3\nmaps\nbogus line\nload $a\n";
+    let (c, b) = pair();
+    let r = c.run_text(s(text)).unwrap();
+    let bulk = b.run_text_bulk(s(text)).unwrap();
+    assert_eq!(string(&bulk, "text"), string(&r, "text"));
+    assert_eq!(
+        string(&get(&bulk, "error"), "message"),
+        string(&get(&r, "error"), "message")
+    );
+    let outs: Array = get(&r, "outputs").dyn_into().unwrap();
+    assert_eq!(num(&bulk, "count"), f64::from(outs.length()));
+    let lines: js_sys::Uint32Array = get(&bulk, "lines").dyn_into().unwrap();
+    let failures: Uint8Array = get(&bulk, "failures").dyn_into().unwrap();
+    assert_eq!(lines.to_vec(), vec![1, 2, 3, 4, 5, 6, 7]);
+    // store on a read-only page: a signal; munmap of an
+    // unaligned length succeeds
+    assert_eq!(failures.to_vec(), vec![0, 0, 2, 0, 0, 0, 0]);
+    for k in 0..outs.length() {
+        let (want, got) = (outs.get(k), b.output(n(f64::from(k))).unwrap());
+        let json = |v: &JsValue| String::from(js_sys::JSON::stringify(v).unwrap());
+        assert_eq!(json(&got), json(&want), "output {k}");
+    }
+    assert_eq!(b.output(n(7.0)).unwrap(), JsValue::NULL);
+    assert_eq!(b.output(n(2f64.powi(52))).unwrap(), JsValue::NULL);
+    assert!(
+        b.output(n(-1.0)).is_err(),
+        "a negative index throws like every checked method"
+    );
+    // events are kept for takeEvents as runText keeps them
+    let ev = |m: &Machine| {
+        num(
+            &get(&m.take_events(JsValue::UNDEFINED).unwrap(), "events"),
+            "length",
+        )
+    };
+    assert_eq!(ev(&b), ev(&c));
 }

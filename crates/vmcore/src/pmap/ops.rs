@@ -86,6 +86,19 @@ impl Pmap {
         prot: PteProt,
         ev: &mut EventLog,
     ) -> Result<TlbFlush, PmapError> {
+        self.enter_slot(phys, va, pfn, prot, ev).map(|(f, _, _)| f)
+    }
+
+    /// [`Pmap::enter`], also saying which page table and index the leaf
+    /// went to.
+    fn enter_slot(
+        &mut self,
+        phys: &mut PhysMem,
+        va: VirtAddr,
+        pfn: Pfn,
+        prot: PteProt,
+        ev: &mut EventLog,
+    ) -> Result<(TlbFlush, Pfn, usize), PmapError> {
         let va = va.align_down(PAGE_SIZE);
         let mut flush = TlbFlush::none(self.asid);
         let Slot {
@@ -94,6 +107,26 @@ impl Pmap {
             pte: old,
             ..
         } = self.slot_for(phys, va, Walk::ENTER, &mut flush, ev)?;
+        flush.merge(self.enter_at(phys, pt, idx, old, va, pfn, prot, ev));
+        Ok((flush, pt, idx))
+    }
+
+    /// The second half of [`Pmap::enter`]: write the leaf into slot `idx`
+    /// of page table `pt` (which holds `old`), once the walk has found it.
+    #[allow(clippy::too_many_arguments)]
+    #[inline]
+    fn enter_at(
+        &mut self,
+        phys: &mut PhysMem,
+        pt: Pfn,
+        idx: usize,
+        old: Pte,
+        va: VirtAddr,
+        pfn: Pfn,
+        prot: PteProt,
+        ev: &mut EventLog,
+    ) -> TlbFlush {
+        let mut flush = TlbFlush::none(self.asid);
         let new = Pte::new(pfn, prot.leaf_flags());
         wr(phys, pt, idx, new);
         let asid = self.asid;
@@ -118,7 +151,7 @@ impl Pmap {
                 self.swap_entries -= 1;
             }
         }
-        Ok(flush)
+        flush
     }
 
     /// Map a 2 MiB page at `va` (2 MiB aligned) to the 512 frames from `pfn`
@@ -682,6 +715,35 @@ impl Pmap {
         flush
     }
 
+    /// Set `bits` (A, D) in the leaf mapping `va`, as a moved PTE keeps
+    /// them (`move_ptes`). No flush: the TLB may only lack them.
+    pub(super) fn keep_bits(
+        &mut self,
+        phys: &mut PhysMem,
+        va: VirtAddr,
+        bits: PteFlags,
+        ev: &mut EventLog,
+    ) {
+        if bits.is_empty() {
+            return;
+        }
+        if let Some(slot) = self.find_leaf(phys, va)
+            && !slot.pte.flags().contains(bits)
+        {
+            let (old, level) = (slot.pte, slot.level);
+            let new = old.with(bits);
+            wr(phys, slot.table, slot.idx, new);
+            let asid = self.asid;
+            ev.push_with(|| Event::PteWrite {
+                asid,
+                va,
+                level,
+                old: old.0,
+                new: new.0,
+            });
+        }
+    }
+
     /// `pmap_clear_modify`: clear D in the leaf mapping `va` (the whole 2 MiB
     /// leaf if huge). The flush matters: a TLB entry cached dirty lets
     /// writes through without setting D again.
@@ -763,12 +825,42 @@ impl Pmap {
         while let Some(step) = c.next(phys) {
             match step {
                 Step::Run(mut run) => {
+                    // `copy_pte_range` works a page table at a time: the
+                    // child's table for the leaves of one parent table is
+                    // found (or made) by the first leaf's walk; the others
+                    // go straight into it, with the same writes and events
+                    // as an `enter` each.
+                    let mut tables: Option<(Pfn, Pfn)> = None;
                     while let Some(slot) = run.next(phys) {
-                        if let Ok(f) = dst.enter(phys, slot.va(), slot.pte.pfn(), prot, ev) {
-                            flush.merge(f);
-                            if dirty(slot.pte) {
-                                dst.set_flag(phys, slot.va(), PteFlags::DIRTY, ev);
+                        let va = slot.va();
+                        let pfn = slot.pte.pfn();
+                        let done = match tables {
+                            Some((src, pt)) if src == slot.table && slot.level == 1 => {
+                                let idx = va.table_index(1);
+                                let old = rd(phys, pt, idx);
+                                let f = dst.enter_at(phys, pt, idx, old, va, pfn, prot, ev);
+                                Some((f, pt, idx))
                             }
+                            _ => dst.enter_slot(phys, va, pfn, prot, ev).ok(),
+                        };
+                        let Some((f, pt, idx)) = done else {
+                            continue;
+                        };
+                        tables = Some((slot.table, pt));
+                        flush.merge(f);
+                        if dirty(slot.pte) {
+                            // `set_flag` on the leaf just written (A/D clear).
+                            let old = rd(phys, pt, idx);
+                            let new = old.with(PteFlags::DIRTY);
+                            wr(phys, pt, idx, new);
+                            let asid = dst.asid;
+                            ev.push_with(|| Event::PteWrite {
+                                asid,
+                                va,
+                                level: 1,
+                                old: old.0,
+                                new: new.0,
+                            });
                         }
                     }
                 }
@@ -838,19 +930,24 @@ impl Pmap {
                 executable: !f.contains(PteFlags::NO_EXECUTE),
             };
             let pfn = slot.pte.pfn();
+            // The moved entry keeps its accessed and dirty bits.
+            let bits = f & (PteFlags::ACCESSED | PteFlags::DIRTY);
             if slot.level == 2 && nva.is_multiple_of(HUGE_PAGE_SIZE) {
                 if let Ok(f) = self.enter_huge(phys, VirtAddr(nva), pfn, prot, ev) {
                     flush.merge(f);
+                    self.keep_bits(phys, VirtAddr(nva), bits, ev);
                 }
             } else if slot.level == 2 {
                 for i in 0..PAGES_PER_HUGE {
                     let va = VirtAddr(nva + i * PAGE_SIZE);
                     if let Ok(f) = self.enter(phys, va, pfn.add(i), prot, ev) {
                         flush.merge(f);
+                        self.keep_bits(phys, va, bits, ev);
                     }
                 }
             } else if let Ok(f) = self.enter(phys, VirtAddr(nva), pfn, prot, ev) {
                 flush.merge(f);
+                self.keep_bits(phys, VirtAddr(nva), bits, ev);
             }
         }
         flush

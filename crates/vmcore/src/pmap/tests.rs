@@ -157,7 +157,12 @@ fn replacing_a_leaf_owes_a_flush_and_the_tlb_stays_stale_until_it_is_done() {
     let f = r.enter(va, b, PteProt::READ_WRITE);
     assert_eq!(f.pages(), &[VirtAddr(va)]);
     assert_eq!(r.phys.desc(a).mapcount, 0);
-    assert!(r.phys.desc(a).dirty, "D carried into the frame");
+    // An anonymous page keeps no D bit of a leaf that goes (a file page
+    // would: `pmap_remove` tests below).
+    assert!(
+        !r.phys.desc(a).dirty,
+        "D of an anonymous page is not carried"
+    );
     assert_eq!(r.phys.desc(b).mapcount, 1);
     // Not flushed yet: the CPU still writes to the old frame.
     assert_eq!(r.go(va, Access::Write), Ok(a.addr()));
@@ -1209,15 +1214,24 @@ fn move_range_moves_a_4k_leaf_keeping_rw_and_nx() {
 }
 
 #[test]
-fn move_range_carries_the_dirty_bit_into_the_frame() {
+fn move_range_keeps_the_accessed_and_dirty_bits_in_the_moved_entry() {
+    // `move_ptes` moves the PTE whole: an anonymous page stays dirty in
+    // its (new) page table entry, not in the frame.
     let mut r = Rig::new(4096);
     let p = r.frame();
     r.enter(0x1000, p, PteProt::READ_WRITE).ignore();
     r.go(0x1000, Access::Write).unwrap();
     r.move_range(0x1000, 0x1000, 0x10_0000).ignore();
-    assert!(r.phys.desc(p).dirty && r.phys.desc(p).referenced);
+    assert!(!r.phys.desc(p).dirty);
     let m = r.pmap.lookup(&r.phys, VirtAddr(0x10_0000)).unwrap();
+    assert_eq!((m.dirty, m.accessed), (true, true));
+    // A clean, unaccessed entry moves clean.
+    let q = r.frame();
+    r.enter(0x5000, q, PteProt::READ_WRITE).ignore();
+    r.move_range(0x5000, 0x1000, 0x20_0000).ignore();
+    let m = r.pmap.lookup(&r.phys, VirtAddr(0x20_0000)).unwrap();
     assert_eq!((m.dirty, m.accessed), (false, false));
+    r.check();
 }
 
 #[test]
@@ -1260,7 +1274,7 @@ fn move_range_drops_a_leaf_that_cannot_be_entered() {
 }
 
 #[test]
-fn move_range_writes_what_remove_then_entering_each_leaf_writes() {
+fn move_range_writes_what_remove_then_entering_each_leaf_with_its_bits_writes() {
     // As mremap did it: collect the leaves, zap the range, enter each anew.
     let build = || {
         let mut r = Rig::new(4096);
@@ -1293,12 +1307,14 @@ fn move_range_writes_what_remove_then_entering_each_leaf_writes() {
             executable: !pte.flags().contains(PteFlags::NO_EXECUTE),
         };
         let n = if level == 2 { PAGES_PER_HUGE } else { 1 };
+        let bits = pte.flags() & (PteFlags::ACCESSED | PteFlags::DIRTY);
         for i in 0..n {
             let va = VirtAddr(nva + i * PAGE_SIZE);
             b.pmap
                 .enter(&mut b.phys, va, pte.pfn().add(i), prot, &mut b.ev)
                 .unwrap()
                 .ignore();
+            b.pmap.keep_bits(&mut b.phys, va, bits, &mut b.ev);
         }
     }
     assert_eq!(fa.pages(), fb.pages());

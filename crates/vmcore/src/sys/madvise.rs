@@ -213,11 +213,7 @@ impl Machine {
                 }
                 if advice == MADV_PAGEOUT {
                     let kept = self.reclaim_lazyfree(pid, e, lo, hi);
-                    if self.swap_area().is_some() {
-                        self.pageout_shmem(pid, e, lo, hi);
-                    } else {
-                        self.reclaim_clean_swapbacked(pid, e, lo, hi);
-                    }
+                    self.pageout_shmem(pid, e, lo, hi);
                     self.pageout_anon(pid, e, lo, hi, &kept);
                 }
             }

@@ -132,6 +132,44 @@ impl Amap {
         }
         old
     }
+    /// `amap_copy`'s new amap: slots `[lo, lo + n)` of this one as slots
+    /// `0..n` of a fresh amap with one reference (the anons' reference
+    /// counts are the caller's). The same amap as `n` empty slots filled
+    /// one by one with [`Amap::set`]; when `lo` starts a chunk, whole
+    /// chunks are copied at once.
+    pub fn copy_range(&self, lo: u64, n: u64) -> Amap {
+        let mut new = Amap::new(n);
+        if n == 0 {
+            return new;
+        }
+        if !lo.is_multiple_of(CHUNK) {
+            for (slot, a) in self.anons_in(lo, lo + n) {
+                new.set(slot - lo, Some(a));
+            }
+            return new;
+        }
+        let first = lo / CHUNK;
+        for (&ci, c) in self.chunks.range(first..=(lo + n - 1) / CHUNK) {
+            let nci = ci - first;
+            let len = new.chunk_len(nci).min(c.slots.len());
+            let slots: Box<[Option<AnonId>]> = c.slots[..len].into();
+            let used = slots.iter().filter(|s| s.is_some()).count();
+            if used == 0 {
+                continue;
+            }
+            let mut slots = slots.into_vec();
+            slots.resize(new.chunk_len(nci), None);
+            new.used += used;
+            new.chunks.insert(
+                nci,
+                Chunk {
+                    slots: slots.into_boxed_slice(),
+                    used: used as u16,
+                },
+            );
+        }
+        new
+    }
     /// The used slots in `[lo, hi)` with their anons, lowest first.
     pub fn anons_in(&self, lo: u64, hi: u64) -> Vec<(u64, AnonId)> {
         let mut v = Vec::new();
@@ -301,6 +339,46 @@ impl Serialize for Amap {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn copy_range_is_the_amap_filled_slot_by_slot() {
+        let mut a = Amap::new(3000);
+        for slot in (0..3000).filter(|s| s % 7 == 0 || (1024..1536).contains(s)) {
+            a.set(slot, Some(slot as AnonId + 1));
+        }
+        for (lo, n) in [
+            (0, 3000),
+            (512, 1000),
+            (1024, 512),
+            (512, 2488),
+            (3, 700),
+            (1536, 0),
+            (2560, 440),
+        ] {
+            let mut want = Amap::new(n);
+            for (slot, x) in a.anons_in(lo, lo + n) {
+                want.set(slot - lo, Some(x));
+            }
+            let got = a.copy_range(lo, n);
+            assert_eq!(got.nslots(), n);
+            assert_eq!(got.used(), want.used(), "copy of {lo}+{n}");
+            assert_eq!(
+                got.iter().collect::<Vec<_>>(),
+                want.iter().collect::<Vec<_>>()
+            );
+            assert_eq!(got.refs, 1);
+            for slot in [0, n / 2, n.saturating_sub(1)] {
+                assert_eq!(got.lookup(slot), want.lookup(slot));
+            }
+            // and it works as an amap afterwards: emptying a chunk drops it
+            let mut got = got;
+            for (slot, _) in want.iter() {
+                got.set(slot, None);
+            }
+            assert_eq!(got.used(), 0);
+            assert!(got.chunks.is_empty());
+        }
+    }
 
     #[test]
     fn sparse_slots() {

@@ -119,6 +119,9 @@ impl Machine {
         {
             return Ok(false); // SCAN_PTE_NON_PRESENT
         }
+        if self.block_has_lent_page(pid, block) {
+            return Ok(false); // SCAN_PAGE_COUNT: a page with an extra reference
+        }
         let Ok(base) = self.alloc_huge_run(|_| FrameOwner::None) else {
             return Err(enomem("no free 2 MiB run of frames"));
         };
@@ -145,6 +148,20 @@ impl Machine {
             return Err(enomem("no memory for the page tables"));
         }
         Ok(true)
+    }
+
+    /// Whether a page mapped in the 2 MiB block at `block` of `pid` is on
+    /// loan: the kernel holds a reference to it, which khugepaged refuses
+    /// to collapse (`SCAN_PAGE_COUNT`), and the borrower's page must stay.
+    fn block_has_lent_page(&self, pid: Pid, block: u64) -> bool {
+        let mut lent = false;
+        self.procs[&pid].pmap.for_each_leaf_in(
+            &self.phys,
+            VirtAddr(block),
+            VirtAddr(block + HUGE_PAGE_SIZE),
+            |_, pte, _| lent |= self.lent(pte.pfn()),
+        );
+        lent
     }
 
     /// Map the collapsed run from `base` at `block` with one PMD (PROTNONE
@@ -194,6 +211,10 @@ impl Machine {
             .is_some_and(|m| m.huge)
         {
             return Ok(true);
+        }
+        // A lent page holds an extra reference (SCAN_PAGE_COUNT).
+        if o.pages.range(range.clone()).any(|(_, &p)| self.lent(p)) {
+            return Ok(false);
         }
         let Ok(base) = self.alloc_huge_run(|i| FrameOwner::Cache {
             object: obj,

@@ -225,7 +225,9 @@ impl Machine {
         self.anons.get_mut(anon).expect("live anon").at = Some((pid, page));
         let exec = e.prot.executable();
         if access != Access::Write {
-            let writable = e.prot.writable() && a.refs == 1 && !e.needs_copy;
+            // A lent page is only ever mapped read-only (`uvm_fault_upper`
+            // caps `enter_prot` while `loan_count` is set).
+            let writable = e.prot.writable() && a.refs == 1 && !e.needs_copy && !self.lent(a_pfn);
             self.pmap_enter(pid, page, a_pfn, writable, exec)?;
             self.resolved(pid, page, FaultResolution::Remap, a_pfn);
             return Ok(());
@@ -256,6 +258,10 @@ impl Machine {
             }
             self.anon_unref(anon);
             self.resolved(pid, page, FaultResolution::CowCopy, pfn);
+        } else if self.lent(a_pfn) {
+            // The sole owner would write the lent page in place: the anon
+            // takes a copy instead (`uvm_fault_upper_loan`).
+            self.loanbreak_anon(pid, e, page, anon, a_pfn)?;
         } else {
             let was_mapped = self.procs[&pid]
                 .pmap
@@ -263,6 +269,12 @@ impl Machine {
                 .is_some();
             self.pmap_enter(pid, page, a_pfn, true, exec)?;
             self.anons.get_mut(anon).expect("live anon").lazyfree = false;
+            if was_mapped {
+                // `wp_can_reuse_anon_folio`: the page this process alone
+                // maps leaves the swap cache when no swap entry names its
+                // slot any more (`folio_free_swap`, which dirties it).
+                self.free_swap_cache(anon);
+            }
             let how = if was_mapped {
                 FaultResolution::CowReuse
             } else {
@@ -511,7 +523,7 @@ impl Machine {
             .swap
             .get(&index)
             .is_some_and(|(_, cached)| cached.is_none());
-        let pfn = self
+        let mut pfn = self
             .fault_in_cache(obj, index, e.flags)
             .ok_or(AccessError::OutOfMemory)?;
         if major {
@@ -522,17 +534,27 @@ impl Machine {
             .pmap
             .lookup(&self.phys, VirtAddr(page))
             .is_some();
+        // A write to a lent page of the object replaces it in the object
+        // by a copy (`uvm_fault_lower_direct_loan` -> `uvm_loanbreak`).
+        let broke = self.breaks_loan(pfn, access);
+        if broke {
+            pfn = self
+                .loanbreak_object(pid, Some(page), obj, index, pfn)
+                .ok_or(AccessError::OutOfMemory)?;
+        }
         self.pmap_enter(
             pid,
             page,
             pfn,
-            e.prot.writable() && (write || shmem),
+            e.prot.writable() && (write || shmem) && !self.lent(pfn),
             e.prot.executable(),
         )?;
         if write {
             self.phys.desc_mut(pfn).dirty = true;
         }
-        let how = if was_mapped {
+        let how = if broke {
+            FaultResolution::LoanBreak
+        } else if was_mapped {
             FaultResolution::WriteEnable
         } else {
             FaultResolution::PageCache
@@ -577,7 +599,8 @@ impl Machine {
             }
             // Without a frame for a page table the neighbour simply stays
             // unmapped.
-            let _ = self.pmap_enter(pid, here, pfn, e.prot.writable(), e.prot.executable());
+            let writable = e.prot.writable() && !self.lent(pfn);
+            let _ = self.pmap_enter(pid, here, pfn, writable, e.prot.executable());
         }
     }
 

@@ -222,10 +222,9 @@ impl Machine {
                 .needs_copy = false;
             return;
         }
-        let mut new = Amap::new(n);
-        for (slot, a) in old.anons_in(r.slotoff, r.slotoff + n) {
+        let new = old.copy_range(r.slotoff, n);
+        for (_, a) in new.iter() {
             self.anons.get_mut(a).expect("live anon").refs += 1;
-            new.set(slot - r.slotoff, Some(a));
         }
         let id = self.amaps.insert(new);
         {

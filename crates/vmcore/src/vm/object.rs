@@ -206,6 +206,20 @@ impl Machine {
             .collect();
         for (i, pfn) in kept {
             let from = len.saturating_sub(i * PAGE_SIZE).min(PAGE_SIZE);
+            if from == PAGE_SIZE {
+                continue;
+            }
+            // Zeroing writes the page: a lent one is replaced by a copy
+            // first (`ubc_zerorange` faults through `ubc_fault`, which
+            // breaks loans); without a frame for it the page stays as is.
+            let pfn = if self.lent(pfn) {
+                match self.loanbreak_object(self.running, None, obj, i, pfn) {
+                    Some(p) => p,
+                    None => continue,
+                }
+            } else {
+                pfn
+            };
             self.phys
                 .fill(pfn.addr().offset(from), (PAGE_SIZE - from) as usize, 0);
         }
@@ -353,8 +367,9 @@ impl Machine {
     /// (`generic_perform_write`): the page is dirtied and a write past the
     /// end grows the file.
     pub(crate) fn object_write(&mut self, obj: u32, off: u64, value: u8) -> SysResult<()> {
+        // A lent page is replaced by a copy before the write (`ubc_fault`).
         let pfn = self
-            .cache_page(obj, off >> PAGE_SHIFT)
+            .cache_page_for_write(self.running, obj, off >> PAGE_SHIFT)
             .ok_or(enomem("out of memory"))?;
         self.phys
             .write_u8(pfn.addr().offset(off & (PAGE_SIZE - 1)), value);

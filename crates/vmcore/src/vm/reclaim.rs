@@ -62,66 +62,86 @@ enum Verdict {
 }
 
 impl Machine {
-    /// MADV_FREE (`madvise_free_single_vma`): exclusively owned pages become
-    /// clean and lazily freeable; with no memory pressure they keep their
-    /// data, and a later store cancels the free.
+    /// MADV_FREE of private anonymous memory (`madvise_free_pte_range`),
+    /// page by page in this page table:
+    ///
+    /// - a swap entry is freed (`free_swap_and_cache_nr`): the page is gone
+    ///   from this process, other holders of the entry keep it;
+    /// - a page that is dirty (the folio's flag, not the PTE's) or in the
+    ///   swap cache is left alone when another PTE maps it; otherwise its
+    ///   swap-cache copy is let go (`folio_free_swap`) and the flag cleared;
+    /// - then the PTE loses its dirty and accessed bits and the page is
+    ///   lazily freed (`folio_mark_lazyfree`), even one that fork shares
+    ///   and that no one has dirtied since: reclaim may drop it unless it
+    ///   is written again.
     pub(crate) fn lazyfree(&mut self, pid: Pid, e: &Entry, lo: u64, hi: u64) {
-        let Some(r) = e.aref else { return };
         let mut va = lo;
         while va < hi {
-            let slot = r.slotoff + (va - e.start) / PAGE_SIZE;
-            if let Some(anon) = self.amaps.get(r.amap).and_then(|a| a.lookup(slot))
-                && let Some(a) = self.anons.get_mut(anon)
-                && a.refs == 1
-            {
-                a.lazyfree = true;
-                let p = self.procs.get_mut(&pid).expect("live");
-                let flush = p
-                    .pmap
-                    .clear_dirty(&mut self.phys, VirtAddr(va), &mut self.ev);
-                flush.flush(&mut self.tlb, &mut self.ev);
-            }
+            let here = va;
             va += PAGE_SIZE;
+            let p = &self.procs[&pid];
+            if p.pmap.swap_entry(&self.phys, VirtAddr(here)).is_some() {
+                self.discard_private(pid, e.start, here, here + PAGE_SIZE);
+                continue;
+            }
+            let Some(m) = p.pmap.lookup(&self.phys, VirtAddr(here)) else {
+                continue;
+            };
+            let entry = p.map.entry(e.start);
+            let Some(anon) = entry
+                .slot(here)
+                .and_then(|(amap, s)| self.amaps.get(amap).and_then(|a| a.lookup(s)))
+            else {
+                continue; // the zero page: no folio (`vm_normal_folio`)
+            };
+            let Some(a) = self.anons.get(anon) else {
+                continue;
+            };
+            if a.pfn() != Some(m.pfn) {
+                continue;
+            }
+            if m.huge {
+                // A huge page is split by the kernel first; here it is
+                // lazily freed whole when one mapping has it.
+                if a.refs == 1 && self.phys.desc(m.pfn).mapcount == 1 {
+                    self.mark_lazyfree(pid, here, anon);
+                }
+                continue;
+            }
+            let cached = matches!(a.page, AnonPage::Cached { .. });
+            let d = self.phys.desc(m.pfn);
+            if cached || d.dirty {
+                if d.mapcount != 1 || a.refs != 1 {
+                    continue;
+                }
+                if let AnonPage::Cached { pfn, slot } = a.page {
+                    if self.swap.as_ref().is_some_and(|s| s.count(slot) > 0) {
+                        continue; // another swap entry still names it
+                    }
+                    self.anons.get_mut(anon).expect("live").page = AnonPage::Resident { pfn };
+                    self.swap_mut().set_cached(slot, false);
+                }
+                self.phys.desc_mut(m.pfn).dirty = false;
+            }
+            self.mark_lazyfree(pid, here, anon);
         }
     }
 
-    /// MADV_PAGEOUT of shared memory pages (shared anonymous memory, memfd)
-    /// without swap: a page that was never written since it was allocated
-    /// (a read fault made it) can go, for it reads back as zeros; a dirty
-    /// one would need swap and stays. This is `shrink_folio_list` removing
-    /// a clean folio from the page cache (`__remove_mapping`), after
-    /// `madvise_cold_or_pageout_pte_range` has skipped pages that another
-    /// PTE also maps (`folio_maybe_mapped_shared`). Only pages this entry
-    /// maps are looked at, through a private mapping of the object too.
-    /// Regular files keep their pages: the recording kernel kept them,
-    /// dirty or written back (recorded in `pageout_shared_clean`).
-    pub(crate) fn reclaim_clean_swapbacked(&mut self, pid: Pid, e: &Entry, lo: u64, hi: u64) {
-        let Some(obj) = e.object else { return };
-        if !self.objects.get(obj).is_some_and(|o| o.is_shmem()) {
-            return;
+    /// The PTE at `va` loses its dirty and accessed bits, and `anon` is
+    /// lazily freed.
+    fn mark_lazyfree(&mut self, pid: Pid, va: u64, anon: AnonId) {
+        if let Some(a) = self.anons.get_mut(anon) {
+            a.lazyfree = true;
         }
-        let mut va = lo;
-        while va < hi {
-            let index = e.object_index(va);
-            let cached = self
-                .objects
-                .get(obj)
-                .and_then(|o| o.pages.get(&index).copied());
-            let mapped = self.procs[&pid].pmap.lookup(&self.phys, VirtAddr(va));
-            if let (Some(pfn), Some(m)) = (cached, mapped) {
-                let d = self.phys.desc(pfn);
-                if m.pfn == pfn
-                    && !m.huge
-                    && !m.dirty
-                    && !d.dirty
-                    && d.mapcount == 1
-                    && d.wired == 0
-                {
-                    self.punch_hole(obj, index, 1);
-                }
-            }
-            va += PAGE_SIZE;
-        }
+        let p = self.procs.get_mut(&pid).expect("live");
+        let flush = p
+            .pmap
+            .clear_dirty(&mut self.phys, VirtAddr(va), &mut self.ev);
+        flush.flush(&mut self.tlb, &mut self.ev);
+        let p = self.procs.get_mut(&pid).expect("live");
+        p.pmap
+            .clear_accessed(&mut self.phys, VirtAddr(va), &mut self.ev)
+            .ignore();
     }
 
     /// MADV_PAGEOUT of lazily freed pages: those that stayed clean are
@@ -134,19 +154,33 @@ impl Machine {
         let mut va = lo;
         while va < hi {
             let slot = r.slotoff + (va - e.start) / PAGE_SIZE;
-            let lazy = self
+            let anon = self
                 .amaps
                 .get(r.amap)
                 .and_then(|a| a.lookup(slot))
-                .and_then(|a| self.anons.get(a))
-                .is_some_and(|a| a.lazyfree);
+                .and_then(|a| self.anons.get(a));
+            let lazy = anon.is_some_and(|a| a.lazyfree);
+            // A lent page is on no paging queue: reclaim never meets it.
+            let lent = anon.and_then(|a| a.pfn()).is_some_and(|p| self.lent(p));
             let dirty = self.procs[&pid]
                 .pmap
                 .lookup(&self.phys, VirtAddr(va))
                 .is_some_and(|m| m.dirty);
-            if lazy && !dirty {
+            // MADV_PAGEOUT leaves a page another PTE maps alone
+            // (`folio_maybe_mapped_shared`).
+            let shared = self.procs[&pid]
+                .pmap
+                .lookup(&self.phys, VirtAddr(va))
+                .is_some_and(|m| self.phys.desc(m.pfn).mapcount != 1);
+            if !lazy || shared {
+                va += PAGE_SIZE;
+                continue;
+            }
+            if lent {
+                kept.push(va);
+            } else if !dirty {
                 self.discard_private(pid, e.start, va, va + PAGE_SIZE);
-            } else if lazy {
+            } else {
                 let anon = self.amaps.get(r.amap).and_then(|a| a.lookup(slot));
                 if let Some(a) = anon.and_then(|a| self.anons.get_mut(a)) {
                     a.lazyfree = false;
@@ -210,7 +244,8 @@ impl Machine {
             let Some(m) = self.procs[&pid].pmap.lookup(&self.phys, VirtAddr(va)) else {
                 continue;
             };
-            if self.phys.frame_bytes(m.pfn).is_some() || m.pfn == self.zero_pfn {
+            if self.phys.frame_bytes(m.pfn).is_some() || m.pfn == self.zero_pfn || self.lent(m.pfn)
+            {
                 continue;
             }
             let Some(anon) = self.amaps.get(r.amap).and_then(|a| a.lookup(first + i)) else {
@@ -232,11 +267,21 @@ impl Machine {
         true
     }
 
-    /// MADV_PAGEOUT of shmem (shared anonymous memory, memfds) with a swap
-    /// area on: each page of the object that this page table alone maps
-    /// in `[lo, hi)` is unmapped and written to the next free slot, and the
-    /// object keeps the swap entry (`shmem_writeout`); no page table names
-    /// it. With no slot free the rest stay.
+    /// MADV_PAGEOUT of shmem (shared anonymous memory, memfds): each page of
+    /// the object in `[lo, hi)` that this page table alone maps (a
+    /// PROT_NONE entry too: `pte_present` holds for it), not wired, goes
+    /// through `shrink_folio_list`, which for a shmem folio unmaps it
+    /// first (`try_to_unmap`) and then:
+    ///
+    /// - a clean page (never written since a read fault made it) leaves
+    ///   the page cache (`__remove_mapping`): it reads back as zeros;
+    /// - a dirty one is written to the next free slot and the object keeps
+    ///   the swap entry (`shmem_writeout`); with no area on or no slot free
+    ///   it is redirtied and stays in the page cache, unmapped
+    ///   (AOP_WRITEPAGE_ACTIVATE).
+    ///
+    /// Regular files keep their pages and mappings: the recording kernel
+    /// kept them (case `pageout_shared_clean`).
     pub(crate) fn pageout_shmem(&mut self, pid: Pid, e: &Entry, lo: u64, hi: u64) {
         let Some(obj) = e.object else { return };
         if !self.objects.get(obj).is_some_and(|o| o.is_shmem()) {
@@ -254,13 +299,26 @@ impl Machine {
                 continue;
             };
             let d = self.phys.desc(pfn);
-            if m.pfn != pfn || m.huge || !m.present || d.mapcount != 1 || d.wired != 0 {
+            // A lent page is on no paging queue: reclaim never meets it.
+            if m.pfn != pfn || m.huge || d.mapcount != 1 || d.wired != 0 || d.loans != 0 {
                 continue;
             }
-            let Some(s) = self.swap_mut().alloc() else {
-                return;
+            if !m.dirty && !d.dirty {
+                self.zap(pid, here, here + PAGE_SIZE);
+                self.punch_hole(obj, index, 1);
+                continue;
+            }
+            let slot = if self.swap.is_some() {
+                self.swap_mut().alloc()
+            } else {
+                None
             };
             self.zap(pid, here, here + PAGE_SIZE);
+            let Some(s) = slot else {
+                // Unmapped and still dirty (the zap carried the PTE's
+                // dirty bit to the page): it stays in the page cache.
+                continue;
+            };
             let bytes = self.phys.frame_bytes(pfn).map(|b| b.to_vec());
             let area = self.swap_mut();
             area.write(s, bytes.as_deref().unwrap_or(&[]));
@@ -321,7 +379,8 @@ impl Machine {
                     None => continue,
                 }
             }
-            if !m.present || m.huge {
+            // A PROT_NONE leaf is taken too (`pte_present`).
+            if m.huge {
                 continue;
             }
             let slot = r.slotoff + (here - e.start) / PAGE_SIZE;
@@ -456,7 +515,7 @@ impl Machine {
     }
 
     /// The one place each reclaimable anonymous page is mapped: anons with
-    /// one amap slot, resident, mapped by a present 4 KiB leaf of the one
+    /// one amap slot, resident, mapped by a 4 KiB leaf (PROT_NONE too) of the one
     /// process whose entry covers the slot, and by nothing else.
     fn anon_rmap(&self) -> HashMap<AnonId, (Pid, u64)> {
         let mut out = HashMap::new();
@@ -502,7 +561,7 @@ impl Machine {
 
     /// Whether `anon` may be reclaimed from `pid`'s page at `va`: it is
     /// resident, one mapping's alone ([`Machine::exclusive_anon`]), and
-    /// that mapping is a present 4 KiB leaf there.
+    /// that mapping is a 4 KiB leaf there (PROT_NONE too: `pte_present`).
     fn reclaimable_at(&self, anon: AnonId, pid: Pid, va: u64) -> bool {
         let Some(AnonPage::Resident { pfn }) = self.anons.get(anon).map(|a| a.page) else {
             return false;
@@ -511,7 +570,7 @@ impl Machine {
             && self.procs.get(&pid).is_some_and(|p| {
                 p.pmap
                     .lookup(&self.phys, VirtAddr(va))
-                    .is_some_and(|m| m.pfn == pfn && m.present && !m.huge)
+                    .is_some_and(|m| m.pfn == pfn && !m.huge)
             })
     }
 
@@ -561,7 +620,15 @@ impl Machine {
             return false;
         };
         let d = self.phys.desc(pfn);
-        a.page == (AnonPage::Resident { pfn }) && a.refs == 1 && d.mapcount == 1 && d.wired == 0
+        // A page on loan is never taken: UVM keeps it off the paging
+        // queues (`uvm_pagedequeue` when it is lent), so the page daemon
+        // cannot swap it out or free it; it returns to a queue when its
+        // last loan ends (`uvm_unloanpage` -> `uvm_pageactivate`).
+        a.page == (AnonPage::Resident { pfn })
+            && a.refs == 1
+            && d.mapcount == 1
+            && d.wired == 0
+            && d.loans == 0
     }
 
     /// `out_of_memory` for the memory cgroup: the victim is the process

@@ -106,6 +106,11 @@ impl Machine {
             .swap_entry(&self.phys, VirtAddr(page))
             .is_some_and(|sw| sw.offset == u64::from(slot.0));
         let AnonPage::Swapped { .. } = state else {
+            if !pte_holds {
+                // The page table maps the cached page already: a
+                // protection fault (`do_wp_page`), not a swap-in.
+                return Ok(SwapIn::Resident);
+            }
             // A swap-cache hit: count it for the readahead window.
             let ra = &mut self
                 .proc_mut(pid)
@@ -159,13 +164,35 @@ impl Machine {
         if how == SwapIn::Sole || last_write || full || e.flags.contains(VmFlags::LOCKED) {
             self.anons.get_mut(anon).expect("live").page = AnonPage::Resident { pfn };
             self.swap_mut().set_cached(slot, false);
+            if how != SwapIn::Sole {
+                // `folio_free_swap` takes the page out of the swap cache:
+                // its only copy is in memory now, so it is dirty. (The
+                // synchronous read of a sole page never entered the swap
+                // cache and stays clean.)
+                self.phys.desc_mut(pfn).dirty = true;
+            }
         }
+    }
+
+    /// `folio_free_swap` for `anon`'s page: out of the swap cache, its slot
+    /// freed, when no swap entry names the slot; the page is dirty then
+    /// (its only copy is in memory). Nothing when it is not in the cache.
+    pub(crate) fn free_swap_cache(&mut self, anon: AnonId) {
+        let Some(AnonPage::Cached { pfn, slot }) = self.anons.get(anon).map(|a| a.page) else {
+            return;
+        };
+        if self.swap.as_ref().is_some_and(|s| s.count(slot) > 0) {
+            return;
+        }
+        self.anons.get_mut(anon).expect("live").page = AnonPage::Resident { pfn };
+        self.swap_mut().set_cached(slot, false);
+        self.phys.desc_mut(pfn).dirty = true;
     }
 
     /// `anon`'s page read from `slot` into the swap cache (`swap_read_folio`
     /// into a folio added with `add_to_swap_cache`): it is in a frame and
     /// still in its slot.
-    fn read_into_cache(&mut self, anon: AnonId, slot: Slot) -> Result<(), AccessError> {
+    pub(crate) fn read_into_cache(&mut self, anon: AnonId, slot: Slot) -> Result<(), AccessError> {
         let pfn = self.read_slot(anon, slot)?;
         self.anons.get_mut(anon).expect("live").page = AnonPage::Cached { pfn, slot };
         self.swap_mut().set_cached(slot, true);
@@ -375,9 +402,14 @@ impl Machine {
                 }
                 let a = self.anons.get(anon).expect("live");
                 let pfn = a.pfn().expect("cached");
-                let writable = e.prot.writable() && a.refs == 1 && !e.needs_copy;
+                let writable = e.prot.writable() && a.refs == 1 && !e.needs_copy && !self.lent(pfn);
                 self.unwire_range(pid, va, va + PAGE_SIZE);
                 let r = self.pmap_enter(pid, va, pfn, writable, e.prot.executable());
+                if r.is_ok() && e.prot.is_empty() {
+                    // `unuse_pte` maps with the entry's protection: a
+                    // PROT_NONE entry gets a PROTNONE leaf.
+                    self.pmap_protect(pid, va, va + PAGE_SIZE, e.prot);
+                }
                 // A locked entry's page is wired once mapped.
                 self.wire_range(pid, va, va + PAGE_SIZE);
                 r.map_err(|_| nomem())?;
@@ -408,6 +440,10 @@ impl Machine {
                 AnonPage::Resident { .. } => continue,
             };
             self.anons.get_mut(id).expect("live").page = AnonPage::Resident { pfn };
+            // `folio_free_swap`: with its slot gone the page's only copy is
+            // in memory, so it is dirty (smaps `Private_Dirty` after
+            // swapoff, whatever the PTE says).
+            self.phys.desc_mut(pfn).dirty = true;
             self.swap_mut().set_cached(slot, false);
         }
         Ok(())

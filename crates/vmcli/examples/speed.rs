@@ -1,0 +1,141 @@
+//! The native side of `make bench`'s table (tests/bench/speed.mjs): the
+//! workloads of tests/bench/host.c (the host kernel) and
+//! tests/bench/speedcore.mjs (the wasm module), on one `vmcore::Machine`
+//! with events off, 262,144 frames (1 GiB).
+//!
+//!   speed w1 ITERS          mmap 64 KiB, store to its 16 pages, munmap   -> ns/iter
+//!   speed fork MIB FORKS    fork of p1 with MIB MiB touched; the child
+//!                           stores 1 byte per 2 MiB and exits            -> us/fork
+//!   speed w3 LOADS          random byte loads over 64 MiB resident       -> ns/load
+//!   speed loadhit CALLS     a load whose translation is in the TLB       -> ns/call
+//!   speed w4 N ITERS        one-page mmap+munmap beside N mappings       -> ns/pair
+//!   speed scen FILE         Runner::run_text + to_text of a scenario     -> lines/s
+//!
+//! Prints `RESULT <value> <unit>`.
+
+use std::hint::black_box;
+use std::time::Instant;
+use vmcore::personality::linux::abi::*;
+use vmcore::{Machine, MachineConfig};
+use vmscript::Runner;
+
+const RW: u64 = PROT_READ | PROT_WRITE;
+const PRIV: u64 = MAP_PRIVATE | MAP_ANONYMOUS;
+const ARENA: u64 = 0x3000_0000_0000;
+
+fn machine() -> Machine {
+    Machine::new(MachineConfig {
+        frames: 262_144,
+        events: false,
+        ..MachineConfig::default()
+    })
+}
+
+fn touched(m: &mut Machine, sz: u64) -> u64 {
+    let a = m.mmap(1, 0, sz, RW, PRIV, -1, 0).expect("mmap");
+    m.fill(1, a, sz, 1).expect("fill");
+    a
+}
+
+fn arg(args: &[String], i: usize, d: u64) -> u64 {
+    args.get(i).and_then(|s| s.parse().ok()).unwrap_or(d)
+}
+
+/// Run `f` once untimed on a fifth of `n` (warm-up), then timed on `n`:
+/// nanoseconds per unit.
+fn timed(n: u64, mut f: impl FnMut(u64)) -> f64 {
+    f(n.div_ceil(5));
+    let t = Instant::now();
+    f(n);
+    t.elapsed().as_secs_f64() * 1e9 / n as f64
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let mut m = machine();
+    match args.first().map(String::as_str).unwrap_or("") {
+        "w1" => {
+            let ns = timed(arg(&args, 1, 200_000), |k| {
+                for _ in 0..k {
+                    let a = m.mmap(1, 0, 65536, RW, PRIV, -1, 0).unwrap();
+                    for i in 0..16 {
+                        m.store(1, a + i * 4096, 1).unwrap();
+                    }
+                    m.munmap(1, a, 65536).unwrap();
+                }
+            });
+            println!("RESULT {ns:.1} ns/iter");
+        }
+        "fork" => {
+            let sz = arg(&args, 1, 64) << 20;
+            let a = touched(&mut m, sz);
+            let ns = timed(arg(&args, 2, 20), |k| {
+                for _ in 0..k {
+                    let c = m.fork(1).unwrap();
+                    for o in (0..sz).step_by(2 << 20) {
+                        m.store(c, a + o, 2).unwrap();
+                    }
+                    m.exit(c).unwrap();
+                }
+            });
+            println!("RESULT {:.1} us/fork", ns / 1e3);
+        }
+        "w3" => {
+            let sz: u64 = 64 << 20;
+            let a = touched(&mut m, sz);
+            let mut x: u64 = 88172645463325252;
+            let mut s = 0u64;
+            let ns = timed(arg(&args, 1, 10_000_000), |k| {
+                for _ in 0..k {
+                    x ^= x << 13;
+                    x ^= x >> 7;
+                    x ^= x << 17;
+                    s += u64::from(m.load(1, a + (x & (sz - 1))).unwrap());
+                }
+            });
+            println!("INFO sum {s}");
+            println!("RESULT {ns:.2} ns/load");
+        }
+        "loadhit" => {
+            let a = m.mmap(1, 0, 4096, RW, PRIV, -1, 0).unwrap();
+            m.store(1, a + 7, 42).unwrap();
+            let mut s = 0u64;
+            let ns = timed(arg(&args, 1, 10_000_000), |k| {
+                for _ in 0..k {
+                    s += u64::from(m.load(1, black_box(a + 7)).unwrap());
+                }
+            });
+            println!("INFO sum {s}");
+            println!("RESULT {ns:.2} ns/call");
+        }
+        "w4" => {
+            for k in 0..arg(&args, 1, 16) {
+                let prot = if k & 1 == 1 { PROT_READ } else { RW };
+                m.mmap(1, ARENA + k * 8192, 4096, prot, PRIV | MAP_FIXED, -1, 0)
+                    .unwrap();
+            }
+            let ns = timed(arg(&args, 2, 200_000), |k| {
+                for _ in 0..k {
+                    let a = m.mmap(1, 0, 4096, PROT_READ, PRIV, -1, 0).unwrap();
+                    m.munmap(1, a, 4096).unwrap();
+                }
+            });
+            println!("RESULT {ns:.1} ns/pair");
+        }
+        "scen" => {
+            let text = std::fs::read_to_string(args.get(1).expect("scen FILE")).expect("read");
+            let mut r = Runner::new(m);
+            let t = Instant::now();
+            let out = r.run_text(&text);
+            let printed = out.to_text();
+            let secs = t.elapsed().as_secs_f64();
+            assert!(out.error.is_none(), "{:?}", out.error);
+            println!("INFO text {} chars", printed.len());
+            println!("RESULT {:.0} lines/s", out.outputs.len() as f64 / secs);
+        }
+        _ => {
+            eprintln!("usage: speed w1|fork|w3|loadhit|w4|scen ...");
+            std::process::exit(1);
+        }
+    }
+}
