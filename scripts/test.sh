@@ -8,8 +8,10 @@
 #                     when it is beside the checkout), and the version-2
 #                     swap cases (tests/conformance/cases-swap, the project's own
 #                     swap recordings tests/conformance/recorded-swap, and
-#                     ../shared/conformance/cases-swap), each line followed
-#                     by Machine::check()
+#                     ../shared/conformance/cases-swap), and the BSD
+#                     cases (tests/conformance/cases-freebsd, cases-netbsd,
+#                     and ../shared/conformance/cases-freebsd, cases-netbsd),
+#                     each line followed by Machine::check()
 #   wasm (chrome)     wasm-pack test --headless --chrome crates/vmwasm
 #   site build        release wasm + wasm-opt + www/web (scripts/build.sh)
 #   typescript        tsc --strict on tests/types/ against the generated
@@ -70,8 +72,10 @@ for c in tests/conformance/check ../shared/conformance/check; do
     if [ -f "$c" ]; then check="$c"; break; fi
 done
 for d in tests/conformance/cases tests/conformance/recorded tests/conformance/cases-swap \
-         tests/conformance/recorded-swap \
-         ../shared/conformance/cases ../shared/conformance/cases-swap; do
+         tests/conformance/recorded-swap tests/conformance/cases-freebsd \
+         tests/conformance/cases-netbsd \
+         ../shared/conformance/cases ../shared/conformance/cases-swap \
+         ../shared/conformance/cases-freebsd ../shared/conformance/cases-netbsd; do
     if [ ! -d "$d" ]; then
         if [ "${d#tests/}" != "$d" ]; then
             skip_suite "conformance $d" "not in the repository yet"

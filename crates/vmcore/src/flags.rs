@@ -82,6 +82,15 @@ bitflags! {
         /// VM_SYNC (MAP_SYNC): page faults wait for the file system's
         /// metadata (DAX only; elsewhere it only keeps entries apart).
         const SYNC = 1 << 19;
+        /// FreeBSD `MAP_ENTRY_NOSYNC` (MAP_NOSYNC, MADV_NOSYNC): the
+        /// syncer leaves the entry's dirty pages alone.
+        const NOSYNC = 1 << 20;
+        /// FreeBSD `MAP_ENTRY_GUARD` (MAP_GUARD): a reservation with no
+        /// object and no access, ever; every access is SIGSEGV.
+        const GUARD = 1 << 21;
+        /// FreeBSD `MAP_ENTRY_STACK_GAP_DN`: the gap reserved below a
+        /// `MAP_STACK` mapping, into which the stack grows on a fault.
+        const STACK_GAP = 1 << 22;
     }
 }
 
@@ -106,6 +115,9 @@ impl VmFlags {
             (VmFlags::MERGEABLE, "mergeable"),
             (VmFlags::DROPPABLE, "droppable"),
             (VmFlags::SYNC, "sync"),
+            (VmFlags::NOSYNC, "nosync"),
+            (VmFlags::GUARD, "guard"),
+            (VmFlags::STACK_GAP, "stack_gap"),
         ];
         NAMES
             .iter()

@@ -121,6 +121,8 @@ pub enum Backing {
     Shmem,
     File(String),
     Memfd(String),
+    /// FreeBSD: a `MAP_GUARD` entry or the gap below a `MAP_STACK` one.
+    Guard,
 }
 
 impl fmt::Display for Backing {
@@ -130,6 +132,7 @@ impl fmt::Display for Backing {
             Backing::Shmem => f.write_str("shmem"),
             Backing::File(n) => write!(f, "file:{n}"),
             Backing::Memfd(n) => write!(f, "memfd:{n}"),
+            Backing::Guard => f.write_str("guard"),
         }
     }
 }

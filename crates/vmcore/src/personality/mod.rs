@@ -236,6 +236,11 @@ pub enum Placement {
     /// address (`VM_DEFAULT_ADDRESS_TOPDOWN`, `mmap_base` here); PaX ASLR
     /// (`pax_aslr_mmap`) makes every unhinted or file mapping land there.
     UvmTopDown,
+    /// FreeBSD's `vm_map_find` with ASLR off: the first free range at or
+    /// above the hint (`vm_map_findspace`); without a hint, anonymous
+    /// memory clusters upward from `anon_loc` and the rest starts above
+    /// the largest heap (`daddr + maxdsiz`).
+    FirstFitUp,
 }
 
 /// When two touching map entries are one.
@@ -252,6 +257,12 @@ pub enum MergeRule {
     /// clipping a large entry to its 64 KiB chunk; mprotect, minherit,
     /// madvise, mlock and munlock clip and never merge.
     Uvm,
+    /// FreeBSD's `vm_map_mergeable_neighbors`, attempted by
+    /// `vm_map_try_merge_entries` after mmap, mprotect, minherit, mlock,
+    /// munlock and entry advice; a new anonymous mapping also extends the
+    /// anonymous memory before it (`vm_map_insert1`, `vm_object_coalesce`).
+    /// Stack entries and stack gaps never merge.
+    FreeBsd,
 }
 
 /// The map policy that the map layer (`vm/`) consults.

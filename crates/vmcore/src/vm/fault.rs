@@ -37,6 +37,14 @@ impl Machine {
         code: u32,
     ) -> Result<(), AccessError> {
         let e = match self.procs[&pid].map.find(va) {
+            // FreeBSD: a fault in the gap below a MAP_STACK entry grows it.
+            Some(e) if e.flags.contains(VmFlags::STACK_GAP) => {
+                let gap = e.clone();
+                match self.grow_into_gap(pid, gap, va) {
+                    Some(e) => e,
+                    None => return Err(self.signal(pid, va, SignalCode::SegvMaperr)),
+                }
+            }
             Some(e) => e.clone(),
             None => match self.grow_stack(pid, va) {
                 Some(e) => e,
@@ -126,6 +134,11 @@ impl Machine {
     /// Below a `MAP_GROWSDOWN` entry a fault grows it (`expand_stack`), as
     /// long as `stack_guard_gap` stays free below the new start.
     fn grow_stack(&mut self, pid: Pid, va: u64) -> Option<Entry> {
+        // A FreeBSD stack grows only into the gap reserved below it
+        // (`grow_into_gap`); below anything else a fault is SIGSEGV.
+        if self.personality().kernel == crate::personality::Kernel::FreeBsd {
+            return None;
+        }
         let l = self.layout();
         let map = &self.procs[&pid].map;
         let next = map.entries.range(va..).next()?;
@@ -298,9 +311,18 @@ impl Machine {
         page: u64,
         access: Access,
     ) -> Result<(), AccessError> {
-        // UVM has no shared zero page for user memory: a read allocates a
-        // zeroed anon as a write does (`uvm_fault_upper` case 2B).
         if access != Access::Write && !self.uvm_rules() {
+            // FreeBSD has no shared zero page for anonymous memory either: a
+            // read fault allocates a zeroed page in the object as a write
+            // does (`vm_fault` -> `vm_page_alloc` + zero fill), mapped with
+            // the entry's protection but not modified. (UVM's read takes
+            // the write path below: `uvm_fault_upper` case 2B.)
+            if self.personality().kernel == crate::personality::Kernel::FreeBsd {
+                self.amap_ensure(pid, &mut e);
+                let pfn = self.new_anon_page_as(pid, &e, page, None, e.prot.writable())?;
+                self.resolved(pid, page, FaultResolution::ZeroFill, pfn);
+                return Ok(());
+            }
             let zero = self.zero_pfn;
             self.pmap_enter(pid, page, zero, false, e.prot.executable())?;
             self.resolved(pid, page, FaultResolution::ZeroPage, zero);
@@ -321,6 +343,18 @@ impl Machine {
         page: u64,
         copy_from: Option<Pfn>,
     ) -> Result<Pfn, AccessError> {
+        self.new_anon_page_as(pid, e, page, copy_from, e.prot.writable())
+    }
+
+    /// [`Machine::new_anon_page`], mapped `writable` or read-only.
+    fn new_anon_page_as(
+        &mut self,
+        pid: Pid,
+        e: &Entry,
+        page: u64,
+        copy_from: Option<Pfn>,
+        writable: bool,
+    ) -> Result<Pfn, AccessError> {
         let id = self.anons.next_id();
         let Ok(pfn) = self.alloc_page(FrameOwner::Anon { anon: id }) else {
             return Err(AccessError::OutOfMemory);
@@ -338,17 +372,101 @@ impl Machine {
             self.phys.set_owner(pfn, FrameOwner::Anon { anon: made });
         }
         let id = made;
-        if let Err(err) = self.pmap_enter(pid, page, pfn, e.prot.writable(), e.prot.executable()) {
+        if let Err(err) = self.pmap_enter(pid, page, pfn, writable, e.prot.executable()) {
             self.anons.remove(id);
             self.phys.free(pfn, &mut self.ev);
             return Err(err);
         }
         let (amap, slot) = e.slot(page).expect("amap ensured");
-        self.amaps
-            .get_mut(amap)
-            .expect("live amap")
-            .set(slot, Some(id));
+        let am = self.amaps.get_mut(amap).expect("live amap");
+        am.set(slot, Some(id));
+        // An amap shared through the BSDs' INHERIT_SHARE: the others that
+        // map this slot still map what lay below it (the file's page, or
+        // the one their parent copied); they must fault and find the new
+        // anon (the CVE-2021-29626 fix, `tests/sys/vm/shared_shadow_inval_test.c`).
+        if am.refs > 1 && self.personality().kernel != crate::personality::Kernel::Linux {
+            self.unmap_slot_elsewhere(pid, amap, slot);
+        }
         Ok(pfn)
+    }
+
+    /// Remove the leaves of every other mapping of slot `slot` of `amap`.
+    fn unmap_slot_elsewhere(&mut self, pid: Pid, amap: u32, slot: u64) {
+        let mut gone = Vec::new();
+        for p in self.procs.values() {
+            for e in p.map.entries.values() {
+                if let Some(r) = e.aref
+                    && r.amap == amap
+                    && slot >= r.slotoff
+                    && slot < r.slotoff + e.pages()
+                {
+                    let va = e.start + ((slot - r.slotoff) << crate::addr::PAGE_SHIFT);
+                    if p.pid != pid {
+                        gone.push((p.pid, va));
+                    }
+                }
+            }
+        }
+        for (p, va) in gone {
+            self.zap(p, va, va + PAGE_SIZE);
+        }
+    }
+
+    /// FreeBSD's `vm_map_growstack`: a fault in the gap below a MAP_STACK
+    /// entry grows the stack down to cover it, by a multiple of
+    /// `sgrowsiz` (128 KiB) but never into the guard page left at the
+    /// bottom of the gap, with the protection the gap keeps in its offset
+    /// (`prot | PROT_MAX(max)`), even if the stack's lowest page has been
+    /// given another one since (PR 272585). The grown part is an entry of
+    /// its own (stacks never merge).
+    fn grow_into_gap(&mut self, pid: Pid, gap: Entry, va: u64) -> Option<Entry> {
+        use crate::personality::freebsd::{STACK_SIZE, abi::PROT_MAX_SHIFT};
+        let stack = self.procs[&pid].map.entries.get(&gap.end)?.clone();
+        if !stack.flags.contains(VmFlags::GROWSDOWN) {
+            return None;
+        }
+        let guard = self.layout().stack_guard_gap;
+        let page = va & !(PAGE_SIZE - 1);
+        let need = stack.start - page;
+        let max_grow = (gap.end - gap.start).checked_sub(guard)?;
+        if need > max_grow {
+            return None;
+        }
+        let grow = need
+            .div_ceil(STACK_SIZE)
+            .saturating_mul(STACK_SIZE)
+            .min(max_grow);
+        let new_start = stack.start - grow;
+        let prot = crate::flags::Prot::from_raw(gap.pgoff);
+        let max = crate::flags::Prot::from_raw(gap.pgoff >> PROT_MAX_SHIFT);
+        let mut flags = VmFlags::GROWSDOWN;
+        for (p, f) in [
+            (crate::flags::Prot::READ, VmFlags::MAYREAD),
+            (crate::flags::Prot::WRITE, VmFlags::MAYWRITE),
+            (crate::flags::Prot::EXEC, VmFlags::MAYEXEC),
+        ] {
+            if max.contains(p) {
+                flags |= f;
+            }
+        }
+        if self.procs[&pid].def_flags.contains(VmFlags::LOCKED) {
+            flags |= VmFlags::LOCKED;
+        }
+        self.unmap_range(pid, new_start, gap.end);
+        self.map_region(
+            pid,
+            crate::vm::mapops::NewMapping {
+                start: new_start,
+                len: grow,
+                prot,
+                flags,
+                object: None,
+                pgoff: new_start >> crate::addr::PAGE_SHIFT,
+                replace: false,
+                populate: false,
+            },
+        );
+        self.procs[&pid].map.find(va).cloned()
     }
 
     /// Private file mapping, page not yet copied: a read maps the page
@@ -371,6 +489,15 @@ impl Machine {
         }
         let index = e.object_index(page);
         if self.objects.get(obj).is_none_or(|o| o.beyond_eof(index)) {
+            // FreeBSD raises SIGSEGV here, not SIGBUS: the failure its own
+            // test suite expects of `mmap_truncate_signal` (bug 211924).
+            let vnode = self
+                .objects
+                .get(obj)
+                .is_some_and(|o| matches!(o.kind, crate::vm::object::ObjKind::File(_)));
+            if vnode && self.personality().kernel == crate::personality::Kernel::FreeBsd {
+                return Err(self.signal(pid, page, SignalCode::SegvMaperr));
+            }
             return Err(self.signal(pid, page, SignalCode::BusAdrerr));
         }
         let cache = self

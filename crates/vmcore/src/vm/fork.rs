@@ -22,6 +22,7 @@ impl Machine {
         let entries: Vec<_> = parent.map.entries.values().cloned().collect();
         let (brk_start, brk, fds) = (parent.brk_start, parent.brk, parent.fds.clone());
         let memlock_limit = parent.memlock_limit;
+        let anon_loc = parent.map.anon_loc;
         for e in entries {
             // Linux's madvise flags are its inheritance values.
             let inherit = if e.flags.contains(VmFlags::DONTCOPY) {
@@ -47,6 +48,7 @@ impl Machine {
         cp.brk_start = brk_start;
         cp.brk = brk;
         cp.memlock_limit = memlock_limit;
+        cp.map.anon_loc = anon_loc;
         self.ev.push(Event::Fork { parent: pid, child });
         Ok(child)
     }
@@ -136,8 +138,22 @@ impl Machine {
 
     /// minherit COPY of a shared mapping (the BSDs only): the child's
     /// entry is a private copy-on-write mapping of the same object, as
-    /// `uvm_mapent_forkcopy` and `vm_map_copy_entry` make it.
+    /// `uvm_mapent_forkcopy` and `vm_map_copy_entry` make it. FreeBSD's
+    /// `vm_map_copy_entry` marks the parent's entry copy-on-write too
+    /// (`MAP_ENTRY_COW | MAP_ENTRY_NEEDS_COPY`, its pages write-protected):
+    /// from then on the parent's own writes go to private copies, no
+    /// longer seen by those that share the object.
     fn fork_copy_shared(&mut self, pid: Pid, child: Pid, e: &Entry) {
+        if self.personality().kernel == crate::personality::Kernel::FreeBsd {
+            let en = self
+                .proc_mut(pid)
+                .map
+                .entries
+                .get_mut(&e.start)
+                .expect("entry");
+            en.flags -= VmFlags::SHARED | VmFlags::MAYSHARE;
+            self.pmap_protect(pid, e.start, e.end, e.prot);
+        }
         let mut c = e.clone();
         c.flags -= VmFlags::LOCKED | VmFlags::LOCKONFAULT | VmFlags::SHARED | VmFlags::MAYSHARE;
         if let Some(o) = c.object {

@@ -112,6 +112,9 @@ pub struct VmMap {
     /// above it is at most `cached_hole` bytes long.
     pub free_area_cache: u64,
     pub cached_hole: u64,
+    /// FreeBSD `map->anon_loc`: where the next unhinted anonymous mapping
+    /// is searched from (`vm.cluster_anon`); 0 until the first one.
+    pub anon_loc: u64,
 }
 
 impl VmMap {
@@ -210,6 +213,31 @@ impl VmMap {
     /// from a hint).
     pub fn search_down_from(&self, len: u64, low: u64, top: u64) -> Option<u64> {
         self.search_down(len, low, top, 0).0
+    }
+
+    /// First-fit placement upward (`vm_map_findspace` with
+    /// `vm_map_alignspace`): the lowest address at or above `low`, a
+    /// multiple of `align` (a power of two), where `len` bytes fit free
+    /// below `top`.
+    pub fn find_space_upward(&self, len: u64, low: u64, top: u64, align: u64) -> Option<u64> {
+        let fit = |floor: u64, gap_top: u64| {
+            let a = floor.checked_add(align - 1)? & !(align - 1);
+            (a.checked_add(len)? <= gap_top.min(top)).then_some(a)
+        };
+        let mut floor = low;
+        let first = self.find(low).map(|e| e.start).unwrap_or(low);
+        for e in self.entries.range(first..) {
+            if e.start > floor
+                && let Some(a) = fit(floor, e.start)
+            {
+                return Some(a);
+            }
+            floor = floor.max(e.end);
+            if floor >= top {
+                return None;
+            }
+        }
+        fit(floor, top)
     }
 
     fn search_down(&self, len: u64, low: u64, from: u64, guard: u64) -> (Option<u64>, u64) {

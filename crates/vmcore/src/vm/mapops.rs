@@ -23,8 +23,60 @@ impl MergeRule {
         match self {
             MergeRule::Linux => Machine::linux_mergeable(a, b),
             MergeRule::Uvm => Machine::uvm_mergeable(a, b),
+            MergeRule::FreeBsd => freebsd_mergeable(a, b),
         }
     }
+
+    /// Whether a new entry `new` joins the entry `prev` just below it when
+    /// it is inserted. Linux and UVM: the same test as any merge. FreeBSD
+    /// (`vm_map_insert1`): besides two entries that could be one, a new
+    /// private anonymous mapping extends the anonymous memory of `prev`,
+    /// touched or not, as long as that memory is `prev`'s alone
+    /// (`vm_object_coalesce`: no backing object, not shared) and `prev`
+    /// is not wired.
+    pub(crate) fn coalesces(self, prev: &Entry, new: &Entry) -> bool {
+        match self {
+            MergeRule::Linux => Machine::linux_mergeable(prev, new),
+            MergeRule::Uvm => Machine::uvm_mergeable(prev, new),
+            MergeRule::FreeBsd => {
+                freebsd_mergeable(prev, new)
+                    || (new.object.is_none()
+                        && new.aref.is_none()
+                        && prev.object.is_none()
+                        && !prev.needs_copy
+                        && !prev.flags.contains(VmFlags::LOCKED)
+                        && freebsd_entries_alike(prev, new))
+            }
+        }
+    }
+}
+
+/// What FreeBSD compares of two touching entries besides their objects:
+/// protection, maximum protection, inheritance, wiring and the entry
+/// flags (`eflags`, copy-on-write state included); neither may be a stack
+/// or a stack gap (`MAP_ENTRY_NOMERGE_MASK`). Linux's accounting bit is
+/// not a FreeBSD entry flag.
+fn freebsd_entries_alike(a: &Entry, b: &Entry) -> bool {
+    let nomerge = VmFlags::GROWSDOWN | VmFlags::STACK_GAP;
+    a.end == b.start
+        && !(a.flags | b.flags).intersects(nomerge)
+        && a.prot == b.prot
+        && (a.flags ^ b.flags) - VmFlags::ACCOUNT == VmFlags::empty()
+        && a.inherit == b.inherit
+        && a.needs_copy == b.needs_copy
+}
+
+/// `vm_map_mergeable_neighbors`: alike, and the same object at contiguous
+/// offsets, or none. Here the object of private memory is its upper layer
+/// (the amap, FreeBSD's anonymous or shadow object) over the file, if any.
+fn freebsd_mergeable(a: &Entry, b: &Entry) -> bool {
+    let lower = a.object == b.object && (a.object.is_none() || a.pgoff + a.pages() == b.pgoff);
+    let upper = match (a.aref, b.aref) {
+        (None, None) => true,
+        (Some(x), Some(y)) => x.amap == y.amap && x.slotoff + a.pages() == y.slotoff,
+        _ => false,
+    };
+    freebsd_entries_alike(a, b) && lower && upper
 }
 
 /// A new mapping as mmap(2) asks the map layer for it, its arguments
@@ -321,6 +373,9 @@ impl Machine {
     /// (`uvm_map_clip_start`, `__split_vma`). Both halves keep the amap,
     /// covering disjoint slots of it, and the object.
     pub(crate) fn clip(&mut self, pid: Pid, addr: u64) {
+        if self.cfg.personality.map_policy.merge == MergeRule::FreeBsd {
+            self.charge_object(pid, addr);
+        }
         let p = self.proc_mut(pid);
         let Some(e) = p.map.find(addr) else { return };
         if e.start == addr {
@@ -330,7 +385,11 @@ impl Machine {
         let mut right = e.clone();
         let left_pages = (addr - left.start) >> PAGE_SHIFT;
         right.start = addr;
-        right.pgoff = left.pgoff + left_pages;
+        // A FreeBSD stack gap's offset is the protection the stack grows
+        // with, not a position: both halves keep it.
+        if !left.flags.contains(VmFlags::STACK_GAP) {
+            right.pgoff = left.pgoff + left_pages;
+        }
         if let Some(r) = &mut right.aref {
             r.slotoff += left_pages;
         }
@@ -351,6 +410,26 @@ impl Machine {
             at: VirtAddr(addr),
             end: VirtAddr(end),
         });
+    }
+
+    /// FreeBSD's `vm_map_entry_charge_object`, called before an entry is
+    /// clipped at `addr`: private anonymous memory that has no object yet
+    /// gets one for the whole entry, so both halves share it at
+    /// contiguous offsets and can merge again later. Guards and stack
+    /// gaps never get one.
+    fn charge_object(&mut self, pid: Pid, addr: u64) {
+        let Some(e) = self.procs[&pid].map.find(addr) else {
+            return;
+        };
+        if e.start == addr
+            || e.aref.is_some()
+            || e.object.is_some()
+            || e.flags.intersects(VmFlags::GUARD | VmFlags::STACK_GAP)
+        {
+            return;
+        }
+        let start = e.start;
+        self.amap_ensure_at(pid, start);
     }
 
     /// Whether the entries `a` (below) and `b` (above, adjacent) may be
@@ -384,6 +463,13 @@ impl Machine {
     /// Merge the entry ending at `addr` with the one starting there, if
     /// they are compatible (`vma_merge`). Returns whether they merged.
     pub(crate) fn try_merge(&mut self, pid: Pid, addr: u64) -> bool {
+        self.try_merge_as(pid, addr, false)
+    }
+
+    /// [`Machine::try_merge`]; `inserted`: the entry at `addr` was just
+    /// inserted, and joins the one below by the merge rule's insertion
+    /// test ([`MergeRule::coalesces`]).
+    fn try_merge_as(&mut self, pid: Pid, addr: u64, inserted: bool) -> bool {
         let map = &self.procs[&pid].map;
         let Some(b) = map.entries.get(&addr) else {
             return false;
@@ -391,7 +477,13 @@ impl Machine {
         let Some(a) = map.prev_of(addr) else {
             return false;
         };
-        if a.end != addr || !self.cfg.personality.map_policy.merge.mergeable(a, b) {
+        let rule = self.cfg.personality.map_policy.merge;
+        let ok = if inserted {
+            rule.coalesces(a, b)
+        } else {
+            rule.mergeable(a, b)
+        };
+        if a.end != addr || !ok {
             return false;
         }
         self.join_entries(pid, addr);
@@ -488,9 +580,10 @@ impl Machine {
         let end = e.end;
         // Mergeable with both neighbours, but they are not with each
         // other: the left one wins (`can_vma_merge_right`).
+        let rule = self.cfg.personality.map_policy.merge;
         let right_too = match (map.prev_of(start), map.entries.get(&end)) {
             (Some(p), Some(n))
-                if p.end == start && self.cfg.personality.map_policy.merge.mergeable(p, e) =>
+                if rule == MergeRule::Linux && p.end == start && rule.mergeable(p, e) =>
             {
                 Self::anon_vmas_compatible(p, n)
             }
@@ -516,19 +609,20 @@ impl Machine {
         // insertion (`vma_merge_new_range`).
         // [start, end) is free: walking down from `end` meets the entry
         // starting there (if any), then the one below `start`.
+        let rule = self.cfg.personality.map_policy.merge;
         let mut it = self.procs[&pid].map.entries.range(..=end).rev();
         let (mut next, mut prev) = (false, false);
         if let Some(n) = it.next() {
             if n.start == end {
-                next = self.cfg.personality.map_policy.merge.mergeable(&e, n);
+                next = rule.mergeable(&e, n);
                 if let Some(p) = it.next() {
-                    prev = self.cfg.personality.map_policy.merge.mergeable(p, &e);
+                    prev = rule.coalesces(p, &e);
                     // Both sides, but not compatible with each other: the
                     // left one wins (`can_vma_merge_right`).
-                    next &= !prev || Self::anon_vmas_compatible(p, n);
+                    next &= rule != MergeRule::Linux || !prev || Self::anon_vmas_compatible(p, n);
                 }
             } else {
-                prev = self.cfg.personality.map_policy.merge.mergeable(n, &e);
+                prev = rule.coalesces(n, &e);
             }
         }
         self.proc_mut(pid).map.entries.insert(e);
@@ -540,7 +634,7 @@ impl Machine {
         if next {
             self.try_merge(pid, end);
         }
-        if prev && self.try_merge(pid, start) {
+        if prev && self.try_merge_as(pid, start, true) {
             return self.procs[&pid].map.find(start).map_or(start, |e| e.start);
         }
         start

@@ -44,6 +44,9 @@ impl Machine {
         match self.personality().map_policy.placement {
             Placement::TopDown => self.unmapped_area_topdown(pid, hint, len),
             Placement::UvmTopDown => self.uvm_findspace(pid, hint, len),
+            Placement::FirstFitUp => {
+                self.find_space_first_fit(pid, hint, len, PAGE_SIZE, None, false)
+            }
         }
     }
 
@@ -68,6 +71,53 @@ impl Machine {
         }
         let top = h.checked_add(len)?.min(l.mmap_base);
         map.search_down_from(len, l.mmap_min_addr, top)
+    }
+
+    /// FreeBSD's `vm_map_find_min` with ASLR off: the first free range at
+    /// or above the hint (rounded up to a page) that fits, at a multiple
+    /// of `align`, ending at or below `max_addr` (MAP_32BIT's 2 GiB) if
+    /// given. Without a hint the search starts at `default_addr`, the end
+    /// of the largest heap (`daddr + maxdsiz`), or for private anonymous
+    /// memory (`cluster`) at `anon_loc`, which then moves to the new end
+    /// (`vm.cluster_anon`). A search above a hint that finds nothing is
+    /// tried again from `default_addr`.
+    pub(crate) fn find_space_first_fit(
+        &mut self,
+        pid: Pid,
+        hint: u64,
+        len: u64,
+        align: u64,
+        max_addr: Option<u64>,
+        cluster: bool,
+    ) -> Option<u64> {
+        let l = *self.layout();
+        let default_addr = l.mmap_base;
+        let top = max_addr.unwrap_or(l.task_size).min(l.task_size);
+        let map = &mut self.proc_mut(pid).map;
+        let hint = align_up(hint, PAGE_SIZE)?;
+        let from = if hint != 0 {
+            hint.max(l.mmap_min_addr)
+        } else if max_addr.is_some() {
+            // MAP_32BIT without a usable hint: the 1 GiB above the initial
+            // break is kept for the heap; search from there.
+            align_up(l.brk_start + (1 << 30), PAGE_SIZE)?
+        } else if cluster && map.anon_loc != 0 {
+            map.anon_loc
+        } else {
+            default_addr
+        };
+        let found = map.find_space_upward(len, from, top, align).or_else(|| {
+            (from > default_addr || (hint == 0 && from != default_addr))
+                .then(|| map.find_space_upward(len, default_addr.min(from), top, align))
+                .flatten()
+        });
+        if let Some(a) = found
+            && cluster
+            && hint == 0
+        {
+            map.anon_loc = a + len;
+        }
+        found
     }
 
     /// `arch_get_unmapped_area_topdown` (arch/x86/kernel/sys_x86_64.c):

@@ -64,6 +64,8 @@ pub const MINCORE_MODIFIED: u8 = 0x4;
 pub const MINCORE_REFERENCED_OTHER: u8 = 0x8;
 pub const MINCORE_MODIFIED_OTHER: u8 = 0x10;
 pub const MINCORE_SUPER: u8 = 0x60;
+/// `MINCORE_PSIND(1)`: mapped by a 2 MiB page.
+pub const MINCORE_PSIND_1: u8 = 0x20;
 
 pub const PROT_NAMES: &[Name] = &[
     ("PROT_NONE", PROT_NONE),

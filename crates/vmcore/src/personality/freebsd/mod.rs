@@ -85,7 +85,7 @@ pub static FREEBSD: Personality = Personality {
         .difference(Calls::MLOCK2)
         .difference(Calls::MREMAP),
     map_policy: MapPolicy {
-        placement: Placement::TopDown,
-        merge: MergeRule::Linux,
+        placement: Placement::FirstFitUp,
+        merge: MergeRule::FreeBsd,
     },
 };
