@@ -436,7 +436,7 @@ fn early_reject(addr: u64, len: u64, top_checked: bool) -> bool {
     if addr & (PAGE - 1) != 0 || len == 0 || len > u64::MAX - (PAGE - 1) {
         return true;
     }
-    let alen = (len + PAGE - 1) & !(PAGE - 1);
+    let alen = (len + (PAGE - 1)) & !(PAGE - 1);
     let Some(end) = addr.checked_add(alen) else {
         return true;
     };
