@@ -298,7 +298,7 @@ struct Report {
     agree: bool,
 }
 
-/// The widest column.
+/// The widest left column (the right one, the last, is never cut).
 const COLUMN: usize = 46;
 
 fn cell(s: &str) -> String {
@@ -344,26 +344,36 @@ fn render(
         let (mark, l, rt) = match *r {
             Row::Same(i, j) => (' ', a[i], b[j]),
             Row::Changed(i, j) => {
-                if a[i].chars().count() > COLUMN || b[j].chars().count() > COLUMN {
-                    long.push((a[i], b[j]));
+                if a[i].chars().count() > COLUMN {
+                    long.push((a[i], Some(b[j])));
                 }
                 ('!', a[i], b[j])
             }
-            Row::Left(i) => ('<', a[i], ""),
+            Row::Left(i) => {
+                if a[i].chars().count() > COLUMN {
+                    long.push((a[i], None));
+                }
+                ('<', a[i], "")
+            }
             Row::Right(j) => ('>', "", b[j]),
         };
         if mark != ' ' {
             differ += 1;
         }
-        t.push_str(&format!("{mark} {:width$} | {}\n", cell(l), cell(rt)));
+        t.push_str(&format!("{mark} {:width$} | {rt}\n", cell(l)));
     }
+    // A cut simulator line that differs, in full.
     for (l, r) in long {
-        let at = l.chars().zip(r.chars()).take_while(|(x, y)| x == y).count();
-        t.push_str(&format!(
-            "\n! in full (first difference at column {}):\n  simulator: {l}\n  {}: {r}\n",
-            at + 1,
-            title
-        ));
+        match r {
+            Some(r) => {
+                let at = l.chars().zip(r.chars()).take_while(|(x, y)| x == y).count();
+                t.push_str(&format!(
+                    "\n! in full (first difference at column {}):\n  simulator: {l}\n  {title}: {r}\n",
+                    at + 1
+                ));
+            }
+            None => t.push_str(&format!("\n< in full:\n  simulator: {l}\n")),
+        }
     }
     let status_differs = other_status.is_some_and(|s| s != sim_status);
     if status_differs {
@@ -444,5 +454,26 @@ mod tests {
         assert!(same.text.contains("AGREE: all 1 lines are the same."));
         let status = render("f.vms", "1 maps ok\n", "1 maps ok\n", "host", 0, Some(3));
         assert!(!status.agree);
+        assert!(status.text.contains("exit status: simulator 0, host 3"));
+        // A long simulator line is cut in its column and shown in full
+        // below; the other side's column is never cut.
+        let sim = format!("1 mincore 0 {}1\n", "0".repeat(60));
+        let host = format!("1 mincore 0 {}0\n", "0".repeat(60));
+        let long = render("f.vms", &sim, &host, "host", 0, Some(0));
+        assert!(!long.agree);
+        assert!(
+            long.text.contains(&format!("... | {}", host.trim_end())),
+            "{}",
+            long.text
+        );
+        assert!(
+            long.text.contains("first difference at column 73"),
+            "{}",
+            long.text
+        );
+        assert!(
+            long.text
+                .contains(&format!("  simulator: {}", sim.trim_end()))
+        );
     }
 }
