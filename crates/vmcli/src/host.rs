@@ -269,19 +269,51 @@ fn align(a: &[&str], b: &[&str]) -> Vec<Row> {
                 }
             })
             .collect();
-        for p in 0..lefts.len().max(rights.len()) {
-            let row = match (lefts.get(p), rights.get(p)) {
-                (Some(&i), Some(&j)) => Row::Changed(i, j),
+        let (mut p, mut q) = (0, 0);
+        while p < lefts.len() || q < rights.len() {
+            let row = match (lefts.get(p), rights.get(q)) {
+                (Some(&i), Some(&j)) => match pairing(ma[i], mb[j]) {
+                    std::cmp::Ordering::Equal => Row::Changed(i, j),
+                    std::cmp::Ordering::Less => Row::Left(i),
+                    std::cmp::Ordering::Greater => Row::Right(j),
+                },
                 (Some(&i), None) => Row::Left(i),
                 (None, Some(&j)) => Row::Right(j),
-                (None, None) => unreachable!("p is below one of the lengths"),
+                (None, None) => unreachable!("one side has lines left"),
             };
+            match row {
+                Row::Changed(..) => (p, q) = (p + 1, q + 1),
+                Row::Left(_) => p += 1,
+                _ => q += 1,
+            }
             rows.push(shift(row, head));
         }
     }
     let (ta, tb) = (a.len() - tail, b.len() - tail);
     rows.extend((0..tail).map(|t| Row::Same(ta + t, tb + t)));
     rows
+}
+
+/// Whether a removed line and an added one face each other (`Equal`: the
+/// results of the same scenario line, or two indented lines of one), or
+/// which comes first alone (`Less`: the removed one).
+fn pairing(l: &str, r: &str) -> std::cmp::Ordering {
+    use std::cmp::Ordering::*;
+    let number = |s: &str| {
+        if s.starts_with(' ') {
+            None
+        } else {
+            s.split(' ').next().and_then(|n| n.parse::<u64>().ok())
+        }
+    };
+    match (number(l), number(r)) {
+        (Some(a), Some(b)) => a.cmp(&b),
+        (None, None) => Equal,
+        // An indented line belongs to the result line before it: it comes
+        // before the next result line.
+        (Some(_), None) => Greater,
+        (None, Some(_)) => Less,
+    }
 }
 
 fn shift(r: Row, by: usize) -> Row {
@@ -415,6 +447,24 @@ mod tests {
                 Row::Right(3),
                 Row::Same(3, 4),
                 Row::Same(4, 5),
+            ]
+        );
+        // Results of the same line face each other; extra indented lines
+        // stand alone beside nothing.
+        let a = ["6 mmap -ENOMEM", "10 maps ok", "11 load SIGSEGV"];
+        let b = [
+            "6 mmap 0x300000200000",
+            "10 maps ok",
+            "  0x300000200000-0x300000400000 r-xp",
+            "11 load SIGBUS",
+        ];
+        assert_eq!(
+            align(&a, &b),
+            vec![
+                Row::Changed(0, 0),
+                Row::Same(1, 1),
+                Row::Right(2),
+                Row::Changed(2, 3)
             ]
         );
         assert_eq!(align(&[], &["x"]), vec![Row::Right(0)]);
