@@ -6,6 +6,7 @@
 //! machine of tests/conformance/FORMAT.md). Elsewhere they print why they
 //! are skipped and pass.
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -52,7 +53,12 @@ fn host_like_the_recordings(test: &str) -> bool {
     };
     match why {
         Some(w) => {
-            eprintln!("{test}: skipped: {w} (the recordings' machine is in FORMAT.md)");
+            // Straight to standard error, past the test harness's capture,
+            // so that the skip shows in `cargo test`'s output.
+            let _ = writeln!(
+                std::io::stderr(),
+                "{test}: skipped: {w} (the recordings' machine is in FORMAT.md)"
+            );
             false
         }
         None => true,
