@@ -93,6 +93,8 @@ pub fn host_main(args: &[String]) -> ExitCode {
             }
             ExitCode::from(end.exit_status())
         }
+        // A reader that stopped reading (`| head`), as `vmplay run` treats it.
+        Err(vmhost::HostError::Io(e)) if e.kind() == io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("vmplay host: {e}");
             ExitCode::from(1)
