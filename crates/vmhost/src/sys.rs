@@ -320,8 +320,8 @@ pub fn exec(addr: u64) -> Result<(), i32> {
 // ---------------------------------------------------------------------
 // Files.
 
-/// `open(path, O_RDWR|O_CREAT|O_TRUNC, 0644)` (`flags` adds nothing else
-/// than the access mode given): the new descriptor.
+/// `open(path, ACCESS|O_CREAT|O_TRUNC, 0644)` when `create`, else
+/// `open(path, ACCESS)`: the new descriptor.
 pub fn open(path: &str, access: libc::c_int, create: bool) -> Result<RawFd, Errno> {
     let c = CString::new(path).map_err(|_| libc::EINVAL)?;
     let flags = access
@@ -400,9 +400,10 @@ pub fn silence_stdio() {
 /// `threads`), so that the child holds no lock another thread had taken.
 pub fn fork() -> Result<Option<i32>, Errno> {
     // SAFETY: the process is single-threaded (the run checks it before
-    // starting), so the child's copy of every lock and allocator state is
-    // consistent; the child never returns into the caller's frames' cleanup
-    // beyond the scenario's command loop, and leaves with `exit_now`.
+    // starting), so the child's copy of every lock and of the allocator is
+    // consistent. The child runs only the scenario's command loop and
+    // leaves with `exit_now`, so it never unwinds into, or flushes, state
+    // it shares with its parent.
     let pid = unsafe { libc::fork() };
     match pid {
         -1 => Err(errno()),
