@@ -279,3 +279,39 @@ fn usage_errors() {
         text(&help.stdout).contains("vmplay diff [--timeout SECS] [--against FILE.out] FILE.vms")
     );
 }
+
+#[test]
+fn diff_with_the_host_shows_each_pending_disagreement() {
+    if !host_like_the_recordings("diff_with_the_host_shows_each_pending_disagreement") {
+        return;
+    }
+    // tests/conformance/pending: recorded cases the simulator does not pass
+    // yet. On the host each is a disagreement, marked where it is.
+    let dir = conformance().join("pending");
+    for e in std::fs::read_dir(&dir).unwrap() {
+        let vms = e.unwrap().path();
+        if vms.extension().is_none_or(|x| x != "vms") {
+            continue;
+        }
+        let o = vmplay(&["diff", vms.to_str().unwrap()]);
+        let t = text(&o.stdout);
+        assert_eq!(
+            o.status.code(),
+            Some(1),
+            "{}: the simulator now agrees with the host? Move it to recorded/.\n{t}",
+            vms.display()
+        );
+        assert!(t.contains("DISAGREE: "), "{t}");
+        assert!(t.lines().any(|l| l.starts_with("! ")), "{t}");
+        // The host's column is the recording.
+        let recorded = text(&std::fs::read(vms.with_extension("out")).unwrap());
+        let host: Vec<&str> = t
+            .lines()
+            .filter(|l| l.contains(" | "))
+            .skip(1) // the titles
+            .filter_map(|l| l.split_once(" | ").map(|(_, r)| r))
+            .filter(|r| !r.is_empty())
+            .collect();
+        assert_eq!(host, recorded.lines().collect::<Vec<_>>(), "{t}");
+    }
+}
