@@ -27,6 +27,7 @@ use vmcore::personality::{LINUX, Personality};
 use vmcore::{Machine, MachineConfig};
 use vmscript::Runner;
 
+mod host;
 mod ostep_policy;
 
 const USAGE: &str = "\
@@ -37,6 +38,15 @@ Usage:
                                     run a scenario and print its results
   vmplay ostep-policy [OPTIONS]     OSTEP's paging-policy.py, same options,
                                     same output (-h lists its options)
+  vmplay host [--timeout SECS] FILE.vms
+                                    run a scenario on this machine's own Linux
+                                    kernel (x86_64; version 1 and `personality
+                                    linux`), printing the same format; exit 0,
+                                    2 line error, 3 hung or died, 4 refused
+  vmplay diff [--timeout SECS] [--against FILE.out] FILE.vms
+                                    the simulator and the host (or a recorded
+                                    output) side by side: exit 0 agree, 1 differ,
+                                    2 cannot compare
   vmplay --help                     show this help
   vmplay --version                  show the version
 
@@ -143,8 +153,15 @@ fn run(
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    if args.first().map(String::as_str) == Some("ostep-policy") {
-        return ostep_policy_main(&args[1..]);
+    match args.first().map(String::as_str) {
+        Some("ostep-policy") => return ostep_policy_main(&args[1..]),
+        Some("host") if !args.iter().any(|a| a == "--help" || a == "-h") => {
+            return host::host_main(&args[1..]);
+        }
+        Some("diff") if !args.iter().any(|a| a == "--help" || a == "-h") => {
+            return host::diff_main(&args[1..]);
+        }
+        _ => {}
     }
     if args.iter().any(|a| a == "--help" || a == "-h")
         || args.first().map(String::as_str) == Some("help")

@@ -3,12 +3,17 @@
 vmplay; report where their outputs differ.
 
     difffuzz.py [--mode valid|syntax] [--rich] [--class NAME] [--seed N]
-                [--count N] [--shrink] [--oracle PATH] [--vmplay PATH]
+                [--count N] [--shrink] [--oracle PATH|host] [--vmplay PATH]
                 [--out DIR]
 
-Needs the recorder built from shared/recorder/vmsoracle.c (its README says
-how) on a machine like the one in FORMAT.md: Linux x86_64, THP in madvise
-mode, root. Not run by the tests: the kernel is the reference here.
+The kernel's side is run by `vmplay host` (the project's own runner on
+this machine's kernel, crates/vmhost) or by the recorder built from
+shared/recorder/vmsoracle.c (its README says how): `--oracle host` or
+`--oracle PATH`. The default is the recorder at /tmp/vmsoracle when
+../shared/recorder exists beside the project and that binary is built,
+`vmplay host` otherwise. Either needs a machine like the one in FORMAT.md:
+Linux x86_64, THP in madvise mode, root. Not run by the tests: the kernel
+is the reference here.
 
 --mode valid (default) makes scenarios of well-formed lines in a few
 processes, with files and memfds, and compares the whole output: it finds
@@ -490,7 +495,8 @@ def heads(out):
 
 def run_both(a, path):
     """(oracle, vmplay) CompletedProcess of one scenario file."""
-    o = subprocess.run([a.oracle, path], capture_output=True, text=True, timeout=120)
+    cmd = [a.vmplay, "host", path] if a.oracle == "host" else [a.oracle, path]
+    o = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
     # --check: the simulator's invariants after every line too; a broken
     # one exits 3 and counts as a difference.
     # A run over 120 s counts as a difference (exit status 124).
@@ -532,6 +538,16 @@ def shrink(a, lines, path):
     return lines
 
 
+def default_oracle():
+    """The recorder when shared/ is beside the project and it is built,
+    else `vmplay host`."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    shared = os.path.normpath(os.path.join(here, "..", "..", "..", "..", "shared", "recorder"))
+    if os.path.isdir(shared) and os.access("/tmp/vmsoracle", os.X_OK):
+        return "/tmp/vmsoracle"
+    return "host"
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--mode", choices=["valid", "syntax"], default="valid")
@@ -542,7 +558,8 @@ def main():
     ap.add_argument("--shrink", action="store_true", help="minimise each difference to N.min.vms")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--count", type=int, default=200)
-    ap.add_argument("--oracle", default="/tmp/vmsoracle")
+    ap.add_argument("--oracle", default=default_oracle(),
+                    help="the recorder's path, or 'host' for `vmplay host` (default: %(default)s)")
     ap.add_argument("--vmplay", default="target/release/vmplay")
     ap.add_argument("--out", default="/tmp/difffuzz")
     a = ap.parse_args()

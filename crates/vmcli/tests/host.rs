@@ -1,0 +1,317 @@
+//! `vmplay host` (a scenario on this machine's own kernel) and `vmplay
+//! diff` (the simulator beside it, or beside a recorded output).
+//!
+//! The host tests run only where the recordings can be reproduced: Linux
+//! on x86_64, as root, transparent huge pages in `madvise` mode (the
+//! machine of tests/conformance/FORMAT.md). Elsewhere they print why they
+//! are skipped and pass.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn vmplay(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_vmplay"))
+        .args(args)
+        .output()
+        .expect("vmplay runs")
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+fn conformance() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/conformance")
+}
+
+fn scratch(name: &str, content: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("vmplay-host-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let p = dir.join(name);
+    std::fs::write(&p, content).unwrap();
+    p
+}
+
+/// Whether this machine can reproduce the recordings; says why not.
+fn host_like_the_recordings(test: &str) -> bool {
+    let why = if !cfg!(all(target_os = "linux", target_arch = "x86_64")) {
+        Some("not Linux on x86_64".to_string())
+    } else if !std::fs::read_to_string("/proc/self/status")
+        .unwrap_or_default()
+        .lines()
+        .any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(1) == Some("0"))
+    {
+        Some("not run as root".to_string())
+    } else if !std::fs::read_to_string("/sys/kernel/mm/transparent_hugepage/enabled")
+        .unwrap_or_default()
+        .contains("[madvise]")
+    {
+        Some("transparent huge pages are not in madvise mode".to_string())
+    } else {
+        None
+    };
+    match why {
+        Some(w) => {
+            // Straight to standard error, past the test harness's capture,
+            // so that the skip shows in `cargo test`'s output.
+            let _ = writeln!(
+                std::io::stderr(),
+                "{test}: skipped: {w} (the recordings' machine is in FORMAT.md)"
+            );
+            false
+        }
+        None => true,
+    }
+}
+
+/// The recorded cases of the project: (scenario, recorded output).
+fn recorded_cases() -> Vec<(PathBuf, PathBuf)> {
+    let mut v = Vec::new();
+    for dir in ["cases", "recorded"] {
+        for e in std::fs::read_dir(conformance().join(dir)).unwrap() {
+            let p = e.unwrap().path();
+            if p.extension().is_some_and(|x| x == "vms") {
+                let out = p.with_extension("out");
+                v.push((p, out));
+            }
+        }
+    }
+    v.sort();
+    v
+}
+
+#[test]
+fn host_reproduces_every_recorded_case() {
+    if !host_like_the_recordings("host_reproduces_every_recorded_case") {
+        return;
+    }
+    let cases = recorded_cases();
+    assert!(cases.len() > 100, "the recorded cases are found");
+    let mut failures = Vec::new();
+    let mut version_2 = 0;
+    for (vms, out) in &cases {
+        let scenario = text(&std::fs::read(vms).unwrap());
+        if vmhost::unsupported_line(&scenario).is_some() {
+            // Swap operations (version 2): refused by `vmplay host`.
+            version_2 += 1;
+            continue;
+        }
+        let o = vmplay(&["host", vms.to_str().unwrap()]);
+        let want = text(&std::fs::read(out).unwrap());
+        let got = text(&o.stdout);
+        // A recording ends at its parse error (2) or runs through (0).
+        let status_ok = matches!(o.status.code(), Some(0 | 2));
+        if got != want || !status_ok {
+            failures.push(format!(
+                "{}: exit {:?} {}\n--- recorded\n{want}--- vmplay host\n{got}",
+                vms.display(),
+                o.status.code(),
+                text(&o.stderr)
+            ));
+        }
+    }
+    if version_2 > 0 {
+        let _ = writeln!(
+            std::io::stderr(),
+            "host_reproduces_every_recorded_case: {version_2} version-2 cases not run (vmplay host runs version 1)"
+        );
+    }
+    assert!(cases.len() - version_2 > 100, "most cases run");
+    assert!(
+        failures.is_empty(),
+        "{} of {} cases differ:\n{}",
+        failures.len(),
+        cases.len(),
+        failures.join("\n")
+    );
+}
+
+#[test]
+fn host_refuses_what_it_does_not_run() {
+    let swap = scratch(
+        "swap.vms",
+        "$a = mmap $arena 4K PROT_READ MAP_PRIVATE|MAP_ANONYMOUS|MAP_FIXED -1 0\nswapon 1M\n",
+    );
+    let bsd = scratch("bsd.vms", "# c\npersonality freebsd\nmaps\n");
+    let outside = scratch(
+        "outside.vms",
+        "munmap 0x1000 4K\n", // below the arena: the driver's own memory
+    );
+    for (p, line, what) in [
+        (&swap, 2, "swapon is a version-2 operation"),
+        (&bsd, 2, "only `personality linux`"),
+        (&outside, 1, "munmap outside the arena"),
+    ] {
+        let o = vmplay(&["host", p.to_str().unwrap()]);
+        if !cfg!(all(target_os = "linux", target_arch = "x86_64")) {
+            assert_eq!(o.status.code(), Some(1));
+            assert!(text(&o.stderr).contains("needs Linux on x86_64"));
+            continue;
+        }
+        assert_eq!(o.status.code(), Some(4), "{}", text(&o.stderr));
+        let err = text(&o.stderr);
+        assert!(
+            err.contains(&format!("vmplay host: line {line}: refused: ")) && err.contains(what),
+            "{err}"
+        );
+        assert_eq!(text(&o.stdout), "", "nothing runs before a refusal here");
+    }
+}
+
+#[test]
+fn host_ends_as_the_recorder_does() {
+    if !host_like_the_recordings("host_ends_as_the_recorder_does") {
+        return;
+    }
+    // A line error after the lines before it, status 2.
+    let p = scratch("err.vms", "personality linux\nload $b\n");
+    let o = vmplay(&["host", p.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(
+        text(&o.stdout),
+        "1 personality ok\n2 error undefined variable $b\n"
+    );
+    // A fault is an answer; a forked process sees its parent's memory;
+    // `exec` of a `ret` made executable runs; an exited process is gone.
+    let p = scratch(
+        "run.vms",
+        "$a = mmap $arena 8K PROT_READ|PROT_WRITE MAP_PRIVATE|MAP_ANONYMOUS|MAP_FIXED -1 0\n\
+         store $a 0xc3\nload $a+8K\nfork p2\np2: load $a\nmprotect $a 4K PROT_READ|PROT_EXEC\n\
+         p2: exec $a\nexec $a\np2: exit\np2: maps\n",
+    );
+    let o = vmplay(&["host", p.to_str().unwrap()]);
+    assert_eq!(
+        text(&o.stdout),
+        "1 mmap 0x300000000000\n2 store ok\n3 load SIGSEGV\n4 fork ok\n5 load 0xc3\n\
+         6 mprotect 0\n7 exec SIGSEGV\n8 exec ok\n9 exit ok\n10 error no process p2\n"
+    );
+    assert_eq!(o.status.code(), Some(2));
+}
+
+/// A recorded case with a fork, files and `maps`, to diff.
+fn a_case() -> (PathBuf, PathBuf) {
+    recorded_cases()
+        .into_iter()
+        .find(|(v, _)| v.file_stem().unwrap() == "cow_after_fork")
+        .expect("the case cow_after_fork is recorded")
+}
+
+#[test]
+fn diff_against_a_recording_agrees() {
+    let (vms, out) = a_case();
+    let o = vmplay(&[
+        "diff",
+        "--against",
+        out.to_str().unwrap(),
+        vms.to_str().unwrap(),
+    ]);
+    let t = text(&o.stdout);
+    assert_eq!(o.status.code(), Some(0), "{t}{}", text(&o.stderr));
+    assert!(t.contains("AGREE: all"), "{t}");
+    assert!(
+        !t.lines()
+            .any(|l| l.starts_with('!') || l.starts_with('<') || l.starts_with('>'))
+    );
+}
+
+#[test]
+fn diff_against_a_wrong_expectation_shows_the_lines_that_differ() {
+    let (vms, out) = a_case();
+    let recorded = text(&std::fs::read(out).unwrap());
+    let lines: Vec<&str> = recorded.lines().collect();
+    assert!(lines.len() >= 4);
+    // One line changed, one line dropped: the deliberate mistakes.
+    let changed = format!("{} WRONG", lines[1]);
+    let mut wrong: Vec<String> = lines.iter().map(|l| l.to_string()).collect();
+    wrong[1] = changed.clone();
+    let dropped = wrong.remove(3);
+    let p = scratch("wrong.out", &(wrong.join("\n") + "\n"));
+    let o = vmplay(&[
+        "diff",
+        "--against",
+        p.to_str().unwrap(),
+        vms.to_str().unwrap(),
+    ]);
+    let t = text(&o.stdout);
+    assert_eq!(o.status.code(), Some(1), "{t}");
+    assert!(t.contains("DISAGREE: 2 of"), "{t}");
+    let row = |mark: char, left: &str, right: &str| {
+        t.lines().any(|l| {
+            l.starts_with(mark)
+                && l.split(" | ").next().is_some_and(|s| s[1..].trim() == left)
+                && l.split(" | ").nth(1).is_some_and(|s| s.trim() == right)
+        })
+    };
+    assert!(row('!', lines[1], &changed), "changed line aligned:\n{t}");
+    assert!(
+        row('<', &dropped, ""),
+        "dropped line shown on the left only:\n{t}"
+    );
+    assert!(row(' ', lines[0], lines[0]), "agreeing line unmarked:\n{t}");
+}
+
+#[test]
+fn diff_with_the_host_agrees_on_a_recorded_case() {
+    if !host_like_the_recordings("diff_with_the_host_agrees_on_a_recorded_case") {
+        return;
+    }
+    let (vms, _) = a_case();
+    let o = vmplay(&["diff", vms.to_str().unwrap()]);
+    let t = text(&o.stdout);
+    assert_eq!(o.status.code(), Some(0), "{t}{}", text(&o.stderr));
+    assert!(t.contains("| this host (Linux "), "{t}");
+    assert!(t.contains("AGREE: all"), "{t}");
+}
+
+#[test]
+fn usage_errors() {
+    assert_eq!(vmplay(&["host"]).status.code(), Some(1));
+    assert_eq!(vmplay(&["host", "--bogus", "x.vms"]).status.code(), Some(1));
+    assert_eq!(vmplay(&["diff"]).status.code(), Some(2));
+    assert_eq!(vmplay(&["diff", "--against"]).status.code(), Some(2));
+    let o = vmplay(&["diff", "--against", "/nonexistent.out", "/nonexistent.vms"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o.stderr).contains("/nonexistent"));
+    let help = vmplay(&["host", "--help"]);
+    assert_eq!(help.status.code(), Some(0));
+    assert!(
+        text(&help.stdout).contains("vmplay diff [--timeout SECS] [--against FILE.out] FILE.vms")
+    );
+}
+
+#[test]
+fn diff_with_the_host_shows_each_pending_disagreement() {
+    if !host_like_the_recordings("diff_with_the_host_shows_each_pending_disagreement") {
+        return;
+    }
+    // tests/conformance/pending: recorded cases the simulator does not pass
+    // yet. On the host each is a disagreement, marked where it is.
+    let dir = conformance().join("pending");
+    for e in std::fs::read_dir(&dir).unwrap() {
+        let vms = e.unwrap().path();
+        if vms.extension().is_none_or(|x| x != "vms") {
+            continue;
+        }
+        let o = vmplay(&["diff", vms.to_str().unwrap()]);
+        let t = text(&o.stdout);
+        assert_eq!(
+            o.status.code(),
+            Some(1),
+            "{}: the simulator now agrees with the host? Move it to recorded/.\n{t}",
+            vms.display()
+        );
+        assert!(t.contains("DISAGREE: "), "{t}");
+        assert!(t.lines().any(|l| l.starts_with("! ")), "{t}");
+        // The host's column is the recording.
+        let recorded = text(&std::fs::read(vms.with_extension("out")).unwrap());
+        let host: Vec<&str> = t
+            .lines()
+            .filter(|l| l.contains(" | "))
+            .skip(1) // the titles
+            .filter_map(|l| l.split_once(" | ").map(|(_, r)| r))
+            .filter(|r| !r.is_empty())
+            .collect();
+        assert_eq!(host, recorded.lines().collect::<Vec<_>>(), "{t}");
+    }
+}
