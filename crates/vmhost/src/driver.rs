@@ -267,7 +267,7 @@ impl<'o> Driver<'o> {
                     };
                     0
                 }
-                Arg::Kernel(_) | Arg::Resource | Arg::Rlim(_) => {
+                Arg::Kernel(_) | Arg::Resource | Arg::Rlim(_) | Arg::Loan(_) => {
                     return Err(format!("{} is not run on the host", h.op.name()));
                 }
             };
