@@ -52,6 +52,9 @@ export const BACKING = {
   shmem: { color: HUE.shmem, label: 'shared anonymous' },
   file: { color: HUE.file, label: 'file' },
   memfd: { color: HUE.memfd, label: 'memfd' },
+  // FreeBSD's MAP_GUARD entries and the gap below a MAP_STACK mapping:
+  // reserved address space with nothing behind it.
+  guard: { color: OKABE_ITO.grey, label: 'guard (reserved, no memory)' },
 };
 
 export function backingKind(backing) {
@@ -59,6 +62,7 @@ export function backingKind(backing) {
   if (b.startsWith('file:')) return 'file';
   if (b.startsWith('memfd:')) return 'memfd';
   if (b === 'shmem') return 'shmem';
+  if (b === 'guard') return 'guard';
   return 'anon';
 }
 
