@@ -1,5 +1,6 @@
 // Predict, then reveal: before a line runs, the student says what it will
-// do (its result, the fault it takes, the frames it allocates); then the
+// do (its result, the fault it takes, the frames it allocates, how the map
+// entries and the page table entries change); then the
 // line runs, the views highlight what changed as on every step, and the
 // answers are marked (an answer about the map entries is right when the
 // line made that kind of change, or none when "unchanged" is picked) against what the simulator did, with a running score.
@@ -54,6 +55,48 @@ export function entryChangesOf(step) {
   return ENTRY_CHANGES.map(([k]) => k).filter((k) => kinds.has(k));
 }
 
+/** How a line changes the page table entries: what the student picks from. */
+export const PTE_CHANGES = [
+  ['none', 'no PTE is written'],
+  ['map', 'a PTE becomes present (P set)'],
+  ['unmap', 'a PTE is cleared or made not present'],
+  ['write_enable', 'RW set: a page made writable'],
+  ['write_protect', 'RW cleared: a page write-protected'],
+  ['clean', 'A or D cleared by the kernel'],
+];
+
+/**
+ * The kinds of PTE change a step's page-table writes made (empty: none).
+ * Leaves only (level 1, or a 2 MiB leaf); the A and D bits the CPU sets
+ * on an access are not kernel writes and are not counted.
+ */
+export function pteChangesOf(step) {
+  const P = 1n, RW = 2n, A = 0x20n, D = 0x40n, PS = 0x80n;
+  const big = (v) => {
+    try {
+      return BigInt(String(v));
+    } catch {
+      return 0n;
+    }
+  };
+  const kinds = new Set();
+  for (const e of step.events || []) {
+    if (e.type !== 'pte_write') continue;
+    const o = big(e.old), n = big(e.new);
+    const level = num(e.level);
+    if (level !== 1 && !(level === 2 && ((o | n) & PS))) continue;
+    const was = (o & P) !== 0n, is = (n & P) !== 0n;
+    if (!was && is) kinds.add('map');
+    else if (was && !is) kinds.add('unmap');
+    else if (was && is) {
+      if (!(o & RW) && n & RW) kinds.add('write_enable');
+      if (o & RW && !(n & RW)) kinds.add('write_protect');
+      if ((o & (A | D)) & ~n) kinds.add('clean');
+    }
+  }
+  return PTE_CHANGES.map(([k]) => k).filter((k) => kinds.has(k));
+}
+
 /** Frames a step allocated (page tables included; a huge page is 512). */
 export function framesOf(step) {
   let n = 0;
@@ -87,6 +130,7 @@ export class PredictMode {
     this.result = h('input', { class: 'pr-in mono', id: 'pr-result', autocomplete: 'off', spellcheck: 'false', placeholder: 'e.g. ok, 0x41, ENOMEM, SIGSEGV' });
     this.fault = h('select', { class: 'sel', id: 'pr-fault' }, h('option', { value: '' }, '(no answer)'), FAULTS.map(([k, t]) => h('option', { value: k }, t)));
     this.entries = h('select', { class: 'sel', id: 'pr-entries' }, h('option', { value: '' }, '(no answer)'), ENTRY_CHANGES.map(([k, t]) => h('option', { value: k }, t)));
+    this.ptes = h('select', { class: 'sel', id: 'pr-ptes' }, h('option', { value: '' }, '(no answer)'), PTE_CHANGES.map(([k, t]) => h('option', { value: k }, t)));
     this.frames = h('input', { class: 'pr-in pr-num mono', id: 'pr-frames', type: 'number', min: '0', step: '1', inputmode: 'numeric' });
     this.marks = h('ul', { class: 'pr-marks' });
     this.scoreText = h('span', { class: 'pr-score', role: 'status' });
@@ -99,6 +143,7 @@ export class PredictMode {
       field('pr-fault', 'Page fault', this.fault),
       field('pr-frames', 'Frames allocated (page tables too)', this.frames),
       field('pr-entries', 'Map entries', this.entries),
+      field('pr-ptes', 'Page table entries', this.ptes),
       h('div', { class: 'pr-actions' }, this.reveal, h('button', { class: 'btn ghost', type: 'button', onclick: () => this.skip() }, 'Skip')),
     );
     this.form.addEventListener('submit', (ev) => {
@@ -162,6 +207,7 @@ export class PredictMode {
       fault: faultOf(st),
       frames: framesOf(st),
       entries: entryChangesOf(st),
+      ptes: pteChangesOf(st),
     };
     const results = [];
     const faultName = (k) => (FAULTS.find(([f]) => f === k) || [k, k])[1];
@@ -172,6 +218,11 @@ export class PredictMode {
     if (this.entries.value) {
       const passed = this.entries.value === 'none' ? actual.entries.length === 0 : actual.entries.includes(this.entries.value);
       results.push({ label: 'map entries', answered: entryName(this.entries.value), expected: actual.entries.length ? actual.entries.map(entryName).join(', ') : 'unchanged', passed });
+    }
+    const pteName = (k) => (PTE_CHANGES.find(([e]) => e === k) || [k, k])[1];
+    if (this.ptes.value) {
+      const passed = this.ptes.value === 'none' ? actual.ptes.length === 0 : actual.ptes.includes(this.ptes.value);
+      results.push({ label: 'page table entries', answered: pteName(this.ptes.value), expected: actual.ptes.length ? actual.ptes.map(pteName).join(', ') : 'no PTE written', passed });
     }
     for (const r of results) {
       this.score.asked++;

@@ -53,9 +53,12 @@ for (const vp of [{ width: 1024, height: 768 }, { width: 390, height: 844 }]) {
     await button(page, 'Step').click();
     assert.match(await panel.textContent(), /What will line 2 do\?/);
     await pg.getByLabel('Page fault').selectOption('zero_fill');
+    await pg.getByLabel('Page table entries').selectOption('map');
     await pg.getByRole('button', { name: 'Reveal' }).click();
-    assert.match((await panel.locator('.pr-marks li').allTextContents())[0], /page fault: zero-fill \(a fresh zeroed frame\) — wrong: it was zero page mapped/);
-    assert.equal(await panel.locator('.pr-score').textContent(), 'Score: 3 of 5');
+    const marks2 = await panel.locator('.pr-marks li').allTextContents();
+    assert.match(marks2[0], /page fault: zero-fill \(a fresh zeroed frame\) — wrong: it was zero page mapped/);
+    assert.match(marks2[1], /page table entries: a PTE becomes present \(P set\) — right/);
+    assert.equal(await panel.locator('.pr-score').textContent(), 'Score: 4 of 6');
     // the views highlight what the line changed, as on every step
     assert.equal(await pg.locator('.page-grid g.page.changed').getAttribute('data-va'), '0x300000000000');
 
@@ -70,14 +73,18 @@ for (const vp of [{ width: 1024, height: 768 }, { width: 390, height: 844 }]) {
     await pg.getByLabel('Page fault').selectOption('cow_copy');
     await pg.getByLabel('Frames allocated (page tables too)').fill('1');
     await pg.getByLabel('Map entries', { exact: true }).selectOption('entry_split');
+    await pg.getByLabel('Page table entries').selectOption('write_protect');
     await pg.getByRole('button', { name: 'Reveal' }).click();
-    assert.match((await panel.locator('.pr-marks li').allTextContents())[3], /map entries: an entry split — wrong: it was unchanged/);
-    assert.equal(await panel.locator('.pr-score').textContent(), 'Score: 6 of 9');
+    const marks5 = await panel.locator('.pr-marks li').allTextContents();
+    assert.match(marks5[3], /map entries: an entry split — wrong: it was unchanged/);
+    // the copy is mapped writable in place of the read-only shared page
+    assert.match(marks5[4], /page table entries: RW cleared: a page write-protected — wrong: it was RW set: a page made writable/);
+    assert.equal(await panel.locator('.pr-score').textContent(), 'Score: 7 of 11');
     await screenshot(page, `predict-${vp.width}`);
 
     const ex = await page.evaluate(() => window.exercises);
-    assert.deepEqual(ex.map((e) => [e.line, e.passed, e.total]), [[1, 3, 4], [2, 0, 1], [5, 3, 4]]);
-    assert.deepEqual(ex[2].score, { right: 6, asked: 9 });
+    assert.deepEqual(ex.map((e) => [e.line, e.passed, e.total]), [[1, 3, 4], [2, 1, 2], [5, 3, 5]]);
+    assert.deepEqual(ex[2].score, { right: 7, asked: 11 });
     // off again: Step steps
     await predict.click();
     assert.equal(await panel.isVisible(), false);

@@ -485,8 +485,11 @@ pub fn parse_number(s: &str) -> Result<u64, String> {
         b'G' => (&b[..b.len() - 1], 1 << 30),
         _ => (b, 1),
     };
-    let bad = || format!("bad number '{s}'");
-    let too_large = || format!("number too large '{s}'");
+    // The recorder's messages: the number without its suffix, and no
+    // number at all for one too large.
+    let shown = &s[..digits.len()];
+    let bad = || format!("bad number '{shown}'");
+    let too_large = || "number too large".to_string();
     let mut v: u64 = 0;
     if digits.len() >= 2 && digits[0] == b'0' && digits[1] == b'x' {
         if digits.len() == 2 {

@@ -625,3 +625,18 @@ fn a_failed_operation_says_how_it_failed() {
     assert!(r.machine().processes().is_empty());
     assert!(r.machine().check().is_ok());
 }
+
+#[test]
+fn number_errors_read_as_the_recorder_prints_them() {
+    // The suffix is not part of the number shown; a number too large is
+    // not shown at all (vmsoracle.c `parse_number`).
+    for (line, want) in [
+        ("load 1KK\n", "1 error bad number '1K'\n"),
+        ("load 0xgM\n", "1 error bad number '0xg'\n"),
+        ("load 99999999999999999999\n", "1 error number too large\n"),
+        ("load 0x10000000000000000\n", "1 error number too large\n"),
+        ("load 0xfffffffffffG\n", "1 error number too large\n"),
+    ] {
+        assert_eq!(vmscript::run_to_string(line, false).0, want, "{line:?}");
+    }
+}
