@@ -73,6 +73,8 @@ test('a permalink round-trips: the same state in a fresh page, from the Share di
   assert.match(snippet, /<vm-playground label="Virtual-memory playground" frames="16384" tlb-sets="64" tlb-ways="8" step="5"/);
   assert.ok(snippet.includes(read('cow_fork.vms').trimEnd()), 'the snippet holds the scenario');
   await dialog.getByRole('button', { name: 'Copy the link' }).click();
+  // the clipboard answers asynchronously: wait for the status to say so
+  await dialog.getByRole('status').filter({ hasText: /Link copied|Select the link/ }).waitFor({ timeout: 5000 });
   assert.match(await dialog.getByRole('status').textContent(), /Link copied|Select the link/);
   await screenshot(page, 'share-dialog');
   await page.keyboard.press('Escape');
