@@ -283,7 +283,10 @@ impl Machine {
                 .lookup(&self.phys, VirtAddr(page))
                 .is_some();
             self.pmap_enter(pid, page, a_pfn, true, exec)?;
-            self.anons.get_mut(anon).expect("live anon").lazyfree = false;
+            // A lazily freed page written again stays lazily freed: the
+            // write leaves its PTE dirty, and the next reclaim finds it so
+            // and makes it swap-backed again (`folio_set_swapbacked` in
+            // `shrink_folio_list`), keeping it for that pass.
             if was_mapped {
                 // `wp_can_reuse_anon_folio`: the page this process alone
                 // maps leaves the swap cache when no swap entry names its

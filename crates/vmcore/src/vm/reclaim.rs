@@ -387,6 +387,16 @@ impl Machine {
             let Some(anon) = self.amaps.get(r.amap).and_then(|a| a.lookup(slot)) else {
                 continue;
             };
+            if let Some(cached) = self.cached_exclusive(anon, m.pfn) {
+                // Still in the swap cache: it keeps its slot.
+                // `try_to_unmap` turns the PTE back into that swap entry
+                // and the copy in memory leaves the cache
+                // (`__remove_mapping`), written to the slot again first
+                // if it was dirtied.
+                self.write_out_anon(pid, here, anon, m.pfn, cached);
+                self.swap_mut().set_cached(cached, false);
+                continue;
+            }
             if !self.exclusive_anon(anon, m.pfn) {
                 continue;
             }
@@ -629,6 +639,18 @@ impl Machine {
             && d.mapcount == 1
             && d.wired == 0
             && d.loans == 0
+    }
+
+    /// The slot of `anon`'s page when it is in the swap cache in `pfn` and
+    /// one mapping's alone, unlocked and not lent (what page-out may take
+    /// back to its slot).
+    fn cached_exclusive(&self, anon: AnonId, pfn: Pfn) -> Option<Slot> {
+        let a = self.anons.get(anon)?;
+        let AnonPage::Cached { pfn: p, slot } = a.page else {
+            return None;
+        };
+        let d = self.phys.desc(pfn);
+        (p == pfn && a.refs == 1 && d.mapcount == 1 && d.wired == 0 && d.loans == 0).then_some(slot)
     }
 
     /// `out_of_memory` for the memory cgroup: the victim is the process
