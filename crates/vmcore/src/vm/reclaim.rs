@@ -642,15 +642,16 @@ impl Machine {
     }
 
     /// The slot of `anon`'s page when it is in the swap cache in `pfn` and
-    /// one mapping's alone, unlocked and not lent (what page-out may take
-    /// back to its slot).
+    /// mapped by one PTE alone (other holders of the slot, swap entries and
+    /// amaps, do not count: `folio_maybe_mapped_shared`), unlocked and not
+    /// lent: what page-out may take back to its slot.
     fn cached_exclusive(&self, anon: AnonId, pfn: Pfn) -> Option<Slot> {
         let a = self.anons.get(anon)?;
         let AnonPage::Cached { pfn: p, slot } = a.page else {
             return None;
         };
         let d = self.phys.desc(pfn);
-        (p == pfn && a.refs == 1 && d.mapcount == 1 && d.wired == 0 && d.loans == 0).then_some(slot)
+        (p == pfn && d.mapcount == 1 && d.wired == 0 && d.loans == 0).then_some(slot)
     }
 
     /// `out_of_memory` for the memory cgroup: the victim is the process
