@@ -691,26 +691,10 @@ impl Pmap {
         ev: &mut EventLog,
     ) -> TlbFlush {
         let mut flush = TlbFlush::none(self.asid);
-        if let Some(slot) = self.find_leaf(phys, va)
-            && slot.pte.flags().contains(flag)
+        if let Some(leaf) =
+            self.rewrite_leaf(phys, va, ev, |f| f.contains(flag), |p| p.without(flag))
         {
-            let (old, level) = (slot.pte, slot.level);
-            let new = old.without(flag);
-            wr(phys, slot.table, slot.idx, new);
-            let va = va.align_down(if level == 2 {
-                HUGE_PAGE_SIZE
-            } else {
-                PAGE_SIZE
-            });
-            let asid = self.asid;
-            ev.push_with(|| Event::PteWrite {
-                asid,
-                va,
-                level,
-                old: old.0,
-                new: new.0,
-            });
-            flush.add(va);
+            flush.add(leaf);
         }
         flush
     }
@@ -724,24 +708,43 @@ impl Pmap {
         bits: PteFlags,
         ev: &mut EventLog,
     ) {
-        if bits.is_empty() {
-            return;
+        if !bits.is_empty() {
+            self.rewrite_leaf(phys, va, ev, |f| !f.contains(bits), |p| p.with(bits));
         }
-        if let Some(slot) = self.find_leaf(phys, va)
-            && !slot.pte.flags().contains(bits)
-        {
-            let (old, level) = (slot.pte, slot.level);
-            let new = old.with(bits);
-            wr(phys, slot.table, slot.idx, new);
-            let asid = self.asid;
-            ev.push_with(|| Event::PteWrite {
-                asid,
-                va,
-                level,
-                old: old.0,
-                new: new.0,
-            });
+    }
+
+    /// Rewrite the leaf mapping `va` (the whole 2 MiB leaf if huge) to
+    /// `new(old)` when `wanted(old's flags)`, with its event. => the
+    /// leaf's address (aligned to its size), when it was rewritten.
+    fn rewrite_leaf(
+        &mut self,
+        phys: &mut PhysMem,
+        va: VirtAddr,
+        ev: &mut EventLog,
+        wanted: impl FnOnce(PteFlags) -> bool,
+        new: impl FnOnce(Pte) -> Pte,
+    ) -> Option<VirtAddr> {
+        let slot = self.find_leaf(phys, va)?;
+        if !wanted(slot.pte.flags()) {
+            return None;
         }
+        let (old, level) = (slot.pte, slot.level);
+        let new = new(old);
+        wr(phys, slot.table, slot.idx, new);
+        let va = va.align_down(if level == 2 {
+            HUGE_PAGE_SIZE
+        } else {
+            PAGE_SIZE
+        });
+        let asid = self.asid;
+        ev.push_with(|| Event::PteWrite {
+            asid,
+            va,
+            level,
+            old: old.0,
+            new: new.0,
+        });
+        Some(va)
     }
 
     /// `pmap_clear_modify`: clear D in the leaf mapping `va` (the whole 2 MiB

@@ -291,7 +291,7 @@ impl Machine {
                 // `wp_can_reuse_anon_folio`: the page this process alone
                 // maps leaves the swap cache when no swap entry names its
                 // slot any more (`folio_free_swap`, which dirties it).
-                self.free_swap_cache(anon);
+                let _ = self.free_swap_cache(anon);
             }
             let how = if was_mapped {
                 FaultResolution::CowReuse

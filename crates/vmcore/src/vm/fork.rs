@@ -56,11 +56,7 @@ impl Machine {
     /// The usual inheritance: shared memory stays shared, private memory
     /// becomes copy-on-write in both (`uvm_mapent_forkcopy`, `dup_mmap`).
     fn fork_copy(&mut self, pid: Pid, child: Pid, e: &Entry) {
-        let mut c = e.clone();
-        c.flags -= VmFlags::LOCKED | VmFlags::LOCKONFAULT;
-        if let Some(o) = c.object {
-            self.object_ref(o);
-        }
+        let mut c = self.child_entry(e, VmFlags::empty());
         if let Some(r) = e.aref {
             self.amap_ref(r.amap, r.slotoff, e.pages());
             c.needs_copy = true;
@@ -117,17 +113,10 @@ impl Machine {
     /// hold the same amap without needs-copy, so a write by either lands
     /// in the one anon both map.
     fn fork_share_private(&mut self, pid: Pid, child: Pid, e: &Entry) {
-        if e.needs_copy {
-            self.amap_copy(pid, e.start);
-        }
-        let mut pe = self.procs[&pid].map.entry(e.start).clone();
+        // `amap_ensure` copies an amap that needs it, or makes one.
+        let mut pe = e.clone();
         self.amap_ensure(pid, &mut pe);
-        let pe = self.procs[&pid].map.entry(e.start).clone();
-        let mut c = pe.clone();
-        c.flags -= VmFlags::LOCKED | VmFlags::LOCKONFAULT;
-        if let Some(o) = c.object {
-            self.object_ref(o);
-        }
+        let c = self.child_entry(&pe, VmFlags::empty());
         if let Some(r) = pe.aref {
             self.amap_ref(r.amap, r.slotoff, pe.pages());
         }
@@ -154,13 +143,21 @@ impl Machine {
             en.flags -= VmFlags::SHARED | VmFlags::MAYSHARE;
             self.pmap_protect(pid, e.start, e.end, e.prot);
         }
+        let c = self.child_entry(e, VmFlags::SHARED | VmFlags::MAYSHARE);
+        self.copy_leaves(pid, child, &c);
+        self.proc_mut(child).map.entries.insert(c);
+    }
+
+    /// The child's copy of entry `e`: without the locks (mlock and
+    /// MCL_FUTURE are not inherited) and the flags in `drop`, holding a
+    /// reference to the object.
+    fn child_entry(&mut self, e: &Entry, drop: VmFlags) -> Entry {
         let mut c = e.clone();
-        c.flags -= VmFlags::LOCKED | VmFlags::LOCKONFAULT | VmFlags::SHARED | VmFlags::MAYSHARE;
+        c.flags -= VmFlags::LOCKED | VmFlags::LOCKONFAULT | drop;
         if let Some(o) = c.object {
             self.object_ref(o);
         }
-        self.copy_leaves(pid, child, &c);
-        self.proc_mut(child).map.entries.insert(c);
+        c
     }
 
     fn fork_guards(&mut self, pid: Pid, child: Pid, e: &Entry) {

@@ -114,12 +114,10 @@ impl Machine {
                 if d.mapcount != 1 || a.refs != 1 {
                     continue;
                 }
-                if let AnonPage::Cached { pfn, slot } = a.page {
-                    if self.swap.as_ref().is_some_and(|s| s.count(slot) > 0) {
-                        continue; // another swap entry still names it
-                    }
-                    self.anons.get_mut(anon).expect("live").page = AnonPage::Resident { pfn };
-                    self.swap_mut().set_cached(slot, false);
+                // Another swap entry still naming the slot keeps the page
+                // in the swap cache, and the page as it is.
+                if cached && !self.free_swap_cache(anon) {
+                    continue;
                 }
                 self.phys.desc_mut(m.pfn).dirty = false;
             }
@@ -154,24 +152,16 @@ impl Machine {
         let mut va = lo;
         while va < hi {
             let slot = r.slotoff + (va - e.start) / PAGE_SIZE;
-            let anon = self
-                .amaps
-                .get(r.amap)
-                .and_then(|a| a.lookup(slot))
-                .and_then(|a| self.anons.get(a));
+            let id = self.amaps.get(r.amap).and_then(|a| a.lookup(slot));
+            let anon = id.and_then(|a| self.anons.get(a));
             let lazy = anon.is_some_and(|a| a.lazyfree);
             // A lent page is on no paging queue: reclaim never meets it.
             let lent = anon.and_then(|a| a.pfn()).is_some_and(|p| self.lent(p));
-            let dirty = self.procs[&pid]
-                .pmap
-                .lookup(&self.phys, VirtAddr(va))
-                .is_some_and(|m| m.dirty);
+            let m = self.procs[&pid].pmap.lookup(&self.phys, VirtAddr(va));
+            let dirty = m.is_some_and(|m| m.dirty);
             // MADV_PAGEOUT leaves a page another PTE maps alone
             // (`folio_maybe_mapped_shared`).
-            let shared = self.procs[&pid]
-                .pmap
-                .lookup(&self.phys, VirtAddr(va))
-                .is_some_and(|m| self.phys.desc(m.pfn).mapcount != 1);
+            let shared = m.is_some_and(|m| self.phys.desc(m.pfn).mapcount != 1);
             if !lazy || shared {
                 va += PAGE_SIZE;
                 continue;
@@ -181,8 +171,7 @@ impl Machine {
             } else if !dirty {
                 self.discard_private(pid, e.start, va, va + PAGE_SIZE);
             } else {
-                let anon = self.amaps.get(r.amap).and_then(|a| a.lookup(slot));
-                if let Some(a) = anon.and_then(|a| self.anons.get_mut(a)) {
+                if let Some(a) = id.and_then(|a| self.anons.get_mut(a)) {
                     a.lazyfree = false;
                 }
                 kept.push(va);

@@ -162,8 +162,7 @@ impl Machine {
         let last_write = access == Access::Write && a.refs == 1;
         let full = u64::from(area.inuse()) * 2 > u64::from(area.size());
         if how == SwapIn::Sole || last_write || full || e.flags.contains(VmFlags::LOCKED) {
-            self.anons.get_mut(anon).expect("live").page = AnonPage::Resident { pfn };
-            self.swap_mut().set_cached(slot, false);
+            self.leave_swap_cache(anon, pfn, slot);
             if how != SwapIn::Sole {
                 // `folio_free_swap` takes the page out of the swap cache:
                 // its only copy is in memory now, so it is dirty. (The
@@ -176,17 +175,25 @@ impl Machine {
 
     /// `folio_free_swap` for `anon`'s page: out of the swap cache, its slot
     /// freed, when no swap entry names the slot; the page is dirty then
-    /// (its only copy is in memory). Nothing when it is not in the cache.
-    pub(crate) fn free_swap_cache(&mut self, anon: AnonId) {
+    /// (its only copy is in memory). False (nothing done) when it is not
+    /// in the cache or a swap entry still names the slot.
+    pub(crate) fn free_swap_cache(&mut self, anon: AnonId) -> bool {
         let Some(AnonPage::Cached { pfn, slot }) = self.anons.get(anon).map(|a| a.page) else {
-            return;
+            return false;
         };
         if self.swap.as_ref().is_some_and(|s| s.count(slot) > 0) {
-            return;
+            return false;
         }
+        self.leave_swap_cache(anon, pfn, slot);
+        self.phys.desc_mut(pfn).dirty = true;
+        true
+    }
+
+    /// `anon`'s page in `pfn` leaves the swap cache: resident only, the
+    /// area no longer holds `slot` for it.
+    fn leave_swap_cache(&mut self, anon: AnonId, pfn: Pfn, slot: Slot) {
         self.anons.get_mut(anon).expect("live").page = AnonPage::Resident { pfn };
         self.swap_mut().set_cached(slot, false);
-        self.phys.desc_mut(pfn).dirty = true;
     }
 
     /// `anon`'s page read from `slot` into the swap cache (`swap_read_folio`
@@ -439,12 +446,11 @@ impl Machine {
                 }
                 AnonPage::Resident { .. } => continue,
             };
-            self.anons.get_mut(id).expect("live").page = AnonPage::Resident { pfn };
+            self.leave_swap_cache(id, pfn, slot);
             // `folio_free_swap`: with its slot gone the page's only copy is
             // in memory, so it is dirty (smaps `Private_Dirty` after
             // swapoff, whatever the PTE says).
             self.phys.desc_mut(pfn).dirty = true;
-            self.swap_mut().set_cached(slot, false);
         }
         Ok(())
     }
