@@ -119,6 +119,7 @@ impl<'o> Driver<'o> {
         match sys::fork().map_err(|e| HostError::Internal(format!("fork: errno {e}")))? {
             None => {
                 drop(mine);
+                sys::pin_to_current_cpu();
                 sys::silence_stdio();
                 sys::setup_scenario_signals();
                 process::serve(OwnedFd::from(theirs), &ctx)

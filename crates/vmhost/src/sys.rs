@@ -374,6 +374,32 @@ pub fn close(fd: i64) -> Result<(), Errno> {
     ok_or_errno(r).map(|_| ())
 }
 
+/// Keep the calling process (and every process it forks) on the CPU it
+/// runs on now, as the recorder pins its scenario processes.
+///
+/// Linux adds a newly faulted folio to a per-CPU batch (`folio_batch` in
+/// `lru_add`) before it reaches an LRU list, and `madvise_pageout` drains
+/// only the local CPU's batch (`lru_add_drain`). A process that migrated
+/// between the fault and MADV_PAGEOUT leaves the folio in the other CPU's
+/// batch, where `folio_isolate_lru` cannot take it, and the page stays
+/// resident. Pinned, every run sees the same LRU. Best effort: a failure
+/// (a CPU set the caller may not narrow) leaves the process unpinned.
+pub fn pin_to_current_cpu() {
+    // SAFETY: `sched_getcpu` takes no arguments and only returns a number.
+    let cpu = unsafe { libc::sched_getcpu() };
+    let Ok(cpu) = usize::try_from(cpu) else {
+        return;
+    };
+    // SAFETY: an all-zero `cpu_set_t` is the empty set, a valid value.
+    let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
+    // SAFETY: `CPU_SET` writes one bit of `set`, which lives on this
+    // stack frame; `cpu` is below CPU_SETSIZE as the kernel returned it.
+    unsafe { libc::CPU_SET(cpu, &mut set) };
+    // SAFETY: `set` is a valid `cpu_set_t` of the size passed; pid 0 is
+    // the calling thread.
+    let _ = unsafe { libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set) };
+}
+
 /// Point standard input and output at `/dev/null` (a scenario process
 /// prints nothing).
 pub fn silence_stdio() {
