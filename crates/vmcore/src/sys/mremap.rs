@@ -81,6 +81,34 @@ impl Machine {
         let Some(e) = self.procs[&pid].map.find(addr).cloned() else {
             return Err(efault("nothing mapped at the old address"));
         };
+        // check_prep_vma -> align_hugetlb: a hugetlb mapping moves and
+        // shrinks by whole huge pages, from and to huge page boundaries (the
+        // new address is checked even when it is not used), and never
+        // grows; nor may MREMAP_DONTUNMAP keep it (VM_DONTEXPAND). A move
+        // across several entries aligns each piece (`remap_move`), so the
+        // first piece here only when it ends inside this entry (case
+        // hugetlb_mremap).
+        let (old_len, new_len) = match self.hugetlb_page_size(&e) {
+            Some(size) => {
+                let up = |x: u64| x.wrapping_add(size - 1) & !(size - 1);
+                let move_only = flags & MREMAP_FIXED != 0 && old_len == new_len;
+                let (o, n) = if move_only && old_len > e.end - addr {
+                    (old_len, new_len)
+                } else {
+                    (up(old_len), up(new_len))
+                };
+                if !addr.is_multiple_of(size) || !new_addr.is_multiple_of(size) || n > o {
+                    return Err(einval(
+                        "hugetlb mremap needs huge page alignment and no growth",
+                    ));
+                }
+                if flags & MREMAP_DONTUNMAP != 0 {
+                    return Err(einval("MREMAP_DONTUNMAP of a hugetlb mapping"));
+                }
+                (o, n)
+            }
+            None => (old_len, new_len),
+        };
         if old_len == 0 && !e.is_shared() {
             return Err(einval("old length zero on a private mapping"));
         }
@@ -165,6 +193,8 @@ impl Machine {
         }
         if !dup && new_len <= old_len {
             if new_len < old_len {
+                // shrink_vma -> do_vmi_munmap.
+                self.may_split_range(pid, addr + new_len, addr + old_len)?;
                 self.unmap_range(pid, addr + new_len, addr + old_len);
             }
             return Ok(addr);
