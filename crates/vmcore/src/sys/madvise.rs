@@ -133,7 +133,7 @@ impl Machine {
         f: impl Fn(VmFlags) -> VmFlags,
     ) -> SysResult<()> {
         if f(e.flags) != e.flags {
-            self.may_modify(e, lo, hi)?;
+            self.may_modify(pid, e, lo, hi)?;
         }
         self.update_flags(pid, lo, hi, f);
         Ok(())

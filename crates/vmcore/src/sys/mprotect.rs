@@ -102,7 +102,8 @@ impl Machine {
             // hugetlb mapping off its huge pages is refused; the entries
             // before it keep their new protection (case hugetlb_split_rules).
             if new != e.prot {
-                self.may_modify(e, nstart, tmp)?;
+                let e = e.clone();
+                self.may_modify(pid, &e, nstart, tmp)?;
             }
             self.mprotect_fixup(pid, nstart, tmp, new);
             nstart = tmp;

@@ -128,21 +128,28 @@ impl Machine {
         Ok(())
     }
 
-    /// Whether changing `[lo, hi)` of the entry `e` would split it where
-    /// hugetlb forbids (`vma_modify` -> `split_vma`), for mprotect and
-    /// madvise: EINVAL if so.
-    pub(crate) fn may_modify(&self, e: &Entry, lo: u64, hi: u64) -> SysResult<()> {
-        match self.hugetlb_page_size(e) {
-            Some(size)
-                if (lo > e.start && !lo.is_multiple_of(size))
-                    || (hi < e.end && !hi.is_multiple_of(size)) =>
-            {
-                Err(einval(
-                    "a hugetlb mapping is split only at a huge page boundary",
-                ))
-            }
-            _ => Ok(()),
+    /// The splits that changing `[lo, hi)` of the entry `e` needs
+    /// (`vma_modify` -> `split_vma`, for mprotect and madvise): at `lo`
+    /// first, then at `hi`; a hugetlb entry only at a huge page boundary
+    /// (EINVAL). When only the split at `hi` is refused, the one at `lo`
+    /// stays done (case hugetlb_split_start_kept).
+    pub(crate) fn may_modify(&mut self, pid: Pid, e: &Entry, lo: u64, hi: u64) -> SysResult<()> {
+        let Some(size) = self.hugetlb_page_size(e) else {
+            return Ok(());
+        };
+        let refused = |a: u64| a > e.start && a < e.end && !a.is_multiple_of(size);
+        if refused(lo) {
+            return Err(einval(
+                "a hugetlb mapping is split only at a huge page boundary",
+            ));
         }
+        if refused(hi) {
+            self.clip(pid, lo);
+            return Err(einval(
+                "a hugetlb mapping is split only at a huge page boundary",
+            ));
+        }
+        Ok(())
     }
 }
 
