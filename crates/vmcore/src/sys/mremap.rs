@@ -88,10 +88,12 @@ impl Machine {
         // across several entries aligns each piece (`remap_move`), so the
         // first piece here only when it ends inside this entry (case
         // hugetlb_mremap).
+        // `vrm_move_only` looks at the lengths before that alignment (case
+        // hugetlb_mremap_move_only).
+        let move_only = flags & MREMAP_FIXED != 0 && old_len == new_len;
         let (old_len, new_len) = match self.hugetlb_page_size(&e) {
             Some(size) => {
                 let up = |x: u64| x.wrapping_add(size - 1) & !(size - 1);
-                let move_only = flags & MREMAP_FIXED != 0 && old_len == new_len;
                 let (o, n) = if move_only && old_len > e.end - addr {
                     (old_len, new_len)
                 } else {
@@ -120,7 +122,7 @@ impl Machine {
         // span several entries (and the holes between them); anything else
         // must stay inside the first entry.
         let spans = old_len > e.end - addr;
-        let pure_move = flags & MREMAP_FIXED != 0 && new_len == old_len;
+        let pure_move = move_only;
         if spans && new_len >= old_len && !pure_move {
             return Err(efault("old range crosses the end of its mapping"));
         }
