@@ -129,6 +129,9 @@ pub enum Backing {
     Shmem,
     File(String),
     Memfd(String),
+    /// The unlinked hugetlbfs file of `MAP_HUGETLB|MAP_ANONYMOUS`, which
+    /// the kernel names `/anon_hugepage (deleted)`.
+    AnonHugepage,
     /// FreeBSD: a `MAP_GUARD` entry or the gap below a `MAP_STACK` one.
     Guard,
 }
@@ -140,6 +143,7 @@ impl fmt::Display for Backing {
             Backing::Shmem => f.write_str("shmem"),
             Backing::File(n) => write!(f, "file:{n}"),
             Backing::Memfd(n) => write!(f, "memfd:{n}"),
+            Backing::AnonHugepage => f.write_str("/anon_hugepage (deleted)"),
             Backing::Guard => f.write_str("guard"),
         }
     }

@@ -267,6 +267,7 @@ impl Machine {
             Some(ObjKind::Shmem) => Backing::Shmem,
             Some(ObjKind::File(n)) => Backing::File(n.clone()),
             Some(ObjKind::Memfd(n)) => Backing::Memfd(n.clone()),
+            Some(ObjKind::Hugetlb(_)) => Backing::AnonHugepage,
         }
     }
 

@@ -442,7 +442,10 @@ impl Machine {
             (None, Some(_)) => !b.anon_vma_forked,
             (None, None) => true,
         };
+        // VM_SPECIAL (here VM_DONTEXPAND, which every hugetlb mapping
+        // has) never merges (`vma_merge_new_range`, `vma_merge_existing_range`).
         a.end == b.start
+            && !a.flags.contains(VmFlags::DONTEXPAND)
             && a.prot == b.prot
             && a.flags == b.flags
             && a.inherit == b.inherit

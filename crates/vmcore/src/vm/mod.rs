@@ -9,6 +9,7 @@ mod entry_tree;
 mod fault;
 mod fork;
 mod guard;
+pub mod hugetlb;
 pub mod loan;
 pub mod map;
 pub(crate) mod mapops;

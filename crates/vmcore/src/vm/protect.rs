@@ -24,7 +24,9 @@ impl Machine {
         if prot.writable() {
             // First write grant of private memory: charge it.
             if !e.prot.writable()
-                && !flags.intersects(VmFlags::ACCOUNT | VmFlags::SHARED | VmFlags::NORESERVE)
+                && !flags.intersects(
+                    VmFlags::ACCOUNT | VmFlags::SHARED | VmFlags::NORESERVE | VmFlags::HUGETLB,
+                )
             {
                 flags |= VmFlags::ACCOUNT;
             }
