@@ -22,9 +22,9 @@
 //! entries + page-table pages; on a tie the later process, as
 //! `oom_evaluate_task` scans), and the allocation is tried again.
 //!
-//! Simplification: only anonymous pages that one process maps, exclusively,
-//! are reclaimed by the LRU scan; page-cache pages and pages shared after
-//! fork stay (Linux would reclaim them too).
+//! Simplification: the LRU scan reclaims anonymous pages only, those one
+//! process maps and those fork shares; shmem and page-cache pages, and
+//! pages still in the swap cache, stay (Linux would reclaim them too).
 //!
 //! Reclaim as the advice calls do it: MADV_FREE's lazy freeing
 //! (`madvise_free_pte_range`) and MADV_PAGEOUT's reclaim
@@ -595,18 +595,21 @@ impl Machine {
         let mut rmap = None;
         let mut done = 0;
         for (pfn, anon) in batch {
-            let at = self.anon_location(anon).or_else(|| {
-                rmap.get_or_insert_with(|| self.anon_rmap())
+            let maps = match self.anon_location(anon) {
+                Some(at) => vec![at],
+                None => rmap
+                    .get_or_insert_with(|| self.anon_rmap())
                     .get(&anon)
-                    .copied()
-            });
-            let Some((pid, va)) = at else {
-                // Not one process's alone (or not mapped): back to the
-                // head.
+                    .cloned()
+                    .unwrap_or_default(),
+            };
+            if maps.is_empty() {
+                // Not mapped, locked, or mapped in a way reclaim does not
+                // take here: back to the head.
                 self.phys.lru_add(pfn, LruList::Inactive);
                 continue;
-            };
-            match self.check_references(pid, va, pfn) {
+            }
+            match self.check_references(&maps, pfn) {
                 Verdict::Keep => {
                     self.phys.desc_mut(pfn).referenced = true;
                     self.phys.lru_add(pfn, LruList::Inactive);
@@ -616,7 +619,7 @@ impl Machine {
                     self.phys.lru_add(pfn, LruList::Active);
                 }
                 Verdict::Reclaim => {
-                    if self.swap_out_page(pid, va, anon, pfn) {
+                    if self.swap_out_mapped(&maps, anon, pfn) {
                         done += 1;
                     } else {
                         // No slot (`add_to_swap` failed): activated.
@@ -643,12 +646,15 @@ impl Machine {
             };
             self.phys.lru_del(pfn);
             if let FrameOwner::Anon { anon } = self.phys.desc(pfn).owner {
-                let at = self.anon_location(anon).or_else(|| {
-                    rmap.get_or_insert_with(|| self.anon_rmap())
+                let maps = match self.anon_location(anon) {
+                    Some(at) => vec![at],
+                    None => rmap
+                        .get_or_insert_with(|| self.anon_rmap())
                         .get(&anon)
-                        .copied()
-                });
-                if let Some((pid, va)) = at {
+                        .cloned()
+                        .unwrap_or_default(),
+                };
+                for (pid, va) in maps {
                     self.clear_young(pid, va);
                 }
             }
@@ -673,24 +679,33 @@ impl Machine {
         young
     }
 
-    /// `folio_check_references`: the accessed bit of the page's PTE
-    /// (cleared as it is read, `folio_referenced`) and its mark.
-    fn check_references(&mut self, pid: Pid, va: u64, pfn: Pfn) -> Verdict {
-        let young = self.clear_young(pid, va);
+    /// `folio_check_references`: the accessed bits of the PTEs that map
+    /// the page (each cleared as it is read, `folio_referenced`) and its
+    /// mark. Referenced once: kept and marked the first time, activated
+    /// when marked already; referenced through more than one PTE:
+    /// activated at once.
+    fn check_references(&mut self, maps: &[(Pid, u64)], pfn: Pfn) -> Verdict {
+        let young = maps
+            .iter()
+            .filter(|&&(pid, va)| self.clear_young(pid, va))
+            .count();
         let d = self.phys.desc_mut(pfn);
         let marked = core::mem::take(&mut d.referenced);
-        match (young, marked) {
-            (true, true) => Verdict::Activate,
-            (true, false) => Verdict::Keep,
-            (false, _) => Verdict::Reclaim,
+        match young {
+            0 => Verdict::Reclaim,
+            1 if !marked => Verdict::Keep,
+            _ => Verdict::Activate,
         }
     }
 
-    /// The one place each reclaimable anonymous page is mapped: anons with
-    /// one amap slot, resident, mapped by a 4 KiB leaf (PROT_NONE too) of the one
-    /// process whose entry covers the slot, and by nothing else.
-    fn anon_rmap(&self) -> HashMap<AnonId, (Pid, u64)> {
-        let mut out = HashMap::new();
+    /// Every place each reclaimable anonymous page is mapped (the reverse
+    /// map `rmap_walk_anon` walks): a resident anon mapped by 4 KiB leaves
+    /// (PROT_NONE too), neither wired nor lent, either by one process's
+    /// PTE alone with one amap slot ([`Machine::reclaimable_at`]), or by
+    /// several PTEs after fork, every one of them found in an unlocked
+    /// entry.
+    fn anon_rmap(&self) -> HashMap<AnonId, Vec<(Pid, u64)>> {
+        let mut out: HashMap<AnonId, Vec<(Pid, u64)>> = HashMap::new();
         for (&pid, p) in self.procs.iter() {
             for e in p.map.entries.values() {
                 let Some(r) = e.aref else { continue };
@@ -704,13 +719,37 @@ impl Machine {
                     if slot < r.slotoff || slot >= r.slotoff + e.pages() {
                         continue;
                     }
+                    let Some(AnonPage::Resident { pfn }) = self.anons.get(anon).map(|a| a.page)
+                    else {
+                        continue;
+                    };
                     let va = e.start + (slot - r.slotoff) * PAGE_SIZE;
-                    out.insert(anon, (pid, va));
+                    let mapped = p
+                        .pmap
+                        .lookup(&self.phys, VirtAddr(va))
+                        .is_some_and(|m| m.pfn == pfn && !m.huge);
+                    if mapped {
+                        out.entry(anon).or_default().push((pid, va));
+                    }
                 }
             }
         }
-        out.retain(|&anon, &mut (pid, va)| self.reclaimable_at(anon, pid, va));
+        out.retain(|&anon, maps| match maps.as_slice() {
+            [(pid, va)] => self.reclaimable_at(anon, *pid, *va),
+            _ => self.shared_reclaimable(anon, maps.len()),
+        });
         out
+    }
+
+    /// Whether `anon`, found mapped by `n` PTEs (more than one), may be
+    /// reclaimed: resident, neither wired nor lent, and those are all its
+    /// mappings.
+    fn shared_reclaimable(&self, anon: AnonId, n: usize) -> bool {
+        let Some(AnonPage::Resident { pfn }) = self.anons.get(anon).map(|a| a.page) else {
+            return false;
+        };
+        let d = self.phys.desc(pfn);
+        d.wired == 0 && d.loans == 0 && d.mapcount as usize == n
     }
 
     /// Where `anon` is mapped, from its hint, if the hint holds and the
@@ -744,6 +783,43 @@ impl Machine {
                     .lookup(&self.phys, VirtAddr(va))
                     .is_some_and(|m| m.pfn == pfn && !m.huge)
             })
+    }
+
+    /// `shrink_folio_list` for a page mapped by the PTEs `maps`: one
+    /// process's alone goes as [`Machine::swap_out_page`]; one that fork
+    /// shares goes to the next free slot, and `try_to_unmap` turns every
+    /// PTE into a swap entry for it, not exclusive, each holding the slot
+    /// once. False when no slot is free.
+    fn swap_out_mapped(&mut self, maps: &[(Pid, u64)], anon: AnonId, pfn: Pfn) -> bool {
+        if let [(pid, va)] = maps {
+            return self.swap_out_page(*pid, *va, anon, pfn);
+        }
+        let Some(s) = self.swap_mut().alloc() else {
+            return false;
+        };
+        let bytes = self.phys.frame_bytes(pfn).map(|b| b.to_vec());
+        self.swap_mut().write(s, bytes.as_deref().unwrap_or(&[]));
+        let sw = SwapPte {
+            area: 0,
+            offset: u64::from(s.0),
+            exclusive: false,
+        };
+        for &(pid, va) in maps {
+            self.swap_mut().dup(s);
+            let p = self.procs.get_mut(&pid).expect("live");
+            let flush = p
+                .pmap
+                .swap_out(&mut self.phys, VirtAddr(va), sw, &mut self.ev);
+            flush.flush(&mut self.tlb, &mut self.ev);
+            self.ev.push_with(|| Event::SwapOut {
+                pid,
+                va: VirtAddr(va),
+                slot: s.0,
+            });
+        }
+        self.anons.get_mut(anon).expect("live").page = AnonPage::Swapped { slot: s };
+        self.phys.free(pfn, &mut self.ev);
+        true
     }
 
     /// `shrink_folio_list` -> `add_to_swap` + `try_to_unmap` +
