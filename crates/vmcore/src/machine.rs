@@ -296,6 +296,10 @@ pub struct Machine {
     /// The memory limit of the processes' memory cgroup, in pages
     /// (`memory.limit_in_bytes`); `None`: unlimited.
     pub(crate) memlimit: Option<u64>,
+    /// What reclaiming anonymous pages has cost lately
+    /// (`lruvec->anon_cost`, `lru_note_cost`): it weighs how hard reclaim
+    /// scans them (`get_scan_count`).
+    pub(crate) anon_cost: u64,
     /// Processes the OOM killer killed (their names stay taken).
     pub(crate) oom_killed: std::collections::BTreeSet<Pid>,
     /// The running process chosen by the OOM killer during its own
@@ -338,6 +342,7 @@ impl Machine {
             task_size: cfg.personality.layout.task_size,
             swap: None,
             memlimit: None,
+            anon_cost: 0,
             oom_killed: Default::default(),
             oom_pending: None,
             running: 0,
