@@ -1105,8 +1105,21 @@ export class VmPlayground extends HTMLElement {
       // (a 1 GiB entry has 262,144 slots: all of them took 90 ms a redraw)
       const va = this.sel.pageIn(pid);
       const slot = va !== null && va >= entry.start && va < entry.end ? (entry.amap ? entry.amap.slotoff : 0) + Math.floor((va - entry.start) / 4096) : undefined;
-      return this.session.machine.amap(pid, entry.start, 64, slot);
+      // the machine builds the view from every slot (a quarter of a
+      // million at 1 GiB), so the last one is kept across steps that only
+      // missed in the TLB; any other step, and any redraw without a step,
+      // asks again
+      const s = this.session;
+      const c = this.amapKept;
+      if (c && c.machine === s.machine && c.gen === s.generation && c.pid === pid && c.start === entry.start && c.slot === slot && c.steps < s.steps.length && s.steps.slice(c.steps).every(quietStep)) {
+        c.steps = s.steps.length;
+        return c.view;
+      }
+      const view = s.machine.amap(pid, entry.start, 64, slot);
+      this.amapKept = { machine: s.machine, gen: s.generation, steps: s.steps.length, pid, start: entry.start, slot, view };
+      return view;
     } catch {
+      this.amapKept = null;
       return null;
     }
   }
@@ -1133,6 +1146,14 @@ export class VmPlayground extends HTMLElement {
     info.push(h('span', { class: 'muted si-procs' }, `${procs.length} ${procs.length === 1 ? 'process' : 'processes'}`));
     this.stepInfo.replaceChildren(...info);
   }
+}
+
+/** Events that leave memory objects as they were: TLB misses and flushes. */
+const TLB_ONLY = new Set(['tlb_miss', 'tlb_flush_page', 'tlb_flush_asid']);
+
+/** A step that only went through the TLB (it ran, and nothing was dropped from its events). */
+function quietStep(st) {
+  return !st.dropped && !st.crashed && st.events.every((e) => TLB_ONLY.has(e.type));
 }
 
 /**
