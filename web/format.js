@@ -129,6 +129,22 @@ export function h(tag, attrs, ...children) {
   return el;
 }
 
+/**
+ * Put `nodes` in `box` in place of its children, unless the box already
+ * shows the same markup: a redraw that changed nothing there leaves the
+ * nodes alone, so nothing is laid out again and a focused one keeps the
+ * focus. (Handlers are not markup: use it where the same markup means the
+ * same handlers, or delegate events.)
+ */
+export function show(box, ...nodes) {
+  const kids = nodes.flat().filter((n) => n !== null && n !== undefined && n !== false);
+  const markup = (n) => (n instanceof Element ? n.outerHTML : n instanceof Node ? n.textContent : String(n));
+  const now = box.childNodes;
+  if (now.length === kids.length && kids.every((n, i) => now[i].nodeType === (n instanceof Node ? n.nodeType : 3) && markup(now[i]) === markup(n))) return false;
+  box.replaceChildren(...kids);
+  return true;
+}
+
 /** The SVG flavour of h(). */
 export function s(tag, attrs, ...children) {
   return h('svg:' + tag, attrs, ...children);

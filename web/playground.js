@@ -867,7 +867,14 @@ export class VmPlayground extends HTMLElement {
       onSelectTlb: (asid, va, pfn) => this.select({ tlb: { asid, va, pfn } }),
       onSelectEvent: (event, step) => this.select({ event, step }),
       pageStates: (pid, start, n) => pageStates(this.session.vm, this.session.machine, pid, start, n),
-      frame: (pfn) => this.session.machine.frame(pfn),
+      frame: (pfn) => {
+        // one look-up of a frame a redraw (the views ask for the same
+        // one; the machine scans every page table for who maps it)
+        const memo = this.frameMemo;
+        if (!memo) return this.session.machine.frame(pfn);
+        if (!memo.has(pfn)) memo.set(pfn, this.session.machine.frame(pfn));
+        return memo.get(pfn);
+      },
       machine: () => this.session.machine,
       walk: (pid, va) => this.#walkOf(pid, va),
       refresh: () => this.refresh(),
@@ -917,12 +924,15 @@ export class VmPlayground extends HTMLElement {
   /** Redraw every view from the machine's current state. */
   refresh(opts = {}) {
     if (!this.ready) return;
+    this.frameMemo = new Map();
     try {
       this.#redraw(opts);
     } catch (err) {
       // never leave the page dead: say what broke where the step result goes
       console.error(err);
       this.stepInfo.replaceChildren(h('span', { class: 'mono si-res bad' }, `display error: ${err && err.message ? err.message : err}`));
+    } finally {
+      this.frameMemo = null;
     }
   }
 

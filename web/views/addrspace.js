@@ -278,14 +278,36 @@ export class AddressSpaceView {
     this.#drawAxis(out, top, bottom, viewW);
     this.procs.forEach((p, i) => this.#drawLane(out, p, AXIS_W + i * laneW, laneW, top, bottom));
     this.#drawArena(out, top, bottom, viewW);
-    this.#drawMark(out, viewW);
-    this.svg.innerHTML = out.join('');
+    const marks = [];
+    this.#drawMark(marks, viewW);
+    // two layers, each parsed again only when its markup changed: a step
+    // that moves the mark, or changes nothing in the lanes, leaves the
+    // lanes' nodes (and their layout) alone
+    this.#layer('as-body', out.join(''));
+    this.#layer('as-marks', marks.join(''));
 
     const sel = this.procs.find((p) => p.pid === this.selectedPid) || this.procs[0];
     const summary = this.procs
       .map((p) => `${p.name}: ${p.entries.length} map ${p.entries.length === 1 ? 'entry' : 'entries'}`)
       .join('; ');
     this.svg.setAttribute('aria-label', `Address spaces. ${summary}.` + (sel ? ` Selected process ${sel.name}.` : ''));
+  }
+
+  /** Show `markup` in the layer `<g class=name>` of the SVG unless it shows it already. */
+  #layer(name, markup) {
+    this.layers ??= {};
+    let g = this.layers[name];
+    if (!g || g.parentNode !== this.svg) {
+      g = this.layers[name] = document.createElementNS('http://www.w3.org/2000/svg', 'g');
+      g.setAttribute('class', name);
+      g.drawn = null;
+      if (name === 'as-body') this.svg.replaceChildren(g);
+      else this.svg.append(g);
+    }
+    if (g.drawn !== markup) {
+      g.innerHTML = markup;
+      g.drawn = markup;
+    }
   }
 
   #drawHeader() {

@@ -4,7 +4,7 @@
 // from the grid); arrow keys move, Enter or Space walks its page tables.
 
 import { GLOSSARY, term } from '../glossary.js';
-import { h, hex, size, pages as pagesText, num } from '../format.js';
+import { h, hex, show, size, pages as pagesText, num } from '../format.js';
 import { kernel } from '../kernels.js';
 import { BACKING, PAGE_BITS, SWAP_COLOR, backingKind, isDirty, isSwapped, tint } from '../palette.js';
 
@@ -124,6 +124,8 @@ export class EntryView {
             this.counts = count();
             const dd = this.content.querySelector('dd.resident');
             if (dd) dd.textContent = residentText(this.counts, npages);
+            if (this.parts) this.parts.props.key = null; // built with "counting…"
+
           }, 0);
         });
       }
@@ -135,55 +137,61 @@ export class EntryView {
 
     // the amap as the machine has it now (the entry may be from a cached list)
     const amapRef = m.amap || entry.amap;
-    const head = h(
-      'div',
-      { class: 'entry-head' },
-      h('span', { class: 'swatch', style: `background:${BACKING[kind].color}` }),
-      h('span', { class: 'mono entry-range' }, `${hex(entry.start)}–${hex(entry.end)}`),
-      h('span', { class: 'chip mono' }, entry.perms),
-      h('span', { class: 'chip' }, entry.backing),
-    );
+    const head = () =>
+      h(
+        'div',
+        { class: 'entry-head' },
+        h('span', { class: 'swatch', style: `background:${BACKING[kind].color}` }),
+        h('span', { class: 'mono entry-range' }, `${hex(entry.start)}–${hex(entry.end)}`),
+        h('span', { class: 'chip mono' }, entry.perms),
+        h('span', { class: 'chip' }, entry.backing),
+      );
 
-    const props = h(
-      'dl',
-      { class: 'props' },
-      // what this kernel calls the entry and its anonymous memory (kernels.js)
-      m.kernel ? prop('kernel', term(kernel(m.kernel).term, kernel(m.kernel).structure)) : null,
-      prop('size', `${size(entry.end - entry.start)} · ${pagesText(npages)}`),
-      prop('offset', hex(entry.offset), 'mono'),
-      prop(
-        'flags',
-        (entry.flags || []).length
-          ? h('span', null, ...(entry.flags || []).map((f) => (GLOSSARY[f] ? h('button', { type: 'button', class: 'chip flag term', dataset: { term: f }, 'aria-describedby': 'term-tip' }, f) : h('span', { class: 'chip flag', title: FLAG_HELP[f] || f }, f))))
-          : h('span', { class: 'muted' }, 'none'),
-      ),
-      entry.needs_copy !== undefined
-        ? prop(
-            term('needs-copy'),
-            h(
-              'span',
-              { title: 'UVM: the amap is still shared with the other side of a fork; the first write fault copies it (amap_copy).' },
-              entry.needs_copy ? 'yes — amap shared until the first write fault' : 'no',
-            ),
-          )
-        : null,
-      amapRef
-        ? prop(term('amap'), h('span', { class: 'mono' }, `#${amapRef.id} · slot offset ${amapRef.slotoff} · ${amapRef.refs} ${amapRef.refs === 1 ? 'reference' : 'references'}`))
-        : prop(term('amap'), h('span', { class: 'muted' }, 'none yet (allocated at the first write fault)')),
-      entry.object !== null && entry.object !== undefined ? prop('object', h('span', { class: 'mono' }, `#${entry.object} (${entry.backing})`)) : null,
-      whole ? prop('resident', this.counts ? residentText(this.counts, npages) : 'counting…', 'resident') : null,
-    );
+    const resident = whole ? (this.counts ? residentText(this.counts, npages) : 'counting…') : null;
+    const props = () =>
+      h(
+        'dl',
+        { class: 'props' },
+        // what this kernel calls the entry and its anonymous memory (kernels.js)
+        m.kernel ? prop('kernel', term(kernel(m.kernel).term, kernel(m.kernel).structure)) : null,
+        prop('size', `${size(entry.end - entry.start)} · ${pagesText(npages)}`),
+        prop('offset', hex(entry.offset), 'mono'),
+        prop(
+          'flags',
+          (entry.flags || []).length
+            ? h('span', null, ...(entry.flags || []).map((f) => (GLOSSARY[f] ? h('button', { type: 'button', class: 'chip flag term', dataset: { term: f }, 'aria-describedby': 'term-tip' }, f) : h('span', { class: 'chip flag', title: FLAG_HELP[f] || f }, f))))
+            : h('span', { class: 'muted' }, 'none'),
+        ),
+        entry.needs_copy !== undefined
+          ? prop(
+              term('needs-copy'),
+              h(
+                'span',
+                { title: 'UVM: the amap is still shared with the other side of a fork; the first write fault copies it (amap_copy).' },
+                entry.needs_copy ? 'yes — amap shared until the first write fault' : 'no',
+              ),
+            )
+          : null,
+        amapRef
+          ? prop(term('amap'), h('span', { class: 'mono' }, `#${amapRef.id} · slot offset ${amapRef.slotoff} · ${amapRef.refs} ${amapRef.refs === 1 ? 'reference' : 'references'}`))
+          : prop(term('amap'), h('span', { class: 'muted' }, 'none yet (allocated at the first write fault)')),
+        entry.object !== null && entry.object !== undefined ? prop('object', h('span', { class: 'mono' }, `#${entry.object} (${entry.backing})`)) : null,
+        whole ? prop('resident', resident, 'resident') : null,
+      );
 
     const desc = this.#describe(proc.pid, entry, states, npages, m.selectedVa, m.amap);
     const grid = this.#grid(proc.pid, entry, states, npages, m.changes, m.selectedVa, desc);
-    // each part is replaced only when what it shows changed: the content
-    // keeps its nodes from step to step, so a step lays out what it changed
-    // and not a thousand cells again (moving the grid cost a frame at 1 GiB)
+    // each part is built and replaced only when what it shows (its key)
+    // changed: the content keeps its nodes from step to step, so a step lays
+    // out what it changed and not a thousand cells again (moving the grid
+    // cost a frame at 1 GiB)
     const slots = this.#slots();
-    put(slots.head, head);
-    put(slots.props, props);
+    part(slots.head, `${kind}|${entry.start}|${entry.end}|${entry.perms}|${entry.backing}`, head);
+    part(slots.props, JSON.stringify([m.kernel, entry.start, entry.end, entry.offset, entry.flags, entry.needs_copy, amapRef ? [amapRef.id, amapRef.slotoff, amapRef.refs] : null, entry.object, entry.backing, resident]), props);
     if (slots.grid.firstChild !== grid) slots.grid.replaceChildren(grid);
-    put(slots.amap, m.amap ? this.#amap(m.amap) : null);
+    // the amap table shows the first 64 slots (the view may hold one more: the selected page's)
+    const a = m.amap;
+    part(slots.amap, a ? JSON.stringify([a.id, a.refs, a.anons, (a.slots || []).slice(0, 64)]) : '', () => (a ? this.#amap(a) : null));
     if (gridFocused && this.root.getRootNode().activeElement !== grid) grid.focus({ preventScroll: true });
     if (announce && desc.page !== null && this.live.textContent !== desc.text) this.live.textContent = desc.text;
   }
@@ -274,18 +282,24 @@ export class EntryView {
     g.states = states.slice(0, count);
     // what the last step changed and the selected page: classes on the
     // cells, so that the cells themselves are kept from step to step
-    for (const c of svg.querySelectorAll('g.page.changed, g.page.selected')) c.classList.remove('changed', 'selected');
-    const cell = (va) => {
+    // (the marked cells are remembered: asking the grid for them took
+    // longer than the rest of the redraw of the pane)
+    for (const c of g.marked || []) c.classList.remove('changed', 'selected');
+    g.marked = [];
+    const mark = (va, cls) => {
       const i = Math.round((va - entry.start) / 4096) - this.offset;
-      return i >= 0 && i < count ? svg.children[i + 1] : null;
+      if (i < 0 || i >= count) return;
+      const c = svg.children[i + 1];
+      c.classList.add(cls);
+      g.marked.push(c);
     };
     if (changes) {
       for (const key of changes.pages.keys()) {
         const [p, v] = key.split(':').map(Number);
-        if (p === pid && v >= entry.start && v < entry.end) cell(v)?.classList.add('changed');
+        if (p === pid && v >= entry.start && v < entry.end) mark(v, 'changed');
       }
     }
-    if (selectedVa !== null && selectedVa !== undefined) cell(Math.floor(selectedVa / 4096) * 4096)?.classList.add('selected');
+    if (selectedVa !== null && selectedVa !== undefined) mark(Math.floor(selectedVa / 4096) * 4096, 'selected');
     put(
       g.nav,
       npages > MAX_CELLS
@@ -422,18 +436,16 @@ function pageCell({ pid, start, offset, COLS, CELL, color }, i, st) {
   );
 }
 
-/**
- * Show `node` in `box` unless the box already shows the same markup (a
- * step that changed nothing there leaves the nodes, and the focus, alone).
- */
+/** Show `node` (or nothing) in `box`, unless it shows the same already (format.js show). */
 function put(box, node) {
-  const now = box.firstChild;
-  if (!node) {
-    if (now) box.replaceChildren();
-    return;
-  }
-  if (now && box.childNodes.length === 1 && now.nodeType === 1 && now.outerHTML === node.outerHTML) return;
-  box.replaceChildren(node);
+  show(box, node);
+}
+
+/** Build and show a part of the pane when `key` (what it shows) differs from the last one. */
+function part(box, key, build) {
+  if (box.key === key && box.isConnected) return;
+  box.key = key;
+  show(box, build());
 }
 
 function prop(name, value, cls) {
