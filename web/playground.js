@@ -1033,11 +1033,11 @@ export class VmPlayground extends HTMLElement {
       this.tlb.prev = null;
     }
     if (!this.pmBody.closest('section').hidden) {
+      // the heading says how big the memory is and how many frames a cell
+      // holds (the view writes it, as it redraws on a resize too)
+      this.phys.sizeBox ??= this.root.querySelector('.pm-size');
       this.phys.update({ kinds: () => frameKinds(this.session.vm, m), changes: this.changes, selected: sel.frame, marks: sel.markFrames });
       this.swap.update(m.swapView(4096, 256), new Map(named.map((p) => [p.pid, p.name])));
-      const pmSize = this.root.querySelector('.pm-size');
-      const per = this.phys.g ? this.phys.g.per : 1;
-      if (pmSize) pmSize.textContent = `${m.frameCount().toLocaleString('en')} frames · ${size(m.frameCount() * 4096)}${per > 1 ? ` · ${per} frames a cell` : ''}`;
     }
     if (!this.evBody.closest('section').hidden && (!opts.keepEvents || this.eventsDrawn !== s.steps.length)) {
       if (this.eventsDrawn !== s.steps.length || this.eventsGen !== s.generation) {

@@ -6,7 +6,7 @@
 // have (free only when all are free), so the whole memory is always seen.
 
 import { term } from '../glossary.js';
-import { h, hex, num, show } from '../format.js';
+import { h, hex, num, show, size } from '../format.js';
 import { FRAME_KINDS, rgb } from '../palette.js';
 
 const KIND_RGB = FRAME_KINDS.map((k) => rgb(k.color));
@@ -264,6 +264,7 @@ export class PhysMemView {
     const grouped = g.per > 1 ? ` Each cell is ${g.per} frames and shows the kind most of its used frames have.` : '';
     cv.setAttribute('aria-label', `Physical memory: ${n} frames of 4 KiB; ${summary}.${grouped} Arrow keys move the selected ${g.per > 1 ? 'cell' : 'frame'}.`);
     this.wrap.dataset.per = g.per;
+    if (this.sizeBox) this.sizeBox.textContent = `${n.toLocaleString('en')} frames · ${size(n * 4096)}${g.per > 1 ? ` · ${g.per} frames a cell` : ''}`;
   }
 
   /** A ring around a frame, big enough to find at any cell size, and its number. */
