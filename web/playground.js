@@ -142,7 +142,16 @@ export class VmPlayground extends HTMLElement {
   }
 
   attributeChangedCallback(name, old, value) {
-    if (name === 'scenario' && this.ready && old !== value) this.#loadScenario().then((t) => this.setScenario(t));
+    if (name === 'scenario' && this.ready && old !== value) {
+      this.#loadScenario().then(
+        (t) => this.setScenario(t),
+        (err) => {
+          // the playground keeps running what it had; it says why the new one is not there
+          this.say(String(err && err.message ? err.message : err));
+          this.dispatchEvent(new CustomEvent('vm-error', { bubbles: true, composed: true, detail: err }));
+        },
+      );
+    }
     // another kernel: a fresh machine under it (a scenario's personality line still wins)
     if (name === 'personality' && this.ready && old !== value) {
       try {
@@ -639,7 +648,20 @@ export class VmPlayground extends HTMLElement {
     if (attr !== null && attr.trim()) {
       const v = attr.trim();
       if (/\s/.test(v) || v.startsWith('#') || v.startsWith('$')) return attr.replace(/^\n+/, '');
-      const res = await fetch(new URL(v, document.baseURI));
+      const url = new URL(v, document.baseURI);
+      let res;
+      try {
+        res = await fetch(url);
+      } catch (err) {
+        // the browser says only "Failed to fetch": say what the likely reasons are
+        const other = url.origin !== location.origin;
+        throw new Error(
+          `scenario ${v}: could not be fetched from ${url.href} (${err && err.message ? err.message : err}). ` +
+            (other
+              ? `It is on another site (${url.origin}) than this page (${location.origin}): that server must allow cross-origin requests (CORS: Access-Control-Allow-Origin), which is the likely reason; or it is not answering.`
+              : 'Is the server answering, and is the address right?'),
+        );
+      }
       if (!res.ok) throw new Error(`scenario ${v}: HTTP ${res.status}`);
       return res.text();
     }

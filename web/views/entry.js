@@ -4,7 +4,7 @@
 // from the grid); arrow keys move, Enter or Space walks its page tables.
 
 import { GLOSSARY, term } from '../glossary.js';
-import { h, hex, show, size, pages as pagesText, num } from '../format.js';
+import { count as many, h, hex, show, size, pages as pagesText, num } from '../format.js';
 import { kernel } from '../kernels.js';
 import { BACKING, PAGE_BITS, SWAP_COLOR, backingKind, isDirty, isSwapped, tint } from '../palette.js';
 
@@ -218,7 +218,7 @@ export class EntryView {
     const pg = Math.round((va - entry.start) / 4096);
     const i = pg - this.offset;
     const st = i >= 0 && i < states.length ? states[i] : this.hooks.pageStates(pid, va, 1)[0] || 0;
-    const parts = [`Page ${pg + 1} of ${npages}, ${hex(va)}: ${describePage(st)}`];
+    const parts = [`Page ${many(pg + 1)} of ${many(npages)}, ${hex(va)}: ${describePage(st)}`];
     const w = this.hooks.walk ? this.hooks.walk(pid, va) : null;
     if (w && w.mapped) {
       const pfn = num(w.pfn);
@@ -246,7 +246,7 @@ export class EntryView {
     for (let i = 0; i < count; i++) if (states[i] & PAGE_BITS.HUGE) hugeCount++;
     const rows = Math.ceil(count / COLS);
     const color = BACKING[backingKind(entry.backing)].color;
-    const label = `${count === npages ? `The ${npages} pages` : `Pages ${this.offset + 1} to ${this.offset + count} of ${npages}`} of the entry; the line under the grid describes the selected page`;
+    const label = `${count === npages ? `The ${many(npages)} pages` : `Pages ${many(this.offset + 1)} to ${many(this.offset + count)} of ${many(npages)}`} of the entry; the line under the grid describes the selected page`;
     const geo = { pid, start: entry.start, offset: this.offset, COLS, CELL, color };
     const gridKey = `${pid}:${entry.start}:${this.offset}:${COLS}:${CELL}:${rows}:${color}:${label}`;
     const g = (this.gridParts ??= this.#gridParts());
@@ -307,7 +307,7 @@ export class EntryView {
             'div',
             { class: 'pager' },
             h('button', { class: 'btn small', disabled: this.offset === 0, onclick: () => this.#page(-1) }, '◀'),
-            h('span', null, `pages ${this.offset}–${this.offset + count - 1} of ${npages}`),
+            h('span', null, `pages ${many(this.offset + 1)}–${many(this.offset + count)} of ${many(npages)}`),
             h('button', { class: 'btn small', disabled: this.offset + MAX_CELLS >= npages, onclick: () => this.#page(1) }, '▶'),
           )
         : null,
@@ -372,11 +372,11 @@ export class EntryView {
     return h(
       'details',
       { class: 'amap', open: true },
-      h('summary', null, `amap #${a.id} · ${a.refs} ${a.refs === 1 ? 'reference' : 'references'} · ${anons.toLocaleString('en')} ${anons === 1 ? 'anon' : 'anons'}`),
+      h('summary', null, `amap #${a.id} · ${a.refs} ${a.refs === 1 ? 'reference' : 'references'} · ${many(anons)} ${anons === 1 ? 'anon' : 'anons'}`),
       slots.length
         ? h('table', { class: 'data compact' }, h('thead', null, h('tr', null, h('th', null, 'slot'), h('th', null, term('anon')), h('th', null, 'anon refs'), h('th', null, 'frame'))), h('tbody', null, rows))
         : h('p', { class: 'muted' }, 'No anon in the amap yet.'),
-      anons > 64 ? h('p', { class: 'muted' }, `…and ${(anons - 64).toLocaleString('en')} more`) : null,
+      anons > 64 ? h('p', { class: 'muted' }, `…and ${many(anons - 64)} more`) : null,
     );
   }
 
@@ -403,7 +403,7 @@ export class EntryView {
 const LATER_FROM = 16384;
 
 function residentText({ resident, dirty, shared }, npages) {
-  return `${resident} of ${npages}${dirty ? ` · ${dirty} dirty` : ''}${shared ? ` · ${shared} shared` : ''}`;
+  return `${many(resident)} of ${many(npages)}${dirty ? ` · ${many(dirty)} dirty` : ''}${shared ? ` · ${many(shared)} shared` : ''}`;
 }
 
 /**

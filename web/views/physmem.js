@@ -6,7 +6,7 @@
 // have (free only when all are free), so the whole memory is always seen.
 
 import { term } from '../glossary.js';
-import { h, hex, num, show, size } from '../format.js';
+import { count, h, hex, num, show, size } from '../format.js';
 import { FRAME_KINDS, rgb } from '../palette.js';
 
 const KIND_RGB = FRAME_KINDS.map((k) => rgb(k.color));
@@ -260,11 +260,11 @@ export class PhysMemView {
     if (this.selected !== null && this.selected !== undefined) this.#ring(ctx, this.selected, '#111', n);
     show(this.labelBox, this.labels);
     const counts = this.counts;
-    const summary = FRAME_KINDS.map((k) => `${counts[k.id]} ${k.label}`).join(', ');
+    const summary = FRAME_KINDS.map((k) => `${count(counts[k.id])} ${k.label}`).join(', ');
     const grouped = g.per > 1 ? ` Each cell is ${g.per} frames and shows the kind most of its used frames have.` : '';
-    cv.setAttribute('aria-label', `Physical memory: ${n} frames of 4 KiB; ${summary}.${grouped} Arrow keys move the selected ${g.per > 1 ? 'cell' : 'frame'}.`);
+    cv.setAttribute('aria-label', `Physical memory: ${count(n)} frames of 4 KiB; ${summary}.${grouped} Arrow keys move the selected ${g.per > 1 ? 'cell' : 'frame'}.`);
     this.wrap.dataset.per = g.per;
-    if (this.sizeBox) this.sizeBox.textContent = `${n.toLocaleString('en')} frames · ${size(n * 4096)}${g.per > 1 ? ` · ${g.per} frames a cell` : ''}`;
+    if (this.sizeBox) this.sizeBox.textContent = `${count(n)} frames · ${size(n * 4096)}${g.per > 1 ? ` · ${g.per} frames a cell` : ''}`;
   }
 
   /** A ring around a frame, big enough to find at any cell size, and its number. */
@@ -350,9 +350,9 @@ export class PhysMemView {
     if (!counts) return;
     const items = [
       ...FRAME_KINDS.map((k) =>
-        h('span', { class: 'lg', role: 'listitem', dataset: { kind: k.name, count: counts[k.id] } }, h('span', { class: 'lg-cell', style: `background:${themed(k)}` }), `${k.label} `, h('b', null, counts[k.id].toLocaleString('en'))),
+        h('span', { class: 'lg', role: 'listitem', dataset: { kind: k.name, count: counts[k.id] } }, h('span', { class: 'lg-cell', style: `background:${themed(k)}` }), `${k.label} `, h('b', null, count(counts[k.id]))),
       ),
-      counts[FRAME_KINDS.length + 1] ? h('span', { class: 'lg muted', role: 'listitem' }, h('span', { class: 'lg-cell lg-darker' }), `darker: mapped more than once (${counts[FRAME_KINDS.length + 1]})`) : null,
+      counts[FRAME_KINDS.length + 1] ? h('span', { class: 'lg muted', role: 'listitem' }, h('span', { class: 'lg-cell lg-darker' }), `darker: mapped more than once (${count(counts[FRAME_KINDS.length + 1])})`) : null,
     ];
     show(this.legend, items);
   }
