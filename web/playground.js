@@ -22,7 +22,7 @@ import { loadVm, frameKinds, pageStates } from './vm.js';
 import { Session } from './session.js';
 import { Changes } from './changes.js';
 import { Selection } from './selection.js';
-import { h, num, size } from './format.js';
+import { count, h, num, size } from './format.js';
 import { AddressSpaceView } from './views/addrspace.js';
 import { EntryView } from './views/entry.js';
 import { WalkView, buildTree } from './views/walk.js';
@@ -765,7 +765,8 @@ export class VmPlayground extends HTMLElement {
           shown = now;
           this.progress.max = last;
           this.progress.value = pc;
-          this.progressText.textContent = `line ${pc.toLocaleString('en')} of ${last.toLocaleString('en')}`;
+          // line numbers are written plain, as the gutter and the output write them
+          this.progressText.textContent = `line ${pc} of ${last}`;
         },
       })
       .finally(() => {
@@ -1172,7 +1173,7 @@ export class VmPlayground extends HTMLElement {
       info.push(
         h('span', { class: 'si-line' }, last.source === 'console' ? 'console' : `line ${last.line}`),
         h('span', { class: 'mono si-res' + (bad ? ' bad' : ''), title: full }, (bad ? '✗ ' : '') + res),
-        h('span', { class: 'muted si-ev' }, `${last.events.length + (last.dropped || 0)} events`),
+        h('span', { class: 'muted si-ev' }, `${count(last.events.length + (last.dropped || 0))} events`),
       );
     } else info.push(h('span', { class: 'muted' }, 'Fresh machine'));
     info.push(h('span', { class: 'muted si-procs' }, `${procs.length} ${procs.length === 1 ? 'process' : 'processes'}`));
