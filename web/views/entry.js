@@ -124,7 +124,6 @@ export class EntryView {
             this.counts = count();
             const dd = this.content.querySelector('dd.resident');
             if (dd) dd.textContent = residentText(this.counts, npages);
-            if (this.parts) this.parts.props.key = null; // built with "counting…"
 
           }, 0);
         });
@@ -187,11 +186,13 @@ export class EntryView {
     // cost a frame at 1 GiB)
     const slots = this.#slots();
     part(slots.head, `${kind}|${entry.start}|${entry.end}|${entry.perms}|${entry.backing}`, head);
-    part(slots.props, JSON.stringify([m.kernel, entry.start, entry.end, entry.offset, entry.flags, entry.needs_copy, amapRef ? [amapRef.id, amapRef.slotoff, amapRef.refs] : null, entry.object, entry.backing, resident]), props);
+    part(slots.props, JSON.stringify([m.kernel, entry.start, entry.end, entry.offset, entry.flags, entry.needs_copy, amapRef ? [amapRef.id, amapRef.slotoff, amapRef.refs] : null, entry.object, entry.backing, whole]), props);
+    // the count changes with nearly every step: its text only
+    const dd = slots.props.querySelector('dd.resident');
+    if (dd && dd.textContent !== resident) dd.textContent = resident;
     if (slots.grid.firstChild !== grid) slots.grid.replaceChildren(grid);
     // the amap table shows the first 64 slots (the view may hold one more: the selected page's)
-    const a = m.amap;
-    part(slots.amap, a ? JSON.stringify([a.id, a.refs, a.anons, (a.slots || []).slice(0, 64)]) : '', () => (a ? this.#amap(a) : null));
+    this.#amap(slots.amap, m.amap);
     if (gridFocused && this.root.getRootNode().activeElement !== grid) grid.focus({ preventScroll: true });
     if (announce && desc.page !== null && this.live.textContent !== desc.text) this.live.textContent = desc.text;
   }
@@ -363,21 +364,49 @@ export class EntryView {
     this.hooks.refresh();
   }
 
-  #amap(a) {
+  /**
+   * The amap under the grid: a summary line, the first 64 slots, how many
+   * more. Kept from step to step; the table is built again only when its
+   * slots changed (a fault elsewhere in a big entry changes the counts only).
+   */
+  #amap(box, a) {
+    if (!a) {
+      show(box, null);
+      return;
+    }
+    if (!box.firstChild || !box.firstChild.classList.contains('amap')) {
+      box.replaceChildren(h('details', { class: 'amap', open: true }, h('summary'), h('div', { class: 'entry-part' }), h('div', { class: 'entry-part' })));
+    }
+    const [summary, table, more] = box.firstChild.children;
     const slots = a.slots || [];
     const anons = a.anons ?? slots.length;
-    const rows = slots.slice(0, 64).map((s) =>
-      h('tr', null, h('td', null, String(s.slot)), h('td', { class: 'mono' }, s.anon === null || s.anon === undefined ? '—' : `#${s.anon}`), h('td', null, String(s.anon_refs ?? '—')), h('td', null, s.pfn === null || s.pfn === undefined ? '—' : h('button', { class: 'linkish mono', onclick: () => this.hooks.onSelectFrame(num(s.pfn)) }, String(s.pfn)))),
-    );
-    return h(
-      'details',
-      { class: 'amap', open: true },
-      h('summary', null, `amap #${a.id} · ${a.refs} ${a.refs === 1 ? 'reference' : 'references'} · ${many(anons)} ${anons === 1 ? 'anon' : 'anons'}`),
-      slots.length
-        ? h('table', { class: 'data compact' }, h('thead', null, h('tr', null, h('th', null, 'slot'), h('th', null, term('anon')), h('th', null, 'anon refs'), h('th', null, 'frame'))), h('tbody', null, rows))
+    const text = `amap #${a.id} · ${a.refs} ${a.refs === 1 ? 'reference' : 'references'} · ${many(anons)} ${anons === 1 ? 'anon' : 'anons'}`;
+    if (summary.textContent !== text) summary.textContent = text;
+    const shown = slots.slice(0, 64);
+    part(table, JSON.stringify(shown), () =>
+      shown.length
+        ? h(
+            'table',
+            { class: 'data compact' },
+            h('thead', null, h('tr', null, h('th', null, 'slot'), h('th', null, term('anon')), h('th', null, 'anon refs'), h('th', null, 'frame'))),
+            h(
+              'tbody',
+              null,
+              shown.map((s) =>
+                h(
+                  'tr',
+                  null,
+                  h('td', null, String(s.slot)),
+                  h('td', { class: 'mono' }, s.anon === null || s.anon === undefined ? '—' : `#${s.anon}`),
+                  h('td', null, String(s.anon_refs ?? '—')),
+                  h('td', null, s.pfn === null || s.pfn === undefined ? '—' : h('button', { class: 'linkish mono', onclick: () => this.hooks.onSelectFrame(num(s.pfn)) }, String(s.pfn))),
+                ),
+              ),
+            ),
+          )
         : h('p', { class: 'muted' }, 'No anon in the amap yet.'),
-      anons > 64 ? h('p', { class: 'muted' }, `…and ${many(anons - 64)} more`) : null,
     );
+    part(more, anons > 64 ? anons - 64 : 0, () => (anons > 64 ? h('p', { class: 'muted' }, `…and ${many(anons - 64)} more`) : null));
   }
 
   #key(ev) {
