@@ -1173,10 +1173,18 @@ export class VmPlayground extends HTMLElement {
       info.push(
         h('span', { class: 'si-line' }, last.source === 'console' ? 'console' : `line ${last.line}`),
         h('span', { class: 'mono si-res' + (bad ? ' bad' : ''), title: full }, (bad ? '✗ ' : '') + res),
-        h('span', { class: 'muted si-ev' }, `${count(last.events.length + (last.dropped || 0))} events`),
       );
     } else info.push(h('span', { class: 'muted' }, 'Fresh machine'));
-    info.push(h('span', { class: 'muted si-procs' }, `${procs.length} ${procs.length === 1 ? 'process' : 'processes'}`));
+    // the counts take the room the result leaves, each whole or not shown
+    info.push(
+      h(
+        'span',
+        { class: 'si-extra' },
+        h('span', { class: 'si-start' }),
+        last ? h('span', { class: 'muted si-ev' }, `${count(last.events.length + (last.dropped || 0))} events`) : null,
+        h('span', { class: 'muted si-procs' }, `${count(procs.length)} ${procs.length === 1 ? 'process' : 'processes'}`),
+      ),
+    );
     this.stepInfo.replaceChildren(...info);
   }
 }

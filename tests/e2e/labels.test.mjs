@@ -191,3 +191,31 @@ test('zoomed in, the addresses at the view’s edges are not drawn over the axis
   assert.deepEqual(errors, []);
   await page.context().close();
 });
+
+test('the step bar shows the result before the counts; a count is shown whole or not at all', { timeout: 60_000 }, async () => {
+  for (const vp of [{ width: 1440, height: 900 }, { width: 1920, height: 1080 }, { width: 1024, height: 768 }]) {
+    const { page, errors } = await openPlayground(env.browser, env.site, vp);
+    await page.evaluate(() => {
+      const pg = document.querySelector('vm-playground');
+      pg.setScenario('$a = mmap $arena 64K PROT_READ|PROT_WRITE MAP_PRIVATE|MAP_ANONYMOUS|MAP_FIXED -1 0\nstore $a 1\nfork p2\np2: store $a 2\n');
+      pg.run();
+    });
+    const got = await page.evaluate(() => {
+      const root = document.querySelector('vm-playground').shadowRoot;
+      const res = root.querySelector('.step-info .si-res');
+      const extra = root.querySelector('.step-info .si-extra').getBoundingClientRect();
+      const counts = [...root.querySelectorAll('.step-info .si-extra > span:not(.si-start)')].map((s) => {
+        const b = s.getBoundingClientRect();
+        const inside = b.left >= extra.left - 0.5 && b.right <= extra.right + 0.5 && b.top >= extra.top - 0.5 && b.bottom <= extra.bottom + 0.5;
+        const outside = b.right <= extra.left + 0.5 || b.left >= extra.right - 0.5 || b.top >= extra.bottom - 0.5 || b.bottom <= extra.top + 0.5;
+        return { text: s.textContent, inside, outside };
+      });
+      return { res: res.textContent, whole: res.scrollWidth <= res.clientWidth, counts };
+    });
+    assert.equal(got.res, 'store ok');
+    assert.ok(got.whole, `${vp.width} px: the result “${got.res}” is whole`);
+    for (const c of got.counts) assert.ok(c.inside || c.outside, `${vp.width} px: “${c.text}” is shown whole or not at all`);
+    assert.deepEqual(errors, []);
+    await page.context().close();
+  }
+});

@@ -200,8 +200,8 @@ export class EntryView {
   /** The four parts of a drawn entry, made once and kept (see update). */
   #slots() {
     if (!this.parts || this.parts.head.parentNode !== this.content) {
-      const part = () => h('div', { class: 'entry-part' });
-      this.parts = { head: part(), props: part(), grid: part(), amap: part() };
+      const box = () => h('div', { class: 'entry-part' });
+      this.parts = { head: box(), props: box(), grid: box(), amap: box() };
       this.content.replaceChildren(this.parts.head, this.parts.props, this.parts.grid, this.parts.amap);
     }
     return this.parts;
@@ -301,8 +301,8 @@ export class EntryView {
       }
     }
     if (selectedVa !== null && selectedVa !== undefined) mark(Math.floor(selectedVa / 4096) * 4096, 'selected');
-    put(
-      g.nav,
+    // the parts around the grid, each built only when what it says changed
+    part(g.nav, npages > MAX_CELLS ? `${this.offset}:${count}:${npages}` : '', () =>
       npages > MAX_CELLS
         ? h(
             'div',
@@ -312,13 +312,12 @@ export class EntryView {
             h('button', { class: 'btn small', disabled: this.offset + MAX_CELLS >= npages, onclick: () => this.#page(1) }, '▶'),
           )
         : null,
-      // the buttons' handlers are the same for the same text
     );
     if (g.line.textContent !== desc.text) g.line.textContent = desc.text;
     g.line.classList.toggle('muted', desc.page === null);
-    put(g.note, CELL < 14 && hugeCount ? h('div', { class: 'muted small' }, `${hugeCount} of these pages are mapped by 2 MiB PD entries (PS=1).`) : null);
-    put(
-      g.legend,
+    const note = CELL < 14 && hugeCount ? `${many(hugeCount)} of these pages are mapped by 2 MiB PD entries (PS=1).` : '';
+    part(g.note, note, () => (note ? h('div', { class: 'muted small' }, note) : null));
+    part(g.legend, color, () =>
       h(
         'div',
         { class: 'page-legend', 'aria-hidden': 'true' },
@@ -337,8 +336,8 @@ export class EntryView {
 
   /** The grid's frame, made once: the focusable group and its parts. */
   #gridParts() {
-    const part = () => h('div', { class: 'entry-part' });
-    const g = { nav: part(), svgSlot: part(), line: h('p', { class: 'page-desc', id: 'page-desc' }), note: part(), legend: part(), svg: null, key: null, states: new Uint8Array(0) };
+    const box = () => h('div', { class: 'entry-part' });
+    const g = { nav: box(), svgSlot: box(), line: h('p', { class: 'page-desc', id: 'page-desc' }), note: box(), legend: box(), svg: null, key: null, states: new Uint8Array(0) };
     g.wrap = h(
       'div',
       {
@@ -463,11 +462,6 @@ function pageCell({ pid, start, offset, COLS, CELL, color }, i, st) {
     (big && st & PAGE_BITS.HUGE ? `<rect x="${x + 0.5}" y="${y + 0.5}" width="${CELL - 2}" height="${CELL - 2}" rx="2" class="huge-ring"/>` : '') +
     `</g>`
   );
-}
-
-/** Show `node` (or nothing) in `box`, unless it shows the same already (format.js show). */
-function put(box, node) {
-  show(box, node);
 }
 
 /** Build and show a part of the pane when `key` (what it shows) differs from the last one. */
