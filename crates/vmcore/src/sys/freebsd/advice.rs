@@ -114,13 +114,12 @@ impl Machine {
         len: u64,
     ) -> SysResult<Vec<u8>> {
         let first = addr & !(PAGE_SIZE - 1);
-        let end = addr
-            .checked_add(len)
-            .and_then(|x| x.checked_add(PAGE_SIZE - 1))
-            .map(|x| x & !(PAGE_SIZE - 1));
-        let Some(end) = end.filter(|&e| e >= first && e <= self.layout().task_size) else {
+        // `end = round_page(addr0 + len)`, modulo 2^64 as in C: a LEN that
+        // wraps back to within ADDR's page leaves an empty range.
+        let end = addr.wrapping_add(len).wrapping_add(PAGE_SIZE - 1) & !(PAGE_SIZE - 1);
+        if end < first || end > self.layout().task_size {
             return Err(enomem("range outside the user map"));
-        };
+        }
         let map = &self.procs[&pid].map;
         if map.find(first).is_none() {
             return Err(enomem("nothing mapped at the address"));
