@@ -832,3 +832,43 @@ fn minherit_keeps_the_low_byte_of_the_value() {
     assert_eq!(m.load(1, ARENA + K).unwrap(), 7);
     m.check().unwrap();
 }
+
+#[test]
+fn a_file_mapping_enters_the_cached_pages_at_mmap() {
+    // vm_map_pmap_enter (MAP_PREFAULT_PARTIAL): the object's resident pages
+    // are mapped read-only, accessed and modified clear (mincore 0x01), up
+    // to MAX_INIT_PT (96) pages, clipped to the object's size.
+    let mut m = freebsd();
+    let fd = m.open(1, "f", 100 * K).unwrap() as i64;
+    m.mmap(1, ARENA, 100 * K, PROT_READ, MAP_SHARED | MAP_FIXED, fd, 0)
+        .unwrap();
+    let v = m.mincore(1, ARENA, 100 * K).unwrap();
+    assert!(v[..96].iter().all(|&b| b == 0x01), "{v:x?}");
+    assert!(v[96..].iter().all(|&b| b == 0), "{v:x?}");
+    // MAP_PREFAULT_READ: every page; PROT_NONE: none.
+    let b = ARENA + (1 << 20);
+    m.mmap(
+        1,
+        b,
+        100 * K,
+        PROT_READ,
+        MAP_SHARED | MAP_PREFAULT_READ | MAP_FIXED,
+        fd,
+        0,
+    )
+    .unwrap();
+    assert!(m.mincore(1, b, 100 * K).unwrap().iter().all(|&b| b == 1));
+    let n = ARENA + (2 << 20);
+    m.mmap(1, n, 2 * K, PROT_NONE, MAP_SHARED | MAP_FIXED, fd, 0)
+        .unwrap();
+    assert_eq!(m.mincore(1, n, 2 * K).unwrap(), vec![0, 0]);
+    // Past the end of the object nothing is entered.
+    let q = ARENA + (3 << 20);
+    m.mmap(1, q, 4 * K, RW, MAP_PRIVATE | MAP_FIXED, fd, 98 * K)
+        .unwrap();
+    assert_eq!(m.mincore(1, q, 4 * K).unwrap(), vec![1, 1, 0, 0]);
+    // The entered page is read-only: a write still faults (and copies).
+    m.store(1, q, 9).unwrap();
+    assert_eq!(m.mincore(1, q, K).unwrap(), vec![0x1f]);
+    m.check().unwrap();
+}
