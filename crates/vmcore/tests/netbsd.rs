@@ -692,3 +692,27 @@ fn an_empty_range_changes_nothing() {
     assert_eq!(m.load(1, ARENA).unwrap(), 1);
     done(&m);
 }
+
+#[test]
+fn msync_invalidate_keeps_anons_and_madv_free_frees_unshared_ones() {
+    // uvm_map_clean: PGO_CLEANIT|PGO_FREE (msync MS_INVALIDATE) only
+    // deactivates anons; PGO_FREE alone (MADV_FREE) frees those of an amap
+    // with one reference, shared anonymous memory included.
+    let mut m = machine();
+    m.mmap(1, ARENA, 2 * K4, RW, ANON, -1, 0).unwrap();
+    m.store(1, ARENA, 0x41).unwrap();
+    m.msync(1, ARENA, 2 * K4, MS_INVALIDATE).unwrap();
+    assert_eq!(m.load(1, ARENA).unwrap(), 0x41);
+    let s = ARENA + 64 * K4;
+    let shared = MAP_ANON | MAP_SHARED | MAP_FIXED;
+    m.mmap(1, s, 2 * K4, RW, shared, -1, 0).unwrap();
+    m.store(1, s, 0x53).unwrap();
+    let c = m.fork(1).unwrap();
+    m.madvise(1, s, 2 * K4, MADV_FREE).unwrap();
+    assert_eq!(m.load(c, s).unwrap(), 0x53, "shared with the child: kept");
+    m.exit(c).unwrap();
+    m.madvise(1, s, 2 * K4, MADV_FREE).unwrap();
+    assert_eq!(m.mincore(1, s, 2 * K4).unwrap(), vec![0, 0]);
+    assert_eq!(m.load(1, s).unwrap(), 0);
+    done(&m);
+}
