@@ -872,3 +872,21 @@ fn a_file_mapping_enters_the_cached_pages_at_mmap() {
     assert_eq!(m.mincore(1, q, K).unwrap(), vec![0x1f]);
     m.check().unwrap();
 }
+
+#[test]
+fn madv_willneed_enters_the_rest_of_a_file_mapping() {
+    // vm_map_madvise -> vm_map_pmap_enter(MAP_PREFAULT_MADVISE): no
+    // MAX_INIT_PT limit; a page already mapped keeps its bits.
+    let mut m = freebsd();
+    let fd = m.open(1, "f", 100 * K).unwrap() as i64;
+    m.mmap(1, ARENA, 100 * K, RW, MAP_SHARED | MAP_FIXED, fd, 0)
+        .unwrap();
+    m.store(1, ARENA + 95 * K, 1).unwrap();
+    assert_eq!(m.mincore(1, ARENA + 95 * K, 2 * K).unwrap(), vec![0x1f, 0]);
+    m.madvise(1, ARENA, 100 * K, MADV_WILLNEED).unwrap();
+    assert_eq!(
+        m.mincore(1, ARENA + 95 * K, 5 * K).unwrap(),
+        vec![0x1f, 1, 1, 1, 1]
+    );
+    m.check().unwrap();
+}

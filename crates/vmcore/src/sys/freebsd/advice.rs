@@ -56,8 +56,22 @@ impl Machine {
             return Ok(());
         }
         if advice == MADV_WILLNEED {
-            // vm_map_pmap_enter(MAP_PREFAULT_MADVISE) maps pages already
-            // resident; every resident page of this process is mapped here.
+            // vm_map_pmap_enter(MAP_PREFAULT_MADVISE): the resident pages
+            // of each entry's object are entered (holes and guards
+            // skipped). Only file and shm objects can hold pages this
+            // process has not mapped; an entry with private copies has a
+            // shadow object, whose pages are all mapped already.
+            for s in self.procs[&pid].map.overlapping(start, end) {
+                let e = self.procs[&pid].map.entry(s).clone();
+                if e.flags.intersects(VmFlags::GUARD | VmFlags::STACK_GAP) || e.aref.is_some() {
+                    continue;
+                }
+                let Some(obj) = e.object else {
+                    continue;
+                };
+                let (lo, hi) = (e.start.max(start), e.end.min(end));
+                self.freebsd_prefault(pid, lo, hi - lo, e.prot, obj, e.object_index(lo), true);
+            }
             return Ok(());
         }
         for s in self.procs[&pid].map.overlapping(start, end) {

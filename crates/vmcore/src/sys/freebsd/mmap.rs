@@ -3,7 +3,7 @@
 //! descriptor's say from `vn_mmap` (files) and `shm_mmap` (shm objects).
 
 use super::may_flags;
-use crate::addr::{HUGE_PAGE_SIZE, PAGE_SHIFT, PAGE_SIZE, Pfn};
+use crate::addr::{HUGE_PAGE_SIZE, PAGE_SHIFT, PAGE_SIZE, Pfn, VirtAddr};
 use crate::errno::{SysResult, eacces, ebadf, einval, enomem, enotsup};
 use crate::event::Pid;
 use crate::flags::{Prot, VmFlags};
@@ -352,16 +352,17 @@ impl Machine {
         Ok(())
     }
 
-    /// `vm_map_pmap_enter` from `vm_map_insert1`: a file or shm mapping
-    /// (`MAP_PREFAULT_PARTIAL`, or `MAP_PREFAULT` with MAP_PREFAULT_READ)
-    /// that is readable or executable gets the object's resident pages
-    /// entered at once, read-only and with the accessed and modified bits
-    /// clear (`pmap_enter_object` -> `pmap_enter_quick`), so `mincore`
-    /// shows them (0x01) before any access. PARTIAL stops at the first
+    /// `vm_map_pmap_enter` from `vm_map_insert1` (and from
+    /// `vm_map_madvise` for MADV_WILLNEED): a mapping of an object that is
+    /// readable or executable gets the object's resident pages entered,
+    /// read-only and with the accessed and modified bits clear
+    /// (`pmap_enter_object` -> `pmap_enter_quick`, which leaves a page
+    /// already mapped alone), so `mincore` shows them (0x01) before any
+    /// access. MAP_PREFAULT_PARTIAL (`all` false) stops at the first
     /// resident page `MAX_INIT_PT` (96) pages or more into the range; the
     /// range is clipped to the object's size.
     #[allow(clippy::too_many_arguments)]
-    fn freebsd_prefault(
+    pub(super) fn freebsd_prefault(
         &mut self,
         pid: Pid,
         start: u64,
@@ -393,6 +394,12 @@ impl Machine {
             .collect();
         for (i, pfn) in pages {
             let va = start + ((i - pindex) << PAGE_SHIFT);
+            let pmap = &self.procs[&pid].pmap;
+            if pmap.lookup(&self.phys, VirtAddr(va)).is_some()
+                || pmap.swap_entry(&self.phys, VirtAddr(va)).is_some()
+            {
+                continue;
+            }
             // Without a frame for a page table the page simply stays
             // unmapped until it is touched.
             let _ = self.pmap_enter(pid, va, pfn, false, prot.executable());
