@@ -117,6 +117,14 @@ pub enum AccessError {
     Killed,
 }
 
+/// Why [`Machine::translate`] stopped: an error the access ends with, or
+/// a page fault (its error code) for the fault handler.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Trap {
+    Error(AccessError),
+    PageFault(u32),
+}
+
 /// The backing column of a `maps` line.
 #[derive(Clone, PartialEq, Eq, Debug, Serialize)]
 #[serde(tag = "kind", content = "name", rename_all = "snake_case")]
@@ -292,6 +300,10 @@ pub struct Machine {
     /// The memory limit of the processes' memory cgroup, in pages
     /// (`memory.limit_in_bytes`); `None`: unlimited.
     pub(crate) memlimit: Option<u64>,
+    /// What reclaiming anonymous pages has cost lately
+    /// (`lruvec->anon_cost`, `lru_note_cost`): it weighs how hard reclaim
+    /// scans them (`get_scan_count`).
+    pub(crate) anon_cost: u64,
     /// Processes the OOM killer killed (their names stay taken).
     pub(crate) oom_killed: std::collections::BTreeSet<Pid>,
     /// The running process chosen by the OOM killer during its own
@@ -334,6 +346,7 @@ impl Machine {
             task_size: cfg.personality.layout.task_size,
             swap: None,
             memlimit: None,
+            anon_cost: 0,
             oom_killed: Default::default(),
             oom_pending: None,
             running: 0,
@@ -472,14 +485,31 @@ impl Machine {
         va: u64,
         access: Access,
     ) -> Result<PhysAddr, AccessError> {
+        match self.translate(pid, va, access) {
+            Ok(pa) => Ok(pa),
+            Err(trap) => self.take_trap(pid, va, access, trap),
+        }
+    }
+
+    /// The MMU's part of an access: the translation the CPU finds (a TLB
+    /// hit, or a walk to a present leaf that permits it), or the trap it
+    /// raises, with nothing handled yet. No byte of memory changes here:
+    /// a walk writes only A and D bits, into page tables.
+    #[inline(always)]
+    pub(crate) fn translate(
+        &mut self,
+        pid: Pid,
+        va: u64,
+        access: Access,
+    ) -> Result<PhysAddr, Trap> {
         let Some((cr3, asid)) = self.switch_to(pid) else {
-            return Err(AccessError::NoProcess(pid));
+            return Err(Trap::Error(AccessError::NoProcess(pid)));
         };
         if va >= self.task_size {
             // Beyond user space (non-canonical addresses raise #GP): SIGSEGV.
-            return Err(self.signal(pid, va, SignalCode::SegvMaperr));
+            return Err(Trap::Error(self.signal(pid, va, SignalCode::SegvMaperr)));
         }
-        match mmu::translate(
+        mmu::translate(
             &mut self.phys,
             &mut self.tlb,
             cr3,
@@ -487,9 +517,23 @@ impl Machine {
             VirtAddr(va),
             access,
             &mut self.ev,
-        ) {
-            Ok(pa) => Ok(pa),
-            Err(pf) => self.access_slow(pid, va, access, pf.code.bits()),
+        )
+        .map_err(|pf| Trap::PageFault(pf.code.bits()))
+    }
+
+    /// What the kernel does with a trap of [`Machine::translate`]: a page
+    /// fault goes to the handler and the access is retried.
+    #[inline(always)]
+    pub(crate) fn take_trap(
+        &mut self,
+        pid: Pid,
+        va: u64,
+        access: Access,
+        trap: Trap,
+    ) -> Result<PhysAddr, AccessError> {
+        match trap {
+            Trap::Error(e) => Err(e),
+            Trap::PageFault(code) => self.access_slow(pid, va, access, code),
         }
     }
 
@@ -556,7 +600,7 @@ impl Machine {
     /// A failed access has unwound: a process the OOM killer chose during
     /// it dies now, and the access reports that.
     #[cold]
-    fn access_failed(&mut self, pid: Pid, e: AccessError) -> AccessError {
+    pub(crate) fn access_failed(&mut self, pid: Pid, e: AccessError) -> AccessError {
         self.oom_reap_pending();
         if self.oom_killed.contains(&pid) {
             AccessError::Killed

@@ -40,6 +40,10 @@ pub struct Anon {
     pub refs: u32,
     /// MADV_FREE: clean and may be discarded instead of swapped.
     pub lazyfree: bool,
+    /// `PG_readahead`: read into the swap cache by readahead for another
+    /// page's fault, and not found there by a fault since; the first fault
+    /// that finds it counts a readahead hit.
+    pub readahead: bool,
     /// Where a fault last mapped it (process, address): the reverse map's
     /// hint that reclaim checks before it trusts it (Linux finds the page
     /// through `folio->mapping` and `folio->index`).
@@ -54,6 +58,7 @@ impl Anon {
             page: AnonPage::Resident { pfn },
             refs: 1,
             lazyfree: false,
+            readahead: false,
             at: None,
         }
     }

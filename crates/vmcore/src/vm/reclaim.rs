@@ -22,9 +22,9 @@
 //! entries + page-table pages; on a tie the later process, as
 //! `oom_evaluate_task` scans), and the allocation is tried again.
 //!
-//! Simplification: only anonymous pages that one process maps, exclusively,
-//! are reclaimed by the LRU scan; page-cache pages and pages shared after
-//! fork stay (Linux would reclaim them too).
+//! Simplification: the LRU scan reclaims anonymous pages only, those one
+//! process maps and those fork shares; shmem and page-cache pages, and
+//! pages still in the swap cache, stay (Linux would reclaim them too).
 //!
 //! Reclaim as the advice calls do it: MADV_FREE's lazy freeing
 //! (`madvise_free_pte_range`) and MADV_PAGEOUT's reclaim
@@ -49,6 +49,13 @@ const SWAP_CLUSTER_MAX: u64 = 32;
 /// Attempts without progress before the OOM killer
 /// (`MAX_RECLAIM_RETRIES`).
 const MAX_RECLAIM_RETRIES: u32 = 16;
+/// The first and gentlest scan priority: a list is scanned `size >>
+/// priority` pages at a time (`DEF_PRIORITY`).
+const DEF_PRIORITY: u32 = 12;
+/// The recorder's `memory.swappiness` (and the kernel's default).
+const SWAPPINESS: u64 = 60;
+/// `MAX_SWAPPINESS`: anon and file weights add up to it.
+const MAX_SWAPPINESS: u64 = 200;
 
 /// What `folio_check_references` decides for a page on the inactive list.
 enum Verdict {
@@ -403,7 +410,10 @@ impl Machine {
     }
 
     /// Make room for `n` more frames: reclaim while over the limit (or out
-    /// of frames), then kill (`mem_cgroup_out_of_memory`).
+    /// of frames), then kill (`mem_cgroup_out_of_memory`). This is
+    /// `try_charge_memcg`: each failed charge calls
+    /// `try_to_free_mem_cgroup_pages`, retried while it makes progress and
+    /// `MAX_RECLAIM_RETRIES` times more when it does not.
     ///
     /// => `Err(NoMemory)` when the OOM killer chose the running process
     ///    (it dies when its operation unwinds) or found no victim.
@@ -417,7 +427,7 @@ impl Machine {
             if self.oom_pending.is_some() {
                 return Err(NoMemory);
             }
-            if self.shrink_lru(SWAP_CLUSTER_MAX.max(n)) > 0 {
+            if self.try_to_free_pages(n) > 0 {
                 retries = 0;
                 continue;
             }
@@ -435,64 +445,226 @@ impl Machine {
         }
     }
 
-    /// `shrink_lruvec` for up to `goal` pages: deactivate while the
-    /// inactive list is the shorter, then meet inactive pages from the
-    /// oldest. Returns the pages reclaimed.
-    fn shrink_lru(&mut self, goal: u64) -> u64 {
-        if self.swap.as_ref().is_none_or(|a| a.inuse() >= a.size()) {
-            return 0; // anonymous pages have nowhere to go
+    /// A lower memory limit (`mem_cgroup_resize_max`, cgroup v1's
+    /// `memory.limit_in_bytes`): while more than `limit` pages are in use,
+    /// `try_to_free_mem_cgroup_pages` for one page (so at least
+    /// `SWAP_CLUSTER_MAX`); false (EBUSY) as soon as one call frees
+    /// nothing.
+    pub(crate) fn shrink_to_limit(&mut self, limit: u64) -> bool {
+        while self.memcg_usage() > limit {
+            if self.try_to_free_pages(1) == 0 {
+                return false;
+            }
         }
-        while self.phys.lru_len(LruList::Inactive) < self.phys.lru_len(LruList::Active) {
-            let Some(pfn) = self.phys.lru_oldest(LruList::Active) else {
+        true
+    }
+
+    /// `try_to_free_mem_cgroup_pages` -> `do_try_to_free_pages`: at least
+    /// `SWAP_CLUSTER_MAX` pages are to go (`nr_to_reclaim`). The lists are
+    /// scanned at falling priority, from `DEF_PRIORITY` (a 4096th of each
+    /// list) down to 0 (all of it), until that many have gone. Returns the
+    /// pages reclaimed, which may be more than asked: the scan stops only
+    /// between batches.
+    fn try_to_free_pages(&mut self, nr_pages: u64) -> u64 {
+        if !self.swap_slot_free() {
+            return 0;
+        }
+        let nr_to_reclaim = nr_pages.max(SWAP_CLUSTER_MAX);
+        let mut reclaimed = 0;
+        for priority in (0..=DEF_PRIORITY).rev() {
+            reclaimed += self.shrink_lruvec(priority, nr_to_reclaim);
+            if reclaimed >= nr_to_reclaim {
                 break;
-            };
-            self.phys.lru_add(pfn, LruList::Inactive);
+            }
         }
-        // The whole reverse map is built only when a hint fails.
-        let mut rmap = None;
+        reclaimed
+    }
+
+    /// `shrink_lruvec` at one priority. `get_scan_count` decides how many
+    /// pages of each list to scan: `size >> priority`, of which the
+    /// anonymous share (`SCAN_FRACT`, `calculate_pressure_balance`) is
+    /// swappiness against the file LRU's 200 - swappiness, each weighed
+    /// against its recent cost; at priority 0 everything (`SCAN_EQUAL`).
+    /// The scan goes in batches of `SWAP_CLUSTER_MAX`, inactive list first,
+    /// and ends after the batch that brings this call's count to
+    /// `nr_to_reclaim` (memcg reclaim has no file pages left to balance).
+    /// The active list is aged only while the inactive list is the smaller
+    /// (`inactive_is_low`, as `prepare_scan_control` sets
+    /// `may_deactivate`), and once more at the end.
+    fn shrink_lruvec(&mut self, priority: u32, nr_to_reclaim: u64) -> u64 {
+        if !self.swap_slot_free() {
+            return 0;
+        }
+        let may_deactivate = self.inactive_is_low();
+        let share = |size: u64, m: &Machine| -> u64 {
+            let scan = size >> priority;
+            if priority == 0 {
+                return scan;
+            }
+            let (ap, denominator) = m.anon_fraction();
+            scan * ap / denominator
+        };
+        let mut nr_inactive = share(self.phys.lru_len(LruList::Inactive), self);
+        let mut nr_active = share(self.phys.lru_len(LruList::Active), self);
         let mut done = 0;
-        // Each page is met at most twice per call, so the scan ends.
-        let mut budget = 2 * self.phys.lru_len(LruList::Inactive) + 1;
-        while done < goal && budget > 0 {
-            budget -= 1;
-            let Some(pfn) = self.phys.lru_oldest(LruList::Inactive) else {
-                break;
-            };
-            let FrameOwner::Anon { anon } = self.phys.desc(pfn).owner else {
-                self.phys.lru_del(pfn);
-                continue;
-            };
-            let at = self.anon_location(anon).or_else(|| {
-                rmap.get_or_insert_with(|| self.anon_rmap())
-                    .get(&anon)
-                    .copied()
-            });
-            let Some((pid, va)) = at else {
-                // Not one process's alone (or not mapped): keep it.
-                self.phys.lru_add(pfn, LruList::Inactive);
-                continue;
-            };
-            match self.check_references(pid, va, pfn) {
-                Verdict::Keep => {
-                    self.phys.desc_mut(pfn).referenced = true;
-                    self.phys.lru_add(pfn, LruList::Inactive);
-                }
-                Verdict::Activate => self.phys.lru_add(pfn, LruList::Active),
-                Verdict::Reclaim => {
-                    if !self.swap_out_page(pid, va, anon, pfn) {
-                        self.phys.lru_add(pfn, LruList::Inactive);
-                        break; // no slot left
-                    }
-                    done += 1;
+        while nr_inactive > 0 {
+            let k = nr_inactive.min(SWAP_CLUSTER_MAX);
+            nr_inactive -= k;
+            done += self.shrink_inactive_list(k);
+            if nr_active > 0 {
+                let k = nr_active.min(SWAP_CLUSTER_MAX);
+                nr_active -= k;
+                if may_deactivate {
+                    self.shrink_active_list(k);
                 }
             }
+            if done >= nr_to_reclaim {
+                break;
+            }
+        }
+        if self.inactive_is_low() {
+            self.shrink_active_list(SWAP_CLUSTER_MAX);
         }
         done
     }
 
-    /// `folio_check_references`: the accessed bit of the page's PTE
-    /// (cleared as it is read, `folio_referenced`) and its mark.
-    fn check_references(&mut self, pid: Pid, va: u64, pfn: Pfn) -> Verdict {
+    /// `can_reclaim_anon_pages`: a swap slot is free. Without one,
+    /// `get_scan_count` scans no anonymous page at all.
+    fn swap_slot_free(&self) -> bool {
+        self.swap.as_ref().is_some_and(|a| a.inuse() < a.size())
+    }
+
+    /// `calculate_pressure_balance` with the file LRU empty of cost:
+    /// (anon fraction, denominator). Swappiness is the recorder's 60
+    /// (`memory.swappiness`); `MAX_SWAPPINESS` is 200.
+    fn anon_fraction(&self) -> (u64, u64) {
+        let total = self.anon_cost; // + file_cost, 0
+        let anon_cost = total + self.anon_cost;
+        let file_cost = total;
+        let total = anon_cost + file_cost;
+        let ap = SWAPPINESS * (total + 1) / (anon_cost + 1);
+        let fp = (MAX_SWAPPINESS - SWAPPINESS) * (total + 1) / (file_cost + 1);
+        (ap, ap + fp)
+    }
+
+    /// `inactive_is_low` for the anonymous lists: the inactive list is
+    /// smaller than the active one times `int_sqrt(10 * GiB)` (1 below
+    /// a GiB).
+    fn inactive_is_low(&self) -> bool {
+        let inactive = self.phys.lru_len(LruList::Inactive);
+        let active = self.phys.lru_len(LruList::Active);
+        let gb = (inactive + active) >> (30 - 12);
+        let ratio = if gb > 0 { (10 * gb).isqrt() } else { 1 };
+        inactive * ratio < active
+    }
+
+    /// `lru_note_cost`: pages written out cost `SWAP_CLUSTER_MAX` each,
+    /// pages rotated one; the sum decays by half whenever it passes a
+    /// quarter of the LRU.
+    fn note_cost(&mut self, nr_io: u64, nr_rotated: u64) {
+        let cost = nr_io * SWAP_CLUSTER_MAX + nr_rotated;
+        if cost == 0 {
+            return;
+        }
+        self.anon_cost += cost;
+        let lrusize = self.phys.lru_len(LruList::Inactive) + self.phys.lru_len(LruList::Active);
+        if self.anon_cost > lrusize / 4 {
+            self.anon_cost /= 2;
+        }
+    }
+
+    /// `shrink_inactive_list`: `isolate_lru_folios` takes up to `nr`
+    /// pages from the old end of the inactive list, then
+    /// `shrink_folio_list` decides each (`folio_check_references`): kept
+    /// pages go back to the head in the order they were taken, activated
+    /// ones to the active list, the rest to swap. Returns the pages
+    /// reclaimed.
+    fn shrink_inactive_list(&mut self, nr: u64) -> u64 {
+        let mut batch = Vec::with_capacity(nr as usize);
+        while (batch.len() as u64) < nr {
+            let Some(pfn) = self.phys.lru_oldest(LruList::Inactive) else {
+                break;
+            };
+            self.phys.lru_del(pfn);
+            if let FrameOwner::Anon { anon } = self.phys.desc(pfn).owner {
+                batch.push((pfn, anon));
+            }
+        }
+        let scanned = batch.len() as u64;
+        // The whole reverse map is built only when a hint fails.
+        let mut rmap = None;
+        let mut done = 0;
+        for (pfn, anon) in batch {
+            let maps = match self.anon_location(anon) {
+                Some(at) => vec![at],
+                None => rmap
+                    .get_or_insert_with(|| self.anon_rmap())
+                    .get(&anon)
+                    .cloned()
+                    .unwrap_or_default(),
+            };
+            if maps.is_empty() {
+                // Not mapped, locked, or mapped in a way reclaim does not
+                // take here: back to the head.
+                self.phys.lru_add(pfn, LruList::Inactive);
+                continue;
+            }
+            match self.check_references(&maps, pfn) {
+                Verdict::Keep => {
+                    self.phys.desc_mut(pfn).referenced = true;
+                    self.phys.lru_add(pfn, LruList::Inactive);
+                }
+                Verdict::Activate => {
+                    self.phys.desc_mut(pfn).referenced = true;
+                    self.phys.lru_add(pfn, LruList::Active);
+                }
+                Verdict::Reclaim => {
+                    if self.swap_out_mapped(&maps, anon, pfn) {
+                        done += 1;
+                    } else {
+                        // No slot (`add_to_swap` failed): activated.
+                        self.phys.lru_add(pfn, LruList::Active);
+                    }
+                }
+            }
+        }
+        self.note_cost(done, scanned - done);
+        done
+    }
+
+    /// `shrink_active_list`: up to `nr` pages from the old end of the
+    /// active list lose their accessed bits (`folio_referenced`) and go to
+    /// the head of the inactive list, in order; anonymous pages are never
+    /// kept active (only executable file pages are). Their mark
+    /// (`PG_referenced`) stays, so a use before the next scan activates
+    /// them again.
+    fn shrink_active_list(&mut self, nr: u64) {
+        let mut rmap = None;
+        for _ in 0..nr {
+            let Some(pfn) = self.phys.lru_oldest(LruList::Active) else {
+                break;
+            };
+            self.phys.lru_del(pfn);
+            if let FrameOwner::Anon { anon } = self.phys.desc(pfn).owner {
+                let maps = match self.anon_location(anon) {
+                    Some(at) => vec![at],
+                    None => rmap
+                        .get_or_insert_with(|| self.anon_rmap())
+                        .get(&anon)
+                        .cloned()
+                        .unwrap_or_default(),
+                };
+                for (pid, va) in maps {
+                    self.clear_young(pid, va);
+                }
+            }
+            self.phys.lru_add(pfn, LruList::Inactive);
+        }
+    }
+
+    /// `folio_referenced` for a page one PTE maps: whether the PTE's
+    /// accessed bit was set; it is cleared as it is read.
+    fn clear_young(&mut self, pid: Pid, va: u64) -> bool {
         let p = self.procs.get_mut(&pid).expect("live");
         let young = p
             .pmap
@@ -504,20 +676,36 @@ impl Machine {
                 .clear_accessed(&mut self.phys, VirtAddr(va), &mut self.ev);
             flush.flush(&mut self.tlb, &mut self.ev);
         }
+        young
+    }
+
+    /// `folio_check_references`: the accessed bits of the PTEs that map
+    /// the page (each cleared as it is read, `folio_referenced`) and its
+    /// mark. Referenced once: kept and marked the first time, activated
+    /// when marked already; referenced through more than one PTE:
+    /// activated at once.
+    fn check_references(&mut self, maps: &[(Pid, u64)], pfn: Pfn) -> Verdict {
+        let young = maps
+            .iter()
+            .filter(|&&(pid, va)| self.clear_young(pid, va))
+            .count();
         let d = self.phys.desc_mut(pfn);
         let marked = core::mem::take(&mut d.referenced);
-        match (young, marked) {
-            (true, true) => Verdict::Activate,
-            (true, false) => Verdict::Keep,
-            (false, _) => Verdict::Reclaim,
+        match young {
+            0 => Verdict::Reclaim,
+            1 if !marked => Verdict::Keep,
+            _ => Verdict::Activate,
         }
     }
 
-    /// The one place each reclaimable anonymous page is mapped: anons with
-    /// one amap slot, resident, mapped by a 4 KiB leaf (PROT_NONE too) of the one
-    /// process whose entry covers the slot, and by nothing else.
-    fn anon_rmap(&self) -> HashMap<AnonId, (Pid, u64)> {
-        let mut out = HashMap::new();
+    /// Every place each reclaimable anonymous page is mapped (the reverse
+    /// map `rmap_walk_anon` walks): a resident anon mapped by 4 KiB leaves
+    /// (PROT_NONE too), neither wired nor lent, either by one process's
+    /// PTE alone with one amap slot ([`Machine::reclaimable_at`]), or by
+    /// several PTEs after fork, every one of them found in an unlocked
+    /// entry.
+    fn anon_rmap(&self) -> HashMap<AnonId, Vec<(Pid, u64)>> {
+        let mut out: HashMap<AnonId, Vec<(Pid, u64)>> = HashMap::new();
         for (&pid, p) in self.procs.iter() {
             for e in p.map.entries.values() {
                 let Some(r) = e.aref else { continue };
@@ -531,13 +719,37 @@ impl Machine {
                     if slot < r.slotoff || slot >= r.slotoff + e.pages() {
                         continue;
                     }
+                    let Some(AnonPage::Resident { pfn }) = self.anons.get(anon).map(|a| a.page)
+                    else {
+                        continue;
+                    };
                     let va = e.start + (slot - r.slotoff) * PAGE_SIZE;
-                    out.insert(anon, (pid, va));
+                    let mapped = p
+                        .pmap
+                        .lookup(&self.phys, VirtAddr(va))
+                        .is_some_and(|m| m.pfn == pfn && !m.huge);
+                    if mapped {
+                        out.entry(anon).or_default().push((pid, va));
+                    }
                 }
             }
         }
-        out.retain(|&anon, &mut (pid, va)| self.reclaimable_at(anon, pid, va));
+        out.retain(|&anon, maps| match maps.as_slice() {
+            [(pid, va)] => self.reclaimable_at(anon, *pid, *va),
+            _ => self.shared_reclaimable(anon, maps.len()),
+        });
         out
+    }
+
+    /// Whether `anon`, found mapped by `n` PTEs (more than one), may be
+    /// reclaimed: resident, neither wired nor lent, and those are all its
+    /// mappings.
+    fn shared_reclaimable(&self, anon: AnonId, n: usize) -> bool {
+        let Some(AnonPage::Resident { pfn }) = self.anons.get(anon).map(|a| a.page) else {
+            return false;
+        };
+        let d = self.phys.desc(pfn);
+        d.wired == 0 && d.loans == 0 && d.mapcount as usize == n
     }
 
     /// Where `anon` is mapped, from its hint, if the hint holds and the
@@ -571,6 +783,43 @@ impl Machine {
                     .lookup(&self.phys, VirtAddr(va))
                     .is_some_and(|m| m.pfn == pfn && !m.huge)
             })
+    }
+
+    /// `shrink_folio_list` for a page mapped by the PTEs `maps`: one
+    /// process's alone goes as [`Machine::swap_out_page`]; one that fork
+    /// shares goes to the next free slot, and `try_to_unmap` turns every
+    /// PTE into a swap entry for it, not exclusive, each holding the slot
+    /// once. False when no slot is free.
+    fn swap_out_mapped(&mut self, maps: &[(Pid, u64)], anon: AnonId, pfn: Pfn) -> bool {
+        if let [(pid, va)] = maps {
+            return self.swap_out_page(*pid, *va, anon, pfn);
+        }
+        let Some(s) = self.swap_mut().alloc() else {
+            return false;
+        };
+        let bytes = self.phys.frame_bytes(pfn).map(|b| b.to_vec());
+        self.swap_mut().write(s, bytes.as_deref().unwrap_or(&[]));
+        let sw = SwapPte {
+            area: 0,
+            offset: u64::from(s.0),
+            exclusive: false,
+        };
+        for &(pid, va) in maps {
+            self.swap_mut().dup(s);
+            let p = self.procs.get_mut(&pid).expect("live");
+            let flush = p
+                .pmap
+                .swap_out(&mut self.phys, VirtAddr(va), sw, &mut self.ev);
+            flush.flush(&mut self.tlb, &mut self.ev);
+            self.ev.push_with(|| Event::SwapOut {
+                pid,
+                va: VirtAddr(va),
+                slot: s.0,
+            });
+        }
+        self.anons.get_mut(anon).expect("live").page = AnonPage::Swapped { slot: s };
+        self.phys.free(pfn, &mut self.ev);
+        true
     }
 
     /// `shrink_folio_list` -> `add_to_swap` + `try_to_unmap` +

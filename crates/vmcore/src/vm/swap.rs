@@ -330,7 +330,7 @@ impl Machine {
     /// (the old limit stays).
     pub fn memlimit(&mut self, limit: u64) -> SysResult<()> {
         let old = self.memlimit.replace(limit / PAGE_SIZE);
-        if self.make_room(0, false).is_err() || self.memcg_usage() > limit / PAGE_SIZE {
+        if !self.shrink_to_limit(limit / PAGE_SIZE) {
             self.memlimit = old;
             return Err(ebusy(
                 "more memory in use than the limit, and reclaim cannot free it",

@@ -53,7 +53,8 @@ pub struct RaState {
     pub hits: u64,
     /// The window of the last read.
     pub win: u64,
-    /// The page of the last fault that read.
+    /// The page of the last swap fault: one that read, or one that found
+    /// its page in the swap cache.
     pub prev: u64,
 }
 
@@ -111,7 +112,12 @@ impl Machine {
                 // protection fault (`do_wp_page`), not a swap-in.
                 return Ok(SwapIn::Resident);
             }
-            // A swap-cache hit: count it for the readahead window.
+            // A swap-cache hit (`swap_update_readahead`): a page that
+            // readahead brought in counts once for the readahead window
+            // (`folio_test_clear_readahead`), and the fault address is
+            // stored with the hits.
+            let a = self.anons.get_mut(anon).expect("live anon");
+            let hit = core::mem::take(&mut a.readahead);
             let ra = &mut self
                 .proc_mut(pid)
                 .map
@@ -119,7 +125,8 @@ impl Machine {
                 .get_mut(&e.start)
                 .expect("entry")
                 .ra;
-            ra.hits += 1;
+            ra.hits += u64::from(hit);
+            ra.prev = page / PAGE_SIZE;
             return Ok(SwapIn::Cached);
         };
         let area = self.swap.as_ref().expect("a slot implies an area");
@@ -201,7 +208,9 @@ impl Machine {
     /// still in its slot.
     pub(crate) fn read_into_cache(&mut self, anon: AnonId, slot: Slot) -> Result<(), AccessError> {
         let pfn = self.read_slot(anon, slot)?;
-        self.anons.get_mut(anon).expect("live").page = AnonPage::Cached { pfn, slot };
+        let a = self.anons.get_mut(anon).expect("live");
+        a.page = AnonPage::Cached { pfn, slot };
+        a.readahead = false;
         self.swap_mut().set_cached(slot, true);
         Ok(())
     }
@@ -230,8 +239,21 @@ impl Machine {
         let ra = self.procs[&pid].map.entry(e.start).ra;
         let n = ra.window(fault);
         let block = page & !(HUGE_PAGE_SIZE - 1);
-        let lo = (page - (n - 1) / 2 * PAGE_SIZE).max(e.start).max(block);
-        let hi = (lo + n * PAGE_SIZE).min(e.end).min(block + HUGE_PAGE_SIZE);
+        // `swap_vma_ra_win`: a fault just after the previous one reads
+        // ahead from itself, one just before it reads behind up to
+        // itself, any other is centred; then clipped to the entry and
+        // the 2 MiB block.
+        let left = if fault == ra.prev + 1 {
+            page
+        } else if ra.prev == fault + 1 {
+            (page + PAGE_SIZE).saturating_sub(n * PAGE_SIZE)
+        } else {
+            page.saturating_sub((n - 1) / 2 * PAGE_SIZE)
+        };
+        let lo = left.max(e.start).max(block);
+        let hi = (left + n * PAGE_SIZE)
+            .min(e.end)
+            .min(block + HUGE_PAGE_SIZE);
         {
             let r = &mut self
                 .proc_mut(pid)
@@ -254,6 +276,8 @@ impl Machine {
                 && let AnonPage::Swapped { slot } = self.anons.get(a).expect("live anon").page
             {
                 self.read_into_cache(a, slot)?;
+                // `folio_set_readahead` for the pages around the fault.
+                self.anons.get_mut(a).expect("live anon").readahead = va != page;
                 pages += 1;
             }
             va += PAGE_SIZE;
