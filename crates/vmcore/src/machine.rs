@@ -39,6 +39,9 @@ pub struct MachineConfig {
     pub events: bool,
     /// Give each new process the usual stack mapping below `TASK_SIZE`.
     pub stack: bool,
+    /// `vm.max_map_count`: the most entries a process may hold (the stack
+    /// entry counts, as every VMA does in Linux; vm/split.rs).
+    pub max_map_count: usize,
 }
 
 fn personality_name<S: serde::Serializer>(
@@ -69,6 +72,7 @@ impl Default for MachineConfig {
             tlb_ways: 4,
             events: true,
             stack: true,
+            max_map_count: crate::personality::linux::MAX_MAP_COUNT,
         }
     }
 }

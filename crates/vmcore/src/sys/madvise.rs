@@ -132,8 +132,17 @@ impl Machine {
         hi: u64,
         f: impl Fn(VmFlags) -> VmFlags,
     ) -> SysResult<()> {
-        if f(e.flags) != e.flags {
-            self.may_modify(pid, e, lo, hi)?;
+        let new = f(e.flags);
+        if new != e.flags {
+            // madvise_vma_behavior: a refused split for want of map slots
+            // is EAGAIN ("try again"), not ENOMEM.
+            self.may_modify(pid, e, (lo, hi), e.prot, new)
+                .map_err(|err| match err.errno {
+                    crate::errno::Errno::ENOMEM => {
+                        crate::errno::eagain("too many mappings to split one (vm.max_map_count)")
+                    }
+                    _ => err,
+                })?;
         }
         self.update_flags(pid, lo, hi, f);
         Ok(())

@@ -89,6 +89,12 @@ impl Machine {
                 break;
             }
             let hi = e.end.min(end);
+            // mlock_fixup -> vma_modify_flags: the split may be refused
+            // (vm/split.rs).
+            let new = lock_flags(e.flags, lock);
+            if new != e.flags {
+                self.may_modify(pid, &e, (va, hi), e.prot, new)?;
+            }
             self.update_flags(pid, va, hi, |x| lock_flags(x, lock));
             va = hi;
         }

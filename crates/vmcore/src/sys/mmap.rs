@@ -17,9 +17,6 @@ use crate::vm::object::ObjKind;
 /// `MAX_ERRNO`: the last 4095 values of an address are error numbers.
 const MAX_ERRNO: u64 = 4095;
 
-/// `sysctl vm.max_map_count`.
-pub const MAX_MAP_COUNT: usize = 65_530;
-
 /// Flags `MAP_SHARED_VALIDATE` accepts (`LEGACY_MAP_MASK`; a file system
 /// that offers MAP_SYNC, as ext4 does, adds it).
 const LEGACY_MAP_MASK: u64 = MAP_SHARED
@@ -130,7 +127,7 @@ impl Machine {
         if pgoff.checked_add(len >> PAGE_SHIFT).is_none() {
             return Err(eoverflow("offset + length overflows"));
         }
-        if self.procs[&pid].map.entries.len() > MAX_MAP_COUNT {
+        if self.map_count(pid) > self.cfg.max_map_count {
             return Err(enomem("too many mappings (vm.max_map_count)"));
         }
         // get_unmapped_area.

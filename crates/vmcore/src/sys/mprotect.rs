@@ -103,7 +103,8 @@ impl Machine {
             // before it keep their new protection (case hugetlb_split_rules).
             if new != e.prot {
                 let e = e.clone();
-                self.may_modify(pid, &e, nstart, tmp)?;
+                let flags = crate::vm::protect::mprotect_flags(&e, new);
+                self.may_modify(pid, &e, (nstart, tmp), new, flags)?;
             }
             self.mprotect_fixup(pid, nstart, tmp, new);
             nstart = tmp;

@@ -77,6 +77,12 @@ impl Machine {
             if addr < new_addr + new_len && new_addr < addr.wrapping_add(old_len) {
                 return Err(einval("new range overlaps the old one"));
             }
+            // check_mremap_params: unmapping the target and moving may
+            // split both ranges in three; refuse early when that could
+            // reach vm.max_map_count (probed by tools/mapcount.py).
+            if self.map_count_at_limit(pid, 5) {
+                return Err(enomem("too many mappings to move one (vm.max_map_count)"));
+            }
         }
         let Some(e) = self.procs[&pid].map.find(addr).cloned() else {
             return Err(efault("nothing mapped at the old address"));

@@ -37,8 +37,6 @@
 //! pool's size is a constant of the machine rather than a setting.
 
 use crate::addr::HUGE_PAGE_SIZE;
-use crate::errno::{SysResult, einval};
-use crate::event::Pid;
 use crate::flags::VmFlags;
 use crate::machine::Machine;
 use crate::vm::map::Entry;
@@ -99,57 +97,12 @@ impl Machine {
         }
     }
 
-    /// `__split_vma` asking `hugetlb_vm_op_split`: a hugetlb entry may only
-    /// be split at a multiple of its huge page size. Fine where no entry
-    /// is cut at `addr`.
-    pub(crate) fn may_split(&self, pid: Pid, addr: u64) -> SysResult<()> {
-        let Some(e) = self.procs[&pid].map.find(addr) else {
-            return Ok(());
-        };
-        match self.hugetlb_page_size(e) {
-            Some(size) if e.start != addr && !addr.is_multiple_of(size) => Err(einval(
-                "a hugetlb mapping is split only at a huge page boundary",
-            )),
-            _ => Ok(()),
-        }
-    }
-
-    /// The splits that unmapping `[start, end)` needs
-    /// (`vms_gather_munmap_vmas`), for munmap, MAP_FIXED and mremap: the
-    /// entry at `start` is split first, then the one at `end`. When the
-    /// second split is refused the first stays done (the entries are put
-    /// back split, `vms_abort_munmap_vmas`; case `hugetlb_split_rules`).
-    pub(crate) fn may_split_range(&mut self, pid: Pid, start: u64, end: u64) -> SysResult<()> {
-        self.may_split(pid, start)?;
-        if let Err(e) = self.may_split(pid, end) {
-            self.clip(pid, start);
-            return Err(e);
-        }
-        Ok(())
-    }
-
-    /// The splits that changing `[lo, hi)` of the entry `e` needs
-    /// (`vma_modify` -> `split_vma`, for mprotect and madvise): at `lo`
-    /// first, then at `hi`; a hugetlb entry only at a huge page boundary
-    /// (EINVAL). When only the split at `hi` is refused, the one at `lo`
-    /// stays done (case hugetlb_split_start_kept).
-    pub(crate) fn may_modify(&mut self, pid: Pid, e: &Entry, lo: u64, hi: u64) -> SysResult<()> {
-        let Some(size) = self.hugetlb_page_size(e) else {
-            return Ok(());
-        };
-        let refused = |a: u64| a > e.start && a < e.end && !a.is_multiple_of(size);
-        if refused(lo) {
-            return Err(einval(
-                "a hugetlb mapping is split only at a huge page boundary",
-            ));
-        }
-        if refused(hi) {
-            self.clip(pid, lo);
-            return Err(einval(
-                "a hugetlb mapping is split only at a huge page boundary",
-            ));
-        }
-        Ok(())
+    /// `hugetlb_vm_op_split`, the `may_split` of `hugetlb_vm_ops`: whether
+    /// splitting the entry `e` at `addr` is refused because `addr` is not
+    /// a multiple of its huge page size.
+    pub(crate) fn hugetlb_refuses_split(&self, e: &Entry, addr: u64) -> bool {
+        self.hugetlb_page_size(e)
+            .is_some_and(|size| addr > e.start && addr < e.end && !addr.is_multiple_of(size))
     }
 }
 

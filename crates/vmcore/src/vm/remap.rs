@@ -157,6 +157,10 @@ impl Machine {
             self.unmap_range(pid, addr + new_len, addr + old_len);
             old_len = new_len;
         }
+        // prep_move_vma: the move may need up to three more entries.
+        if self.map_count_at_limit(pid, 3) {
+            return Err(enomem("too many mappings to move one (vm.max_map_count)"));
+        }
         // The whole source entry, before it is split for the move.
         let whole = self.procs[&pid]
             .map
