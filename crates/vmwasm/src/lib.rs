@@ -1235,7 +1235,8 @@ impl Machine {
     // ----- views ----------------------------------------------------------------------------
 
     /// `/proc/PID/maps`: `[{ start, end, perms, offset, backing }]`, backing
-    /// as the `.vms` output spells it (`anon`, `shmem`, `file:NAME`, `memfd:NAME`).
+    /// as the `.vms` output spells it (`anon`, `shmem`, `file:NAME`, `memfd:NAME`,
+    /// `/anon_hugepage (deleted)`).
     #[wasm_bindgen(
         unchecked_return_type = "SysResult<{ start: number; end: number; perms: string; offset: U64; backing: string }[]>"
     )]
