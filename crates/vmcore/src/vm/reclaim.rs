@@ -640,6 +640,13 @@ impl Machine {
                     // activates (`workingset_age_nonresident`).
                     self.nonresident_age += 1;
                 }
+                Verdict::Reclaim if self.anons.get(anon).is_some_and(|a| a.lazyfree) => {
+                    if self.reclaim_lazyfree_page(&maps, anon, pfn) {
+                        done += 1;
+                    } else {
+                        self.phys.lru_add(pfn, LruList::Active);
+                    }
+                }
                 Verdict::Reclaim => {
                     if self.swap_out_mapped(&maps, anon, pfn) {
                         self.evicted(anon);
@@ -856,6 +863,34 @@ impl Machine {
             self.swap_mut().set_cached(s, false);
         }
         self.phys.free(pfn, &mut self.ev);
+        true
+    }
+
+    /// `shrink_folio_list` for a lazily freed page (MADV_FREE, not
+    /// swap-backed): one no PTE has dirtied since is dropped, and reads
+    /// back as zeros; one written again is swap-backed once more and kept
+    /// (`try_to_unmap_one`: `folio_set_swapbacked`, activated). Returns
+    /// whether it was dropped.
+    fn reclaim_lazyfree_page(&mut self, maps: &[(Pid, u64)], anon: AnonId, pfn: Pfn) -> bool {
+        let dirty = self.phys.desc(pfn).dirty
+            || maps.iter().any(|&(pid, va)| {
+                self.procs[&pid]
+                    .pmap
+                    .lookup(&self.phys, VirtAddr(va))
+                    .is_some_and(|m| m.dirty)
+            });
+        if dirty {
+            if let Some(a) = self.anons.get_mut(anon) {
+                a.lazyfree = false;
+            }
+            return false;
+        }
+        for &(pid, va) in maps {
+            let Some(start) = self.procs[&pid].map.find(va).map(|e| e.start) else {
+                continue;
+            };
+            self.discard_private(pid, start, va, va + PAGE_SIZE);
+        }
         true
     }
 
