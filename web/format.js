@@ -1,4 +1,6 @@
 // Formatting helpers shared by the views: addresses, sizes, page counts.
+// An address is written one way everywhere, as the scenario language and
+// its results write it: 0x300000001000 (hex).
 // Values from the wasm bindings are Numbers when they fit in 2^53 and
 // BigInts (or "0x..." strings) when they do not; every helper takes all three.
 
@@ -26,12 +28,13 @@ export function hexPad(v, digits) {
   return '0x' + s.padStart(digits, '0');
 }
 
-/** Hex address with thin grouping every 4 digits: 0x3000_0000_1000. */
-export function addr(v) {
-  const s = hex(v).slice(2);
-  const groups = [];
-  for (let i = s.length; i > 0; i -= 4) groups.unshift(s.slice(Math.max(0, i - 4), i));
-  return '0x' + groups.join('_');
+/**
+ * How many of something, for people: 262,144 (a comma every three digits,
+ * as the page writes every count). Numbers that name a thing (a frame, a
+ * pid, a line, a slot) are written plain: frame 262143, line 12.
+ */
+export function count(n) {
+  return Number(n).toLocaleString('en');
 }
 
 /** A byte as 0xNN. */
@@ -55,7 +58,7 @@ export function size(bytes) {
 /** "1 page" / "12 pages". */
 export function pages(n) {
   n = Number(n);
-  return n === 1 ? '1 page' : `${n.toLocaleString('en')} pages`;
+  return n === 1 ? '1 page' : `${count(n)} pages`;
 }
 
 /**
@@ -127,6 +130,22 @@ export function h(tag, attrs, ...children) {
     el.append(c instanceof Node ? c : document.createTextNode(String(c)));
   }
   return el;
+}
+
+/**
+ * Put `nodes` in `box` in place of its children, unless the box already
+ * shows the same markup: a redraw that changed nothing there leaves the
+ * nodes alone, so nothing is laid out again and a focused one keeps the
+ * focus. (Handlers are not markup: use it where the same markup means the
+ * same handlers, or delegate events.)
+ */
+export function show(box, ...nodes) {
+  const kids = nodes.flat().filter((n) => n !== null && n !== undefined && n !== false);
+  const markup = (n) => (n instanceof Element ? n.outerHTML : n instanceof Node ? n.textContent : String(n));
+  const now = box.childNodes;
+  if (now.length === kids.length && kids.every((n, i) => now[i].nodeType === (n instanceof Node ? n.nodeType : 3) && markup(now[i]) === markup(n))) return false;
+  box.replaceChildren(...kids);
+  return true;
 }
 
 /** The SVG flavour of h(). */

@@ -61,6 +61,8 @@ export function backingKind(backing) {
   const b = String(backing || 'anon');
   if (b.startsWith('file:')) return 'file';
   if (b.startsWith('memfd:')) return 'memfd';
+  // MAP_HUGETLB's unlinked hugetlbfs file, `/anon_hugepage (deleted)`: a file.
+  if (b.startsWith('/')) return 'file';
   if (b === 'shmem') return 'shmem';
   if (b === 'guard') return 'guard';
   return 'anon';

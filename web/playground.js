@@ -22,7 +22,7 @@ import { loadVm, frameKinds, pageStates } from './vm.js';
 import { Session } from './session.js';
 import { Changes } from './changes.js';
 import { Selection } from './selection.js';
-import { h, num, size } from './format.js';
+import { count, h, num, size } from './format.js';
 import { AddressSpaceView } from './views/addrspace.js';
 import { EntryView } from './views/entry.js';
 import { WalkView, buildTree } from './views/walk.js';
@@ -142,7 +142,16 @@ export class VmPlayground extends HTMLElement {
   }
 
   attributeChangedCallback(name, old, value) {
-    if (name === 'scenario' && this.ready && old !== value) this.#loadScenario().then((t) => this.setScenario(t));
+    if (name === 'scenario' && this.ready && old !== value) {
+      this.#loadScenario().then(
+        (t) => this.setScenario(t),
+        (err) => {
+          // the playground keeps running what it had; it says why the new one is not there
+          this.say(String(err && err.message ? err.message : err));
+          this.dispatchEvent(new CustomEvent('vm-error', { bubbles: true, composed: true, detail: err }));
+        },
+      );
+    }
     // another kernel: a fresh machine under it (a scenario's personality line still wins)
     if (name === 'personality' && this.ready && old !== value) {
       try {
@@ -639,7 +648,20 @@ export class VmPlayground extends HTMLElement {
     if (attr !== null && attr.trim()) {
       const v = attr.trim();
       if (/\s/.test(v) || v.startsWith('#') || v.startsWith('$')) return attr.replace(/^\n+/, '');
-      const res = await fetch(new URL(v, document.baseURI));
+      const url = new URL(v, document.baseURI);
+      let res;
+      try {
+        res = await fetch(url);
+      } catch (err) {
+        // the browser says only "Failed to fetch": say what the likely reasons are
+        const other = url.origin !== location.origin;
+        throw new Error(
+          `scenario ${v}: could not be fetched from ${url.href} (${err && err.message ? err.message : err}). ` +
+            (other
+              ? `It is on another site (${url.origin}) than this page (${location.origin}): that server must allow cross-origin requests (CORS: Access-Control-Allow-Origin), which is the likely reason; or it is not answering.`
+              : 'Is the server answering, and is the address right?'),
+        );
+      }
       if (!res.ok) throw new Error(`scenario ${v}: HTTP ${res.status}`);
       return res.text();
     }
@@ -743,7 +765,8 @@ export class VmPlayground extends HTMLElement {
           shown = now;
           this.progress.max = last;
           this.progress.value = pc;
-          this.progressText.textContent = `line ${pc.toLocaleString('en')} of ${last.toLocaleString('en')}`;
+          // line numbers are written plain, as the gutter and the output write them
+          this.progressText.textContent = `line ${pc} of ${last}`;
         },
       })
       .finally(() => {
@@ -867,7 +890,14 @@ export class VmPlayground extends HTMLElement {
       onSelectTlb: (asid, va, pfn) => this.select({ tlb: { asid, va, pfn } }),
       onSelectEvent: (event, step) => this.select({ event, step }),
       pageStates: (pid, start, n) => pageStates(this.session.vm, this.session.machine, pid, start, n),
-      frame: (pfn) => this.session.machine.frame(pfn),
+      frame: (pfn) => {
+        // one look-up of a frame a redraw (the views ask for the same
+        // one; the machine scans every page table for who maps it)
+        const memo = this.frameMemo;
+        if (!memo) return this.session.machine.frame(pfn);
+        if (!memo.has(pfn)) memo.set(pfn, this.session.machine.frame(pfn));
+        return memo.get(pfn);
+      },
       machine: () => this.session.machine,
       walk: (pid, va) => this.#walkOf(pid, va),
       refresh: () => this.refresh(),
@@ -917,12 +947,15 @@ export class VmPlayground extends HTMLElement {
   /** Redraw every view from the machine's current state. */
   refresh(opts = {}) {
     if (!this.ready) return;
+    this.frameMemo = new Map();
     try {
       this.#redraw(opts);
     } catch (err) {
       // never leave the page dead: say what broke where the step result goes
       console.error(err);
       this.stepInfo.replaceChildren(h('span', { class: 'mono si-res bad' }, `display error: ${err && err.message ? err.message : err}`));
+    } finally {
+      this.frameMemo = null;
     }
   }
 
@@ -1023,11 +1056,11 @@ export class VmPlayground extends HTMLElement {
       this.tlb.prev = null;
     }
     if (!this.pmBody.closest('section').hidden) {
+      // the heading says how big the memory is and how many frames a cell
+      // holds (the view writes it, as it redraws on a resize too)
+      this.phys.sizeBox ??= this.root.querySelector('.pm-size');
       this.phys.update({ kinds: () => frameKinds(this.session.vm, m), changes: this.changes, selected: sel.frame, marks: sel.markFrames });
       this.swap.update(m.swapView(4096, 256), new Map(named.map((p) => [p.pid, p.name])));
-      const pmSize = this.root.querySelector('.pm-size');
-      const per = this.phys.g ? this.phys.g.per : 1;
-      if (pmSize) pmSize.textContent = `${m.frameCount().toLocaleString('en')} frames · ${size(m.frameCount() * 4096)}${per > 1 ? ` · ${per} frames a cell` : ''}`;
     }
     if (!this.evBody.closest('section').hidden && (!opts.keepEvents || this.eventsDrawn !== s.steps.length)) {
       if (this.eventsDrawn !== s.steps.length || this.eventsGen !== s.generation) {
@@ -1105,8 +1138,21 @@ export class VmPlayground extends HTMLElement {
       // (a 1 GiB entry has 262,144 slots: all of them took 90 ms a redraw)
       const va = this.sel.pageIn(pid);
       const slot = va !== null && va >= entry.start && va < entry.end ? (entry.amap ? entry.amap.slotoff : 0) + Math.floor((va - entry.start) / 4096) : undefined;
-      return this.session.machine.amap(pid, entry.start, 64, slot);
+      // the machine builds the view from every slot (a quarter of a
+      // million at 1 GiB), so the last one is kept across steps that only
+      // missed in the TLB; any other step, and any redraw without a step,
+      // asks again
+      const s = this.session;
+      const c = this.amapKept;
+      if (c && c.machine === s.machine && c.gen === s.generation && c.pid === pid && c.start === entry.start && c.slot === slot && c.steps < s.steps.length && s.steps.slice(c.steps).every(quietStep)) {
+        c.steps = s.steps.length;
+        return c.view;
+      }
+      const view = s.machine.amap(pid, entry.start, 64, slot);
+      this.amapKept = { machine: s.machine, gen: s.generation, steps: s.steps.length, pid, start: entry.start, slot, view };
+      return view;
     } catch {
+      this.amapKept = null;
       return null;
     }
   }
@@ -1127,12 +1173,28 @@ export class VmPlayground extends HTMLElement {
       info.push(
         h('span', { class: 'si-line' }, last.source === 'console' ? 'console' : `line ${last.line}`),
         h('span', { class: 'mono si-res' + (bad ? ' bad' : ''), title: full }, (bad ? '✗ ' : '') + res),
-        h('span', { class: 'muted si-ev' }, `${last.events.length + (last.dropped || 0)} events`),
       );
     } else info.push(h('span', { class: 'muted' }, 'Fresh machine'));
-    info.push(h('span', { class: 'muted si-procs' }, `${procs.length} ${procs.length === 1 ? 'process' : 'processes'}`));
+    // the counts take the room the result leaves, each whole or not shown
+    info.push(
+      h(
+        'span',
+        { class: 'si-extra' },
+        h('span', { class: 'si-start' }),
+        last ? h('span', { class: 'muted si-ev' }, `${count(last.events.length + (last.dropped || 0))} events`) : null,
+        h('span', { class: 'muted si-procs' }, `${count(procs.length)} ${procs.length === 1 ? 'process' : 'processes'}`),
+      ),
+    );
     this.stepInfo.replaceChildren(...info);
   }
+}
+
+/** Events that leave memory objects as they were: TLB misses and flushes. */
+const TLB_ONLY = new Set(['tlb_miss', 'tlb_flush_page', 'tlb_flush_asid']);
+
+/** A step that only went through the TLB (it ran, and nothing was dropped from its events). */
+function quietStep(st) {
+  return !st.dropped && !st.crashed && st.events.every((e) => TLB_ONLY.has(e.type));
 }
 
 /**

@@ -59,3 +59,30 @@ test('a frame_alloc counts as a table change exactly when the core made the fram
   for (const r of out) assert.equal(r.change, r.byte === 3 ? 'table' : 'alloc', `frame ${r.pfn} (${r.kind}, byte ${r.byte})`);
   assert.deepEqual(errors, []);
 });
+
+test('palette.js colours every backing the core names: anon, shmem, memfd, a file, hugetlbfs', { timeout: 60_000 }, async () => {
+  const { out, errors } = await inPage(async () => {
+    const { loadVm } = await import('./web/vm.js');
+    const { backingKind, BACKING } = await import('./web/palette.js');
+    const vm = await loadVm();
+    const m = new vm.Machine({ frames: 4096, events: false });
+    const r = m.runText([
+      '$a = mmap $arena 4K PROT_READ MAP_PRIVATE|MAP_ANONYMOUS|MAP_FIXED -1 0',
+      '$s = mmap $arena+1M 4K PROT_READ MAP_SHARED|MAP_ANONYMOUS|MAP_FIXED -1 0',
+      '$d = memfd m 4K',
+      '$m = mmap $arena+2M 4K PROT_READ MAP_SHARED|MAP_FIXED $d 0',
+      '$f = open data 4K',
+      '$g = mmap $arena+3M 4K PROT_READ MAP_PRIVATE|MAP_FIXED $f 0',
+      '$h = mmap $arena+8M 2M PROT_READ MAP_PRIVATE|MAP_HUGETLB|MAP_NORESERVE|MAP_ANONYMOUS|MAP_FIXED -1 0',
+    ].join('\n'));
+    // the scenario's entries (the process's stack is above them)
+    const entries = m.entries(1).filter((e) => Number(e.start) < 0x300001000000).map((e) => ({ backing: e.backing, kind: backingKind(e.backing) }));
+    m.free();
+    return { error: r.error, entries, kinds: Object.keys(BACKING) };
+  });
+  assert.equal(out.error, null);
+  assert.deepEqual(out.entries.map((e) => e.kind), ['anon', 'shmem', 'memfd', 'file', 'file'], JSON.stringify(out.entries));
+  assert.equal(out.entries[4].backing, '/anon_hugepage (deleted)');
+  for (const e of out.entries) assert.ok(out.kinds.includes(e.kind), e.kind);
+  assert.deepEqual(errors, []);
+});

@@ -1,10 +1,11 @@
 // Issue 14, item 5: embed modes and events. readonly, step=N, the spoiler
 // embed, the required title, the iframe page (frame.html), and the events a
 // course page listens to: vm-step, vm-error, vm-exercise. Each is made in
-// embed.html as a teacher writes it. Needs `make build`.
+// embed.html as a teacher writes it; and a scenario fetched from another site
+// without CORS headers, which must say so on the page. Needs `make build`.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { siteAndBrowser, newPage, screenshot } from './harness.mjs';
+import { siteAndBrowser, newPage, screenshot, startServer, wwwDir } from './harness.mjs';
 
 const env = siteAndBrowser();
 
@@ -74,6 +75,50 @@ test('vm-error: a views name that is no panel, a scenario that cannot be fetched
   const errs = await fired(page, 'vm-error');
   assert.match(errs[errs.length - 1].message, /scenario nowhere\/missing\.vms: HTTP 404/);
   await page.context().close();
+});
+
+test('a scenario on another site that sends no CORS headers: the element says it could not fetch it and why', { timeout: 60_000 }, async () => {
+  // the same files from another origin (another port), without Access-Control-Allow-Origin
+  const other = await startServer(wwwDir);
+  try {
+    const url = `${other.url}scenarios/cow_fork.vms`;
+    assert.notEqual(new URL(url).origin, new URL(env.site.url).origin);
+    const { page } = await newPage(env.browser, { viewport: { width: 1280, height: 900 } });
+    await page.goto(new URL('embed.html', env.site.url).href);
+    await page.waitForFunction(() => [...document.querySelectorAll('vm-playground')].every((p) => p.dataset.ready === '1'));
+    // a new element given the URL, and a running one pointed at it
+    const messages = await page.evaluate(
+      (url) =>
+        new Promise((resolve) => {
+          const got = [];
+          document.addEventListener('vm-error', (e) => {
+            got.push(String(e.detail && e.detail.message));
+            if (got.length === 2) resolve(got);
+          });
+          const pg = document.createElement('vm-playground');
+          pg.id = 'far';
+          pg.setAttribute('label', 'From another site');
+          pg.setAttribute('scenario', url);
+          document.querySelector('article').prepend(pg);
+          document.querySelector('vm-playground:not(#far)').setAttribute('scenario', url);
+          setTimeout(() => resolve(got), 15_000);
+        }),
+      url,
+    );
+    assert.equal(messages.length, 2, `both said so: ${JSON.stringify(messages)}`);
+    for (const m of messages) assert.match(m, /could not be fetched from http:\/\/127\.0\.0\.1:\d+\/scenarios\/cow_fork\.vms .*another site .*CORS: Access-Control-Allow-Origin\), which is the likely reason/);
+    // and on the page, not only in an event: in the new element's place, and in the running one's notice
+    const far = page.locator('#far .fail');
+    await far.waitFor();
+    assert.match(await far.textContent(), /could not be fetched.*CORS/);
+    const notice = page.locator('vm-playground:not(#far) .notice[role="alert"]');
+    await notice.waitFor();
+    assert.match(await notice.textContent(), /could not be fetched.*CORS/);
+    await screenshot(page, 'embed-scenario-no-cors');
+    await page.context().close();
+  } finally {
+    await other.close();
+  }
 });
 
 test('readonly: the text cannot change, the views and Step still work', { timeout: 60_000 }, async () => {

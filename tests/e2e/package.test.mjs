@@ -153,6 +153,28 @@ test('from a CDN path on another origin (with CORS headers, as the npm CDNs send
   await page.context().close();
 });
 
+test('the embedding guide’s CDN snippet, from a server without CORS headers, says why it is not running', { timeout: 60_000 }, async () => {
+  // the first html block of docs/embedding.md, as a teacher pastes it, with
+  // the CDN replaced by an origin that sends no Access-Control-Allow-Origin
+  const guide = fs.readFileSync(path.join(repoRoot, 'docs', 'embedding.md'), 'utf8');
+  const snippet = /```html\n([\s\S]*?)```/.exec(guide)[1].replaceAll('https://cdn.jsdelivr.net/npm/vmplay@0.1.0/', `${env.plainServer.url}vmplay@${VERSION}/`);
+  assert.ok(snippet.includes(env.plainServer.url), 'the snippet loads from the CDN');
+  const { page } = await openCoursePage('guide-nocors.html', { head: '', body: snippet });
+  await page.waitForLoadState('load');
+  await page.waitForTimeout(300);
+  const said = await page.evaluate(() => {
+    const el = document.querySelector('vm-playground');
+    const fallback = el.querySelector('p');
+    return { defined: !!customElements.get('vm-playground'), before: getComputedStyle(el, '::before').content, height: el.getBoundingClientRect().height, fallbackShown: !!fallback && fallback.getBoundingClientRect().height > 0 };
+  });
+  assert.equal(said.defined, false, 'the module was refused (no CORS)');
+  assert.match(said.before, /did not start: its script .* was not loaded.*cross-origin requests \(CORS\)/);
+  assert.ok(said.height >= 60, 'the explanation takes room on the page');
+  assert.equal(said.fallbackShown, false, 'the explanation replaces the generic fallback text');
+  await screenshot(page, 'package-guide-no-cors');
+  await page.context().close();
+});
+
 test('a blank element explains itself: no CORS, or no wasm', { timeout: 60_000 }, async () => {
   // the script from an origin that sends no CORS headers: it never loads
   const { page } = await openCoursePage('nocors.html', {

@@ -4,10 +4,11 @@
 // size and every hole is drawn short, so a 4 KiB mapping next to a 64 GiB one
 // is still visible. Zoom stretches the axis; the view scrolls.
 
-import { ARENA, ARENA_END, USER_TOP, addr, esc, h, hex, size, num } from '../format.js';
+import { ARENA, ARENA_END, USER_TOP, count, esc, h, hex, size, num } from '../format.js';
 import { BACKING, PAGE_BITS, SWAP_COLOR, backingKind, isDirty, isSwapped, tint } from '../palette.js';
 
-const AXIS_W = 124;
+/** The address axis: room for a 48-bit address written in hex (0x7fffffffe000). */
+const AXIS_W = 108;
 const PAD = 10;
 const HOLE_W = 10;
 const MIN_W = 14;
@@ -250,8 +251,8 @@ export class AddressSpaceView {
 
   draw() {
     if (!this.pts) return;
-    this.#drawHeader();
     if (this.tableMode) {
+      this.#drawHeader();
       this.#drawTable();
       return;
     }
@@ -263,6 +264,9 @@ export class AddressSpaceView {
     const lanes = Math.max(1, this.procs.length);
     const laneW = (viewW - AXIS_W - 8) / lanes;
     this.laneW = laneW;
+    this.#drawHeader(); // (the heads are as wide as the lanes just computed)
+    // the width of a character of the entries' labels (monospace)
+    this.charW ??= { label: textWidth('0000000000', 'bold 11px var(--mono)', this.svg) / 10, sub: textWidth('0000000000', '10.5px var(--mono)', this.svg) / 10 };
     const top = this.scrollY - 40;
     const bottom = this.scrollY + viewH + 40;
     this.svg.setAttribute('width', viewW);
@@ -278,26 +282,65 @@ export class AddressSpaceView {
     this.#drawAxis(out, top, bottom, viewW);
     this.procs.forEach((p, i) => this.#drawLane(out, p, AXIS_W + i * laneW, laneW, top, bottom));
     this.#drawArena(out, top, bottom, viewW);
-    this.#drawMark(out, viewW);
-    this.svg.innerHTML = out.join('');
+    const marks = [];
+    this.#drawMark(marks, viewW);
+    // two layers, each parsed again only when its markup changed: a step
+    // that moves the mark, or changes nothing in the lanes, leaves the
+    // lanes' nodes (and their layout) alone
+    this.#layer('as-body', out.join(''));
+    this.#layer('as-marks', marks.join(''));
 
     const sel = this.procs.find((p) => p.pid === this.selectedPid) || this.procs[0];
     const summary = this.procs
-      .map((p) => `${p.name}: ${p.entries.length} map ${p.entries.length === 1 ? 'entry' : 'entries'}`)
+      .map((p) => `${p.name}: ${count(p.entries.length)} map ${p.entries.length === 1 ? 'entry' : 'entries'}`)
       .join('; ');
     this.svg.setAttribute('aria-label', `Address spaces. ${summary}.` + (sel ? ` Selected process ${sel.name}.` : ''));
   }
 
+  /** Show `markup` in the layer `<g class=name>` of the SVG unless it shows it already. */
+  #layer(name, markup) {
+    this.layers ??= {};
+    let g = this.layers[name];
+    if (!g || g.parentNode !== this.svg) {
+      g = this.layers[name] = document.createElementNS('http://www.w3.org/2000/svg', 'g');
+      g.setAttribute('class', name);
+      g.drawn = null;
+      if (name === 'as-body') this.svg.replaceChildren(g);
+      else this.svg.append(g);
+    }
+    if (g.drawn !== markup) {
+      g.innerHTML = markup;
+      g.drawn = markup;
+    }
+  }
+
   #drawHeader() {
-    const key = this.procs.map((p) => `${p.pid}:${p.name}:${p.entries.length}`).join(',') + '|' + this.selectedPid + '|' + this.laneW;
+    const key = this.procs.map((p) => `${p.pid}:${p.name}:${p.entries.length}`).join(',') + '|' + this.selectedPid + '|' + this.laneW + '|' + this.tableMode;
     if (key === this.headerKey) return;
     this.headerKey = key;
     const laneW = this.laneW || 200;
+    // what a lane's head shows is what fits its width, whole (no ellipsis):
+    // the name, then the pid, then the entries and their size; a part with
+    // no room is only read out (sr-only), and the title says them all
+    const room = laneW - 18; // the padding and the border
+    const fontSize = getComputedStyle(this.header).fontSize;
+    const fits = (text, font) => this.tableMode || textWidth(text, font, this.header) <= room;
     this.header.replaceChildren(
       h('div', { class: 'as-axis-head', style: `width:${AXIS_W}px`, 'aria-hidden': 'true' }, 'address'),
       ...this.procs.map((p) => {
         const selected = p.pid === this.selectedPid;
         const mappedBytes = p.entries.reduce((a, e) => a + (e.end - e.start), 0);
+        const n = p.entries.length;
+        const entries = `${count(n)} ${n === 1 ? 'entry' : 'entries'}`;
+        const pid = `pid ${p.pid}`;
+        const all = `Process ${p.name}, ${pid}: ${entries}, ${size(mappedBytes)} mapped`;
+        const nameFont = `bold ${fontSize} var(--mono)`;
+        const metaFont = '11px';
+        const full = `${entries} · ${size(mappedBytes)}`;
+        const pidInline = fits(`${p.name} ${pid}`, nameFont);
+        const pidLine = !pidInline && fits(pid, metaFont);
+        const meta = [full, entries].find((t) => fits(t, metaFont));
+        const unseen = (text) => h('span', { class: 'sr-only' }, text);
         return h(
           'button',
           {
@@ -306,10 +349,12 @@ export class AddressSpaceView {
             style: this.tableMode ? '' : `width:${laneW}px`,
             dataset: { pid: p.pid },
             onclick: () => this.hooks.onSelectProc(p.pid),
-            title: `Process ${p.name} (pid ${p.pid})`,
+            title: all,
           },
-          h('span', { class: 'proc-name' }, p.name, h('span', { class: 'proc-pid' }, ` pid ${p.pid}`)),
-          h('span', { class: 'proc-meta', title: `${size(mappedBytes)} mapped` }, `${p.entries.length} ${p.entries.length === 1 ? 'entry' : 'entries'}${this.procs.length < 3 ? ' · ' + size(mappedBytes) : ''}`),
+          h('span', { class: 'proc-name' }, p.name, pidInline ? h('span', { class: 'proc-pid' }, ` ${pid}`) : null),
+          pidLine ? h('span', { class: 'proc-pid' }, pid) : pidInline ? null : unseen(` ${pid}`),
+          meta ? h('span', { class: 'proc-meta' }, meta) : null,
+          meta === full ? null : unseen(meta ? ` ${size(mappedBytes)}` : ` ${full}`),
         );
       }),
     );
@@ -320,6 +365,7 @@ export class AddressSpaceView {
     const n = pts.length - 1;
     out.push(`<line class="axis" x1="${AXIS_W - 4}" x2="${AXIS_W - 4}" y1="${PAD}" y2="${this.y(0)}"/>`);
     let lastLabel = -1e9;
+    const edges = this.#edgeLabelYs();
     const pos = this.pos;
     const scale = this.scale;
     for (let k = n; k >= 0; k--) {
@@ -339,9 +385,11 @@ export class AddressSpaceView {
         }
       }
       if (Math.abs(yy - lastLabel) >= 13 || k === 0 || k === n) {
-        if (Math.abs(yy - lastLabel) >= 13) {
+        // not where a label of the view's edge is (zoomed in): two
+        // addresses drawn over each other read as neither
+        if (Math.abs(yy - lastLabel) >= 13 && !edges.some((e) => Math.abs(yy + 3.5 - e) < 13)) {
           out.push(`<line class="tick" x1="${AXIS_W - 8}" x2="${AXIS_W - 4}" y1="${yy}" y2="${yy}"/>`);
-          out.push(`<text class="tick-label" x="${AXIS_W - 11}" y="${yy + 3.5}">${addr(pts[k])}</text>`);
+          out.push(`<text class="tick-label" x="${AXIS_W - 11}" y="${yy + 3.5}">${hex(pts[k])}</text>`);
           lastLabel = yy;
         }
       }
@@ -351,11 +399,9 @@ export class AddressSpaceView {
   #drawArena(out, top, bottom, viewW) {
     if (this.zoom > 1) {
       // the addresses at the edges of the view
-      const y0 = this.scrollY + 12;
-      const y1 = this.scrollY + (this.viewH || 600) - 6;
-      for (const yy of [y0, y1]) {
+      for (const yy of this.#edgeLabelYs()) {
         const a = Math.floor(this.addrAt(yy) / 4096) * 4096;
-        out.push(`<text class="edge-label" x="${AXIS_W - 11}" y="${yy}">${addr(a)}</text>`);
+        out.push(`<text class="edge-label" x="${AXIS_W - 11}" y="${yy}">${hex(a)}</text>`);
       }
     }
     for (const [a, label] of [
@@ -369,6 +415,11 @@ export class AddressSpaceView {
     }
   }
 
+  /** Where the addresses at the top and bottom of the view are written (zoomed in), else none. */
+  #edgeLabelYs() {
+    return this.zoom > 1 ? [this.scrollY + 12, this.scrollY + (this.viewH || 600) - 6] : [];
+  }
+
   #drawLane(out, p, x0, w, top, bottom) {
     const x = x0 + 4;
     const ew = w - 8;
@@ -379,9 +430,9 @@ export class AddressSpaceView {
       cluster = null;
       if (c.count === 1) return this.#drawEntry(out, p, c.e, x, ew, c.y0, c.y1);
       out.push(
-        `<g class="cluster" data-cluster="${c.count}" data-pid="${p.pid}" data-y0="${c.y0}" data-y1="${c.y1}"><title>${c.count} map entries here: zoom in (double-click; from the keyboard, select one with the arrow keys and press Z)</title>` +
+        `<g class="cluster" data-cluster="${c.count}" data-pid="${p.pid}" data-y0="${c.y0}" data-y1="${c.y1}"><title>${count(c.count)} map entries here: zoom in (double-click; from the keyboard, select one with the arrow keys and press Z)</title>` +
           `<rect x="${x}" y="${c.y0}" width="${ew}" height="${Math.max(1, c.y1 - c.y0)}" fill="url(#dense)" stroke="${BACKING[backingKind(c.e.backing)].color}"/>` +
-          (c.y1 - c.y0 >= 12 ? `<text class="cluster-label" x="${x + 6}" y="${(c.y0 + c.y1) / 2 + 4}">${c.count.toLocaleString('en')} entries</text>` : '') +
+          (c.y1 - c.y0 >= 12 ? `<text class="cluster-label" x="${x + 6}" y="${(c.y0 + c.y1) / 2 + 4}">${count(c.count)} entries</text>` : '') +
           `</g>`,
       );
     };
@@ -438,16 +489,22 @@ export class AddressSpaceView {
     const vy1 = Math.min(y0 + hgt, this.scrollY + (this.viewH || 600));
     const vh = vy1 - vy0;
     if (vh >= 15) {
-      const label = `${perms} ${e.backing}`;
-      const right = size(e.end - e.start) + (shown ? ' · ' + shown : '');
+      // each label whole or shorter, never wider than its entry (in a
+      // narrow lane it would run into the next lane's); the title has all
+      const room = w - 12;
+      const cw = this.charW;
+      const fit = (cands, per) => cands.find((t) => t.length * per <= room) || null;
+      const label = fit([`${perms} ${e.backing}`, perms], cw.label);
+      const sz = size(e.end - e.start);
       const ty = vh >= 34 ? vy0 + 14 : vy0 + vh / 2 + 4;
-      out.push(`<text class="entry-label" x="${x + 6}" y="${ty}">${esc(label)}</text>`);
-      if (w > 200 || vh >= 34) {
-        out.push(
-          vh >= 34
-            ? `<text class="entry-sub" x="${x + 6}" y="${ty + 14}">${esc(right)}</text>`
-            : `<text class="entry-sub" x="${x + w - 6}" y="${ty}" text-anchor="end">${esc(right)}</text>`,
-        );
+      if (label) out.push(`<text class="entry-label" x="${x + 6}" y="${ty}">${esc(label)}</text>`);
+      if (vh >= 34) {
+        const right = fit([sz + (shown ? ' · ' + shown : ''), sz], cw.sub);
+        if (right) out.push(`<text class="entry-sub" x="${x + 6}" y="${ty + 14}">${esc(right)}</text>`);
+      } else if (label) {
+        // beside the label, right-aligned, where both fit
+        const right = [sz + (shown ? ' · ' + shown : ''), sz].find((t) => (label.length + 2) * cw.label + t.length * cw.sub <= room);
+        if (right) out.push(`<text class="entry-sub" x="${x + w - 6}" y="${ty}" text-anchor="end">${esc(right)}</text>`);
       }
     }
     if (selected) out.push(`<rect class="sel-ring" x="${x - 2}" y="${y0 - 2}" width="${w + 4}" height="${hgt + 4}"/>`);
@@ -517,7 +574,7 @@ export class AddressSpaceView {
       out.push(`<line class="mark-line" x1="${AXIS_W - 4}" x2="${x0 + w}" y1="${yy}" y2="${yy}"/>`);
       out.push(`<circle class="mark-dot" cx="${AXIS_W - 4}" cy="${yy}" r="3.5"/>`);
       // the axis already labels entry boundaries; label other addresses
-      if (!this.#isBreakpoint(m.va)) out.push(`<text class="mark-label" x="${x0 + w - 4}" y="${yy - 4}">${addr(m.va)}</text>`);
+      if (!this.#isBreakpoint(m.va)) out.push(`<text class="mark-label" x="${x0 + w - 4}" y="${yy - 4}">${hex(m.va)}</text>`);
     }
   }
 
@@ -602,7 +659,7 @@ export class AddressSpaceView {
         const c = this.#clusterOf(p, e);
         this.status.textContent =
           `${p.name}: ${hex(e.start)} to ${hex(e.end)}, ${e.perms}, ${e.backing}, ${size(e.end - e.start)}` +
-          (c ? `; drawn in a cluster of ${c.count} entries too small to see, Z zooms in` : '');
+          (c ? `; drawn in a cluster of ${count(c.count)} entries too small to see, Z zooms in` : '');
         break;
       }
       case 'z':
@@ -664,7 +721,7 @@ export class AddressSpaceView {
     }
     if (!target) return this.setZoom(this.zoom * 1.5);
     this.#zoomTo(target.y0, target.y1);
-    this.status.textContent = `zoomed in ${Math.round(this.zoom)}×` + (target.count ? ` on ${target.count} entries` : '');
+    this.status.textContent = `zoomed in ${Math.round(this.zoom)}×` + (target.count ? ` on ${count(target.count)} entries` : '');
   }
 
   #reveal(e) {
@@ -681,3 +738,15 @@ const DEFS = `<defs>
 <pattern id="shared" width="5" height="5" patternUnits="userSpaceOnUse" patternTransform="rotate(-45)"><line x1="0" y1="0" x2="0" y2="5" stroke="#fff" stroke-width="1.6" stroke-opacity="0.85"/></pattern>
 <pattern id="dense" width="4" height="4" patternUnits="userSpaceOnUse"><rect width="4" height="4" fill="#dfe6ef"/><rect width="2" height="2" fill="#9fb3c8"/></pattern>
 </defs>`;
+
+/**
+ * The width in pixels of `text` in `font` ("bold 12px var(--mono)": a CSS
+ * variable is read from `el`), measured on a canvas that is never shown.
+ */
+function textWidth(text, font, el) {
+  const ctx = (textWidth.ctx ??= document.createElement('canvas').getContext('2d'));
+  const cs = getComputedStyle(el);
+  const family = /var\(--mono\)/.test(font) ? cs.getPropertyValue('--mono') || 'monospace' : cs.fontFamily;
+  ctx.font = `${font.replace(/ ?var\(--mono\)/, '')} ${family}`;
+  return ctx.measureText(text).width;
+}

@@ -177,16 +177,19 @@ export class EditorView {
       res.push(`<div class="rl ${cls}" data-line="${n}">${this.#result(n, r, isErr ? error : null)}</div>`);
     }
     // the drawn rows start at row a: #sync moves them there (a padding of
-    // a rows would make the columns, and the grid row, as tall as the text)
-    const put = (el, html) => {
-      if (el.htmlCache !== html) {
-        el.htmlCache = html;
-        el.innerHTML = html;
-      }
+    // a rows would make the columns, and the grid row, as tall as the text);
+    // a step changes the marks of a line or two, and only those rows are
+    // parsed (and laid out) again
+    const put = (el, rows) => {
+      const was = el.rowsCache;
+      if (was && was.first === a && was.rows.length === rows.length && el.children.length === rows.length) {
+        for (let i = 0; i < rows.length; i++) if (was.rows[i] !== rows[i]) el.children[i].outerHTML = rows[i];
+      } else el.innerHTML = rows.join('');
+      el.rowsCache = { first: a, rows };
     };
-    put(this.gutter, g.join(''));
-    put(this.hl, hl.join(''));
-    put(this.res, res.join(''));
+    put(this.gutter, g);
+    put(this.hl, hl);
+    put(this.res, res);
     this.drawn = [a, b];
     this.#sync();
   }

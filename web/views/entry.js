@@ -4,7 +4,7 @@
 // from the grid); arrow keys move, Enter or Space walks its page tables.
 
 import { GLOSSARY, term } from '../glossary.js';
-import { h, hex, size, pages as pagesText, num } from '../format.js';
+import { count as many, h, hex, show, size, pages as pagesText, num } from '../format.js';
 import { kernel } from '../kernels.js';
 import { BACKING, PAGE_BITS, SWAP_COLOR, backingKind, isDirty, isSwapped, tint } from '../palette.js';
 
@@ -90,6 +90,7 @@ export class EntryView {
     const announce = this.announce || gridFocused;
     this.announce = false;
     if (!proc || !entry) {
+      this.parts = null;
       this.content.replaceChildren(
         h('div', { class: 'empty-note' }, h('p', null, 'Select a map entry in the address space to see its flags, its amap or object and the state of each page.'), h('p', { class: 'hint' }, 'Tip: click a lane, then use ↑ ↓ to move between entries.')),
       );
@@ -123,6 +124,7 @@ export class EntryView {
             this.counts = count();
             const dd = this.content.querySelector('dd.resident');
             if (dd) dd.textContent = residentText(this.counts, npages);
+
           }, 0);
         });
       }
@@ -134,51 +136,75 @@ export class EntryView {
 
     // the amap as the machine has it now (the entry may be from a cached list)
     const amapRef = m.amap || entry.amap;
-    const head = h(
-      'div',
-      { class: 'entry-head' },
-      h('span', { class: 'swatch', style: `background:${BACKING[kind].color}` }),
-      h('span', { class: 'mono entry-range' }, `${hex(entry.start)}–${hex(entry.end)}`),
-      h('span', { class: 'chip mono' }, entry.perms),
-      h('span', { class: 'chip' }, entry.backing),
-    );
+    const head = () =>
+      h(
+        'div',
+        { class: 'entry-head' },
+        h('span', { class: 'swatch', style: `background:${BACKING[kind].color}` }),
+        h('span', { class: 'mono entry-range' }, `${hex(entry.start)}–${hex(entry.end)}`),
+        h('span', { class: 'chip mono' }, entry.perms),
+        h('span', { class: 'chip' }, entry.backing),
+      );
 
-    const props = h(
-      'dl',
-      { class: 'props' },
-      // what this kernel calls the entry and its anonymous memory (kernels.js)
-      m.kernel ? prop('kernel', term(kernel(m.kernel).term, kernel(m.kernel).structure)) : null,
-      prop('size', `${size(entry.end - entry.start)} · ${pagesText(npages)}`),
-      prop('offset', hex(entry.offset), 'mono'),
-      prop(
-        'flags',
-        (entry.flags || []).length
-          ? h('span', null, ...(entry.flags || []).map((f) => (GLOSSARY[f] ? h('button', { type: 'button', class: 'chip flag term', dataset: { term: f }, 'aria-describedby': 'term-tip' }, f) : h('span', { class: 'chip flag', title: FLAG_HELP[f] || f }, f))))
-          : h('span', { class: 'muted' }, 'none'),
-      ),
-      entry.needs_copy !== undefined
-        ? prop(
-            term('needs-copy'),
-            h(
-              'span',
-              { title: 'UVM: the amap is still shared with the other side of a fork; the first write fault copies it (amap_copy).' },
-              entry.needs_copy ? 'yes — amap shared until the first write fault' : 'no',
-            ),
-          )
-        : null,
-      amapRef
-        ? prop(term('amap'), h('span', { class: 'mono' }, `#${amapRef.id} · slot offset ${amapRef.slotoff} · ${amapRef.refs} ${amapRef.refs === 1 ? 'reference' : 'references'}`))
-        : prop(term('amap'), h('span', { class: 'muted' }, 'none yet (allocated at the first write fault)')),
-      entry.object !== null && entry.object !== undefined ? prop('object', h('span', { class: 'mono' }, `#${entry.object} (${entry.backing})`)) : null,
-      whole ? prop('resident', this.counts ? residentText(this.counts, npages) : 'counting…', 'resident') : null,
-    );
+    const resident = whole ? (this.counts ? residentText(this.counts, npages) : 'counting…') : null;
+    const props = () =>
+      h(
+        'dl',
+        { class: 'props' },
+        // what this kernel calls the entry and its anonymous memory (kernels.js)
+        m.kernel ? prop('kernel', term(kernel(m.kernel).term, kernel(m.kernel).structure)) : null,
+        prop('size', `${size(entry.end - entry.start)} · ${pagesText(npages)}`),
+        prop('offset', hex(entry.offset), 'mono'),
+        prop(
+          'flags',
+          (entry.flags || []).length
+            ? h('span', null, ...(entry.flags || []).map((f) => (GLOSSARY[f] ? h('button', { type: 'button', class: 'chip flag term', dataset: { term: f }, 'aria-describedby': 'term-tip' }, f) : h('span', { class: 'chip flag', title: FLAG_HELP[f] || f }, f))))
+            : h('span', { class: 'muted' }, 'none'),
+        ),
+        entry.needs_copy !== undefined
+          ? prop(
+              term('needs-copy'),
+              h(
+                'span',
+                { title: 'UVM: the amap is still shared with the other side of a fork; the first write fault copies it (amap_copy).' },
+                entry.needs_copy ? 'yes — amap shared until the first write fault' : 'no',
+              ),
+            )
+          : null,
+        amapRef
+          ? prop(term('amap'), h('span', { class: 'mono' }, `#${amapRef.id} · slot offset ${amapRef.slotoff} · ${amapRef.refs} ${amapRef.refs === 1 ? 'reference' : 'references'}`))
+          : prop(term('amap'), h('span', { class: 'muted' }, 'none yet (allocated at the first write fault)')),
+        entry.object !== null && entry.object !== undefined ? prop('object', h('span', { class: 'mono' }, `#${entry.object} (${entry.backing})`)) : null,
+        whole ? prop('resident', resident, 'resident') : null,
+      );
 
     const desc = this.#describe(proc.pid, entry, states, npages, m.selectedVa, m.amap);
     const grid = this.#grid(proc.pid, entry, states, npages, m.changes, m.selectedVa, desc);
-    const amap = m.amap ? this.#amap(m.amap) : null;
-    this.content.replaceChildren(head, props, grid, amap || '');
-    if (gridFocused) grid.focus({ preventScroll: true });
+    // each part is built and replaced only when what it shows (its key)
+    // changed: the content keeps its nodes from step to step, so a step lays
+    // out what it changed and not a thousand cells again (moving the grid
+    // cost a frame at 1 GiB)
+    const slots = this.#slots();
+    part(slots.head, `${kind}|${entry.start}|${entry.end}|${entry.perms}|${entry.backing}`, head);
+    part(slots.props, JSON.stringify([m.kernel, entry.start, entry.end, entry.offset, entry.flags, entry.needs_copy, amapRef ? [amapRef.id, amapRef.slotoff, amapRef.refs] : null, entry.object, entry.backing, whole]), props);
+    // the count changes with nearly every step: its text only
+    const dd = slots.props.querySelector('dd.resident');
+    if (dd && dd.textContent !== resident) dd.textContent = resident;
+    if (slots.grid.firstChild !== grid) slots.grid.replaceChildren(grid);
+    // the amap table shows the first 64 slots (the view may hold one more: the selected page's)
+    this.#amap(slots.amap, m.amap);
+    if (gridFocused && this.root.getRootNode().activeElement !== grid) grid.focus({ preventScroll: true });
     if (announce && desc.page !== null && this.live.textContent !== desc.text) this.live.textContent = desc.text;
+  }
+
+  /** The four parts of a drawn entry, made once and kept (see update). */
+  #slots() {
+    if (!this.parts || this.parts.head.parentNode !== this.content) {
+      const box = () => h('div', { class: 'entry-part' });
+      this.parts = { head: box(), props: box(), grid: box(), amap: box() };
+      this.content.replaceChildren(this.parts.head, this.parts.props, this.parts.grid, this.parts.amap);
+    }
+    return this.parts;
   }
 
   /**
@@ -193,7 +219,7 @@ export class EntryView {
     const pg = Math.round((va - entry.start) / 4096);
     const i = pg - this.offset;
     const st = i >= 0 && i < states.length ? states[i] : this.hooks.pageStates(pid, va, 1)[0] || 0;
-    const parts = [`Page ${pg + 1} of ${npages}, ${hex(va)}: ${describePage(st)}`];
+    const parts = [`Page ${many(pg + 1)} of ${many(npages)}, ${hex(va)}: ${describePage(st)}`];
     const w = this.hooks.walk ? this.hooks.walk(pid, va) : null;
     if (w && w.mapped) {
       const pfn = num(w.pfn);
@@ -206,51 +232,29 @@ export class EntryView {
     return { page: pg, text: parts.join('; ') + '.' };
   }
 
+  /**
+   * The pages of the entry, one SVG cell each. The grid is kept from step
+   * to step: a step redraws only the cells whose state byte changed, and
+   * only the parts around the grid whose text changed.
+   */
   #grid(pid, entry, states, npages, changes, selectedVa, desc) {
     const count = Math.min(MAX_CELLS, npages - this.offset);
     const CELL = count <= 64 ? 20 : count <= 256 ? 15 : 11;
     const width = Math.max(160, (this.width || this.root.clientWidth) - 28);
     const COLS = Math.max(8, Math.min(64, Math.floor(width / CELL / 8) * 8));
     this.cols = COLS;
-    // small cells: fewer marks, so the grid stays readable
-    const big = CELL >= 14;
     let hugeCount = 0;
     for (let i = 0; i < count; i++) if (states[i] & PAGE_BITS.HUGE) hugeCount++;
     const rows = Math.ceil(count / COLS);
     const color = BACKING[backingKind(entry.backing)].color;
-    const cells = [];
-    for (let i = 0; i < count; i++) {
-      const pg = this.offset + i;
-      const st = states[i] || 0;
-      const va = entry.start + pg * 4096;
-      const x = (i % COLS) * CELL;
-      const y = Math.floor(i / COLS) * CELL;
-      const present = st & PAGE_BITS.PRESENT;
-      const swapped = isSwapped(st);
-      const fill = st & PAGE_BITS.ZERO ? '#F0E442' : present ? color : swapped ? SWAP_COLOR : st & PAGE_BITS.ANON ? tint(color, 0.45) : '#fff';
-      cells.push(
-        `<g class="page" data-page="${pg}" data-pid="${pid}" data-va="${hex(va)}" data-state="${st}">` +
-          `<rect x="${x + 0.5}" y="${y + 0.5}" width="${CELL - 2}" height="${CELL - 2}" rx="2" fill="${fill}" stroke="${swapped ? SWAP_COLOR : present || st & PAGE_BITS.ANON ? color : '#c3c8d1'}"/>` +
-          (swapped && big ? `<text x="${x + CELL / 2 - 0.5}" y="${y + CELL / 2 + 3}" class="swap-s" text-anchor="middle">S</text>` : '') +
-          (st & PAGE_BITS.SHARED ? `<rect x="${x + 0.5}" y="${y + 0.5}" width="${CELL - 2}" height="${CELL - 2}" rx="2" fill="url(#pg-shared)"/>` : '') +
-          (isDirty(st)
-            ? big
-              ? `<circle cx="${x + CELL - 4.5}" cy="${y + 3.5}" r="2.2" class="dirty-dot"/>`
-              : `<rect x="${x + CELL - 5}" y="${y + 1.5}" width="3" height="3" class="dirty-sq"/>`
-            : '') +
-          (big && st & PAGE_BITS.ACCESSED && present ? `<rect x="${x + 2.5}" y="${y + CELL - 4.5}" width="${CELL - 6}" height="1.6" class="acc-bar"/>` : '') +
-          (big && st & PAGE_BITS.HUGE ? `<rect x="${x + 0.5}" y="${y + 0.5}" width="${CELL - 2}" height="${CELL - 2}" rx="2" class="huge-ring"/>` : '') +
-          `</g>`,
-      );
-    }
-    const html = cells.join('');
-    const label = `${count === npages ? `The ${npages} pages` : `Pages ${this.offset + 1} to ${this.offset + count} of ${npages}`} of the entry; the line under the grid describes the selected page`;
-    // the same cells as last time (a step elsewhere): keep the drawn grid
-    // rather than parse a thousand cells again
-    const gridKey = `${COLS}:${CELL}:${rows}:${label}`;
-    let svg;
-    if (this.gridSvg && this.gridHtml === html && this.gridKey === gridKey) svg = this.gridSvg;
-    else {
+    const label = `${count === npages ? `The ${many(npages)} pages` : `Pages ${many(this.offset + 1)} to ${many(this.offset + count)} of ${many(npages)}`} of the entry; the line under the grid describes the selected page`;
+    const geo = { pid, start: entry.start, offset: this.offset, COLS, CELL, color };
+    const gridKey = `${pid}:${entry.start}:${this.offset}:${COLS}:${CELL}:${rows}:${color}:${label}`;
+    const g = (this.gridParts ??= this.#gridParts());
+    let svg = g.svg;
+    if (!svg || g.key !== gridKey || g.states.length !== count) {
+      const cells = [];
+      for (let i = 0; i < count; i++) cells.push(pageCell(geo, i, states[i] || 0));
       svg = h('svg:svg', {
         class: 'page-grid',
         width: COLS * CELL,
@@ -259,51 +263,82 @@ export class EntryView {
         'aria-label': label,
         html:
           `<defs><pattern id="pg-shared" width="4" height="4" patternUnits="userSpaceOnUse" patternTransform="rotate(-45)"><line x1="0" y1="0" x2="0" y2="4" stroke="#fff" stroke-width="1.5"/></pattern></defs>` +
-          html,
+          cells.join(''),
       });
-      this.gridSvg = svg;
-      this.gridHtml = html;
-      this.gridKey = gridKey;
+      if (g.svg) g.svg.replaceWith(svg);
+      else g.svgSlot.append(svg);
+      g.svg = svg;
+      g.key = gridKey;
+    } else {
+      // the same cells: parse again only those whose state changed
+      const changedCells = [];
+      for (let i = 0; i < count; i++) if (g.states[i] !== states[i]) changedCells.push(i);
+      if (changedCells.length) {
+        const tmp = document.createElementNS('http://www.w3.org/2000/svg', 'svg');
+        tmp.innerHTML = changedCells.map((i) => pageCell(geo, i, states[i] || 0)).join('');
+        const fresh = [...tmp.children];
+        changedCells.forEach((i, k) => svg.children[i + 1].replaceWith(fresh[k])); // children[0] is <defs>
+      }
     }
+    g.states = states.slice(0, count);
     // what the last step changed and the selected page: classes on the
     // cells, so that the cells themselves are kept from step to step
-    for (const g of svg.querySelectorAll('g.page.changed, g.page.selected')) g.classList.remove('changed', 'selected');
-    const cell = (va) => {
+    // (the marked cells are remembered: asking the grid for them took
+    // longer than the rest of the redraw of the pane)
+    for (const c of g.marked || []) c.classList.remove('changed', 'selected');
+    g.marked = [];
+    const mark = (va, cls) => {
       const i = Math.round((va - entry.start) / 4096) - this.offset;
-      return i >= 0 && i < count ? svg.children[i + 1] : null; // children[0] is <defs>
+      if (i < 0 || i >= count) return;
+      const c = svg.children[i + 1];
+      c.classList.add(cls);
+      g.marked.push(c);
     };
     if (changes) {
       for (const key of changes.pages.keys()) {
         const [p, v] = key.split(':').map(Number);
-        if (p === pid && v >= entry.start && v < entry.end) cell(v)?.classList.add('changed');
+        if (p === pid && v >= entry.start && v < entry.end) mark(v, 'changed');
       }
     }
-    if (selectedVa !== null && selectedVa !== undefined) cell(Math.floor(selectedVa / 4096) * 4096)?.classList.add('selected');
-    const nav =
+    if (selectedVa !== null && selectedVa !== undefined) mark(Math.floor(selectedVa / 4096) * 4096, 'selected');
+    // the parts around the grid, each built only when what it says changed
+    part(g.nav, npages > MAX_CELLS ? `${this.offset}:${count}:${npages}` : '', () =>
       npages > MAX_CELLS
         ? h(
             'div',
             { class: 'pager' },
             h('button', { class: 'btn small', disabled: this.offset === 0, onclick: () => this.#page(-1) }, '◀'),
-            h('span', null, `pages ${this.offset}–${this.offset + count - 1} of ${npages}`),
+            h('span', null, `pages ${many(this.offset + 1)}–${many(this.offset + count)} of ${many(npages)}`),
             h('button', { class: 'btn small', disabled: this.offset + MAX_CELLS >= npages, onclick: () => this.#page(1) }, '▶'),
           )
-        : null;
-    const legend = h(
-      'div',
-      { class: 'page-legend', 'aria-hidden': 'true' },
-      legendItem(h('span', { class: 'lg-cell', style: `background:${color};border-color:${color}` }), 'resident'),
-      legendItem(h('span', { class: 'lg-cell', style: `background:${tint(color, 0.45)};border-color:${color}` }), 'anon, not mapped'),
-      legendItem(h('span', { class: 'lg-cell', style: `background:${SWAP_COLOR};border-color:${SWAP_COLOR}` }), 'swapped out'),
-      legendItem(h('span', { class: 'lg-cell lg-zero' }), 'zero page'),
-      legendItem(h('span', { class: 'lg-cell lg-shared', style: `background-color:${color}` }), 'shared'),
-      legendItem(h('span', { class: 'lg-dot' }), 'dirty'),
-      legendItem(h('span', { class: 'lg-acc' }), 'accessed'),
-      legendItem(h('span', { class: 'lg-cell lg-huge' }), '2 MiB'),
+        : null,
     );
-    const note = !big && hugeCount ? h('div', { class: 'muted small' }, `${hugeCount} of these pages are mapped by 2 MiB PD entries (PS=1).`) : null;
-    const line = h('p', { class: 'page-desc' + (desc.page === null ? ' muted' : ''), id: 'page-desc' }, desc.text);
-    return h(
+    if (g.line.textContent !== desc.text) g.line.textContent = desc.text;
+    g.line.classList.toggle('muted', desc.page === null);
+    const note = CELL < 14 && hugeCount ? `${many(hugeCount)} of these pages are mapped by 2 MiB PD entries (PS=1).` : '';
+    part(g.note, note, () => (note ? h('div', { class: 'muted small' }, note) : null));
+    part(g.legend, color, () =>
+      h(
+        'div',
+        { class: 'page-legend', 'aria-hidden': 'true' },
+        legendItem(h('span', { class: 'lg-cell', style: `background:${color};border-color:${color}` }), 'resident'),
+        legendItem(h('span', { class: 'lg-cell', style: `background:${tint(color, 0.45)};border-color:${color}` }), 'anon, not mapped'),
+        legendItem(h('span', { class: 'lg-cell', style: `background:${SWAP_COLOR};border-color:${SWAP_COLOR}` }), 'swapped out'),
+        legendItem(h('span', { class: 'lg-cell lg-zero' }), 'zero page'),
+        legendItem(h('span', { class: 'lg-cell lg-shared', style: `background-color:${color}` }), 'shared'),
+        legendItem(h('span', { class: 'lg-dot' }), 'dirty'),
+        legendItem(h('span', { class: 'lg-acc' }), 'accessed'),
+        legendItem(h('span', { class: 'lg-cell lg-huge' }), '2 MiB'),
+      ),
+    );
+    return g.wrap;
+  }
+
+  /** The grid's frame, made once: the focusable group and its parts. */
+  #gridParts() {
+    const box = () => h('div', { class: 'entry-part' });
+    const g = { nav: box(), svgSlot: box(), line: h('p', { class: 'page-desc', id: 'page-desc' }), note: box(), legend: box(), svg: null, key: null, states: new Uint8Array(0) };
+    g.wrap = h(
       'div',
       {
         class: 'page-grid-wrap',
@@ -314,12 +349,13 @@ export class EntryView {
         'aria-keyshortcuts': 'ArrowLeft ArrowRight ArrowUp ArrowDown Enter Space',
       },
       h('div', { class: 'subhead' }, 'Pages'),
-      nav,
-      svg,
-      line,
-      note,
-      legend,
+      g.nav,
+      g.svgSlot,
+      g.line,
+      g.note,
+      g.legend,
     );
+    return g;
   }
 
   #page(dir) {
@@ -327,21 +363,49 @@ export class EntryView {
     this.hooks.refresh();
   }
 
-  #amap(a) {
+  /**
+   * The amap under the grid: a summary line, the first 64 slots, how many
+   * more. Kept from step to step; the table is built again only when its
+   * slots changed (a fault elsewhere in a big entry changes the counts only).
+   */
+  #amap(box, a) {
+    if (!a) {
+      show(box, null);
+      return;
+    }
+    if (!box.firstChild || !box.firstChild.classList.contains('amap')) {
+      box.replaceChildren(h('details', { class: 'amap', open: true }, h('summary'), h('div', { class: 'entry-part' }), h('div', { class: 'entry-part' })));
+    }
+    const [summary, table, more] = box.firstChild.children;
     const slots = a.slots || [];
     const anons = a.anons ?? slots.length;
-    const rows = slots.slice(0, 64).map((s) =>
-      h('tr', null, h('td', null, String(s.slot)), h('td', { class: 'mono' }, s.anon === null || s.anon === undefined ? '—' : `#${s.anon}`), h('td', null, String(s.anon_refs ?? '—')), h('td', null, s.pfn === null || s.pfn === undefined ? '—' : h('button', { class: 'linkish mono', onclick: () => this.hooks.onSelectFrame(num(s.pfn)) }, String(s.pfn)))),
-    );
-    return h(
-      'details',
-      { class: 'amap', open: true },
-      h('summary', null, `amap #${a.id} · ${a.refs} ${a.refs === 1 ? 'reference' : 'references'} · ${anons.toLocaleString('en')} ${anons === 1 ? 'anon' : 'anons'}`),
-      slots.length
-        ? h('table', { class: 'data compact' }, h('thead', null, h('tr', null, h('th', null, 'slot'), h('th', null, term('anon')), h('th', null, 'anon refs'), h('th', null, 'frame'))), h('tbody', null, rows))
+    const text = `amap #${a.id} · ${a.refs} ${a.refs === 1 ? 'reference' : 'references'} · ${many(anons)} ${anons === 1 ? 'anon' : 'anons'}`;
+    if (summary.textContent !== text) summary.textContent = text;
+    const shown = slots.slice(0, 64);
+    part(table, JSON.stringify(shown), () =>
+      shown.length
+        ? h(
+            'table',
+            { class: 'data compact' },
+            h('thead', null, h('tr', null, h('th', null, 'slot'), h('th', null, term('anon')), h('th', null, 'anon refs'), h('th', null, 'frame'))),
+            h(
+              'tbody',
+              null,
+              shown.map((s) =>
+                h(
+                  'tr',
+                  null,
+                  h('td', null, String(s.slot)),
+                  h('td', { class: 'mono' }, s.anon === null || s.anon === undefined ? '—' : `#${s.anon}`),
+                  h('td', null, String(s.anon_refs ?? '—')),
+                  h('td', null, s.pfn === null || s.pfn === undefined ? '—' : h('button', { class: 'linkish mono', onclick: () => this.hooks.onSelectFrame(num(s.pfn)) }, String(s.pfn))),
+                ),
+              ),
+            ),
+          )
         : h('p', { class: 'muted' }, 'No anon in the amap yet.'),
-      anons > 64 ? h('p', { class: 'muted' }, `…and ${(anons - 64).toLocaleString('en')} more`) : null,
     );
+    part(more, anons > 64 ? anons - 64 : 0, () => (anons > 64 ? h('p', { class: 'muted' }, `…and ${many(anons - 64)} more`) : null));
   }
 
   #key(ev) {
@@ -367,7 +431,44 @@ export class EntryView {
 const LATER_FROM = 16384;
 
 function residentText({ resident, dirty, shared }, npages) {
-  return `${resident} of ${npages}${dirty ? ` · ${dirty} dirty` : ''}${shared ? ` · ${shared} shared` : ''}`;
+  return `${many(resident)} of ${many(npages)}${dirty ? ` · ${many(dirty)} dirty` : ''}${shared ? ` · ${many(shared)} shared` : ''}`;
+}
+
+/**
+ * One page's cell: its fill says resident, anon-only, swapped or the zero
+ * page; marks say shared, dirty, accessed, 2 MiB. Small cells get fewer
+ * marks, so that the grid stays readable.
+ */
+function pageCell({ pid, start, offset, COLS, CELL, color }, i, st) {
+  const big = CELL >= 14;
+  const pg = offset + i;
+  const va = start + pg * 4096;
+  const x = (i % COLS) * CELL;
+  const y = Math.floor(i / COLS) * CELL;
+  const present = st & PAGE_BITS.PRESENT;
+  const swapped = isSwapped(st);
+  const fill = st & PAGE_BITS.ZERO ? '#F0E442' : present ? color : swapped ? SWAP_COLOR : st & PAGE_BITS.ANON ? tint(color, 0.45) : '#fff';
+  return (
+    `<g class="page" data-page="${pg}" data-pid="${pid}" data-va="${hex(va)}" data-state="${st}">` +
+    `<rect x="${x + 0.5}" y="${y + 0.5}" width="${CELL - 2}" height="${CELL - 2}" rx="2" fill="${fill}" stroke="${swapped ? SWAP_COLOR : present || st & PAGE_BITS.ANON ? color : '#c3c8d1'}"/>` +
+    (swapped && big ? `<text x="${x + CELL / 2 - 0.5}" y="${y + CELL / 2 + 3}" class="swap-s" text-anchor="middle">S</text>` : '') +
+    (st & PAGE_BITS.SHARED ? `<rect x="${x + 0.5}" y="${y + 0.5}" width="${CELL - 2}" height="${CELL - 2}" rx="2" fill="url(#pg-shared)"/>` : '') +
+    (isDirty(st)
+      ? big
+        ? `<circle cx="${x + CELL - 4.5}" cy="${y + 3.5}" r="2.2" class="dirty-dot"/>`
+        : `<rect x="${x + CELL - 5}" y="${y + 1.5}" width="3" height="3" class="dirty-sq"/>`
+      : '') +
+    (big && st & PAGE_BITS.ACCESSED && present ? `<rect x="${x + 2.5}" y="${y + CELL - 4.5}" width="${CELL - 6}" height="1.6" class="acc-bar"/>` : '') +
+    (big && st & PAGE_BITS.HUGE ? `<rect x="${x + 0.5}" y="${y + 0.5}" width="${CELL - 2}" height="${CELL - 2}" rx="2" class="huge-ring"/>` : '') +
+    `</g>`
+  );
+}
+
+/** Build and show a part of the pane when `key` (what it shows) differs from the last one. */
+function part(box, key, build) {
+  if (box.key === key && box.isConnected) return;
+  box.key = key;
+  show(box, build());
 }
 
 function prop(name, value, cls) {

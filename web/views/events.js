@@ -2,7 +2,7 @@
 // narrated in words (the core's Display of each event). Selecting an event
 // points the other views at the frame or the address it touched.
 
-import { h } from '../format.js';
+import { count, h } from '../format.js';
 import { failed } from '../outcome.js';
 
 const GROUPS = {
@@ -154,7 +154,7 @@ export class EventLogView {
       h('span', { class: 'ev-line' }, st.source === 'console' ? '›' : `L${st.line}`),
       h('span', { class: 'mono ev-src' }, st.text.replace(/#.*/, '').trim()),
       result ? h('span', { class: 'mono ev-res' + (failed(st) ? ' bad' : '') }, (failed(st) ? '✗ ' : '') + result) : null,
-      h('span', { class: 'ev-count muted' }, `${st.events.length + (st.dropped || 0)} ev`),
+      h('span', { class: 'ev-count muted' }, `${count(st.events.length + (st.dropped || 0))} ev`),
     );
     const items = [];
     const limit = this.expanded.has(st.seq) ? Infinity : last ? EVENTS_SHOWN : 0;
@@ -176,7 +176,7 @@ export class EventLogView {
       );
     });
     const more = hidden
-      ? h('button', { class: 'linkish ev-more', dataset: { more: st.seq } }, `show ${hidden} more event${hidden === 1 ? '' : 's'}`)
+      ? h('button', { class: 'linkish ev-more', dataset: { more: st.seq } }, `show ${count(hidden)} more event${hidden === 1 ? '' : 's'}`)
       : null;
     const dropped = st.dropped ? h('div', { class: 'ev-more muted' }, `${st.dropped} further events of this step were not kept`) : null;
     // a group, not a section: up to 80 steps must not be 80 landmarks

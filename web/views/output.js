@@ -4,7 +4,7 @@
 // (the editor's result column is only a glance of it). Not a live region:
 // the step bar already says what the last line did.
 
-import { h } from '../format.js';
+import { count, h } from '../format.js';
 import { failure, resultText, FAILURE_TEXT } from '../outcome.js';
 
 /** Steps drawn at most (the latest); earlier ones are counted. */
@@ -33,7 +33,7 @@ export class OutputView {
       this.items = new Map();
       const shown = steps.slice(-OUTPUT_SHOWN);
       const out = [];
-      if (steps.length > shown.length) out.push(h('li', { class: 'out-older muted' }, `${steps.length - shown.length} earlier lines not shown`));
+      if (steps.length > shown.length) out.push(h('li', { class: 'out-older muted' }, `${count(steps.length - shown.length)} earlier lines not shown`));
       for (const st of shown) out.push(this.#item(st));
       if (!steps.length) out.push(h('li', { class: 'out-empty muted' }, 'Nothing executed yet: Run or Step the scenario, and each line’s output shows here in full.'));
       this.list.replaceChildren(...out);
@@ -43,7 +43,7 @@ export class OutputView {
       while (extra-- > 0 && this.list.firstElementChild) this.list.firstElementChild.remove();
     }
     this.drawn = steps.length;
-    this.count.textContent = steps.length ? `(${steps.length} ${steps.length === 1 ? 'line' : 'lines'})` : '';
+    this.count.textContent = steps.length ? `(${count(steps.length)} ${steps.length === 1 ? 'line' : 'lines'})` : '';
     // scroll after the frame's layout, not in the middle of a redraw
     cancelAnimationFrame(this.scrollFrame);
     this.scrollFrame = requestAnimationFrame(() => (this.list.scrollTop = this.list.scrollHeight));

@@ -6,7 +6,7 @@
 // have (free only when all are free), so the whole memory is always seen.
 
 import { term } from '../glossary.js';
-import { h, hex, num } from '../format.js';
+import { count, h, hex, num, show, size } from '../format.js';
 import { FRAME_KINDS, rgb } from '../palette.js';
 
 const KIND_RGB = FRAME_KINDS.map((k) => rgb(k.color));
@@ -125,16 +125,64 @@ export class PhysMemView {
       this.img = null;
     }
     const octx = this.off.getContext('2d');
-    // rebuild the one-pixel-per-frame image only when a frame changed kind
-    const unchanged = this.img && this.prevKinds && this.prevKinds.length === n && sameBytes(this.prevKinds, kinds);
-    if (!unchanged) this.#paintImage(octx, kinds, n, g.per);
+    // the one-pixel-per-cell image: whole when it is new, else only the
+    // cells of the frames that changed kind since the last draw
+    if (!this.img || !this.prevKinds || this.prevKinds.length !== n) this.#paintImage(octx, kinds, n, g.per);
+    else this.#repaintChanged(octx, kinds, n, g.per);
     this.#drawScaled(n, g);
+  }
+
+  /**
+   * The frames whose kind byte differs from the last draw (compared four
+   * at a time): their counts move, and their cells are coloured again.
+   */
+  #repaintChanged(octx, kinds, n, per) {
+    const prev = this.prevKinds;
+    const counts = this.counts;
+    const S = FRAME_KINDS.length + 1; // the "mapped more than once" count
+    const cells = [];
+    const diff = (i) => {
+      const a = prev[i];
+      const b = kinds[i];
+      if (a === b) return;
+      counts[a & 0x0f]--;
+      counts[b & 0x0f]++;
+      if (a & 0x80 && a & 0x0f) counts[S]--;
+      if (b & 0x80 && b & 0x0f) counts[S]++;
+      prev[i] = b;
+      const c = Math.floor(i / per);
+      if (cells[cells.length - 1] !== c) cells.push(c);
+    };
+    // the copy lies at the same offset modulo 4 as the bytes in wasm memory
+    // (made so by #paintImage), so whole words line up
+    const head = Math.min(n, (4 - (kinds.byteOffset & 3)) & 3);
+    const words = (n - head) >> 2;
+    if ((kinds.byteOffset & 3) === (prev.byteOffset & 3)) {
+      for (let i = 0; i < head; i++) if (prev[i] !== kinds[i]) diff(i);
+      const x = new Uint32Array(prev.buffer, prev.byteOffset + head, words);
+      const y = new Uint32Array(kinds.buffer, kinds.byteOffset + head, words);
+      for (let w = 0; w < words; w++) {
+        if (x[w] !== y[w]) for (let i = head + w * 4; i < head + w * 4 + 4; i++) diff(i);
+      }
+      for (let i = head + words * 4; i < n; i++) if (prev[i] !== kinds[i]) diff(i);
+    } else for (let i = 0; i < n; i++) if (prev[i] !== kinds[i]) diff(i);
+    if (!cells.length) return;
+    const px = new Uint32Array(this.img.data.buffer);
+    const lut = (this.lut ??= kindTable(!!(DARK && DARK.matches)));
+    for (const c of cells) px[c] = per === 1 ? lut[kinds[c]] : groupColor(lut, kinds, c, per, n);
+    // only the rows of the image that hold a changed cell go to the canvas
+    const { cols } = this.g;
+    const r0 = Math.floor(cells[0] / cols);
+    const r1 = Math.floor(cells[cells.length - 1] / cols);
+    octx.putImageData(this.img, 0, 0, 0, r0, cols, r1 - r0 + 1);
   }
 
   #paintImage(octx, kinds, n, per) {
     const { cols, rows } = this.g;
     this.img ??= octx.createImageData(cols, rows);
-    this.prevKinds = kinds.slice();
+    // a copy at the same offset modulo 4, to compare four bytes at a time
+    this.prevKinds = new Uint8Array(new ArrayBuffer(n + 4), kinds.byteOffset & 3, n);
+    this.prevKinds.set(kinds);
     // one 32-bit RGBA word per cell, from a table indexed by the kind byte
     const px = new Uint32Array(this.img.data.buffer);
     const lut = (this.lut ??= kindTable(!!(DARK && DARK.matches)));
@@ -160,11 +208,9 @@ export class PhysMemView {
           inGroup[b & 0x0f]++;
           if (b & 0x80 && b & 0x0f) shared++;
         }
-        let k = 0;
-        for (let j = 1; j < 16; j++) if (inGroup[j] > (k ? inGroup[k] : 0)) k = j;
         for (let j = 0; j < FRAME_KINDS.length; j++) counts[j] += inGroup[j];
         counts[FRAME_KINDS.length + 1] += shared;
-        px[c] = lut[k && shared * 2 > inGroup[k] ? k | 0x80 : k];
+        px[c] = lut[majority(inGroup, shared)];
       }
       px.fill(0, cells);
     }
@@ -212,12 +258,13 @@ export class PhysMemView {
     this.labels = [];
     for (const pfn of this.marks) this.#ring(ctx, pfn, '#D55E00', n);
     if (this.selected !== null && this.selected !== undefined) this.#ring(ctx, this.selected, '#111', n);
-    this.labelBox.replaceChildren(...this.labels);
+    show(this.labelBox, this.labels);
     const counts = this.counts;
-    const summary = FRAME_KINDS.map((k) => `${counts[k.id]} ${k.label}`).join(', ');
+    const summary = FRAME_KINDS.map((k) => `${count(counts[k.id])} ${k.label}`).join(', ');
     const grouped = g.per > 1 ? ` Each cell is ${g.per} frames and shows the kind most of its used frames have.` : '';
-    cv.setAttribute('aria-label', `Physical memory: ${n} frames of 4 KiB; ${summary}.${grouped} Arrow keys move the selected ${g.per > 1 ? 'cell' : 'frame'}.`);
+    cv.setAttribute('aria-label', `Physical memory: ${count(n)} frames of 4 KiB; ${summary}.${grouped} Arrow keys move the selected ${g.per > 1 ? 'cell' : 'frame'}.`);
     this.wrap.dataset.per = g.per;
+    if (this.sizeBox) this.sizeBox.textContent = `${count(n)} frames · ${size(n * 4096)}${g.per > 1 ? ` · ${g.per} frames a cell` : ''}`;
   }
 
   /** A ring around a frame, big enough to find at any cell size, and its number. */
@@ -303,21 +350,23 @@ export class PhysMemView {
     if (!counts) return;
     const items = [
       ...FRAME_KINDS.map((k) =>
-        h('span', { class: 'lg', role: 'listitem', dataset: { kind: k.name, count: counts[k.id] } }, h('span', { class: 'lg-cell', style: `background:${themed(k)}` }), `${k.label} `, h('b', null, counts[k.id].toLocaleString('en'))),
+        h('span', { class: 'lg', role: 'listitem', dataset: { kind: k.name, count: counts[k.id] } }, h('span', { class: 'lg-cell', style: `background:${themed(k)}` }), `${k.label} `, h('b', null, count(counts[k.id]))),
       ),
-      counts[FRAME_KINDS.length + 1] ? h('span', { class: 'lg muted', role: 'listitem' }, h('span', { class: 'lg-cell lg-darker' }), `darker: mapped more than once (${counts[FRAME_KINDS.length + 1]})`) : null,
+      counts[FRAME_KINDS.length + 1] ? h('span', { class: 'lg muted', role: 'listitem' }, h('span', { class: 'lg-cell lg-darker' }), `darker: mapped more than once (${count(counts[FRAME_KINDS.length + 1])})`) : null,
     ];
-    this.legend.replaceChildren(...items.filter(Boolean));
+    show(this.legend, items);
   }
 
   #drawDetail() {
     if (this.selected === null || this.selected === undefined) {
-      this.detail.replaceChildren(h('span', { class: 'muted' }, 'Hover a frame for its owner; click (or focus and use the arrow keys, n = next used frame) to select it and list who maps it.'));
+      show(this.detail, h('span', { class: 'muted' }, 'Hover a frame for its owner; click (or focus and use the arrow keys, n = next used frame) to select it and list who maps it.'));
       return;
     }
     const f = this.hooks.frame(this.selected);
     const mappedBy = (f && f.mapped_by) || [];
-    this.detail.replaceChildren(
+    // the buttons' handlers follow from their text (pid and address)
+    show(
+      this.detail,
       h('div', { class: 'pm-title' }, h('b', null, `frame ${this.selected}`), ` · phys ${hex(this.selected * 4096)} · `, f ? kindLabel(f.kind) : 'unknown'),
       f
         ? h(
@@ -355,20 +404,30 @@ function kindTable(dark) {
   return lut;
 }
 
-/** Whether two byte arrays of the same length are equal (compared 4 bytes at a time). */
-function sameBytes(a, b) {
-  const n = a.length;
-  const words = n >> 2;
-  if (a.byteOffset % 4 === 0 && b.byteOffset % 4 === 0 && words > 0) {
-    const x = new Uint32Array(a.buffer, a.byteOffset, words);
-    const y = new Uint32Array(b.buffer, b.byteOffset, words);
-    for (let i = 0; i < words; i++) if (x[i] !== y[i]) return false;
-  } else {
-    for (let i = 0; i < n; i++) if (a[i] !== b[i]) return false;
-    return true;
+/**
+ * The kind byte a cell of frames shows: the kind most of its used frames
+ * have (free only when all are free), darker when most of those are mapped
+ * more than once. `inGroup` counts the cell's frames by kind.
+ */
+function majority(inGroup, shared) {
+  let k = 0;
+  for (let j = 1; j < 16; j++) if (inGroup[j] > (k ? inGroup[k] : 0)) k = j;
+  return k && shared * 2 > inGroup[k] ? k | 0x80 : k;
+}
+
+const GROUP = new Uint32Array(16);
+
+/** The colour of cell `c` of `per` frames (see majority). */
+function groupColor(lut, kinds, c, per, n) {
+  GROUP.fill(0);
+  let shared = 0;
+  const end = Math.min(n, (c + 1) * per);
+  for (let i = c * per; i < end; i++) {
+    const b = kinds[i];
+    GROUP[b & 0x0f]++;
+    if (b & 0x80 && b & 0x0f) shared++;
   }
-  for (let i = words * 4; i < n; i++) if (a[i] !== b[i]) return false;
-  return true;
+  return lut[majority(GROUP, shared)];
 }
 
 function kindLabel(kind) {

@@ -8,7 +8,7 @@
 // the same slot by slot; the LRU pages and the slots' owners are buttons
 // that select their frame or page.
 
-import { h, hex, size } from '../format.js';
+import { count, h, hex, size } from '../format.js';
 
 /** Slots drawn as cells (a 1 GiB area has 262,143: the rest are counted). */
 const SLOTS_DRAWN = 512;
@@ -88,7 +88,7 @@ export class SwapPanelView {
     grid.innerHTML = cells.join('');
     this.slots.setAttribute(
       'aria-label',
-      `Swap area: ${v.inuse} of ${v.size} slots taken, ${cached} of them also in memory (the swap cache), ${v.size - v.inuse} free.` + (v.size > drawn ? ` The first ${drawn} slots are drawn.` : ''),
+      `Swap area: ${count(v.inuse)} of ${count(v.size)} slots taken, ${count(cached)} of them also in memory (the swap cache), ${count(v.size - v.inuse)} free.` + (v.size > drawn ? ` The first ${count(drawn)} slots are drawn.` : ''),
     );
     this.slots.replaceChildren(
       h(
@@ -100,7 +100,7 @@ export class SwapPanelView {
         legend('free', 'free'),
       ),
       grid,
-      v.size > drawn ? h('div', { class: 'sw-caption small muted', 'aria-hidden': 'true' }, `slots 1–${drawn} of ${v.size}`) : null,
+      v.size > drawn ? h('div', { class: 'sw-caption small muted', 'aria-hidden': 'true' }, `slots 1–${count(drawn)} of ${count(v.size)}`) : null,
     );
   }
 
@@ -111,17 +111,17 @@ export class SwapPanelView {
       ['active', v.active, 'used again while referenced'],
     ];
     this.lru.replaceChildren(
-      ...lists.map(([name, count, note]) => {
+      ...lists.map(([name, n, note]) => {
         const pages = v.lru.filter((p) => p.list === name);
         const drawn = pages.slice(0, LRU_DRAWN);
         const refd = pages.filter((p) => p.referenced).length;
         return h(
           'div',
           { class: `sw-list ${name}` },
-          h('div', { class: 'sw-caption small', title: note }, `${name}: ${count} ${count === 1 ? 'page' : 'pages'}`, refd ? `, ${refd} referenced` : '', count ? ' · oldest first' : ''),
+          h('div', { class: 'sw-caption small', title: note }, `${name}: ${count(n)} ${n === 1 ? 'page' : 'pages'}`, refd ? `, ${count(refd)} referenced` : '', n ? ' · oldest first' : ''),
           h(
             'div',
-            { class: 'sw-pages', role: 'list', 'aria-label': `${name} list: ${count} pages, ${refd} referenced, oldest first` },
+            { class: 'sw-pages', role: 'list', 'aria-label': `${name} list: ${count(n)} ${n === 1 ? 'page' : 'pages'}, ${count(refd)} referenced, oldest first` },
             ...drawn.map((p) =>
               h(
                 'button',

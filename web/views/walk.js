@@ -6,7 +6,7 @@
 
 import { LEVEL_COLORS } from '../palette.js';
 import { term } from '../glossary.js';
-import { addr, byte, h, hex, hexPad, isCanonical, num, parseNumber } from '../format.js';
+import { byte, h, hex, hexPad, isCanonical, num, parseNumber } from '../format.js';
 
 export const LEVELS = [
   // shades of the page-table hue (palette.js), white text on each ≥ 5.6:1
@@ -273,7 +273,7 @@ export class WalkView {
         h('b', null, t.name),
         ' ',
         frameLink(num(t.pfn), this.hooks),
-        h('span', { class: 'muted mono', title: `covers ${addr(t.start)} … ${addr(t.last)}` }, ` ${addr(t.start)}…`),
+        h('span', { class: 'muted mono', title: `covers ${hex(t.start)} … ${hex(t.last)}` }, ` ${hex(t.start)}…`),
         empty
           ? h(
               'span',
@@ -302,7 +302,7 @@ export class WalkView {
                 h('b', null, 'page'),
                 ' ',
                 frameLink(num(e.pfn), this.hooks),
-                h('span', { class: 'muted mono' }, ` ${addr(e.va)}…`),
+                h('span', { class: 'muted mono' }, ` ${hex(e.va)}…`),
                 h('span', { class: 'muted' }, ' · 2 MiB page'),
               ),
             ),

@@ -6,7 +6,9 @@
 //!   speed w1 ITERS          mmap 64 KiB, store to its 16 pages, munmap   -> ns/iter
 //!   speed fork MIB FORKS    fork of p1 with MIB MiB touched; the child
 //!                           stores 1 byte per 2 MiB and exits            -> us/fork
-//!   speed w3 LOADS          random byte loads over 64 MiB resident       -> ns/load
+//!   speed w3 LOADS [MIB]    random byte loads over 64 (MIB) MiB resident,
+//!                           as one trace (Machine::run_trace)            -> ns/load
+//!   speed w3call LOADS [MIB] the same, one Machine::load per byte        -> ns/load
 //!   speed loadhit CALLS     a load whose translation is in the TLB       -> ns/call
 //!   speed w4 N ITERS        one-page mmap+munmap beside N mappings       -> ns/pair
 //!   speed scen FILE         Runner::run_text + to_text of a scenario     -> lines/s
@@ -16,7 +18,8 @@
 use std::hint::black_box;
 use std::time::Instant;
 use vmcore::personality::linux::abi::*;
-use vmcore::{Machine, MachineConfig};
+use vmcore::trace::{Trace, TraceAccess, TraceOp};
+use vmcore::{AccessError, Machine, MachineConfig};
 use vmscript::Runner;
 
 const RW: u64 = PROT_READ | PROT_WRITE;
@@ -35,6 +38,31 @@ fn touched(m: &mut Machine, sz: u64) -> u64 {
     let a = m.mmap(1, 0, sz, RW, PRIV, -1, 0).expect("mmap");
     m.fill(1, a, sz, 1).expect("fill");
     a
+}
+
+/// W3's trace: random byte loads by p1, the addresses drawn as host.c
+/// draws them.
+struct Xorshift {
+    x: u64,
+    base: u64,
+    mask: u64,
+    sum: u64,
+}
+
+impl Trace for Xorshift {
+    fn access(&mut self, _: usize) -> Option<TraceAccess> {
+        self.x ^= self.x << 13;
+        self.x ^= self.x >> 7;
+        self.x ^= self.x << 17;
+        Some(TraceAccess {
+            pid: 1,
+            va: self.base + (self.x & self.mask),
+            op: TraceOp::Load,
+        })
+    }
+    fn done(&mut self, _: usize, r: Result<u8, AccessError>) {
+        self.sum += u64::from(r.expect("a resident byte"));
+    }
 }
 
 fn arg(args: &[String], i: usize, d: u64) -> u64 {
@@ -81,7 +109,23 @@ fn main() {
             println!("RESULT {:.1} us/fork", ns / 1e3);
         }
         "w3" => {
-            let sz: u64 = 64 << 20;
+            // The trace path (`Machine::run_trace`), as runTrace in wasm.
+            let sz: u64 = arg(&args, 2, 64).next_power_of_two() << 20;
+            let a = touched(&mut m, sz);
+            let mut t = Xorshift {
+                x: 88172645463325252,
+                base: a,
+                mask: sz - 1,
+                sum: 0,
+            };
+            let ns = timed(arg(&args, 1, 10_000_000), |k| {
+                m.run_trace(k as usize, &mut t);
+            });
+            println!("INFO sum {}", t.sum);
+            println!("RESULT {ns:.2} ns/load");
+        }
+        "w3call" => {
+            let sz: u64 = arg(&args, 2, 64).next_power_of_two() << 20;
             let a = touched(&mut m, sz);
             let mut x: u64 = 88172645463325252;
             let mut s = 0u64;
@@ -134,7 +178,7 @@ fn main() {
             println!("RESULT {:.0} lines/s", out.outputs.len() as f64 / secs);
         }
         _ => {
-            eprintln!("usage: speed w1|fork|w3|loadhit|w4|scen ...");
+            eprintln!("usage: speed w1|fork|w3|w3call|loadhit|w4|scen ...");
             std::process::exit(1);
         }
     }

@@ -91,6 +91,13 @@ bitflags! {
         /// FreeBSD `MAP_ENTRY_STACK_GAP_DN`: the gap reserved below a
         /// `MAP_STACK` mapping, into which the stack grows on a fault.
         const STACK_GAP = 1 << 22;
+        /// VM_HUGETLB: a hugetlbfs mapping, whose pages come from the huge
+        /// page pool (vm/hugetlb.rs) and which splits only at huge page
+        /// boundaries.
+        const HUGETLB = 1 << 23;
+        /// VM_DONTEXPAND: mremap may not grow it; part of VM_SPECIAL, so
+        /// the entry never merges (set by hugetlbfs with VM_HUGETLB).
+        const DONTEXPAND = 1 << 24;
     }
 }
 
@@ -118,6 +125,8 @@ impl VmFlags {
             (VmFlags::NOSYNC, "nosync"),
             (VmFlags::GUARD, "guard"),
             (VmFlags::STACK_GAP, "stack_gap"),
+            (VmFlags::HUGETLB, "hugetlb"),
+            (VmFlags::DONTEXPAND, "dontexpand"),
         ];
         NAMES
             .iter()
@@ -149,8 +158,10 @@ impl VmFlags {
             (VmFlags::SEQ_READ, "sr"),
             (VmFlags::RAND_READ, "rr"),
             (VmFlags::DONTCOPY, "dc"),
+            (VmFlags::DONTEXPAND, "de"),
             (VmFlags::ACCOUNT, "ac"),
             (VmFlags::NORESERVE, "nr"),
+            (VmFlags::HUGETLB, "ht"),
             (VmFlags::DONTDUMP, "dd"),
             (VmFlags::WIPEONFORK, "wf"),
             (VmFlags::HUGEPAGE, "hg"),

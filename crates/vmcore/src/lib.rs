@@ -28,6 +28,7 @@ pub mod personality;
 pub mod phys;
 pub mod pmap;
 mod sys;
+pub mod trace;
 pub mod view;
 pub mod vm;
 

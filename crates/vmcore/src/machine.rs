@@ -39,6 +39,9 @@ pub struct MachineConfig {
     pub events: bool,
     /// Give each new process the usual stack mapping below `TASK_SIZE`.
     pub stack: bool,
+    /// `vm.max_map_count`: the most entries a process may hold (the stack
+    /// entry counts, as every VMA does in Linux; vm/split.rs).
+    pub max_map_count: usize,
 }
 
 fn personality_name<S: serde::Serializer>(
@@ -69,6 +72,7 @@ impl Default for MachineConfig {
             tlb_ways: 4,
             events: true,
             stack: true,
+            max_map_count: crate::personality::linux::MAX_MAP_COUNT,
         }
     }
 }
@@ -113,6 +117,14 @@ pub enum AccessError {
     Killed,
 }
 
+/// Why [`Machine::translate`] stopped: an error the access ends with, or
+/// a page fault (its error code) for the fault handler.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Trap {
+    Error(AccessError),
+    PageFault(u32),
+}
+
 /// The backing column of a `maps` line.
 #[derive(Clone, PartialEq, Eq, Debug, Serialize)]
 #[serde(tag = "kind", content = "name", rename_all = "snake_case")]
@@ -121,6 +133,9 @@ pub enum Backing {
     Shmem,
     File(String),
     Memfd(String),
+    /// The unlinked hugetlbfs file of `MAP_HUGETLB|MAP_ANONYMOUS`, which
+    /// the kernel names `/anon_hugepage (deleted)`.
+    AnonHugepage,
     /// FreeBSD: a `MAP_GUARD` entry or the gap below a `MAP_STACK` one.
     Guard,
 }
@@ -132,6 +147,7 @@ impl fmt::Display for Backing {
             Backing::Shmem => f.write_str("shmem"),
             Backing::File(n) => write!(f, "file:{n}"),
             Backing::Memfd(n) => write!(f, "memfd:{n}"),
+            Backing::AnonHugepage => f.write_str("/anon_hugepage (deleted)"),
             Backing::Guard => f.write_str("guard"),
         }
     }
@@ -478,14 +494,31 @@ impl Machine {
         va: u64,
         access: Access,
     ) -> Result<PhysAddr, AccessError> {
+        match self.translate(pid, va, access) {
+            Ok(pa) => Ok(pa),
+            Err(trap) => self.take_trap(pid, va, access, trap),
+        }
+    }
+
+    /// The MMU's part of an access: the translation the CPU finds (a TLB
+    /// hit, or a walk to a present leaf that permits it), or the trap it
+    /// raises, with nothing handled yet. No byte of memory changes here:
+    /// a walk writes only A and D bits, into page tables.
+    #[inline(always)]
+    pub(crate) fn translate(
+        &mut self,
+        pid: Pid,
+        va: u64,
+        access: Access,
+    ) -> Result<PhysAddr, Trap> {
         let Some((cr3, asid)) = self.switch_to(pid) else {
-            return Err(AccessError::NoProcess(pid));
+            return Err(Trap::Error(AccessError::NoProcess(pid)));
         };
         if va >= self.task_size {
             // Beyond user space (non-canonical addresses raise #GP): SIGSEGV.
-            return Err(self.signal(pid, va, SignalCode::SegvMaperr));
+            return Err(Trap::Error(self.signal(pid, va, SignalCode::SegvMaperr)));
         }
-        match mmu::translate(
+        mmu::translate(
             &mut self.phys,
             &mut self.tlb,
             cr3,
@@ -493,9 +526,23 @@ impl Machine {
             VirtAddr(va),
             access,
             &mut self.ev,
-        ) {
-            Ok(pa) => Ok(pa),
-            Err(pf) => self.access_slow(pid, va, access, pf.code.bits()),
+        )
+        .map_err(|pf| Trap::PageFault(pf.code.bits()))
+    }
+
+    /// What the kernel does with a trap of [`Machine::translate`]: a page
+    /// fault goes to the handler and the access is retried.
+    #[inline(always)]
+    pub(crate) fn take_trap(
+        &mut self,
+        pid: Pid,
+        va: u64,
+        access: Access,
+        trap: Trap,
+    ) -> Result<PhysAddr, AccessError> {
+        match trap {
+            Trap::Error(e) => Err(e),
+            Trap::PageFault(code) => self.access_slow(pid, va, access, code),
         }
     }
 
@@ -562,7 +609,7 @@ impl Machine {
     /// A failed access has unwound: a process the OOM killer chose during
     /// it dies now, and the access reports that.
     #[cold]
-    fn access_failed(&mut self, pid: Pid, e: AccessError) -> AccessError {
+    pub(crate) fn access_failed(&mut self, pid: Pid, e: AccessError) -> AccessError {
         self.oom_reap_pending();
         if self.oom_killed.contains(&pid) {
             AccessError::Killed

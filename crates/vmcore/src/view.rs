@@ -267,6 +267,7 @@ impl Machine {
             Some(ObjKind::Shmem) => Backing::Shmem,
             Some(ObjKind::File(n)) => Backing::File(n.clone()),
             Some(ObjKind::Memfd(n)) => Backing::Memfd(n.clone()),
+            Some(ObjKind::Hugetlb(_)) => Backing::AnonHugepage,
         }
     }
 
@@ -547,30 +548,56 @@ impl Machine {
 
     /// The amap behind the entry containing `va`, slot by slot.
     pub fn amap_view(&self, pid: Pid, va: u64) -> Option<AmapView> {
+        self.amap_view_some(pid, va, usize::MAX, None)
+            .map(|(v, _)| v)
+    }
+
+    /// [`Machine::amap_view`] for a viewer of a large amap (a 1 GiB one
+    /// has 262,144 slots): only the first `limit` slots that hold an anon,
+    /// and slot `want` if it holds one further on; with how many slots
+    /// hold an anon in all.
+    pub fn amap_view_some(
+        &self,
+        pid: Pid,
+        va: u64,
+        limit: usize,
+        want: Option<u64>,
+    ) -> Option<(AmapView, usize)> {
         let e = self.procs.get(&pid)?.map.find(va)?;
         let r = e.aref?;
         let am = self.amaps.get(r.amap)?;
-        let slots = am
-            .iter()
-            .filter_map(|(slot, a)| {
-                let anon = self.anons.get(a)?;
-                Some(AmapSlotView {
-                    slot,
-                    anon: a,
-                    anon_refs: anon.refs,
-                    pfn: anon.pfn().map(|p| p.0),
-                    swap_slot: anon.slot().map(|s| s.0),
-                })
+        let view = |(slot, a): (u64, u32)| {
+            let anon = self.anons.get(a)?;
+            Some(AmapSlotView {
+                slot,
+                anon: a,
+                anon_refs: anon.refs,
+                pfn: anon.pfn().map(|p| p.0),
+                swap_slot: anon.slot().map(|s| s.0),
             })
-            .collect();
-        Some(AmapView {
-            id: r.amap,
-            refs: am.refs,
-            nslots: am.nslots(),
-            slotoff: r.slotoff,
-            needs_copy: e.needs_copy,
-            slots,
-        })
+        };
+        let mut slots = Vec::new();
+        let mut anons = 0;
+        for (slot, a) in am.iter() {
+            if self.anons.get(a).is_none() {
+                continue;
+            }
+            if anons < limit || want == Some(slot) {
+                slots.extend(view((slot, a)));
+            }
+            anons += 1;
+        }
+        Some((
+            AmapView {
+                id: r.amap,
+                refs: am.refs,
+                nslots: am.nslots(),
+                slotoff: r.slotoff,
+                needs_copy: e.needs_copy,
+                slots,
+            },
+            anons,
+        ))
     }
 
     /// `/proc/PID/smaps`, entry by entry.

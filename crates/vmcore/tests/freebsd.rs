@@ -771,3 +771,122 @@ fn a_read_fault_on_anonymous_memory_allocates_a_zeroed_page() {
     assert_eq!(m.mincore(1, ARENA, K), Ok(vec![0x1f]));
     m.check().unwrap();
 }
+
+// ----- lengths that wrap when rounded (size += pageoff; round_page) -----
+
+#[test]
+fn a_length_rounding_past_2_64_is_an_empty_range() {
+    // kern_munmap, kern_mprotect, kern_msync, kern_minherit round the
+    // length modulo 2^64: LEN -1 gives size 0, so nothing changes and the
+    // call succeeds (msync: the whole entry at ADDR).
+    let mut m = mapped(4);
+    m.store(1, ARENA, 1).unwrap();
+    let before = lines(&m);
+    m.munmap(1, ARENA, u64::MAX).unwrap();
+    m.munmap(1, ARENA + 1, u64::MAX - 0xffe).unwrap();
+    m.mprotect(1, ARENA, u64::MAX, PROT_NONE).unwrap();
+    m.minherit(1, ARENA, u64::MAX, INHERIT_NONE).unwrap();
+    m.msync(1, ARENA, u64::MAX, MS_SYNC).unwrap();
+    assert_eq!(m.mincore(1, ARENA, u64::MAX).unwrap(), Vec::<u8>::new());
+    assert_eq!(lines(&m), before);
+    assert_eq!(m.load(1, ARENA).unwrap(), 1);
+    // Unmapped ADDR: msync and mincore still need the start mapped.
+    let hole = ARENA + (1 << 30);
+    assert_eq!(errno(m.msync(1, hole, u64::MAX, MS_SYNC)), Errno::ENOMEM);
+    assert_eq!(errno(m.mincore(1, hole, u64::MAX)), Errno::ENOMEM);
+    // A size that does not round to 0 still wraps the end: EINVAL.
+    assert_eq!(
+        errno(m.mprotect(1, ARENA, u64::MAX - 0xfff, PROT_READ)),
+        Errno::EINVAL
+    );
+    // mlock and madvise add LEN first: addr + len < addr is EINVAL.
+    assert_eq!(errno(m.mlock(1, ARENA, u64::MAX)), Errno::EINVAL);
+    assert_eq!(
+        errno(m.madvise(1, ARENA, u64::MAX, MADV_NORMAL)),
+        Errno::EINVAL
+    );
+    m.check().unwrap();
+}
+
+#[test]
+fn minherit_keeps_the_low_byte_of_the_value() {
+    // vm_inherit_t is a char: 0x102 is INHERIT_NONE, 0x29a (666) is 0x9a.
+    let mut m = freebsd();
+    m.mmap(
+        1,
+        ARENA,
+        2 * K,
+        RW,
+        MAP_ANON | MAP_SHARED | MAP_FIXED,
+        -1,
+        0,
+    )
+    .unwrap();
+    assert_eq!(errno(m.minherit(1, ARENA, K, 666)), Errno::EINVAL);
+    assert_eq!(errno(m.minherit(1, ARENA, K, 0xffff_ffff)), Errno::EINVAL);
+    m.minherit(1, ARENA, K, 0x100 | INHERIT_NONE).unwrap();
+    m.minherit(1, ARENA + K, K, 0x100 | INHERIT_SHARE).unwrap();
+    let c = m.fork(1).unwrap();
+    assert!(m.load(c, ARENA).is_err());
+    m.store(c, ARENA + K, 7).unwrap();
+    assert_eq!(m.load(1, ARENA + K).unwrap(), 7);
+    m.check().unwrap();
+}
+
+#[test]
+fn a_file_mapping_enters_the_cached_pages_at_mmap() {
+    // vm_map_pmap_enter (MAP_PREFAULT_PARTIAL): the object's resident pages
+    // are mapped read-only, accessed and modified clear (mincore 0x01), up
+    // to MAX_INIT_PT (96) pages, clipped to the object's size.
+    let mut m = freebsd();
+    let fd = m.open(1, "f", 100 * K).unwrap() as i64;
+    m.mmap(1, ARENA, 100 * K, PROT_READ, MAP_SHARED | MAP_FIXED, fd, 0)
+        .unwrap();
+    let v = m.mincore(1, ARENA, 100 * K).unwrap();
+    assert!(v[..96].iter().all(|&b| b == 0x01), "{v:x?}");
+    assert!(v[96..].iter().all(|&b| b == 0), "{v:x?}");
+    // MAP_PREFAULT_READ: every page; PROT_NONE: none.
+    let b = ARENA + (1 << 20);
+    m.mmap(
+        1,
+        b,
+        100 * K,
+        PROT_READ,
+        MAP_SHARED | MAP_PREFAULT_READ | MAP_FIXED,
+        fd,
+        0,
+    )
+    .unwrap();
+    assert!(m.mincore(1, b, 100 * K).unwrap().iter().all(|&b| b == 1));
+    let n = ARENA + (2 << 20);
+    m.mmap(1, n, 2 * K, PROT_NONE, MAP_SHARED | MAP_FIXED, fd, 0)
+        .unwrap();
+    assert_eq!(m.mincore(1, n, 2 * K).unwrap(), vec![0, 0]);
+    // Past the end of the object nothing is entered.
+    let q = ARENA + (3 << 20);
+    m.mmap(1, q, 4 * K, RW, MAP_PRIVATE | MAP_FIXED, fd, 98 * K)
+        .unwrap();
+    assert_eq!(m.mincore(1, q, 4 * K).unwrap(), vec![1, 1, 0, 0]);
+    // The entered page is read-only: a write still faults (and copies).
+    m.store(1, q, 9).unwrap();
+    assert_eq!(m.mincore(1, q, K).unwrap(), vec![0x1f]);
+    m.check().unwrap();
+}
+
+#[test]
+fn madv_willneed_enters_the_rest_of_a_file_mapping() {
+    // vm_map_madvise -> vm_map_pmap_enter(MAP_PREFAULT_MADVISE): no
+    // MAX_INIT_PT limit; a page already mapped keeps its bits.
+    let mut m = freebsd();
+    let fd = m.open(1, "f", 100 * K).unwrap() as i64;
+    m.mmap(1, ARENA, 100 * K, RW, MAP_SHARED | MAP_FIXED, fd, 0)
+        .unwrap();
+    m.store(1, ARENA + 95 * K, 1).unwrap();
+    assert_eq!(m.mincore(1, ARENA + 95 * K, 2 * K).unwrap(), vec![0x1f, 0]);
+    m.madvise(1, ARENA, 100 * K, MADV_WILLNEED).unwrap();
+    assert_eq!(
+        m.mincore(1, ARENA + 95 * K, 5 * K).unwrap(),
+        vec![0x1f, 1, 1, 1, 1]
+    );
+    m.check().unwrap();
+}

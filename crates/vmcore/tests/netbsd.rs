@@ -641,3 +641,78 @@ fn a_copy_on_write_in_a_shared_amap_reaches_every_view() {
     assert_eq!(m.load(c, a).unwrap(), 1);
     done(&m);
 }
+
+#[test]
+fn an_aligned_hint_is_rounded_down_on_a_top_down_map() {
+    // uvm_map_findspace -> uvm_map_align_va: rounddown2(hint, align).
+    let mut m = machine();
+    let a = m
+        .mmap(
+            1,
+            ARENA + 84 * 1024,
+            K4,
+            RW,
+            MAP_ANON | MAP_PRIVATE | aligned(16),
+            -1,
+            0,
+        )
+        .unwrap();
+    assert_eq!(a, ARENA + 64 * 1024);
+    // Busy there: the search goes down, never above the hint.
+    let b = m
+        .mmap(
+            1,
+            ARENA + 84 * 1024,
+            K4,
+            RW,
+            MAP_ANON | MAP_PRIVATE | aligned(16),
+            -1,
+            0,
+        )
+        .unwrap();
+    assert!(
+        b < ARENA + 64 * 1024 && b.is_multiple_of(64 * 1024),
+        "{b:x}"
+    );
+    done(&m);
+}
+
+#[test]
+fn an_empty_range_changes_nothing() {
+    // round_and_check: LEN -1 rounds to 0; munmap, mprotect and minherit
+    // of an empty range succeed and leave the entry whole.
+    let mut m = machine();
+    m.mmap(1, ARENA, 4 * K4, RW, ANON, -1, 0).unwrap();
+    m.store(1, ARENA, 1).unwrap();
+    m.munmap(1, ARENA, u64::MAX).unwrap();
+    m.mprotect(1, ARENA, u64::MAX, PROT_NONE).unwrap();
+    m.minherit(1, ARENA, u64::MAX, MAP_INHERIT_NONE).unwrap();
+    m.msync(1, ARENA, u64::MAX, MS_SYNC).unwrap();
+    assert_eq!(maps(&m), vec!["0-4000 rw-p".to_string()]);
+    assert_eq!(m.load(1, ARENA).unwrap(), 1);
+    done(&m);
+}
+
+#[test]
+fn msync_invalidate_keeps_anons_and_madv_free_frees_unshared_ones() {
+    // uvm_map_clean: PGO_CLEANIT|PGO_FREE (msync MS_INVALIDATE) only
+    // deactivates anons; PGO_FREE alone (MADV_FREE) frees those of an amap
+    // with one reference, shared anonymous memory included.
+    let mut m = machine();
+    m.mmap(1, ARENA, 2 * K4, RW, ANON, -1, 0).unwrap();
+    m.store(1, ARENA, 0x41).unwrap();
+    m.msync(1, ARENA, 2 * K4, MS_INVALIDATE).unwrap();
+    assert_eq!(m.load(1, ARENA).unwrap(), 0x41);
+    let s = ARENA + 64 * K4;
+    let shared = MAP_ANON | MAP_SHARED | MAP_FIXED;
+    m.mmap(1, s, 2 * K4, RW, shared, -1, 0).unwrap();
+    m.store(1, s, 0x53).unwrap();
+    let c = m.fork(1).unwrap();
+    m.madvise(1, s, 2 * K4, MADV_FREE).unwrap();
+    assert_eq!(m.load(c, s).unwrap(), 0x53, "shared with the child: kept");
+    m.exit(c).unwrap();
+    m.madvise(1, s, 2 * K4, MADV_FREE).unwrap();
+    assert_eq!(m.mincore(1, s, 2 * K4).unwrap(), vec![0, 0]);
+    assert_eq!(m.load(1, s).unwrap(), 0);
+    done(&m);
+}

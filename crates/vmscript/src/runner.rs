@@ -1047,7 +1047,8 @@ impl Runner {
             Op::Mprotect => rc(m.mprotect(pid, n(0), n(1), n(2))),
             Op::Madvise => rc(m.madvise(pid, n(0), n(1), n(2))),
             Op::Mincore => match m.mincore(pid, n(0), n(1)) {
-                Ok(_) if n(1) == 0 => "0".to_string(),
+                // No page (LEN 0, or a FreeBSD LEN that wraps to an empty range).
+                Ok(bits) if bits.is_empty() => "0".to_string(),
                 Ok(bits) => {
                     let mut s = String::with_capacity(2 + bits.len());
                     s.push_str("0 ");

@@ -1235,7 +1235,8 @@ impl Machine {
     // ----- views ----------------------------------------------------------------------------
 
     /// `/proc/PID/maps`: `[{ start, end, perms, offset, backing }]`, backing
-    /// as the `.vms` output spells it (`anon`, `shmem`, `file:NAME`, `memfd:NAME`).
+    /// as the `.vms` output spells it (`anon`, `shmem`, `file:NAME`, `memfd:NAME`,
+    /// `/anon_hugepage (deleted)`).
     #[wasm_bindgen(
         unchecked_return_type = "SysResult<{ start: number; end: number; perms: string; offset: U64; backing: string }[]>"
     )]
@@ -1448,20 +1449,11 @@ impl Machine {
         } else {
             Some(u64_arg("amap", "slot", &slot)?)
         };
+        let limit = limit.map_or(usize::MAX, |l| usize::try_from(l).unwrap_or(usize::MAX));
         Ok(self.with(|i| {
-            let Some(mut v) = i.m().amap_view(pid, va) else {
+            let Some((v, anons)) = i.m().amap_view_some(pid, va, limit, slot) else {
                 return JsValue::NULL;
             };
-            let anons = v.slots.len();
-            if let Some(limit) = limit {
-                let limit = usize::try_from(limit).unwrap_or(usize::MAX);
-                if anons > limit {
-                    let wanted = slot.and_then(|k| v.slots.iter().position(|s| s.slot == k));
-                    let extra = wanted.filter(|&p| p >= limit).map(|p| v.slots[p].clone());
-                    v.slots.truncate(limit);
-                    v.slots.extend(extra);
-                }
-            }
             let out = js::to_js(&v);
             let _ = js_sys::Reflect::set(
                 &out,

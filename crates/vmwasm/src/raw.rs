@@ -26,6 +26,7 @@
 
 use crate::{Inner, Machine};
 use vmcore::event::SignalCode;
+use vmcore::trace::{Trace, TraceAccess, TraceOp as CoreTraceOp};
 use vmcore::{AccessError, SysError};
 use wasm_bindgen::prelude::*;
 
@@ -372,40 +373,88 @@ impl Machine {
                 ));
                 return BAD_ARGUMENT;
             }
-            let mut faults = 0;
-            for k in 0..n {
-                let Some(va) = int(addrs[k], MAX_SAFE) else {
-                    results[k] = bad(i, "runTrace", &format!("addrs[{k}]"), addrs[k], ADDR);
-                    faults += 1;
-                    continue;
-                };
-                let pid = pids[k];
-                let r = match ops[k] {
-                    0 => {
-                        let r = i.m().load(pid, va);
-                        i.access_status(r, i32::from)
-                    }
-                    1 => {
-                        let v = values.get(k).copied().unwrap_or(0);
-                        let r = i.m().store(pid, va, v);
-                        i.access_status(r, |()| 0)
-                    }
-                    2 => {
-                        let r = i.m().exec(pid, va);
-                        i.access_status(r, |()| 0)
-                    }
-                    op => {
-                        i.last_error = LastError::Argument(format!(
-                            "runTrace: ops[{k}] must be 0 (load), 1 (store) or 2 (exec), got {op}"
-                        ));
-                        BAD_ARGUMENT
-                    }
-                };
-                faults += i32::from(r < 0);
-                results[k] = r;
+            let mut t = RawTrace {
+                ops,
+                pids,
+                addrs,
+                values,
+                results,
+                faults: 0,
+                last_error: None,
+            };
+            i.m().run_trace(n, &mut t);
+            if let Some(e) = t.last_error {
+                i.last_error = e;
             }
-            faults
+            t.faults
         })
+    }
+}
+
+/// `runTrace`'s arrays as a [`Trace`]: entries whose op or address is
+/// not valid are skipped and answered [`BAD_ARGUMENT`] here; the last
+/// failure, of either kind, becomes `lastError()`.
+struct RawTrace<'a> {
+    ops: &'a [u8],
+    pids: &'a [u32],
+    addrs: &'a [f64],
+    values: &'a [u8],
+    results: &'a mut [i32],
+    faults: i32,
+    last_error: Option<LastError>,
+}
+
+impl RawTrace<'_> {
+    #[cold]
+    fn reject(&mut self, k: usize, why: String) -> Option<TraceAccess> {
+        self.results[k] = BAD_ARGUMENT;
+        self.faults += 1;
+        self.last_error = Some(LastError::Argument(why));
+        None
+    }
+}
+
+impl Trace for RawTrace<'_> {
+    #[inline]
+    fn access(&mut self, k: usize) -> Option<TraceAccess> {
+        let Some(va) = int(self.addrs[k], MAX_SAFE) else {
+            let x = self.addrs[k];
+            return self.reject(
+                k,
+                format!(
+                    "runTrace: addrs[{k}] must be {ADDR}, got {x} (the checked method takes BigInts)"
+                ),
+            );
+        };
+        let op = match self.ops[k] {
+            0 => CoreTraceOp::Load,
+            1 => CoreTraceOp::Store(self.values.get(k).copied().unwrap_or(0)),
+            2 => CoreTraceOp::Exec,
+            op => {
+                return self.reject(
+                    k,
+                    format!("runTrace: ops[{k}] must be 0 (load), 1 (store) or 2 (exec), got {op}"),
+                );
+            }
+        };
+        Some(TraceAccess {
+            pid: self.pids[k],
+            va,
+            op,
+        })
+    }
+
+    #[inline]
+    fn done(&mut self, k: usize, r: Result<u8, AccessError>) {
+        self.results[k] = match r {
+            Ok(b) => i32::from(b),
+            Err(e) => {
+                self.faults += 1;
+                let f = Fault::of(&e);
+                self.last_error = Some(LastError::Access(e));
+                f as i32
+            }
+        };
     }
 }
 

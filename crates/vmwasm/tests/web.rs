@@ -1240,6 +1240,8 @@ fn a_trace_runs_in_one_call_with_a_result_per_access() {
         ]
     );
     assert_eq!(faults, 5);
+    // the last failure is the last error, whichever kind it was
+    assert!(string(&r.last_error(), "message").starts_with("runTrace: addrs[7] must be"));
     // the same accesses one by one leave the same machine
     assert_eq!(c.raw_store(1.0, rw + 1.0, 0xab as f64), 0);
     assert_eq!(c.raw_load(1.0, rw + 1.0), 0xab);

@@ -42,7 +42,9 @@ mapped memory. The classes (`--class list` prints them):
   mmapflags  every mmap flag: MAP_SHARED_VALIDATE, GROWSDOWN, STACK,
              NORESERVE, LOCKED, NONBLOCK, 32BIT, SYNC, DROPPABLE, HUGETLB,
              UNINITIALIZED, DENYWRITE, EXECUTABLE; a missing or double
-             mapping type; unknown bits
+             mapping type; unknown bits; hugetlb mappings with
+             MAP_NORESERVE (made despite the empty pool) for the other
+             lines to cut, move and touch
   prot       PROT_EXEC alone, W|X, RWX, PROT_WRITE alone, PROT_SEM and
              PROT_GROWSDOWN/UP, with `exec` of what is mapped
   files      more than three files, file offsets beyond 4K (aligned or
@@ -267,6 +269,16 @@ def c_lengths(R, st):
 
 
 def c_mmapflags(R, st):
+    if R.random() < 0.3:
+        # hugetlb without a reservation, which the empty pool lets through:
+        # a mapping that every other line may then cut, move and touch.
+        typ = R.choice(["MAP_PRIVATE", "MAP_SHARED", "MAP_SHARED_VALIDATE"])
+        extra = R.sample(["MAP_LOCKED", "MAP_POPULATE", "MAP_STACK", "MAP_NONBLOCK"], R.randint(0, 1))
+        fixed = R.choice(["|MAP_FIXED", "|MAP_FIXED", "", "|MAP_FIXED_NOREPLACE"])
+        f = "|".join([typ, "MAP_HUGETLB", "MAP_NORESERVE", "MAP_ANONYMOUS"] + extra) + fixed
+        a = "$arena+" + R.choice(["0", "0", "2M", "2M", "1M", "4K"])
+        ln = R.choice(["1", "4K", "2M", "2M+4K", "4M"])
+        return f"mmap {a} {ln} {R.choice(PROT)} {f} -1 {R.choice(['0', '0', '2M', '4K'])}"
     typ = R.choice(TYPES)
     extra = R.sample(EXTRA_MAPF, R.randint(0, 2))
     fixed = R.choice(["|MAP_FIXED", "|MAP_FIXED", "", "|MAP_FIXED_NOREPLACE"])

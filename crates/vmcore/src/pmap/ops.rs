@@ -86,17 +86,20 @@ impl Pmap {
         prot: PteProt,
         ev: &mut EventLog,
     ) -> Result<TlbFlush, PmapError> {
-        self.enter_slot(phys, va, pfn, prot, ev).map(|(f, _, _)| f)
+        self.enter_slot(phys, va, pfn, prot, PteFlags::empty(), ev)
+            .map(|(f, _, _)| f)
     }
 
     /// [`Pmap::enter`], also saying which page table and index the leaf
-    /// went to.
+    /// went to; `extra` bits (DIRTY for fork's copy of a dirty leaf) go
+    /// into the leaf with the protection.
     fn enter_slot(
         &mut self,
         phys: &mut PhysMem,
         va: VirtAddr,
         pfn: Pfn,
         prot: PteProt,
+        extra: PteFlags,
         ev: &mut EventLog,
     ) -> Result<(TlbFlush, Pfn, usize), PmapError> {
         let va = va.align_down(PAGE_SIZE);
@@ -107,7 +110,7 @@ impl Pmap {
             pte: old,
             ..
         } = self.slot_for(phys, va, Walk::ENTER, &mut flush, ev)?;
-        flush.merge(self.enter_at(phys, pt, idx, old, va, pfn, prot, ev));
+        flush.merge(self.enter_at(phys, pt, idx, old, va, pfn, prot, extra, ev));
         Ok((flush, pt, idx))
     }
 
@@ -124,10 +127,11 @@ impl Pmap {
         va: VirtAddr,
         pfn: Pfn,
         prot: PteProt,
+        extra: PteFlags,
         ev: &mut EventLog,
     ) -> TlbFlush {
         let mut flush = TlbFlush::none(self.asid);
-        let new = Pte::new(pfn, prot.leaf_flags());
+        let new = Pte::new(pfn, prot.leaf_flags() | extra);
         wr(phys, pt, idx, new);
         let asid = self.asid;
         ev.push_with(|| Event::PteWrite {
@@ -837,34 +841,30 @@ impl Pmap {
                     while let Some(slot) = run.next(phys) {
                         let va = slot.va();
                         let pfn = slot.pte.pfn();
+                        // The copy is written once, its D bit with it, as
+                        // `__copy_present_ptes` sets the child's PTE.
+                        let extra = if dirty(slot.pte) {
+                            PteFlags::DIRTY
+                        } else {
+                            PteFlags::empty()
+                        };
                         let done = match tables {
                             Some((src, pt)) if src == slot.table && slot.level == 1 => {
                                 let idx = va.table_index(1);
                                 let old = rd(phys, pt, idx);
-                                let f = dst.enter_at(phys, pt, idx, old, va, pfn, prot, ev);
-                                Some((f, pt, idx))
+                                let f = dst.enter_at(phys, pt, idx, old, va, pfn, prot, extra, ev);
+                                Some((f, pt))
                             }
-                            _ => dst.enter_slot(phys, va, pfn, prot, ev).ok(),
+                            _ => dst
+                                .enter_slot(phys, va, pfn, prot, extra, ev)
+                                .ok()
+                                .map(|(f, pt, _)| (f, pt)),
                         };
-                        let Some((f, pt, idx)) = done else {
+                        let Some((f, pt)) = done else {
                             continue;
                         };
                         tables = Some((slot.table, pt));
                         flush.merge(f);
-                        if dirty(slot.pte) {
-                            // `set_flag` on the leaf just written (A/D clear).
-                            let old = rd(phys, pt, idx);
-                            let new = old.with(PteFlags::DIRTY);
-                            wr(phys, pt, idx, new);
-                            let asid = dst.asid;
-                            ev.push_with(|| Event::PteWrite {
-                                asid,
-                                va,
-                                level: 1,
-                                old: old.0,
-                                new: new.0,
-                            });
-                        }
                     }
                 }
                 Step::Entry(slot) if slot.lin >= s => {

@@ -138,7 +138,7 @@ impl Machine {
     fn max_bytes(&self, obj: u32) -> u64 {
         match self.objects.get(obj).expect("live").kind {
             ObjKind::File(_) => EXT4_MAX_BYTES,
-            ObjKind::Memfd(_) | ObjKind::Shmem => MAX_LFS_FILESIZE,
+            ObjKind::Memfd(_) | ObjKind::Shmem | ObjKind::Hugetlb(_) => MAX_LFS_FILESIZE,
         }
     }
 

@@ -120,49 +120,81 @@ impl Machine {
         Ok(())
     }
 
+    /// `madvise_update_vma`: change the flags of `[lo, hi)` of the entry
+    /// `e`, which is split at the edges if the flags change; a hugetlb
+    /// mapping only at huge page boundaries (`hugetlb_vm_op_split`: EINVAL,
+    /// case hugetlb_madvise).
+    fn madvise_update(
+        &mut self,
+        pid: Pid,
+        e: &Entry,
+        lo: u64,
+        hi: u64,
+        f: impl Fn(VmFlags) -> VmFlags,
+    ) -> SysResult<()> {
+        let new = f(e.flags);
+        if new != e.flags {
+            // madvise_vma_behavior: a refused split for want of map slots
+            // is EAGAIN ("try again"), not ENOMEM.
+            self.may_modify(pid, e, (lo, hi), e.prot, new)
+                .map_err(|err| match err.errno {
+                    crate::errno::Errno::ENOMEM => {
+                        crate::errno::eagain("too many mappings to split one (vm.max_map_count)")
+                    }
+                    _ => err,
+                })?;
+        }
+        self.update_flags(pid, lo, hi, f);
+        Ok(())
+    }
+
     fn madvise_one(&mut self, pid: Pid, e: &Entry, lo: u64, hi: u64, advice: u64) -> SysResult<()> {
         let private_anon = e.object.is_none() && !e.is_shared();
+        let hugetlb = e.flags.contains(VmFlags::HUGETLB);
         let set = |f: VmFlags| move |x: VmFlags| x | f;
         match advice {
-            MADV_NORMAL => self.update_flags(pid, lo, hi, |x| {
+            MADV_NORMAL => self.madvise_update(pid, e, lo, hi, |x| {
                 x - (VmFlags::RAND_READ | VmFlags::SEQ_READ)
-            }),
-            MADV_RANDOM => self.update_flags(pid, lo, hi, |x| {
+            })?,
+            MADV_RANDOM => self.madvise_update(pid, e, lo, hi, |x| {
                 (x - VmFlags::SEQ_READ) | VmFlags::RAND_READ
-            }),
-            MADV_SEQUENTIAL => self.update_flags(pid, lo, hi, |x| {
+            })?,
+            MADV_SEQUENTIAL => self.madvise_update(pid, e, lo, hi, |x| {
                 (x - VmFlags::RAND_READ) | VmFlags::SEQ_READ
-            }),
-            MADV_DONTFORK => self.update_flags(pid, lo, hi, set(VmFlags::DONTCOPY)),
-            MADV_DOFORK => self.update_flags(pid, lo, hi, |x| x - VmFlags::DONTCOPY),
-            MADV_DONTDUMP => self.update_flags(pid, lo, hi, set(VmFlags::DONTDUMP)),
+            })?,
+            MADV_DONTFORK => self.madvise_update(pid, e, lo, hi, set(VmFlags::DONTCOPY))?,
+            MADV_DOFORK => self.madvise_update(pid, e, lo, hi, |x| x - VmFlags::DONTCOPY)?,
+            MADV_DONTDUMP => self.madvise_update(pid, e, lo, hi, set(VmFlags::DONTDUMP))?,
             // madvise_vma_behavior: droppable memory stays out of dumps
             // and out of fork children (case mmap_droppable).
             MADV_DODUMP | MADV_KEEPONFORK if e.flags.contains(VmFlags::DROPPABLE) => {
                 return Err(einval("droppable memory is never dumped or inherited"));
             }
-            MADV_DODUMP => self.update_flags(pid, lo, hi, |x| x - VmFlags::DONTDUMP),
+            MADV_DODUMP => self.madvise_update(pid, e, lo, hi, |x| x - VmFlags::DONTDUMP)?,
             MADV_WIPEONFORK => {
                 if !private_anon {
                     return Err(einval("WIPEONFORK needs private anonymous memory"));
                 }
-                self.update_flags(pid, lo, hi, set(VmFlags::WIPEONFORK));
+                self.madvise_update(pid, e, lo, hi, set(VmFlags::WIPEONFORK))?;
             }
-            MADV_KEEPONFORK => self.update_flags(pid, lo, hi, |x| x - VmFlags::WIPEONFORK),
-            MADV_HUGEPAGE => self.update_flags(pid, lo, hi, |x| {
+            MADV_KEEPONFORK => self.madvise_update(pid, e, lo, hi, |x| x - VmFlags::WIPEONFORK)?,
+            MADV_HUGEPAGE => self.madvise_update(pid, e, lo, hi, |x| {
                 (x - VmFlags::NOHUGEPAGE) | VmFlags::HUGEPAGE
-            }),
-            MADV_NOHUGEPAGE => self.update_flags(pid, lo, hi, |x| {
+            })?,
+            MADV_NOHUGEPAGE => self.madvise_update(pid, e, lo, hi, |x| {
                 (x - VmFlags::HUGEPAGE) | VmFlags::NOHUGEPAGE
-            }),
+            })?,
             MADV_MERGEABLE => {
                 // KSM takes private memory, file-backed included
-                // (`vma_ksm_compatible`); shared mappings are left alone.
-                if !e.is_shared() {
-                    self.update_flags(pid, lo, hi, set(VmFlags::MERGEABLE));
+                // (`vma_ksm_compatible`); shared and hugetlb mappings are
+                // left alone.
+                if !e.is_shared() && !e.flags.contains(VmFlags::HUGETLB) {
+                    self.madvise_update(pid, e, lo, hi, set(VmFlags::MERGEABLE))?;
                 }
             }
-            MADV_UNMERGEABLE => self.update_flags(pid, lo, hi, |x| x - VmFlags::MERGEABLE),
+            MADV_UNMERGEABLE => self.madvise_update(pid, e, lo, hi, |x| x - VmFlags::MERGEABLE)?,
+            // hugetlbfs has no readahead and no swap: nothing to do.
+            MADV_WILLNEED if hugetlb => {}
             MADV_WILLNEED => {
                 // Readahead of the range into the page cache
                 // (`vfs_fadvise(POSIX_FADV_WILLNEED)`). Anonymous memory
@@ -174,6 +206,15 @@ impl Machine {
                     self.shmem_willneed(obj, e.object_index(lo), e.object_index(hi));
                 }
                 self.swapin_range(pid, e, lo, hi);
+            }
+            // madvise_dontneed_free_valid_vma: on hugetlb the range must
+            // start at a huge page boundary and its end is rounded down
+            // to one; the pool gave no page, so there is nothing to zap
+            // (case hugetlb_madvise).
+            MADV_DONTNEED | MADV_DONTNEED_LOCKED if hugetlb => {
+                if !lo.is_multiple_of(self.hugetlb_page_size(e).expect("hugetlb")) {
+                    return Err(einval("hugetlb DONTNEED must start at a huge page"));
+                }
             }
             MADV_DONTNEED | MADV_DONTNEED_LOCKED => {
                 if advice == MADV_DONTNEED && e.flags.contains(VmFlags::LOCKED) {
@@ -205,7 +246,8 @@ impl Machine {
                 self.punch_hole(obj, first, n);
             }
             MADV_COLD | MADV_PAGEOUT => {
-                if e.flags.contains(VmFlags::LOCKED) {
+                // can_madv_lru_vma: not locked, not hugetlb.
+                if e.flags.intersects(VmFlags::LOCKED | VmFlags::HUGETLB) {
                     return Err(einval("COLD/PAGEOUT on locked memory"));
                 }
                 if advice == MADV_COLD {
@@ -216,6 +258,11 @@ impl Machine {
                     self.pageout_shmem(pid, e, lo, hi);
                     self.pageout_anon(pid, e, lo, hi, &kept);
                 }
+            }
+            // thp_vma_allowable_order and is_valid_guard_vma: never on
+            // hugetlb.
+            MADV_COLLAPSE | MADV_GUARD_INSTALL | MADV_GUARD_REMOVE if hugetlb => {
+                return Err(einval("not on a hugetlb mapping"));
             }
             MADV_COLLAPSE => self.madvise_collapse(pid, e, lo, hi)?,
             MADV_GUARD_INSTALL => {

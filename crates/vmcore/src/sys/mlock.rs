@@ -12,9 +12,10 @@ use crate::personality::{Kernel, Sys};
 const LOCK_MASK: VmFlags = VmFlags::LOCKED.union(VmFlags::LOCKONFAULT);
 
 /// `mlock_fixup`: the lock bits an entry with flags `x` gets; droppable
-/// memory is left as it is, neither locked nor counted.
+/// and hugetlb memory (VM_DONTEXPAND is VM_SPECIAL) are left as they are,
+/// neither locked nor counted.
 fn lock_flags(x: VmFlags, lock: VmFlags) -> VmFlags {
-    if x.contains(VmFlags::DROPPABLE) {
+    if x.intersects(VmFlags::DROPPABLE | VmFlags::HUGETLB | VmFlags::DONTEXPAND) {
         x
     } else {
         (x - LOCK_MASK) | lock
@@ -88,6 +89,12 @@ impl Machine {
                 break;
             }
             let hi = e.end.min(end);
+            // mlock_fixup -> vma_modify_flags: the split may be refused
+            // (vm/split.rs).
+            let new = lock_flags(e.flags, lock);
+            if new != e.flags {
+                self.may_modify(pid, &e, (va, hi), e.prot, new)?;
+            }
             self.update_flags(pid, va, hi, |x| lock_flags(x, lock));
             va = hi;
         }

@@ -10,14 +10,12 @@ use crate::machine::Machine;
 use crate::personality::linux::MAX_LFS_FILESIZE;
 use crate::personality::linux::abi::*;
 use crate::personality::{Kernel, Sys};
+use crate::vm::hugetlb::{HSTATES, hstate_sizelog};
 use crate::vm::mapops::NewMapping;
 use crate::vm::object::ObjKind;
 
 /// `MAX_ERRNO`: the last 4095 values of an address are error numbers.
 const MAX_ERRNO: u64 = 4095;
-
-/// `sysctl vm.max_map_count`.
-pub const MAX_MAP_COUNT: usize = 65_530;
 
 /// Flags `MAP_SHARED_VALIDATE` accepts (`LEGACY_MAP_MASK`; a file system
 /// that offers MAP_SYNC, as ext4 does, adds it).
@@ -100,11 +98,12 @@ impl Machine {
         // 0 is the default (2 MiB). The recording machine has 2 MiB and
         // 1 GiB hstates; any other size (MAP_UNINITIALIZED is bit 26, a
         // size of 2 bytes) is EINVAL (case mmap_hugetlb_sizes).
-        let hpage = match (flags >> MAP_HUGE_SHIFT) & MAP_HUGE_MASK {
-            _ if !hugetlb => HUGE_PAGE_SIZE,
-            0 | 21 => HUGE_PAGE_SIZE,
-            30 => 1 << 30,
-            _ => return Err(einval("no huge page of that size")),
+        let hpage = if hugetlb {
+            hstate_sizelog((flags >> MAP_HUGE_SHIFT) & MAP_HUGE_MASK)
+                .ok_or(einval("no huge page of that size"))?
+                .size
+        } else {
+            HUGE_PAGE_SIZE
         };
         let len = if hugetlb {
             len.wrapping_add(hpage - 1) & !(hpage - 1)
@@ -128,7 +127,7 @@ impl Machine {
         if pgoff.checked_add(len >> PAGE_SHIFT).is_none() {
             return Err(eoverflow("offset + length overflows"));
         }
-        if self.procs[&pid].map.entries.len() > MAX_MAP_COUNT {
+        if self.map_count(pid) > self.cfg.max_map_count {
             return Err(enomem("too many mappings (vm.max_map_count)"));
         }
         // get_unmapped_area.
@@ -197,6 +196,10 @@ impl Machine {
             };
             match padded {
                 Some(a) => a,
+                // hugetlb_get_unmapped_area: huge page aligned.
+                None if hugetlb => self
+                    .unmapped_area_aligned(pid, hint, len, low32, hpage)
+                    .ok_or(enomem("no free range large enough"))?,
                 None => self
                     .unmapped_area_flags(pid, hint, len, low32)
                     .ok_or(enomem("no free range large enough"))?,
@@ -242,6 +245,11 @@ impl Machine {
             if vm.contains(VmFlags::GROWSDOWN) {
                 return Err(einval("MAP_GROWSDOWN on a file"));
             }
+            // __mmap_region: the MAP_FIXED range is cleared first, which
+            // may not cut another hugetlb mapping off its huge pages.
+            if fixed {
+                self.may_split_range(pid, start, start + len)?;
+            }
             // From here on the errors come from hugetlbfs_file_mmap, called
             // by __mmap_region after a MAP_FIXED range was cleared: what
             // the range covered is gone (case mmap_hugetlb_fixed_unmaps).
@@ -251,10 +259,7 @@ impl Machine {
             if off & (hpage - 1) != 0 {
                 return Err(einval("hugetlb offset is not huge-page aligned"));
             }
-            // hugetlb_reserve_pages: the pool has no pages. (With
-            // MAP_NORESERVE Linux maps without reserving and every fault
-            // raises SIGBUS; the simulator has no hugetlbfs and refuses.)
-            return Err(enomem("no hugetlb pages reserved"));
+            return self.mmap_hugetlb(pid, start, len, p, vm, flags, pgoff, hpage);
         }
         let entry_pgoff;
         // calc_vm_flag_bits: MAP_SYNC becomes VM_SYNC whatever the mapping
@@ -350,6 +355,12 @@ impl Machine {
             || (object.is_none()
                 && vm.contains(VmFlags::SHARED)
                 && !vm.contains(VmFlags::NORESERVE));
+        // __mmap_region: vms_gather_munmap_vmas splits what a MAP_FIXED
+        // range cuts before anything else, and a hugetlb mapping may not
+        // be cut off its huge pages (case hugetlb_split_rules).
+        if fixed {
+            self.may_split_range(pid, start, start + len)?;
+        }
         if accounted && len / PAGE_SIZE > self.phys.total_frames() {
             if fixed {
                 // __mmap_region: vms_gather_munmap_vmas has already split
@@ -385,6 +396,69 @@ impl Machine {
                 object,
                 pgoff: entry_pgoff,
                 replace: fixed,
+                populate,
+            },
+        );
+        Ok(start)
+    }
+
+    /// The rest of `do_mmap` for MAP_HUGETLB|MAP_ANONYMOUS once the file
+    /// checks passed: `hugetlbfs_file_mmap` makes the entry VM_HUGETLB |
+    /// VM_DONTEXPAND and reserves its pages (`hugetlb_reserve_pages`),
+    /// which the empty pool refuses unless MAP_NORESERVE asked for no
+    /// reservation (vm/hugetlb.rs; cases mmap_hugetlb_anon,
+    /// mmap_hugetlb_noreserve). `start` is free by now.
+    #[allow(clippy::too_many_arguments)]
+    fn mmap_hugetlb(
+        &mut self,
+        pid: Pid,
+        start: u64,
+        len: u64,
+        prot: Prot,
+        mut vm: VmFlags,
+        flags: u64,
+        pgoff: u64,
+        hpage: u64,
+    ) -> SysResult<u64> {
+        let h = HSTATES
+            .iter()
+            .find(|h| h.size == hpage)
+            .expect("hpage came from an hstate");
+        // do_mmap: MAP_NORESERVE always gives a hugetlb file VM_NORESERVE,
+        // whatever the overcommit policy.
+        if flags & MAP_NORESERVE != 0 {
+            vm |= VmFlags::NORESERVE;
+        }
+        if !vm.contains(VmFlags::NORESERVE) && !h.can_reserve(len / hpage) {
+            return Err(enomem(
+                "no huge pages to reserve (the hugetlb pool is empty)",
+            ));
+        }
+        if flags & MAP_TYPE != MAP_PRIVATE {
+            vm |= VmFlags::SHARED | VmFlags::MAYSHARE;
+        }
+        // Populated as any mapping (MAP_POPULATE, or VM_LOCKED as do_mmap
+        // saw it); the faults fail and mm_populate ignores them.
+        let populate = (flags & MAP_POPULATE != 0 && flags & MAP_NONBLOCK == 0)
+            || (vm.contains(VmFlags::LOCKED) && !vm.contains(VmFlags::LOCKONFAULT));
+        // __mmap_complete: a hugetlb mapping is never locked; no ACCOUNT
+        // either (`accountable_mapping` leaves hugetlbfs out).
+        vm -= VmFlags::LOCKED | VmFlags::LOCKONFAULT;
+        vm |= VmFlags::HUGETLB | VmFlags::DONTEXPAND;
+        // hugetlb_file_setup: an unlinked file of the rounded length.
+        let object = self
+            .objects
+            .insert(crate::vm::object::Object::new(ObjKind::Hugetlb(hpage), len));
+        self.map_region(
+            pid,
+            NewMapping {
+                start,
+                len,
+                prot,
+                flags: vm,
+                object: Some(object),
+                pgoff,
+                replace: false,
                 populate,
             },
         );

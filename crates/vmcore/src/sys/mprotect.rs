@@ -91,12 +91,20 @@ impl Machine {
             // overcommit refuses more than RAM + swap.
             if new.writable()
                 && !e.prot.writable()
-                && !e
-                    .flags
-                    .intersects(VmFlags::ACCOUNT | VmFlags::SHARED | VmFlags::NORESERVE)
+                && !e.flags.intersects(
+                    VmFlags::ACCOUNT | VmFlags::SHARED | VmFlags::NORESERVE | VmFlags::HUGETLB,
+                )
                 && (tmp - nstart) / crate::addr::PAGE_SIZE > self.phys.total_frames()
             {
                 return Err(enomem("more than RAM + swap (heuristic overcommit)"));
+            }
+            // mprotect_fixup -> vma_modify_flags: a change that splits a
+            // hugetlb mapping off its huge pages is refused; the entries
+            // before it keep their new protection (case hugetlb_split_rules).
+            if new != e.prot {
+                let e = e.clone();
+                let flags = crate::vm::protect::mprotect_flags(&e, new);
+                self.may_modify(pid, &e, (nstart, tmp), new, flags)?;
             }
             self.mprotect_fixup(pid, nstart, tmp, new);
             nstart = tmp;

@@ -77,9 +77,45 @@ impl Machine {
             if addr < new_addr + new_len && new_addr < addr.wrapping_add(old_len) {
                 return Err(einval("new range overlaps the old one"));
             }
+            // check_mremap_params: unmapping the target and moving may
+            // split both ranges in three; refuse early when that could
+            // reach vm.max_map_count (probed by tools/mapcount.py).
+            if self.map_count_at_limit(pid, 5) {
+                return Err(enomem("too many mappings to move one (vm.max_map_count)"));
+            }
         }
         let Some(e) = self.procs[&pid].map.find(addr).cloned() else {
             return Err(efault("nothing mapped at the old address"));
+        };
+        // check_prep_vma -> align_hugetlb: a hugetlb mapping moves and
+        // shrinks by whole huge pages, from and to huge page boundaries (the
+        // new address is checked even when it is not used), and never
+        // grows; nor may MREMAP_DONTUNMAP keep it (VM_DONTEXPAND). A move
+        // across several entries aligns each piece (`remap_move`), so the
+        // first piece here only when it ends inside this entry (case
+        // hugetlb_mremap).
+        // `vrm_move_only` looks at the lengths before that alignment (case
+        // hugetlb_mremap_move_only).
+        let move_only = flags & MREMAP_FIXED != 0 && old_len == new_len;
+        let (old_len, new_len) = match self.hugetlb_page_size(&e) {
+            Some(size) => {
+                let up = |x: u64| x.wrapping_add(size - 1) & !(size - 1);
+                let (o, n) = if move_only && old_len > e.end - addr {
+                    (old_len, new_len)
+                } else {
+                    (up(old_len), up(new_len))
+                };
+                if !addr.is_multiple_of(size) || !new_addr.is_multiple_of(size) || n > o {
+                    return Err(einval(
+                        "hugetlb mremap needs huge page alignment and no growth",
+                    ));
+                }
+                if flags & MREMAP_DONTUNMAP != 0 {
+                    return Err(einval("MREMAP_DONTUNMAP of a hugetlb mapping"));
+                }
+                (o, n)
+            }
+            None => (old_len, new_len),
         };
         if old_len == 0 && !e.is_shared() {
             return Err(einval("old length zero on a private mapping"));
@@ -92,7 +128,7 @@ impl Machine {
         // span several entries (and the holes between them); anything else
         // must stay inside the first entry.
         let spans = old_len > e.end - addr;
-        let pure_move = flags & MREMAP_FIXED != 0 && new_len == old_len;
+        let pure_move = move_only;
         if spans && new_len >= old_len && !pure_move {
             return Err(efault("old range crosses the end of its mapping"));
         }
@@ -165,6 +201,8 @@ impl Machine {
         }
         if !dup && new_len <= old_len {
             if new_len < old_len {
+                // shrink_vma -> do_vmi_munmap.
+                self.may_split_range(pid, addr + new_len, addr + old_len)?;
                 self.unmap_range(pid, addr + new_len, addr + old_len);
             }
             return Ok(addr);

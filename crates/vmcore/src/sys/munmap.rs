@@ -29,6 +29,9 @@ impl Machine {
             if len == 0 {
                 return Err(einval("length is zero"));
             }
+            // vms_gather_munmap_vmas: a hugetlb mapping is cut only at a
+            // huge page boundary (case hugetlb_split_rules).
+            m.may_split_range(pid, addr, addr + len)?;
             m.unmap_range(pid, addr, addr + len);
             Ok(())
         }

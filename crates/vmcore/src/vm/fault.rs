@@ -95,6 +95,11 @@ impl Machine {
         if !allowed {
             return Err(self.signal(pid, va, SignalCode::SegvAccerr));
         }
+        // hugetlb_fault -> hugetlb_no_page: the page comes from the huge
+        // page pool, which has none to give (vm/hugetlb.rs).
+        if e.flags.contains(VmFlags::HUGETLB) {
+            return Err(self.fault_hugetlb(pid, va));
+        }
         if e.is_shared() {
             return self.fault_shared(pid, &e, page, access);
         }
@@ -129,6 +134,15 @@ impl Machine {
             None => self.fault_zero(pid, e, page, access),
             Some(obj) => self.fault_file(pid, e, page, obj, access),
         }
+    }
+
+    /// A fault in a hugetlb mapping (`hugetlb_no_page`): the page must
+    /// come from the huge page pool (`alloc_hugetlb_folio`), whose empty
+    /// pool has none to give and nothing reserved (vm/hugetlb.rs), so the
+    /// fault is VM_FAULT_SIGBUS.
+    #[cold]
+    fn fault_hugetlb(&mut self, pid: Pid, va: u64) -> AccessError {
+        self.signal(pid, va, SignalCode::BusAdrerr)
     }
 
     /// Below a `MAP_GROWSDOWN` entry a fault grows it (`expand_stack`), as

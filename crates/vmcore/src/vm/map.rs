@@ -143,6 +143,10 @@ impl VmMap {
     /// Start addresses of the entries overlapping `[start, end)`.
     pub fn overlapping(&self, start: u64, end: u64) -> Vec<u64> {
         let mut v = Vec::new();
+        // An empty range overlaps nothing, not even the entry holding start.
+        if start >= end {
+            return v;
+        }
         if let Some(e) = self.find(start) {
             v.push(e.start);
         }

@@ -442,7 +442,10 @@ impl Machine {
             (None, Some(_)) => !b.anon_vma_forked,
             (None, None) => true,
         };
+        // VM_SPECIAL (here VM_DONTEXPAND, which every hugetlb mapping
+        // has) never merges (`vma_merge_new_range`, `vma_merge_existing_range`).
         a.end == b.start
+            && !a.flags.contains(VmFlags::DONTEXPAND)
             && a.prot == b.prot
             && a.flags == b.flags
             && a.inherit == b.inherit
@@ -644,6 +647,11 @@ impl Machine {
     /// edges, zap the page tables, drop amap and object references
     /// (`do_vmi_munmap`).
     pub(crate) fn unmap_range(&mut self, pid: Pid, start: u64, end: u64) {
+        // An empty range unmaps nothing (vm_map_delete / uvm_unmap of
+        // start == end); the search below would find the entry at start.
+        if start >= end {
+            return;
+        }
         // The common case, one whole entry, needs no clipping or search.
         let mut it = self.procs[&pid].map.entries.range(start..);
         let exact = it.next().is_some_and(|e| e.start == start && e.end == end);

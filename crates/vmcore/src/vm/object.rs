@@ -22,6 +22,10 @@ pub enum ObjKind {
     Memfd(String),
     /// The unnamed shmem file behind a `MAP_SHARED|MAP_ANONYMOUS` mapping.
     Shmem,
+    /// The unlinked hugetlbfs file behind a `MAP_HUGETLB|MAP_ANONYMOUS`
+    /// mapping (`hugetlb_file_setup`), with its huge page size; its pages
+    /// come from the huge page pool (vm/hugetlb.rs), never the page cache.
+    Hugetlb(u64),
 }
 
 #[derive(Clone, Debug, Serialize)]

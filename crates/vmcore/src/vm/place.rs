@@ -50,6 +50,55 @@ impl Machine {
         }
     }
 
+    /// `hugetlb_get_unmapped_area` (Linux): the hint rounded UP to the huge
+    /// page size `align`, taken as x86's placement takes a hint (case
+    /// hugetlb_placement); else the placement's search for a range
+    /// aligned to `align` (`vm_unmapped_area` with `align_mask`): the
+    /// highest gap of `len + align - PAGE_SIZE` bytes, the range at its
+    /// top moved down to a boundary, or with MAP_32BIT the lowest one,
+    /// moved up.
+    pub(crate) fn unmapped_area_aligned(
+        &mut self,
+        pid: Pid,
+        hint: u64,
+        len: u64,
+        low32: bool,
+        align: u64,
+    ) -> Option<u64> {
+        const BEGIN: u64 = 0x4000_0000;
+        const END: u64 = 0x8000_0000;
+        let l = *self.layout();
+        let map = &mut self.proc_mut(pid).map;
+        let h = hint.wrapping_add(align - 1) & !(align - 1);
+        if h != 0 {
+            let fits = if low32 {
+                len <= END && END - len >= h
+            } else {
+                l.task_size - len >= h && h >= l.mmap_min_addr
+            };
+            if fits && map.is_free(h, h + len) {
+                let above_ok = low32
+                    || map.entries.range(h + len..).next().is_none_or(|e| {
+                        !e.flags.contains(VmFlags::GROWSDOWN)
+                            || e.start - (h + len) >= l.stack_guard_gap
+                    });
+                if above_ok {
+                    return Some(h);
+                }
+            }
+        }
+        let padded = len.checked_add(align - PAGE_SIZE)?;
+        if low32 {
+            if padded > END {
+                return None;
+            }
+            let a = map.find_space_bottomup(padded, BEGIN, END, l.stack_guard_gap)?;
+            return align_up(a, align);
+        }
+        let a = map.find_space_topdown(padded, l.mmap_min_addr, l.mmap_base, l.stack_guard_gap)?;
+        Some(align_down(a + padded - len, align))
+    }
+
     /// `uvm_map_findspace` on a top-down map (NetBSD): the hint, rounded
     /// up to its page, when `[hint, hint+len)` is free and inside the
     /// map; else the highest free range starting at or below the hint

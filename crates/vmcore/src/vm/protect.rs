@@ -6,6 +6,26 @@ use crate::event::Pid;
 use crate::flags::{Prot, VmFlags};
 use crate::machine::Machine;
 
+/// The entry flags `e` gets with protection `prot` (`mprotect_fixup`'s
+/// `newflags`): the accounting bit follows the write permission.
+pub(crate) fn mprotect_flags(e: &crate::vm::map::Entry, prot: Prot) -> VmFlags {
+    let mut flags = e.flags;
+    if prot.writable() {
+        // First write grant of private memory: charge it.
+        if !e.prot.writable()
+            && !flags.intersects(
+                VmFlags::ACCOUNT | VmFlags::SHARED | VmFlags::NORESERVE | VmFlags::HUGETLB,
+            )
+        {
+            flags |= VmFlags::ACCOUNT;
+        }
+    } else if flags.contains(VmFlags::ACCOUNT) && e.object.is_none() && e.anon_vma.is_none() {
+        // Read-only again before any page was faulted: uncharge.
+        flags -= VmFlags::ACCOUNT;
+    }
+    flags
+}
+
 impl Machine {
     /// Change `[lo, hi)` (inside one entry) to `prot`: split, set, lower
     /// the PTEs, merge.
@@ -20,18 +40,7 @@ impl Machine {
         if prot == e.prot {
             return;
         }
-        let mut flags = e.flags;
-        if prot.writable() {
-            // First write grant of private memory: charge it.
-            if !e.prot.writable()
-                && !flags.intersects(VmFlags::ACCOUNT | VmFlags::SHARED | VmFlags::NORESERVE)
-            {
-                flags |= VmFlags::ACCOUNT;
-            }
-        } else if flags.contains(VmFlags::ACCOUNT) && e.object.is_none() && e.anon_vma.is_none() {
-            // Read-only again before any page was faulted: uncharge.
-            flags -= VmFlags::ACCOUNT;
-        }
+        let flags = mprotect_flags(&e, prot);
         self.clip(pid, lo);
         self.clip(pid, hi);
         {

@@ -39,8 +39,18 @@ impl Machine {
                 (e.start.max(addr), e.end.min(addr + len))
             })
             .collect();
-        for (lo, hi) in pieces {
+        for (lo, mut hi) in pieces {
             let dest = new_addr + (lo - addr);
+            // check_prep_vma for each piece: a hugetlb piece is moved in
+            // whole huge pages, from and to huge page boundaries
+            // (`align_hugetlb`).
+            let e = self.procs[&pid].map.find(lo).expect("listed").clone();
+            if let Some(size) = self.hugetlb_page_size(&e) {
+                if lo % size != 0 || !dest.is_multiple_of(size) {
+                    return Err(crate::errno::einval("hugetlb moves by whole huge pages"));
+                }
+                hi = lo + (hi - lo).next_multiple_of(size);
+            }
             self.move_mapping(
                 pid,
                 lo,
@@ -123,6 +133,9 @@ impl Machine {
     ) -> SysResult<u64> {
         let dest = match target {
             Target::Fixed(t) => {
+                // do_munmap of the target, which may not cut a hugetlb
+                // mapping off its huge pages (case hugetlb_mremap).
+                self.may_split_range(pid, t, t + new_len)?;
                 self.unmap_range(pid, t, t + new_len);
                 // With a zero old length the destination may cover the
                 // source itself: it is gone now, and the call fails with
@@ -140,8 +153,13 @@ impl Machine {
         let mut old_len = if dup { 0 } else { old_len };
         if !dup && new_len < old_len {
             // Shrinking while moving: the tail goes first (`mremap_to`).
+            self.may_split_range(pid, addr + new_len, addr + old_len)?;
             self.unmap_range(pid, addr + new_len, addr + old_len);
             old_len = new_len;
+        }
+        // prep_move_vma: the move may need up to three more entries.
+        if self.map_count_at_limit(pid, 3) {
+            return Err(enomem("too many mappings to move one (vm.max_map_count)"));
         }
         // The whole source entry, before it is split for the move.
         let whole = self.procs[&pid]

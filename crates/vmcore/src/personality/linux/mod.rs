@@ -38,6 +38,11 @@ pub const MAX_LFS_FILESIZE: u64 = i64::MAX as u64;
 /// succeeds.
 pub const EXT4_MAX_BYTES: u64 = 0x0fff_ffff_f000;
 
+/// `sysctl vm.max_map_count` on the recording machine (the kernel's
+/// default, `DEFAULT_MAX_MAP_COUNT`): the default of
+/// [`crate::machine::MachineConfig::max_map_count`].
+pub const MAX_MAP_COUNT: usize = 65_530;
+
 /// The x86_64 errno numbers (`asm-generic/errno-base.h`, `errno.h`).
 const ERRNO: &[(Errno, i32)] = &[
     (Errno::EPERM, 1),

@@ -56,8 +56,22 @@ impl Machine {
             return Ok(());
         }
         if advice == MADV_WILLNEED {
-            // vm_map_pmap_enter(MAP_PREFAULT_MADVISE) maps pages already
-            // resident; every resident page of this process is mapped here.
+            // vm_map_pmap_enter(MAP_PREFAULT_MADVISE): the resident pages
+            // of each entry's object are entered (holes and guards
+            // skipped). Only file and shm objects can hold pages this
+            // process has not mapped; an entry with private copies has a
+            // shadow object, whose pages are all mapped already.
+            for s in self.procs[&pid].map.overlapping(start, end) {
+                let e = self.procs[&pid].map.entry(s).clone();
+                if e.flags.intersects(VmFlags::GUARD | VmFlags::STACK_GAP) || e.aref.is_some() {
+                    continue;
+                }
+                let Some(obj) = e.object else {
+                    continue;
+                };
+                let (lo, hi) = (e.start.max(start), e.end.min(end));
+                self.freebsd_prefault(pid, lo, hi - lo, e.prot, obj, e.object_index(lo), true);
+            }
             return Ok(());
         }
         for s in self.procs[&pid].map.overlapping(start, end) {
@@ -114,13 +128,12 @@ impl Machine {
         len: u64,
     ) -> SysResult<Vec<u8>> {
         let first = addr & !(PAGE_SIZE - 1);
-        let end = addr
-            .checked_add(len)
-            .and_then(|x| x.checked_add(PAGE_SIZE - 1))
-            .map(|x| x & !(PAGE_SIZE - 1));
-        let Some(end) = end.filter(|&e| e >= first && e <= self.layout().task_size) else {
+        // `end = round_page(addr0 + len)`, modulo 2^64 as in C: a LEN that
+        // wraps back to within ADDR's page leaves an empty range.
+        let end = addr.wrapping_add(len).wrapping_add(PAGE_SIZE - 1) & !(PAGE_SIZE - 1);
+        if end < first || end > self.layout().task_size {
             return Err(enomem("range outside the user map"));
-        };
+        }
         let map = &self.procs[&pid].map;
         if map.find(first).is_none() {
             return Err(enomem("nothing mapped at the address"));

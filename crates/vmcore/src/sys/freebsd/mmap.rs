@@ -3,7 +3,7 @@
 //! descriptor's say from `vn_mmap` (files) and `shm_mmap` (shm objects).
 
 use super::may_flags;
-use crate::addr::{HUGE_PAGE_SIZE, PAGE_SHIFT, PAGE_SIZE};
+use crate::addr::{HUGE_PAGE_SIZE, PAGE_SHIFT, PAGE_SIZE, Pfn, VirtAddr};
 use crate::errno::{SysResult, eacces, ebadf, einval, enomem, enotsup};
 use crate::event::Pid;
 use crate::flags::{Prot, VmFlags};
@@ -345,6 +345,64 @@ impl Machine {
                 populate: vm.contains(VmFlags::LOCKED),
             },
         );
+        if let (Kind::File(obj), false) = (kind, vm.contains(VmFlags::LOCKED)) {
+            let all = flags & MAP_PREFAULT_READ != 0;
+            self.freebsd_prefault(pid, start, size, p, obj, pgoff, all);
+        }
         Ok(())
+    }
+
+    /// `vm_map_pmap_enter` from `vm_map_insert1` (and from
+    /// `vm_map_madvise` for MADV_WILLNEED): a mapping of an object that is
+    /// readable or executable gets the object's resident pages entered,
+    /// read-only and with the accessed and modified bits clear
+    /// (`pmap_enter_object` -> `pmap_enter_quick`, which leaves a page
+    /// already mapped alone), so `mincore` shows them (0x01) before any
+    /// access. MAP_PREFAULT_PARTIAL (`all` false) stops at the first
+    /// resident page `MAX_INIT_PT` (96) pages or more into the range; the
+    /// range is clipped to the object's size.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn freebsd_prefault(
+        &mut self,
+        pid: Pid,
+        start: u64,
+        size: u64,
+        prot: Prot,
+        obj: u32,
+        pindex: u64,
+        all: bool,
+    ) {
+        const MAX_INIT_PT: u64 = 96;
+        if !prot.readable() && !prot.executable() {
+            return;
+        }
+        let Some(o) = self.objects.get(obj) else {
+            return;
+        };
+        let obj_pages = o.size.div_ceil(PAGE_SIZE);
+        if pindex >= obj_pages {
+            return;
+        }
+        let mut psize = (size >> PAGE_SHIFT).min(obj_pages - pindex);
+        if !all {
+            psize = psize.min(MAX_INIT_PT);
+        }
+        let pages: Vec<(u64, Pfn)> = o
+            .pages
+            .range(pindex..pindex + psize)
+            .map(|(&i, &pfn)| (i, pfn))
+            .collect();
+        for (i, pfn) in pages {
+            let va = start + ((i - pindex) << PAGE_SHIFT);
+            let pmap = &self.procs[&pid].pmap;
+            if pmap.lookup(&self.phys, VirtAddr(va)).is_some()
+                || pmap.swap_entry(&self.phys, VirtAddr(va)).is_some()
+            {
+                continue;
+            }
+            // Without a frame for a page table the page simply stays
+            // unmapped until it is touched.
+            let _ = self.pmap_enter(pid, va, pfn, false, prot.executable());
+        }
     }
 }

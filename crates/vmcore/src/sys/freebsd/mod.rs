@@ -28,12 +28,14 @@ use crate::machine::{Backing, Machine, MapsLine};
 use crate::vm::map::Entry;
 
 /// The page-rounded range of a call: `[trunc_page(addr),
-/// trunc_page(addr) + round_page(len + pageoff))`, or `None` when the end
-/// wraps past 2^64.
+/// trunc_page(addr) + round_page(len + pageoff))`, computed as the C
+/// does, modulo 2^64 (`size += pageoff; size = round_page(size)`), so a
+/// LEN in the last page below 2^64 rounds to 0 and the range is empty;
+/// `None` when the end wraps past 2^64 (`addr + size < addr`).
 pub(crate) fn page_range(addr: u64, len: u64) -> Option<(u64, u64)> {
     let pageoff = addr & (PAGE_SIZE - 1);
     let start = addr - pageoff;
-    let size = len.checked_add(pageoff)?.checked_add(PAGE_SIZE - 1)? & !(PAGE_SIZE - 1);
+    let size = len.wrapping_add(pageoff).wrapping_add(PAGE_SIZE - 1) & !(PAGE_SIZE - 1);
     let end = start.checked_add(size)?;
     Some((start, end))
 }

@@ -141,7 +141,9 @@ impl Machine {
         inherit: u64,
     ) -> SysResult<()> {
         let (start, end) = page_range(addr, len).ok_or(einval("range wraps around"))?;
-        let inherit = match inherit & 0xffff_ffff {
+        // `vm_inherit_t` is a `char`: kern_minherit keeps the low byte of
+        // the int it is given, so 0x102 is INHERIT_NONE.
+        let inherit = match inherit & 0xff {
             INHERIT_SHARE => Inherit::Share,
             INHERIT_COPY => Inherit::Copy,
             INHERIT_NONE => Inherit::None,

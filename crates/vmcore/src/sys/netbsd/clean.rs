@@ -2,6 +2,7 @@
 //! and the `uvm_map_clean` both lean on.
 
 use super::round_and_check;
+use crate::addr::PAGE_SHIFT;
 use crate::errno::{SysResult, ebusy, efault, einval, enomem};
 use crate::event::Pid;
 use crate::flags::VmFlags;
@@ -10,6 +11,7 @@ use crate::personality::netbsd::abi::{
     MADV_DONTNEED, MADV_FREE, MADV_NORMAL, MADV_RANDOM, MADV_SEQUENTIAL, MADV_WILLNEED, MS_ASYNC,
     MS_INVALIDATE, MS_SYNC,
 };
+use crate::vm::object::ObjKind;
 
 /// What `uvm_map_clean` is asked to do (its `PGO_*` flags).
 #[derive(Clone, Copy)]
@@ -123,7 +125,8 @@ impl Machine {
     /// freeing and the FIRST entry is wired (the kernel tests only that
     /// one: case `nb_msync`). Then, entry by entry: freeing drops the
     /// anons of an amap no one else references (a shared amap is only
-    /// deactivated; wired entries are skipped); cleaning writes a shared
+    /// deactivated; wired entries are skipped; msync's invalidation only
+    /// deactivates them); cleaning writes a shared
     /// file mapping's dirty pages back. Deactivating keeps every page.
     fn uvm_map_clean(&mut self, pid: Pid, start: u64, end: u64, how: Clean) -> SysResult<()> {
         let Some(first) = self.nb_lookup(pid, start) else {
@@ -144,13 +147,31 @@ impl Machine {
         for s in self.nb_entries_in(pid, start, end) {
             let e = self.procs[&pid].map.entry(s).clone();
             let (lo, hi) = (e.start.max(start), e.end.min(end));
-            if how.free
-                && !e.flags.contains(VmFlags::LOCKED)
+            // The amap layer frees only for PGO_FREE alone (MADV_FREE):
+            // msync's PGO_CLEANIT|PGO_FREE just deactivates the anons ("in
+            // these first 3 cases, we just deactivate the page").
+            let free_anons = how.free && !how.clean && !e.flags.contains(VmFlags::LOCKED);
+            if free_anons
                 && !e.is_shared()
                 && let Some(r) = e.aref
                 && self.amaps.get(r.amap).is_some_and(|am| am.refs == 1)
             {
                 self.discard_private(pid, s, lo, hi);
+            }
+            // Shared anonymous memory is an amap too in UVM (uvm_mmap's
+            // UVM_FLAG_OVERLAY), here a shmem object: freed the same way
+            // when this one entry is its only reference (`amap_refs`; a
+            // fork's share or a clipped entry makes two).
+            if free_anons
+                && e.is_shared()
+                && let Some(obj) = e.object
+                && self
+                    .objects
+                    .get(obj)
+                    .is_some_and(|o| o.kind == ObjKind::Shmem && o.refs == 1)
+            {
+                let first = e.pgoff + ((lo - e.start) >> PAGE_SHIFT);
+                self.punch_hole(obj, first, (hi - lo) >> PAGE_SHIFT);
             }
             let on_disk = e
                 .object

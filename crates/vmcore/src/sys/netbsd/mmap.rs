@@ -249,9 +249,11 @@ impl Machine {
         if align <= PAGE_SIZE {
             return self.unmapped_area(pid, hint, size);
         }
+        // uvm_map_align_va: a top-down map rounds the hint *down* to the
+        // alignment before looking (a bottom-up one would round it up).
+        let hint = hint & !(align - 1);
         let l = self.layout();
         if hint >= l.mmap_min_addr
-            && hint & (align - 1) == 0
             && hint.checked_add(size).is_some_and(|e| e <= l.task_size)
             && self.procs[&pid].map.is_free(hint, hint + size)
         {
