@@ -304,6 +304,13 @@ pub struct Machine {
     /// (`lruvec->anon_cost`, `lru_note_cost`): it weighs how hard reclaim
     /// scans them (`get_scan_count`).
     pub(crate) anon_cost: u64,
+    /// Evictions and activations so far in the memory cgroup's lists
+    /// (`lruvec->nonresident_age`): the clock of refault distances.
+    pub(crate) nonresident_age: u64,
+    /// The anon a fault is working on (swapping it in, mapping it,
+    /// copying it): reclaim leaves it alone, as the kernel's reference to
+    /// the folio keeps it (`folio_get` in `do_swap_page`, `wp_page_copy`).
+    pub(crate) reclaim_pin: Option<u32>,
     /// Processes the OOM killer killed (their names stay taken).
     pub(crate) oom_killed: std::collections::BTreeSet<Pid>,
     /// The running process chosen by the OOM killer during its own
@@ -347,6 +354,8 @@ impl Machine {
             swap: None,
             memlimit: None,
             anon_cost: 0,
+            nonresident_age: 0,
+            reclaim_pin: None,
             oom_killed: Default::default(),
             oom_pending: None,
             running: 0,

@@ -231,9 +231,14 @@ impl Machine {
         anon: u32,
         access: Access,
     ) -> Result<(), AccessError> {
-        let how = self.swap_in(pid, e, page, anon)?;
-        let r = self.fault_anon_mapped(pid, e, page, anon, access);
-        self.swap_settle(anon, how, e, access);
+        let pin = self.reclaim_pin.replace(anon);
+        let how = self.swap_in(pid, e, page, anon);
+        let r = how.and_then(|how| {
+            let r = self.fault_anon_mapped(pid, e, page, anon, access);
+            self.swap_settle(anon, how, e, access);
+            r
+        });
+        self.reclaim_pin = pin;
         r
     }
 

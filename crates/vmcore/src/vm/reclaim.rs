@@ -22,9 +22,9 @@
 //! entries + page-table pages; on a tie the later process, as
 //! `oom_evaluate_task` scans), and the allocation is tried again.
 //!
-//! Simplification: the LRU scan reclaims anonymous pages only, those one
-//! process maps and those fork shares; shmem and page-cache pages, and
-//! pages still in the swap cache, stay (Linux would reclaim them too).
+//! Simplification: the LRU scan reclaims anonymous pages only (those one
+//! process maps, those fork shares, and those in the swap cache); shmem
+//! and page-cache pages stay (Linux would reclaim them too).
 //!
 //! Reclaim as the advice calls do it: MADV_FREE's lazy freeing
 //! (`madvise_free_pte_range`) and MADV_PAGEOUT's reclaim
@@ -41,7 +41,7 @@ use crate::phys::{FrameOwner, LruList};
 use crate::vm::anon::{AnonId, AnonPage};
 use crate::vm::map::Entry;
 use crate::vm::page_alloc::NoMemory;
-use crate::vm::swap::Slot;
+use crate::vm::swap::{Shadow, Slot};
 use std::collections::HashMap;
 
 /// Pages reclaimed per attempt (`SWAP_CLUSTER_MAX`).
@@ -528,10 +528,13 @@ impl Machine {
         done
     }
 
-    /// `can_reclaim_anon_pages`: a swap slot is free. Without one,
-    /// `get_scan_count` scans no anonymous page at all.
+    /// `can_reclaim_anon_pages`: a swap slot is free (an area being
+    /// turned off has none: swapoff clears `SWP_WRITEOK` first). Without
+    /// one, `get_scan_count` scans no anonymous page at all.
     fn swap_slot_free(&self) -> bool {
-        self.swap.as_ref().is_some_and(|a| a.inuse() < a.size())
+        self.swap
+            .as_ref()
+            .is_some_and(|a| a.writeok() && a.inuse() < a.size())
     }
 
     /// `calculate_pressure_balance` with the file LRU empty of cost:
@@ -595,6 +598,22 @@ impl Machine {
         let mut rmap = None;
         let mut done = 0;
         for (pfn, anon) in batch {
+            if self.reclaim_pin == Some(anon) {
+                // A fault holds it.
+                self.phys.lru_add(pfn, LruList::Inactive);
+                continue;
+            }
+            if self.cached_unmapped(anon, pfn) {
+                // Only in the swap cache (read ahead, or by
+                // MADV_WILLNEED): nothing maps it to have referenced it,
+                // and its copy in the slot is current. It just leaves the
+                // cache (`__remove_mapping`).
+                self.phys.desc_mut(pfn).referenced = false;
+                self.drop_swap_cache(anon, pfn);
+                self.evicted(anon);
+                done += 1;
+                continue;
+            }
             let maps = match self.anon_location(anon) {
                 Some(at) => vec![at],
                 None => rmap
@@ -617,9 +636,20 @@ impl Machine {
                 Verdict::Activate => {
                     self.phys.desc_mut(pfn).referenced = true;
                     self.phys.lru_add(pfn, LruList::Active);
+                    // `move_folios_to_lru` ages the lists for each page it
+                    // activates (`workingset_age_nonresident`).
+                    self.nonresident_age += 1;
+                }
+                Verdict::Reclaim if self.anons.get(anon).is_some_and(|a| a.lazyfree) => {
+                    if self.reclaim_lazyfree_page(&maps, anon, pfn) {
+                        done += 1;
+                    } else {
+                        self.phys.lru_add(pfn, LruList::Active);
+                    }
                 }
                 Verdict::Reclaim => {
                     if self.swap_out_mapped(&maps, anon, pfn) {
+                        self.evicted(anon);
                         done += 1;
                     } else {
                         // No slot (`add_to_swap` failed): activated.
@@ -719,8 +749,7 @@ impl Machine {
                     if slot < r.slotoff || slot >= r.slotoff + e.pages() {
                         continue;
                     }
-                    let Some(AnonPage::Resident { pfn }) = self.anons.get(anon).map(|a| a.page)
-                    else {
+                    let Some(pfn) = self.anons.get(anon).and_then(|a| a.pfn()) else {
                         continue;
                     };
                     let va = e.start + (slot - r.slotoff) * PAGE_SIZE;
@@ -745,7 +774,7 @@ impl Machine {
     /// reclaimed: resident, neither wired nor lent, and those are all its
     /// mappings.
     fn shared_reclaimable(&self, anon: AnonId, n: usize) -> bool {
-        let Some(AnonPage::Resident { pfn }) = self.anons.get(anon).map(|a| a.page) else {
+        let Some(pfn) = self.anons.get(anon).and_then(|a| a.pfn()) else {
             return false;
         };
         let d = self.phys.desc(pfn);
@@ -774,10 +803,10 @@ impl Machine {
     /// resident, one mapping's alone ([`Machine::exclusive_anon`]), and
     /// that mapping is a 4 KiB leaf there (PROT_NONE too: `pte_present`).
     fn reclaimable_at(&self, anon: AnonId, pid: Pid, va: u64) -> bool {
-        let Some(AnonPage::Resident { pfn }) = self.anons.get(anon).map(|a| a.page) else {
+        let Some(pfn) = self.anons.get(anon).and_then(|a| a.pfn()) else {
             return false;
         };
-        self.exclusive_anon(anon, pfn)
+        (self.exclusive_anon(anon, pfn) || self.cached_exclusive(anon, pfn).is_some())
             && self.procs.get(&pid).is_some_and(|p| {
                 p.pmap
                     .lookup(&self.phys, VirtAddr(va))
@@ -791,14 +820,26 @@ impl Machine {
     /// PTE into a swap entry for it, not exclusive, each holding the slot
     /// once. False when no slot is free.
     fn swap_out_mapped(&mut self, maps: &[(Pid, u64)], anon: AnonId, pfn: Pfn) -> bool {
-        if let [(pid, va)] = maps {
+        let cached = match self.anons.get(anon).map(|a| a.page) {
+            Some(AnonPage::Cached { slot, .. }) => Some(slot),
+            _ => None,
+        };
+        if let ([(pid, va)], None) = (maps, cached) {
             return self.swap_out_page(*pid, *va, anon, pfn);
         }
-        let Some(s) = self.swap_mut().alloc() else {
+        // A page still in the swap cache keeps its slot: the PTEs get it
+        // back and the copy leaves the cache (as MADV_PAGEOUT does it).
+        let Some(s) = cached.or_else(|| self.swap_mut().alloc()) else {
             return false;
         };
+        if let ([(pid, va)], Some(s)) = (maps, cached) {
+            self.write_out_anon(*pid, *va, anon, pfn, s);
+            self.swap_mut().set_cached(s, false);
+            return true;
+        }
         let bytes = self.phys.frame_bytes(pfn).map(|b| b.to_vec());
         self.swap_mut().write(s, bytes.as_deref().unwrap_or(&[]));
+        self.swap_mut().set_shadow(s, Shadow::Root);
         let sw = SwapPte {
             area: 0,
             offset: u64::from(s.0),
@@ -818,8 +859,99 @@ impl Machine {
             });
         }
         self.anons.get_mut(anon).expect("live").page = AnonPage::Swapped { slot: s };
+        if cached.is_some() {
+            self.swap_mut().set_cached(s, false);
+        }
         self.phys.free(pfn, &mut self.ev);
         true
+    }
+
+    /// `shrink_folio_list` for a lazily freed page (MADV_FREE, not
+    /// swap-backed): one no PTE has dirtied since is dropped, and reads
+    /// back as zeros; one written again is swap-backed once more and kept
+    /// (`try_to_unmap_one`: `folio_set_swapbacked`, activated). Returns
+    /// whether it was dropped.
+    fn reclaim_lazyfree_page(&mut self, maps: &[(Pid, u64)], anon: AnonId, pfn: Pfn) -> bool {
+        let dirty = self.phys.desc(pfn).dirty
+            || maps.iter().any(|&(pid, va)| {
+                self.procs[&pid]
+                    .pmap
+                    .lookup(&self.phys, VirtAddr(va))
+                    .is_some_and(|m| m.dirty)
+            });
+        if dirty {
+            if let Some(a) = self.anons.get_mut(anon) {
+                a.lazyfree = false;
+            }
+            return false;
+        }
+        for &(pid, va) in maps {
+            let Some(start) = self.procs[&pid].map.find(va).map(|e| e.start) else {
+                continue;
+            };
+            self.discard_private(pid, start, va, va + PAGE_SIZE);
+        }
+        true
+    }
+
+    /// `workingset_eviction` by the memory cgroup's reclaim: `anon`'s slot
+    /// keeps the cgroup's clock, which then ticks.
+    fn evicted(&mut self, anon: AnonId) {
+        if let Some(slot) = self.anons.get(anon).and_then(|a| a.slot()) {
+            let eviction = self.nonresident_age;
+            self.swap_mut().set_shadow(slot, Shadow::Memcg { eviction });
+        }
+        self.nonresident_age += 1;
+    }
+
+    /// `workingset_refault` for a page just read from its slot into `pfn`:
+    /// a page whose refault distance (evictions and activations since it
+    /// went) fits in the working set (the active anonymous list, while
+    /// swap has room: `workingset_test_recent`) was pushed out too soon,
+    /// and starts on the active list (which ages the lists once more). A
+    /// page MADV_PAGEOUT pushed out is judged against the whole machine,
+    /// and always fits.
+    pub(crate) fn refault(&mut self, pfn: Pfn, shadow: Option<Shadow>) {
+        let recent = match shadow {
+            None => false,
+            Some(Shadow::Root) => true,
+            Some(Shadow::Memcg { eviction }) => {
+                let distance = self.nonresident_age.saturating_sub(eviction);
+                let workingset = if self.swap_slot_free() {
+                    self.phys.lru_len(LruList::Active)
+                } else {
+                    0
+                };
+                distance <= workingset
+            }
+        };
+        if recent && self.phys.desc(pfn).lru == LruList::Inactive {
+            self.phys.lru_add(pfn, LruList::Active);
+            self.nonresident_age += 1;
+        }
+    }
+
+    /// Whether `anon`'s page in `pfn` is only in the swap cache: mapped by
+    /// no PTE, neither wired nor lent.
+    fn cached_unmapped(&self, anon: AnonId, pfn: Pfn) -> bool {
+        let Some(AnonPage::Cached { pfn: p, .. }) = self.anons.get(anon).map(|a| a.page) else {
+            return false;
+        };
+        let d = self.phys.desc(pfn);
+        p == pfn && d.mapcount == 0 && d.wired == 0 && d.loans == 0
+    }
+
+    /// `anon`'s unmapped page leaves the swap cache and memory: the slot
+    /// (which the swap entries still name) holds it.
+    fn drop_swap_cache(&mut self, anon: AnonId, pfn: Pfn) {
+        let Some(AnonPage::Cached { slot, .. }) = self.anons.get(anon).map(|a| a.page) else {
+            return;
+        };
+        let a = self.anons.get_mut(anon).expect("live");
+        a.page = AnonPage::Swapped { slot };
+        a.readahead = false;
+        self.swap_mut().set_cached(slot, false);
+        self.phys.free(pfn, &mut self.ev);
     }
 
     /// `shrink_folio_list` -> `add_to_swap` + `try_to_unmap` +
@@ -841,6 +973,9 @@ impl Machine {
         let area = self.swap_mut();
         area.write(s, bytes.as_deref().unwrap_or(&[]));
         area.dup(s);
+        // MADV_PAGEOUT's shadow; the memory cgroup's reclaim puts its own
+        // (`evicted`).
+        area.set_shadow(s, Shadow::Root);
         let sw = SwapPte {
             area: 0,
             offset: u64::from(s.0),

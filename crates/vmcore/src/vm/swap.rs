@@ -53,6 +53,23 @@ struct SlotInfo {
     /// Taken by an allocation and not yet freed (a slot can be taken with
     /// no user yet, between allocation and the first swap entry).
     taken: bool,
+    /// The shadow the page left when reclaim freed it
+    /// (`workingset_eviction`); taken by the next read.
+    shadow: Option<Shadow>,
+}
+
+/// A page's shadow in the swap cache (`pack_shadow`): where it was evicted
+/// from, and when, so that a refault can tell whether the page would
+/// have stayed had the working set had the room (`workingset_refault`).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Shadow {
+    /// Evicted with no memory cgroup as the target (MADV_PAGEOUT's
+    /// `reclaim_pages`): judged against the whole machine's lists, which
+    /// on the recording machine always hold the refault distance.
+    Root,
+    /// Evicted by the memory cgroup's reclaim, at this value of its
+    /// `nonresident_age`.
+    Memcg { eviction: u64 },
 }
 
 /// Which allocation a cluster serves (`ci->order`): 4 KiB pages, or huge
@@ -134,6 +151,12 @@ impl SwapArea {
         (from.max(start)..end).find(|&s| !self.slots[s as usize].taken)
     }
 
+    /// Whether slots are handed out (`SWP_WRITEOK`): not while swapoff
+    /// empties the area.
+    pub fn writeok(&self) -> bool {
+        self.writeok
+    }
+
     /// A slot for one 4 KiB page, or `None` when the area is full (or
     /// being turned off).
     pub fn alloc(&mut self) -> Option<Slot> {
@@ -198,6 +221,20 @@ impl SwapArea {
         self.data.get(&s.0).map(|b| &b[..])
     }
 
+    /// Leave a shadow for the page just written to `s`.
+    pub fn set_shadow(&mut self, s: Slot, shadow: Shadow) {
+        if let Some(i) = self.slots.get_mut(s.0 as usize) {
+            i.shadow = Some(shadow);
+        }
+    }
+
+    /// Take the shadow of `s` (a read replaces it with the page).
+    pub fn take_shadow(&mut self, s: Slot) -> Option<Shadow> {
+        self.slots
+            .get_mut(s.0 as usize)
+            .and_then(|i| i.shadow.take())
+    }
+
     /// One more user of the slot (`swap_duplicate`: fork copying a swap
     /// entry, a shmem object taking one).
     pub fn dup(&mut self, s: Slot) {
@@ -240,6 +277,7 @@ impl SwapArea {
             return false;
         }
         info.taken = false;
+        info.shadow = None;
         self.data.remove(&s.0);
         let c = (s.0 / CLUSTER_SLOTS) as usize;
         self.cluster_used[c] -= 1;

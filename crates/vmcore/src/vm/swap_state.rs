@@ -227,6 +227,8 @@ impl Machine {
         if let Some(bytes) = area.read(slot) {
             self.phys.write_frame(pfn, bytes);
         }
+        let shadow = self.swap_mut().take_shadow(slot);
+        self.refault(pfn, shadow);
         self.ev.push_with(|| Event::SwapIn { slot: slot.0, pfn });
         Ok(pfn)
     }
