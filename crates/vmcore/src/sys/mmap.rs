@@ -169,28 +169,24 @@ impl Machine {
             let low32 = flags & MAP_32BIT != 0;
             // __get_unmapped_area: private anonymous memory without a hint
             // and a multiple of 2 MiB long is THP aligned
-            // (thp_get_unmapped_area_vmflags -> __thp_get_unmapped_area:
-            // a search padded by 2 MiB, then moved up to a 2 MiB boundary,
-            // or a whole 2 MiB up when already aligned, top down); if the
-            // padded search fails, the plain one (case
-            // placement_thp_aligned_anon).
-            let thp = anon
+            // (thp_get_unmapped_area_vmflags; case
+            // placement_thp_aligned_anon), and so is a file of ext4,
+            // whose get_unmapped_area is thp_get_unmapped_area, hint or
+            // not (case placement_thp_aligned_ext4); shmem and memfd
+            // follow shmem_get_unmapped_area, plain with shmem THP
+            // `never`. If the padded search fails, the plain one.
+            let ext4 = object.is_some_and(|o| {
+                matches!(self.objects.get(o).map(|x| &x.kind), Some(ObjKind::File(_)))
+            });
+            let padded = if anon
                 && !hugetlb
                 && flags & MAP_SHARED == 0
                 && hint == 0
-                && len % HUGE_PAGE_SIZE == 0;
-            let padded = if thp {
-                len.checked_add(HUGE_PAGE_SIZE)
-                    .and_then(|l| self.unmapped_area_flags(pid, 0, l, low32))
-                    .map(|ret| {
-                        // The offset of anonymous memory counts as 0 here.
-                        let off_sub = ret.wrapping_neg() & (HUGE_PAGE_SIZE - 1);
-                        if off_sub == 0 {
-                            ret + HUGE_PAGE_SIZE
-                        } else {
-                            ret + off_sub
-                        }
-                    })
+                && len % HUGE_PAGE_SIZE == 0
+            {
+                self.thp_unmapped_area(pid, 0, len, 0, low32)
+            } else if ext4 {
+                self.thp_unmapped_area(pid, hint, len, off, low32)
             } else {
                 None
             };

@@ -50,6 +50,49 @@ impl Machine {
         }
     }
 
+    /// `__thp_get_unmapped_area` (Linux, mm/huge_memory.c): place `len`
+    /// bytes of a mapping whose first byte is at offset `off` of its file
+    /// (0 for anonymous memory) so that the file's 2 MiB blocks fall on
+    /// 2 MiB boundaries of the address space, where a PMD can map them.
+    /// `None` when the rule does not apply or its search fails: the caller
+    /// then places the mapping the plain way.
+    ///
+    /// => only a range holding a whole 2 MiB-aligned block of the file
+    ///    qualifies (`off_end - round_up(off, 2M) >= 2M`).
+    /// => the search is for `len + 2 MiB`, the hint tried first; a hint
+    ///    the padded range fits at is kept as it is (so a hint free for
+    ///    `len` but not for the padding is not taken: the range comes from
+    ///    the top-down search).
+    /// => otherwise the start moves up by `(off - start) mod 2 MiB`, or
+    ///    by a whole 2 MiB when that is 0 (top down, `MMF_TOPDOWN`).
+    pub(crate) fn thp_unmapped_area(
+        &mut self,
+        pid: Pid,
+        hint: u64,
+        len: u64,
+        off: u64,
+        low32: bool,
+    ) -> Option<u64> {
+        const PMD: u64 = 2 << 20;
+        let off_end = off.checked_add(len)?;
+        let off_align = align_up(off, PMD)?;
+        if off_end <= off_align || off_end - off_align < PMD {
+            return None;
+        }
+        let len_pad = len.checked_add(PMD)?;
+        off.checked_add(len_pad)?;
+        let ret = self.unmapped_area_flags(pid, hint, len_pad, low32)?;
+        if ret == hint {
+            return Some(hint);
+        }
+        let off_sub = off.wrapping_sub(ret) & (PMD - 1);
+        Some(if off_sub == 0 {
+            ret + PMD
+        } else {
+            ret + off_sub
+        })
+    }
+
     /// `hugetlb_get_unmapped_area` (Linux): the hint rounded UP to the huge
     /// page size `align`, taken as x86's placement takes a hint (case
     /// hugetlb_placement); else the placement's search for a range
