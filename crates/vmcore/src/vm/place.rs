@@ -82,8 +82,11 @@ impl Machine {
         let len_pad = len.checked_add(PMD)?;
         off.checked_add(len_pad)?;
         let ret = self.unmapped_area_flags(pid, hint, len_pad, low32)?;
-        if ret == hint {
-            return Some(hint);
+        // The hint as x86 takes it, rounded down to its page (an unaligned
+        // hint the padded range fits at is kept: case
+        // placement_thp_aligned_ext4).
+        if hint != 0 && ret == align_down(hint, PAGE_SIZE) {
+            return Some(ret);
         }
         let off_sub = off.wrapping_sub(ret) & (PMD - 1);
         Some(if off_sub == 0 {
