@@ -49,14 +49,30 @@ struct Xorshift {
     sum: u64,
 }
 
-impl Trace for Xorshift {
-    fn access(&mut self, _: usize) -> Option<TraceAccess> {
+impl Xorshift {
+    fn new(base: u64, mask: u64) -> Xorshift {
+        Xorshift {
+            x: 88172645463325252,
+            base,
+            mask,
+            sum: 0,
+        }
+    }
+
+    /// The next address, as host.c draws it.
+    fn next_va(&mut self) -> u64 {
         self.x ^= self.x << 13;
         self.x ^= self.x >> 7;
         self.x ^= self.x << 17;
+        self.base + (self.x & self.mask)
+    }
+}
+
+impl Trace for Xorshift {
+    fn access(&mut self, _: usize) -> Option<TraceAccess> {
         Some(TraceAccess {
             pid: 1,
-            va: self.base + (self.x & self.mask),
+            va: self.next_va(),
             op: TraceOp::Load,
         })
     }
@@ -112,12 +128,7 @@ fn main() {
             // The trace path (`Machine::run_trace`), as runTrace in wasm.
             let sz: u64 = arg(&args, 2, 64).next_power_of_two() << 20;
             let a = touched(&mut m, sz);
-            let mut t = Xorshift {
-                x: 88172645463325252,
-                base: a,
-                mask: sz - 1,
-                sum: 0,
-            };
+            let mut t = Xorshift::new(a, sz - 1);
             let ns = timed(arg(&args, 1, 10_000_000), |k| {
                 m.run_trace(k as usize, &mut t);
             });
@@ -127,17 +138,14 @@ fn main() {
         "w3call" => {
             let sz: u64 = arg(&args, 2, 64).next_power_of_two() << 20;
             let a = touched(&mut m, sz);
-            let mut x: u64 = 88172645463325252;
-            let mut s = 0u64;
+            let mut t = Xorshift::new(a, sz - 1);
             let ns = timed(arg(&args, 1, 10_000_000), |k| {
                 for _ in 0..k {
-                    x ^= x << 13;
-                    x ^= x >> 7;
-                    x ^= x << 17;
-                    s += u64::from(m.load(1, a + (x & (sz - 1))).unwrap());
+                    let va = t.next_va();
+                    t.sum += u64::from(m.load(1, va).unwrap());
                 }
             });
-            println!("INFO sum {s}");
+            println!("INFO sum {}", t.sum);
             println!("RESULT {ns:.2} ns/load");
         }
         "loadhit" => {

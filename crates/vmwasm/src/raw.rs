@@ -91,10 +91,16 @@ fn int(x: f64, max: u64) -> Option<u64> {
 /// A raw argument failed its check: remember why, return the status.
 #[cold]
 fn bad(i: &mut Inner, at: &str, name: &str, x: f64, what: &str) -> i32 {
-    i.last_error = LastError::Argument(format!(
-        "{at}: {name} must be {what}, got {x} (the checked method takes BigInts)"
-    ));
+    i.last_error = not_a_number(at, name, x, what);
     BAD_ARGUMENT
+}
+
+/// The error of an argument `name` of `at` that is not `what`.
+#[cold]
+fn not_a_number(at: &str, name: &str, x: f64, what: &str) -> LastError {
+    LastError::Argument(format!(
+        "{at}: {name} must be {what}, got {x} (the checked method takes BigInts)"
+    ))
 }
 
 macro_rules! arg {
@@ -406,10 +412,10 @@ struct RawTrace<'a> {
 
 impl RawTrace<'_> {
     #[cold]
-    fn reject(&mut self, k: usize, why: String) -> Option<TraceAccess> {
+    fn reject(&mut self, k: usize, why: LastError) -> Option<TraceAccess> {
         self.results[k] = BAD_ARGUMENT;
         self.faults += 1;
-        self.last_error = Some(LastError::Argument(why));
+        self.last_error = Some(why);
         None
     }
 }
@@ -418,13 +424,8 @@ impl Trace for RawTrace<'_> {
     #[inline]
     fn access(&mut self, k: usize) -> Option<TraceAccess> {
         let Some(va) = int(self.addrs[k], MAX_SAFE) else {
-            let x = self.addrs[k];
-            return self.reject(
-                k,
-                format!(
-                    "runTrace: addrs[{k}] must be {ADDR}, got {x} (the checked method takes BigInts)"
-                ),
-            );
+            let why = not_a_number("runTrace", &format!("addrs[{k}]"), self.addrs[k], ADDR);
+            return self.reject(k, why);
         };
         let op = match self.ops[k] {
             0 => CoreTraceOp::Load,
@@ -433,7 +434,9 @@ impl Trace for RawTrace<'_> {
             op => {
                 return self.reject(
                     k,
-                    format!("runTrace: ops[{k}] must be 0 (load), 1 (store) or 2 (exec), got {op}"),
+                    LastError::Argument(format!(
+                        "runTrace: ops[{k}] must be 0 (load), 1 (store) or 2 (exec), got {op}"
+                    )),
                 );
             }
         };
