@@ -2,8 +2,8 @@
 //! Linux kernel (the `vmhost` crate), and side by side with the simulator.
 //!
 //! ```text
-//! vmplay host [--timeout SECS] FILE.vms
-//! vmplay diff [--timeout SECS] [--against FILE.out] FILE.vms
+//! vmplay host [--timeout SECS] [--map-slots N] FILE.vms
+//! vmplay diff [--timeout SECS] [--map-slots N] [--against FILE.out] FILE.vms
 //! ```
 //!
 //! `host` prints what the recorder would print, with its exit statuses (0
@@ -23,12 +23,15 @@ use vmscript::Runner;
 struct Args {
     timeout: Duration,
     against: Option<String>,
+    /// `--map-slots N` (`map_slots.rs`).
+    map_slots: Option<u64>,
     file: String,
 }
 
 fn parse_args(args: &[String], diff: bool) -> Result<Args, String> {
     let mut timeout = Duration::from_secs(5);
     let mut against = None;
+    let mut map_slots = None;
     let mut file = None;
     let mut it = args.iter();
     while let Some(a) = it.next() {
@@ -42,6 +45,7 @@ fn parse_args(args: &[String], diff: bool) -> Result<Args, String> {
                     .ok_or_else(|| format!("--timeout takes whole seconds, not '{v}'"))?;
                 timeout = Duration::from_secs(secs);
             }
+            "--map-slots" => map_slots = Some(super::map_slots::parse(it.next())?),
             "--against" if diff => {
                 against = Some(it.next().ok_or("--against needs FILE.out")?.clone());
             }
@@ -57,6 +61,7 @@ fn parse_args(args: &[String], diff: bool) -> Result<Args, String> {
     Ok(Args {
         timeout,
         against,
+        map_slots,
         file,
     })
 }
@@ -64,6 +69,7 @@ fn parse_args(args: &[String], diff: bool) -> Result<Args, String> {
 fn host_options(a: &Args) -> vmhost::Options {
     vmhost::Options {
         timeout: a.timeout,
+        map_slots: a.map_slots,
         ..vmhost::Options::default()
     }
 }
@@ -109,8 +115,8 @@ fn usage(msg: &str, status: u8) -> ExitCode {
 }
 
 /// The simulator's output, as `vmplay run` prints it, and its exit status.
-fn simulate(text: &str) -> (String, u8) {
-    let mut runner = Runner::new(Machine::new(MachineConfig::reference()));
+fn simulate(text: &str, cfg: MachineConfig) -> (String, u8) {
+    let mut runner = Runner::new(Machine::new(cfg));
     let mut s = String::new();
     for (lineno, line) in vmscript::parse::script_lines(text) {
         match runner.exec_line(lineno, line) {
@@ -141,7 +147,11 @@ pub fn diff_main(args: &[String]) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let (sim, sim_status) = simulate(&text);
+    let cfg = match super::map_slots::config(MachineConfig::reference(), a.map_slots) {
+        Ok(c) => c,
+        Err(m) => return usage(&format!("diff: {m}"), 2),
+    };
+    let (sim, sim_status) = simulate(&text, cfg);
     let (other, other_status, title) = match &a.against {
         Some(path) => match std::fs::read(path) {
             Ok(b) => (String::from_utf8_lossy(&b).into_owned(), None, path.clone()),

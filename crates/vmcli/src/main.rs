@@ -23,27 +23,28 @@
 
 use std::io::{self, Read, Write};
 use std::process::ExitCode;
-use vmcore::personality::{LINUX, Personality};
+use vmcore::personality::LINUX;
 use vmcore::{Machine, MachineConfig};
 use vmscript::Runner;
 
 mod host;
+mod map_slots;
 mod ostep_policy;
 
 const USAGE: &str = "\
 vmplay - a simulated virtual-memory subsystem (Linux, FreeBSD, NetBSD)
 
 Usage:
-  vmplay run [--trace] [--check] [--personality NAME] FILE.vms
+  vmplay run [--trace] [--check] [--personality NAME] [--map-slots N] FILE.vms
                                     run a scenario and print its results
   vmplay ostep-policy [OPTIONS]     OSTEP's paging-policy.py, same options,
                                     same output (-h lists its options)
-  vmplay host [--timeout SECS] FILE.vms
+  vmplay host [--timeout SECS] [--map-slots N] FILE.vms
                                     run a scenario on this machine's own Linux
                                     kernel (x86_64; version 1 and `personality
                                     linux`), printing the same format; exit 0,
                                     2 line error, 3 hung or died, 4 refused
-  vmplay diff [--timeout SECS] [--against FILE.out] FILE.vms
+  vmplay diff [--timeout SECS] [--map-slots N] [--against FILE.out] FILE.vms
                                     the simulator and the host (or a recorded
                                     output) side by side: exit 0 agree, 1 differ,
                                     2 cannot compare
@@ -67,6 +68,10 @@ prints `LINE OP killed`. An `expect` line (an exercise's check) prints
   --personality NAME
              the kernel a scenario without a `personality` line follows:
              linux (the default), freebsd or netbsd (FORMAT-v2-bsd.md)
+  --map-slots N
+             p1 starts with N free map slots below vm.max_map_count (run:
+             the simulator's limit is set so; host: p1 makes filler
+             mappings outside the arena before the first line; diff: both)
 
 Exit status: 0 the scenario ran to its end and every `expect` held; 4 it ran
 to its end and an `expect` failed (counted on standard error); 2 a line could
@@ -108,15 +113,12 @@ fn read_input(path: &str) -> io::Result<String> {
 /// Run a scenario, printing as it goes.
 fn run(
     text: &str,
-    personality: &'static Personality,
+    cfg: MachineConfig,
     trace: bool,
     check: bool,
     out: &mut impl Write,
 ) -> io::Result<Ended> {
-    let mut runner = Runner::new(Machine::new(MachineConfig {
-        personality,
-        ..MachineConfig::reference()
-    }));
+    let mut runner = Runner::new(Machine::new(cfg));
     let (mut expects, mut failed) = (0, 0);
     for (lineno, line) in vmscript::parse::script_lines(text) {
         let r = runner.exec_line(lineno, line);
@@ -181,9 +183,14 @@ fn main() -> ExitCode {
             let mut file = None;
             let mut only_files = false;
             let mut personality = &LINUX;
+            let mut map_slots = None;
             let mut it = args[1..].iter();
             while let Some(a) = it.next() {
                 match a.as_str() {
+                    "--map-slots" if !only_files => match map_slots::parse(it.next()) {
+                        Ok(n) => map_slots = Some(n),
+                        Err(e) => return usage_error(&e),
+                    },
                     "--personality" if !only_files => {
                         let Some(name) = it.next() else {
                             return usage_error("--personality needs a NAME");
@@ -219,9 +226,17 @@ fn main() -> ExitCode {
             };
             // Line-buffered, as the recorder flushes each line: what ran is
             // printed even if a later line brings the simulator down.
+            let cfg = MachineConfig {
+                personality,
+                ..MachineConfig::reference()
+            };
+            let cfg = match map_slots::config(cfg, map_slots) {
+                Ok(c) => c,
+                Err(e) => return usage_error(&e),
+            };
             let mut out = io::stdout().lock();
-            let done = run(&text, personality, trace, check, &mut out)
-                .and_then(|d| out.flush().map(|()| d));
+            let done =
+                run(&text, cfg, trace, check, &mut out).and_then(|d| out.flush().map(|()| d));
             match done {
                 Ok(Ended::Done { failed: 0, .. }) => ExitCode::SUCCESS,
                 Ok(Ended::Done { expects, failed }) => {

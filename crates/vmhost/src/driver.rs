@@ -8,6 +8,7 @@
 //! checked in the recorder's order, so a line that is an error for the
 //! simulator is the same error here.
 
+use crate::map_count;
 use crate::process::{self, Context};
 use crate::protocol::{REPLY_LEN, ReplyHeader, Request, Status};
 use crate::sys;
@@ -122,6 +123,9 @@ impl<'o> Driver<'o> {
                 sys::pin_to_current_cpu();
                 sys::silence_stdio();
                 sys::setup_scenario_signals();
+                if let Some(slots) = self.opts.map_slots {
+                    map_count::start(theirs.as_raw_fd(), slots);
+                }
                 process::serve(OwnedFd::from(theirs), &ctx)
             }
             Some(pid) => {
@@ -134,6 +138,9 @@ impl<'o> Driver<'o> {
                     fds: Vec::new(),
                     regions: Vec::new(),
                 });
+                if self.opts.map_slots.is_some() {
+                    map_count::started(self.procs[0].chan.as_raw_fd(), &self.opts)?;
+                }
                 Ok(())
             }
         }

@@ -38,6 +38,8 @@ mod driver;
 #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
 mod errname;
 #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
+mod map_count;
+#[cfg(all(target_os = "linux", target_arch = "x86_64"))]
 mod process;
 #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
 mod protocol;
@@ -52,6 +54,9 @@ pub struct Options {
     pub timeout: Duration,
     /// Where the run's folder for `open`'s files is made.
     pub tmp_base: PathBuf,
+    /// `p1` starts this many map slots below `vm.max_map_count`: it makes
+    /// filler mappings of its own before the first line (`map_count.rs`).
+    pub map_slots: Option<u64>,
 }
 
 impl Default for Options {
@@ -61,6 +66,7 @@ impl Default for Options {
         Options {
             timeout: Duration::from_secs(5),
             tmp_base: PathBuf::from("/var/tmp"),
+            map_slots: None,
         }
     }
 }

@@ -400,6 +400,40 @@ pub fn pin_to_current_cpu() {
     let _ = unsafe { libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set) };
 }
 
+/// Set aside `bytes` of glibc's heap for the rest of the process's life,
+/// so that no later allocation maps anything (`vmplay host --map-slots`:
+/// a process at `vm.max_map_count` cannot map, and its own count must
+/// stay put). The heap is grown by `brk` once; it is never trimmed
+/// (M_TRIM_THRESHOLD), and no allocation below 32 MiB is given a mapping
+/// of its own (M_MMAP_THRESHOLD; the default is 128 KiB).
+#[cfg(target_env = "gnu")]
+pub fn keep_heap(bytes: usize) -> Result<(), String> {
+    // SAFETY: `mallopt` only sets malloc's tunables; the process is
+    // single-threaded (a scenario process) and nothing is allocated
+    // concurrently.
+    let ok = unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 32 << 20) == 1
+            && libc::mallopt(libc::M_TRIM_THRESHOLD, libc::c_int::MAX) == 1
+    };
+    if !ok {
+        return Err("mallopt refused the heap's settings".into());
+    }
+    // Blocks below the threshold come from the heap, which grows to hold
+    // them all; freed, they join its top, which is kept.
+    let blocks: Vec<Vec<u8>> = (0..bytes.div_ceil(16 << 20))
+        .map(|_| Vec::with_capacity(16 << 20))
+        .collect();
+    // Kept from the optimiser, which may drop an allocation never used.
+    drop(std::hint::black_box(blocks));
+    Ok(())
+}
+
+/// Without glibc's tunables the heap cannot be kept.
+#[cfg(not(target_env = "gnu"))]
+pub fn keep_heap(_: usize) -> Result<(), String> {
+    Err("--map-slots needs a vmplay built with glibc (its malloc tunables)".into())
+}
+
 /// Point standard input and output at `/dev/null` (a scenario process
 /// prints nothing).
 pub fn silence_stdio() {
