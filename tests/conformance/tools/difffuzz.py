@@ -59,6 +59,14 @@ mapped memory. The classes (`--class list` prints them):
              after an exit
   fill       fills of length 0, 4095/4097 and across several mappings
              and holes
+  mapcount   near vm.max_map_count: each scenario starts a few map slots
+             below the limit (`# map-slots N`, its first line, passed to
+             both sides as `--map-slots N`; N mostly 1..9, sometimes
+             0 or up to 40) and draws the calls whose rules depend on
+             it: mmap, munmap of a middle or an edge, MAP_FIXED over a
+             middle, mprotect/mlock/madvise splits and ranges that merge
+             into a neighbour instead, mremap shrinks, grows, moves and
+             new addresses, fork
 
 --shrink reduces each differing scenario to the fewest lines that still
 differ (delta debugging over lines, then one line at a time; a candidate
@@ -69,6 +77,10 @@ N.min.vms beside the original.
 which line stops the run and the operation of each line before it (the
 MESSAGE of `LINE error MESSAGE` is free text): it checks the parser.
 
+With `vmplay host`, each run holds /var/tmp/vmsoracle-swap.lock shared
+(the lock a version-2 swap run holds alone), so that no swap area a
+concurrent swap run turns on is seen by a version-1 scenario.
+
 Each differing scenario is written to DIR (default /tmp/difffuzz) as N.vms
 with the two outputs beside it (N.oracle, N.vmplay). A line the recorder
 refuses (exit 4: it would reach outside the arena) is dropped and the
@@ -76,6 +88,7 @@ scenario run again; scenarios still refused after eight such drops are
 skipped. Exit status 1 when any differed.
 """
 import argparse
+import fcntl
 import os
 import random
 import re
@@ -364,10 +377,62 @@ def c_fill(R, st):
     return f"fill {_arena(R)} {R.choice(['0', '0', '4095', '4097', '12K', '16K', '32K', '40K', '1M', '2M+1'])} {R.randint(0, 255)}"
 
 
+# mapcount: mappings of a few sizes at a few places, cut and changed at
+# their edges and middles, so that splits, cuts and merges meet the limit.
+MC_AT = ["0", "4K", "8K", "12K", "16K", "1M", "1M+4K", "1M+8K", "2M", "2M+4K", "2M+12K", "4M",
+         "4M+4K", "4M+8K", "8M", "8M+4K"]
+MC_LEN = ["4K", "4K", "8K", "12K", "16K", "1M", "2M", "4M"]
+MC_PROT = ["PROT_READ", "PROT_READ|PROT_WRITE", "PROT_NONE"]
+MC_MADV = ["MADV_RANDOM", "MADV_SEQUENTIAL", "MADV_NORMAL", "MADV_DONTFORK", "MADV_DOFORK",
+           "MADV_WIPEONFORK", "MADV_KEEPONFORK", "MADV_DONTDUMP", "MADV_DODUMP", "MADV_HUGEPAGE",
+           "MADV_NOHUGEPAGE", "MADV_DONTNEED", "MADV_WILLNEED", "MADV_GUARD_INSTALL"]
+MC_MREMAP = ["0", "MREMAP_MAYMOVE", "MREMAP_MAYMOVE|MREMAP_FIXED", "MREMAP_MAYMOVE|MREMAP_FIXED",
+             "MREMAP_MAYMOVE|MREMAP_DONTUNMAP", "MREMAP_MAYMOVE|MREMAP_DONTUNMAP|MREMAP_FIXED"]
+
+
+def map_slots(R):
+    """The free map slots a mapcount scenario starts with (the first line,
+    a hint mapping above the arena, takes one)."""
+    if R.random() < 0.85:
+        return R.randint(1, 9)
+    return R.choice([0, 12, 16, 24, 40])
+
+
+def c_mapcount(R, st):
+    p = R.choice(st["procs"])
+    pre = "" if p == "p1" else p + ": "
+    a = lambda: "$arena+" + R.choice(MC_AT)
+    ln = lambda: R.choice(MC_LEN)
+    k = R.randint(0, 11)
+    if k <= 2:
+        typ = R.choice([ANON, ANON, ANON, "MAP_SHARED|MAP_ANONYMOUS"] + (["MAP_PRIVATE", "MAP_SHARED"] if st["fds"] else []))
+        fd = R.choice(st["fds"]) if st["fds"] and "ANON" not in typ else "-1"
+        fixed = R.choice(["|MAP_FIXED", "|MAP_FIXED", "|MAP_FIXED", "|MAP_FIXED_NOREPLACE"])
+        return pre + f"mmap {a()} {ln()} {R.choice(MC_PROT)} {typ}{fixed} {fd} {R.choice(['0', '0', '4K'])}"
+    if k == 3:
+        return pre + f"munmap {a()} {ln()}"
+    if k in (4, 5):
+        return pre + f"mprotect {a()} {ln()} {R.choice(MC_PROT)}"
+    if k == 6:
+        return pre + f"{R.choice(['mlock', 'munlock'])} {a()} {ln()}"
+    if k == 7:
+        return pre + f"madvise {a()} {ln()} {R.choice(MC_MADV)}"
+    if k in (8, 9):
+        return pre + f"mremap {a()} {ln()} {ln()} {R.choice(MC_MREMAP)} {a()}"
+    if k == 10:
+        free = [f"p{i}" for i in range(2, 8) if f"p{i}" not in st["ever"]]
+        if free:
+            st["procs"].append(free[0])
+            st["ever"].add(free[0])
+            return pre + f"fork {free[0]}"
+    return pre + f"store {a()} {R.randint(0, 255)}"
+
+
 CLASSES = {
     "unaligned": c_unaligned, "hints": c_hints, "far": c_far, "lengths": c_lengths,
     "mmapflags": c_mmapflags, "prot": c_prot, "files": c_files, "msync": c_msync,
     "mremap": c_mremap, "mlockall": c_mlockall, "procs": c_procs, "fill": c_fill,
+    "mapcount": c_mapcount,
 }
 
 
@@ -437,8 +502,10 @@ def valid_scenario(R, rich=False, cls=None):
             return pre + "exit"
         return pre + "maps"
 
-    lines = ["mmap 0x400000000000 4K PROT_NONE MAP_PRIVATE|MAP_ANONYMOUS -1 0"]
-    lines += [l for l in (line() for _ in range(R.randint(3, 25))) if l is not None]
+    lines = [f"# map-slots {map_slots(R)}"] if cls == "mapcount" else []
+    lines += ["mmap 0x400000000000 4K PROT_NONE MAP_PRIVATE|MAP_ANONYMOUS -1 0"]
+    n = R.randint(8, 30) if cls == "mapcount" else R.randint(3, 25)
+    lines += [l for l in (line() for _ in range(n)) if l is not None]
     lines += [("" if p == "p1" else p + ": ") + "maps" for p in procs]
     return "\n".join(lines) + "\n"
 
@@ -505,15 +572,28 @@ def heads(out):
     return [" ".join(l.split()[:2]) for l in out.splitlines() if not l.startswith("  ")]
 
 
+SLOTS = re.compile(r"# map-slots (\d+)\n")
+SWAP_LOCK = "/var/tmp/vmsoracle-swap.lock"
+
+
 def run_both(a, path):
     """(oracle, vmplay) CompletedProcess of one scenario file."""
-    cmd = [a.vmplay, "host", path] if a.oracle == "host" else [a.oracle, path]
-    o = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    with open(path) as f:
+        m = SLOTS.match(f.read())
+    slots = ["--map-slots", m.group(1)] if m else []
+    if slots and a.oracle != "host":
+        sys.exit("difffuzz: the mapcount class needs --oracle host (the recorder has no --map-slots)")
+    cmd = [a.vmplay, "host"] + slots + [path] if a.oracle == "host" else [a.oracle, path]
+    # Shared: a version-2 swap run holds it alone while its area is on.
+    with open(SWAP_LOCK, "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_SH)
+        o = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
     # --check: the simulator's invariants after every line too; a broken
     # one exits 3 and counts as a difference.
     # A run over 120 s counts as a difference (exit status 124).
     try:
-        v = subprocess.run([a.vmplay, "run", "--check", path], capture_output=True, text=True, timeout=120)
+        v = subprocess.run([a.vmplay, "run", "--check"] + slots + [path], capture_output=True, text=True,
+                           timeout=120)
     except subprocess.TimeoutExpired:
         v = subprocess.CompletedProcess([], 124, "", "vmplay: timed out\n")
     return o, v
@@ -527,10 +607,14 @@ def agree(a, o, v):
 
 def shrink(a, lines, path):
     """The fewest lines (by removing chunks, then single lines) that still
-    differ with the recorder running to the end."""
+    differ with the recorder running to the end; a first `# map-slots N`
+    line stays."""
+    head = lines[:1] if lines and lines[0].startswith("# map-slots") else []
+    lines = lines[len(head):]
+
     def differs(ls):
         with open(path, "w") as f:
-            f.write("\n".join(ls) + "\n")
+            f.write("\n".join(head + ls) + "\n")
         o, v = run_both(a, path)
         return o.returncode == 0 and not agree(a, o, v)
 
@@ -547,7 +631,7 @@ def shrink(a, lines, path):
             if chunk == 1:
                 break
             n = min(len(lines), n * 2)
-    return lines
+    return head + lines
 
 
 def default_oracle():
