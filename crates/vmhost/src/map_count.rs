@@ -45,7 +45,7 @@ const FILL_AT: u64 = 0x5000_0000_0000;
 const PROBE_AT: u64 = 0x6000_0000_0000;
 /// The heap set aside for answers: `maps` of a process at the limit reads
 /// some 5 MiB of `/proc/self/maps`; a result text is at most 16 MiB.
-const HEAP: usize = 96 << 20;
+const HEAP: usize = 64 << 20;
 
 const PROT_NONE: u64 = 0;
 const PROT_READ: u64 = 1;

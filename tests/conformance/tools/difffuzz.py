@@ -66,7 +66,8 @@ mapped memory. The classes (`--class list` prints them):
              it: mmap, munmap of a middle or an edge, MAP_FIXED over a
              middle, mprotect/mlock/madvise splits and ranges that merge
              into a neighbour instead, mremap shrinks, grows, moves and
-             new addresses, fork
+             new addresses, fork, hugetlb mappings (MAP_NORESERVE),
+             ranges over several mappings, mlockall/munlockall
 
 --shrink reduces each differing scenario to the fewest lines that still
 differ (delta debugging over lines, then one line at a time; a candidate
@@ -381,7 +382,7 @@ def c_fill(R, st):
 # their edges and middles, so that splits, cuts and merges meet the limit.
 MC_AT = ["0", "4K", "8K", "12K", "16K", "1M", "1M+4K", "1M+8K", "2M", "2M+4K", "2M+12K", "4M",
          "4M+4K", "4M+8K", "8M", "8M+4K"]
-MC_LEN = ["4K", "4K", "8K", "12K", "16K", "1M", "2M", "4M"]
+MC_LEN = ["4K", "4K", "4K", "8K", "8K", "12K", "16K", "1M", "2M", "4M", "3M", "8M+8K"]
 MC_PROT = ["PROT_READ", "PROT_READ|PROT_WRITE", "PROT_NONE"]
 MC_MADV = ["MADV_RANDOM", "MADV_SEQUENTIAL", "MADV_NORMAL", "MADV_DONTFORK", "MADV_DOFORK",
            "MADV_WIPEONFORK", "MADV_KEEPONFORK", "MADV_DONTDUMP", "MADV_DODUMP", "MADV_HUGEPAGE",
@@ -403,7 +404,12 @@ def c_mapcount(R, st):
     pre = "" if p == "p1" else p + ": "
     a = lambda: "$arena+" + R.choice(MC_AT)
     ln = lambda: R.choice(MC_LEN)
-    k = R.randint(0, 11)
+    k = R.randint(0, 12)
+    if k == 0 and R.random() < 0.3:
+        # hugetlb without a reservation: split only at 2 MiB boundaries,
+        # the map count checked first.
+        return pre + (f"mmap $arena+{R.choice(['0', '2M', '4M', '8M'])} {R.choice(['2M', '4M'])} {R.choice(MC_PROT)} "
+                      f"MAP_PRIVATE|MAP_HUGETLB|MAP_NORESERVE|MAP_ANONYMOUS|MAP_FIXED -1 0")
     if k <= 2:
         typ = R.choice([ANON, ANON, ANON, "MAP_SHARED|MAP_ANONYMOUS"] + (["MAP_PRIVATE", "MAP_SHARED"] if st["fds"] else []))
         fd = R.choice(st["fds"]) if st["fds"] and "ANON" not in typ else "-1"
@@ -425,6 +431,10 @@ def c_mapcount(R, st):
             st["procs"].append(free[0])
             st["ever"].add(free[0])
             return pre + f"fork {free[0]}"
+    if k == 11 and R.random() < 0.3:
+        # Locking whole entries merges neighbours that differed only there.
+        return pre + R.choice(["mlockall MCL_CURRENT", "mlockall MCL_FUTURE", "mlockall MCL_CURRENT|MCL_ONFAULT",
+                               "munlockall", "munlockall"])
     return pre + f"store {a()} {R.randint(0, 255)}"
 
 
