@@ -24,6 +24,11 @@ such scenarios are counted apart and compared up to that line.
 
 Needs Linux x86_64 and root, as `vmplay host` does; a scenario takes
 about two seconds. Exit status 1 when any differed.
+
+`difffuzz.py --class mapcount` does the same without the filler lines
+(`vmplay host --map-slots N` makes the fillers in its own process, `vmplay
+run --map-slots N` lowers the simulator's limit); this tool stays as the
+check made with real lines.
 """
 import argparse
 import os
