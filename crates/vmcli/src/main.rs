@@ -35,19 +35,21 @@ const USAGE: &str = "\
 vmplay - a simulated virtual-memory subsystem (Linux, FreeBSD, NetBSD)
 
 Usage:
-  vmplay run [--trace] [--check] [--personality NAME] [--map-slots N] FILE.vms
+  vmplay run [--trace] [--check] [--personality NAME] FILE.vms
                                     run a scenario and print its results
+                                    (also --map-slots N, below)
   vmplay ostep-policy [OPTIONS]     OSTEP's paging-policy.py, same options,
                                     same output (-h lists its options)
-  vmplay host [--timeout SECS] [--map-slots N] FILE.vms
+  vmplay host [--timeout SECS] FILE.vms
                                     run a scenario on this machine's own Linux
                                     kernel (x86_64; version 1 and `personality
                                     linux`), printing the same format; exit 0,
                                     2 line error, 3 hung or died, 4 refused
-  vmplay diff [--timeout SECS] [--map-slots N] [--against FILE.out] FILE.vms
+                                    (also --map-slots N, below)
+  vmplay diff [--timeout SECS] [--against FILE.out] FILE.vms
                                     the simulator and the host (or a recorded
                                     output) side by side: exit 0 agree, 1 differ,
-                                    2 cannot compare
+                                    2 cannot compare (also --map-slots N)
   vmplay --help                     show this help
   vmplay --version                  show the version
 
