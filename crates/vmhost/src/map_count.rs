@@ -46,6 +46,9 @@ const PROBE_AT: u64 = 0x6000_0000_0000;
 /// The heap set aside for answers: `maps` of a process at the limit reads
 /// some 5 MiB of `/proc/self/maps`; a result text is at most 16 MiB.
 const HEAP: usize = 64 << 20;
+/// The most fillers made: each VMA costs the kernel some 200 bytes, and
+/// some distributions raise `vm.max_map_count` to 2^31 - 6.
+const MAX_FILLERS: u64 = 1 << 20;
 
 const PROT_NONE: u64 = 0;
 const PROT_READ: u64 = 1;
@@ -96,6 +99,13 @@ pub fn fill(slots: u64) -> Result<(), String> {
             limit.saturating_sub(own)
         ));
     };
+    if fillers > MAX_FILLERS {
+        return Err(format!(
+            "--map-slots {slots}: vm.max_map_count is {limit}, which would take {fillers} filler \
+             mappings (at most {MAX_FILLERS} are made); the recordings' machine has 65530 \
+             (sysctl vm.max_map_count=65530)"
+        ));
+    }
     if fillers > 0 {
         // One region of `fillers` pages; every odd page made PROT_READ
         // splits it (the last one at its end, once), leaving one VMA per

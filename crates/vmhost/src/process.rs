@@ -339,12 +339,19 @@ fn backing(path: &str, tmpdir: &str) -> String {
 /// `maps`: `ok`, then one line per mapping of `/proc/self/maps` that
 /// overlaps the arena.
 fn maps(tmpdir: &str) -> String {
-    let Ok(text) = std::fs::read_to_string("/proc/self/maps") else {
+    // Line by line through a small buffer: near vm.max_map_count the file
+    // is megabytes long, and a buffer that large would be a mapping of its
+    // own, which a process at the limit cannot make (map_count.rs).
+    use std::io::BufRead;
+    let Ok(file) = std::fs::File::open("/proc/self/maps") else {
         return "?".into();
     };
     let mut out = String::from("ok");
-    for line in text.lines() {
-        if let Some(m) = parse_maps_line(line)
+    for line in std::io::BufReader::new(file).lines() {
+        let Ok(line) = line else {
+            return "?".into();
+        };
+        if let Some(m) = parse_maps_line(&line)
             && m.start < ARENA_END
             && m.end > ARENA
         {
