@@ -89,11 +89,23 @@ impl Machine {
             return Some(ret);
         }
         let off_sub = off.wrapping_sub(ret) & (PMD - 1);
+        self.forget_search_start(pid);
         Some(if off_sub == 0 {
             ret + PMD
         } else {
             ret + off_sub
         })
+    }
+
+    /// After a placement that moved the mapping up inside the range the
+    /// search found (THP alignment, a huge page boundary): the search
+    /// cached that range's start as where the next one begins, but the
+    /// pages between it and the mapping belong to the hole below, which a
+    /// search from there would cut short. Linux keeps no cached start
+    /// (`vm_unmapped_area` walks the gaps from `high_limit` every time),
+    /// so the next search starts at the top again, as a full search.
+    fn forget_search_start(&mut self, pid: Pid) {
+        self.proc_mut(pid).map.free_area_cache = 0;
     }
 
     /// `hugetlb_get_unmapped_area` (Linux): the hint rounded UP to the huge
@@ -142,6 +154,7 @@ impl Machine {
             return align_up(a, align);
         }
         let a = map.find_space_topdown(padded, l.mmap_min_addr, l.mmap_base, l.stack_guard_gap)?;
+        self.forget_search_start(pid);
         Some(align_down(a + padded - len, align))
     }
 
@@ -236,5 +249,53 @@ impl Machine {
             }
         }
         map.find_space_topdown(len, l.mmap_min_addr, l.mmap_base, l.stack_guard_gap)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::machine::{Machine, MachineConfig};
+    use crate::personality::linux::abi::*;
+
+    const MIB: u64 = 1 << 20;
+    const ANON: u64 = MAP_PRIVATE | MAP_ANONYMOUS;
+
+    /// The entry holding `va`: (start, end).
+    fn entry(m: &Machine, va: u64) -> (u64, u64) {
+        let e = m.procs[&1].map.find(va).expect("mapped");
+        (e.start, e.end)
+    }
+
+    /// A THP-aligned mapping moved up from where its padded search ended:
+    /// the next plain mapping too large for the hole above it goes right
+    /// below it, as `vm_unmapped_area` finds the highest gap, and merges
+    /// with it (found by difffuzz's hints class near the map-count limit:
+    /// the host had one entry fewer).
+    #[test]
+    fn a_placement_after_a_thp_aligned_one_is_a_full_search() {
+        let mut m = Machine::new(MachineConfig::reference());
+        let a = m.mmap(1, 0, 4 * MIB, PROT_READ, ANON, -1, 0).unwrap();
+        assert_eq!(a % (2 * MIB), 0);
+        let len = 2 * MIB + 4096;
+        let b = m.mmap(1, 0, len, PROT_READ, ANON, -1, 0).unwrap();
+        assert_eq!(b + len, a);
+        assert_eq!(entry(&m, b), (b, a + 4 * MIB));
+        // So mremap cannot grow it in place (the host's -ENOMEM).
+        assert!(m.mremap(1, b, len, len + 4096, 0, 0).is_err());
+    }
+
+    /// The same after a hugetlb mapping placed at a huge page boundary
+    /// above where its padded search ended.
+    #[test]
+    fn a_placement_after_a_hugetlb_one_is_a_full_search() {
+        let mut m = Machine::new(MachineConfig::reference());
+        m.mmap(1, 0, 4096, PROT_READ, ANON, -1, 0).unwrap();
+        let flags = ANON | MAP_HUGETLB | MAP_NORESERVE;
+        let h = m.mmap(1, 0, 2 * MIB, PROT_READ, flags, -1, 0).unwrap();
+        assert_eq!(h % (2 * MIB), 0);
+        let len = 2 * MIB + 4096;
+        let b = m.mmap(1, 0, len, PROT_READ, ANON, -1, 0).unwrap();
+        assert_eq!(b + len, h);
+        assert!(m.mremap(1, b, len, len + 4096, 0, 0).is_err());
     }
 }
