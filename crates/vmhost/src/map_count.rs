@@ -90,6 +90,7 @@ fn mmap_page(at: u64, prot: u64, pages: u64) -> Result<u64, sys::Errno> {
 /// before the first line; the error says why it could not.
 pub fn fill(slots: u64) -> Result<(), String> {
     sys::keep_heap(HEAP)?;
+    floor()?;
     let limit = host_limit()?;
     let own = own_count()?;
     let Some(fillers) = limit.checked_sub(own).and_then(|f| f.checked_sub(slots)) else {
@@ -121,6 +122,75 @@ pub fn fill(slots: u64) -> Result<(), String> {
         }
     }
     check(slots, limit, own)
+}
+
+/// Where the simulator's mappings are placed from: its `mmap_base`,
+/// 0x7ffff7fff000, is 4 KiB short of a 2 MiB boundary.
+const SIM_TOP_IN_PMD: u64 = 0x1f_f000;
+const PMD: u64 = 2 << 20;
+const MAP_SHARED_ANON: u64 = 0x01 | 0x20;
+
+/// Give the mappings the kernel places for the scenario the neighbours
+/// they have in the simulator. Top down, a placed mapping lands in the
+/// highest gap below `mmap_base` that fits: in a small gap between the
+/// runtime's own mappings (libraries, malloc's, the signal stack) or
+/// right below the lowest of them, where an anonymous one may merge with
+/// it (`vma_merge_new_range`) and leave the count one short of the
+/// simulator's, whose process has nothing there. So every such gap is
+/// filled, and below the lowest mapping goes a floor no mapping can merge
+/// with (shared anonymous memory: a shmem file of its own), ending where
+/// the simulator's search starts modulo 2 MiB, so that THP-aligned
+/// placements below it leave the same holes as in the simulator. The
+/// filling mappings are part of the process's own count.
+fn floor() -> Result<(), String> {
+    let t =
+        std::fs::read_to_string("/proc/self/maps").map_err(|e| format!("/proc/self/maps: {e}"))?;
+    let mut ranges: Vec<(u64, u64)> = Vec::new();
+    for line in t.lines() {
+        if line.ends_with("[stack]") || line.ends_with("[vsyscall]") {
+            continue;
+        }
+        let Some((s, e)) = line.split(' ').next().and_then(|r| r.split_once('-')) else {
+            continue;
+        };
+        if let (Ok(s), Ok(e)) = (u64::from_str_radix(s, 16), u64::from_str_radix(e, 16)) {
+            ranges.push((s, e));
+        }
+    }
+    ranges.sort_unstable();
+    // The mmap area: the mappings above the widest gap (the one between
+    // the program and its heap below, the libraries above).
+    let Some(first) = (1..ranges.len()).max_by_key(|&i| ranges[i].0 - ranges[i - 1].1) else {
+        return Ok(());
+    };
+    let area = &ranges[first..];
+    for w in area.windows(2) {
+        let (gap_start, gap_end) = (w[0].1, w[1].0);
+        if gap_end > gap_start {
+            mmap_at(gap_start, (gap_end - gap_start) / PAGE, MAP_SHARED_ANON)
+                .map_err(|e| format!("a gap between the runtime's mappings: errno {e}"))?;
+        }
+    }
+    let low = area[0].0;
+    let below = (low - SIM_TOP_IN_PMD) % PMD;
+    let floor_len = if below == 0 { PMD } else { below };
+    mmap_at(low - floor_len, floor_len / PAGE, MAP_SHARED_ANON)
+        .map_err(|e| format!("the floor below the runtime's mappings: errno {e}"))?;
+    Ok(())
+}
+
+fn mmap_at(at: u64, pages: u64, flags: u64) -> Result<u64, sys::Errno> {
+    sys::vm_call(
+        VmCall::Mmap,
+        [
+            at,
+            pages * PAGE,
+            PROT_NONE,
+            flags | 0x4000 | MAP_FIXED_NOREPLACE,
+            u64::MAX,
+            0,
+        ],
+    )
 }
 
 /// `do_mmap` refuses a mapping once the count is past the limit: with
