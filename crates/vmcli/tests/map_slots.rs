@@ -164,6 +164,34 @@ fn the_host_starts_n_slots_below_the_limit() {
         text(&o.stdout),
         "1 fork ok\n2 mmap 0x300000000000\n3 mmap -ENOMEM\n"
     );
+    // A placed mapping meets the neighbours it has in the simulator: below
+    // the host's floor, aligned as the simulator's search start, a 4 MiB
+    // THP-aligned mapping leaves a hole of 2 MiB - 4 KiB above it; 12 KiB
+    // go at its top, and 2,032 KiB fill the rest, merging with both (one
+    // entry for three: three more mmaps succeed), 2,036 KiB do not fit.
+    for (len, made) in [("2032K", 3), ("2036K", 2)] {
+        let mut lines = format!(
+            "$a = mmap 0 4M PROT_READ MAP_PRIVATE|MAP_ANONYMOUS -1 0\n\
+             $b = mmap 0 12K PROT_READ MAP_PRIVATE|MAP_ANONYMOUS -1 0\n\
+             $c = mmap 0 {len} PROT_READ MAP_PRIVATE|MAP_ANONYMOUS -1 0\n"
+        );
+        for i in 0..5 {
+            lines += &format!(
+                "mmap $arena+{}M 4K PROT_READ MAP_PRIVATE|MAP_ANONYMOUS|MAP_FIXED -1 0\n",
+                2 * i
+            );
+        }
+        let f = scenario(&format!("placed-{len}.vms"), &lines);
+        let f = f.to_str().unwrap();
+        let host = vmplay(&["host", "--map-slots", "3", f]);
+        let sim = vmplay(&["run", "--map-slots", "3", f]);
+        assert_eq!(text(&host.stdout), text(&sim.stdout), "{len}");
+        assert_eq!(
+            text(&sim.stdout).matches(" mmap 0x3").count(),
+            made,
+            "{len}"
+        );
+    }
     // More free slots than the limit leaves is an error, not a run.
     let o = vmplay(&["host", "--map-slots", "2000000000", f.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(1));
