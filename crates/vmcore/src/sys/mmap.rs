@@ -338,7 +338,7 @@ impl Machine {
         if fixed {
             self.may_split_range(pid, start, start + len)?;
         }
-        if accounted && len / PAGE_SIZE > self.phys.total_frames() {
+        if accounted && len / PAGE_SIZE > self.overcommit_limit() {
             if fixed {
                 // __mmap_region: vms_gather_munmap_vmas has already split
                 // the entries the range cuts. A refused charge for private
