@@ -42,6 +42,8 @@ mod process;
 #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
 mod protocol;
 #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
+mod swaplock;
+#[cfg(all(target_os = "linux", target_arch = "x86_64"))]
 mod sys;
 
 /// How a run is made.
@@ -201,6 +203,10 @@ pub fn run(text: &str, opts: &Options, out: &mut dyn Write) -> Result<Ended, Hos
 
 #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
 fn run_here(text: &str, opts: &Options, out: &mut dyn Write) -> Result<Ended, HostError> {
+    // Held until the driver has reaped every scenario process (they share
+    // the lock's open file): no swap area of a concurrent swap run is on
+    // meanwhile.
+    let _no_swap_run = swaplock::SwapLock::take(swaplock::Mode::Shared, &|| Ok(()))?;
     driver::Driver::run(text, opts.clone(), out)
 }
 
