@@ -229,6 +229,58 @@ fn host_runs_the_machine_lines_as_the_recorder_does() {
 }
 
 #[test]
+fn a_stopped_swap_run_leaves_the_machine_clean() {
+    if !host_like_the_swap_recordings("a_stopped_swap_run_leaves_the_machine_clean") {
+        return;
+    }
+    use std::io::BufRead;
+    // Swap on, a memory limit, then fills that go through reclaim to swap
+    // for many seconds: SIGTERM arrives during one of them.
+    let mut scenario = String::from(
+        "swapon 1G\nmemlimit 4M\n\
+         $a = mmap $arena 512M PROT_READ|PROT_WRITE MAP_PRIVATE|MAP_ANONYMOUS|MAP_FIXED -1 0\n",
+    );
+    for v in 1..=40 {
+        scenario.push_str(&format!("fill $a 512M {v}\n"));
+    }
+    let p = scratch("stopped.vms", &scenario);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_vmplay"))
+        .args(["host", "--timeout", "120", p.to_str().unwrap()])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("vmplay runs");
+    let pid = child.id();
+    let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    for want in ["1 swapon 0", "2 memlimit 0", "3 mmap 0x300000000000"] {
+        assert_eq!(lines.next().unwrap().unwrap(), want);
+    }
+    let killed = Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let o = child.wait_with_output().unwrap();
+    let rest: Vec<String> = lines.map(Result::unwrap).collect();
+    assert!(rest.len() < 40, "stopped before the end: {rest:?}");
+    assert_eq!(o.status.code(), Some(1));
+    let err = text(&o.stderr);
+    assert!(err.contains("vmplay host: stopped by signal 15"), "{err}");
+    // Swap off, zram0 reset, the run's cgroup gone.
+    vmhost::swap_machine_ready().expect("the machine is left as it was found");
+    let own = std::fs::read_to_string("/proc/self/cgroup")
+        .unwrap()
+        .lines()
+        .find_map(|l| {
+            l.split_once(":memory:")
+                .map(|(_, p)| p.trim_end_matches('/').to_string())
+        })
+        .unwrap();
+    let cg = format!("/sys/fs/cgroup/memory{own}/vmplay-host-{pid}");
+    assert!(!Path::new(&cg).exists(), "{cg} was removed");
+}
+
+#[test]
 fn host_refuses_what_it_does_not_run() {
     let bsd = scratch("bsd.vms", "# c\npersonality freebsd\nmaps\n");
     let outside = scratch(
@@ -358,6 +410,25 @@ fn diff_with_the_host_agrees_on_a_recorded_case() {
     assert_eq!(o.status.code(), Some(0), "{t}{}", text(&o.stderr));
     assert!(t.contains("| this host (Linux "), "{t}");
     assert!(t.contains("AGREE: all"), "{t}");
+}
+
+#[test]
+fn diff_with_the_host_agrees_on_swap_cases() {
+    if !host_like_the_swap_recordings("diff_with_the_host_agrees_on_swap_cases") {
+        return;
+    }
+    // Swap out and back (pagemap, smaps, faults), and an OOM kill.
+    for name in ["lesson_05_swapping", "oom_bigger"] {
+        let (vms, _) = swap_cases()
+            .into_iter()
+            .find(|(v, _)| v.file_stem().unwrap() == name)
+            .expect("the swap case is recorded");
+        let o = vmplay(&["diff", vms.to_str().unwrap()]);
+        let t = text(&o.stdout);
+        assert_eq!(o.status.code(), Some(0), "{t}{}", text(&o.stderr));
+        assert!(t.contains("| this host (Linux "), "{t}");
+        assert!(t.contains("AGREE: all"), "{t}");
+    }
 }
 
 #[test]
