@@ -127,6 +127,7 @@ impl<'o> Driver<'o> {
     }
 
     fn run_lines(&mut self, text: &str) -> Result<Ended, HostError> {
+        process::prepare_pattern();
         self.start_p1()?;
         let mut first = true;
         for (lineno, line) in parse::script_lines(text) {
