@@ -457,6 +457,7 @@ impl<'o> Driver<'o> {
                         sys::Recv::Done => continue,
                         sys::Recv::Closed => break,
                         sys::Recv::TimedOut => {
+                            swapmachine::stopped()?;
                             self.print(&format!("{lineno} timeout"))?;
                             return Ok(Step::Stop(Ended::Stopped));
                         }

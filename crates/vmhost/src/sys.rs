@@ -1,12 +1,15 @@
 //! Every call into the host kernel, and the only unsafe code of vmplay.
 //!
-//! Three kinds of thing live here:
+//! Four kinds of thing live here:
 //!
 //! - thin wrappers of system calls (`mmap`, `mremap`, `mincore`, `pread`,
 //!   `fork`, `sendmsg` with `SCM_RIGHTS` ...) that return `Result<_, Errno>`;
 //! - the guarded accesses of a scenario process (`load`, `store`, `fill`,
-//!   `exec`): one machine instruction that may fault, and
-//! - the fault fix-up that makes such a fault an answer instead of a death.
+//!   `exec`): one machine instruction that may fault;
+//! - the fault fix-up that makes such a fault an answer instead of a death,
+//!   and
+//! - what a swap run does to the machine (`swapon`, `swapoff`, pinning a
+//!   process to a CPU) and the stop signals that end it cleanly.
 //!
 //! # The fix-up of a faulting access
 //!
