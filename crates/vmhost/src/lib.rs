@@ -16,7 +16,7 @@
 //! parent hands the new process's channel to the driver with
 //! `SCM_RIGHTS`.
 //!
-//! Version 1 runs here, the swap scenarios of version 2
+//! Version 1 runs here, and so do the swap scenarios of version 2
 //! (FORMAT-v2-swap.md) and the `personality linux` line of FORMAT-v2-bsd.md
 //! (with `open`'s access mode and `mincorex`); any other personality is
 //! refused ([`Ended::Refused`]).
@@ -30,8 +30,10 @@
 //! cgroup of their own, and at the end (also on SIGINT, SIGTERM or SIGHUP)
 //! turns swap off, resets zram0 and removes the cgroup
 //! (`swapmachine.rs`). On a machine not in that state the run is refused
-//! before any line runs. A version-1 run holds the same lock shared, so it
-//! never sees the swap area of a concurrent swap run (`swaplock.rs`).
+//! before any line runs. After a `memlimit`, a scenario process the OOM
+//! killer takes prints `killed` for its line and every later one
+//! (`driver/machine.rs`). A version-1 run holds the same lock shared, so
+//! it never sees the swap area of a concurrent swap run (`swaplock.rs`).
 //!
 //! Lines that could damage the scenario process itself (a `MAP_FIXED`,
 //! `munmap`, store ... outside the arena and outside memory the scenario
