@@ -108,7 +108,8 @@ impl<'o> Driver<'o> {
                     return Ok(Ended::Refused {
                         line,
                         why: format!(
-                            "{op} (version 2) needs the machine of FORMAT-v2-swap.md: {why}"
+                            "{op} makes this a swap scenario (FORMAT-v2-swap.md), which this \
+                             machine cannot run: {why}"
                         ),
                     });
                 }

@@ -18,6 +18,12 @@
 //! description: scenario processes forked while it is held share it, so
 //! the driver releases it only after every scenario process is reaped
 //! (`Driver`'s drop runs first).
+//!
+//! The file is made by whoever comes first (root, for a swap run, makes it
+//! `rw-r--r--`). A user who may not write it takes the shared lock through
+//! a read-only descriptor (`flock` needs none); one who may not even read
+//! it runs version 1 without the lock: swap runs need root, and such a
+//! user's machine is not one whose swap runs it could keep apart.
 
 use crate::HostError;
 use std::fs::{File, OpenOptions};
@@ -27,10 +33,11 @@ use std::os::unix::fs::OpenOptionsExt;
 /// The lock file, shared with the recorder.
 pub const LOCKFILE: &str = "/var/tmp/vmsoracle-swap.lock";
 
-/// The swap lock, held until dropped.
+/// The swap lock, held until dropped (`None`: a version-1 run of a user
+/// who may not open the file, unlocked).
 #[derive(Debug)]
 pub struct SwapLock {
-    _file: File,
+    _file: Option<File>,
 }
 
 /// How the lock is held.
@@ -50,21 +57,30 @@ impl SwapLock {
         mode: Mode,
         interrupted: &dyn Fn() -> Result<(), HostError>,
     ) -> Result<SwapLock, HostError> {
-        let file = OpenOptions::new()
+        let opened = OpenOptions::new()
             .read(true)
             .write(true)
             .create(true)
             .truncate(false)
             .mode(0o644)
-            .open(LOCKFILE)
-            .map_err(|e| HostError::Internal(format!("open {LOCKFILE}: {e}")))?;
+            .open(LOCKFILE);
+        let file = match (opened, mode) {
+            (Ok(f), _) => f,
+            (Err(e), Mode::Shared) if e.kind() == ErrorKind::PermissionDenied => {
+                match File::open(LOCKFILE) {
+                    Ok(f) => f,
+                    Err(_) => return Ok(SwapLock { _file: None }),
+                }
+            }
+            (Err(e), _) => return Err(HostError::Internal(format!("open {LOCKFILE}: {e}"))),
+        };
         loop {
             let r = match mode {
                 Mode::Shared => file.lock_shared(),
                 Mode::Exclusive => file.lock(),
             };
             match r {
-                Ok(()) => return Ok(SwapLock { _file: file }),
+                Ok(()) => return Ok(SwapLock { _file: Some(file) }),
                 Err(e) if e.kind() == ErrorKind::Interrupted => interrupted()?,
                 Err(e) => return Err(HostError::Internal(format!("flock {LOCKFILE}: {e}"))),
             }

@@ -82,6 +82,9 @@ impl SwapMachine {
     /// `Ok(Err(why))` when the machine is not in the state a swap run
     /// needs (nothing has changed then).
     pub fn setup() -> Result<Result<SwapMachine, String>, HostError> {
+        if let Some(why) = not_root(&read_host_file) {
+            return Ok(Err(why.into()));
+        }
         sys::catch_stop_signals();
         let lock = SwapLock::take(Mode::Exclusive, &stopped)?;
         let mut m = SwapMachine {
@@ -268,13 +271,8 @@ impl Drop for SwapMachine {
 /// changed; `None` when it is. `read` gives the text of a file of `/proc`
 /// or `/sys` (`None` when it does not exist).
 fn machine_refusal(read: &dyn Fn(&str) -> Option<String>) -> Option<&'static str> {
-    let status = read("/proc/self/status").unwrap_or_default();
-    let euid = status
-        .lines()
-        .find_map(|l| l.strip_prefix("Uid:"))
-        .and_then(|ids| ids.split_ascii_whitespace().nth(1));
-    if euid != Some("0") {
-        return Some("needs root (it sets up zram0, swap and a memory cgroup)");
+    if let Some(why) = not_root(read) {
+        return Some(why);
     }
     if zram::swap_areas(&read("/proc/swaps").unwrap_or_default()) > 0 {
         return Some("a swap area is on (see /proc/swaps)");
@@ -298,6 +296,17 @@ fn machine_refusal(read: &dyn Fn(&str) -> Option<String>) -> Option<&'static str
     None
 }
 
+/// Why not, when this process does not run as root (its effective uid,
+/// the second of `/proc/self/status`'s `Uid:` line, is not 0).
+fn not_root(read: &dyn Fn(&str) -> Option<String>) -> Option<&'static str> {
+    let status = read("/proc/self/status").unwrap_or_default();
+    let euid = status
+        .lines()
+        .find_map(|l| l.strip_prefix("Uid:"))
+        .and_then(|ids| ids.split_ascii_whitespace().nth(1));
+    (euid != Some("0")).then_some("needs root (it sets up zram0, swap and a memory cgroup)")
+}
+
 /// The host's own files.
 fn read_host_file(path: &str) -> Option<String> {
     std::fs::read_to_string(path).ok()
@@ -308,6 +317,9 @@ fn read_host_file(path: &str) -> Option<String> {
 /// (so that no swap run of vmplay or the recorder is halfway), changing
 /// nothing.
 pub fn ready() -> Result<(), HostError> {
+    if let Some(why) = not_root(&read_host_file) {
+        return Err(HostError::Unsupported(why.into()));
+    }
     let _alone = SwapLock::take(Mode::Exclusive, &|| Ok(()))?;
     if let Some(why) = machine_refusal(&read_host_file) {
         return Err(HostError::Unsupported(why.into()));
