@@ -95,6 +95,8 @@ impl Driver<'_> {
             name: String::new(),
         };
         if sys::send(chan, &req.encode(), None).is_err() {
+            // A stop signal (Ctrl-C) kills the scenario processes too.
+            swapmachine::stopped()?;
             return Ok(Ping::Gone);
         }
         let deadline = Instant::now() + self.opts.timeout;
@@ -120,6 +122,9 @@ impl Driver<'_> {
     /// Process `p` died during its line `op`: killed by the OOM killer
     /// (`LINE OP killed`, the run goes on) or a crash (the run stops).
     pub(super) fn died(&mut self, lineno: usize, p: usize, op: Op) -> Result<Step, HostError> {
+        // A stop signal (Ctrl-C) kills the scenario processes too: the
+        // run stops, nothing is printed for the line.
+        swapmachine::stopped()?;
         if self.oom_kills() {
             self.mark_killed(p);
             self.print(&format!("{lineno} {} killed", op.name()))?;
