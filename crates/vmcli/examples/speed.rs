@@ -11,12 +11,13 @@
 //!   speed w3call LOADS [MIB] the same, one Machine::load per byte        -> ns/load
 //!   speed loadhit CALLS     a load whose translation is in the TLB       -> ns/call
 //!   speed w4 N ITERS        one-page mmap+munmap beside N mappings       -> ns/pair
-//!   speed scen FILE         Runner::run_text + to_text of a scenario     -> lines/s
+//!   speed scen FILE [WARM]  Runner::run_text + to_text of a scenario, after
+//!                           warm-up runs of the WARM scenario           -> lines/s
 //!
 //! Prints `RESULT <value> <unit>`.
 
 use std::hint::black_box;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 use vmcore::personality::linux::abi::*;
 use vmcore::trace::{Trace, TraceAccess, TraceOp};
 use vmcore::{AccessError, Machine, MachineConfig};
@@ -85,10 +86,34 @@ fn arg(args: &[String], i: usize, d: u64) -> u64 {
     args.get(i).and_then(|s| s.parse().ok()).unwrap_or(d)
 }
 
-/// Run `f` once untimed on a fifth of `n` (warm-up), then timed on `n`:
+/// The warm-up rule of the wasm side (tests/bench/speedcore.mjs), so that
+/// both columns time a settled loop: batches of a fifth of the loop, until
+/// at least `WARM` has passed and a batch is no faster than the best
+/// before it (at most 40 batches or ten times `WARM`).
+const WARM: Duration = Duration::from_millis(300);
+
+fn warm_up(mut warm: impl FnMut()) {
+    let (mut spent, mut best) = (Duration::ZERO, Duration::MAX);
+    for _ in 0..40 {
+        if spent >= WARM * 10 {
+            break;
+        }
+        let t = Instant::now();
+        warm();
+        let dt = t.elapsed();
+        spent += dt;
+        let steady = dt.as_secs_f64() >= best.as_secs_f64() * 0.97;
+        best = best.min(dt);
+        if spent >= WARM && steady {
+            break;
+        }
+    }
+}
+
+/// Warm up on batches of a fifth of `n`, then run `f` timed on `n`:
 /// nanoseconds per unit.
 fn timed(n: u64, mut f: impl FnMut(u64)) -> f64 {
-    f(n.div_ceil(5));
+    warm_up(|| f(n.div_ceil(5)));
     let t = Instant::now();
     f(n);
     t.elapsed().as_secs_f64() * 1e9 / n as f64
@@ -176,6 +201,15 @@ fn main() {
         }
         "scen" => {
             let text = std::fs::read_to_string(args.get(1).expect("scen FILE")).expect("read");
+            // The warm-up of the wasm side: a 20,000-line scenario of its
+            // generator (seed 999) on a machine of its own, until settled.
+            if let Some(w) = args.get(2) {
+                let warm_text = std::fs::read_to_string(w).expect("read the warm-up scenario");
+                warm_up(|| {
+                    let mut r = Runner::new(machine());
+                    let _ = r.run_text(&warm_text).to_text();
+                });
+            }
             let mut r = Runner::new(m);
             let t = Instant::now();
             let out = r.run_text(&text);

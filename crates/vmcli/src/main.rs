@@ -42,10 +42,11 @@ Usage:
                                     same output (-h lists its options)
   vmplay host [--timeout SECS] FILE.vms
                                     run a scenario on this machine's own Linux
-                                    kernel (x86_64; version 1 and `personality
-                                    linux`), printing the same format; exit 0,
-                                    2 line error, 3 hung or died, 4 refused
-                                    (also --map-slots N, below)
+                                    kernel (x86_64; version 1, `personality
+                                    linux`, swap scenarios on the machine of
+                                    FORMAT-v2-swap.md), printing the same
+                                    format; exit 0, 2 line error, 3 hung or
+                                    died, 4 refused (also --map-slots N, below)
   vmplay diff [--timeout SECS] [--against FILE.out] FILE.vms
                                     the simulator and the host (or a recorded
                                     output) side by side: exit 0 agree, 1 differ,

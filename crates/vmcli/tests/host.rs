@@ -3,8 +3,14 @@
 //!
 //! The host tests run only where the recordings can be reproduced: Linux
 //! on x86_64, as root, transparent huge pages in `madvise` mode (the
-//! machine of tests/conformance/FORMAT.md). Elsewhere they print why they
-//! are skipped and pass.
+//! machine of tests/conformance/FORMAT.md); the swap tests also need the
+//! machine of FORMAT-v2-swap.md (`/dev/zram0` free, no swap on, zswap
+//! off, `vm.page-cluster` 3, the cgroup v1 memory controller with swap
+//! accounting). Elsewhere they print why they are skipped and pass.
+//!
+//! The version-1 and the swap tests run side by side: `vmplay host` keeps
+//! them apart with the swap lock (a swap run holds it alone, a version-1
+//! run shared), as it keeps them apart from the recorder.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -48,15 +54,12 @@ fn host_like_the_recordings(test: &str) -> bool {
         .contains("[madvise]")
     {
         Some("transparent huge pages are not in madvise mode".to_string())
-    } else if std::fs::read_to_string("/proc/swaps")
-        .unwrap_or_default()
-        .lines()
-        .count()
-        > 1
-    {
+    } else if vmhost::foreign_swap_areas().unwrap_or(0) > 0 {
         // The version-1 recordings assume no swap: with an area on,
-        // MADV_PAGEOUT writes shmem out and mincore says so.
-        Some("a swap area is on (a swap recording may be running)".to_string())
+        // MADV_PAGEOUT writes shmem out and mincore says so. (The areas
+        // of swap runs, vmplay's or the recorder's, are never seen: they
+        // hold the swap lock that version-1 runs wait for.)
+        Some("a swap area is on that no swap run of vmplay or the recorder made".to_string())
     } else {
         None
     };
@@ -74,10 +77,37 @@ fn host_like_the_recordings(test: &str) -> bool {
     }
 }
 
+/// Whether this machine can also reproduce the swap recordings; says why
+/// not.
+fn host_like_the_swap_recordings(test: &str) -> bool {
+    if !host_like_the_recordings(test) {
+        return false;
+    }
+    match vmhost::swap_machine_ready() {
+        Ok(()) => true,
+        Err(e) => {
+            let _ = writeln!(
+                std::io::stderr(),
+                "{test}: skipped: {e} (the swap recordings' machine is in FORMAT-v2-swap.md)"
+            );
+            false
+        }
+    }
+}
+
 /// The recorded cases of the project: (scenario, recorded output).
 fn recorded_cases() -> Vec<(PathBuf, PathBuf)> {
+    cases_in(&["cases", "recorded"])
+}
+
+/// The recorded swap cases of the project (version 2).
+fn swap_cases() -> Vec<(PathBuf, PathBuf)> {
+    cases_in(&["recorded-swap", "cases-swap"])
+}
+
+fn cases_in(dirs: &[&str]) -> Vec<(PathBuf, PathBuf)> {
     let mut v = Vec::new();
-    for dir in ["cases", "recorded"] {
+    for dir in dirs {
         for e in std::fs::read_dir(conformance().join(dir)).unwrap() {
             let p = e.unwrap().path();
             if p.extension().is_some_and(|x| x == "vms") {
@@ -101,8 +131,8 @@ fn host_reproduces_every_recorded_case() {
     let mut version_2 = 0;
     for (vms, out) in &cases {
         let scenario = text(&std::fs::read(vms).unwrap());
-        if vmhost::unsupported_line(&scenario).is_some() {
-            // Swap operations (version 2): refused by `vmplay host`.
+        if vmhost::version(&scenario) == 2 {
+            // Swap operations: host_reproduces_every_swap_case.
             version_2 += 1;
             continue;
         }
@@ -123,7 +153,7 @@ fn host_reproduces_every_recorded_case() {
     if version_2 > 0 {
         let _ = writeln!(
             std::io::stderr(),
-            "host_reproduces_every_recorded_case: {version_2} version-2 cases not run (vmplay host runs version 1)"
+            "host_reproduces_every_recorded_case: {version_2} version-2 cases left to host_reproduces_every_swap_case"
         );
     }
     assert!(cases.len() - version_2 > 100, "most cases run");
@@ -137,18 +167,127 @@ fn host_reproduces_every_recorded_case() {
 }
 
 #[test]
-fn host_refuses_what_it_does_not_run() {
-    let swap = scratch(
-        "swap.vms",
-        "$a = mmap $arena 4K PROT_READ MAP_PRIVATE|MAP_ANONYMOUS|MAP_FIXED -1 0\nswapon 1M\n",
+fn host_reproduces_every_swap_case() {
+    if !host_like_the_swap_recordings("host_reproduces_every_swap_case") {
+        return;
+    }
+    let cases = swap_cases();
+    assert!(cases.len() >= 60, "the recorded swap cases are found");
+    let mut failures = Vec::new();
+    for (vms, out) in &cases {
+        assert_eq!(
+            vmhost::version(&text(&std::fs::read(vms).unwrap())),
+            2,
+            "{}",
+            vms.display()
+        );
+        let o = vmplay(&["host", vms.to_str().unwrap()]);
+        let want = text(&std::fs::read(out).unwrap());
+        let got = text(&o.stdout);
+        let status_ok = matches!(o.status.code(), Some(0 | 2));
+        if got != want || !status_ok {
+            failures.push(format!(
+                "{}: exit {:?} {}\n--- recorded\n{want}--- vmplay host\n{got}",
+                vms.display(),
+                o.status.code(),
+                text(&o.stderr)
+            ));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {} swap cases differ:\n{}",
+        failures.len(),
+        cases.len(),
+        failures.join("\n")
     );
+    // Every run cleaned up after itself: swap off, zram0 free.
+    vmhost::swap_machine_ready().expect("the machine is left as it was found");
+}
+
+#[test]
+fn host_runs_the_machine_lines_as_the_recorder_does() {
+    if !host_like_the_swap_recordings("host_runs_the_machine_lines_as_the_recorder_does") {
+        return;
+    }
+    // The kernel's answers to a second swapon and to a swapoff with no
+    // area (recorded with the recorder), then a line error.
+    let p = scratch(
+        "machine.vms",
+        "swapon 1M\nswapon 1M\nswapped\nprocs\nswapoff\nswapoff\nmemlimit 1M\np1: swapped\n",
+    );
+    let o = vmplay(&["host", p.to_str().unwrap()]);
+    assert_eq!(
+        text(&o.stdout),
+        "1 swapon 0\n2 swapon -EBUSY\n3 swapped 0\n4 procs ok p1\n5 swapoff 0\n\
+         6 swapoff -EINVAL\n7 memlimit 0\n8 error swapped is not run by a process\n",
+        "{}",
+        text(&o.stderr)
+    );
+    assert_eq!(o.status.code(), Some(2));
+    vmhost::swap_machine_ready().expect("the machine is left as it was found");
+}
+
+#[test]
+fn a_stopped_swap_run_leaves_the_machine_clean() {
+    if !host_like_the_swap_recordings("a_stopped_swap_run_leaves_the_machine_clean") {
+        return;
+    }
+    use std::io::BufRead;
+    // Swap on, a memory limit, then fills that go through reclaim to swap
+    // for many seconds: SIGTERM arrives during one of them.
+    let mut scenario = String::from(
+        "swapon 1G\nmemlimit 4M\n\
+         $a = mmap $arena 512M PROT_READ|PROT_WRITE MAP_PRIVATE|MAP_ANONYMOUS|MAP_FIXED -1 0\n",
+    );
+    for v in 1..=40 {
+        scenario.push_str(&format!("fill $a 512M {v}\n"));
+    }
+    let p = scratch("stopped.vms", &scenario);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_vmplay"))
+        .args(["host", "--timeout", "120", p.to_str().unwrap()])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("vmplay runs");
+    let pid = child.id();
+    let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    for want in ["1 swapon 0", "2 memlimit 0", "3 mmap 0x300000000000"] {
+        assert_eq!(lines.next().unwrap().unwrap(), want);
+    }
+    let killed = Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let o = child.wait_with_output().unwrap();
+    let rest: Vec<String> = lines.map(Result::unwrap).collect();
+    assert!(rest.len() < 40, "stopped before the end: {rest:?}");
+    assert_eq!(o.status.code(), Some(1));
+    let err = text(&o.stderr);
+    assert!(err.contains("vmplay host: stopped by signal 15"), "{err}");
+    // Swap off, zram0 reset, the run's cgroup gone.
+    vmhost::swap_machine_ready().expect("the machine is left as it was found");
+    let own = std::fs::read_to_string("/proc/self/cgroup")
+        .unwrap()
+        .lines()
+        .find_map(|l| {
+            l.split_once(":memory:")
+                .map(|(_, p)| p.trim_end_matches('/').to_string())
+        })
+        .unwrap();
+    let cg = format!("/sys/fs/cgroup/memory{own}/vmplay-host-{pid}");
+    assert!(!Path::new(&cg).exists(), "{cg} was removed");
+}
+
+#[test]
+fn host_refuses_what_it_does_not_run() {
     let bsd = scratch("bsd.vms", "# c\npersonality freebsd\nmaps\n");
     let outside = scratch(
         "outside.vms",
         "munmap 0x1000 4K\n", // below the arena: the driver's own memory
     );
     for (p, line, what) in [
-        (&swap, 2, "swapon is a version-2 operation"),
         (&bsd, 2, "only `personality linux`"),
         (&outside, 1, "munmap outside the arena"),
     ] {
@@ -271,6 +410,25 @@ fn diff_with_the_host_agrees_on_a_recorded_case() {
     assert_eq!(o.status.code(), Some(0), "{t}{}", text(&o.stderr));
     assert!(t.contains("| this host (Linux "), "{t}");
     assert!(t.contains("AGREE: all"), "{t}");
+}
+
+#[test]
+fn diff_with_the_host_agrees_on_swap_cases() {
+    if !host_like_the_swap_recordings("diff_with_the_host_agrees_on_swap_cases") {
+        return;
+    }
+    // Swap out and back (pagemap, smaps, faults), and an OOM kill.
+    for name in ["lesson_05_swapping", "oom_bigger"] {
+        let (vms, _) = swap_cases()
+            .into_iter()
+            .find(|(v, _)| v.file_stem().unwrap() == name)
+            .expect("the swap case is recorded");
+        let o = vmplay(&["diff", vms.to_str().unwrap()]);
+        let t = text(&o.stdout);
+        assert_eq!(o.status.code(), Some(0), "{t}{}", text(&o.stderr));
+        assert!(t.contains("| this host (Linux "), "{t}");
+        assert!(t.contains("AGREE: all"), "{t}");
+    }
 }
 
 #[test]

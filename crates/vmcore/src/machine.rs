@@ -42,7 +42,19 @@ pub struct MachineConfig {
     /// `vm.max_map_count`: the most entries a process may hold (the stack
     /// entry counts, as every VMA does in Linux; vm/split.rs).
     pub max_map_count: usize,
+    /// Frames the kernel kept for itself at boot (its image, the `struct
+    /// page` array, firmware reservations): Linux's `totalram_pages()`,
+    /// which `/proc/meminfo` shows as MemTotal, is `frames` less these,
+    /// and the heuristic overcommit compares a charge with it. Only that
+    /// heuristic reads it; the simulator still hands those frames out.
+    pub ram_reserved: u64,
 }
+
+/// The recording machine of the conformance cases: 24 GiB of RAM
+/// (6,291,456 frames) of which MemTotal is 24,683,784 kB (6,170,946
+/// pages); tests/conformance/tools/FIDELITY.md lists its constants.
+const REFERENCE_FRAMES: u64 = 24 << 18;
+const REFERENCE_TOTALRAM: u64 = 24_683_784 / 4;
 
 fn personality_name<S: serde::Serializer>(
     p: &&'static Personality,
@@ -54,10 +66,12 @@ fn personality_name<S: serde::Serializer>(
 impl MachineConfig {
     /// The machine the recorded conformance cases assume (FORMAT.md): 24 GiB
     /// of RAM, no swap. RAM matters beyond placement: Linux's heuristic
-    /// overcommit refuses a single accounted mapping larger than RAM + swap.
+    /// overcommit refuses a single accounted mapping larger than MemTotal +
+    /// swap (case overcommit_memtotal).
     pub fn reference() -> Self {
         MachineConfig {
-            frames: 24 << 18,
+            frames: REFERENCE_FRAMES,
+            ram_reserved: REFERENCE_FRAMES - REFERENCE_TOTALRAM,
             ..MachineConfig::default()
         }
     }
@@ -73,6 +87,7 @@ impl Default for MachineConfig {
             events: true,
             stack: true,
             max_map_count: crate::personality::linux::MAX_MAP_COUNT,
+            ram_reserved: 0,
         }
     }
 }
@@ -432,6 +447,18 @@ impl Machine {
 
     pub fn config(&self) -> &MachineConfig {
         &self.cfg
+    }
+
+    /// The most pages one charge may take under Linux's heuristic
+    /// overcommit (`__vm_enough_memory`, OVERCOMMIT_GUESS):
+    /// `totalram_pages() + total_swap_pages`, MemTotal and the usable
+    /// slots of the swap area.
+    pub(crate) fn overcommit_limit(&self) -> u64 {
+        let ram = self
+            .phys
+            .total_frames()
+            .saturating_sub(self.cfg.ram_reserved);
+        ram + self.swap.as_ref().map_or(0, |a| u64::from(a.size()))
     }
     /// The kernel this machine's processes see.
     pub fn personality(&self) -> &'static Personality {

@@ -7,12 +7,19 @@
 //! scenario's variables. Lines are parsed with `vmscript`'s parser and
 //! checked in the recorder's order, so a line that is an error for the
 //! simulator is the same error here.
+//!
+//! A swap scenario (version 2) adds the machine around the run
+//! (`swapmachine.rs`), the lines the driver runs itself and the processes
+//! the OOM killer takes (`driver/machine.rs`).
+
+mod machine;
 
 use crate::map_count;
 use crate::process::{self, Context};
 use crate::protocol::{REPLY_LEN, ReplyHeader, Request, Status};
-use crate::sys;
+use crate::swapmachine::{self, SwapMachine};
 use crate::{Ended, HostError, Options};
+use crate::{procfs, sys};
 use std::collections::HashMap;
 use std::io::Write;
 use std::os::fd::{AsRawFd, OwnedFd};
@@ -43,6 +50,9 @@ struct Proc {
     chan: OwnedFd,
     pid: i32,
     alive: bool,
+    /// Killed by the OOM killer during an operation (after `memlimit`):
+    /// its later lines print `killed`, and its name stays taken.
+    killed: bool,
     /// (descriptor identity, descriptor number in the process).
     fds: Vec<(u32, i64)>,
     /// Ranges outside the arena the kernel placed mappings of this process
@@ -57,6 +67,9 @@ pub struct Driver<'o> {
     tmpdir: PathBuf,
     opts: Options,
     out: &'o mut dyn Write,
+    /// The machine of a swap scenario; dropped (torn down) after every
+    /// scenario process is gone.
+    swap: Option<SwapMachine>,
 }
 
 /// What a line led to.
@@ -69,14 +82,7 @@ impl Drop for Driver<'_> {
     /// Kill what is left of the scenario, reap every process (the driver is
     /// their subreaper) and remove the run's files.
     fn drop(&mut self) {
-        for p in &mut self.procs {
-            if p.alive {
-                sys::kill(p.pid);
-                p.alive = false;
-            }
-        }
-        self.procs.clear();
-        while sys::wait_any(true).is_some() {}
+        self.end_processes();
         let _ = std::fs::remove_dir_all(&self.tmpdir);
     }
 }
@@ -94,16 +100,58 @@ impl<'o> Driver<'o> {
             tmpdir,
             opts,
             out,
+            swap: None,
         };
-        d.start_p1()?;
+        if let Some((line, op)) = crate::swap_line(text) {
+            match SwapMachine::setup()? {
+                Ok(m) => d.swap = Some(m),
+                Err(why) => {
+                    return Ok(Ended::Refused {
+                        line,
+                        why: format!(
+                            "{op} makes this a swap scenario (FORMAT-v2-swap.md), which this \
+                             machine cannot run: {why}"
+                        ),
+                    });
+                }
+            }
+        }
+        let end = d.run_lines(text);
+        // The machine is clean again only once no scenario process holds
+        // swap or is charged to the cgroup.
+        d.end_processes();
+        let clean = d.swap.as_mut().map_or(Ok(()), SwapMachine::teardown);
+        match (end, clean) {
+            (end, Ok(())) => end,
+            (Ok(_), Err(e)) => Err(HostError::Internal(e)),
+            (Err(first), Err(e)) => Err(HostError::Internal(format!("{first}; {e}"))),
+        }
+    }
+
+    fn run_lines(&mut self, text: &str) -> Result<Ended, HostError> {
+        process::prepare_pattern();
+        self.start_p1()?;
         let mut first = true;
         for (lineno, line) in parse::script_lines(text) {
-            match d.line(lineno, line, &mut first)? {
+            match self.line(lineno, line, &mut first)? {
                 Step::Next => {}
                 Step::Stop(e) => return Ok(e),
             }
         }
         Ok(Ended::Done)
+    }
+
+    /// Kill what is left of the scenario and reap every process (the
+    /// driver is their subreaper).
+    fn end_processes(&mut self) {
+        for p in &mut self.procs {
+            if p.alive {
+                sys::kill(p.pid);
+                p.alive = false;
+            }
+        }
+        self.procs.clear();
+        while sys::wait_any(true).is_some() {}
     }
 
     fn ctx(&self) -> Context {
@@ -120,26 +168,47 @@ impl<'o> Driver<'o> {
         match sys::fork().map_err(|e| HostError::Internal(format!("fork: errno {e}")))? {
             None => {
                 drop(mine);
-                sys::pin_to_current_cpu();
+                if self.swap.is_some() {
+                    // A swap run: the driver pins p1 and moves it into the
+                    // run's cgroup, then says go, so that everything p1
+                    // does is charged there.
+                    sys::default_stop_signals();
+                    let mut go = [0u8; 1];
+                    let far = Instant::now() + std::time::Duration::from_secs(1 << 30);
+                    if sys::recv(theirs.as_raw_fd(), &mut go, far, &mut None) != sys::Recv::Done {
+                        sys::exit_now(0);
+                    }
+                } else {
+                    sys::pin_to_current_cpu();
+                }
                 sys::silence_stdio();
                 sys::setup_scenario_signals();
                 if let Some(slots) = self.opts.map_slots {
                     map_count::start(theirs.as_raw_fd(), slots);
                 }
+                procfs::start_fault_count();
                 process::serve(OwnedFd::from(theirs), &ctx)
             }
             Some(pid) => {
                 drop(theirs);
+                let chan = OwnedFd::from(mine);
+                let go = chan.as_raw_fd();
                 self.procs.push(Proc {
                     num: 1,
-                    chan: OwnedFd::from(mine),
+                    chan,
                     pid,
                     alive: true,
+                    killed: false,
                     fds: Vec::new(),
                     regions: Vec::new(),
                 });
+                if let Some(m) = &self.swap {
+                    m.admit(pid)?;
+                    sys::send(go, b"g", None)
+                        .map_err(|e| HostError::Internal(format!("start p1: errno {e}")))?;
+                }
                 if self.opts.map_slots.is_some() {
-                    map_count::started(self.procs[0].chan.as_raw_fd(), &self.opts)?;
+                    map_count::started(go, &self.opts)?;
                 }
                 Ok(())
             }
@@ -152,8 +221,12 @@ impl<'o> Driver<'o> {
         Ok(())
     }
 
+    /// The process named `pN`: alive, or killed by the OOM killer (whose
+    /// lines print `killed`).
     fn find_proc(&self, num: u32) -> Option<usize> {
-        self.procs.iter().rposition(|p| p.alive && p.num == num)
+        self.procs
+            .iter()
+            .rposition(|p| (p.alive || p.killed) && p.num == num)
     }
 
     /// A sum's value, as the recorder adds it (modulo 2^64).
@@ -192,6 +265,7 @@ impl<'o> Driver<'o> {
     }
 
     fn line(&mut self, lineno: usize, line: &str, first: &mut bool) -> Result<Step, HostError> {
+        swapmachine::stopped()?;
         let prepared = match self.prepare(lineno, line, first) {
             Ok(p) => p,
             Err(msg) => {
@@ -202,6 +276,13 @@ impl<'o> Driver<'o> {
         let Some((p, req, h)) = prepared else {
             return Ok(Step::Next);
         };
+        let Some(p) = p else {
+            return self.machine_line(lineno, &req);
+        };
+        if self.procs[p].killed {
+            self.print(&format!("{lineno} {} killed", req.op.name()))?;
+            return Ok(Step::Next);
+        }
         if let Some(why) = unsafe_reason(&self.procs[p], &req) {
             return Ok(Step::Stop(Ended::Refused {
                 line: lineno,
@@ -211,15 +292,17 @@ impl<'o> Driver<'o> {
         self.send_line(lineno, p, req, h)
     }
 
-    /// Parse and resolve a line: the process that runs it, the request and
-    /// what to bind; `Ok(None)` for a line that prints nothing more (blank,
-    /// comment, `personality linux`).
+    /// Parse and resolve a line: the process that runs it (`None` for a
+    /// line the machine runs), the request and what to bind; `Ok(None)`
+    /// for a line that prints nothing more (blank, comment,
+    /// `personality linux`).
+    #[allow(clippy::type_complexity)]
     fn prepare(
         &mut self,
         lineno: usize,
         line: &str,
         first: &mut bool,
-    ) -> Result<Option<(usize, Request, Option<String>)>, String> {
+    ) -> Result<Option<(Option<usize>, Request, Option<String>)>, String> {
         let Some(h) = parse::parse_header(line)? else {
             return Ok(None);
         };
@@ -244,9 +327,14 @@ impl<'o> Driver<'o> {
             return Ok(None);
         }
         let num = h.proc.unwrap_or(1);
-        let p = self
-            .find_proc(num)
-            .ok_or_else(|| format!("no process p{num}"))?;
+        let p = if h.op.in_machine() {
+            None
+        } else {
+            Some(
+                self.find_proc(num)
+                    .ok_or_else(|| format!("no process p{num}"))?,
+            )
+        };
         let mut a = [0u64; 6];
         let mut name = String::new();
         let mut access = libc::O_RDWR;
@@ -256,7 +344,10 @@ impl<'o> Driver<'o> {
                 Arg::Flags(v) => v,
                 Arg::Byte(b) => u64::from(b),
                 Arg::Fd(FdRef::None) => u64::MAX,
-                Arg::Fd(FdRef::Var(n)) => self.descriptor(&n, p)? as u64,
+                Arg::Fd(FdRef::Var(n)) => {
+                    let p = p.ok_or_else(|| format!("no process p{num}"))?;
+                    self.descriptor(&n, p)? as u64
+                }
                 Arg::Name(n) => {
                     name = n;
                     0
@@ -308,8 +399,7 @@ impl<'o> Driver<'o> {
     ) -> Result<Step, HostError> {
         let chan = self.procs[p].chan.as_raw_fd();
         if sys::send(chan, &req.encode(), None).is_err() {
-            self.print(&format!("{lineno} crash"))?;
-            return Ok(Step::Stop(Ended::Stopped));
+            return self.died(lineno, p, req.op);
         }
         let deadline = Instant::now() + self.opts.timeout;
         let mut hbuf = [0u8; REPLY_LEN];
@@ -322,15 +412,13 @@ impl<'o> Driver<'o> {
             let mut none = None;
             got = sys::recv(chan, &mut payload, deadline, &mut none);
         }
+        swapmachine::stopped()?;
         match got {
             sys::Recv::TimedOut => {
                 self.print(&format!("{lineno} timeout"))?;
                 return Ok(Step::Stop(Ended::Stopped));
             }
-            sys::Recv::Closed => {
-                self.print(&format!("{lineno} crash"))?;
-                return Ok(Step::Stop(Ended::Stopped));
-            }
+            sys::Recv::Closed => return self.died(lineno, p, req.op),
             sys::Recv::Done => {}
         }
         let text = String::from_utf8_lossy(&payload).into_owned();
@@ -361,6 +449,7 @@ impl<'o> Driver<'o> {
                     chan,
                     pid: h.pid as i32,
                     alive: true,
+                    killed: false,
                     fds: parent.fds.clone(),
                     regions: parent.regions.clone(),
                 };
@@ -376,6 +465,7 @@ impl<'o> Driver<'o> {
                         sys::Recv::Done => continue,
                         sys::Recv::Closed => break,
                         sys::Recv::TimedOut => {
+                            swapmachine::stopped()?;
                             self.print(&format!("{lineno} timeout"))?;
                             return Ok(Step::Stop(Ended::Stopped));
                         }

@@ -16,11 +16,24 @@
 //! parent hands the new process's channel to the driver with
 //! `SCM_RIGHTS`.
 //!
-//! Only version 1 runs here, plus the `personality linux` line of
-//! FORMAT-v2-bsd.md (and `open`'s access mode, `mincorex`). The swap
-//! operations of version 2 need root, `/dev/zram0` and a memory cgroup
-//! set up and torn down around the run; they are refused
-//! ([`Ended::Refused`]), as is any personality but Linux.
+//! Version 1 runs here, and so do the swap scenarios of version 2
+//! (FORMAT-v2-swap.md) and the `personality linux` line of FORMAT-v2-bsd.md
+//! (with `open`'s access mode and `mincorex`); any other personality is
+//! refused ([`Ended::Refused`]).
+//!
+//! A swap scenario (one that uses `swapon`, `memlimit`, `pagemap` ...:
+//! [`swap_line`]) needs the machine of FORMAT-v2-swap.md: root,
+//! `/dev/zram0` unused, no swap area on, zswap off, `vm.page-cluster` 3
+//! and the cgroup v1 memory controller with swap accounting. Its run
+//! takes the swap lock (`/var/tmp/vmsoracle-swap.lock`, the recorder's)
+//! exclusively, pins its processes to CPU 0 and puts them in a memory
+//! cgroup of their own, and at the end (also on SIGINT, SIGTERM or SIGHUP)
+//! turns swap off, resets zram0 and removes the cgroup
+//! (`swapmachine.rs`). On a machine not in that state the run is refused
+//! before any line runs. After a `memlimit`, a scenario process the OOM
+//! killer takes prints `killed` for its line and every later one
+//! (`driver/machine.rs`). A version-1 run holds the same lock shared, so
+//! it never sees the swap area of a concurrent swap run (`swaplock.rs`).
 //!
 //! Lines that could damage the scenario process itself (a `MAP_FIXED`,
 //! `munmap`, store ... outside the arena and outside memory the scenario
@@ -40,11 +53,21 @@ mod errname;
 #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
 mod map_count;
 #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
+mod memcg;
+#[cfg(all(target_os = "linux", target_arch = "x86_64"))]
 mod process;
+#[cfg(all(target_os = "linux", target_arch = "x86_64"))]
+mod procfs;
 #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
 mod protocol;
 #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
+mod swaplock;
+#[cfg(all(target_os = "linux", target_arch = "x86_64"))]
+mod swapmachine;
+#[cfg(all(target_os = "linux", target_arch = "x86_64"))]
 mod sys;
+#[cfg(all(target_os = "linux", target_arch = "x86_64"))]
+mod zram;
 
 /// How a run is made.
 #[derive(Clone, Debug)]
@@ -143,10 +166,36 @@ const VERSION_2: [&str; 8] = [
     "swapon", "swapoff", "memlimit", "swapped", "procs", "pagemap", "smaps", "faults",
 ];
 
+/// The operation a line names (after a `PROC:` prefix and a `$VAR =`), as
+/// the recorder finds it to decide a scenario's version.
+fn operation_of(line: &str) -> Option<String> {
+    let toks = vmscript::parse::tokenize(line);
+    let mut i = usize::from(toks.first()?.ends_with(':'));
+    if i + 1 < toks.len() && toks[i].starts_with('$') && toks[i + 1] == "=" {
+        i += 2;
+    }
+    toks.get(i).map(|t| t.to_string())
+}
+
+/// The first line of a swap scenario that uses a version-2 operation, and
+/// that operation; `None` for a version-1 scenario. A swap scenario runs
+/// on the machine of FORMAT-v2-swap.md (the recorder's `--level` 2).
+pub fn swap_line(text: &str) -> Option<(usize, String)> {
+    vmscript::parse::script_lines(text).find_map(|(n, line)| {
+        operation_of(line)
+            .filter(|op| VERSION_2.contains(&op.as_str()))
+            .map(|op| (n, op))
+    })
+}
+
+/// The scenario's format version: 2 when it uses an operation of
+/// FORMAT-v2-swap.md, else 1.
+pub fn version(text: &str) -> u8 {
+    if swap_line(text).is_some() { 2 } else { 1 }
+}
+
 /// What in a scenario the host run does not offer, found before anything
-/// runs (as the recorder decides a scenario's version by its operation
-/// names): the first version-2 operation, or a personality other than
-/// Linux.
+/// runs: a first line `personality` naming another kernel than Linux.
 pub fn unsupported_line(text: &str) -> Option<(usize, String)> {
     let mut first = true;
     for (n, line) in vmscript::parse::script_lines(text) {
@@ -154,32 +203,16 @@ pub fn unsupported_line(text: &str) -> Option<(usize, String)> {
         if toks.is_empty() {
             continue;
         }
-        let mut i = usize::from(toks[0].ends_with(':'));
-        if i + 1 < toks.len() && toks[i].starts_with('$') && toks[i + 1] == "=" {
-            i += 2;
-        }
-        if let Some(op) = toks.get(i) {
-            if VERSION_2.contains(op) {
-                return Some((
-                    n,
-                    format!(
-                        "{op} is a version-2 operation (FORMAT-v2-swap.md); vmplay host runs \
-                         version 1 only (swap needs root, /dev/zram0 and a memory cgroup \
-                         prepared around the run)"
-                    ),
-                ));
-            }
-            if first
-                && *op == "personality"
-                && let Some(name) = toks.get(i + 1)
-                && *name != "linux"
-                && vmscript::parse::personality_named(name).is_ok()
-            {
-                return Some((
-                    n,
-                    format!("personality {name}: only `personality linux` runs on this host"),
-                ));
-            }
+        if first
+            && operation_of(line).as_deref() == Some("personality")
+            && let Some(name) = toks.iter().skip_while(|t| **t != "personality").nth(1)
+            && *name != "linux"
+            && vmscript::parse::personality_named(name).is_ok()
+        {
+            return Some((
+                n,
+                format!("personality {name}: only `personality linux` runs on this host"),
+            ));
         }
         first = false;
     }
@@ -207,12 +240,58 @@ pub fn run(text: &str, opts: &Options, out: &mut dyn Write) -> Result<Ended, Hos
 
 #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
 fn run_here(text: &str, opts: &Options, out: &mut dyn Write) -> Result<Ended, HostError> {
+    if swap_line(text).is_some() {
+        // The driver takes the lock exclusively (swapmachine.rs).
+        return driver::Driver::run(text, opts.clone(), out);
+    }
+    // Held until the driver has reaped every scenario process (they share
+    // the lock's open file): no swap area of a concurrent swap run is on
+    // meanwhile.
+    let _no_swap_run = swaplock::SwapLock::take(swaplock::Mode::Shared, &|| Ok(()))?;
     driver::Driver::run(text, opts.clone(), out)
 }
 
 #[cfg(not(all(target_os = "linux", target_arch = "x86_64")))]
 fn run_here(_: &str, _: &Options, _: &mut dyn Write) -> Result<Ended, HostError> {
     supported().map(|()| Ended::Done)
+}
+
+/// Whether this host can run swap scenarios now (the machine of
+/// FORMAT-v2-swap.md): `Err` says why not. The checks a swap run makes
+/// before its first line, made while no swap run of vmplay or the
+/// recorder is under way (the swap lock held exclusively); nothing is
+/// changed.
+pub fn swap_machine_ready() -> Result<(), HostError> {
+    supported()?;
+    swap_ready_here()
+}
+
+/// The swap areas that are on while no swap run of vmplay or the recorder
+/// is (the swap lock held shared): areas a version-1 run would see, which
+/// the version-1 recordings do not expect.
+pub fn foreign_swap_areas() -> Result<usize, HostError> {
+    supported()?;
+    foreign_swap_here()
+}
+
+#[cfg(all(target_os = "linux", target_arch = "x86_64"))]
+fn swap_ready_here() -> Result<(), HostError> {
+    swapmachine::ready()
+}
+
+#[cfg(not(all(target_os = "linux", target_arch = "x86_64")))]
+fn swap_ready_here() -> Result<(), HostError> {
+    Ok(())
+}
+
+#[cfg(all(target_os = "linux", target_arch = "x86_64"))]
+fn foreign_swap_here() -> Result<usize, HostError> {
+    swapmachine::foreign_swap_areas()
+}
+
+#[cfg(not(all(target_os = "linux", target_arch = "x86_64")))]
+fn foreign_swap_here() -> Result<usize, HostError> {
+    Ok(0)
 }
 
 /// The number of threads of this process (`/proc/self/status`).
@@ -228,15 +307,24 @@ mod tests {
     use super::*;
 
     #[test]
-    fn version_2_and_other_personalities_are_found_before_running() {
+    fn swap_scenarios_are_found_by_their_operations() {
         assert_eq!(
-            unsupported_line("mmap 0 4K PROT_READ MAP_PRIVATE -1 0\nmaps\n"),
+            swap_line("mmap 0 4K PROT_READ MAP_PRIVATE -1 0\nmaps\n"),
             None
         );
+        assert_eq!(version("maps\n# swapon 1M\n"), 1);
+        assert_eq!(
+            swap_line("maps\n\np2: $x = swapon 1M\nsmaps\n"),
+            Some((3, "swapon".to_string()))
+        );
+        assert_eq!(swap_line("# c\n  pagemap $arena 4K # x\n").unwrap().0, 2);
+        assert_eq!(version("faults\n"), 2);
+    }
+
+    #[test]
+    fn other_personalities_are_found_before_running() {
         assert_eq!(unsupported_line("# c\npersonality linux\nmaps\n"), None);
-        let (n, why) = unsupported_line("maps\n\np2: $x = swapon 1M\n").unwrap();
-        assert_eq!(n, 3);
-        assert!(why.contains("swapon is a version-2 operation"), "{why}");
+        assert_eq!(unsupported_line("swapon 1M\nmaps\n"), None);
         let (n, why) = unsupported_line("# c\npersonality freebsd\n").unwrap();
         assert_eq!(n, 2);
         assert!(why.contains("freebsd"), "{why}");

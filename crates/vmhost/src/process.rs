@@ -9,6 +9,7 @@
 //! closes or the scenario says `exit`.
 
 use crate::errname::errname;
+use crate::procfs;
 use crate::protocol::{REQUEST_LEN, ReplyHeader, Request, Status};
 use crate::sys::{self, VmCall};
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
@@ -28,8 +29,15 @@ pub struct Context {
 }
 
 /// The bytes of a new file or memfd: byte `i` is `i % 251`.
-fn pattern() -> Vec<u8> {
-    (0..251 * 4096).map(|i| (i % 251) as u8).collect()
+static PATTERN: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
+
+/// Make the pattern of new files in the driver, before it forks `p1`, as
+/// the recorder does: every scenario process then shares its 1 MiB
+/// (copy-on-write, charged to the driver's memory cgroup, not to a swap
+/// run's) and counts it in its OOM score, and writing a file allocates
+/// nothing under a swap run's memory limit.
+pub fn prepare_pattern() -> &'static [u8] {
+    PATTERN.get_or_init(|| (0..251 * 4096).map(|i| (i % 251) as u8).collect())
 }
 
 /// Run requests from `chan` until it closes; never returns.
@@ -187,6 +195,18 @@ fn perform(chan: RawFd, r: &Request, ctx: &Context) {
         Op::Ftruncate => rc_text(sys::ftruncate(a[0] as i64, a[1]).map(|()| 0)),
         Op::Close => rc_text(sys::close(a[0] as i64).map(|()| 0)),
         Op::Maps => maps(&ctx.tmpdir),
+        Op::Pagemap => match procfs::pagemap(a[0], a[1]) {
+            Some(t) => t,
+            None => return too_long(chan),
+        },
+        Op::Smaps => match procfs::smaps() {
+            Some(t) => t,
+            None => return too_long(chan),
+        },
+        Op::Faults => procfs::faults(),
+        // The driver asks each process `procs` to learn whether it is
+        // still alive (the OOM killer may have killed it meanwhile).
+        Op::Procs => "ok".into(),
         _ => {
             let why = format!("{} is not run on the host", r.op.name());
             return reply(chan, Status::Refuse, &why, 0, 0, None);
@@ -216,7 +236,12 @@ fn mincore(addr: u64, len: u64, hex: bool) -> Option<String> {
         return Some(rc_text(sys::mincore(addr, 0, &mut []).map(|()| 0)));
     }
     let mut out = String::from(if hex { "0" } else { "0 " });
-    let mut vec = vec![0u8; MINCORE_CHUNK as usize];
+    // As large as the range needs, not a whole chunk: under a swap run's
+    // memory limit every page this process touches is charged to the
+    // cgroup, and a 64 KiB buffer the allocator clears would push 16 of
+    // the scenario's pages out (the recorder's static vector is touched
+    // only as far as it is used).
+    let mut vec = vec![0u8; len.div_ceil(PAGE).min(MINCORE_CHUNK) as usize];
     let (mut cur, mut rem) = (addr, len);
     while rem > 0 {
         let n = rem.min(MINCORE_CHUNK * PAGE);
@@ -248,7 +273,7 @@ fn create_file(r: &Request) -> Result<RawFd, sys::Errno> {
     } else {
         sys::memfd_create(&r.name)?
     };
-    let pat = pattern();
+    let pat = prepare_pattern();
     let mut off = 0u64;
     while off < r.a[0] {
         let n = (r.a[0] - off).min(pat.len() as u64) as usize;
@@ -294,6 +319,7 @@ fn fork(chan: RawFd, ctx: &Context) {
             // return).
             drop(mine);
             close_raw(chan);
+            procfs::start_fault_count();
             serve(OwnedFd::from(theirs), ctx)
         }
         Ok(Some(pid)) => {

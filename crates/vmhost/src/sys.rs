@@ -1,12 +1,15 @@
 //! Every call into the host kernel, and the only unsafe code of vmplay.
 //!
-//! Three kinds of thing live here:
+//! Four kinds of thing live here:
 //!
 //! - thin wrappers of system calls (`mmap`, `mremap`, `mincore`, `pread`,
 //!   `fork`, `sendmsg` with `SCM_RIGHTS` ...) that return `Result<_, Errno>`;
 //! - the guarded accesses of a scenario process (`load`, `store`, `fill`,
-//!   `exec`): one machine instruction that may fault, and
-//! - the fault fix-up that makes such a fault an answer instead of a death.
+//!   `exec`): one machine instruction that may fault;
+//! - the fault fix-up that makes such a fault an answer instead of a death,
+//!   and
+//! - what a swap run does to the machine (`swapon`, `swapoff`, pinning a
+//!   process to a CPU) and the stop signals that end it cleanly.
 //!
 //! # The fix-up of a faulting access
 //!
@@ -557,7 +560,8 @@ pub fn send(chan: RawFd, buf: &[u8], pass: Option<RawFd>) -> Result<(), Errno> {
     Ok(())
 }
 
-/// How a timed receive ended.
+/// How a timed receive ended (a stop signal, in a swap run, ends it as
+/// `TimedOut`: see [`stop_signal`]).
 #[derive(Debug, PartialEq, Eq)]
 pub enum Recv {
     Done,
@@ -590,6 +594,11 @@ pub fn recv(
         let pr = unsafe { libc::poll(&mut pfd, 1, ms) };
         if pr < 0 {
             if errno() == libc::EINTR {
+                if stop_signal().is_some() {
+                    // The caller looks at `stop_signal` before it reads
+                    // this as a timeout.
+                    return Recv::TimedOut;
+                }
                 continue;
             }
             return Recv::Closed;
@@ -635,4 +644,105 @@ pub fn recv(
         done += r as usize;
     }
     Recv::Done
+}
+
+// ---------------------------------------------------------------------
+// The machine of a swap scenario (version 2).
+
+/// `swapon(path, 0)`: make the block device at `path` (with a swap header
+/// on its first page) a swap area, no priority, no discard.
+pub fn swapon(path: &str) -> Result<(), Errno> {
+    let c = CString::new(path).map_err(|_| libc::EINVAL)?;
+    // SAFETY: `c` is a NUL-terminated path that lives across the call; the
+    // kernel reads it only.
+    let r = unsafe { libc::syscall(libc::SYS_swapon, c.as_ptr(), 0) };
+    ok_or_errno(r).map(|_| ())
+}
+
+/// `swapoff(path)`: read every page of the swap area back into memory
+/// (`try_to_unuse`) and remove it. A pending signal interrupts it
+/// (`EINTR`).
+pub fn swapoff(path: &str) -> Result<(), Errno> {
+    let c = CString::new(path).map_err(|_| libc::EINVAL)?;
+    // SAFETY: as in `swapon`.
+    let r = unsafe { libc::syscall(libc::SYS_swapoff, c.as_ptr()) };
+    ok_or_errno(r).map(|_| ())
+}
+
+/// Keep process `pid` (and every process it forks) on CPU `cpu` only.
+pub fn pin_to_cpu(pid: i32, cpu: usize) -> Result<(), Errno> {
+    if cpu >= libc::CPU_SETSIZE as usize {
+        return Err(libc::EINVAL);
+    }
+    // SAFETY: an all-zero `cpu_set_t` is the empty set, a valid value.
+    let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
+    // SAFETY: `CPU_SET` writes one bit of `set`, which lives on this
+    // stack frame; `cpu` is below CPU_SETSIZE (checked above).
+    unsafe { libc::CPU_SET(cpu, &mut set) };
+    // SAFETY: `set` is a valid `cpu_set_t` of the size passed; the kernel
+    // reads it only.
+    let r = unsafe { libc::sched_setaffinity(pid, std::mem::size_of::<libc::cpu_set_t>(), &set) };
+    if r < 0 { Err(errno()) } else { Ok(()) }
+}
+
+/// The signal that asked a swap run to stop (0: none yet).
+static STOP_SIGNAL: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(0);
+
+/// The signals that stop a swap run: it must turn swap off, reset zram0
+/// and remove its cgroup before it leaves.
+const STOP_SIGNALS: [libc::c_int; 3] = [libc::SIGINT, libc::SIGTERM, libc::SIGHUP];
+
+extern "C" fn on_stop(sig: libc::c_int) {
+    STOP_SIGNAL.store(sig, Ordering::Relaxed);
+}
+
+/// Catch SIGINT, SIGTERM and SIGHUP in the driver of a swap run: the
+/// handler only notes the signal ([`stop_signal`]). Without `SA_RESTART`,
+/// so that a wait (`poll`, `flock`, `swapoff`) returns `EINTR` and the
+/// driver can stop and clean up.
+pub fn catch_stop_signals() {
+    for sig in STOP_SIGNALS {
+        // SAFETY: a zeroed `sigaction` is a valid value (empty mask, no
+        // flags); the handler only stores into an atomic, which is
+        // async-signal-safe.
+        unsafe {
+            let mut sa: libc::sigaction = std::mem::zeroed();
+            sa.sa_sigaction = on_stop as extern "C" fn(libc::c_int) as usize;
+            libc::sigemptyset(&mut sa.sa_mask);
+            libc::sigaction(sig, &sa, std::ptr::null_mut());
+        }
+    }
+}
+
+/// The stop signal received, if any (always `None` where
+/// [`catch_stop_signals`] was not called).
+pub fn stop_signal() -> Option<i32> {
+    match STOP_SIGNAL.load(Ordering::Relaxed) {
+        0 => None,
+        s => Some(s),
+    }
+}
+
+/// Give the stop signals their default action again (in a scenario
+/// process forked by a driver that catches them).
+pub fn default_stop_signals() {
+    for sig in STOP_SIGNALS {
+        // SAFETY: setting a disposition to SIG_DFL has no memory effect.
+        unsafe { libc::signal(sig, libc::SIG_DFL) };
+    }
+}
+
+/// Block the stop signals for the rest of the process: the teardown of a
+/// swap run (`swapoff`, which a signal interrupts) runs to its end.
+pub fn block_stop_signals() {
+    // SAFETY: an all-zero `sigset_t` is a valid value; `sigemptyset` and
+    // `sigaddset` initialise it, and `sigprocmask` reads it only.
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        for sig in STOP_SIGNALS {
+            libc::sigaddset(&mut set, sig);
+        }
+        libc::sigprocmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
+    }
 }

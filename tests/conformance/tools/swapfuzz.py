@@ -1,14 +1,22 @@
 #!/usr/bin/env python3
-"""swapfuzz -- random version-2 swap scenarios (FORMAT-v2-swap.md) run by the
-recorder on the real kernel and by vmplay; report where they differ.
+"""swapfuzz -- random swap scenarios (FORMAT-v2-swap.md): kernel and vmplay.
+
+Each scenario is run on the real kernel and by vmplay; the script reports
+where they differ.
 
     swapfuzz.py [--class pageout|fork|pressure|memcg|all] [--seed N] [--count N]
-                [--oracle PATH] [--vmplay PATH] [--out DIR] [--runs N]
+                [--oracle PATH|host] [--vmplay PATH] [--out DIR] [--runs N]
 
-Needs the recorder built from shared/recorder/vmsoracle.c on the machine of
-FORMAT-v2-swap.md: root, /dev/zram0 free, no swap on, zswap off,
-vm.page-cluster 3, the cgroup v1 memory controller (its README). Not run by
-the tests: the kernel is the reference here.
+The kernel's side is run by `vmplay host` (the project's own runner on this
+machine's kernel, crates/vmhost) or by the recorder built from
+shared/recorder/vmsoracle.c (its README says how): `--oracle host` or
+`--oracle PATH`. The default is the recorder at /tmp/vmsoracle when
+../shared/recorder exists beside the project and that binary is built,
+`vmplay host` otherwise. Either needs the machine of FORMAT-v2-swap.md:
+root, /dev/zram0 free, no swap on, zswap off, vm.page-cluster 3, the cgroup
+v1 memory controller with swap accounting; both take the same lock, so
+they never run a swap scenario at the same time. Not run by the tests: the
+kernel is the reference here.
 
 A scenario the kernel itself does not answer the same way twice (--runs,
 default 2) is set aside as unsteady, not counted as a difference: the
@@ -192,6 +200,16 @@ def run(cmd, path):
         return 124, ""
 
 
+def default_oracle():
+    """The recorder when shared/ is beside the project and it is built,
+    else `vmplay host`."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    shared = os.path.normpath(os.path.join(here, "..", "..", "..", "..", "shared", "recorder"))
+    if os.path.isdir(shared) and os.access("/tmp/vmsoracle", os.X_OK):
+        return "/tmp/vmsoracle"
+    return "host"
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--class", dest="cls", default="all",
@@ -200,10 +218,12 @@ def main():
     ap.add_argument("--count", type=int, default=100)
     ap.add_argument("--lines", type=int, default=30)
     ap.add_argument("--runs", type=int, default=2)
-    ap.add_argument("--oracle", default="/tmp/vmsoracle")
+    ap.add_argument("--oracle", default=default_oracle(),
+                    help="the recorder's path, or 'host' for `vmplay host` (default: %(default)s)")
     ap.add_argument("--vmplay", default="target/release/vmplay")
     ap.add_argument("--out", default="/tmp/swapfuzz")
     a = ap.parse_args()
+    oracle = [a.vmplay, "host"] if a.oracle == "host" else [a.oracle]
     os.makedirs(a.out, exist_ok=True)
     classes = ["pageout", "fork", "pressure"] if a.cls == "all" else [a.cls]
     total = {c: [0, 0, 0, 0] for c in classes}   # run, differed, unsteady, refused
@@ -217,7 +237,7 @@ def main():
         outs = []
         rc = 0
         for _ in range(a.runs):
-            rc, o = run([a.oracle], path)
+            rc, o = run(oracle, path)
             outs.append(o)
             if rc not in (0, 2):
                 break

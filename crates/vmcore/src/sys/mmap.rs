@@ -13,6 +13,7 @@ use crate::personality::{Kernel, Sys};
 use crate::vm::hugetlb::{HSTATES, hstate_sizelog};
 use crate::vm::mapops::NewMapping;
 use crate::vm::object::ObjKind;
+use crate::vm::place::Backing;
 
 /// `MAX_ERRNO`: the last 4095 values of an address are error numbers.
 const MAX_ERRNO: u64 = 4095;
@@ -167,39 +168,19 @@ impl Machine {
             addr
         } else {
             let low32 = flags & MAP_32BIT != 0;
-            // __get_unmapped_area: private anonymous memory without a hint
-            // and a multiple of 2 MiB long is THP aligned
-            // (thp_get_unmapped_area_vmflags; case
-            // placement_thp_aligned_anon), and so is a file of ext4,
-            // whose get_unmapped_area is thp_get_unmapped_area, hint or
-            // not (case placement_thp_aligned_ext4); shmem and memfd
-            // follow shmem_get_unmapped_area, plain with shmem THP
-            // `never`. If the padded search fails, the plain one.
-            let ext4 = object.is_some_and(|o| {
-                matches!(self.objects.get(o).map(|x| &x.kind), Some(ObjKind::File(_)))
-            });
-            let padded = if anon
-                && !hugetlb
-                && flags & MAP_SHARED == 0
-                && hint == 0
-                && len % HUGE_PAGE_SIZE == 0
-            {
-                self.thp_unmapped_area(pid, 0, len, 0, low32)
-            } else if ext4 {
-                self.thp_unmapped_area(pid, hint, len, off, low32)
+            let backing = if hugetlb {
+                Backing::Hugetlb { size: hpage }
+            } else if anon {
+                if flags & MAP_SHARED == 0 {
+                    Backing::PrivateAnon
+                } else {
+                    Backing::Plain
+                }
             } else {
-                None
+                self.file_backing(object, off)
             };
-            match padded {
-                Some(a) => a,
-                // hugetlb_get_unmapped_area: huge page aligned.
-                None if hugetlb => self
-                    .unmapped_area_aligned(pid, hint, len, low32, hpage)
-                    .ok_or(enomem("no free range large enough"))?,
-                None => self
-                    .unmapped_area_flags(pid, hint, len, low32)
-                    .ok_or(enomem("no free range large enough"))?,
-            }
+            self.linux_unmapped_area(pid, backing, hint, len, low32)
+                .ok_or(enomem("no free range large enough"))?
         };
         if flags & MAP_FIXED_NOREPLACE != 0 && !self.procs[&pid].map.is_free(start, start + len) {
             return Err(eexist("MAP_FIXED_NOREPLACE range is in use"));
@@ -357,7 +338,7 @@ impl Machine {
         if fixed {
             self.may_split_range(pid, start, start + len)?;
         }
-        if accounted && len / PAGE_SIZE > self.phys.total_frames() {
+        if accounted && len / PAGE_SIZE > self.overcommit_limit() {
             if fixed {
                 // __mmap_region: vms_gather_munmap_vmas has already split
                 // the entries the range cuts. A refused charge for private

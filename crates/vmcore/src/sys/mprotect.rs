@@ -94,7 +94,7 @@ impl Machine {
                 && !e.flags.intersects(
                     VmFlags::ACCOUNT | VmFlags::SHARED | VmFlags::NORESERVE | VmFlags::HUGETLB,
                 )
-                && (tmp - nstart) / crate::addr::PAGE_SIZE > self.phys.total_frames()
+                && (tmp - nstart) / crate::addr::PAGE_SIZE > self.overcommit_limit()
             {
                 return Err(enomem("more than RAM + swap (heuristic overcommit)"));
             }

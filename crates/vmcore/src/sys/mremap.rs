@@ -150,7 +150,7 @@ impl Machine {
             new_len.saturating_sub(old_len)
         };
         let overcommit = e.flags.contains(VmFlags::ACCOUNT)
-            && charge / crate::addr::PAGE_SIZE > self.phys.total_frames();
+            && charge / crate::addr::PAGE_SIZE > self.overcommit_limit();
         if flags & MREMAP_FIXED == 0 && flags & MREMAP_DONTUNMAP == 0 && shrink_past_top {
             return Err(einval("the shrunk tail ends past the user address space"));
         }

@@ -16,7 +16,7 @@ pub(crate) mod mapops;
 mod mincore;
 pub mod object;
 pub(crate) mod page_alloc;
-mod place;
+pub(crate) mod place;
 pub mod policy;
 mod populate;
 pub(crate) mod protect;

@@ -1,13 +1,85 @@
 //! Where a mapping without MAP_FIXED lands: `get_unmapped_area`, by the
 //! personality's placement rule ([`crate::personality::Placement`]).
 
-use crate::addr::{PAGE_SIZE, align_down, align_up};
+use crate::addr::{HUGE_PAGE_SIZE, PAGE_SHIFT, PAGE_SIZE, align_down, align_up};
 use crate::event::Pid;
 use crate::flags::VmFlags;
 use crate::machine::Machine;
 use crate::personality::Placement;
+use crate::vm::map::Entry;
+use crate::vm::object::{ObjId, ObjKind};
+
+/// What Linux's `__get_unmapped_area` dispatches on: the backing of the
+/// mapping being placed, as mmap(2) and an mremap(2) move both describe
+/// it (mremap passes the entry's `vm_file`, its page offset and
+/// MAP_SHARED for a `VM_MAYSHARE` entry).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Backing {
+    /// No file, not shared: the anonymous THP rule may apply.
+    PrivateAnon,
+    /// shmem or memfd (`shmem_get_unmapped_area`, plain with shmem THP
+    /// `never`), or anything else placed the plain way.
+    Plain,
+    /// An ext4 file (`thp_get_unmapped_area`); `off` is the byte offset of
+    /// the mapping's first page in the file.
+    Ext4 { off: u64 },
+    /// hugetlbfs (`hugetlb_get_unmapped_area`), by huge pages of `size`.
+    Hugetlb { size: u64 },
+}
 
 impl Machine {
+    /// Linux's `__get_unmapped_area` without MAP_FIXED: the file system's
+    /// own placement, or for private anonymous memory without a hint and a
+    /// multiple of 2 MiB long the THP-aligned one
+    /// (`thp_get_unmapped_area_vmflags`; case placement_thp_aligned_anon),
+    /// or the plain one. A padded search that fails falls back to the
+    /// plain one. mmap(2) and an mremap(2) move both come here (case
+    /// mremap_move_thp_aligned).
+    pub(crate) fn linux_unmapped_area(
+        &mut self,
+        pid: Pid,
+        backing: Backing,
+        hint: u64,
+        len: u64,
+        low32: bool,
+    ) -> Option<u64> {
+        let padded = match backing {
+            Backing::PrivateAnon if hint == 0 && len.is_multiple_of(HUGE_PAGE_SIZE) => {
+                self.thp_unmapped_area(pid, 0, len, 0, low32)
+            }
+            Backing::Ext4 { off } => self.thp_unmapped_area(pid, hint, len, off, low32),
+            Backing::Hugetlb { size } => {
+                return self.unmapped_area_aligned(pid, hint, len, low32, size);
+            }
+            Backing::PrivateAnon | Backing::Plain => None,
+        };
+        padded.or_else(|| self.unmapped_area_flags(pid, hint, len, low32))
+    }
+
+    /// The [`Backing`] of a mapping of `object` from byte `off`: ext4 for
+    /// a file, the plain placement for shmem and memfd.
+    pub(crate) fn file_backing(&self, object: Option<ObjId>, off: u64) -> Backing {
+        match object.and_then(|o| self.objects.get(o)).map(|o| &o.kind) {
+            Some(ObjKind::File(_)) => Backing::Ext4 { off },
+            Some(ObjKind::Hugetlb(size)) => Backing::Hugetlb { size: *size },
+            _ => Backing::Plain,
+        }
+    }
+
+    /// The [`Backing`] an mremap(2) move of `e` from `addr` is placed by
+    /// (`vrm_set_new_addr`: the entry's file, the page offset of `addr`
+    /// in it, MAP_SHARED for a shared entry).
+    pub(crate) fn entry_backing(&self, e: &Entry, addr: u64) -> Backing {
+        if let Some(size) = self.hugetlb_page_size(e) {
+            return Backing::Hugetlb { size };
+        }
+        match e.object {
+            None if !e.is_shared() => Backing::PrivateAnon,
+            None => Backing::Plain,
+            Some(_) => self.file_backing(e.object, e.object_index(addr) << PAGE_SHIFT),
+        }
+    }
+
     /// `get_unmapped_area` without MAP_FIXED, by the personality's rule.
     pub(crate) fn unmapped_area(&mut self, pid: Pid, hint: u64, len: u64) -> Option<u64> {
         self.unmapped_area_flags(pid, hint, len, false)

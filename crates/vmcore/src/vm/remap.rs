@@ -146,9 +146,15 @@ impl Machine {
                 }
                 t
             }
-            Target::Hint(h) => self
-                .unmapped_area(pid, h, new_len)
-                .ok_or(enomem("no free range large enough"))?,
+            Target::Hint(h) => {
+                // vrm_set_new_addr: get_unmapped_area as mmap's, with the
+                // entry's file and offset (an ext4 file or 2 MiB multiples
+                // of private anonymous memory land THP aligned).
+                let e = self.procs[&pid].map.find(addr).expect("mapped").clone();
+                let backing = self.entry_backing(&e, addr);
+                self.linux_unmapped_area(pid, backing, h, new_len, false)
+                    .ok_or(enomem("no free range large enough"))?
+            }
         };
         let mut old_len = if dup { 0 } else { old_len };
         if !dup && new_len < old_len {
