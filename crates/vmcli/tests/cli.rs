@@ -4,12 +4,8 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 
-fn vmplay(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_vmplay"))
-        .args(args)
-        .output()
-        .expect("vmplay runs")
-}
+mod common;
+use common::{text, vmplay};
 
 fn vmplay_stdin(args: &[&str], input: &str) -> Output {
     let mut child = Command::new(env!("CARGO_BIN_EXE_vmplay"))
@@ -29,15 +25,7 @@ fn vmplay_stdin(args: &[&str], input: &str) -> Output {
 }
 
 fn scenario(name: &str, text: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("vmplay-cli-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let p = dir.join(name);
-    std::fs::write(&p, text).unwrap();
-    p
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
+    common::scenario("cli", name, text)
 }
 
 const MAP: &str =

@@ -14,29 +14,17 @@
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 
-fn vmplay(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_vmplay"))
-        .args(args)
-        .output()
-        .expect("vmplay runs")
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
+mod common;
+use common::{text, vmplay};
 
 fn conformance() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/conformance")
 }
 
 fn scratch(name: &str, content: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("vmplay-host-test-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let p = dir.join(name);
-    std::fs::write(&p, content).unwrap();
-    p
+    common::scenario("host-test", name, content)
 }
 
 /// Whether this machine can reproduce the recordings; says why not.
@@ -120,6 +108,24 @@ fn cases_in(dirs: &[&str]) -> Vec<(PathBuf, PathBuf)> {
     v
 }
 
+/// Run a recorded case with `vmplay host`: what differs from its recorded
+/// output, if anything. A recording ends at its parse error (exit 2) or
+/// runs through (0).
+fn host_differs(vms: &Path, out: &Path) -> Option<String> {
+    let o = vmplay(&["host", vms.to_str().unwrap()]);
+    let want = text(&std::fs::read(out).unwrap());
+    let got = text(&o.stdout);
+    let status_ok = matches!(o.status.code(), Some(0 | 2));
+    (got != want || !status_ok).then(|| {
+        format!(
+            "{}: exit {:?} {}\n--- recorded\n{want}--- vmplay host\n{got}",
+            vms.display(),
+            o.status.code(),
+            text(&o.stderr)
+        )
+    })
+}
+
 #[test]
 fn host_reproduces_every_recorded_case() {
     if !host_like_the_recordings("host_reproduces_every_recorded_case") {
@@ -136,19 +142,7 @@ fn host_reproduces_every_recorded_case() {
             version_2 += 1;
             continue;
         }
-        let o = vmplay(&["host", vms.to_str().unwrap()]);
-        let want = text(&std::fs::read(out).unwrap());
-        let got = text(&o.stdout);
-        // A recording ends at its parse error (2) or runs through (0).
-        let status_ok = matches!(o.status.code(), Some(0 | 2));
-        if got != want || !status_ok {
-            failures.push(format!(
-                "{}: exit {:?} {}\n--- recorded\n{want}--- vmplay host\n{got}",
-                vms.display(),
-                o.status.code(),
-                text(&o.stderr)
-            ));
-        }
+        failures.extend(host_differs(vms, out));
     }
     if version_2 > 0 {
         let _ = writeln!(
@@ -181,18 +175,7 @@ fn host_reproduces_every_swap_case() {
             "{}",
             vms.display()
         );
-        let o = vmplay(&["host", vms.to_str().unwrap()]);
-        let want = text(&std::fs::read(out).unwrap());
-        let got = text(&o.stdout);
-        let status_ok = matches!(o.status.code(), Some(0 | 2));
-        if got != want || !status_ok {
-            failures.push(format!(
-                "{}: exit {:?} {}\n--- recorded\n{want}--- vmplay host\n{got}",
-                vms.display(),
-                o.status.code(),
-                text(&o.stderr)
-            ));
-        }
+        failures.extend(host_differs(vms, out));
     }
     assert!(
         failures.is_empty(),

@@ -9,25 +9,12 @@
 
 use std::io::Write;
 use std::path::PathBuf;
-use std::process::{Command, Output};
 
-fn vmplay(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_vmplay"))
-        .args(args)
-        .output()
-        .expect("vmplay runs")
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
+mod common;
+use common::{text, vmplay};
 
 fn scenario(name: &str, content: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("vmplay-map-slots-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let p = dir.join(name);
-    std::fs::write(&p, content).unwrap();
-    p
+    common::scenario("map-slots", name, content)
 }
 
 /// Splits, an edge and a middle cut, and mmap, at and past the limit.

@@ -16,7 +16,7 @@ mod machine;
 
 use crate::map_count;
 use crate::process::{self, Context};
-use crate::protocol::{REPLY_LEN, ReplyHeader, Request, Status};
+use crate::protocol::{self, Reply, Request, Status};
 use crate::swapmachine::{self, SwapMachine};
 use crate::{Ended, HostError, Options};
 use crate::{procfs, sys};
@@ -402,16 +402,12 @@ impl<'o> Driver<'o> {
             return self.died(lineno, p, req.op);
         }
         let deadline = Instant::now() + self.opts.timeout;
-        let mut hbuf = [0u8; REPLY_LEN];
         let mut passed = None;
-        let mut got = sys::recv(chan, &mut hbuf, deadline, &mut passed);
-        let h = ReplyHeader::decode(&hbuf);
-        let mut payload = Vec::new();
-        if got == sys::Recv::Done {
-            payload = vec![0u8; h.len as usize];
-            let mut none = None;
-            got = sys::recv(chan, &mut payload, deadline, &mut none);
-        }
+        let Reply {
+            got,
+            header: h,
+            text: payload,
+        } = protocol::recv_reply(chan, deadline, &mut passed);
         swapmachine::stopped()?;
         match got {
             sys::Recv::TimedOut => {

@@ -31,7 +31,7 @@
 //! driver lets a scenario line touch (`driver::unsafe_reason`); the
 //! scenario's `maps` shows only the arena.
 
-use crate::protocol::{REPLY_LEN, ReplyHeader, Status};
+use crate::protocol::{self, Reply, ReplyHeader, Status};
 use crate::sys::{self, VmCall};
 use crate::{HostError, Options};
 use std::os::fd::RawFd;
@@ -248,15 +248,11 @@ pub fn started(chan: RawFd, opts: &Options) -> Result<(), HostError> {
     // Some 65,000 system calls: well under a second, but give a loaded
     // machine room.
     let deadline = Instant::now() + opts.timeout + Duration::from_secs(60);
-    let mut hbuf = [0u8; REPLY_LEN];
-    let mut none = None;
-    let mut got = sys::recv(chan, &mut hbuf, deadline, &mut none);
-    let h = ReplyHeader::decode(&hbuf);
-    let mut text = Vec::new();
-    if got == sys::Recv::Done {
-        text = vec![0u8; h.len as usize];
-        got = sys::recv(chan, &mut text, deadline, &mut none);
-    }
+    let Reply {
+        got,
+        header: h,
+        text,
+    } = protocol::recv_reply(chan, deadline, &mut None);
     match got {
         sys::Recv::Done if h.status == Status::Ok => Ok(()),
         sys::Recv::Done => Err(HostError::Internal(

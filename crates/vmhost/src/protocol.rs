@@ -13,6 +13,9 @@
 //!   reply    status u32 | pad u32 | len u64 | val i64 | pid i64 | len bytes of text
 //! ```
 
+use crate::sys;
+use std::os::fd::{OwnedFd, RawFd};
+use std::time::Instant;
 use vmscript::Op;
 
 /// The longest file or memfd name a request carries (a path in the run's
@@ -112,6 +115,32 @@ impl ReplyHeader {
             pid: i64::from_ne_bytes(word(24..32)),
         }
     }
+}
+
+/// One reply as read from a channel: how the read ended, the header and
+/// its text (empty unless the whole reply arrived).
+pub struct Reply {
+    pub got: sys::Recv,
+    pub header: ReplyHeader,
+    pub text: Vec<u8>,
+}
+
+/// Read one reply from `chan` before `deadline`: the header (a descriptor
+/// passed with it, a `fork`'s channel, lands in `passed`), then its text.
+pub fn recv_reply(chan: RawFd, deadline: Instant, passed: &mut Option<OwnedFd>) -> Reply {
+    let mut hbuf = [0u8; REPLY_LEN];
+    let got = sys::recv(chan, &mut hbuf, deadline, passed);
+    let header = ReplyHeader::decode(&hbuf);
+    if got != sys::Recv::Done {
+        return Reply {
+            got,
+            header,
+            text: Vec::new(),
+        };
+    }
+    let mut text = vec![0u8; header.len as usize];
+    let got = sys::recv(chan, &mut text, deadline, &mut None);
+    Reply { got, header, text }
 }
 
 #[cfg(test)]

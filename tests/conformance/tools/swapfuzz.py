@@ -43,6 +43,8 @@ import random
 import subprocess
 import sys
 
+from difffuzz import default_oracle
+
 PAGE = 4096
 ARENA = "$arena"
 
@@ -198,16 +200,6 @@ def run(cmd, path):
         return p.returncode, p.stdout
     except subprocess.TimeoutExpired:
         return 124, ""
-
-
-def default_oracle():
-    """The recorder when shared/ is beside the project and it is built,
-    else `vmplay host`."""
-    here = os.path.dirname(os.path.abspath(__file__))
-    shared = os.path.normpath(os.path.join(here, "..", "..", "..", "..", "shared", "recorder"))
-    if os.path.isdir(shared) and os.access("/tmp/vmsoracle", os.X_OK):
-        return "/tmp/vmsoracle"
-    return "host"
 
 
 def main():

@@ -150,8 +150,8 @@ impl Machine {
                 // vrm_set_new_addr: get_unmapped_area as mmap's, with the
                 // entry's file and offset (an ext4 file or 2 MiB multiples
                 // of private anonymous memory land THP aligned).
-                let e = self.procs[&pid].map.find(addr).expect("mapped").clone();
-                let backing = self.entry_backing(&e, addr);
+                let backing =
+                    self.entry_backing(self.procs[&pid].map.find(addr).expect("mapped"), addr);
                 self.linux_unmapped_area(pid, backing, h, new_len, false)
                     .ok_or(enomem("no free range large enough"))?
             }

@@ -12,7 +12,7 @@
 //! version 1.
 
 use super::{Driver, Step};
-use crate::protocol::{REPLY_LEN, ReplyHeader, Request};
+use crate::protocol::{self, Request};
 use crate::swapmachine::{self, Answer};
 use crate::{Ended, HostError, sys};
 use std::os::fd::AsRawFd;
@@ -100,12 +100,7 @@ impl Driver<'_> {
             return Ok(Ping::Gone);
         }
         let deadline = Instant::now() + self.opts.timeout;
-        let mut hbuf = [0u8; REPLY_LEN];
-        let mut got = sys::recv(chan, &mut hbuf, deadline, &mut None);
-        if got == sys::Recv::Done {
-            let mut payload = vec![0u8; ReplyHeader::decode(&hbuf).len as usize];
-            got = sys::recv(chan, &mut payload, deadline, &mut None);
-        }
+        let got = protocol::recv_reply(chan, deadline, &mut None).got;
         swapmachine::stopped()?;
         Ok(match got {
             sys::Recv::Done => Ping::Alive,
