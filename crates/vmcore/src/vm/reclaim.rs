@@ -614,14 +614,7 @@ impl Machine {
                 done += 1;
                 continue;
             }
-            let maps = match self.anon_location(anon) {
-                Some(at) => vec![at],
-                None => rmap
-                    .get_or_insert_with(|| self.anon_rmap())
-                    .get(&anon)
-                    .cloned()
-                    .unwrap_or_default(),
-            };
+            let maps = self.anon_maps(anon, &mut rmap);
             if maps.is_empty() {
                 // Not mapped, locked, or mapped in a way reclaim does not
                 // take here: back to the head.
@@ -676,15 +669,7 @@ impl Machine {
             };
             self.phys.lru_del(pfn);
             if let FrameOwner::Anon { anon } = self.phys.desc(pfn).owner {
-                let maps = match self.anon_location(anon) {
-                    Some(at) => vec![at],
-                    None => rmap
-                        .get_or_insert_with(|| self.anon_rmap())
-                        .get(&anon)
-                        .cloned()
-                        .unwrap_or_default(),
-                };
-                for (pid, va) in maps {
+                for (pid, va) in self.anon_maps(anon, &mut rmap) {
                     self.clear_young(pid, va);
                 }
             }
@@ -725,6 +710,24 @@ impl Machine {
             0 => Verdict::Reclaim,
             1 if !marked => Verdict::Keep,
             _ => Verdict::Activate,
+        }
+    }
+
+    /// Where `anon` is mapped: its one place when it has one
+    /// (`anon_location`), else what the reverse map of the whole machine
+    /// says, built once per scan in `rmap` (`rmap_walk`).
+    fn anon_maps(
+        &self,
+        anon: AnonId,
+        rmap: &mut Option<HashMap<AnonId, Vec<(Pid, u64)>>>,
+    ) -> Vec<(Pid, u64)> {
+        match self.anon_location(anon) {
+            Some(at) => vec![at],
+            None => rmap
+                .get_or_insert_with(|| self.anon_rmap())
+                .get(&anon)
+                .cloned()
+                .unwrap_or_default(),
         }
     }
 
