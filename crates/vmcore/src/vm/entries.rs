@@ -11,8 +11,9 @@
 //! the same effect from the walk state (`vma_iterator`) that mmap and
 //! munmap carry from search to store.
 //!
-//! The list lives in a slab of nodes linked by index (no pointers, no
-//! unsafe code); the tree is an [`EntryTree`], a B+ tree whose leaves each
+//! The list lives in a slab linked by index (no pointers, no unsafe
+//! code), its links apart from the entries so that linking and unlinking
+//! an entry moves it once, into its slot or out of it; the tree is an [`EntryTree`], a B+ tree whose leaves each
 //! entry knows, so that linking and unlinking an entry whose neighbours
 //! the list gives touch one leaf and no search path.
 
@@ -24,9 +25,9 @@ use std::ops::{Bound, Index, RangeBounds};
 /// No node: the end of the list, or an empty hint.
 const NIL: u32 = u32::MAX;
 
-#[derive(Clone, Debug)]
-struct Node {
-    entry: Entry,
+/// A slot's neighbours in address order (`NIL` at either end).
+#[derive(Clone, Copy, Debug)]
+struct Links {
     prev: u32,
     next: u32,
 }
@@ -35,7 +36,9 @@ struct Node {
 #[derive(Clone, Debug)]
 pub struct Entries {
     /// The slab; `None` marks a free slot, listed in `free`.
-    nodes: Vec<Option<Node>>,
+    slots: Vec<Option<Entry>>,
+    /// The list links of each slot, meaningful while the slot is live.
+    links: Vec<Links>,
     free: Vec<u32>,
     /// Start address -> node (the tree `uvm_map_lookup_entry` falls back to).
     tree: EntryTree,
@@ -51,7 +54,8 @@ pub struct Entries {
 impl Default for Entries {
     fn default() -> Self {
         Entries {
-            nodes: Vec::new(),
+            slots: Vec::new(),
+            links: Vec::new(),
             free: Vec::new(),
             tree: EntryTree::default(),
             len: 0,
@@ -70,14 +74,17 @@ impl Entries {
         self.len == 0
     }
 
-    fn node(&self, i: u32) -> &Node {
-        self.nodes[i as usize].as_ref().expect("live entry node")
+    fn entry(&self, i: u32) -> &Entry {
+        self.slots[i as usize].as_ref().expect("live entry slot")
     }
-    fn node_mut(&mut self, i: u32) -> &mut Node {
-        self.nodes[i as usize].as_mut().expect("live entry node")
+    fn entry_mut(&mut self, i: u32) -> &mut Entry {
+        self.slots[i as usize].as_mut().expect("live entry slot")
+    }
+    fn link(&self, i: u32) -> Links {
+        self.links[i as usize]
     }
     fn start_of(&self, i: u32) -> u64 {
-        self.node(i).entry.start
+        self.entry(i).start
     }
 
     /// The last node starting at or below `a`, or `NIL`
@@ -85,13 +92,13 @@ impl Entries {
     fn last_at_or_below(&self, a: u64) -> u32 {
         let h = self.hint.get();
         if h != NIL {
-            let n = self.node(h);
-            if n.entry.start <= a {
+            let n = self.link(h);
+            if self.start_of(h) <= a {
                 if n.next == NIL || self.start_of(n.next) > a {
                     return h;
                 }
                 // One step on: lookups tend to move up through the map.
-                let nn = self.node(n.next);
+                let nn = self.link(n.next);
                 if nn.next == NIL || self.start_of(nn.next) > a {
                     self.hint.set(n.next);
                     return n.next;
@@ -106,7 +113,7 @@ impl Entries {
         }
         let i = match self.tree.search(a) {
             Found::At(i) => i,
-            Found::Before(i) => self.node(i).prev,
+            Found::Before(i) => self.link(i).prev,
             Found::Empty => NIL,
         };
         if i != NIL {
@@ -120,7 +127,7 @@ impl Entries {
         match self.last_at_or_below(a) {
             NIL => self.head,
             i if self.start_of(i) == a => i,
-            i => self.node(i).next,
+            i => self.link(i).next,
         }
     }
 
@@ -135,7 +142,7 @@ impl Entries {
 
     /// The entry starting at `start`.
     pub fn get(&self, start: &u64) -> Option<&Entry> {
-        self.slot(*start).map(|i| &self.node(i).entry)
+        self.slot(*start).map(|i| self.entry(i))
     }
     /// The entry starting at `start`, to change it in place. The caller
     /// must not change `start`, which orders the list and keys the tree
@@ -143,14 +150,14 @@ impl Entries {
     /// the entry overlap the next one.
     pub fn get_mut(&mut self, start: &u64) -> Option<&mut Entry> {
         let i = self.slot(*start)?;
-        Some(&mut self.node_mut(i).entry)
+        Some(self.entry_mut(i))
     }
     /// The last entry starting at or below `a` (`find_vma_prev`'s
     /// neighbour, or the entry containing `a` if there is one).
     pub fn last_starting_at_or_below(&self, a: u64) -> Option<&Entry> {
         match self.last_at_or_below(a) {
             NIL => None,
-            i => Some(&self.node(i).entry),
+            i => Some(self.entry(i)),
         }
     }
 
@@ -158,7 +165,7 @@ impl Entries {
     pub fn first_starting_at_or_above(&self, a: u64) -> Option<&Entry> {
         match self.first_at_or_above(a) {
             NIL => None,
-            i => Some(&self.node(i).entry),
+            i => Some(self.entry(i)),
         }
     }
 
@@ -174,28 +181,30 @@ impl Entries {
         let next = if prev == NIL {
             self.head
         } else {
-            self.node(prev).next
+            self.link(prev).next
         };
-        let node = Node { entry, prev, next };
+        let links = Links { prev, next };
         let i = match self.free.pop() {
             Some(i) => {
-                self.nodes[i as usize] = Some(node);
+                self.slots[i as usize] = Some(entry);
+                self.links[i as usize] = links;
                 i
             }
             None => {
-                self.nodes.push(Some(node));
-                u32::try_from(self.nodes.len() - 1).expect("entry count fits u32")
+                self.slots.push(Some(entry));
+                self.links.push(links);
+                u32::try_from(self.slots.len() - 1).expect("entry count fits u32")
             }
         };
         if prev == NIL {
             self.head = i;
         } else {
-            self.node_mut(prev).next = i;
+            self.links[prev as usize].next = i;
         }
         if next == NIL {
             self.tail = i;
         } else {
-            self.node_mut(next).prev = i;
+            self.links[next as usize].prev = i;
         }
         let some = |j| (j != NIL).then_some(j);
         self.tree.insert(start, i, some(prev), some(next));
@@ -209,16 +218,16 @@ impl Entries {
         let i = self.slot(*start)?;
         self.tree.remove(*start, i);
         self.len -= 1;
-        let node = self.nodes[i as usize].take().expect("live entry node");
+        let node = self.link(i);
         if node.prev == NIL {
             self.head = node.next;
         } else {
-            self.node_mut(node.prev).next = node.next;
+            self.links[node.prev as usize].next = node.next;
         }
         if node.next == NIL {
             self.tail = node.prev;
         } else {
-            self.node_mut(node.next).prev = node.prev;
+            self.links[node.next as usize].prev = node.prev;
         }
         self.free.push(i);
         self.hint.set(if node.next != NIL {
@@ -226,7 +235,7 @@ impl Entries {
         } else {
             node.prev
         });
-        Some(node.entry)
+        self.slots[i as usize].take()
     }
 
     /// The entries whose start lies in `range`, in address order; the
@@ -268,22 +277,20 @@ impl Entries {
         let mut i = self.head;
         let mut n = 0;
         while i != NIL {
-            let node = self
-                .nodes
+            let entry = self
+                .slots
                 .get(i as usize)
                 .and_then(Option::as_ref)
                 .ok_or_else(|| format!("entry list links to free slot {i}"))?;
+            let node = self.link(i);
             if node.prev != prev {
                 return Err(format!("entry list: back link of slot {i} is wrong"));
             }
-            if prev != NIL && self.start_of(prev) >= node.entry.start {
-                return Err(format!(
-                    "entry list out of order at {:#x}",
-                    node.entry.start
-                ));
+            if prev != NIL && self.start_of(prev) >= entry.start {
+                return Err(format!("entry list out of order at {:#x}", entry.start));
             }
             n += 1;
-            if n > self.nodes.len() {
+            if n > self.slots.len() {
                 return Err("entry list has a cycle".into());
             }
             prev = i;
@@ -297,15 +304,15 @@ impl Entries {
         }
         self.tree.check(
             |s| {
-                self.nodes
+                self.slots
                     .get(s as usize)
                     .and_then(Option::as_ref)
-                    .map(|n| n.entry.start)
+                    .map(|e| e.start)
             },
             n,
         )?;
         let h = self.hint.get();
-        if h != NIL && self.nodes.get(h as usize).is_none_or(Option::is_none) {
+        if h != NIL && self.slots.get(h as usize).is_none_or(Option::is_none) {
             return Err("entry hint names a free slot".into());
         }
         Ok(())
@@ -342,14 +349,14 @@ impl<'a> Iterator for Range<'a> {
         if self.front == NIL {
             return None;
         }
-        let n = self.entries.node(self.front);
+        let i = self.front;
         if self.front == self.back {
             self.front = NIL;
             self.back = NIL;
         } else {
-            self.front = n.next;
+            self.front = self.entries.link(i).next;
         }
-        Some(&n.entry)
+        Some(self.entries.entry(i))
     }
 }
 
@@ -358,14 +365,14 @@ impl DoubleEndedIterator for Range<'_> {
         if self.back == NIL {
             return None;
         }
-        let n = self.entries.node(self.back);
+        let i = self.back;
         if self.front == self.back {
             self.front = NIL;
             self.back = NIL;
         } else {
-            self.back = n.prev;
+            self.back = self.entries.link(i).prev;
         }
-        Some(&n.entry)
+        Some(self.entries.entry(i))
     }
 }
 

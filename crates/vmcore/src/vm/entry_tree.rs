@@ -15,6 +15,15 @@
 //! node of each level has `lo` 0. Leaves are never empty (unless the root
 //! is the only node), so a search that ends in a leaf whose keys all lie
 //! above the address has its answer just before that leaf.
+//!
+//! A leaf keeps its keys in no particular order: an insertion appends, a
+//! removal moves the leaf's last key into the gap, and a search scans all
+//! of its (at most [`FANOUT`]) keys for the largest at or below the
+//! address. Nothing in a leaf shifts, so the map and unmap of one entry
+//! move no memory in the tree; only a split sorts a leaf, to halve it by
+//! address. (Under WebAssembly a shift is a `memory.copy`, a call out of
+//! the compiled code, and it was most of the tree's cost there.) Inner
+//! nodes, which change only when a leaf splits or empties, stay sorted.
 
 /// Most keys (or children) a node holds; one more splits it.
 const FANOUT: usize = 16;
@@ -22,8 +31,9 @@ const NIL: u32 = u32::MAX;
 
 #[derive(Clone, Debug)]
 struct Node {
-    /// Leaves: the entries' start addresses. Inner nodes: the children's
-    /// lower bounds (`keys[0]` equals the node's own `lo`).
+    /// Leaves: the entries' start addresses, in no order. Inner nodes: the
+    /// children's lower bounds, ascending (`keys[0]` equals the node's own
+    /// `lo`).
     keys: Vec<u64>,
     /// Leaves: entry slots. Inner nodes: child node ids.
     vals: Vec<u32>,
@@ -107,10 +117,21 @@ impl EntryTree {
             let i = n.keys[1..].iter().take_while(|&&k| k <= a).count();
             n = &self.nodes[n.vals[i] as usize];
         }
-        match n.keys.iter().take_while(|&&k| k <= a).count() {
-            0 if n.vals.is_empty() => Found::Empty,
-            0 => Found::Before(n.vals[0]),
-            i => Found::At(n.vals[i - 1]),
+        // The leaf is unordered: the largest key at or below `a`, else the
+        // smallest key of all.
+        let (mut at, mut first) = (None::<(u64, u32)>, None::<(u64, u32)>);
+        for (&k, &v) in n.keys.iter().zip(&n.vals) {
+            if k <= a && at.is_none_or(|(b, _)| k > b) {
+                at = Some((k, v));
+            }
+            if first.is_none_or(|(b, _)| k < b) {
+                first = Some((k, v));
+            }
+        }
+        match (at, first) {
+            (Some((_, v)), _) => Found::At(v),
+            (None, Some((_, v))) => Found::Before(v),
+            (None, None) => Found::Empty,
         }
     }
 
@@ -133,9 +154,8 @@ impl EntryTree {
         }
         self.leaf_of[s] = leaf;
         let node = &mut self.nodes[leaf as usize];
-        let pos = node.keys.iter().take_while(|&&k| k < key).count();
-        node.keys.insert(pos, key);
-        node.vals.insert(pos, slot);
+        node.keys.push(key);
+        node.vals.push(slot);
         if node.keys.len() > FANOUT {
             self.split(leaf);
         }
@@ -145,6 +165,22 @@ impl EntryTree {
     /// sibling, and add the sibling to the parent (splitting upwards).
     fn split(&mut self, n: u32) {
         let node = &mut self.nodes[n as usize];
+        if node.leaf {
+            // Halve the leaf by address: order it first.
+            let mut pairs: Vec<(u64, u32)> = node
+                .keys
+                .iter()
+                .copied()
+                .zip(node.vals.iter().copied())
+                .collect();
+            pairs.sort_unstable();
+            node.keys.clear();
+            node.vals.clear();
+            for (k, v) in pairs {
+                node.keys.push(k);
+                node.vals.push(v);
+            }
+        }
         let mid = node.keys.len() / 2;
         let keys: Vec<u64> = node.keys.drain(mid..).collect();
         let vals: Vec<u32> = node.vals.drain(mid..).collect();
@@ -196,8 +232,8 @@ impl EntryTree {
             .iter()
             .position(|&k| k == key)
             .expect("key in its leaf");
-        node.keys.remove(pos);
-        node.vals.remove(pos);
+        node.keys.swap_remove(pos);
+        node.vals.swap_remove(pos);
         if node.keys.is_empty() {
             self.unlink_empty(leaf);
         }
@@ -314,7 +350,15 @@ impl EntryTree {
                 Some(d) if *d != level => return Err("entry tree leaves at two depths".into()),
                 _ => *depth = Some(level),
             }
-            for (&k, &s) in node.keys.iter().zip(&node.vals) {
+            // A leaf is unordered: check it in address order.
+            let mut pairs: Vec<(u64, u32)> = node
+                .keys
+                .iter()
+                .copied()
+                .zip(node.vals.iter().copied())
+                .collect();
+            pairs.sort_unstable();
+            for (k, s) in pairs {
                 if k < lo || k >= hi {
                     return Err(format!("entry tree: key {k:#x} outside its leaf's bounds"));
                 }
