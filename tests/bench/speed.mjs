@@ -7,7 +7,10 @@
 // native simulator (crates/vmcli/examples/speed.rs, built with cargo
 // --release), the wasm package (www/pkg, `make build`) in Node and in
 // headless Chromium (tests/bench/speedcore.mjs, the raw API and runTrace /
-// runTextBulk). Each workload runs in a fresh process (Node: a fresh
+// runTextBulk). The two rows "inside the module" run W1's and W4's loops
+// from inside a package built here with the `bench` feature, in Node: the
+// engine's code for the simulation without a boundary crossing per call.
+// Each workload runs in a fresh process (Node: a fresh
 // `node` per run; Chromium: one page), the columns interleaved, `--rounds`
 // times (default 3); the table shows medians and the ratios the issue
 // asks for. Run nothing heavy beside it.
@@ -20,7 +23,8 @@ import { performance } from 'node:perf_hooks';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '../..');
-const pkg = path.join(root, 'www/pkg');
+// The site's package; a child run may name another (the `bench` build).
+const pkg = process.env.VMPLAY_SPEED_PKG || path.join(root, 'www/pkg');
 const argv = process.argv.slice(2);
 
 // A child run of one wasm workload in Node: `speed.mjs --node MODE ARGS...`.
@@ -52,6 +56,10 @@ const ROWS = [
     host: null, native: ['w3call', q(5000000, 1000000)], wasm: ['w3call', q(1000000, 300000)] },
   { name: 'W4: one-page mmap+munmap beside 32,768 mappings (per pair)', unit: 'µs', scale: 1e-3, lower: true,
     host: ['w4', '32768', q(200000, 20000)], native: ['w4', '32768', q(400000, 40000)], wasm: ['w4', '32768', q(400000, 40000)] },
+  { name: 'W1 inside the module (the same loop in one call; the engine\'s code without the boundary)', unit: 'µs', scale: 1e-3, lower: true,
+    host: null, native: ['w1', q(200000, 20000)], wasm: ['w1inside', q(20000, 4000)], bench: true },
+  { name: 'W4 inside the module (the same pairs in one call)', unit: 'µs', scale: 1e-3, lower: true,
+    host: null, native: ['w4', '32768', q(400000, 40000)], wasm: ['w4inside', '32768', q(400000, 40000)], bench: true },
   { name: 'a `load` whose translation is in the TLB (the call floor; wasm: rawLoad)', unit: 'ns', scale: 1, lower: true,
     host: null, native: ['loadhit', q(10000000, 2000000)], wasm: ['loadhit', q(2000000, 500000)] },
   { name: 'the same through the checked `load` ({ ok, value })', unit: 'ns', scale: 1, lower: true,
@@ -76,6 +84,16 @@ execFileSync('cargo', ['build', '-q', '--release', '-p', 'vmcli', '--example', '
 const target = process.env.CARGO_TARGET_DIR ? path.resolve(root, process.env.CARGO_TARGET_DIR) : path.join(root, 'target');
 const native = path.join(target, 'release/examples/speed');
 if (!fs.existsSync(path.join(pkg, 'vmwasm_bg.wasm'))) throw new Error('www/pkg missing: make build');
+// The rows "inside the module" run a package built with the `bench`
+// feature (its in-module loops), optimized as scripts/build.sh does the
+// site's; Node only.
+const benchPkg = path.join(tmp, 'pkg-bench');
+log('bench: wasm-pack build crates/vmwasm --release --features bench');
+execFileSync('wasm-pack', ['build', 'crates/vmwasm', '--release', '--target', 'web', '--mode', 'no-install', '--out-dir', benchPkg, '--', '--features', 'bench'],
+  { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] });
+const benchWasm = path.join(benchPkg, 'vmwasm_bg.wasm');
+execFileSync(path.join(root, 'node_modules/.bin/wasm-opt'), ['-O', benchWasm, '-o', benchWasm + '.opt'], { stdio: 'inherit' });
+fs.renameSync(benchWasm + '.opt', benchWasm);
 const { mixedScenario } = await import('./speedcore.mjs');
 const scenFile = path.join(tmp, 'scen.vms');
 fs.writeFileSync(scenFile, mixedScenario(SCEN_LINES));
@@ -114,15 +132,16 @@ const got = ROWS.map(() => Object.fromEntries(cols.map((c) => [c, []])));
 const run = {
   host: (a) => parse(execFileSync(host, a, { encoding: 'utf8' }), `host ${a}`),
   native: (a) => parse(execFileSync(native, a.map((x) => files[x] ?? x), { encoding: 'utf8' }), `native ${a}`),
-  node: (a) => parse(execFileSync(process.execPath, [fileURLToPath(import.meta.url), '--node', ...a], { encoding: 'utf8' }), `node ${a}`),
+  node: (a, row) => parse(execFileSync(process.execPath, [fileURLToPath(import.meta.url), '--node', ...a],
+    { encoding: 'utf8', env: row.bench ? { ...process.env, VMPLAY_SPEED_PKG: benchPkg } : process.env }), `node ${a}`),
   chromium: async (a) => page.evaluate(([mode, args]) => window.__speed(mode, args), [a[0], a.slice(1)]),
 };
 for (let r = 0; r < rounds; r++) {
   for (const [i, row] of ROWS.entries()) {
     for (const col of cols) {
       const a = col === 'node' || col === 'chromium' ? row.wasm : row[col];
-      if (!a || (col === 'chromium' && !page)) continue;
-      const v = await run[col](a);
+      if (!a || (col === 'chromium' && (!page || row.bench))) continue;
+      const v = await run[col](a, row);
       got[i][col].push(v);
       log(`bench: round ${r + 1}/${rounds} ${row.name.split(':')[0].split(' (')[0]} ${col}: ${v.toFixed(1)}`);
     }

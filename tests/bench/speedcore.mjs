@@ -199,6 +199,19 @@ export function runMode(vm, mode, args, now) {
         unit = 'ns/pair';
         break;
       }
+      case 'w1inside':
+      case 'w4inside': {
+        // The same loop run inside the module (a package built with the
+        // `bench` feature): what the engine's code for the simulation
+        // costs, without a call across the boundary per system call.
+        if (typeof m.benchInside !== 'function') throw new Error(`${mode}: the package has no benchInside (build it with --features bench)`);
+        const w4 = mode === 'w4inside';
+        const N = w4 ? n(0, 16) : 0;
+        for (let k = 0; k < N; k++) ok(m, m.rawMmap(1, ARENA + k * 8192, 4096, k & 1 ? RO : RW, PRIV | FIXED, -1, 0), 'fixed');
+        value = timed(n(w4 ? 1 : 0, 50000), now, (k) => m.benchInside(w4 ? 'w4' : 'w1', k)) * 1e6;
+        unit = w4 ? 'ns/pair' : 'ns/iter';
+        break;
+      }
       case 'scen': {
         // runTextBulk of the mixed 100,000-line scenario: lines per second.
         const text = mixedScenario(n(0, 100000));

@@ -28,6 +28,8 @@
 //! Nothing on user input panics; this is the last line of defence.
 
 mod args;
+#[cfg(feature = "bench")]
+mod bench;
 mod budget;
 mod js;
 mod raw;
