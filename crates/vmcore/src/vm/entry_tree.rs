@@ -52,6 +52,18 @@ impl Node {
             leaf,
         }
     }
+
+    /// The node's (key, value) pairs by key: a leaf's are unordered.
+    fn in_order(&self) -> Vec<(u64, u32)> {
+        let mut pairs: Vec<(u64, u32)> = self
+            .keys
+            .iter()
+            .copied()
+            .zip(self.vals.iter().copied())
+            .collect();
+        pairs.sort_unstable();
+        pairs
+    }
 }
 
 /// Where a search for the last key at or below an address ended.
@@ -167,13 +179,7 @@ impl EntryTree {
         let node = &mut self.nodes[n as usize];
         if node.leaf {
             // Halve the leaf by address: order it first.
-            let mut pairs: Vec<(u64, u32)> = node
-                .keys
-                .iter()
-                .copied()
-                .zip(node.vals.iter().copied())
-                .collect();
-            pairs.sort_unstable();
+            let pairs = node.in_order();
             node.keys.clear();
             node.vals.clear();
             for (k, v) in pairs {
@@ -350,15 +356,7 @@ impl EntryTree {
                 Some(d) if *d != level => return Err("entry tree leaves at two depths".into()),
                 _ => *depth = Some(level),
             }
-            // A leaf is unordered: check it in address order.
-            let mut pairs: Vec<(u64, u32)> = node
-                .keys
-                .iter()
-                .copied()
-                .zip(node.vals.iter().copied())
-                .collect();
-            pairs.sort_unstable();
-            for (k, s) in pairs {
+            for (k, s) in node.in_order() {
                 if k < lo || k >= hi {
                     return Err(format!("entry tree: key {k:#x} outside its leaf's bounds"));
                 }
