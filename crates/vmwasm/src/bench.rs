@@ -51,3 +51,32 @@ impl Machine {
         })
     }
 }
+
+#[cfg(all(test, target_arch = "wasm32"))]
+mod tests {
+    use super::*;
+    use wasm_bindgen_test::*;
+
+    wasm_bindgen_test_configure!(run_in_browser);
+
+    const RO: f64 = PROT_READ as f64;
+    const PRIV_F: f64 = (MAP_PRIVATE | MAP_ANONYMOUS) as f64;
+
+    /// The in-module loops do what the same calls from JavaScript do, and
+    /// leave the address space as they found it.
+    #[wasm_bindgen_test]
+    fn loops_match_the_calls_they_stand_for() {
+        let m = Machine::new(JsValue::UNDEFINED).expect("a machine");
+        let a = m.raw_mmap(1.0, 0.0, 4096.0, RO, PRIV_F, -1.0, 0.0);
+        assert!(a > 0.0, "mmap gave {a}");
+        assert_eq!(m.raw_munmap(1.0, a, 4096.0), 0.0);
+        // Each pair maps where the call from JavaScript did.
+        let sum = m.bench_inside("w4", 100).expect("w4 runs");
+        assert_eq!(sum, 100.0 * a);
+        let sum = m.bench_inside("w1", 10).expect("w1 runs");
+        assert!(sum > 0.0);
+        // Nothing is left mapped: the next mapping lands where the first did.
+        assert_eq!(m.raw_mmap(1.0, 0.0, 4096.0, RO, PRIV_F, -1.0, 0.0), a);
+        assert!(m.bench_inside("w9", 1).is_err());
+    }
+}

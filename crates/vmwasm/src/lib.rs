@@ -28,7 +28,8 @@
 //! Nothing on user input panics; this is the last line of defence.
 
 mod args;
-#[cfg(feature = "bench")]
+// `make bench`'s loops; compiled in tests too, so that CI builds and lints it.
+#[cfg(any(feature = "bench", test))]
 mod bench;
 mod budget;
 mod js;
