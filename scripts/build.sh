@@ -4,20 +4,26 @@
 #   www/web/   a copy of web/ so that www/ is a self-contained static site
 #   vmplay     the command-line runner (cargo build --release -p vmcli)
 #
-#   build.sh [wasm|site|cli]...   (default: all three)
+#   build.sh [wasm|site|cli|wasm-bench=DIR]...   (default: the first three)
+#
+# wasm-bench=DIR builds the module as wasm does, with the `bench` feature
+# (`make bench`'s in-module loops), into DIR; never part of the site.
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 cd "$ROOT"
 
+# build_wasm OUT [WASM-PACK-ARGS...]: the module and its glue in OUT.
 build_wasm() {
-    say "build: wasm-pack build crates/vmwasm --release --target web"
+    local out=$1
+    shift
+    say "build: wasm-pack build crates/vmwasm --release --target web $*"
     # wasm-opt is off in crates/vmwasm/Cargo.toml; --mode no-install makes a
     # wasm-bindgen version mismatch fail fast instead of installing one.
     wasm-pack build crates/vmwasm --release --target web --mode no-install \
-        --out-dir "$ROOT/www/pkg"
+        --out-dir "$out" "$@"
     local wasm opt="$ROOT/node_modules/.bin/wasm-opt"
     [ -x "$opt" ] || die "$opt missing: run make setup"
-    for wasm in "$ROOT"/www/pkg/*.wasm; do
+    for wasm in "$out"/*.wasm; do
         local before after
         before=$(stat -c %s "$wasm")
         # npm's binaryen, never Debian's (its wasm-opt 108 breaks the module).
@@ -43,7 +49,8 @@ build_cli() {
 [ $# -gt 0 ] || set -- wasm site cli
 for step in "$@"; do
     case "$step" in
-        wasm) build_wasm ;;
+        wasm) build_wasm "$ROOT/www/pkg" ;;
+        wasm-bench=?*) build_wasm "${step#wasm-bench=}" -- --features bench ;;
         site) build_site ;;
         cli) build_cli ;;
         *) die "build.sh: unknown step $step" ;;

@@ -13,9 +13,10 @@
 //!
 //! The list lives in a slab linked by index (no pointers, no unsafe
 //! code), its links apart from the entries so that linking and unlinking
-//! an entry moves it once, into its slot or out of it; the tree is an [`EntryTree`], a B+ tree whose leaves each
-//! entry knows, so that linking and unlinking an entry whose neighbours
-//! the list gives touch one leaf and no search path.
+//! an entry moves it once, into its slot or out of it. The tree is an
+//! [`EntryTree`], a B+ tree whose leaves each entry knows, so that linking
+//! and unlinking an entry whose neighbours the list gives touch one leaf
+//! and no search path.
 
 use super::entry_tree::{EntryTree, Found};
 use super::map::Entry;
@@ -218,23 +219,19 @@ impl Entries {
         let i = self.slot(*start)?;
         self.tree.remove(*start, i);
         self.len -= 1;
-        let node = self.link(i);
-        if node.prev == NIL {
-            self.head = node.next;
+        let Links { prev, next } = self.link(i);
+        if prev == NIL {
+            self.head = next;
         } else {
-            self.links[node.prev as usize].next = node.next;
+            self.links[prev as usize].next = next;
         }
-        if node.next == NIL {
-            self.tail = node.prev;
+        if next == NIL {
+            self.tail = prev;
         } else {
-            self.links[node.next as usize].prev = node.prev;
+            self.links[next as usize].prev = prev;
         }
         self.free.push(i);
-        self.hint.set(if node.next != NIL {
-            node.next
-        } else {
-            node.prev
-        });
+        self.hint.set(if next != NIL { next } else { prev });
         self.slots[i as usize].take()
     }
 
@@ -282,8 +279,8 @@ impl Entries {
                 .get(i as usize)
                 .and_then(Option::as_ref)
                 .ok_or_else(|| format!("entry list links to free slot {i}"))?;
-            let node = self.link(i);
-            if node.prev != prev {
+            let links = self.link(i);
+            if links.prev != prev {
                 return Err(format!("entry list: back link of slot {i} is wrong"));
             }
             if prev != NIL && self.start_of(prev) >= entry.start {
@@ -294,7 +291,7 @@ impl Entries {
                 return Err("entry list has a cycle".into());
             }
             prev = i;
-            i = node.next;
+            i = links.next;
         }
         if prev != self.tail {
             return Err("entry list tail is wrong".into());

@@ -129,21 +129,16 @@ impl EntryTree {
             let i = n.keys[1..].iter().take_while(|&&k| k <= a).count();
             n = &self.nodes[n.vals[i] as usize];
         }
-        // The leaf is unordered: the largest key at or below `a`, else the
-        // smallest key of all.
-        let (mut at, mut first) = (None::<(u64, u32)>, None::<(u64, u32)>);
-        for (&k, &v) in n.keys.iter().zip(&n.vals) {
-            if k <= a && at.is_none_or(|(b, _)| k > b) {
-                at = Some((k, v));
-            }
-            if first.is_none_or(|(b, _)| k < b) {
-                first = Some((k, v));
-            }
+        // The leaf is unordered: the largest key at or below `a`; if every
+        // key lies above `a`, the smallest, whose entry's predecessor is
+        // the answer.
+        let pairs = || n.keys.iter().zip(&n.vals);
+        if let Some((_, &v)) = pairs().filter(|&(&k, _)| k <= a).max_by_key(|&(&k, _)| k) {
+            return Found::At(v);
         }
-        match (at, first) {
-            (Some((_, v)), _) => Found::At(v),
-            (None, Some((_, v))) => Found::Before(v),
-            (None, None) => Found::Empty,
+        match pairs().min_by_key(|&(&k, _)| k) {
+            Some((_, &v)) => Found::Before(v),
+            None => Found::Empty,
         }
     }
 
@@ -179,13 +174,7 @@ impl EntryTree {
         let node = &mut self.nodes[n as usize];
         if node.leaf {
             // Halve the leaf by address: order it first.
-            let pairs = node.in_order();
-            node.keys.clear();
-            node.vals.clear();
-            for (k, v) in pairs {
-                node.keys.push(k);
-                node.vals.push(v);
-            }
+            (node.keys, node.vals) = node.in_order().into_iter().unzip();
         }
         let mid = node.keys.len() / 2;
         let keys: Vec<u64> = node.keys.drain(mid..).collect();
